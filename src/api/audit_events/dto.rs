@@ -1,0 +1,50 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// One change to one record.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0192f0c4-8d2e-7c43-9f0a-3b1d2e4f5a6b",
+    "actor": "user-4821",
+    "action": "transition",
+    "resource_type": "concern",
+    "resource_id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f",
+    "changed_fields": ["status"],
+    "detail": {"from": "raised", "to": "acknowledged"},
+    "created_at": "2026-11-26T09:15:00Z"
+}))]
+pub struct AuditEvent {
+    pub id: Uuid,
+    /// The caller's `sub`, or `anonymous` for an anonymous raiser.
+    pub actor: String,
+    /// `create`, `update`, `transition` or `message`.
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Uuid,
+    /// The names of the fields the change set.
+    pub changed_fields: Vec<String>,
+    /// More about the change, such as a transition's `from` and `to`.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only changes to this kind of record (`organisation`, `location`, `concern`).
+    pub resource_type: Option<String>,
+    /// Only changes to this record.
+    pub resource_id: Option<Uuid>,
+    /// Only changes at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only changes at or before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}

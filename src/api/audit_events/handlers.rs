@@ -1,0 +1,40 @@
+use actix_web::{get, web, HttpResponse};
+
+use super::dto::{AuditEvent, AuditQuery};
+use super::store;
+use crate::api::common::{check_range, Answer, Page, Paginated};
+use crate::api::docs::ListErrors;
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+
+/// List the audit trail
+///
+/// Every create, update and transition in the caller's organisation, oldest first: the change
+/// feed for sync. Admins and viewers only.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of audit events", body = Paginated<AuditEvent>),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/audit-events")]
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<AuditQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadAuditEvents)?;
+    let query = query.into_inner();
+    check_range(query.from, query.to, "from")?;
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let organisation_id = principal.organisation_id;
+    let events = state
+        .db
+        .run(move |conn| store::list(conn, &organisation_id, &query, &page))
+        .await?;
+    Ok(Answer::ok(&events)?.respond())
+}

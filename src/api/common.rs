@@ -1,0 +1,370 @@
+//! What every resource shares: answers with ETags, If-Match, pagination, external references,
+//! field validation and the conversions between rows and the API.
+
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, FieldError};
+
+/// An answer to send: the first time, or replayed for a repeated `Idempotency-Key`.
+/// A body with a `version` is sent with that version as its `ETag`.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn ok(body: &impl Serialize) -> ApiResult<Self> {
+        Ok(Self {
+            status: StatusCode::OK,
+            location: None,
+            body: serde_json::to_value(body)?,
+        })
+    }
+
+    pub fn created(location: String, body: &impl Serialize) -> ApiResult<Self> {
+        Ok(Self {
+            status: StatusCode::CREATED,
+            location: Some(location),
+            body: serde_json::to_value(body)?,
+        })
+    }
+
+    pub fn respond(self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(location) = self.location {
+            response.insert_header((header::LOCATION, location));
+        }
+        if let Some(version) = self.body.get("version").and_then(Value::as_i64) {
+            response.insert_header((header::ETAG, etag(version)));
+        }
+        response.json(self.body)
+    }
+}
+
+/// A JSON body. Malformed JSON is 400; JSON of the wrong shape is 422 naming the field, which
+/// actix's own extractor cannot tell apart for enums.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let value = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            let web::Json(value) = value.await?;
+            serde_path_to_error::deserialize(value)
+                .map(Json)
+                .map_err(|e| {
+                    let field = match e.path().to_string() {
+                        root if root == "." => "body".to_owned(),
+                        path => path,
+                    };
+                    ApiError::InvalidBody(FieldError::new(field, e.inner().to_string())).into()
+                })
+        })
+    }
+}
+
+/// A record's ETag: its version, as a strong validator.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version an `If-Match` header asks for: `None` when absent or `*`. A value careloop never
+/// issued matches nothing, so it is answered 412 like a stale one.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<i64>);
+
+impl IfMatch {
+    /// 412 when the caller's copy is not the stored version.
+    pub fn check(self, stored_version: i64) -> ApiResult<()> {
+        match self.0 {
+            Some(version) if version != stored_version => Err(ApiError::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(header::IF_MATCH) else {
+            return ready(Ok(Self(None)));
+        };
+        let text = value.to_str().unwrap_or_default().trim();
+        if text == "*" {
+            return ready(Ok(Self(None)));
+        }
+        let version = text
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .parse()
+            .unwrap_or(-1);
+        ready(Ok(Self(Some(version))))
+    }
+}
+
+/// Reads the outcome of an update guarded by the version it read: no row changed means another
+/// writer got there first.
+pub fn guarded_update(affected: usize, if_match: IfMatch) -> ApiResult<()> {
+    match affected {
+        1 => Ok(()),
+        _ if if_match.0.is_some() => Err(ApiError::PreconditionFailed),
+        _ => Err(ApiError::conflict(
+            "edit_conflict",
+            "the record changed while this request was applied; read it again and retry",
+        )),
+    }
+}
+
+/// A page of a list, in creation order; pass `next_cursor` back as `cursor` for the next one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Which page to read: at most `limit` records after the cursor's record.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+impl Page {
+    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<Self> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        let after = cursor
+            .map(|c| {
+                uuid::Uuid::parse_str(c)
+                    .map(|id| id.hyphenated().to_string())
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            "invalid_cursor",
+                            "the cursor is not one careloop issued",
+                        )
+                    })
+            })
+            .transpose()?;
+        Ok(Self { limit, after })
+    }
+
+    /// How many rows to fetch: one more than the page, to learn whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Cuts the fetched rows to the page and makes the cursor from its last record.
+    pub fn finish<R, T: ToSchema>(
+        &self,
+        mut rows: Vec<R>,
+        id: impl Fn(&R) -> &str,
+        into: impl FnMut(R) -> ApiResult<T>,
+    ) -> ApiResult<Paginated<T>> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = more
+            .then(|| rows.last().map(|r| id(r).replace('-', "")))
+            .flatten();
+        Ok(Paginated {
+            items: rows.into_iter().map(into).collect::<ApiResult<_>>()?,
+            next_cursor,
+        })
+    }
+}
+
+/// A record's identity in another system, unique per organisation, so imports can upsert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"system": "care-records-vendor", "id": "INC-20931"}))]
+pub struct ExternalRef {
+    /// The system that owns the id.
+    pub system: String,
+    /// The record's id in that system.
+    pub id: String,
+}
+
+impl ExternalRef {
+    pub fn from_columns(system: Option<String>, id: Option<String>) -> Option<Self> {
+        Some(Self {
+            system: system?,
+            id: id?,
+        })
+    }
+}
+
+/// Collects every invalid field of a request, so one answer names them all.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) -> &mut Self {
+        if !ok {
+            self.0.push(FieldError::new(field, message));
+        }
+        self
+    }
+
+    /// Required text: not blank, at most `max` characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> &mut Self {
+        if value.trim().is_empty() {
+            self.0.push(FieldError::new(field, "must not be blank"));
+        } else {
+            self.length(field, value, max);
+        }
+        self
+    }
+
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) -> &mut Self {
+        if let Some(value) = value {
+            self.text(field, value, max);
+        }
+        self
+    }
+
+    fn length(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.0.push(FieldError::new(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+    }
+
+    pub fn external_ref(&mut self, value: Option<&ExternalRef>) -> &mut Self {
+        if let Some(external) = value {
+            self.text("external_ref.system", &external.system, 100)
+                .text("external_ref.id", &external.id, 200);
+        }
+        self
+    }
+
+    pub fn finish(&mut self) -> ApiResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(std::mem::take(&mut self.0)))
+        }
+    }
+}
+
+/// For PATCH bodies: tells a field set to `null` (`Some(None)`) from one left out (`None`).
+pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+pub fn to_utc(time: NaiveDateTime) -> DateTime<Utc> {
+    time.and_utc()
+}
+
+pub fn to_row(time: DateTime<Utc>) -> NaiveDateTime {
+    time.naive_utc()
+}
+
+/// Reads an enum column back; text the code never writes is a bug, answered 500.
+pub fn stored<T>(parsed: Option<T>, column: &str, text: &str) -> ApiResult<T> {
+    parsed
+        .ok_or_else(|| ApiError::internal(format!("unexpected {column} {text:?} in the database")))
+}
+
+/// Checks a `*_since`/`from`/`to` style range is in order.
+pub fn check_range(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    from_field: &str,
+) -> ApiResult<()> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => {
+            Err(ApiError::field(from_field, "must not be after `to`"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_limits() {
+        assert_eq!(Page::new(None, None).unwrap().limit, 50);
+        assert!(Page::new(Some(0), None).is_err());
+        assert!(Page::new(Some(201), None).is_err());
+        assert!(Page::new(Some(200), None).is_ok());
+        assert!(Page::new(None, Some("nonsense")).is_err());
+    }
+
+    #[test]
+    fn page_cursor_round_trips() {
+        let page = Page::new(Some(2), None).unwrap();
+        let ids = vec![
+            "0190c0de-0000-7000-8000-000000000001".to_owned(),
+            "0190c0de-0000-7000-8000-000000000002".to_owned(),
+            "0190c0de-0000-7000-8000-000000000003".to_owned(),
+        ];
+        let paginated = page.finish(ids.clone(), |id| id.as_str(), Ok).unwrap();
+        assert_eq!(paginated.items.len(), 2);
+        let next = Page::new(Some(2), paginated.next_cursor.as_deref()).unwrap();
+        assert_eq!(next.after.as_deref(), Some(ids[1].as_str()));
+        let last = next
+            .finish(vec![ids[2].clone()], |id| id.as_str(), Ok)
+            .unwrap();
+        assert_eq!(last.next_cursor, None);
+    }
+
+    #[test]
+    fn checks_collect_every_field() {
+        let error = Checks::new()
+            .text("title", " ", 10)
+            .text("description", &"x".repeat(11), 10)
+            .check(true, "risk", "never")
+            .finish()
+            .unwrap_err();
+        match error {
+            ApiError::Validation(fields) => {
+                assert_eq!(fields.len(), 2);
+                assert_eq!(fields[0].field, "title");
+                assert_eq!(fields[1].message, "must be at most 10 characters");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

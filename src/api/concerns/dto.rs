@@ -1,0 +1,247 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::common::{nullable, Checks, ExternalRef};
+use crate::domain::concern::{
+    ConcernCategory, ConcernStatus, RiskLevel, UpdateKind, UpdateVisibility,
+};
+use crate::error::ApiResult;
+
+pub const TITLE_MAX: usize = 200;
+pub const TEXT_MAX: usize = 10_000;
+
+/// Who raised a concern or wrote an update (never kept for an anonymous raiser).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Person {
+    /// The subject of their token.
+    pub sub: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f",
+    "title": "Night shift left one carer for 14 residents",
+    "description": "On 24 November the night shift ran with one carer from 02:00 to 06:00.",
+    "category": "staffing",
+    "risk": "high",
+    "status": "acknowledged",
+    "location_id": "0192f0c4-2222-7000-8000-000000000001",
+    "confidential": false,
+    "anonymous": false,
+    "raised_by": {"sub": "user-4821", "name": "Sam Carer"},
+    "escalated_to": null,
+    "outcome": null,
+    "acknowledge_by": "2026-11-28T09:00:00Z",
+    "feedback_by": "2027-02-24T09:00:00Z",
+    "acknowledged_at": "2026-11-25T11:30:00Z",
+    "resolved_at": null,
+    "overdue": false,
+    "external_ref": null,
+    "version": 2,
+    "created_at": "2026-11-25T09:00:00Z",
+    "updated_at": "2026-11-25T11:30:00Z"
+}))]
+pub struct Concern {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub category: ConcernCategory,
+    pub risk: RiskLevel,
+    pub status: ConcernStatus,
+    pub location_id: Option<Uuid>,
+    /// Seen only by managers, admins and the raiser.
+    pub confidential: bool,
+    /// Raised without identity: `raised_by` is null and cannot be recovered.
+    pub anonymous: bool,
+    pub raised_by: Option<Person>,
+    /// Who the concern was escalated to, once escalated.
+    pub escalated_to: Option<String>,
+    /// What changed as a result ("you said, we did"), once resolved.
+    pub outcome: Option<String>,
+    /// Acknowledge by this time (`acknowledge_within_hours` after raising).
+    pub acknowledge_by: DateTime<Utc>,
+    /// Resolve, with feedback to the raiser, by this time (`feedback_within_days` after raising).
+    pub feedback_by: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Past a deadline without reaching its state; computed when read.
+    pub overdue: bool,
+    pub external_ref: Option<ExternalRef>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Only in the answer to creating an anonymous concern, and never again: the raiser's key
+    /// to `/v1/receipts/{code}`. careloop keeps only its hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "Night shift left one carer for 14 residents",
+    "description": "On 24 November the night shift ran with one carer from 02:00 to 06:00.",
+    "category": "staffing",
+    "risk": "high",
+    "location_id": "0192f0c4-2222-7000-8000-000000000001",
+    "anonymous": false
+}))]
+pub struct NewConcern {
+    /// At most 200 characters.
+    pub title: String,
+    pub description: String,
+    pub category: ConcernCategory,
+    pub risk: RiskLevel,
+    pub location_id: Option<Uuid>,
+    /// Defaults to true for safeguarding and whistleblowing, false otherwise.
+    pub confidential: Option<bool>,
+    /// Keep no identity at all; the answer carries a one-time `receipt_code`.
+    #[serde(default)]
+    pub anonymous: bool,
+    pub external_ref: Option<ExternalRef>,
+}
+
+impl NewConcern {
+    pub fn validate(&self) -> ApiResult<()> {
+        Checks::new()
+            .text("title", &self.title, TITLE_MAX)
+            .text("description", &self.description, TEXT_MAX)
+            .external_ref(self.external_ref.as_ref())
+            .finish()
+    }
+}
+
+/// The descriptive fields to change; the workflow moves only by transitions.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"risk": "critical"}))]
+pub struct ConcernPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<ConcernCategory>,
+    pub risk: Option<RiskLevel>,
+    /// `null` detaches the concern from its location.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<Uuid>)]
+    pub location_id: Option<Option<Uuid>>,
+    pub confidential: Option<bool>,
+}
+
+impl ConcernPatch {
+    pub fn validate(&self) -> ApiResult<()> {
+        Checks::new()
+            .optional_text("title", self.title.as_deref(), TITLE_MAX)
+            .optional_text("description", self.description.as_deref(), TEXT_MAX)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "to": "resolved",
+    "note": "Agency cover booked for every night shift while we recruit.",
+    "outcome": "Two night carers on every shift from 1 December; rota checked weekly.",
+    "visibility": "raiser"
+}))]
+pub struct TransitionRequest {
+    pub to: ConcernStatus,
+    /// Recorded on the timeline.
+    pub note: Option<String>,
+    /// Required to resolve: what changed as a result.
+    pub outcome: Option<String>,
+    /// Required to escalate: to whom (for example the local authority safeguarding team).
+    pub escalated_to: Option<String>,
+    /// Who may read the timeline entry; internal by default.
+    pub visibility: Option<UpdateVisibility>,
+}
+
+impl TransitionRequest {
+    pub fn validate(&self) -> ApiResult<()> {
+        Checks::new()
+            .optional_text("note", self.note.as_deref(), TEXT_MAX)
+            .optional_text("outcome", self.outcome.as_deref(), TEXT_MAX)
+            .optional_text("escalated_to", self.escalated_to.as_deref(), TITLE_MAX)
+            .finish()
+    }
+}
+
+/// An entry of a concern's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0192f0c4-9999-7000-8000-000000000001",
+    "concern_id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f",
+    "kind": "transition",
+    "visibility": "raiser",
+    "body": "Thank you for raising this; we are looking at the rota.",
+    "from_status": "raised",
+    "to_status": "acknowledged",
+    "author": {"sub": "manager-17", "name": "Alex Manager"},
+    "by_raiser": false,
+    "created_at": "2026-11-25T11:30:00Z"
+}))]
+pub struct ConcernUpdate {
+    pub id: Uuid,
+    pub concern_id: Uuid,
+    pub kind: UpdateKind,
+    pub visibility: UpdateVisibility,
+    pub body: Option<String>,
+    pub from_status: Option<ConcernStatus>,
+    pub to_status: Option<ConcernStatus>,
+    /// Null for an anonymous raiser's messages.
+    pub author: Option<Person>,
+    /// Written by the concern's raiser.
+    pub by_raiser: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "Rota for December shared with the team.", "visibility": "raiser"}))]
+pub struct NewConcernUpdate {
+    pub body: String,
+    /// `internal` (the team only) or `raiser` (the raiser too). Defaults to `internal` for the
+    /// team and to `raiser` for a raiser, who can only add entries they can read.
+    pub visibility: Option<UpdateVisibility>,
+}
+
+impl NewConcernUpdate {
+    pub fn validate(&self) -> ApiResult<()> {
+        Checks::new().text("body", &self.body, TEXT_MAX).finish()
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ConcernQuery {
+    pub status: Option<ConcernStatus>,
+    pub category: Option<ConcernCategory>,
+    pub risk: Option<RiskLevel>,
+    pub location_id: Option<Uuid>,
+    /// Only concerns past (true) or within (false) their deadlines.
+    pub overdue: Option<bool>,
+    /// Only concerns changed at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}

@@ -1,0 +1,306 @@
+use actix_web::{get, patch, post, web, HttpMessage, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{
+    Concern, ConcernPatch, ConcernQuery, ConcernUpdate, NewConcern, NewConcernUpdate, PageQuery,
+    TransitionRequest,
+};
+use super::store;
+use crate::api::common::{Answer, IfMatch, Json, Page, Paginated};
+use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::idempotency::{self, IdempotencyKey};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+use crate::telemetry::Unlogged;
+
+/// The scope an anonymous concern's Idempotency-Key is kept under: never the caller's `sub`.
+const ANONYMOUS_SCOPE: &str = "anonymous";
+
+/// Raise a concern
+///
+/// Staff, managers, admins and integrations. With `anonymous: true` careloop keeps nothing
+/// that identifies the raiser (no `sub`, name, address or request id, in the record, the audit
+/// trail or the log) and answers once with a `receipt_code` for `/v1/receipts/{code}`. A second
+/// create with the same `external_ref` is 409 naming the existing concern.
+#[utoipa::path(
+    tag = "concerns",
+    request_body = NewConcern,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request (an anonymous concern's receipt code is never replayed)")),
+    responses(
+        (status = 201, description = "Raised; `Location` names it", body = Concern),
+        CreateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/concerns")]
+pub async fn create_concern(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: Json<NewConcern>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RaiseConcern)?;
+    let new = body.into_inner();
+    let scope = if new.anonymous {
+        req.extensions_mut().insert(Unlogged);
+        ANONYMOUS_SCOPE
+    } else {
+        principal.sub.as_str()
+    };
+    new.validate()?;
+    let keyed = key.bind(scope, &req, &new)?;
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let concern = store::create(conn, &principal, &new)?;
+            Answer::created(format!("/v1/concerns/{}", concern.id), &concern)
+        },
+    )
+    .await
+}
+
+/// List concerns
+///
+/// The concerns the caller may see, oldest first: managers and admins all in their locations;
+/// viewers and integrations all but confidential ones; staff those they raised.
+#[utoipa::path(
+    tag = "concerns",
+    params(ConcernQuery),
+    responses(
+        (status = 200, description = "A page of concerns", body = Paginated<Concern>),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/concerns")]
+pub async fn list_concerns(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ConcernQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadConcerns)?;
+    let query = query.into_inner();
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let concerns = state
+        .db
+        .run(move |conn| store::list(conn, &principal, &query, &page))
+        .await?;
+    Ok(Answer::ok(&concerns)?.respond())
+}
+
+/// Read a concern
+#[utoipa::path(
+    tag = "concerns",
+    params(("id" = Uuid, Path, description = "Concern id")),
+    responses(
+        (status = 200, description = "The concern; `ETag` carries its version", body = Concern),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/concerns/{id}")]
+pub async fn get_concern(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadConcerns)?;
+    let id = id.into_inner().to_string();
+    let concern = state
+        .db
+        .run(move |conn| store::get(conn, &principal, &id))
+        .await?;
+    Ok(Answer::ok(&concern)?.respond())
+}
+
+/// Update a concern's description
+///
+/// Title, description, category, risk, location and the confidential flag; the workflow moves
+/// only by transitions. Managers, admins and integrations; honours `If-Match`.
+#[utoipa::path(
+    tag = "concerns",
+    request_body = ConcernPatch,
+    params(
+        ("id" = Uuid, Path, description = "Concern id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+    ),
+    responses(
+        (status = 200, description = "The updated concern", body = Concern),
+        UpdateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/concerns/{id}")]
+pub async fn update_concern(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<ConcernPatch>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::EditConcern)?;
+    let patch = body.into_inner();
+    patch.validate()?;
+    let id = id.into_inner().to_string();
+    let concern = state
+        .db
+        .write(move |conn| store::update(conn, &principal, &id, &patch, if_match))
+        .await?;
+    Ok(Answer::ok(&concern)?.respond())
+}
+
+/// Move a concern through its workflow
+///
+/// `raised → acknowledged → investigating → resolved → closed`; `escalated` (with
+/// `escalated_to`) from any open state; `resolved → investigating` reopens. Resolving needs an
+/// `outcome`. An illegal move is 409 with `allowed` listing the legal ones. Managers and admins;
+/// honours `If-Match` and `Idempotency-Key`.
+#[utoipa::path(
+    tag = "concerns",
+    request_body = TransitionRequest,
+    params(
+        ("id" = Uuid, Path, description = "Concern id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+    ),
+    responses(
+        (status = 200, description = "The concern in its new state", body = Concern),
+        UpdateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/concerns/{id}/transitions")]
+pub async fn transition_concern(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+    body: Json<TransitionRequest>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::TriageConcern)?;
+    let request = body.into_inner();
+    request.validate()?;
+    let keyed = key.bind(&principal.sub, &req, &request)?;
+    let id = id.into_inner().to_string();
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            Answer::ok(&store::transition(
+                conn, &principal, &id, &request, if_match,
+            )?)
+        },
+    )
+    .await
+}
+
+/// Add to a concern's timeline
+///
+/// The team adds notes, `internal` by default or `raiser` to share them; a raiser adds messages
+/// the team and they can read.
+#[utoipa::path(
+    tag = "concerns",
+    request_body = NewConcernUpdate,
+    params(
+        ("id" = Uuid, Path, description = "Concern id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+    ),
+    responses(
+        (status = 201, description = "Added; `Location` names it", body = ConcernUpdate),
+        CreateErrors,
+        (status = 404, description = "No such concern for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/concerns/{id}/updates")]
+pub async fn add_concern_update(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: Json<NewConcernUpdate>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::AddConcernUpdate)?;
+    let new = body.into_inner();
+    new.validate()?;
+    let keyed = key.bind(&principal.sub, &req, &new)?;
+    let id = id.into_inner().to_string();
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let update = store::add_update(conn, &principal, &id, &new)?;
+            Answer::created(format!("/v1/concerns/{id}/updates/{}", update.id), &update)
+        },
+    )
+    .await
+}
+
+/// Read a concern's timeline
+///
+/// Oldest first; transitions appear here too. A raiser sees only the entries shared with them.
+#[utoipa::path(
+    tag = "concerns",
+    params(("id" = Uuid, Path, description = "Concern id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of timeline entries", body = Paginated<ConcernUpdate>),
+        ReadErrors,
+        (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/concerns/{id}/updates")]
+pub async fn list_concern_updates(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadConcerns)?;
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let id = id.into_inner().to_string();
+    let updates = state
+        .db
+        .run(move |conn| store::list_updates(conn, &principal, &id, &page))
+        .await?;
+    Ok(Answer::ok(&updates)?.respond())
+}
+
+/// Read one timeline entry
+#[utoipa::path(
+    tag = "concerns",
+    params(
+        ("id" = Uuid, Path, description = "Concern id"),
+        ("update_id" = Uuid, Path, description = "Timeline entry id"),
+    ),
+    responses(
+        (status = 200, description = "The entry", body = ConcernUpdate),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/concerns/{id}/updates/{update_id}")]
+pub async fn get_concern_update(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadConcerns)?;
+    let (id, update_id) = path.into_inner();
+    let update = state
+        .db
+        .run(move |conn| {
+            store::get_update(conn, &principal, &id.to_string(), &update_id.to_string())
+        })
+        .await?;
+    Ok(Answer::ok(&update)?.respond())
+}

@@ -1,0 +1,131 @@
+//! The OpenAPI document's frame: info, security scheme, tags, and the error responses the
+//! handlers share.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi};
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "careloop",
+        description = "Continuous improvement for care providers under the CQC Single Assessment \
+            Framework: concerns raised safely (anonymously if wished), learning, evidence, \
+            improvement plans and the trends a governance meeting needs.\n\n\
+            Errors are `application/problem+json` (RFC 9457) with a stable `code`. Lists page \
+            with `limit` and `cursor`. Reads carry an `ETag`; updates and transitions honour \
+            `If-Match`. POSTs honour `Idempotency-Key`.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "organisation", description = "The caller's organisation and its concern settings"),
+        (name = "locations", description = "Registered services of the organisation"),
+        (name = "concerns", description = "Concerns raised by staff or on behalf of people using the service"),
+        (name = "receipts", description = "What an anonymous raiser can do with their receipt code, without a token"),
+        (name = "audit", description = "The append-only audit trail"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT with claims sub, org, roles and optionally locations and name",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+fn problems(statuses: &[u16]) -> BTreeMap<String, RefOr<Response>> {
+    statuses
+        .iter()
+        .map(|status| {
+            let description = match status {
+                400 => "Malformed JSON, path, query string, cursor or Idempotency-Key",
+                401 => "Missing or invalid bearer token (`WWW-Authenticate: Bearer`)",
+                403 => "The caller's roles do not allow this",
+                404 => "No such record in the caller's organisation and locations",
+                409 => {
+                    "Conflict: an illegal transition (`allowed` lists the legal ones), a \
+                        duplicate `external_ref` (`existing_id` names the holder) or a \
+                        concurrent edit"
+                }
+                412 => "`If-Match` does not match the record's current ETag",
+                413 => "The body is over the size limit",
+                415 => "The body is not `application/json`",
+                422 => {
+                    "Invalid fields (`errors` lists them), a wrong type or unknown enum \
+                        value, or an `Idempotency-Key` reused with another body"
+                }
+                429 => "Too many failed attempts; see `Retry-After`",
+                _ => "Error",
+            };
+            (status.to_string(), problem(description))
+        })
+        .collect()
+}
+
+macro_rules! error_set {
+    ($(#[$meta:meta])* $name:ident: $($status:literal),+) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                problems(&[$($status),+])
+            }
+        }
+    };
+}
+
+error_set!(
+    /// Errors of a list.
+    ListErrors: 400, 401, 403, 422
+);
+error_set!(
+    /// Errors of reading one record.
+    ReadErrors: 400, 401, 403, 404
+);
+error_set!(
+    /// Errors of a create.
+    CreateErrors: 400, 401, 403, 409, 413, 415, 422
+);
+error_set!(
+    /// Errors of an update or transition of one record.
+    UpdateErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422
+);
+error_set!(
+    /// Errors of the token-less receipt endpoints.
+    ReceiptErrors: 400, 404, 413, 415, 422, 429
+);

@@ -1,0 +1,184 @@
+//! `Idempotency-Key` on POST: the same key and body replay the first answer; the same key with
+//! another body is 422. The check, the work and the stored answer share one transaction, so two
+//! racing retries can never both do the work.
+
+use std::future::{ready, Ready};
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
+use chrono::Duration;
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::common::{to_row, Answer};
+use crate::db::schema::idempotency_keys;
+use crate::db::{Db, DbConnection};
+use crate::domain::now;
+use crate::error::{ApiError, ApiResult};
+
+/// How long a key is remembered.
+const KEPT_FOR_HOURS: i64 = 24;
+
+/// The `Idempotency-Key` header, if the client sent one.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = match req.headers().get("Idempotency-Key") {
+            None => Ok(None),
+            Some(value) => match value.to_str() {
+                Ok(text) if (1..=255).contains(&text.len()) => Ok(Some(text.to_owned())),
+                _ => Err(ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                )),
+            },
+        };
+        ready(key.map(Self))
+    }
+}
+
+/// A keyed request: who sent it (the scope), its key, and a fingerprint of what it asked.
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    scope: String,
+    key: String,
+    fingerprint: String,
+}
+
+impl IdempotencyKey {
+    /// Binds the key to its caller's scope and to this request's method, path and body.
+    pub fn bind(
+        self,
+        scope: &str,
+        req: &HttpRequest,
+        body: &impl Serialize,
+    ) -> ApiResult<Option<Keyed>> {
+        let Some(key) = self.0 else { return Ok(None) };
+        let mut hasher = Sha256::new();
+        hasher.update(req.method().as_str());
+        hasher.update([0]);
+        hasher.update(req.path());
+        hasher.update([0]);
+        hasher.update(serde_json::to_vec(body)?);
+        Ok(Some(Keyed {
+            scope: scope.to_owned(),
+            key,
+            fingerprint: hex::encode(hasher.finalize()),
+        }))
+    }
+}
+
+/// Marks the moment a racing twin committed first: the work is undone and tried again, when it
+/// finds and replays the twin's answer.
+const RACE: &str = "idempotency_race";
+
+/// Does `work` once per key in a write transaction and answers with its result, or replays the
+/// answer stored for the key.
+pub async fn once<F>(
+    db: &Db,
+    organisation_id: String,
+    keyed: Option<Keyed>,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: Fn(&mut DbConnection) -> ApiResult<Answer> + Send + Sync + 'static,
+{
+    let work = Arc::new(work);
+    let organisation_id = Arc::new(organisation_id);
+    let keyed = Arc::new(keyed);
+    let attempt = || {
+        let (work, organisation_id, keyed) = (work.clone(), organisation_id.clone(), keyed.clone());
+        db.write(move |conn| replay_or_run(conn, &organisation_id, keyed.as_ref().as_ref(), &*work))
+    };
+    let (answer, replayed) = match attempt().await {
+        Err(ApiError::Conflict { code: RACE, .. }) => attempt().await?,
+        other => other?,
+    };
+    let mut response = answer.respond();
+    if replayed {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+            actix_web::http::header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
+}
+
+fn replay_or_run(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    keyed: Option<&Keyed>,
+    work: &dyn Fn(&mut DbConnection) -> ApiResult<Answer>,
+) -> ApiResult<(Answer, bool)> {
+    let Some(keyed) = keyed else {
+        return Ok((work(conn)?, false));
+    };
+    let this_key = idempotency_keys::table
+        .filter(idempotency_keys::organisation_id.eq(organisation_id))
+        .filter(idempotency_keys::scope.eq(&keyed.scope))
+        .filter(idempotency_keys::idempotency_key.eq(&keyed.key));
+    let stored: Option<(String, i32, Option<String>, String, chrono::NaiveDateTime)> = this_key
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::response_status,
+            idempotency_keys::response_location,
+            idempotency_keys::response_body,
+            idempotency_keys::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let now = now();
+    match stored {
+        Some((_, _, _, _, created)) if created < to_row(now - Duration::hours(KEPT_FOR_HOURS)) => {
+            diesel::delete(this_key).execute(conn)?;
+        }
+        Some((fingerprint, _, _, _, _)) if fingerprint != keyed.fingerprint => {
+            return Err(ApiError::IdempotencyKeyReused)
+        }
+        Some((_, status, location, body, _)) => {
+            let answer = Answer {
+                status: StatusCode::from_u16(status as u16).map_err(ApiError::internal)?,
+                location,
+                body: serde_json::from_str(&body)?,
+            };
+            return Ok((answer, true));
+        }
+        None => {}
+    }
+    let answer = work(conn)?;
+    let mut kept = answer.body.clone();
+    // A one-time secret (an anonymous raiser's receipt code) is shown once and never stored.
+    if let Some(object) = kept.as_object_mut() {
+        object.remove("receipt_code");
+    }
+    let inserted = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::organisation_id.eq(organisation_id),
+            idempotency_keys::scope.eq(&keyed.scope),
+            idempotency_keys::idempotency_key.eq(&keyed.key),
+            idempotency_keys::request_hash.eq(&keyed.fingerprint),
+            idempotency_keys::response_status.eq(i32::from(answer.status.as_u16())),
+            idempotency_keys::response_location.eq(&answer.location),
+            idempotency_keys::response_body.eq(serde_json::to_string(&kept)?),
+            idempotency_keys::created_at.eq(to_row(now)),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok((answer, false)),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(ApiError::conflict(
+            RACE,
+            "a request with this Idempotency-Key is in progress",
+        )),
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,133 @@
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
+use super::store;
+use crate::api::audit_events::Actor;
+use crate::api::common::{Answer, IfMatch, Json, Page, Paginated};
+use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::idempotency::{self, IdempotencyKey};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+
+/// Add a location
+///
+/// A registered service of the organisation. Admins only.
+#[utoipa::path(
+    tag = "locations",
+    request_body = NewLocation,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = Location),
+        CreateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/locations")]
+pub async fn create_location(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: Json<NewLocation>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ManageLocations)?;
+    let new = body.into_inner();
+    new.validate()?;
+    let keyed = key.bind(&principal.sub, &req, &new)?;
+    let organisation_id = principal.organisation_id.clone();
+    idempotency::once(&state.db, organisation_id.clone(), keyed, move |conn| {
+        let location = store::create(conn, Actor::Caller(&principal), &organisation_id, &new)?;
+        Answer::created(format!("/v1/locations/{}", location.id), &location)
+    })
+    .await
+}
+
+/// List locations
+///
+/// The organisation's locations, narrowed to the caller's `locations` claim.
+#[utoipa::path(
+    tag = "locations",
+    params(LocationQuery),
+    responses(
+        (status = 200, description = "A page of locations", body = Paginated<Location>),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/locations")]
+pub async fn list_locations(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<LocationQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadLocations)?;
+    let query = query.into_inner();
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let locations = state
+        .db
+        .run(move |conn| store::list(conn, &principal, &query, &page))
+        .await?;
+    Ok(Answer::ok(&locations)?.respond())
+}
+
+/// Read a location
+#[utoipa::path(
+    tag = "locations",
+    params(("id" = Uuid, Path, description = "Location id")),
+    responses(
+        (status = 200, description = "The location; `ETag` carries its version", body = Location),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/locations/{id}")]
+pub async fn get_location(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadLocations)?;
+    let id = id.into_inner().to_string();
+    let location = state
+        .db
+        .run(move |conn| store::get(conn, &principal, &id))
+        .await?;
+    Ok(Answer::ok(&location)?.respond())
+}
+
+/// Update a location
+///
+/// Admins only; honours `If-Match`.
+#[utoipa::path(
+    tag = "locations",
+    request_body = LocationPatch,
+    params(
+        ("id" = Uuid, Path, description = "Location id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+    ),
+    responses(
+        (status = 200, description = "The updated location", body = Location),
+        UpdateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/locations/{id}")]
+pub async fn update_location(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<LocationPatch>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ManageLocations)?;
+    let patch = body.into_inner();
+    patch.validate()?;
+    let id = id.into_inner().to_string();
+    let location = state
+        .db
+        .write(move |conn| store::update(conn, &principal, &id, patch, if_match))
+        .await?;
+    Ok(Answer::ok(&location)?.respond())
+}

@@ -1,0 +1,182 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
+use crate::api::audit_events::{self, changed_fields, Actor, Change};
+use crate::api::common::{guarded_update, stored, to_row, to_utc, IfMatch, Page, Paginated};
+use crate::api::organisation;
+use crate::auth::Principal;
+use crate::db::schema::locations;
+use crate::db::DbConnection;
+use crate::domain::location::LocationKind;
+use crate::domain::{new_id, now};
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = locations)]
+struct LocationRow {
+    id: String,
+    organisation_id: String,
+    name: String,
+    kind: String,
+    cqc_location_id: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl LocationRow {
+    fn into_dto(self) -> ApiResult<Location> {
+        Ok(Location {
+            id: audit_events::store::parse_id(&self.id)?,
+            kind: stored(LocationKind::parse(&self.kind), "location kind", &self.kind)?,
+            name: self.name,
+            cqc_location_id: self.cqc_location_id,
+            version: self.version,
+            created_at: to_utc(self.created_at),
+            updated_at: to_utc(self.updated_at),
+        })
+    }
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = locations)]
+struct LocationChanges {
+    name: Option<String>,
+    kind: Option<String>,
+    cqc_location_id: Option<Option<String>>,
+    version: i64,
+    updated_at: NaiveDateTime,
+}
+
+/// The locations the caller may see: their organisation's, narrowed to their `locations` claim.
+fn visible(principal: &Principal) -> locations::BoxedQuery<'static, crate::db::Backend> {
+    let mut query = locations::table
+        .filter(locations::organisation_id.eq(principal.organisation_id.clone()))
+        .into_boxed();
+    if let Some(allowed) = &principal.locations {
+        query = query.filter(locations::id.eq_any(allowed.clone()));
+    }
+    query
+}
+
+fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LocationRow> {
+    visible(principal)
+        .filter(locations::id.eq(id.to_owned()))
+        .select(LocationRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("location"))
+}
+
+pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Location> {
+    find(conn, principal, id)?.into_dto()
+}
+
+/// Whether a location the caller names exists and is theirs to use.
+pub fn is_usable(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<bool> {
+    let found: i64 = visible(principal)
+        .filter(locations::id.eq(id.to_owned()))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    query: &LocationQuery,
+    page: &Page,
+) -> ApiResult<Paginated<Location>> {
+    let mut select = visible(principal)
+        .select(LocationRow::as_select())
+        .order(locations::id.asc())
+        .limit(page.fetch());
+    if let Some(since) = query.updated_since {
+        select = select.filter(locations::updated_at.ge(to_row(since)));
+    }
+    if let Some(after) = &page.after {
+        select = select.filter(locations::id.gt(after.clone()));
+    }
+    let rows = select.load(conn)?;
+    page.finish(rows, |r| &r.id, LocationRow::into_dto)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: Actor<'_>,
+    organisation_id: &str,
+    new: &NewLocation,
+) -> ApiResult<Location> {
+    organisation::store::find(conn, organisation_id)?;
+    let now = to_row(now());
+    let row = LocationRow {
+        id: new_id().to_string(),
+        organisation_id: organisation_id.to_owned(),
+        name: new.name.trim().to_owned(),
+        kind: new.kind.as_str().to_owned(),
+        cqc_location_id: new.cqc_location_id.clone(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(locations::table)
+        .values(&row)
+        .execute(conn)?;
+    let location = row.into_dto()?;
+    audit_events::record(
+        conn,
+        organisation_id,
+        actor,
+        Change {
+            action: "create",
+            resource_type: "location",
+            resource_id: &location.id.to_string(),
+            changed_fields: vec!["name".into(), "kind".into(), "cqc_location_id".into()],
+            detail: None,
+        },
+    )?;
+    Ok(location)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    patch: LocationPatch,
+    if_match: IfMatch,
+) -> ApiResult<Location> {
+    let before = find(conn, principal, id)?;
+    if_match.check(before.version)?;
+    let version = before.version;
+    let before = serde_json::to_value(before.into_dto()?)?;
+    let changes = LocationChanges {
+        name: patch.name.map(|n| n.trim().to_owned()),
+        kind: patch.kind.map(|k| k.as_str().to_owned()),
+        cqc_location_id: patch.cqc_location_id,
+        version: version + 1,
+        updated_at: to_row(now()),
+    };
+    let affected = diesel::update(
+        locations::table
+            .filter(locations::id.eq(id))
+            .filter(locations::version.eq(version)),
+    )
+    .set(&changes)
+    .execute(conn)?;
+    guarded_update(affected, if_match)?;
+    let after = get(conn, principal, id)?;
+    audit_events::record(
+        conn,
+        &principal.organisation_id,
+        Actor::Caller(principal),
+        Change {
+            action: "update",
+            resource_type: "location",
+            resource_id: id,
+            changed_fields: changed_fields(&before, &serde_json::to_value(&after)?),
+            detail: None,
+        },
+    )?;
+    Ok(after)
+}

@@ -1,0 +1,66 @@
+use actix_web::{get, patch, web, HttpResponse};
+
+use super::dto::{Organisation, OrganisationPatch};
+use super::store;
+use crate::api::audit_events::Actor;
+use crate::api::common::{Answer, IfMatch, Json};
+use crate::api::docs::{ReadErrors, UpdateErrors};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+
+/// Read the caller's organisation
+#[utoipa::path(
+    tag = "organisation",
+    responses(
+        (status = 200, description = "The organisation; `ETag` carries its version", body = Organisation),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/organisation")]
+pub async fn get_organisation(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadOrganisation)?;
+    let organisation = state
+        .db
+        .run(move |conn| store::get(conn, &principal.organisation_id))
+        .await?;
+    Ok(Answer::ok(&organisation)?.respond())
+}
+
+/// Update the caller's organisation
+///
+/// Name, CQC provider id, ODS code and the concern clocks. Admins only. Send `If-Match` with
+/// the ETag you read to avoid overwriting someone else's change.
+#[utoipa::path(
+    tag = "organisation",
+    request_body = OrganisationPatch,
+    params(("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    responses(
+        (status = 200, description = "The updated organisation", body = Organisation),
+        UpdateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/organisation")]
+pub async fn update_organisation(
+    state: web::Data<AppState>,
+    principal: Principal,
+    if_match: IfMatch,
+    body: Json<OrganisationPatch>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ManageOrganisation)?;
+    let patch = body.into_inner();
+    patch.validate()?;
+    let organisation = state
+        .db
+        .write(move |conn| {
+            let id = principal.organisation_id.clone();
+            store::update(conn, Actor::Caller(&principal), &id, patch, if_match)
+        })
+        .await?;
+    Ok(Answer::ok(&organisation)?.respond())
+}

@@ -1,0 +1,168 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::dto::{Organisation, OrganisationPatch};
+use crate::api::audit_events::{self, changed_fields, Actor, Change};
+use crate::api::common::{guarded_update, to_row, to_utc, IfMatch};
+use crate::db::schema::organisations;
+use crate::db::DbConnection;
+use crate::domain::concern::ClockSettings;
+use crate::domain::{new_id, now};
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: String,
+    pub name: String,
+    pub cqc_provider_id: Option<String>,
+    pub ods_code: Option<String>,
+    pub acknowledge_within_hours: i32,
+    pub feedback_within_days: i32,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl OrganisationRow {
+    pub fn clock_settings(&self) -> ClockSettings {
+        ClockSettings {
+            acknowledge_within_hours: self.acknowledge_within_hours,
+            feedback_within_days: self.feedback_within_days,
+        }
+    }
+
+    fn into_dto(self) -> ApiResult<Organisation> {
+        Ok(Organisation {
+            id: audit_events::store::parse_id(&self.id)?,
+            name: self.name,
+            cqc_provider_id: self.cqc_provider_id,
+            ods_code: self.ods_code,
+            acknowledge_within_hours: self.acknowledge_within_hours,
+            feedback_within_days: self.feedback_within_days,
+            version: self.version,
+            created_at: to_utc(self.created_at),
+            updated_at: to_utc(self.updated_at),
+        })
+    }
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = organisations)]
+struct OrganisationChanges {
+    name: Option<String>,
+    cqc_provider_id: Option<Option<String>>,
+    ods_code: Option<Option<String>>,
+    acknowledge_within_hours: Option<i32>,
+    feedback_within_days: Option<i32>,
+    version: i64,
+    updated_at: NaiveDateTime,
+}
+
+/// The organisation's row; 404 when the token names one that does not exist.
+pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<OrganisationRow> {
+    organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("organisation"))
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> ApiResult<Organisation> {
+    find(conn, id)?.into_dto()
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    actor: Actor<'_>,
+    id: &str,
+    patch: OrganisationPatch,
+    if_match: IfMatch,
+) -> ApiResult<Organisation> {
+    let before = find(conn, id)?;
+    if_match.check(before.version)?;
+    let version = before.version;
+    let before = serde_json::to_value(before.into_dto()?)?;
+    let changes = OrganisationChanges {
+        name: patch.name.map(|n| n.trim().to_owned()),
+        cqc_provider_id: patch.cqc_provider_id,
+        ods_code: patch.ods_code,
+        acknowledge_within_hours: patch.acknowledge_within_hours,
+        feedback_within_days: patch.feedback_within_days,
+        version: version + 1,
+        updated_at: to_row(now()),
+    };
+    let affected = diesel::update(
+        organisations::table
+            .filter(organisations::id.eq(id))
+            .filter(organisations::version.eq(version)),
+    )
+    .set(&changes)
+    .execute(conn)?;
+    guarded_update(affected, if_match)?;
+    let after = get(conn, id)?;
+    audit_events::record(
+        conn,
+        id,
+        actor,
+        Change {
+            action: "update",
+            resource_type: "organisation",
+            resource_id: id,
+            changed_fields: changed_fields(&before, &serde_json::to_value(&after)?),
+            detail: None,
+        },
+    )?;
+    Ok(after)
+}
+
+/// Creates an organisation with the default concern settings (command line and first run).
+pub fn create(
+    conn: &mut DbConnection,
+    name: &str,
+    cqc_provider_id: Option<String>,
+    ods_code: Option<String>,
+) -> ApiResult<Organisation> {
+    let now = to_row(now());
+    let defaults = ClockSettings::default();
+    let row = OrganisationRow {
+        id: new_id().to_string(),
+        name: name.to_owned(),
+        cqc_provider_id,
+        ods_code,
+        acknowledge_within_hours: defaults.acknowledge_within_hours,
+        feedback_within_days: defaults.feedback_within_days,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(organisations::table)
+        .values(&row)
+        .execute(conn)?;
+    audit_events::record(
+        conn,
+        &row.id,
+        Actor::System,
+        Change {
+            action: "create",
+            resource_type: "organisation",
+            resource_id: &row.id,
+            changed_fields: vec!["name".into(), "cqc_provider_id".into(), "ods_code".into()],
+            detail: None,
+        },
+    )?;
+    row.into_dto()
+}
+
+pub fn count(conn: &mut DbConnection) -> ApiResult<i64> {
+    Ok(organisations::table.count().get_result(conn)?)
+}
+
+/// The oldest organisation's id.
+pub fn first_id(conn: &mut DbConnection) -> ApiResult<String> {
+    Ok(organisations::table
+        .select(organisations::id)
+        .order(organisations::id.asc())
+        .first(conn)?)
+}

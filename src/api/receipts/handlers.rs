@@ -1,0 +1,120 @@
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
+
+use super::dto::{NewReceiptMessage, Receipt, ReceiptUpdate};
+use crate::api::common::{Answer, Json};
+use crate::api::concerns::store::{self, ConcernRow};
+use crate::api::docs::ReceiptErrors;
+use crate::api::idempotency::{self, IdempotencyKey};
+use crate::app::AppState;
+use crate::domain::{now, receipt};
+use crate::error::{ApiError, ApiResult};
+use crate::telemetry::Unlogged;
+
+/// Opens the concern a receipt code belongs to, counting wrong codes against the client.
+async fn open(state: &AppState, req: &HttpRequest, code: &str) -> ApiResult<(String, ConcernRow)> {
+    // Neither the code nor anything tying this request to the raiser reaches the log.
+    req.extensions_mut().insert(Unlogged);
+    let client = req.peer_addr().map(|address| address.ip());
+    state.receipts.check(client)?;
+    let found = match receipt::hash(code) {
+        Some(hash) => {
+            let lookup = hash.clone();
+            state
+                .db
+                .run(move |conn| store::find_by_receipt(conn, &lookup))
+                .await?
+                .map(|row| (hash, row))
+        }
+        None => None,
+    };
+    found.ok_or_else(|| {
+        state.receipts.record_failure(client);
+        ApiError::NotFound("receipt")
+    })
+}
+
+/// Follow an anonymous concern
+///
+/// No token: the receipt code is the key. Shows the status, the outcome and the timeline
+/// entries shared with the raiser. A wrong code is 404; repeated wrong codes are 429.
+#[utoipa::path(
+    tag = "receipts",
+    params(("code" = String, Path, description = "The receipt code given when the concern was raised")),
+    responses(
+        (status = 200, description = "The concern as its raiser may see it", body = Receipt),
+        ReceiptErrors,
+    ),
+    security(())
+)]
+#[get("/receipts/{code}")]
+pub async fn get_receipt(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let (_, concern) = open(&state, &req, &code).await?;
+    let concern_id = concern.id.clone();
+    let updates = state
+        .db
+        .run(move |conn| store::raiser_updates(conn, &concern_id))
+        .await?;
+    let concern = concern.into_dto(now())?;
+    let receipt = Receipt {
+        title: concern.title,
+        category: concern.category,
+        status: concern.status,
+        outcome: concern.outcome,
+        raised_at: concern.created_at,
+        acknowledge_by: concern.acknowledge_by,
+        feedback_by: concern.feedback_by,
+        updated_at: concern.updated_at,
+        updates: updates.into_iter().map(ReceiptUpdate::from).collect(),
+    };
+    Ok(Answer::ok(&receipt)?.respond())
+}
+
+/// Send a message as an anonymous raiser
+///
+/// No token: the receipt code is the key. The message reaches the concern's timeline with no
+/// identity. There is no `Location`: the thread is read at `/v1/receipts/{code}`.
+#[utoipa::path(
+    tag = "receipts",
+    request_body = NewReceiptMessage,
+    params(
+        ("code" = String, Path, description = "The receipt code given when the concern was raised"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+    ),
+    responses(
+        (status = 201, description = "The message, as it appears on the timeline", body = ReceiptUpdate),
+        ReceiptErrors,
+    ),
+    security(())
+)]
+#[post("/receipts/{code}/messages")]
+pub async fn add_receipt_message(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+    key: IdempotencyKey,
+    body: Json<NewReceiptMessage>,
+) -> ApiResult<HttpResponse> {
+    let message = body.into_inner();
+    let (hash, concern) = open(&state, &req, &code).await?;
+    message.validate()?;
+    let keyed = key.bind(&format!("receipt:{hash}"), &req, &message)?;
+    idempotency::once(
+        &state.db,
+        concern.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let update = store::add_raiser_message(conn, &concern, &message.body)?;
+            Ok(Answer {
+                status: StatusCode::CREATED,
+                location: None,
+                body: serde_json::to_value(ReceiptUpdate::from(update))?,
+            })
+        },
+    )
+    .await
+}

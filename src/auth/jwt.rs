@@ -1,0 +1,190 @@
+//! Bearer token verification. Each configured key accepts only the algorithms it implies: an
+//! HS256 secret accepts HS256, an RSA public key RS256, a P-256 key ES256; `none` never.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::Role;
+
+/// The claims careloop reads from a token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    /// The caller's organisation id.
+    pub org: String,
+    pub roles: Vec<Role>,
+    /// When present, the caller is limited to these location ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locations: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+struct VerifyingKey {
+    /// JWKS keys are chosen by the token's `kid`; the others by algorithm.
+    kid: Option<String>,
+    key: DecodingKey,
+    algorithm: Algorithm,
+}
+
+pub struct Verifier {
+    keys: Vec<VerifyingKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl Verifier {
+    pub fn new(issuer: Option<String>, audience: Option<String>) -> Self {
+        Self {
+            keys: Vec::new(),
+            issuer,
+            audience,
+        }
+    }
+
+    pub fn with_secret(mut self, secret: &[u8]) -> Self {
+        self.keys.push(VerifyingKey {
+            kid: None,
+            key: DecodingKey::from_secret(secret),
+            algorithm: Algorithm::HS256,
+        });
+        self
+    }
+
+    /// Adds a PEM public key: RSA (RS256) or P-256 (ES256).
+    pub fn with_public_key_file(mut self, path: &Path) -> anyhow::Result<Self> {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read the public key {}", path.display()))?;
+        let (key, algorithm) = if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+            (key, Algorithm::RS256)
+        } else if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
+            (key, Algorithm::ES256)
+        } else {
+            bail!("{} is not a PEM RSA or EC public key", path.display());
+        };
+        self.keys.push(VerifyingKey {
+            kid: None,
+            key,
+            algorithm,
+        });
+        Ok(self)
+    }
+
+    /// Adds every signing key of a JWKS document; each must have a `kid`.
+    pub fn with_jwks_file(mut self, path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the JWKS file {}", path.display()))?;
+        let set: JwkSet = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a JWKS document", path.display()))?;
+        for jwk in &set.keys {
+            let Some(kid) = jwk.common.key_id.clone() else {
+                bail!("every key in {} needs a kid", path.display());
+            };
+            let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
+                // A shared secret has no place in a public key set.
+                (AlgorithmParameters::OctetKey(_), _) => {
+                    bail!("key {kid} in {} is a shared secret", path.display())
+                }
+                (_, Some(alg)) => key_algorithm(alg)
+                    .with_context(|| format!("key {kid} has an unsupported alg"))?,
+                (AlgorithmParameters::RSA(_), None) => Algorithm::RS256,
+                (AlgorithmParameters::EllipticCurve(ec), None) => match ec.curve {
+                    EllipticCurve::P256 => Algorithm::ES256,
+                    EllipticCurve::P384 => Algorithm::ES384,
+                    _ => bail!("key {kid} uses an unsupported curve"),
+                },
+                (AlgorithmParameters::OctetKeyPair(_), None) => Algorithm::EdDSA,
+            };
+            let key = DecodingKey::from_jwk(jwk).with_context(|| format!("key {kid}"))?;
+            self.keys.push(VerifyingKey {
+                kid: Some(kid),
+                key,
+                algorithm,
+            });
+        }
+        Ok(self)
+    }
+
+    pub fn has_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// Verifies signature, algorithm, `exp`, `nbf`, and `iss`/`aud` when configured. The error
+    /// says what was wrong, for the 401's detail.
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| format!("the token is malformed: {e}"))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| match (&k.kid, &header.kid) {
+                (Some(kid), Some(wanted)) => kid == wanted && k.algorithm == header.alg,
+                (Some(_), None) => false,
+                (None, _) => k.algorithm == header.alg,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "no configured key accepts this token (alg {:?}, kid {:?})",
+                    header.alg, header.kid
+                )
+            })?;
+        let mut validation = Validation::new(key.algorithm);
+        validation.validate_nbf = true;
+        // A configured issuer or audience must be present, not merely right when present.
+        let mut required = vec!["exp", "sub"];
+        match &self.issuer {
+            Some(issuer) => {
+                validation.set_issuer(&[issuer]);
+                required.push("iss");
+            }
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
+        jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| format!("the token was rejected: {e}"))
+    }
+}
+
+fn key_algorithm(alg: KeyAlgorithm) -> anyhow::Result<Algorithm> {
+    Ok(match alg {
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        other => bail!("{other:?}"),
+    })
+}
+
+/// Signs claims with an HS256 secret: for `careloop token`, development and tests.
+pub fn mint_hs256(secret: &[u8], claims: &Claims) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .expect("HS256 signing with an in-memory secret cannot fail")
+}

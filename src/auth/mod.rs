@@ -1,0 +1,27 @@
+//! Who is calling: bearer JWTs verified into a [`Principal`], roles, and the permission table.
+
+mod jwt;
+mod permissions;
+mod principal;
+
+pub use jwt::{mint_hs256, Claims, Verifier};
+pub use permissions::{allows, Permission};
+pub use principal::Principal;
+
+use crate::domain::text_enum;
+
+text_enum!(
+    /// What a caller may do, as the `roles` claim names it.
+    Role {
+        /// Provider administration.
+        Admin => "admin",
+        /// Registered manager or quality lead: triage, plans, sign-off.
+        Manager => "manager",
+        /// Raise concerns, record learning, own actions.
+        Staff => "staff",
+        /// Read-only governance or auditor.
+        Viewer => "viewer",
+        /// A vendor system: create, import, sync; no triage.
+        Integration => "integration",
+    }
+);

@@ -1,0 +1,51 @@
+//! The permission table: which role may do what. Every handler checks exactly one line of it.
+
+use super::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ReadOrganisation,
+    ManageOrganisation,
+    ReadLocations,
+    ManageLocations,
+    RaiseConcern,
+    ReadConcerns,
+    EditConcern,
+    TriageConcern,
+    AddConcernUpdate,
+    ReadAuditEvents,
+}
+
+/// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
+/// visibility, decided by the resource's store (confidential concerns, locations).
+pub fn allows(role: Role, permission: Permission) -> bool {
+    use Permission::*;
+    use Role::*;
+    match permission {
+        ReadOrganisation | ReadLocations | ReadConcerns => true,
+        ManageOrganisation | ManageLocations => matches!(role, Admin),
+        RaiseConcern => matches!(role, Admin | Manager | Staff | Integration),
+        EditConcern => matches!(role, Admin | Manager | Integration),
+        TriageConcern => matches!(role, Admin | Manager),
+        AddConcernUpdate => matches!(role, Admin | Manager | Staff | Integration),
+        ReadAuditEvents => matches!(role, Admin | Viewer),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn viewers_only_read() {
+        assert!(allows(Role::Viewer, Permission::ReadConcerns));
+        assert!(!allows(Role::Viewer, Permission::RaiseConcern));
+        assert!(!allows(Role::Viewer, Permission::AddConcernUpdate));
+    }
+
+    #[test]
+    fn integrations_never_triage() {
+        assert!(allows(Role::Integration, Permission::RaiseConcern));
+        assert!(!allows(Role::Integration, Permission::TriageConcern));
+    }
+}

@@ -1,0 +1,114 @@
+// The tables of migrations/{sqlite,postgres}, written for diesel's query builder.
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        cqc_provider_id -> Nullable<Text>,
+        ods_code -> Nullable<Text>,
+        acknowledge_within_hours -> Integer,
+        feedback_within_days -> Integer,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        kind -> Text,
+        cqc_location_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    concerns (id) {
+        id -> Text,
+        organisation_id -> Text,
+        location_id -> Nullable<Text>,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        risk -> Text,
+        status -> Text,
+        confidential -> Bool,
+        anonymous -> Bool,
+        raised_by_sub -> Nullable<Text>,
+        raised_by_name -> Nullable<Text>,
+        receipt_hash -> Nullable<Text>,
+        external_system -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        escalated_to -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        acknowledge_by -> Timestamp,
+        feedback_by -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    concern_updates (id) {
+        id -> Text,
+        organisation_id -> Text,
+        concern_id -> Text,
+        kind -> Text,
+        visibility -> Text,
+        body -> Nullable<Text>,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        author_sub -> Nullable<Text>,
+        author_name -> Nullable<Text>,
+        by_raiser -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        organisation_id -> Text,
+        actor -> Text,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        changed_fields -> Text,
+        detail -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (organisation_id, scope, idempotency_key) {
+        organisation_id -> Text,
+        scope -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_location -> Nullable<Text>,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(locations -> organisations (organisation_id));
+diesel::joinable!(concerns -> organisations (organisation_id));
+diesel::joinable!(concern_updates -> concerns (concern_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    locations,
+    concerns,
+    concern_updates,
+    audit_events,
+    idempotency_keys,
+);

@@ -1,0 +1,183 @@
+//! The careloop command line: serve (the default), migrate, openapi, org create, token.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use careloop::api::organisation::{dto::OrganisationPatch, store as organisations};
+use careloop::auth::{mint_hs256, Claims, Role};
+use careloop::config::Config;
+use careloop::{app, db};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "careloop",
+    version,
+    about = "Continuous-improvement API for care providers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pending migrations, then serve the API (the default).
+    Serve,
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (the source of openapi/openapi.json).
+    Openapi,
+    /// Manage organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Print a token signed with the configured HS256 secret (development and scripts).
+    Token {
+        /// Organisation id (the `org` claim).
+        #[arg(long)]
+        org: String,
+        /// A role; repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// The subject (`sub` claim).
+        #[arg(long, default_value = "dev-user")]
+        sub: String,
+        /// A display name (`name` claim).
+        #[arg(long)]
+        name: Option<String>,
+        /// Limit the token to a location; repeat for several.
+        #[arg(long = "location")]
+        locations: Vec<String>,
+        /// How long the token is valid: 90s, 30m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organisation and print it as JSON.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        cqc_provider_id: Option<String>,
+        #[arg(long)]
+        ods_code: Option<String>,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| {
+        let roles: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("one of {}", roles.join(", "))
+    })
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let number: u64 = number
+        .parse()
+        .map_err(|_| "a number and a unit, such as 30m or 1h".to_string())?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err("the unit must be s, m, h or d".into()),
+    };
+    Ok(Duration::from_secs(number * seconds))
+}
+
+fn main() -> anyhow::Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(app::serve(config)),
+        Command::Migrate => {
+            app::prepare(&config)?;
+            println!("migrations are up to date");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", app::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Org {
+            command:
+                OrgCommand::Create {
+                    name,
+                    cqc_provider_id,
+                    ods_code,
+                },
+        } => {
+            OrganisationPatch {
+                name: Some(name.clone()),
+                cqc_provider_id: Some(cqc_provider_id.clone()),
+                ods_code: Some(ods_code.clone()),
+                ..Default::default()
+            }
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid organisation: {}", e.detail()))?;
+            let state = app::prepare(&config)?;
+            let mut conn = state.db.get()?;
+            let organisation = db::write_transaction(&mut conn, |conn| {
+                organisations::create(conn, name.trim(), cqc_provider_id, ods_code)
+            })
+            .map_err(|e| anyhow::anyhow!("cannot create the organisation: {e}"))?;
+            println!("{}", serde_json::to_string_pretty(&organisation)?);
+            Ok(())
+        }
+        Command::Token {
+            org,
+            roles,
+            sub,
+            name,
+            locations,
+            ttl,
+        } => {
+            let secret = config.signing_secret()?;
+            let now = chrono::Utc::now().timestamp();
+            let claims = Claims {
+                sub,
+                org,
+                roles,
+                locations: (!locations.is_empty()).then_some(locations),
+                name,
+                exp: now + i64::try_from(ttl.as_secs()).context("ttl is too long")?,
+                iat: Some(now),
+                iss: config.jwt_issuer.clone(),
+                aud: config.jwt_audience.clone(),
+            };
+            println!("{}", mint_hs256(&secret, &claims));
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_units() {
+        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(604800)));
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("h").is_err());
+    }
+
+    #[test]
+    fn cli_shape() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,123 @@
+//! The command line: organisations, tokens, and start-up refusing what it must.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn careloop(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_careloop"));
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn");
+    command
+}
+
+#[test]
+fn org_create_and_a_token_that_the_service_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = careloop(dir.path())
+        .args([
+            "org",
+            "create",
+            "--name",
+            "Riverside Care",
+            "--cqc-provider-id",
+            "1-101234567",
+            "--ods-code",
+            "VNH12",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let organisation: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(organisation["name"], "Riverside Care");
+    let id = organisation["id"].as_str().unwrap();
+    assert!(dir.path().join("careloop.db").exists());
+
+    let output = careloop(dir.path())
+        .args([
+            "token", "--org", id, "--role", "manager", "--role", "viewer", "--sub", "alex",
+            "--ttl", "30m",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap();
+    // Signed with the development secret kept in the data folder, which the server reads too.
+    let config = careloop::config::Config::from_lookup(|name| {
+        (name == "CARELOOP_DATA_DIR").then(|| dir.path().display().to_string())
+    })
+    .unwrap();
+    let claims = config.verifier().unwrap().verify(token.trim()).unwrap();
+    assert_eq!(claims.org, id);
+    assert_eq!(claims.sub, "alex");
+    assert_eq!(claims.roles.len(), 2);
+    let lifetime = claims.exp - chrono::Utc::now().timestamp();
+    assert!((1700..=1800).contains(&lifetime), "{lifetime}");
+
+    let bad = careloop(dir.path())
+        .args(["org", "create", "--name", "X", "--ods-code", "lower"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ods_code"));
+    let bad_role = careloop(dir.path())
+        .args(["token", "--org", id, "--role", "king"])
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+}
+
+#[test]
+fn without_keys_it_refuses_to_listen_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = careloop(dir.path())
+        .env("CARELOOP_BIND", "0.0.0.0:0")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("without a configured key"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_database_fails_start_up_quickly_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let output = careloop(dir.path())
+        .env("DATABASE_URL", "postgres://careloop@127.0.0.1:1/careloop")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot connect to the postgres database"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Connection refused") || stderr.contains("connection"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn openapi_prints_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = careloop(dir.path()).arg("openapi").output().unwrap();
+    assert!(output.status.success());
+    let spec: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+}

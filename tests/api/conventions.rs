@@ -1,0 +1,124 @@
+//! What every endpoint shares: request ids, problems for unknown routes, health, docs and the
+//! committed OpenAPI document.
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+
+use crate::helpers::{log_capture, TestApp};
+
+#[actix_web::test]
+async fn every_response_carries_a_request_id() {
+    let app = TestApp::new().await;
+    let generated = app
+        .call(Method::GET, "/health/live", None, None)
+        .await
+        .expect(200);
+    let id = generated
+        .header("x-request-id")
+        .expect("a request id")
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok());
+    assert!(log_capture::contains(&format!("request_id={id}")));
+    let kept = app
+        .send(
+            TestRequest::get()
+                .uri("/v1/organisation")
+                .insert_header(("x-request-id", "vendor-trace-42")),
+        )
+        .await
+        .expect(401);
+    assert_eq!(kept.header("x-request-id"), Some("vendor-trace-42"));
+}
+
+#[actix_web::test]
+async fn unknown_routes_are_problem_404s() {
+    let app = TestApp::new().await;
+    app.get(&app.admin, "/v1/nothing-here")
+        .await
+        .expect_problem(404, "not_found");
+    app.call(Method::DELETE, "/v1/organisation", Some(&app.admin), None)
+        .await
+        .expect_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn health_and_docs_are_served() {
+    let app = TestApp::new().await;
+    let live = app
+        .call(Method::GET, "/health/live", None, None)
+        .await
+        .expect(200);
+    assert_eq!(live.body["status"], "ok");
+    let ready = app
+        .call(Method::GET, "/health/ready", None, None)
+        .await
+        .expect(200);
+    assert_eq!(ready.body["status"], "ok");
+    let spec = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .expect(200);
+    assert_eq!(spec.body["info"]["title"], "careloop");
+    let docs = app.call(Method::GET, "/docs/", None, None).await;
+    assert_eq!(docs.status, 200);
+    let redirect = app.call(Method::GET, "/docs", None, None).await;
+    assert!(redirect.status.is_redirection());
+}
+
+#[test]
+fn the_committed_openapi_document_is_current() {
+    let generated = careloop::app::openapi().to_pretty_json().unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed.trim_end() == generated.trim_end(),
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn every_operation_is_documented_with_errors_and_security() {
+    let spec: serde_json::Value = serde_json::to_value(careloop::app::openapi()).unwrap();
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(paths.len() >= 12);
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                operation["summary"].is_string(),
+                "{method} {path} has no summary"
+            );
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}"
+            );
+            if path.starts_with("/v1/") && !path.starts_with("/v1/receipts") {
+                assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+                assert!(responses.contains_key("403"), "{method} {path} lacks 403");
+                assert_eq!(
+                    operation["security"][0]["bearer"],
+                    serde_json::json!([]),
+                    "{method} {path}"
+                );
+            }
+            if ["post", "patch", "put"].contains(&method.as_str()) {
+                assert!(
+                    operation["requestBody"].is_object(),
+                    "{method} {path} has no body schema"
+                );
+                assert!(responses.contains_key("422"), "{method} {path} lacks 422");
+            }
+        }
+    }
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(spec["components"]["schemas"]["Concern"]["example"].is_object());
+}
+
+#[actix_web::test]
+async fn runs_on_the_database_it_was_asked_for() {
+    let app = TestApp::new().await;
+    let on_postgres = app.with_conn(|conn| matches!(conn, careloop::db::DbConnection::Pg(_)));
+    let asked_for_postgres =
+        std::env::var("TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres"));
+    assert_eq!(on_postgres, asked_for_postgres);
+}

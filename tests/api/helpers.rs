@@ -1,0 +1,409 @@
+//! The test application: a fresh database per test (SQLite in a temporary folder, or a new
+//! PostgreSQL database when `TEST_DATABASE_URL` names a server), the real app built by the same
+//! function as `main`, and a ready token per role.
+
+use std::net::SocketAddr;
+
+use actix_http::Request;
+use actix_service::{boxed, Service, ServiceExt};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header::HeaderMap, Method, StatusCode};
+use actix_web::test::{self, TestRequest};
+use actix_web::web;
+use careloop::api::receipts::ReceiptGuard;
+use careloop::app::{build_app, AppState};
+use careloop::auth::{mint_hs256, Claims, Role, Verifier};
+use careloop::db::{DatabaseUrl, Db, DbConnection};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use serde_json::{json, Value};
+
+pub const SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
+pub const ISSUER: &str = "https://idp.test/careloop";
+pub const AUDIENCE: &str = "careloop-api";
+pub const BODY_LIMIT: usize = 64 * 1024;
+pub const RECEIPT_ATTEMPTS: u32 = 5;
+
+type AppService = boxed::BoxService<Request, ServiceResponse<BoxBody>, actix_web::Error>;
+
+pub struct TestApp {
+    service: AppService,
+    pub db: Db,
+    pub org: String,
+    /// The demo organisation's two locations: `location` and `second_location`.
+    pub location: String,
+    pub second_location: String,
+    pub other_org: String,
+    pub other_org_location: String,
+    pub admin: String,
+    pub manager: String,
+    pub staff: String,
+    pub viewer: String,
+    pub integration: String,
+    /// An admin of another organisation.
+    pub other_admin: String,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "body: {:#}", self.body);
+        self
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, code: &str) -> Self {
+        assert_eq!(self.status.as_u16(), status, "body: {:#}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "body: {:#}",
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {:#}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string());
+        self
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .expect("the body has an id")
+            .to_owned()
+    }
+}
+
+/// A fresh, migrated database for one test.
+fn fresh_database(dir: &tempfile::TempDir) -> DatabaseUrl {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            let name = format!("careloop_test_{}", uuid::Uuid::now_v7().simple());
+            let mut admin = diesel::PgConnection::establish(&server)
+                .expect("TEST_DATABASE_URL must name a reachable PostgreSQL server");
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create the test database");
+            let (base, query) = match server.split_once('?') {
+                Some((base, query)) => (base, format!("?{query}")),
+                None => (server.as_str(), String::new()),
+            };
+            let base = &base[..base.rfind('/').expect("the URL names a database")];
+            DatabaseUrl::parse(&format!("{base}/{name}{query}"))
+        }
+        _ => DatabaseUrl::Sqlite(dir.path().join("careloop.db").display().to_string()),
+    }
+}
+
+/// A verifier checking the test issuer and audience, with no keys yet.
+pub fn test_verifier() -> Verifier {
+    Verifier::new(Some(ISSUER.into()), Some(AUDIENCE.into()))
+}
+
+pub fn claims(org: &str, roles: &[Role], sub: &str) -> Claims {
+    Claims {
+        sub: sub.to_owned(),
+        org: org.to_owned(),
+        roles: roles.to_vec(),
+        locations: None,
+        name: Some(format!("Test {sub}")),
+        exp: chrono::Utc::now().timestamp() + 3600,
+        iat: None,
+        iss: Some(ISSUER.to_owned()),
+        aud: Some(AUDIENCE.to_owned()),
+    }
+}
+
+pub fn sign(claims: &Claims) -> String {
+    mint_hs256(SECRET, claims)
+}
+
+impl TestApp {
+    /// The usual app: tokens are HS256 with the test secret, issuer and audience.
+    pub async fn new() -> Self {
+        Self::with_verifier(test_verifier().with_secret(SECRET)).await
+    }
+
+    pub async fn with_verifier(verifier: Verifier) -> Self {
+        log_capture::install();
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = fresh_database(&dir);
+        let db = Db::connect(&url, 4).expect("connect to the test database");
+        db.migrate().expect("migrate the test database");
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            verifier,
+            receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS),
+        });
+        let service = test::init_service(build_app(state, BODY_LIMIT)).await;
+        let service = boxed::service(service.map(ServiceResponse::map_into_boxed_body));
+
+        let (org, location, second_location) = seed_organisation(&db, "Meadowbank Care Ltd", 2);
+        let (other_org, other_org_location, _) = seed_organisation(&db, "Other Provider Ltd", 1);
+        let token = |role: Role| sign(&claims(&org, &[role], &format!("user-{role}")));
+        Self {
+            admin: token(Role::Admin),
+            manager: token(Role::Manager),
+            staff: token(Role::Staff),
+            viewer: token(Role::Viewer),
+            integration: token(Role::Integration),
+            other_admin: sign(&claims(&other_org, &[Role::Admin], "other-admin")),
+            service,
+            db,
+            org,
+            location,
+            second_location,
+            other_org,
+            other_org_location,
+            _dir: dir,
+        }
+    }
+
+    /// A token for a role of this organisation.
+    pub fn token(&self, role: Role) -> &str {
+        match role {
+            Role::Admin => &self.admin,
+            Role::Manager => &self.manager,
+            Role::Staff => &self.staff,
+            Role::Viewer => &self.viewer,
+            Role::Integration => &self.integration,
+        }
+    }
+
+    pub async fn send(&self, request: TestRequest) -> Response {
+        let response = self
+            .service
+            .call(request.to_request())
+            .await
+            .expect("the app answers every request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().try_into_bytes().unwrap_or_default();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = TestRequest::default()
+            .method(method)
+            .uri(path)
+            .peer_addr(SocketAddr::from(([127, 0, 0, 1], 40000)));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        if let Some(body) = body {
+            request = request.set_json(body);
+        }
+        self.send(request).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Response {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Response {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Response {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// Raises a plain concern as `token` and answers its id.
+    pub async fn raise(&self, token: &str, extra: Value) -> String {
+        let mut body = json!({
+            "title": "Call bells unanswered at night",
+            "description": "Residents on the first floor waited over 20 minutes on 24 November.",
+            "category": "care_practice",
+            "risk": "medium",
+            "location_id": self.location,
+        });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        self.post(token, "/v1/concerns", body)
+            .await
+            .expect(201)
+            .id()
+    }
+
+    /// Moves a concern as the manager, expecting success.
+    pub async fn move_to(&self, id: &str, body: Value) -> Response {
+        self.post(
+            &self.manager,
+            &format!("/v1/concerns/{id}/transitions"),
+            body,
+        )
+        .await
+        .expect(200)
+    }
+
+    /// Runs a query against the test database.
+    pub fn with_conn<T>(&self, f: impl FnOnce(&mut DbConnection) -> T) -> T {
+        let mut conn = self.db.get().expect("a database connection");
+        f(&mut conn)
+    }
+
+    /// How many rows a table holds.
+    pub fn count(&self, table: &str) -> i64 {
+        self.with_conn(|conn| count_rows(conn, table))
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+pub fn count_rows(conn: &mut DbConnection, table: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .get_result::<Count>(conn)
+        .expect("count rows")
+        .n
+}
+
+/// An organisation with `locations` locations; answers its id and up to two location ids.
+fn seed_organisation(db: &Db, name: &str, locations: usize) -> (String, String, String) {
+    use careloop::api::audit_events::Actor;
+    use careloop::api::locations::{dto::NewLocation, store as location_store};
+    use careloop::api::organisation::store as organisation_store;
+    use careloop::domain::location::LocationKind;
+    let mut conn = db.get().expect("connection");
+    careloop::db::write_transaction(&mut conn, |conn| {
+        let org = organisation_store::create(conn, name, None, None)?
+            .id
+            .to_string();
+        let mut ids = Vec::new();
+        for n in 0..locations {
+            let new = NewLocation {
+                name: format!("House {n}"),
+                kind: LocationKind::CareHome,
+                cqc_location_id: None,
+            };
+            ids.push(
+                location_store::create(conn, Actor::System, &org, &new)?
+                    .id
+                    .to_string(),
+            );
+        }
+        ids.resize(2, String::new());
+        Ok((org, ids[0].clone(), ids[1].clone()))
+    })
+    .expect("seed an organisation")
+}
+
+/// Every log line of the test run, so tests can check what reaches the log.
+pub mod log_capture {
+    use std::sync::{Mutex, Once};
+
+    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    static INSTALL: Once = Once::new();
+
+    struct Capture;
+
+    impl log::Log for Capture {
+        fn enabled(&self, metadata: &log::Metadata) -> bool {
+            metadata.level() <= log::Level::Info
+        }
+
+        fn log(&self, record: &log::Record) {
+            if self.enabled(record.metadata()) {
+                let line = format!("{} {}", record.target(), record.args());
+                LINES.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    pub fn install() {
+        INSTALL.call_once(|| {
+            log::set_boxed_logger(Box::new(Capture)).expect("the only logger");
+            log::set_max_level(log::LevelFilter::Info);
+        });
+    }
+
+    /// Whether any line logged so far contains `needle`.
+    pub fn contains(needle: &str) -> bool {
+        LINES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|line| line.contains(needle))
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    text: String,
+}
+
+/// Every value of every table of the database, as text, to search for what must not be there.
+pub fn dump_everything(conn: &mut DbConnection) -> String {
+    use diesel::RunQueryDsl;
+    let is_sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let tables_sql = if is_sqlite {
+        "SELECT name AS text FROM sqlite_master WHERE type = 'table'"
+    } else {
+        "SELECT tablename::text AS text FROM pg_tables WHERE schemaname = 'public'"
+    };
+    let tables: Vec<Text> = diesel::sql_query(tables_sql)
+        .load(conn)
+        .expect("list tables");
+    let mut dump = String::new();
+    for table in tables {
+        let rows_sql = if is_sqlite {
+            let columns: Vec<Text> = diesel::sql_query(format!(
+                "SELECT name AS text FROM pragma_table_info('{}')",
+                table.text
+            ))
+            .load(conn)
+            .expect("list columns");
+            let row = columns
+                .iter()
+                .map(|c| format!("COALESCE(CAST(\"{}\" AS TEXT), '')", c.text))
+                .collect::<Vec<_>>()
+                .join(" || ' ' || ");
+            format!("SELECT {row} AS text FROM \"{}\"", table.text)
+        } else {
+            format!(
+                "SELECT row_to_json(t)::text AS text FROM \"{}\" t",
+                table.text
+            )
+        };
+        let rows: Vec<Text> = diesel::sql_query(rows_sql).load(conn).expect("dump rows");
+        for row in rows {
+            dump.push_str(&row.text);
+            dump.push('\n');
+        }
+    }
+    dump
+}

@@ -1,0 +1,13 @@
+//! careloop's integration tests: the whole app through HTTP, on SQLite by default and on
+//! PostgreSQL when TEST_DATABASE_URL names a server (see .ci/run).
+
+mod audit;
+mod auth;
+mod cli;
+mod concerns;
+mod conventions;
+mod helpers;
+mod locations;
+mod organisation;
+mod permissions;
+mod receipts;

@@ -1,0 +1,190 @@
+//! Every role against every authenticated endpoint: 2xx where the permission table allows it,
+//! 403 where it does not. The expectations are written out here, independently of the table.
+
+use actix_web::http::Method;
+use careloop::auth::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{claims, sign, TestApp};
+
+use Role::*;
+
+const EVERYONE: &[Role] = &[Admin, Manager, Staff, Viewer, Integration];
+
+struct Endpoint {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    allowed: &'static [Role],
+}
+
+fn endpoint(
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    allowed: &'static [Role],
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        body,
+        allowed,
+    }
+}
+
+/// The endpoints, with fresh records where a call changes state (a transition cannot repeat).
+async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
+    let location = &app.location;
+    // Raised by the staff user and not confidential, so every role may see it.
+    let concern = app.raise(&app.staff, json!({})).await;
+    let fresh = app.raise(&app.staff, json!({})).await;
+    let shared = app
+        .post(
+            &app.manager,
+            &format!("/v1/concerns/{concern}/updates"),
+            json!({"body": "Thank you", "visibility": "raiser"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    vec![
+        endpoint(Method::GET, "/v1/organisation".into(), None, EVERYONE),
+        endpoint(
+            Method::PATCH,
+            "/v1/organisation".into(),
+            Some(json!({"name": "Renamed Ltd"})),
+            &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/locations".into(),
+            Some(json!({"name": "New House", "kind": "home_care"})),
+            &[Admin],
+        ),
+        endpoint(Method::GET, "/v1/locations".into(), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            format!("/v1/locations/{location}"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::PATCH,
+            format!("/v1/locations/{location}"),
+            Some(json!({"name": "Renamed"})),
+            &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/concerns".into(),
+            Some(
+                json!({"title": "t", "description": "d", "category": "other", "risk": "low",
+                             "location_id": location}),
+            ),
+            &[Admin, Manager, Staff, Integration],
+        ),
+        endpoint(Method::GET, "/v1/concerns".into(), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            format!("/v1/concerns/{concern}"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::PATCH,
+            format!("/v1/concerns/{concern}"),
+            Some(json!({"risk": "high"})),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::POST,
+            format!("/v1/concerns/{fresh}/transitions"),
+            Some(json!({"to": "acknowledged"})),
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::POST,
+            format!("/v1/concerns/{concern}/updates"),
+            Some(json!({"body": "More detail", "visibility": "raiser"})),
+            &[Admin, Manager, Staff, Integration],
+        ),
+        endpoint(
+            Method::GET,
+            format!("/v1/concerns/{concern}/updates"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            format!("/v1/concerns/{concern}/updates/{shared}"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/audit-events".into(),
+            None,
+            &[Admin, Viewer],
+        ),
+    ]
+}
+
+#[actix_web::test]
+async fn every_role_against_every_endpoint() {
+    let app = TestApp::new().await;
+    let mut checked = 0;
+    for role in EVERYONE {
+        // Fresh records per role: an allowed transition changes the concern it moves.
+        for endpoint in endpoints(&app).await {
+            let response = app
+                .call(
+                    endpoint.method.clone(),
+                    &endpoint.path,
+                    Some(app.token(*role)),
+                    endpoint.body.clone(),
+                )
+                .await;
+            if endpoint.allowed.contains(role) {
+                assert!(
+                    response.status.is_success(),
+                    "{role} {} {}: expected 2xx, got {} {:#}",
+                    endpoint.method,
+                    endpoint.path,
+                    response.status,
+                    response.body
+                );
+            } else {
+                assert_eq!(
+                    response.status, 403,
+                    "{role} {} {}: expected 403, got {:#}",
+                    endpoint.method, endpoint.path, response.body
+                );
+                assert_eq!(response.body["code"], "forbidden");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 15 * EVERYONE.len());
+}
+
+#[actix_web::test]
+async fn a_token_without_roles_may_do_nothing() {
+    let app = TestApp::new().await;
+    let nobody = sign(&claims(&app.org, &[], "nobody"));
+    for endpoint in endpoints(&app).await {
+        let response = app
+            .call(
+                endpoint.method.clone(),
+                &endpoint.path,
+                Some(&nobody),
+                endpoint.body.clone(),
+            )
+            .await;
+        // Even reads open to every role need a role.
+        assert_eq!(
+            response.status, 403,
+            "{} {}",
+            endpoint.method, endpoint.path
+        );
+    }
+}

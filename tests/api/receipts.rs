@@ -1,0 +1,278 @@
+//! Anonymous concerns and their receipts: no identity anywhere, a code that works once shown.
+
+use std::net::SocketAddr;
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use careloop::auth::Role;
+use serde_json::json;
+
+use crate::helpers::{claims, dump_everything, log_capture, sign, TestApp, RECEIPT_ATTEMPTS};
+
+/// Raises an anonymous concern as a staff member with a unique sub, name and request id;
+/// answers the creation's response and those three identifying strings.
+async fn raise_anonymously(app: &TestApp) -> (crate::helpers::Response, [String; 3]) {
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    let sub = format!("raiser-{unique}");
+    let name = format!("Jo Whistle {unique}");
+    let request_id = format!("req-{unique}");
+    let mut raiser = claims(&app.org, &[Role::Staff], &sub);
+    raiser.name = Some(name.clone());
+    let response = app
+        .send(
+            TestRequest::post()
+                .uri("/v1/concerns")
+                .peer_addr(SocketAddr::from(([10, 1, 2, 3], 5555)))
+                .insert_header(("Authorization", format!("Bearer {}", sign(&raiser))))
+                .insert_header(("x-request-id", request_id.clone()))
+                .insert_header(("Idempotency-Key", format!("idem-{unique}")))
+                .set_json(json!({
+                    "title": "Residents shouted at on nights",
+                    "description": "Two night staff shout at residents who call for help.",
+                    "category": "whistleblowing",
+                    "risk": "high",
+                    "location_id": app.location,
+                    "anonymous": true
+                })),
+        )
+        .await
+        .expect(201);
+    assert_eq!(response.header("x-request-id"), Some(request_id.as_str()));
+    (response, [sub, name, request_id])
+}
+
+#[actix_web::test]
+async fn an_anonymous_concern_leaves_no_identity_anywhere() {
+    let app = TestApp::new().await;
+    let (created, identifying) = raise_anonymously(&app).await;
+    let code = created.body["receipt_code"]
+        .as_str()
+        .expect("a receipt code")
+        .to_owned();
+    assert_eq!(created.body["anonymous"], true);
+    assert_eq!(created.body["raised_by"], json!(null));
+    assert_eq!(created.body["confidential"], true);
+    // At least 128 bits: 32 hex digits.
+    assert_eq!(code.replace('-', "").len(), 32);
+
+    // The team works the concern and the raiser writes back, so every table has rows for it.
+    let id = created.id();
+    app.move_to(
+        &id,
+        json!({"to": "acknowledged", "note": "Thank you", "visibility": "raiser"}),
+    )
+    .await;
+    app.call(
+        Method::POST,
+        &format!("/v1/receipts/{code}/messages"),
+        None,
+        Some(json!({"body": "Still happening"})),
+    )
+    .await
+    .expect(201);
+
+    let everything = app.with_conn(dump_everything);
+    assert!(
+        everything.contains(&id),
+        "the dump must include the concern itself"
+    );
+    for needle in identifying
+        .iter()
+        .map(String::as_str)
+        .chain(["10.1.2.3", code.as_str()])
+    {
+        assert!(
+            !everything.contains(needle),
+            "{needle:?} is stored somewhere"
+        );
+    }
+    assert!(!everything.contains(&code.replace('-', "")));
+    for needle in identifying.iter().chain([&code]) {
+        assert!(!log_capture::contains(needle), "{needle:?} reached the log");
+    }
+    // The audit trail records the creation, by nobody in particular.
+    let audit = app
+        .get(
+            &app.admin,
+            &format!("/v1/audit-events?resource_type=concern&resource_id={id}"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(audit.body["items"][0]["action"], "create");
+    assert_eq!(audit.body["items"][0]["actor"], "anonymous");
+
+    // Nobody can see it as theirs: not even the raiser's own token.
+    let raiser = sign(&claims(&app.org, &[Role::Staff], &identifying[0]));
+    app.get(&raiser, &format!("/v1/concerns/{id}"))
+        .await
+        .expect_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn the_receipt_is_shown_once_and_never_replayed() {
+    let app = TestApp::new().await;
+    let body = json!({"title": "t", "description": "d", "category": "culture", "risk": "low",
+                      "location_id": app.location, "anonymous": true});
+    let request = || {
+        TestRequest::post()
+            .uri("/v1/concerns")
+            .insert_header(("Authorization", format!("Bearer {}", app.staff)))
+            .insert_header(("Idempotency-Key", "retry-me"))
+            .set_json(body.clone())
+    };
+    let first = app.send(request()).await.expect(201);
+    assert!(first.body["receipt_code"].is_string());
+    let replay = app.send(request()).await.expect(201);
+    assert_eq!(replay.id(), first.id());
+    assert!(replay.body.get("receipt_code").is_none());
+    assert_eq!(app.count("concerns"), 1);
+    let read = app
+        .get(&app.manager, &format!("/v1/concerns/{}", first.id()))
+        .await
+        .expect(200);
+    assert!(read.body.get("receipt_code").is_none());
+}
+
+#[actix_web::test]
+async fn the_raiser_follows_the_concern_and_writes_back_with_the_code() {
+    let app = TestApp::new().await;
+    let (created, _) = raise_anonymously(&app).await;
+    let id = created.id();
+    let code = created.body["receipt_code"].as_str().unwrap().to_owned();
+    let receipt_path = format!("/v1/receipts/{code}");
+
+    let fresh = app
+        .call(Method::GET, &receipt_path, None, None)
+        .await
+        .expect(200);
+    assert_eq!(fresh.body["status"], "raised");
+    assert_eq!(fresh.body["title"], "Residents shouted at on nights");
+    assert_eq!(fresh.body["updates"], json!([]));
+
+    app.post(
+        &app.manager,
+        &format!("/v1/concerns/{id}/updates"),
+        json!({"body": "Names of staff on shift"}),
+    )
+    .await
+    .expect(201);
+    app.move_to(
+        &id,
+        json!({"to": "acknowledged", "note": "We are looking into this", "visibility": "raiser"}),
+    )
+    .await;
+    let message = app
+        .call(
+            Method::POST,
+            &format!("{receipt_path}/messages"),
+            None,
+            Some(json!({"body": "It happened again"})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(message.body["by_raiser"], true);
+    assert!(message.header("location").is_none());
+    app.move_to(&id, json!({"to": "investigating"})).await;
+    app.move_to(
+        &id,
+        json!({"to": "resolved", "outcome": "Both staff retrained; night spot checks started"}),
+    )
+    .await;
+
+    // Codes are forgiving about case, spaces and dashes.
+    let loose = code.to_uppercase().replace('-', "");
+    let receipt = app
+        .call(Method::GET, &format!("/v1/receipts/{loose}"), None, None)
+        .await
+        .expect(200);
+    assert_eq!(receipt.body["status"], "resolved");
+    assert_eq!(
+        receipt.body["outcome"],
+        "Both staff retrained; night spot checks started"
+    );
+    let updates = receipt.body["updates"].as_array().unwrap();
+    let bodies: Vec<_> = updates.iter().map(|u| u["body"].clone()).collect();
+    // The internal note and the transitions not shared with the raiser stay hidden.
+    assert_eq!(
+        bodies,
+        vec![
+            json!("We are looking into this"),
+            json!("It happened again")
+        ]
+    );
+    assert!(updates.iter().all(|u| u.get("author").is_none()));
+
+    // The team sees the raiser's message, with no author.
+    let timeline = app
+        .get(&app.manager, &format!("/v1/concerns/{id}/updates"))
+        .await
+        .expect(200);
+    let from_raiser = timeline.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["kind"] == "message")
+        .expect("the raiser's message")
+        .clone();
+    assert_eq!(from_raiser["author"], json!(null));
+    assert_eq!(from_raiser["by_raiser"], true);
+
+    app.call(
+        Method::POST,
+        &format!("{receipt_path}/messages"),
+        None,
+        Some(json!({"body": " "})),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    app.call(
+        Method::POST,
+        &format!("{receipt_path}/messages"),
+        None,
+        Some(json!({"text": "x"})),
+    )
+    .await
+    .expect_problem(422, "invalid_body");
+}
+
+#[actix_web::test]
+async fn wrong_codes_are_404_and_guessing_is_rate_limited() {
+    let app = TestApp::new().await;
+    let (created, _) = raise_anonymously(&app).await;
+    let code = created.body["receipt_code"].as_str().unwrap().to_owned();
+    let from = |ip: [u8; 4], path: String| {
+        TestRequest::get()
+            .uri(&path)
+            .peer_addr(SocketAddr::from((ip, 1234)))
+    };
+
+    let guesser = [192, 0, 2, 1];
+    for attempt in 0..RECEIPT_ATTEMPTS {
+        let guess = if attempt % 2 == 0 {
+            format!("/v1/receipts/{}", uuid::Uuid::now_v7().simple())
+        } else {
+            "/v1/receipts/not-even-a-code".to_owned()
+        };
+        app.send(from(guesser, guess))
+            .await
+            .expect_problem(404, "not_found");
+    }
+    let limited = app
+        .send(from(guesser, format!("/v1/receipts/{code}")))
+        .await
+        .expect_problem(429, "too_many_requests");
+    assert!(limited
+        .header("retry-after")
+        .is_some_and(|s| s.parse::<u64>().unwrap() > 0));
+    let post = TestRequest::post()
+        .uri(&format!("/v1/receipts/{code}/messages"))
+        .peer_addr(SocketAddr::from((guesser, 1234)))
+        .set_json(json!({"body": "hello"}));
+    app.send(post)
+        .await
+        .expect_problem(429, "too_many_requests");
+    // Another client is unaffected.
+    app.send(from([192, 0, 2, 2], format!("/v1/receipts/{code}")))
+        .await
+        .expect(200);
+}
