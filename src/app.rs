@@ -13,6 +13,7 @@ use crate::api::{self, docs::ApiDoc, locations, organisation, receipts::ReceiptG
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::framework::Catalogue;
 use crate::domain::location::LocationKind;
 use crate::error::{extractors, ApiError};
 use crate::telemetry;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub db: Db,
     pub verifier: Verifier,
     pub receipts: ReceiptGuard,
+    pub catalogue: Catalogue,
 }
 
 /// The application: the API, its OpenAPI document at `/openapi.json` and the docs at `/docs`.
@@ -83,6 +85,8 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
         db,
         verifier: config.verifier()?,
         receipts: ReceiptGuard::new(config.receipt_attempts_per_minute),
+        catalogue: Catalogue::load(config.frameworks_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("cannot load the assessment frameworks: {e}"))?,
     })
 }
 

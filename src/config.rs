@@ -22,6 +22,8 @@ pub struct Config {
     pub body_limit: usize,
     pub db_pool_size: u32,
     pub receipt_attempts_per_minute: u32,
+    /// More assessment frameworks to load beside the shipped ones.
+    pub frameworks_dir: Option<PathBuf>,
 }
 
 const DEV_SECRET_FILE: &str = ".careloop-dev-secret";
@@ -60,6 +62,7 @@ impl Config {
             body_limit: number("CARELOOP_BODY_LIMIT", 1024 * 1024)? as usize,
             db_pool_size: number("CARELOOP_DB_POOL_SIZE", 10)? as u32,
             receipt_attempts_per_minute: number("CARELOOP_RECEIPT_ATTEMPTS_PER_MINUTE", 10)? as u32,
+            frameworks_dir: get("CARELOOP_FRAMEWORKS_DIR").map(PathBuf::from),
         })
     }
 

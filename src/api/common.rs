@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::domain::framework::Catalogue;
 use crate::error::{ApiError, ApiResult, FieldError};
 
 /// An answer to send: the first time, or replayed for a repeated `Idempotency-Key`.
@@ -184,6 +185,14 @@ impl Page {
         self.limit + 1
     }
 
+    /// Cuts the fetched rows to the page and answers the cursor of the next page, if any.
+    pub fn cursor_after<R>(&self, rows: &mut Vec<R>, id: impl Fn(&R) -> &str) -> Option<String> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        more.then(|| rows.last().map(|r| id(r).replace('-', "")))
+            .flatten()
+    }
+
     /// Cuts the fetched rows to the page and makes the cursor from its last record.
     pub fn finish<R, T: ToSchema>(
         &self,
@@ -191,11 +200,7 @@ impl Page {
         id: impl Fn(&R) -> &str,
         into: impl FnMut(R) -> ApiResult<T>,
     ) -> ApiResult<Paginated<T>> {
-        let more = rows.len() as i64 > self.limit;
-        rows.truncate(self.limit as usize);
-        let next_cursor = more
-            .then(|| rows.last().map(|r| id(r).replace('-', "")))
-            .flatten();
+        let next_cursor = self.cursor_after(&mut rows, id);
         Ok(Paginated {
             items: rows.into_iter().map(into).collect::<ApiResult<_>>()?,
             next_cursor,
@@ -220,6 +225,32 @@ impl ExternalRef {
             system: system?,
             id: id?,
         })
+    }
+}
+
+/// Finds the record of a table that holds an external reference in an organisation.
+macro_rules! external_ref_holder {
+    ($conn:expr, $table:ident, $organisation_id:expr, $external:expr) => {
+        $table::table
+            .filter($table::organisation_id.eq($organisation_id))
+            .filter($table::external_system.eq(&$external.system))
+            .filter($table::external_id.eq(&$external.id))
+            .select($table::id)
+            .first::<String>($conn)
+            .optional()
+    };
+}
+pub(crate) use external_ref_holder;
+
+/// 409 naming the record that already holds an external reference.
+pub fn external_ref_free(holder: Option<String>, kind: &str) -> ApiResult<()> {
+    match holder {
+        None => Ok(()),
+        Some(existing) => Err(ApiError::Conflict {
+            code: "duplicate_external_ref",
+            detail: format!("{kind} {existing} already has this external_ref"),
+            extra: Some(serde_json::json!({ "existing_id": existing })),
+        }),
     }
 }
 
@@ -269,6 +300,56 @@ impl Checks {
         if let Some(external) = value {
             self.text("external_ref.system", &external.system, 100)
                 .text("external_ref.id", &external.id, 200);
+        }
+        self
+    }
+
+    /// Quality-statement ids, each known to the catalogue; `required` asks for at least one.
+    pub fn quality_statements(
+        &mut self,
+        catalogue: &Catalogue,
+        ids: &[String],
+        required: bool,
+    ) -> &mut Self {
+        if required && ids.is_empty() {
+            self.0.push(FieldError::new(
+                "quality_statements",
+                "must name at least one quality statement",
+            ));
+        }
+        let unknown: Vec<&str> = ids
+            .iter()
+            .filter(|id| !catalogue.has_statement(id))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            self.0.push(FieldError::new(
+                "quality_statements",
+                format!("unknown quality statement: {}", unknown.join(", ")),
+            ));
+        }
+        self
+    }
+
+    /// A list of short texts: at most `count` of them, each not blank and at most `max` long.
+    pub fn texts(&mut self, field: &str, items: &[String], count: usize, max: usize) -> &mut Self {
+        if items.len() > count {
+            self.0.push(FieldError::new(
+                field,
+                format!("must have at most {count} entries"),
+            ));
+        }
+        for (index, item) in items.iter().enumerate() {
+            self.text(&format!("{field}[{index}]"), item, max);
+        }
+        self
+    }
+
+    /// A time that has already happened (allowing a few minutes of clock difference).
+    pub fn not_future(&mut self, field: &str, at: Option<DateTime<Utc>>) -> &mut Self {
+        if at.is_some_and(|at| at > crate::domain::now() + chrono::Duration::minutes(5)) {
+            self.0
+                .push(FieldError::new(field, "must not be in the future"));
         }
         self
     }

@@ -4,11 +4,16 @@ pub mod audit_events;
 pub mod common;
 pub mod concerns;
 pub mod docs;
+pub mod evidence;
+pub mod frameworks;
 pub mod health;
 pub mod idempotency;
+pub mod learning_events;
+pub mod links;
 pub mod locations;
 pub mod organisation;
 pub mod receipts;
+pub mod self_assessments;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -32,6 +37,22 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(concerns::handlers::get_concern_update)
             .service(receipts::handlers::get_receipt)
             .service(receipts::handlers::add_receipt_message)
+            .service(learning_events::handlers::create_learning_event)
+            .service(learning_events::handlers::list_learning_events)
+            .service(learning_events::handlers::get_learning_event)
+            .service(learning_events::handlers::update_learning_event)
+            .service(evidence::handlers::create_evidence)
+            .service(evidence::handlers::list_evidence)
+            .service(evidence::handlers::metric_series)
+            .service(evidence::handlers::get_evidence)
+            .service(evidence::handlers::update_evidence)
+            .service(evidence::handlers::archive_evidence)
+            .service(frameworks::handlers::list_frameworks)
+            .service(frameworks::handlers::get_framework)
+            .service(frameworks::handlers::list_quality_statements)
+            .service(frameworks::handlers::framework_coverage)
+            .service(self_assessments::handlers::assess_statement)
+            .service(self_assessments::handlers::self_assessment_summary)
             .service(audit_events::handlers::list_audit_events),
     );
 }

@@ -14,6 +14,15 @@ pub enum Permission {
     TriageConcern,
     AddConcernUpdate,
     ReadAuditEvents,
+    ReadFrameworks,
+    RecordLearning,
+    ReadLearning,
+    /// Staff may record feedback and observations only; the evidence store checks the source.
+    RecordEvidence,
+    EditEvidence,
+    ReadEvidence,
+    SelfAssess,
+    ReadSelfAssessments,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -22,13 +31,17 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Permission::*;
     use Role::*;
     match permission {
-        ReadOrganisation | ReadLocations | ReadConcerns => true,
+        ReadOrganisation | ReadLocations | ReadConcerns | ReadFrameworks | ReadLearning
+        | ReadEvidence | ReadSelfAssessments => true,
         ManageOrganisation | ManageLocations => matches!(role, Admin),
         RaiseConcern => matches!(role, Admin | Manager | Staff | Integration),
         EditConcern => matches!(role, Admin | Manager | Integration),
         TriageConcern => matches!(role, Admin | Manager),
         AddConcernUpdate => matches!(role, Admin | Manager | Staff | Integration),
         ReadAuditEvents => matches!(role, Admin | Viewer),
+        RecordLearning | RecordEvidence => matches!(role, Admin | Manager | Staff | Integration),
+        EditEvidence => matches!(role, Admin | Manager | Integration),
+        SelfAssess => matches!(role, Admin | Manager),
     }
 }
 

@@ -169,6 +169,16 @@ impl Db {
     }
 }
 
+/// SQL written with PostgreSQL's `$n` placeholders, in the form the connection's backend takes
+/// (SQLite numbers its parameters `?n`). For the few aggregate queries diesel's builder cannot
+/// express on both backends.
+pub fn portable(conn: &DbConnection, sql: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => sql.to_owned(),
+        DbConnection::Sqlite(_) => sql.replace('$', "?"),
+    }
+}
+
 /// Runs `work` in a transaction that takes the write lock up front on SQLite (`BEGIN
 /// IMMEDIATE`): two deferred transactions that both read and then write would otherwise
 /// deadlock, and SQLite answers that with SQLITE_BUSY at once instead of waiting.

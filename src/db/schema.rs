@@ -100,6 +100,96 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    learning_events (id) {
+        id -> Text,
+        organisation_id -> Text,
+        location_id -> Nullable<Text>,
+        kind -> Text,
+        occurred_at -> Timestamp,
+        title -> Text,
+        summary -> Nullable<Text>,
+        facilitator -> Nullable<Text>,
+        participants -> Text,
+        went_well -> Nullable<Text>,
+        did_not_go_well -> Nullable<Text>,
+        to_change -> Nullable<Text>,
+        lessons -> Text,
+        shared_via -> Text,
+        external_system -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        recorded_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evidence (id) {
+        id -> Text,
+        organisation_id -> Text,
+        location_id -> Nullable<Text>,
+        source -> Text,
+        evidence_category -> Text,
+        title -> Text,
+        summary -> Nullable<Text>,
+        observed_at -> Nullable<Timestamp>,
+        period_start -> Nullable<Timestamp>,
+        period_end -> Nullable<Timestamp>,
+        dated_at -> Timestamp,
+        respondent -> Nullable<Text>,
+        metric_name -> Nullable<Text>,
+        metric_value -> Nullable<Double>,
+        metric_unit -> Nullable<Text>,
+        metric_target -> Nullable<Double>,
+        metric_direction -> Nullable<Text>,
+        links -> Text,
+        external_system -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        recorded_by -> Text,
+        archived_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    quality_statement_tags (record_type, record_id, quality_statement_id) {
+        organisation_id -> Text,
+        record_type -> Text,
+        record_id -> Text,
+        quality_statement_id -> Text,
+    }
+}
+
+diesel::table! {
+    record_links (from_type, from_id, to_type, to_id) {
+        organisation_id -> Text,
+        from_type -> Text,
+        from_id -> Text,
+        to_type -> Text,
+        to_id -> Text,
+    }
+}
+
+diesel::table! {
+    self_assessments (id) {
+        id -> Text,
+        organisation_id -> Text,
+        location_id -> Text,
+        framework_id -> Text,
+        quality_statement_id -> Text,
+        score -> Integer,
+        rationale -> Text,
+        evidence_ids -> Text,
+        assessed_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(locations -> organisations (organisation_id));
 diesel::joinable!(concerns -> organisations (organisation_id));
 diesel::joinable!(concern_updates -> concerns (concern_id));
@@ -111,4 +201,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     concern_updates,
     audit_events,
     idempotency_keys,
+    learning_events,
+    evidence,
+    quality_statement_tags,
+    record_links,
+    self_assessments,
 );

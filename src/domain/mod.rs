@@ -1,6 +1,9 @@
 //! Domain types and rules: plain data and functions, no HTTP and no SQL, unit-tested here.
 
 pub mod concern;
+pub mod evidence;
+pub mod framework;
+pub mod learning;
 pub mod location;
 pub mod receipt;
 
@@ -40,6 +43,15 @@ macro_rules! text_enum {
     };
 }
 pub(crate) use text_enum;
+
+text_enum!(
+    /// The kinds of record that link to each other and carry quality-statement tags.
+    RecordKind {
+        Concern => "concern",
+        LearningEvent => "learning_event",
+        Evidence => "evidence",
+    }
+);
 
 /// The current time at the precision both databases keep (microseconds), so what is returned
 /// on create equals what is read back later.

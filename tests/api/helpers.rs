@@ -15,6 +15,7 @@ use careloop::api::receipts::ReceiptGuard;
 use careloop::app::{build_app, AppState};
 use careloop::auth::{mint_hs256, Claims, Role, Verifier};
 use careloop::db::{DatabaseUrl, Db, DbConnection};
+use careloop::domain::framework::Catalogue;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::{json, Value};
@@ -148,6 +149,11 @@ impl TestApp {
             db: db.clone(),
             verifier,
             receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS),
+            catalogue: Catalogue::load(Some(std::path::Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/frameworks"
+            ))))
+            .expect("the frameworks load"),
         });
         let service = test::init_service(build_app(state, BODY_LIMIT)).await;
         let service = boxed::service(service.map(ServiceResponse::map_into_boxed_body));

@@ -61,8 +61,8 @@ pub fn record(
     Ok(())
 }
 
-/// The top-level fields whose values differ between two JSON forms of a record, leaving out
-/// the bookkeeping that changes on every write.
+/// The top-level fields whose values differ between two JSON forms of a record (against `{}`
+/// for a create), leaving out the bookkeeping careloop sets itself.
 pub fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
     let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
         return Vec::new();
@@ -70,8 +70,10 @@ pub fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
     after
         .iter()
         .filter(|(field, value)| {
-            !matches!(field.as_str(), "version" | "updated_at")
-                && before.get(*field) != Some(*value)
+            !matches!(
+                field.as_str(),
+                "id" | "version" | "created_at" | "updated_at" | "recorded_by"
+            ) && before.get(*field) != Some(*value)
         })
         .map(|(field, _)| field.clone())
         .collect()

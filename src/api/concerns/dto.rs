@@ -7,6 +7,7 @@ use crate::api::common::{nullable, Checks, ExternalRef};
 use crate::domain::concern::{
     ConcernCategory, ConcernStatus, RiskLevel, UpdateKind, UpdateVisibility,
 };
+use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
 
 pub const TITLE_MAX: usize = 200;
@@ -40,6 +41,7 @@ pub struct Person {
     "resolved_at": null,
     "overdue": false,
     "external_ref": null,
+    "quality_statements": ["safe.safe_and_effective_staffing"],
     "version": 2,
     "created_at": "2026-11-25T09:00:00Z",
     "updated_at": "2026-11-25T11:30:00Z"
@@ -70,6 +72,8 @@ pub struct Concern {
     /// Past a deadline without reaching its state; computed when read.
     pub overdue: bool,
     pub external_ref: Option<ExternalRef>,
+    /// Quality statements the concern bears on.
+    pub quality_statements: Vec<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -102,14 +106,18 @@ pub struct NewConcern {
     #[serde(default)]
     pub anonymous: bool,
     pub external_ref: Option<ExternalRef>,
+    /// Quality statements the concern bears on, by id.
+    #[serde(default)]
+    pub quality_statements: Vec<String>,
 }
 
 impl NewConcern {
-    pub fn validate(&self) -> ApiResult<()> {
+    pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         Checks::new()
             .text("title", &self.title, TITLE_MAX)
             .text("description", &self.description, TEXT_MAX)
             .external_ref(self.external_ref.as_ref())
+            .quality_statements(catalogue, &self.quality_statements, false)
             .finish()
     }
 }
@@ -132,13 +140,20 @@ pub struct ConcernPatch {
     #[schema(value_type = Option<Uuid>)]
     pub location_id: Option<Option<Uuid>>,
     pub confidential: Option<bool>,
+    /// Replaces the quality statements.
+    pub quality_statements: Option<Vec<String>>,
 }
 
 impl ConcernPatch {
-    pub fn validate(&self) -> ApiResult<()> {
+    pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         Checks::new()
             .optional_text("title", self.title.as_deref(), TITLE_MAX)
             .optional_text("description", self.description.as_deref(), TEXT_MAX)
+            .quality_statements(
+                catalogue,
+                self.quality_statements.as_deref().unwrap_or_default(),
+                false,
+            )
             .finish()
     }
 }

@@ -49,7 +49,7 @@ pub async fn create_concern(
     } else {
         principal.sub.as_str()
     };
-    new.validate()?;
+    new.validate(&state.catalogue)?;
     let keyed = key.bind(scope, &req, &new)?;
     idempotency::once(
         &state.db,
@@ -144,7 +144,7 @@ pub async fn update_concern(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::EditConcern)?;
     let patch = body.into_inner();
-    patch.validate()?;
+    patch.validate(&state.catalogue)?;
     let id = id.into_inner().to_string();
     let concern = state
         .db

@@ -9,9 +9,10 @@ use super::dto::{
 };
 use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
 use crate::api::common::{
-    guarded_update, stored, to_row, to_utc, ExternalRef, IfMatch, Page, Paginated,
+    external_ref_free, external_ref_holder, guarded_update, stored, to_row, to_utc, ExternalRef,
+    IfMatch, Page, Paginated,
 };
-use crate::api::{locations, organisation};
+use crate::api::{links, locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::schema::{concern_updates, concerns};
 use crate::db::{Backend, DbConnection};
@@ -19,8 +20,10 @@ use crate::domain::concern::{
     self as rules, ConcernCategory, ConcernStatus, Deadlines, Progress, RiskLevel,
     TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
-use crate::domain::{new_id, now, receipt};
+use crate::domain::{new_id, now, receipt, RecordKind};
 use crate::error::{ApiError, ApiResult};
+
+const KIND: RecordKind = RecordKind::Concern;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = concerns)]
@@ -75,7 +78,12 @@ impl ConcernRow {
         }
     }
 
-    pub fn into_dto(self, now: DateTime<Utc>) -> ApiResult<Concern> {
+    /// The concern as the API shows it, with its quality-statement tags.
+    pub fn into_dto(
+        self,
+        now: DateTime<Utc>,
+        quality_statements: Vec<String>,
+    ) -> ApiResult<Concern> {
         let progress = self.progress()?;
         Ok(Concern {
             id: parse_id(&self.id)?,
@@ -106,6 +114,7 @@ impl ConcernRow {
             version: self.version,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
+            quality_statements,
             receipt_code: None,
         })
     }
@@ -198,26 +207,28 @@ pub fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResu
         .ok_or(ApiError::NotFound("concern"))
 }
 
-pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Concern> {
-    find(conn, principal, id)?.into_dto(now())
+/// Rows as concerns, reading their tags in one query.
+fn into_dtos(conn: &mut DbConnection, rows: Vec<ConcernRow>) -> ApiResult<Vec<Concern>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut tags = links::tags_of(conn, KIND, &ids)?;
+    let now = now();
+    rows.into_iter()
+        .map(|row| {
+            let statements = tags.remove(&row.id).unwrap_or_default();
+            row.into_dto(now, statements)
+        })
+        .collect()
 }
 
-/// A location named in a request must be the organisation's and within the caller's reach.
-fn check_location(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    location_id: Option<&str>,
-) -> ApiResult<()> {
-    match location_id {
-        Some(id) if !locations::store::is_usable(conn, principal, id)? => {
-            Err(ApiError::field("location_id", "no such location"))
-        }
-        None if principal.locations.is_some() => Err(ApiError::field(
-            "location_id",
-            "is required for a caller limited to some locations",
-        )),
-        _ => Ok(()),
-    }
+fn into_dto(conn: &mut DbConnection, row: ConcernRow) -> ApiResult<Concern> {
+    into_dtos(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::internal("a row became no concern"))
+}
+
+pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Concern> {
+    let row = find(conn, principal, id)?;
+    into_dto(conn, row)
 }
 
 pub fn create(
@@ -227,22 +238,12 @@ pub fn create(
 ) -> ApiResult<Concern> {
     let settings = organisation::store::find(conn, &principal.organisation_id)?.clock_settings();
     let location_id = new.location_id.map(|id| id.to_string());
-    check_location(conn, principal, location_id.as_deref())?;
+    locations::store::check_reference(conn, principal, location_id.as_deref())?;
     if let Some(external) = &new.external_ref {
-        let existing: Option<String> = concerns::table
-            .filter(concerns::organisation_id.eq(&principal.organisation_id))
-            .filter(concerns::external_system.eq(&external.system))
-            .filter(concerns::external_id.eq(&external.id))
-            .select(concerns::id)
-            .first(conn)
-            .optional()?;
-        if let Some(existing) = existing {
-            return Err(ApiError::Conflict {
-                code: "duplicate_external_ref",
-                detail: format!("concern {existing} already has this external_ref"),
-                extra: Some(json!({ "existing_id": existing })),
-            });
-        }
+        external_ref_free(
+            external_ref_holder!(conn, concerns, &principal.organisation_id, external)?,
+            "concern",
+        )?;
     }
     let now = now();
     let deadlines = rules::deadlines(now, settings);
@@ -311,7 +312,14 @@ pub fn create(
             detail: None,
         },
     )?;
-    let mut concern = row.into_dto(now)?;
+    links::set_tags(
+        conn,
+        &principal.organisation_id,
+        KIND,
+        &row.id,
+        &new.quality_statements,
+    )?;
+    let mut concern = into_dto(conn, row)?;
     concern.receipt_code = receipt_code;
     Ok(concern)
 }
@@ -360,8 +368,12 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(concerns::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
-    page.finish(rows, |r| &r.id, |row| row.into_dto(now))
+    let mut rows = select.load(conn)?;
+    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
+    Ok(Paginated {
+        items: into_dtos(conn, rows)?,
+        next_cursor,
+    })
 }
 
 #[derive(AsChangeset)]
@@ -421,7 +433,7 @@ fn save(
         .find(&row.id)
         .select(ConcernRow::as_select())
         .first(conn)?;
-    saved.into_dto(now())
+    into_dto(conn, saved)
 }
 
 pub fn update(
@@ -435,9 +447,9 @@ pub fn update(
     if_match.check(row.version)?;
     let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
     if let Some(location_id) = &location_id {
-        check_location(conn, principal, location_id.as_deref())?;
+        locations::store::check_reference(conn, principal, location_id.as_deref())?;
     }
-    let before = serde_json::to_value(row.clone().into_dto(now())?)?;
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     let changes = ConcernChanges {
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
         description: patch.description.as_ref().map(|d| d.trim().to_owned()),
@@ -447,6 +459,9 @@ pub fn update(
         confidential: patch.confidential,
         ..ConcernChanges::next_version(&row, now())
     };
+    if let Some(statements) = &patch.quality_statements {
+        links::set_tags(conn, &principal.organisation_id, KIND, id, statements)?;
+    }
     let after = save(conn, &row, &changes, if_match)?;
     audit_events::record(
         conn,

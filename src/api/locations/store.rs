@@ -74,12 +74,31 @@ pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResul
 }
 
 /// Whether a location the caller names exists and is theirs to use.
-pub fn is_usable(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<bool> {
+fn is_usable(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<bool> {
     let found: i64 = visible(principal)
         .filter(locations::id.eq(id.to_owned()))
         .count()
         .get_result(conn)?;
     Ok(found > 0)
+}
+
+/// A location a request names must be the organisation's and within the caller's reach; a
+/// caller limited to some locations must name one.
+pub fn check_reference(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    location_id: Option<&str>,
+) -> ApiResult<()> {
+    match location_id {
+        Some(id) if !is_usable(conn, principal, id)? => {
+            Err(ApiError::field("location_id", "no such location"))
+        }
+        None if principal.locations.is_some() => Err(ApiError::field(
+            "location_id",
+            "is required for a caller limited to some locations",
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn list(

@@ -59,7 +59,7 @@ pub async fn get_receipt(
         .db
         .run(move |conn| store::raiser_updates(conn, &concern_id))
         .await?;
-    let concern = concern.into_dto(now())?;
+    let concern = concern.into_dto(now(), Vec::new())?;
     let receipt = Receipt {
         title: concern.title,
         category: concern.category,

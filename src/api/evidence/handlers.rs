@@ -1,0 +1,220 @@
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{
+    Evidence, EvidenceFields, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery,
+};
+use super::store;
+use crate::api::common::{check_range, Answer, IfMatch, Json, Page, Paginated};
+use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::idempotency::{self, IdempotencyKey};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+
+/// Add evidence
+///
+/// Tagged with one or more quality statements and one of the framework's evidence categories,
+/// dated by `observed_at` or a period, with an optional metric. Managers, admins and
+/// integrations; staff add feedback and observations.
+#[utoipa::path(
+    tag = "evidence",
+    request_body = NewEvidence,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    responses(
+        (status = 201, description = "Added; `Location` names it", body = Evidence),
+        CreateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/evidence")]
+pub async fn create_evidence(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: Json<NewEvidence>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordEvidence)?;
+    let new = body.into_inner();
+    EvidenceFields {
+        source: new.source,
+        evidence_category: &new.evidence_category,
+        quality_statements: &new.quality_statements,
+        title: &new.title,
+        summary: new.summary.as_deref(),
+        respondent: new.respondent,
+        metric: new.metric.as_ref(),
+        links: &new.links,
+        linked_ids: new.learning_event_ids.len() + new.concern_ids.len(),
+    }
+    .validate(&state.catalogue)?;
+    crate::api::common::Checks::new()
+        .external_ref(new.external_ref.as_ref())
+        .finish()?;
+    let keyed = key.bind(&principal.sub, &req, &new)?;
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let created = store::create(conn, &principal, &new)?;
+            Answer::created(format!("/v1/evidence/{}", created.id), &created)
+        },
+    )
+    .await
+}
+
+/// List evidence
+///
+/// Archived evidence is left out unless `include_archived=true`.
+#[utoipa::path(
+    tag = "evidence",
+    params(EvidenceQuery),
+    responses(
+        (status = 200, description = "A page of evidence", body = Paginated<Evidence>),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/evidence")]
+pub async fn list_evidence(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<EvidenceQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadEvidence)?;
+    let query = query.into_inner();
+    check_range(query.from, query.to, "from")?;
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let items = state
+        .db
+        .run(move |conn| store::list(conn, &principal, &query, &page))
+        .await?;
+    Ok(Answer::ok(&items)?.respond())
+}
+
+/// Read evidence
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = Uuid, Path, description = "Evidence id")),
+    responses(
+        (status = 200, description = "The evidence; `ETag` carries its version", body = Evidence),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/evidence/{id}")]
+pub async fn get_evidence(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadEvidence)?;
+    let id = id.into_inner().to_string();
+    let found = state
+        .db
+        .run(move |conn| store::get(conn, &principal, &id))
+        .await?;
+    Ok(Answer::ok(&found)?.respond())
+}
+
+/// Update evidence
+///
+/// Managers, admins and integrations. Lists given replace the stored ones; archived evidence
+/// cannot change (409). Honours `If-Match`.
+#[utoipa::path(
+    tag = "evidence",
+    request_body = EvidencePatch,
+    params(
+        ("id" = Uuid, Path, description = "Evidence id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+    ),
+    responses(
+        (status = 200, description = "The updated evidence", body = Evidence),
+        UpdateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/evidence/{id}")]
+pub async fn update_evidence(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<EvidencePatch>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::EditEvidence)?;
+    let patch = body.into_inner();
+    let id = id.into_inner().to_string();
+    let app = state.clone();
+    let updated = state
+        .db
+        .write(move |conn| store::update(conn, &app.catalogue, &principal, &id, &patch, if_match))
+        .await?;
+    Ok(Answer::ok(&updated)?.respond())
+}
+
+/// Archive evidence
+///
+/// Evidence is a regulated record: it is archived, not deleted. It leaves lists (unless
+/// `include_archived=true`) and its history stays in the audit trail. Managers, admins and
+/// integrations; honours `If-Match`.
+#[utoipa::path(
+    tag = "evidence",
+    params(
+        ("id" = Uuid, Path, description = "Evidence id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+    ),
+    responses(
+        (status = 200, description = "The archived evidence", body = Evidence),
+        UpdateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/evidence/{id}")]
+pub async fn archive_evidence(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::EditEvidence)?;
+    let id = id.into_inner().to_string();
+    let archived = state
+        .db
+        .write(move |conn| store::archive(conn, &principal, &id, if_match))
+        .await?;
+    Ok(Answer::ok(&archived)?.respond())
+}
+
+/// A metric over time
+///
+/// For each month (or quarter, or year): how many values, their mean, minimum and maximum, and
+/// how many met their target. Computed by the database.
+#[utoipa::path(
+    tag = "evidence",
+    params(("name" = String, Path, description = "Metric name"), SeriesQuery),
+    responses(
+        (status = 200, description = "The metric's series", body = MetricSeries),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/evidence/metrics/{name}/series")]
+pub async fn metric_series(
+    state: web::Data<AppState>,
+    principal: Principal,
+    name: web::Path<String>,
+    query: web::Query<SeriesQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadEvidence)?;
+    let query = query.into_inner();
+    check_range(query.from, query.to, "from")?;
+    let name = name.into_inner();
+    let series = state
+        .db
+        .run(move |conn| store::series(conn, &principal, &name, &query))
+        .await?;
+    Ok(Answer::ok(&series)?.respond())
+}

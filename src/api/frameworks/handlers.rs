@@ -1,0 +1,154 @@
+use std::sync::Arc;
+
+use actix_web::{get, web, HttpResponse};
+
+use super::dto::{Coverage, CoverageQuery, FrameworkSummary, QualityStatementEntry};
+use super::store;
+use crate::api::common::{Answer, Paginated};
+use crate::api::docs::{ListErrors, ReadErrors};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::domain::framework::Framework;
+use crate::error::{ApiError, ApiResult};
+
+/// The framework a path names, or 404.
+pub fn framework(state: &AppState, id: &str) -> ApiResult<Arc<Framework>> {
+    state
+        .catalogue
+        .get(id)
+        .cloned()
+        .ok_or(ApiError::NotFound("framework"))
+}
+
+/// List assessment frameworks
+///
+/// The frameworks careloop knows, each a versioned data file (the CQC Single Assessment
+/// Framework 2024 ships with careloop). Every role.
+#[utoipa::path(
+    tag = "frameworks",
+    responses(
+        (status = 200, description = "Every framework (one page)", body = Paginated<FrameworkSummary>),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/frameworks")]
+pub async fn list_frameworks(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadFrameworks)?;
+    let items = state
+        .catalogue
+        .frameworks()
+        .iter()
+        .map(|f| FrameworkSummary {
+            id: f.id.clone(),
+            title: f.title.clone(),
+            regulator: f.regulator.clone(),
+            status: f.status.clone(),
+            key_questions: f.key_questions.len(),
+            quality_statements: f.statements().count(),
+        })
+        .collect();
+    Ok(Answer::ok(&Paginated {
+        items,
+        next_cursor: None,
+    })?
+    .respond())
+}
+
+/// Read a whole framework
+///
+/// Key questions and quality statements (ids, codes, titles, "we statements"), evidence
+/// categories, the score scale, rating bands and limiters.
+#[utoipa::path(
+    tag = "frameworks",
+    params(("framework_id" = String, Path, description = "Framework id, for example cqc-saf-2024")),
+    responses(
+        (status = 200, description = "The framework", body = Framework),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/frameworks/{framework_id}")]
+pub async fn get_framework(
+    state: web::Data<AppState>,
+    principal: Principal,
+    framework_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadFrameworks)?;
+    Ok(Answer::ok(&*framework(&state, &framework_id)?)?.respond())
+}
+
+/// List a framework's quality statements
+#[utoipa::path(
+    tag = "frameworks",
+    params(("framework_id" = String, Path, description = "Framework id")),
+    responses(
+        (status = 200, description = "Every quality statement, in the framework's order (one page)", body = Paginated<QualityStatementEntry>),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/frameworks/{framework_id}/quality-statements")]
+pub async fn list_quality_statements(
+    state: web::Data<AppState>,
+    principal: Principal,
+    framework_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadFrameworks)?;
+    let framework = framework(&state, &framework_id)?;
+    let items = framework
+        .key_questions
+        .iter()
+        .flat_map(|question| {
+            question
+                .quality_statements
+                .iter()
+                .map(|s| QualityStatementEntry {
+                    id: s.id.clone(),
+                    code: s.code.clone(),
+                    title: s.title.clone(),
+                    we_statement: s.we_statement.clone(),
+                    key_question_id: question.id.clone(),
+                })
+        })
+        .collect();
+    Ok(Answer::ok(&Paginated {
+        items,
+        next_cursor: None,
+    })?
+    .respond())
+}
+
+/// How well records cover a framework
+///
+/// For each quality statement: the evidence (by category), learning events and concerns tagged
+/// with it, and when the newest was; statements without evidence since `since` are flagged.
+#[utoipa::path(
+    tag = "frameworks",
+    params(("framework_id" = String, Path, description = "Framework id"), CoverageQuery),
+    responses(
+        (status = 200, description = "Coverage per quality statement", body = Coverage),
+        ReadErrors,
+        (status = 422, description = "A location outside the caller's", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/frameworks/{framework_id}/coverage")]
+pub async fn framework_coverage(
+    state: web::Data<AppState>,
+    principal: Principal,
+    framework_id: web::Path<String>,
+    query: web::Query<CoverageQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadEvidence)?;
+    let framework = framework(&state, &framework_id)?;
+    let query = query.into_inner();
+    let coverage = state
+        .db
+        .run(move |conn| store::coverage(conn, &principal, &framework, &query))
+        .await?;
+    Ok(Answer::ok(&coverage)?.respond())
+}

@@ -1,0 +1,138 @@
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
+use super::store;
+use crate::api::common::{check_range, Answer, IfMatch, Json, Page, Paginated};
+use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::idempotency::{self, IdempotencyKey};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+
+/// Record a learning event
+///
+/// A debrief, review or reflective discussion: who took part, what went well, what did not, what
+/// needs to change, the lessons and where they were shared. A governance review needs all three
+/// reflections. Staff, managers, admins and integrations.
+#[utoipa::path(
+    tag = "learning",
+    request_body = NewLearningEvent,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    responses(
+        (status = 201, description = "Recorded; `Location` names it", body = LearningEvent),
+        CreateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/learning-events")]
+pub async fn create_learning_event(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: Json<NewLearningEvent>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordLearning)?;
+    let new = body.into_inner();
+    new.validate(&state.catalogue)?;
+    let keyed = key.bind(&principal.sub, &req, &new)?;
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let event = store::create(conn, &principal, &new)?;
+            Answer::created(format!("/v1/learning-events/{}", event.id), &event)
+        },
+    )
+    .await
+}
+
+/// List learning events
+#[utoipa::path(
+    tag = "learning",
+    params(LearningEventQuery),
+    responses(
+        (status = 200, description = "A page of learning events", body = Paginated<LearningEvent>),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/learning-events")]
+pub async fn list_learning_events(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<LearningEventQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadLearning)?;
+    let query = query.into_inner();
+    check_range(query.from, query.to, "from")?;
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let events = state
+        .db
+        .run(move |conn| store::list(conn, &principal, &query, &page))
+        .await?;
+    Ok(Answer::ok(&events)?.respond())
+}
+
+/// Read a learning event
+#[utoipa::path(
+    tag = "learning",
+    params(("id" = Uuid, Path, description = "Learning event id")),
+    responses(
+        (status = 200, description = "The learning event; `ETag` carries its version", body = LearningEvent),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/learning-events/{id}")]
+pub async fn get_learning_event(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadLearning)?;
+    let id = id.into_inner().to_string();
+    let event = state
+        .db
+        .run(move |conn| store::get(conn, &principal, &id))
+        .await?;
+    Ok(Answer::ok(&event)?.respond())
+}
+
+/// Update a learning event
+///
+/// Managers, admins and integrations; staff may update the events they recorded. Lists given
+/// replace the stored ones. Honours `If-Match`.
+#[utoipa::path(
+    tag = "learning",
+    request_body = LearningEventPatch,
+    params(
+        ("id" = Uuid, Path, description = "Learning event id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+    ),
+    responses(
+        (status = 200, description = "The updated learning event", body = LearningEvent),
+        UpdateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/learning-events/{id}")]
+pub async fn update_learning_event(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<LearningEventPatch>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordLearning)?;
+    let patch = body.into_inner();
+    patch.validate(&state.catalogue)?;
+    let id = id.into_inner().to_string();
+    let event = state
+        .db
+        .write(move |conn| store::update(conn, &principal, &id, &patch, if_match))
+        .await?;
+    Ok(Answer::ok(&event)?.respond())
+}

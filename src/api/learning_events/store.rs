@@ -1,0 +1,400 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::dto::{
+    LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent, Participant,
+};
+use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
+use crate::api::common::{
+    external_ref_free, external_ref_holder, guarded_update, stored, to_row, to_utc, ExternalRef,
+    IfMatch, Page, Paginated,
+};
+use crate::api::{links, locations, organisation};
+use crate::auth::{Principal, Role};
+use crate::db::schema::learning_events;
+use crate::db::{Backend, DbConnection};
+use crate::domain::learning::{required_reflections, LearningKind, SharedVia};
+use crate::domain::{new_id, now, RecordKind};
+use crate::error::{ApiError, ApiResult, FieldError};
+
+const KIND: RecordKind = RecordKind::LearningEvent;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = learning_events)]
+struct LearningEventRow {
+    id: String,
+    organisation_id: String,
+    location_id: Option<String>,
+    kind: String,
+    occurred_at: NaiveDateTime,
+    title: String,
+    summary: Option<String>,
+    facilitator: Option<String>,
+    participants: String,
+    went_well: Option<String>,
+    did_not_go_well: Option<String>,
+    to_change: Option<String>,
+    lessons: String,
+    shared_via: String,
+    external_system: Option<String>,
+    external_id: Option<String>,
+    recorded_by: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = learning_events)]
+struct LearningEventChanges {
+    location_id: Option<Option<String>>,
+    kind: Option<String>,
+    occurred_at: Option<NaiveDateTime>,
+    title: Option<String>,
+    summary: Option<Option<String>>,
+    facilitator: Option<Option<String>>,
+    participants: Option<String>,
+    went_well: Option<Option<String>>,
+    did_not_go_well: Option<Option<String>>,
+    to_change: Option<Option<String>>,
+    lessons: Option<String>,
+    shared_via: Option<String>,
+    version: i64,
+    updated_at: NaiveDateTime,
+}
+
+/// A governance review must say what went well, what did not, and what needs to change.
+fn check_reflections(kind: LearningKind, given: [(&str, Option<&str>); 3]) -> ApiResult<()> {
+    let missing: Vec<FieldError> = required_reflections(kind)
+        .iter()
+        .filter(|field| {
+            given
+                .iter()
+                .any(|(name, value)| name == *field && value.is_none_or(|v| v.trim().is_empty()))
+        })
+        .map(|field| FieldError::new(*field, format!("is required for a {kind}")))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(missing))
+    }
+}
+
+/// The events the caller may see: all of the organisation's, within their locations.
+fn visible(principal: &Principal) -> learning_events::BoxedQuery<'static, Backend> {
+    let mut query = learning_events::table
+        .filter(learning_events::organisation_id.eq(principal.organisation_id.clone()))
+        .into_boxed();
+    if let Some(allowed) = &principal.locations {
+        query = query.filter(learning_events::location_id.eq_any(allowed.clone()));
+    }
+    query
+}
+
+fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LearningEventRow> {
+    visible(principal)
+        .filter(learning_events::id.eq(id.to_owned()))
+        .select(LearningEventRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("learning event"))
+}
+
+/// Turns rows into events, reading their tags and links in one query each.
+fn into_dtos(
+    conn: &mut DbConnection,
+    rows: Vec<LearningEventRow>,
+) -> ApiResult<Vec<LearningEvent>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut tags = links::tags_of(conn, KIND, &ids)?;
+    let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
+    rows.into_iter()
+        .map(|row| {
+            let kind = stored(LearningKind::parse(&row.kind), "learning kind", &row.kind)?;
+            Ok(LearningEvent {
+                id: parse_id(&row.id)?,
+                kind,
+                occurred_at: to_utc(row.occurred_at),
+                location_id: row.location_id.as_deref().map(parse_id).transpose()?,
+                participants: serde_json::from_str::<Vec<Participant>>(&row.participants)?,
+                lessons: serde_json::from_str(&row.lessons)?,
+                shared_via: serde_json::from_str::<Vec<SharedVia>>(&row.shared_via)?,
+                quality_statements: tags.remove(&row.id).unwrap_or_default(),
+                concern_ids: concerns.remove(&row.id).unwrap_or_default(),
+                external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
+                title: row.title,
+                summary: row.summary,
+                facilitator: row.facilitator,
+                went_well: row.went_well,
+                did_not_go_well: row.did_not_go_well,
+                to_change: row.to_change,
+                recorded_by: row.recorded_by,
+                version: row.version,
+                created_at: to_utc(row.created_at),
+                updated_at: to_utc(row.updated_at),
+            })
+        })
+        .collect()
+}
+
+fn into_dto(conn: &mut DbConnection, row: LearningEventRow) -> ApiResult<LearningEvent> {
+    into_dtos(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::internal("a row became no event"))
+}
+
+pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LearningEvent> {
+    let row = find(conn, principal, id)?;
+    into_dto(conn, row)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    new: &NewLearningEvent,
+) -> ApiResult<LearningEvent> {
+    let organisation_id = &principal.organisation_id;
+    organisation::store::find(conn, organisation_id)?;
+    let location_id = new.location_id.map(|id| id.to_string());
+    locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    check_reflections(
+        new.kind,
+        [
+            ("went_well", new.went_well.as_deref()),
+            ("did_not_go_well", new.did_not_go_well.as_deref()),
+            ("to_change", new.to_change.as_deref()),
+        ],
+    )?;
+    links::check_exist(
+        conn,
+        organisation_id,
+        RecordKind::Concern,
+        "concern_ids",
+        &new.concern_ids,
+    )?;
+    if let Some(external) = &new.external_ref {
+        external_ref_free(
+            external_ref_holder!(conn, learning_events, organisation_id, external)?,
+            "learning event",
+        )?;
+    }
+    let now = to_row(now());
+    let trim = |text: &Option<String>| text.as_ref().map(|t| t.trim().to_owned());
+    let row = LearningEventRow {
+        id: new_id().to_string(),
+        organisation_id: organisation_id.clone(),
+        location_id,
+        kind: new.kind.as_str().to_owned(),
+        occurred_at: to_row(new.occurred_at),
+        title: new.title.trim().to_owned(),
+        summary: trim(&new.summary),
+        facilitator: trim(&new.facilitator),
+        participants: serde_json::to_string(&new.participants)?,
+        went_well: trim(&new.went_well),
+        did_not_go_well: trim(&new.did_not_go_well),
+        to_change: trim(&new.to_change),
+        lessons: serde_json::to_string(&new.lessons)?,
+        shared_via: serde_json::to_string(&new.shared_via)?,
+        external_system: new.external_ref.as_ref().map(|r| r.system.clone()),
+        external_id: new.external_ref.as_ref().map(|r| r.id.clone()),
+        recorded_by: principal.sub.clone(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(learning_events::table)
+        .values(&row)
+        .execute(conn)?;
+    links::set_tags(
+        conn,
+        organisation_id,
+        KIND,
+        &row.id,
+        &new.quality_statements,
+    )?;
+    links::set_links(
+        conn,
+        organisation_id,
+        (KIND, &row.id),
+        RecordKind::Concern,
+        &new.concern_ids,
+    )?;
+    let event = into_dto(conn, row)?;
+    audit_events::record(
+        conn,
+        organisation_id,
+        Actor::Caller(principal),
+        Change {
+            action: "create",
+            resource_type: KIND.as_str(),
+            resource_id: &event.id.to_string(),
+            changed_fields: changed_fields(&serde_json::json!({}), &serde_json::to_value(&event)?),
+            detail: None,
+        },
+    )?;
+    Ok(event)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    query: &LearningEventQuery,
+    page: &Page,
+) -> ApiResult<Paginated<LearningEvent>> {
+    let mut select = visible(principal)
+        .select(LearningEventRow::as_select())
+        .order(learning_events::id.asc())
+        .limit(page.fetch());
+    if let Some(kind) = query.kind {
+        select = select.filter(learning_events::kind.eq(kind.as_str()));
+    }
+    if let Some(location) = query.location_id {
+        select = select.filter(learning_events::location_id.eq(location.to_string()));
+    }
+    if let Some(from) = query.from {
+        select = select.filter(learning_events::occurred_at.ge(to_row(from)));
+    }
+    if let Some(to) = query.to {
+        select = select.filter(learning_events::occurred_at.le(to_row(to)));
+    }
+    if let Some(statement) = &query.quality_statement {
+        select = select.filter(learning_events::id.eq_any(links::tagged(KIND, statement)));
+    }
+    if let Some(since) = query.updated_since {
+        select = select.filter(learning_events::updated_at.ge(to_row(since)));
+    }
+    if let Some(after) = &page.after {
+        select = select.filter(learning_events::id.gt(after.clone()));
+    }
+    let mut rows = select.load(conn)?;
+    let next = page.cursor_after(&mut rows, |r| &r.id);
+    Ok(Paginated {
+        items: into_dtos(conn, rows)?,
+        next_cursor: next,
+    })
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    patch: &LearningEventPatch,
+    if_match: IfMatch,
+) -> ApiResult<LearningEvent> {
+    let row = find(conn, principal, id)?;
+    // Staff may correct what they recorded; the team may correct anything.
+    if !principal.has_any_role(&[Role::Admin, Role::Manager, Role::Integration])
+        && row.recorded_by != principal.sub
+    {
+        return Err(ApiError::Forbidden);
+    }
+    if_match.check(row.version)?;
+    let organisation_id = &principal.organisation_id;
+    let kind = patch.kind.unwrap_or(stored(
+        LearningKind::parse(&row.kind),
+        "learning kind",
+        &row.kind,
+    )?);
+    let merged = |patched: &Option<Option<String>>, stored: &Option<String>| match patched {
+        Some(value) => value.clone(),
+        None => stored.clone(),
+    };
+    check_reflections(
+        kind,
+        [
+            (
+                "went_well",
+                merged(&patch.went_well, &row.went_well).as_deref(),
+            ),
+            (
+                "did_not_go_well",
+                merged(&patch.did_not_go_well, &row.did_not_go_well).as_deref(),
+            ),
+            (
+                "to_change",
+                merged(&patch.to_change, &row.to_change).as_deref(),
+            ),
+        ],
+    )?;
+    let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
+    if let Some(location_id) = &location_id {
+        locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    }
+    if let Some(concern_ids) = &patch.concern_ids {
+        links::check_exist(
+            conn,
+            organisation_id,
+            RecordKind::Concern,
+            "concern_ids",
+            concern_ids,
+        )?;
+    }
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let trim = |text: &Option<Option<String>>| {
+        text.as_ref()
+            .map(|t| t.as_ref().map(|t| t.trim().to_owned()))
+    };
+    let changes = LearningEventChanges {
+        location_id,
+        kind: patch.kind.map(|k| k.as_str().to_owned()),
+        occurred_at: patch.occurred_at.map(to_row),
+        title: patch.title.as_ref().map(|t| t.trim().to_owned()),
+        summary: trim(&patch.summary),
+        facilitator: trim(&patch.facilitator),
+        participants: patch
+            .participants
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?,
+        went_well: trim(&patch.went_well),
+        did_not_go_well: trim(&patch.did_not_go_well),
+        to_change: trim(&patch.to_change),
+        lessons: patch
+            .lessons
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?,
+        shared_via: patch
+            .shared_via
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?,
+        version: row.version + 1,
+        updated_at: to_row(now()),
+    };
+    let affected = diesel::update(
+        learning_events::table
+            .filter(learning_events::id.eq(id))
+            .filter(learning_events::version.eq(row.version)),
+    )
+    .set(&changes)
+    .execute(conn)?;
+    guarded_update(affected, if_match)?;
+    if let Some(statements) = &patch.quality_statements {
+        links::set_tags(conn, organisation_id, KIND, id, statements)?;
+    }
+    if let Some(concern_ids) = &patch.concern_ids {
+        links::set_links(
+            conn,
+            organisation_id,
+            (KIND, id),
+            RecordKind::Concern,
+            concern_ids,
+        )?;
+    }
+    let after = get(conn, principal, id)?;
+    audit_events::record(
+        conn,
+        organisation_id,
+        Actor::Caller(principal),
+        Change {
+            action: "update",
+            resource_type: KIND.as_str(),
+            resource_id: id,
+            changed_fields: changed_fields(&before, &serde_json::to_value(&after)?),
+            detail: None,
+        },
+    )?;
+    Ok(after)
+}

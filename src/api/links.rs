@@ -1,0 +1,183 @@
+//! What records share: quality-statement tags and links to other records, both kept in their
+//! own tables so that any record can be tagged or linked, and read back both ways.
+
+use std::collections::HashMap;
+
+use diesel::dsl::{Eq, Filter, Select};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{
+    concerns, evidence, learning_events, quality_statement_tags as tags, record_links as links,
+};
+use crate::db::DbConnection;
+use crate::domain::RecordKind;
+use crate::error::{ApiError, ApiResult};
+
+/// Replaces a record's quality-statement tags.
+pub fn set_tags(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    kind: RecordKind,
+    id: &str,
+    statements: &[String],
+) -> ApiResult<()> {
+    diesel::delete(
+        tags::table
+            .filter(tags::record_type.eq(kind.as_str()))
+            .filter(tags::record_id.eq(id)),
+    )
+    .execute(conn)?;
+    let mut unique = statements.to_vec();
+    unique.sort();
+    unique.dedup();
+    for statement in unique {
+        diesel::insert_into(tags::table)
+            .values((
+                tags::organisation_id.eq(organisation_id),
+                tags::record_type.eq(kind.as_str()),
+                tags::record_id.eq(id),
+                tags::quality_statement_id.eq(statement),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The tags of several records at once, for a page of a list.
+pub fn tags_of(
+    conn: &mut DbConnection,
+    kind: RecordKind,
+    ids: &[&str],
+) -> ApiResult<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = tags::table
+        .filter(tags::record_type.eq(kind.as_str()))
+        .filter(tags::record_id.eq_any(ids))
+        .select((tags::record_id, tags::quality_statement_id))
+        .order((tags::record_id, tags::quality_statement_id))
+        .load(conn)?;
+    Ok(group(rows))
+}
+
+pub type TaggedIds = Select<
+    Filter<
+        Filter<tags::table, Eq<tags::record_type, &'static str>>,
+        Eq<tags::quality_statement_id, String>,
+    >,
+    tags::record_id,
+>;
+
+/// The ids of the records of a kind tagged with a statement, for `id IN (…)` filters.
+pub fn tagged(kind: RecordKind, statement: &str) -> TaggedIds {
+    tags::table
+        .filter(tags::record_type.eq(kind.as_str()))
+        .filter(tags::quality_statement_id.eq(statement.to_owned()))
+        .select(tags::record_id)
+}
+
+/// Replaces the links from a record to records of one kind.
+pub fn set_links(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    from: (RecordKind, &str),
+    to_kind: RecordKind,
+    to_ids: &[Uuid],
+) -> ApiResult<()> {
+    diesel::delete(
+        links::table
+            .filter(links::from_type.eq(from.0.as_str()))
+            .filter(links::from_id.eq(from.1))
+            .filter(links::to_type.eq(to_kind.as_str())),
+    )
+    .execute(conn)?;
+    let mut unique = to_ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    for to in unique {
+        diesel::insert_into(links::table)
+            .values((
+                links::organisation_id.eq(organisation_id),
+                links::from_type.eq(from.0.as_str()),
+                links::from_id.eq(from.1),
+                links::to_type.eq(to_kind.as_str()),
+                links::to_id.eq(to.to_string()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The ids several records of a kind link to, among records of `to_kind`.
+pub fn links_of(
+    conn: &mut DbConnection,
+    from_kind: RecordKind,
+    from_ids: &[&str],
+    to_kind: RecordKind,
+) -> ApiResult<HashMap<String, Vec<Uuid>>> {
+    let rows: Vec<(String, String)> = links::table
+        .filter(links::from_type.eq(from_kind.as_str()))
+        .filter(links::from_id.eq_any(from_ids))
+        .filter(links::to_type.eq(to_kind.as_str()))
+        .select((links::from_id, links::to_id))
+        .order((links::from_id, links::to_id))
+        .load(conn)?;
+    group(rows)
+        .into_iter()
+        .map(|(from, to)| {
+            let ids = to
+                .iter()
+                .map(|id| Uuid::parse_str(id).map_err(ApiError::internal))
+                .collect::<ApiResult<_>>()?;
+            Ok((from, ids))
+        })
+        .collect()
+}
+
+fn group(rows: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
+    let mut grouped: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, value) in rows {
+        grouped.entry(key).or_default().push(value);
+    }
+    grouped
+}
+
+/// 422 unless every id names a record of the kind in the organisation.
+pub fn check_exist(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    kind: RecordKind,
+    field: &str,
+    ids: &[Uuid],
+) -> ApiResult<()> {
+    let wanted: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let found: Vec<String> = match kind {
+        RecordKind::Concern => concerns::table
+            .filter(concerns::organisation_id.eq(organisation_id))
+            .filter(concerns::id.eq_any(&wanted))
+            .select(concerns::id)
+            .load(conn)?,
+        RecordKind::LearningEvent => learning_events::table
+            .filter(learning_events::organisation_id.eq(organisation_id))
+            .filter(learning_events::id.eq_any(&wanted))
+            .select(learning_events::id)
+            .load(conn)?,
+        RecordKind::Evidence => evidence::table
+            .filter(evidence::organisation_id.eq(organisation_id))
+            .filter(evidence::id.eq_any(&wanted))
+            .select(evidence::id)
+            .load(conn)?,
+    };
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|id| !found.contains(id))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            field,
+            format!("no such {kind}: {}", missing.join(", ")),
+        ))
+    }
+}

@@ -1,0 +1,95 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::common::Checks;
+use crate::api::concerns::dto::TEXT_MAX;
+use crate::domain::framework::{Framework, KeyQuestionRollup};
+use crate::error::ApiResult;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "score": 3,
+    "rationale": "Incidents are debriefed within a week and lessons shared at handover.",
+    "evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]
+}))]
+pub struct NewSelfAssessment {
+    /// A score on the framework's scale (1 to 4 for the CQC framework).
+    pub score: u8,
+    pub rationale: String,
+    /// Evidence of the organisation that supports the score.
+    #[serde(default)]
+    pub evidence_ids: Vec<Uuid>,
+}
+
+impl NewSelfAssessment {
+    pub fn validate(&self, framework: &Framework) -> ApiResult<()> {
+        Checks::new()
+            .check(
+                framework.score_scale.contains_key(&self.score.to_string()),
+                "score",
+                "is not on the framework's score scale",
+            )
+            .text("rationale", &self.rationale, TEXT_MAX)
+            .check(
+                self.evidence_ids.len() <= 100,
+                "evidence_ids",
+                "must have at most 100 entries",
+            )
+            .finish()
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "location_id": "0192f0c4-2222-7000-8000-000000000001",
+    "framework_id": "cqc-saf-2024",
+    "quality_statement_id": "safe.learning_culture",
+    "score": 3,
+    "rationale": "Incidents are debriefed within a week and lessons shared at handover.",
+    "evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"],
+    "assessed_by": "manager-1",
+    "version": 2,
+    "assessed_at": "2026-11-21T10:00:00Z"
+}))]
+pub struct SelfAssessment {
+    pub location_id: Uuid,
+    pub framework_id: String,
+    pub quality_statement_id: String,
+    pub score: u8,
+    pub rationale: String,
+    pub evidence_ids: Vec<Uuid>,
+    pub assessed_by: String,
+    /// How many times this statement has been scored at this location.
+    pub version: i64,
+    pub assessed_at: DateTime<Utc>,
+}
+
+/// A quality statement and its latest score, if any.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatementScore {
+    pub quality_statement_id: String,
+    pub code: String,
+    pub title: String,
+    pub key_question_id: String,
+    pub latest: Option<SelfAssessment>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "location_id": "0192f0c4-2222-7000-8000-000000000001",
+    "framework_id": "cqc-saf-2024",
+    "statements": [],
+    "key_questions": [{
+        "key_question_id": "safe", "title": "Safe", "statements_scored": 8, "statements_unscored": 0,
+        "score_sum": 24, "percentage": 75.0, "rating": "good", "limiter_applied": null
+    }]
+}))]
+pub struct SelfAssessmentSummary {
+    pub location_id: Uuid,
+    pub framework_id: String,
+    pub statements: Vec<StatementScore>,
+    pub key_questions: Vec<KeyQuestionRollup>,
+}
