@@ -40,13 +40,21 @@ text_enum!(
     }
 );
 
-/// The reflection fields a kind of event must fill: a governance review asks what went well,
-/// what did not, and what needs to change.
-pub fn required_reflections(kind: LearningKind) -> &'static [&'static str] {
-    match kind {
-        LearningKind::GovernanceReview => &["went_well", "did_not_go_well", "to_change"],
-        _ => &[],
+/// The reflections, in the order [`missing_reflections`] takes them.
+pub const REFLECTIONS: [&str; 3] = ["went_well", "did_not_go_well", "to_change"];
+
+/// The reflections a kind of event still lacks (absent or blank), given what went well, what did
+/// not, and what needs to change: a governance review needs all three.
+pub fn missing_reflections(kind: LearningKind, given: [Option<&str>; 3]) -> Vec<&'static str> {
+    if kind != LearningKind::GovernanceReview {
+        return Vec::new();
     }
+    REFLECTIONS
+        .into_iter()
+        .zip(given)
+        .filter(|(_, value)| value.is_none_or(|v| v.trim().is_empty()))
+        .map(|(field, _)| field)
+        .collect()
 }
 
 #[cfg(test)]
@@ -55,10 +63,18 @@ mod tests {
 
     #[test]
     fn only_a_governance_review_requires_all_three() {
+        let none = [None, None, None];
         assert_eq!(
-            required_reflections(LearningKind::GovernanceReview).len(),
-            3
+            missing_reflections(LearningKind::GovernanceReview, none),
+            REFLECTIONS.to_vec()
         );
-        assert!(required_reflections(LearningKind::PostIncidentDebrief).is_empty());
+        assert!(missing_reflections(LearningKind::PostIncidentDebrief, none).is_empty());
+        let partial = [Some("a"), Some(" "), None];
+        assert_eq!(
+            missing_reflections(LearningKind::GovernanceReview, partial),
+            ["did_not_go_well", "to_change"]
+        );
+        let full = [Some("a"), Some("b"), Some("c")];
+        assert!(missing_reflections(LearningKind::GovernanceReview, full).is_empty());
     }
 }

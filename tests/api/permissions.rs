@@ -47,7 +47,118 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
         .await
         .expect(201)
         .id();
+    let learning = app
+        .post(&app.manager, "/v1/learning-events",
+              json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z", "title": "Supervision",
+                     "location_id": location}))
+        .await
+        .expect(201)
+        .id();
+    let audit = json!({"source": "audit", "evidence_category": "processes",
+                       "quality_statements": ["safe.medicines_optimisation"], "title": "Audit",
+                       "observed_at": "2026-11-01T10:00:00Z", "location_id": location,
+                       "metric": {"name": "score", "value": 90.0}});
+    let evidence = app
+        .post(&app.manager, "/v1/evidence", audit.clone())
+        .await
+        .expect(201)
+        .id();
+    let doomed = app
+        .post(&app.manager, "/v1/evidence", audit.clone())
+        .await
+        .expect(201)
+        .id();
+    let feedback = json!({"source": "feedback", "evidence_category": "peoples_experience",
+                          "quality_statements": ["caring.kindness_compassion_dignity"], "title": "Thanks",
+                          "observed_at": "2026-11-01T10:00:00Z", "location_id": location, "respondent": "relative"});
+    let assessment = format!("/v1/self-assessments/{location}/cqc-saf-2024");
     vec![
+        endpoint(Method::GET, "/v1/frameworks".into(), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            "/v1/frameworks/cqc-saf-2024".into(),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/frameworks/cqc-saf-2024/quality-statements".into(),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/frameworks/cqc-saf-2024/coverage".into(),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/learning-events".into(),
+            Some(
+                json!({"kind": "reflective_discussion", "occurred_at": "2026-11-01T10:00:00Z",
+                             "title": "Reflection", "location_id": location}),
+            ),
+            &[Admin, Manager, Staff, Integration],
+        ),
+        endpoint(Method::GET, "/v1/learning-events".into(), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            format!("/v1/learning-events/{learning}"),
+            None,
+            EVERYONE,
+        ),
+        // Recorded by the manager: staff may edit only their own.
+        endpoint(
+            Method::PATCH,
+            format!("/v1/learning-events/{learning}"),
+            Some(json!({"summary": "s"})),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/evidence".into(),
+            Some(audit),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/evidence".into(),
+            Some(feedback),
+            &[Admin, Manager, Staff, Integration],
+        ),
+        endpoint(Method::GET, "/v1/evidence".into(), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            format!("/v1/evidence/{evidence}"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/evidence/metrics/score/series".into(),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::PATCH,
+            format!("/v1/evidence/{evidence}"),
+            Some(json!({"summary": "s"})),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::DELETE,
+            format!("/v1/evidence/{doomed}"),
+            None,
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::PUT,
+            format!("{assessment}/safe.learning_culture"),
+            Some(json!({"score": 3, "rationale": "r"})),
+            &[Admin, Manager],
+        ),
+        endpoint(Method::GET, assessment.clone(), None, EVERYONE),
         endpoint(Method::GET, "/v1/organisation".into(), None, EVERYONE),
         endpoint(
             Method::PATCH,
@@ -164,7 +275,7 @@ async fn every_role_against_every_endpoint() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 15 * EVERYONE.len());
+    assert_eq!(checked, 32 * EVERYONE.len());
 }
 
 #[actix_web::test]

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::api::common::{nullable, Checks, ExternalRef};
 use crate::api::concerns::dto::{TEXT_MAX, TITLE_MAX};
 use crate::domain::framework::Catalogue;
-use crate::domain::learning::{LearningKind, ParticipantRole, SharedVia};
+use crate::domain::learning::{missing_reflections, LearningKind, ParticipantRole, SharedVia};
 use crate::error::ApiResult;
 
 const LESSON_MAX: usize = 1_000;
@@ -233,6 +233,16 @@ impl NewLearningEvent {
                 concern_ids: &self.concern_ids,
             },
         );
+        // Blank reflections are already named above; here only the absent ones.
+        let present = |text: &Option<String>| text.as_ref().map(|_| "given");
+        let given = [
+            present(&self.went_well),
+            present(&self.did_not_go_well),
+            present(&self.to_change),
+        ];
+        for field in missing_reflections(self.kind, given) {
+            checks.check(false, field, &format!("is required for a {}", self.kind));
+        }
         checks.finish()
     }
 }

@@ -13,7 +13,7 @@ use crate::api::{links, locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::schema::learning_events;
 use crate::db::{Backend, DbConnection};
-use crate::domain::learning::{required_reflections, LearningKind, SharedVia};
+use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::domain::{new_id, now, RecordKind};
 use crate::error::{ApiError, ApiResult, FieldError};
 
@@ -64,15 +64,10 @@ struct LearningEventChanges {
 }
 
 /// A governance review must say what went well, what did not, and what needs to change.
-fn check_reflections(kind: LearningKind, given: [(&str, Option<&str>); 3]) -> ApiResult<()> {
-    let missing: Vec<FieldError> = required_reflections(kind)
-        .iter()
-        .filter(|field| {
-            given
-                .iter()
-                .any(|(name, value)| name == *field && value.is_none_or(|v| v.trim().is_empty()))
-        })
-        .map(|field| FieldError::new(*field, format!("is required for a {kind}")))
+fn check_reflections(kind: LearningKind, given: [Option<&str>; 3]) -> ApiResult<()> {
+    let missing: Vec<FieldError> = missing_reflections(kind, given)
+        .into_iter()
+        .map(|field| FieldError::new(field, format!("is required for a {kind}")))
         .collect();
     if missing.is_empty() {
         Ok(())
@@ -158,14 +153,6 @@ pub fn create(
     organisation::store::find(conn, organisation_id)?;
     let location_id = new.location_id.map(|id| id.to_string());
     locations::store::check_reference(conn, principal, location_id.as_deref())?;
-    check_reflections(
-        new.kind,
-        [
-            ("went_well", new.went_well.as_deref()),
-            ("did_not_go_well", new.did_not_go_well.as_deref()),
-            ("to_change", new.to_change.as_deref()),
-        ],
-    )?;
     links::check_exist(
         conn,
         organisation_id,
@@ -303,18 +290,9 @@ pub fn update(
     check_reflections(
         kind,
         [
-            (
-                "went_well",
-                merged(&patch.went_well, &row.went_well).as_deref(),
-            ),
-            (
-                "did_not_go_well",
-                merged(&patch.did_not_go_well, &row.did_not_go_well).as_deref(),
-            ),
-            (
-                "to_change",
-                merged(&patch.to_change, &row.to_change).as_deref(),
-            ),
+            merged(&patch.went_well, &row.went_well).as_deref(),
+            merged(&patch.did_not_go_well, &row.did_not_go_well).as_deref(),
+            merged(&patch.to_change, &row.to_change).as_deref(),
         ],
     )?;
     let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
