@@ -55,11 +55,12 @@ impl DatabaseUrl {
         match self {
             Self::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
-                // WAL lets readers run beside the writer; the busy timeout makes a second writer
-                // wait for the first instead of failing.
+                // The busy timeout comes first: it makes this connection wait for the pool's
+                // others (switching to WAL takes a lock) and a second writer wait for the first,
+                // instead of failing. WAL lets readers run beside the writer.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
