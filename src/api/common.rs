@@ -13,6 +13,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::domain::framework::Catalogue;
+use crate::domain::IllegalMove;
 use crate::error::{ApiError, ApiResult, FieldError};
 
 /// An answer to send: the first time, or replayed for a repeated `Idempotency-Key`.
@@ -251,6 +252,32 @@ pub fn external_ref_free(holder: Option<String>, kind: &str) -> ApiResult<()> {
             detail: format!("{kind} {existing} already has this external_ref"),
             extra: Some(serde_json::json!({ "existing_id": existing })),
         }),
+    }
+}
+
+/// 409 for a move a workflow does not allow, listing the moves it does.
+pub fn illegal_move<S: Serialize + std::fmt::Display>(
+    kind: &str,
+    illegal: IllegalMove<S>,
+) -> ApiError {
+    let allowed = illegal
+        .allowed
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>();
+    ApiError::Conflict {
+        code: "illegal_transition",
+        detail: format!(
+            "a {} {kind} cannot move to {}; allowed: {}",
+            illegal.from,
+            illegal.to,
+            if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            }
+        ),
+        extra: Some(serde_json::json!({ "allowed": allowed })),
     }
 }
 

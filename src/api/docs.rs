@@ -31,6 +31,8 @@ use crate::error::{FieldError, Problem};
         (name = "evidence", description = "Evidence tagged to quality statements, with metric trends"),
         (name = "frameworks", description = "Assessment frameworks as versioned data, and coverage"),
         (name = "self-assessment", description = "Scores per quality statement and their roll-up"),
+        (name = "improvement", description = "Improvement plans, their actions and review cycle"),
+        (name = "recognition", description = "Recognition and the highlights feed"),
         (name = "receipts", description = "What an anonymous raiser can do with their receipt code, without a token"),
         (name = "audit", description = "The append-only audit trail"),
         (name = "health", description = "Liveness and readiness"),

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{
-    concerns, evidence, learning_events, quality_statement_tags as tags, record_links as links,
+    concerns, evidence, improvement_plans, learning_events, plan_actions,
+    quality_statement_tags as tags, recognitions, record_links as links,
 };
 use crate::db::DbConnection;
 use crate::domain::RecordKind;
@@ -94,16 +95,27 @@ pub fn set_links(
     unique.sort();
     unique.dedup();
     for to in unique {
-        diesel::insert_into(links::table)
-            .values((
-                links::organisation_id.eq(organisation_id),
-                links::from_type.eq(from.0.as_str()),
-                links::from_id.eq(from.1),
-                links::to_type.eq(to_kind.as_str()),
-                links::to_id.eq(to.to_string()),
-            ))
-            .execute(conn)?;
+        add_link(conn, organisation_id, from, (to_kind, to))?;
     }
+    Ok(())
+}
+
+/// Adds one link from a record to another.
+pub fn add_link(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    from: (RecordKind, &str),
+    to: (RecordKind, Uuid),
+) -> ApiResult<()> {
+    diesel::insert_into(links::table)
+        .values((
+            links::organisation_id.eq(organisation_id),
+            links::from_type.eq(from.0.as_str()),
+            links::from_id.eq(from.1),
+            links::to_type.eq(to.0.as_str()),
+            links::to_id.eq(to.1.to_string()),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -141,6 +153,101 @@ fn group(rows: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
     grouped
 }
 
+/// What the trail and link checks need to know of a record.
+#[derive(Debug, Clone)]
+pub struct RecordSummary {
+    pub kind: RecordKind,
+    pub id: String,
+    pub title: String,
+    /// Its workflow state, where it has one.
+    pub status: Option<String>,
+    pub location_id: Option<String>,
+}
+
+type SummaryRow = (String, String, Option<String>, Option<String>);
+
+/// Summaries of the records of a kind, among `ids`, that belong to the organisation.
+pub fn summaries(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    kind: RecordKind,
+    ids: &[String],
+) -> ApiResult<Vec<RecordSummary>> {
+    let rows: Vec<SummaryRow> = match kind {
+        RecordKind::Concern => concerns::table
+            .filter(concerns::organisation_id.eq(organisation_id))
+            .filter(concerns::id.eq_any(ids))
+            .select((
+                concerns::id,
+                concerns::title,
+                concerns::status.nullable(),
+                concerns::location_id,
+            ))
+            .load(conn)?,
+        RecordKind::LearningEvent => learning_events::table
+            .filter(learning_events::organisation_id.eq(organisation_id))
+            .filter(learning_events::id.eq_any(ids))
+            .select((
+                learning_events::id,
+                learning_events::title,
+                learning_events::kind.nullable(),
+                learning_events::location_id,
+            ))
+            .load(conn)?,
+        RecordKind::Evidence => evidence::table
+            .filter(evidence::organisation_id.eq(organisation_id))
+            .filter(evidence::id.eq_any(ids))
+            .select((
+                evidence::id,
+                evidence::title,
+                evidence::source.nullable(),
+                evidence::location_id,
+            ))
+            .load(conn)?,
+        RecordKind::ImprovementPlan => improvement_plans::table
+            .filter(improvement_plans::organisation_id.eq(organisation_id))
+            .filter(improvement_plans::id.eq_any(ids))
+            .select((
+                improvement_plans::id,
+                improvement_plans::title,
+                improvement_plans::status.nullable(),
+                improvement_plans::location_id,
+            ))
+            .load(conn)?,
+        RecordKind::Action => plan_actions::table
+            .inner_join(improvement_plans::table)
+            .filter(plan_actions::organisation_id.eq(organisation_id))
+            .filter(plan_actions::id.eq_any(ids))
+            .select((
+                plan_actions::id,
+                plan_actions::description,
+                plan_actions::status.nullable(),
+                improvement_plans::location_id,
+            ))
+            .load(conn)?,
+        RecordKind::Recognition => recognitions::table
+            .filter(recognitions::organisation_id.eq(organisation_id))
+            .filter(recognitions::id.eq_any(ids))
+            .select((
+                recognitions::id,
+                recognitions::title,
+                recognitions::kind.nullable(),
+                recognitions::location_id,
+            ))
+            .load(conn)?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, status, location_id)| RecordSummary {
+            kind,
+            id,
+            title,
+            status,
+            location_id,
+        })
+        .collect())
+}
+
 /// 422 unless every id names a record of the kind in the organisation.
 pub fn check_exist(
     conn: &mut DbConnection,
@@ -150,26 +257,10 @@ pub fn check_exist(
     ids: &[Uuid],
 ) -> ApiResult<()> {
     let wanted: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    let found: Vec<String> = match kind {
-        RecordKind::Concern => concerns::table
-            .filter(concerns::organisation_id.eq(organisation_id))
-            .filter(concerns::id.eq_any(&wanted))
-            .select(concerns::id)
-            .load(conn)?,
-        RecordKind::LearningEvent => learning_events::table
-            .filter(learning_events::organisation_id.eq(organisation_id))
-            .filter(learning_events::id.eq_any(&wanted))
-            .select(learning_events::id)
-            .load(conn)?,
-        RecordKind::Evidence => evidence::table
-            .filter(evidence::organisation_id.eq(organisation_id))
-            .filter(evidence::id.eq_any(&wanted))
-            .select(evidence::id)
-            .load(conn)?,
-    };
+    let found = summaries(conn, organisation_id, kind, &wanted)?;
     let missing: Vec<&str> = wanted
         .iter()
-        .filter(|id| !found.contains(id))
+        .filter(|id| !found.iter().any(|f| &f.id == *id))
         .map(String::as_str)
         .collect();
     if missing.is_empty() {

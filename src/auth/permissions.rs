@@ -23,6 +23,15 @@ pub enum Permission {
     ReadEvidence,
     SelfAssess,
     ReadSelfAssessments,
+    ReadPlans,
+    /// Create and edit plans and their actions.
+    ManagePlans,
+    /// Activate, complete, archive and review plans: sign-off.
+    SignOffPlans,
+    /// Staff move the actions they own; the action store checks ownership.
+    MoveActions,
+    Recognise,
+    ReadRecognitions,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -32,7 +41,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Role::*;
     match permission {
         ReadOrganisation | ReadLocations | ReadConcerns | ReadFrameworks | ReadLearning
-        | ReadEvidence | ReadSelfAssessments => true,
+        | ReadEvidence | ReadSelfAssessments | ReadPlans | ReadRecognitions => true,
         ManageOrganisation | ManageLocations => matches!(role, Admin),
         RaiseConcern => matches!(role, Admin | Manager | Staff | Integration),
         EditConcern => matches!(role, Admin | Manager | Integration),
@@ -41,7 +50,10 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         ReadAuditEvents => matches!(role, Admin | Viewer),
         RecordLearning | RecordEvidence => matches!(role, Admin | Manager | Staff | Integration),
         EditEvidence => matches!(role, Admin | Manager | Integration),
-        SelfAssess => matches!(role, Admin | Manager),
+        SelfAssess | SignOffPlans => matches!(role, Admin | Manager),
+        ManagePlans => matches!(role, Admin | Manager | Integration),
+        MoveActions => matches!(role, Admin | Manager | Staff),
+        Recognise => matches!(role, Admin | Manager | Staff | Integration),
     }
 }
 

@@ -190,9 +190,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    improvement_plans (id) {
+        id -> Text,
+        organisation_id -> Text,
+        location_id -> Nullable<Text>,
+        title -> Text,
+        objective -> Text,
+        owner_sub -> Text,
+        owner_name -> Nullable<Text>,
+        priority -> Text,
+        status -> Text,
+        review_cadence -> Text,
+        co_produced -> Bool,
+        involved -> Text,
+        activated_on -> Nullable<Date>,
+        last_reviewed_on -> Nullable<Date>,
+        next_review_due -> Nullable<Date>,
+        completed_at -> Nullable<Timestamp>,
+        external_system -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_actions (id) {
+        id -> Text,
+        organisation_id -> Text,
+        plan_id -> Text,
+        description -> Text,
+        owner_sub -> Text,
+        owner_name -> Nullable<Text>,
+        due_on -> Nullable<Date>,
+        status -> Text,
+        completion_note -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        effectiveness -> Text,
+        checked_on -> Nullable<Date>,
+        completed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_reviews (id) {
+        id -> Text,
+        organisation_id -> Text,
+        plan_id -> Text,
+        reviewed_on -> Date,
+        progress -> Text,
+        notes -> Nullable<Text>,
+        priority_from -> Nullable<Text>,
+        priority_to -> Nullable<Text>,
+        reviewed_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recognitions (id) {
+        id -> Text,
+        organisation_id -> Text,
+        location_id -> Nullable<Text>,
+        kind -> Text,
+        title -> Text,
+        message -> Nullable<Text>,
+        recipients -> Text,
+        from_role -> Text,
+        occurred_on -> Date,
+        recorded_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(locations -> organisations (organisation_id));
 diesel::joinable!(concerns -> organisations (organisation_id));
 diesel::joinable!(concern_updates -> concerns (concern_id));
+diesel::joinable!(plan_actions -> improvement_plans (plan_id));
+diesel::joinable!(plan_reviews -> improvement_plans (plan_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -206,4 +289,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     quality_statement_tags,
     record_links,
     self_assessments,
+    improvement_plans,
+    plan_actions,
+    plan_reviews,
+    recognitions,
 );

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::text_enum;
+use super::{check_move, text_enum, IllegalMove};
 
 text_enum!(
     /// What a concern is about.
@@ -108,12 +108,8 @@ pub struct TransitionDetails<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransitionError {
-    /// The move is not an edge of the workflow; `allowed` lists those that are.
-    Illegal {
-        from: ConcernStatus,
-        to: ConcernStatus,
-        allowed: &'static [ConcernStatus],
-    },
+    /// The move is not an edge of the workflow.
+    Illegal(IllegalMove<ConcernStatus>),
     /// The move needs a field the request lacks (`outcome` to resolve, `escalated_to` to escalate).
     Missing(&'static str),
 }
@@ -125,14 +121,8 @@ pub fn transition(
     details: TransitionDetails<'_>,
     now: DateTime<Utc>,
 ) -> Result<Progress, TransitionError> {
-    let allowed = current.status.allowed_next();
-    if !allowed.contains(&to) {
-        return Err(TransitionError::Illegal {
-            from: current.status,
-            to,
-            allowed,
-        });
-    }
+    check_move(current.status, to, current.status.allowed_next())
+        .map_err(TransitionError::Illegal)?;
     let given = |text: Option<&str>| text.is_some_and(|t| !t.trim().is_empty());
     match to {
         ConcernStatus::Resolved if !given(details.outcome) => {
@@ -245,11 +235,11 @@ mod tests {
         let error = transition(progress(Raised), Resolved, FULL, at(5)).unwrap_err();
         assert_eq!(
             error,
-            TransitionError::Illegal {
+            TransitionError::Illegal(IllegalMove {
                 from: Raised,
                 to: Resolved,
                 allowed: &[Acknowledged, Escalated]
-            }
+            })
         );
         assert!(transition(progress(Closed), Investigating, FULL, at(5)).is_err());
     }

@@ -3,6 +3,7 @@
 pub mod concern;
 pub mod evidence;
 pub mod framework;
+pub mod improvement;
 pub mod learning;
 pub mod location;
 pub mod receipt;
@@ -50,8 +51,32 @@ text_enum!(
         Concern => "concern",
         LearningEvent => "learning_event",
         Evidence => "evidence",
+        ImprovementPlan => "improvement_plan",
+        Action => "action",
+        Recognition => "recognition",
     }
 );
+
+/// A move a workflow does not allow, with the moves it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IllegalMove<S: 'static> {
+    pub from: S,
+    pub to: S,
+    pub allowed: &'static [S],
+}
+
+/// Whether `to` is one of the moves `allowed` from `from`.
+pub fn check_move<S: Copy + PartialEq>(
+    from: S,
+    to: S,
+    allowed: &'static [S],
+) -> Result<(), IllegalMove<S>> {
+    if allowed.contains(&to) {
+        Ok(())
+    } else {
+        Err(IllegalMove { from, to, allowed })
+    }
+}
 
 /// The current time at the precision both databases keep (microseconds), so what is returned
 /// on create equals what is read back later.

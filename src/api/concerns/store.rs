@@ -9,8 +9,8 @@ use super::dto::{
 };
 use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
 use crate::api::common::{
-    external_ref_free, external_ref_holder, guarded_update, stored, to_row, to_utc, ExternalRef,
-    IfMatch, Page, Paginated,
+    external_ref_free, external_ref_holder, guarded_update, illegal_move, stored, to_row, to_utc,
+    ExternalRef, IfMatch, Page, Paginated,
 };
 use crate::api::{links, locations, organisation};
 use crate::auth::{Principal, Role};
@@ -196,6 +196,19 @@ fn visible(principal: &Principal) -> concerns::BoxedQuery<'static, Backend> {
 /// Whether the caller reads the team's internal timeline entries, or only what the raiser may.
 fn sees_internal_updates(principal: &Principal) -> bool {
     principal.has_any_role(&[Role::Admin, Role::Manager, Role::Viewer, Role::Integration])
+}
+
+/// Of `ids`, the concerns the caller may see.
+pub fn visible_ids(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    ids: &[String],
+) -> ApiResult<std::collections::HashSet<String>> {
+    let found: Vec<String> = visible(principal)
+        .filter(concerns::id.eq_any(ids.to_vec()))
+        .select(concerns::id)
+        .load(conn)?;
+    Ok(found.into_iter().collect())
 }
 
 pub fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<ConcernRow> {
@@ -495,22 +508,7 @@ pub fn transition(
     };
     let next =
         rules::transition(row.progress()?, request.to, details, now).map_err(|e| match e {
-            TransitionError::Illegal { from, to, allowed } => ApiError::Conflict {
-                code: "illegal_transition",
-                detail: format!(
-                    "a {from} concern cannot move to {to}; allowed: {}",
-                    if allowed.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        allowed
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                ),
-                extra: Some(json!({ "allowed": allowed })),
-            },
+            TransitionError::Illegal(illegal) => illegal_move("concern", illegal),
             TransitionError::Missing(field) => {
                 ApiError::field(field, format!("is required to move to {}", request.to))
             }

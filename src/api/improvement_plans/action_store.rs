@@ -1,0 +1,482 @@
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::dto::{
+    ActionQuery, ActionTransition, NewPlanAction, Owner, PlanAction, PlanActionPatch,
+};
+use super::store::{self as plans, PlanRow};
+use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
+use crate::api::common::{
+    guarded_update, illegal_move, stored, to_row, to_utc, IfMatch, Page, Paginated,
+};
+use crate::api::{links, recognitions};
+use crate::auth::{Principal, Role};
+use crate::db::schema::{improvement_plans, plan_actions};
+use crate::db::DbConnection;
+use crate::domain::improvement::{
+    check_effectiveness, move_action, ActionMoveError, ActionStatus, Effectiveness, PlanStatus,
+};
+use crate::domain::{new_id, now, RecordKind};
+use crate::error::{ApiError, ApiResult};
+
+const KIND: RecordKind = RecordKind::Action;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plan_actions)]
+struct ActionRow {
+    id: String,
+    organisation_id: String,
+    plan_id: String,
+    description: String,
+    owner_sub: String,
+    owner_name: Option<String>,
+    due_on: Option<NaiveDate>,
+    status: String,
+    completion_note: Option<String>,
+    cancel_reason: Option<String>,
+    effectiveness: String,
+    checked_on: Option<NaiveDate>,
+    completed_at: Option<NaiveDateTime>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl ActionRow {
+    fn status(&self) -> ApiResult<ActionStatus> {
+        stored(
+            ActionStatus::parse(&self.status),
+            "action status",
+            &self.status,
+        )
+    }
+
+    fn effectiveness(&self) -> ApiResult<Effectiveness> {
+        stored(
+            Effectiveness::parse(&self.effectiveness),
+            "effectiveness",
+            &self.effectiveness,
+        )
+    }
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = plan_actions)]
+struct ActionChanges {
+    description: Option<String>,
+    owner_sub: Option<String>,
+    owner_name: Option<Option<String>>,
+    due_on: Option<Option<NaiveDate>>,
+    status: Option<String>,
+    completion_note: Option<Option<String>>,
+    cancel_reason: Option<Option<String>>,
+    effectiveness: Option<String>,
+    checked_on: Option<Option<NaiveDate>>,
+    completed_at: Option<Option<NaiveDateTime>>,
+    version: Option<i64>,
+    updated_at: Option<NaiveDateTime>,
+}
+
+fn into_dtos(conn: &mut DbConnection, rows: Vec<ActionRow>) -> ApiResult<Vec<PlanAction>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut checks = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
+    let today = now().date_naive();
+    rows.into_iter()
+        .map(|row| {
+            let status = row.status()?;
+            Ok(PlanAction {
+                id: parse_id(&row.id)?,
+                plan_id: parse_id(&row.plan_id)?,
+                owner: Owner {
+                    sub: row.owner_sub.clone(),
+                    name: row.owner_name.clone(),
+                },
+                effectiveness: row.effectiveness()?,
+                overdue: status.is_open() && row.due_on.is_some_and(|due| due < today),
+                status,
+                check_evidence_ids: checks.remove(&row.id).unwrap_or_default(),
+                description: row.description,
+                due_on: row.due_on,
+                completion_note: row.completion_note,
+                cancel_reason: row.cancel_reason,
+                checked_on: row.checked_on,
+                completed_at: row.completed_at.map(to_utc),
+                version: row.version,
+                created_at: to_utc(row.created_at),
+                updated_at: to_utc(row.updated_at),
+            })
+        })
+        .collect()
+}
+
+fn into_dto(conn: &mut DbConnection, row: ActionRow) -> ApiResult<PlanAction> {
+    into_dtos(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::internal("a row became no action"))
+}
+
+/// The actions of several plans, oldest first, keyed by plan id.
+pub fn actions_of(
+    conn: &mut DbConnection,
+    plan_ids: &[&str],
+) -> ApiResult<HashMap<String, Vec<PlanAction>>> {
+    let rows: Vec<ActionRow> = plan_actions::table
+        .filter(plan_actions::plan_id.eq_any(plan_ids))
+        .select(ActionRow::as_select())
+        .order(plan_actions::id.asc())
+        .load(conn)?;
+    let mut grouped: HashMap<String, Vec<PlanAction>> = HashMap::new();
+    for action in into_dtos(conn, rows)? {
+        grouped
+            .entry(action.plan_id.to_string())
+            .or_default()
+            .push(action);
+    }
+    Ok(grouped)
+}
+
+/// The plan's actions still to be done.
+pub fn open_action_ids(conn: &mut DbConnection, plan_id: &str) -> ApiResult<Vec<String>> {
+    let open = [
+        ActionStatus::Open.as_str(),
+        ActionStatus::InProgress.as_str(),
+    ];
+    Ok(plan_actions::table
+        .filter(plan_actions::plan_id.eq(plan_id))
+        .filter(plan_actions::status.eq_any(open))
+        .select(plan_actions::id)
+        .order(plan_actions::id.asc())
+        .load(conn)?)
+}
+
+/// An action of a plan the caller may see.
+fn find(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    plan_id: &str,
+    id: &str,
+) -> ApiResult<(PlanRow, ActionRow)> {
+    let plan = plans::find(conn, principal, plan_id)?;
+    let action = plan_actions::table
+        .filter(plan_actions::plan_id.eq(plan_id))
+        .filter(plan_actions::id.eq(id))
+        .select(ActionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("action"))?;
+    Ok((plan, action))
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    plan_id: &str,
+    id: &str,
+) -> ApiResult<PlanAction> {
+    let (_, action) = find(conn, principal, plan_id, id)?;
+    into_dto(conn, action)
+}
+
+fn audit(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    action: &str,
+    before: &serde_json::Value,
+    after: &PlanAction,
+    detail: Option<serde_json::Value>,
+) -> ApiResult<()> {
+    audit_events::record(
+        conn,
+        &principal.organisation_id,
+        Actor::Caller(principal),
+        Change {
+            action,
+            resource_type: KIND.as_str(),
+            resource_id: &after.id.to_string(),
+            changed_fields: changed_fields(before, &serde_json::to_value(after)?),
+            detail,
+        },
+    )
+}
+
+/// A change to an action changes its plan for anyone syncing by `updated_since`.
+fn touch_plan(conn: &mut DbConnection, plan_id: &str) -> ApiResult<()> {
+    diesel::update(improvement_plans::table.find(plan_id))
+        .set(improvement_plans::updated_at.eq(to_row(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    plan_id: &str,
+    new: &NewPlanAction,
+) -> ApiResult<PlanAction> {
+    let plan = plans::find(conn, principal, plan_id)?;
+    let status = plan.status()?;
+    if !matches!(status, PlanStatus::Draft | PlanStatus::Active) {
+        return Err(ApiError::conflict(
+            "plan_closed",
+            format!("a {status} plan takes no new actions; reopen it first"),
+        ));
+    }
+    let now = to_row(now());
+    let row = ActionRow {
+        id: new_id().to_string(),
+        organisation_id: plan.organisation_id.clone(),
+        plan_id: plan.id.clone(),
+        description: new.description.trim().to_owned(),
+        owner_sub: new.owner.sub.trim().to_owned(),
+        owner_name: new.owner.name.as_ref().map(|n| n.trim().to_owned()),
+        due_on: new.due_on,
+        status: ActionStatus::Open.as_str().to_owned(),
+        completion_note: None,
+        cancel_reason: None,
+        effectiveness: Effectiveness::NotChecked.as_str().to_owned(),
+        checked_on: None,
+        completed_at: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(plan_actions::table)
+        .values(&row)
+        .execute(conn)?;
+    // The plan links to its actions, so the trail can follow a plan to them and back.
+    let action_id = uuid::Uuid::parse_str(&row.id).map_err(ApiError::internal)?;
+    links::add_link(
+        conn,
+        &plan.organisation_id,
+        (plans::KIND, &plan.id),
+        (KIND, action_id),
+    )?;
+    touch_plan(conn, plan_id)?;
+    let action = into_dto(conn, row)?;
+    audit(
+        conn,
+        principal,
+        "create",
+        &json!({}),
+        &action,
+        Some(json!({"plan_id": plan_id})),
+    )?;
+    Ok(action)
+}
+
+pub fn list_for_plan(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    plan_id: &str,
+    page: &Page,
+) -> ApiResult<Paginated<PlanAction>> {
+    plans::find(conn, principal, plan_id)?;
+    let mut select = plan_actions::table
+        .filter(plan_actions::plan_id.eq(plan_id.to_owned()))
+        .select(ActionRow::as_select())
+        .order(plan_actions::id.asc())
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        select = select.filter(plan_actions::id.gt(after.clone()));
+    }
+    let mut rows = select.load(conn)?;
+    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
+    Ok(Paginated {
+        items: into_dtos(conn, rows)?,
+        next_cursor,
+    })
+}
+
+/// Actions across the plans the caller may see: a staff member's list for their phone.
+pub fn list(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    query: &ActionQuery,
+    page: &Page,
+) -> ApiResult<Paginated<PlanAction>> {
+    let mut select = plan_actions::table
+        .inner_join(improvement_plans::table)
+        .filter(plan_actions::organisation_id.eq(principal.organisation_id.clone()))
+        .select(ActionRow::as_select())
+        .order(plan_actions::id.asc())
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(allowed) = &principal.locations {
+        select = select.filter(improvement_plans::location_id.eq_any(allowed.clone()));
+    }
+    if let Some(owner) = &query.owner {
+        let owner = if owner == "me" {
+            principal.sub.clone()
+        } else {
+            owner.clone()
+        };
+        select = select.filter(plan_actions::owner_sub.eq(owner));
+    }
+    if let Some(status) = query.status {
+        select = select.filter(plan_actions::status.eq(status.as_str()));
+    }
+    if let Some(before) = query.due_before {
+        select = select.filter(plan_actions::due_on.lt(before));
+    }
+    if let Some(after) = &page.after {
+        select = select.filter(plan_actions::id.gt(after.clone()));
+    }
+    let mut rows = select.load(conn)?;
+    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
+    Ok(Paginated {
+        items: into_dtos(conn, rows)?,
+        next_cursor,
+    })
+}
+
+/// Writes `changes` to the action as read, bumping its version, and reads it back.
+fn save(
+    conn: &mut DbConnection,
+    row: &ActionRow,
+    changes: ActionChanges,
+    if_match: IfMatch,
+) -> ApiResult<PlanAction> {
+    let changes = ActionChanges {
+        version: Some(row.version + 1),
+        updated_at: Some(to_row(now())),
+        ..changes
+    };
+    let affected = diesel::update(
+        plan_actions::table
+            .filter(plan_actions::id.eq(&row.id))
+            .filter(plan_actions::version.eq(row.version)),
+    )
+    .set(&changes)
+    .execute(conn)?;
+    guarded_update(affected, if_match)?;
+    touch_plan(conn, &row.plan_id)?;
+    let saved = plan_actions::table
+        .find(&row.id)
+        .select(ActionRow::as_select())
+        .first(conn)?;
+    into_dto(conn, saved)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    (plan_id, id): (&str, &str),
+    patch: &PlanActionPatch,
+    if_match: IfMatch,
+) -> ApiResult<PlanAction> {
+    let (_, row) = find(conn, principal, plan_id, id)?;
+    if_match.check(row.version)?;
+    let effectiveness = patch
+        .effectiveness
+        .map_or_else(|| row.effectiveness(), Ok)?;
+    let checked_on = patch.checked_on.unwrap_or(row.checked_on);
+    check_effectiveness(row.status()?, effectiveness, checked_on, now().date_naive())
+        .map_err(|(field, message)| ApiError::field(field, message))?;
+    if let Some(evidence) = &patch.check_evidence_ids {
+        links::check_exist(
+            conn,
+            &row.organisation_id,
+            RecordKind::Evidence,
+            "check_evidence_ids",
+            evidence,
+        )?;
+        links::set_links(
+            conn,
+            &row.organisation_id,
+            (KIND, id),
+            RecordKind::Evidence,
+            evidence,
+        )?;
+    }
+    let newly_ineffective = effectiveness == Effectiveness::NotEffective
+        && row.effectiveness()? != Effectiveness::NotEffective;
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let changes = ActionChanges {
+        description: patch.description.as_ref().map(|d| d.trim().to_owned()),
+        owner_sub: patch.owner.as_ref().map(|o| o.sub.trim().to_owned()),
+        owner_name: patch.owner.as_ref().map(|o| o.name.clone()),
+        due_on: patch.due_on,
+        effectiveness: patch.effectiveness.map(|e| e.as_str().to_owned()),
+        checked_on: patch.checked_on,
+        ..Default::default()
+    };
+    let action = save(conn, &row, changes, if_match)?;
+    // A change that did not work reopens the question: a completed plan becomes active again.
+    let reopened = newly_ineffective && plans::reopen_after_failed_check(conn, principal, plan_id)?;
+    audit(
+        conn,
+        principal,
+        "update",
+        &before,
+        &action,
+        reopened.then(|| json!({"reopened_plan": plan_id})),
+    )?;
+    Ok(action)
+}
+
+pub fn transition(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    (plan_id, id): (&str, &str),
+    request: &ActionTransition,
+    if_match: IfMatch,
+) -> ApiResult<PlanAction> {
+    let (plan, row) = find(conn, principal, plan_id, id)?;
+    // Staff move the actions they own; managers and admins any.
+    if !principal.has_any_role(&[Role::Admin, Role::Manager]) && row.owner_sub != principal.sub {
+        return Err(ApiError::Forbidden);
+    }
+    if_match.check(row.version)?;
+    let from = row.status()?;
+    move_action(
+        from,
+        request.to,
+        request.completion_note.as_deref(),
+        request.reason.as_deref(),
+    )
+    .map_err(|e| match e {
+        ActionMoveError::Illegal(illegal) => illegal_move("action", illegal),
+        ActionMoveError::Missing(field) => {
+            ApiError::field(field, format!("is required to move to {}", request.to))
+        }
+    })?;
+    let trimmed = |text: &Option<String>| text.as_ref().map(|t| t.trim().to_owned());
+    let done = request.to == ActionStatus::Done;
+    let reopened = from == ActionStatus::Done;
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let changes = ActionChanges {
+        status: Some(request.to.as_str().to_owned()),
+        completion_note: done.then(|| trimmed(&request.completion_note)),
+        cancel_reason: (request.to == ActionStatus::Cancelled).then(|| trimmed(&request.reason)),
+        completed_at: Some(done.then(|| to_row(now()))),
+        // Reopening makes any earlier check of the change stale.
+        effectiveness: reopened.then(|| Effectiveness::NotChecked.as_str().to_owned()),
+        checked_on: reopened.then_some(None),
+        ..Default::default()
+    };
+    let action = save(conn, &row, changes, if_match)?;
+    if request.celebrate && done {
+        recognitions::store::record_milestone(
+            conn,
+            principal,
+            &format!("Action completed: {}", action.description),
+            action.completion_note.clone(),
+            &action.owner,
+            plan.location_id.as_deref(),
+            (KIND, id),
+        )?;
+    }
+    audit(
+        conn,
+        principal,
+        "transition",
+        &before,
+        &action,
+        Some(json!({"from": from, "to": request.to})),
+    )?;
+    Ok(action)
+}

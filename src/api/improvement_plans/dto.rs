@@ -1,0 +1,473 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::common::{nullable, Checks, ExternalRef};
+use crate::api::concerns::dto::{TEXT_MAX, TITLE_MAX};
+use crate::api::learning_events::dto::Participant;
+use crate::domain::framework::Catalogue;
+use crate::domain::improvement::{
+    ActionStatus, Effectiveness, PlanStatus, Priority, Progress, ReviewCadence,
+};
+use crate::error::ApiResult;
+
+const IDS_MAX: usize = 100;
+
+/// Who owns a plan or an action: the subject of their token, and a name to show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"sub": "manager-1", "name": "Alex Manager"}))]
+pub struct Owner {
+    pub sub: String,
+    pub name: Option<String>,
+}
+
+impl Owner {
+    fn check(&self, checks: &mut Checks, field: &str) {
+        checks
+            .text(&format!("{field}.sub"), &self.sub, TITLE_MAX)
+            .optional_text(&format!("{field}.name"), self.name.as_deref(), TITLE_MAX);
+    }
+}
+
+/// The records a plan came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSources {
+    #[serde(default)]
+    pub concern_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub evidence_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub learning_event_ids: Vec<Uuid>,
+}
+
+impl PlanSources {
+    fn check(&self, checks: &mut Checks) {
+        let count =
+            self.concern_ids.len() + self.evidence_ids.len() + self.learning_event_ids.len();
+        checks.check(count <= IDS_MAX, "sources", "must name at most 100 records");
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0192f0c4-7777-7000-8000-000000000001",
+    "plan_id": "0192f0c4-8888-7000-8000-000000000001",
+    "description": "Add a second carer to the first-floor night rota",
+    "owner": {"sub": "manager-1", "name": "Alex Manager"},
+    "due_on": "2026-12-01",
+    "status": "done",
+    "completion_note": "Rota changed from 1 December",
+    "cancel_reason": null,
+    "effectiveness": "effective",
+    "checked_on": "2027-01-05",
+    "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"],
+    "completed_at": "2026-12-01T09:00:00Z",
+    "overdue": false,
+    "version": 4,
+    "created_at": "2026-11-21T10:00:00Z",
+    "updated_at": "2027-01-05T10:00:00Z"
+}))]
+pub struct PlanAction {
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub description: String,
+    pub owner: Owner,
+    pub due_on: Option<NaiveDate>,
+    pub status: ActionStatus,
+    pub completion_note: Option<String>,
+    pub cancel_reason: Option<String>,
+    /// Whether the change was checked, and whether it worked.
+    pub effectiveness: Effectiveness,
+    pub checked_on: Option<NaiveDate>,
+    /// Evidence from the check.
+    pub check_evidence_ids: Vec<Uuid>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Still open after its due date.
+    pub overdue: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0192f0c4-9999-7000-8000-000000000002",
+    "plan_id": "0192f0c4-8888-7000-8000-000000000001",
+    "reviewed_on": "2026-12-20",
+    "progress": "amber",
+    "notes": "Rota changed; call-bell times not yet measured.",
+    "priority_from": "medium",
+    "priority_to": "high",
+    "reviewed_by": "manager-1",
+    "created_at": "2026-12-20T15:00:00Z"
+}))]
+pub struct PlanReview {
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub reviewed_on: NaiveDate,
+    pub progress: Progress,
+    pub notes: Option<String>,
+    /// The plan's priority before the review, when the review changed it.
+    pub priority_from: Option<Priority>,
+    pub priority_to: Option<Priority>,
+    pub reviewed_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0192f0c4-8888-7000-8000-000000000001",
+    "title": "Answer call bells at night within 5 minutes",
+    "objective": "Every call bell on nights answered within 5 minutes by March.",
+    "location_id": "0192f0c4-2222-7000-8000-000000000001",
+    "owner": {"sub": "manager-1", "name": "Alex Manager"},
+    "priority": "high",
+    "status": "active",
+    "review_cadence": "monthly",
+    "quality_statements": ["safe.safe_and_effective_staffing"],
+    "sources": {"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"], "evidence_ids": [], "learning_event_ids": []},
+    "co_produced": true,
+    "involved": [{"role": "relative", "name": null}],
+    "activated_on": "2026-11-21",
+    "last_reviewed_on": null,
+    "next_review_due": "2026-12-21",
+    "review_overdue": false,
+    "completed_at": null,
+    "external_ref": null,
+    "actions": [],
+    "latest_review": null,
+    "ineffective_action_ids": [],
+    "created_by": "manager-1",
+    "version": 2,
+    "created_at": "2026-11-21T10:00:00Z",
+    "updated_at": "2026-11-21T10:05:00Z"
+}))]
+pub struct ImprovementPlan {
+    pub id: Uuid,
+    pub title: String,
+    pub objective: String,
+    pub location_id: Option<Uuid>,
+    pub owner: Owner,
+    pub priority: Priority,
+    pub status: PlanStatus,
+    pub review_cadence: ReviewCadence,
+    pub quality_statements: Vec<String>,
+    pub sources: PlanSources,
+    /// Whether people using the service or their relatives helped write it.
+    pub co_produced: bool,
+    /// Who was involved, by role.
+    pub involved: Vec<Participant>,
+    pub activated_on: Option<NaiveDate>,
+    pub last_reviewed_on: Option<NaiveDate>,
+    /// One cadence after the last review, or after activation; null unless active.
+    pub next_review_due: Option<NaiveDate>,
+    pub review_overdue: bool,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub external_ref: Option<ExternalRef>,
+    /// Its actions, oldest first.
+    pub actions: Vec<PlanAction>,
+    pub latest_review: Option<PlanReview>,
+    /// Done actions whose check found they did not work: the question is open again.
+    pub ineffective_action_ids: Vec<Uuid>,
+    pub created_by: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "Answer call bells at night within 5 minutes",
+    "objective": "Every call bell on nights answered within 5 minutes by March.",
+    "location_id": "0192f0c4-2222-7000-8000-000000000001",
+    "owner": {"sub": "manager-1", "name": "Alex Manager"},
+    "priority": "high",
+    "review_cadence": "monthly",
+    "quality_statements": ["safe.safe_and_effective_staffing"],
+    "sources": {"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"]},
+    "co_produced": true,
+    "involved": [{"role": "relative"}]
+}))]
+pub struct NewImprovementPlan {
+    pub title: String,
+    pub objective: String,
+    pub location_id: Option<Uuid>,
+    pub owner: Owner,
+    pub priority: Priority,
+    pub review_cadence: ReviewCadence,
+    #[serde(default)]
+    pub quality_statements: Vec<String>,
+    #[serde(default)]
+    pub sources: PlanSources,
+    #[serde(default)]
+    pub co_produced: bool,
+    #[serde(default)]
+    pub involved: Vec<Participant>,
+    pub external_ref: Option<ExternalRef>,
+}
+
+impl NewImprovementPlan {
+    pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
+        let mut checks = Checks::new();
+        checks
+            .text("title", &self.title, TITLE_MAX)
+            .text("objective", &self.objective, TEXT_MAX)
+            .quality_statements(catalogue, &self.quality_statements, false)
+            .external_ref(self.external_ref.as_ref())
+            .check(
+                self.involved.len() <= IDS_MAX,
+                "involved",
+                "must have at most 100 entries",
+            );
+        self.owner.check(&mut checks, "owner");
+        self.sources.check(&mut checks);
+        checks.finish()
+    }
+}
+
+/// The fields to change; lists and sources given replace the stored ones.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"priority": "urgent", "review_cadence": "monthly"}))]
+pub struct ImprovementPlanPatch {
+    pub title: Option<String>,
+    pub objective: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<Uuid>)]
+    pub location_id: Option<Option<Uuid>>,
+    pub owner: Option<Owner>,
+    pub priority: Option<Priority>,
+    pub review_cadence: Option<ReviewCadence>,
+    pub quality_statements: Option<Vec<String>>,
+    pub sources: Option<PlanSources>,
+    pub co_produced: Option<bool>,
+    pub involved: Option<Vec<Participant>>,
+}
+
+impl ImprovementPlanPatch {
+    pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
+        let mut checks = Checks::new();
+        checks
+            .optional_text("title", self.title.as_deref(), TITLE_MAX)
+            .optional_text("objective", self.objective.as_deref(), TEXT_MAX)
+            .quality_statements(
+                catalogue,
+                self.quality_statements.as_deref().unwrap_or_default(),
+                false,
+            )
+            .check(
+                self.involved.as_ref().is_none_or(|i| i.len() <= IDS_MAX),
+                "involved",
+                "must have at most 100 entries",
+            );
+        if let Some(owner) = &self.owner {
+            owner.check(&mut checks, "owner");
+        }
+        if let Some(sources) = &self.sources {
+            sources.check(&mut checks);
+        }
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "completed", "celebrate": true}))]
+pub struct PlanTransition {
+    pub to: PlanStatus,
+    /// Recorded in the audit trail.
+    pub note: Option<String>,
+    /// On completing: record an improvement milestone recognition too.
+    #[serde(default)]
+    pub celebrate: bool,
+}
+
+impl PlanTransition {
+    pub fn validate(&self) -> ApiResult<()> {
+        Checks::new()
+            .optional_text("note", self.note.as_deref(), TEXT_MAX)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "description": "Add a second carer to the first-floor night rota",
+    "owner": {"sub": "manager-1", "name": "Alex Manager"},
+    "due_on": "2026-12-01"
+}))]
+pub struct NewPlanAction {
+    pub description: String,
+    pub owner: Owner,
+    pub due_on: Option<NaiveDate>,
+}
+
+impl NewPlanAction {
+    pub fn validate(&self) -> ApiResult<()> {
+        let mut checks = Checks::new();
+        checks.text("description", &self.description, TEXT_MAX);
+        self.owner.check(&mut checks, "owner");
+        checks.finish()
+    }
+}
+
+/// The fields to change. Setting `effectiveness` to `effective` or `not_effective` records the
+/// check of a done action and needs `checked_on`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"effectiveness": "effective", "checked_on": "2027-01-05",
+                          "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]}))]
+pub struct PlanActionPatch {
+    pub description: Option<String>,
+    pub owner: Option<Owner>,
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub due_on: Option<Option<NaiveDate>>,
+    pub effectiveness: Option<Effectiveness>,
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub checked_on: Option<Option<NaiveDate>>,
+    pub check_evidence_ids: Option<Vec<Uuid>>,
+}
+
+impl PlanActionPatch {
+    pub fn validate(&self) -> ApiResult<()> {
+        let mut checks = Checks::new();
+        checks
+            .optional_text("description", self.description.as_deref(), TEXT_MAX)
+            .check(
+                self.check_evidence_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.len() <= IDS_MAX),
+                "check_evidence_ids",
+                "must have at most 100 entries",
+            );
+        if let Some(owner) = &self.owner {
+            owner.check(&mut checks, "owner");
+        }
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "done", "completion_note": "Rota changed from 1 December", "celebrate": true}))]
+pub struct ActionTransition {
+    pub to: ActionStatus,
+    /// Required to move to done: what was done.
+    pub completion_note: Option<String>,
+    /// Required to cancel: why.
+    pub reason: Option<String>,
+    /// On moving to done: record an improvement milestone recognition too.
+    #[serde(default)]
+    pub celebrate: bool,
+}
+
+impl ActionTransition {
+    pub fn validate(&self) -> ApiResult<()> {
+        Checks::new()
+            .optional_text("completion_note", self.completion_note.as_deref(), TEXT_MAX)
+            .optional_text("reason", self.reason.as_deref(), TEXT_MAX)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reviewed_on": "2026-12-20", "progress": "amber",
+                          "notes": "Rota changed; call-bell times not yet measured.", "priority": "high"}))]
+pub struct NewPlanReview {
+    pub reviewed_on: NaiveDate,
+    pub progress: Progress,
+    pub notes: Option<String>,
+    /// The plan's priority from now on, when the review changes it.
+    pub priority: Option<Priority>,
+}
+
+impl NewPlanReview {
+    pub fn validate(&self) -> ApiResult<()> {
+        Checks::new()
+            .optional_text("notes", self.notes.as_deref(), TEXT_MAX)
+            .check(
+                self.reviewed_on <= crate::domain::now().date_naive(),
+                "reviewed_on",
+                "must not be in the future",
+            )
+            .finish()
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PlanQuery {
+    pub status: Option<PlanStatus>,
+    pub location_id: Option<Uuid>,
+    /// The owner's `sub`, or `me`.
+    pub owner: Option<String>,
+    /// Only plans tagged with this quality statement id.
+    pub quality_statement: Option<String>,
+    /// Only plans whose next review is due before this day.
+    pub review_due_before: Option<NaiveDate>,
+    /// Only plans changed at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ActionQuery {
+    /// The owner's `sub`, or `me` for the caller.
+    pub owner: Option<String>,
+    pub status: Option<ActionStatus>,
+    /// Only actions due before this day.
+    pub due_before: Option<NaiveDate>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DueQuery {
+    /// Plans due within this many days from today, and those overdue (0 to 366; default 14).
+    pub within_days: Option<i64>,
+    pub location_id: Option<Uuid>,
+}
+
+/// A plan whose review is due, for the governance meeting's agenda.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DueReview {
+    pub plan_id: Uuid,
+    pub title: String,
+    pub location_id: Option<Uuid>,
+    pub owner: Owner,
+    pub priority: Priority,
+    pub review_cadence: ReviewCadence,
+    pub last_reviewed_on: Option<NaiveDate>,
+    pub next_review_due: NaiveDate,
+    pub review_overdue: bool,
+}

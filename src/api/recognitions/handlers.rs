@@ -1,0 +1,128 @@
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{Highlight, HighlightQuery, NewRecognition, Recognition, RecognitionQuery};
+use super::store;
+use crate::api::common::{Answer, Json, Page, Paginated};
+use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
+use crate::api::idempotency::{self, IdempotencyKey};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+
+/// Recognise someone
+///
+/// A compliment, staff award, improvement milestone or thanks. Everyone but viewers.
+#[utoipa::path(
+    tag = "recognition",
+    request_body = NewRecognition,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    responses(
+        (status = 201, description = "Recorded; `Location` names it", body = Recognition),
+        CreateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/recognitions")]
+pub async fn create_recognition(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: Json<NewRecognition>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::Recognise)?;
+    let new = body.into_inner();
+    new.validate()?;
+    let keyed = key.bind(&principal.sub, &req, &new)?;
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let recognition = store::create(conn, &principal, &new)?;
+            Answer::created(format!("/v1/recognitions/{}", recognition.id), &recognition)
+        },
+    )
+    .await
+}
+
+/// List recognitions
+#[utoipa::path(
+    tag = "recognition",
+    params(RecognitionQuery),
+    responses(
+        (status = 200, description = "A page of recognitions", body = Paginated<Recognition>),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/recognitions")]
+pub async fn list_recognitions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<RecognitionQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadRecognitions)?;
+    let query = query.into_inner();
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let items = state
+        .db
+        .run(move |conn| store::list(conn, &principal, &query, &page))
+        .await?;
+    Ok(Answer::ok(&items)?.respond())
+}
+
+/// Read a recognition
+#[utoipa::path(
+    tag = "recognition",
+    params(("id" = Uuid, Path, description = "Recognition id")),
+    responses(
+        (status = 200, description = "The recognition", body = Recognition),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/recognitions/{id}")]
+pub async fn get_recognition(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadRecognitions)?;
+    let id = id.into_inner().to_string();
+    let recognition = state
+        .db
+        .run(move |conn| store::get(conn, &principal, &id))
+        .await?;
+    Ok(Answer::ok(&recognition)?.respond())
+}
+
+/// What to share in a newsletter or handover
+///
+/// Recognitions, completed actions and plans, lessons from learning events, and resolved
+/// concerns' outcomes ("you said, we did"), newest first. Never anything confidential, and
+/// nothing that could identify an anonymous raiser.
+#[utoipa::path(
+    tag = "recognition",
+    params(HighlightQuery),
+    responses(
+        (status = 200, description = "Highlights, newest first (one page)", body = Paginated<Highlight>),
+        ListErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/highlights")]
+pub async fn list_highlights(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<HighlightQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadRecognitions)?;
+    let query = query.into_inner();
+    let highlights = state
+        .db
+        .run(move |conn| store::highlights(conn, &principal, &query))
+        .await?;
+    Ok(Answer::ok(&highlights)?.respond())
+}
