@@ -72,7 +72,131 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
                           "quality_statements": ["caring.kindness_compassion_dignity"], "title": "Thanks",
                           "observed_at": "2026-11-01T10:00:00Z", "location_id": location, "respondent": "relative"});
     let assessment = format!("/v1/self-assessments/{location}/cqc-saf-2024");
+    let plan_body = json!({"title": "Plan", "objective": "o", "owner": {"sub": "user-manager"}, "priority": "low",
+                           "review_cadence": "monthly", "location_id": location});
+    let plan = app
+        .post(&app.manager, "/v1/improvement-plans", plan_body.clone())
+        .await
+        .expect(201)
+        .id();
+    let draft = app
+        .post(&app.manager, "/v1/improvement-plans", plan_body.clone())
+        .await
+        .expect(201)
+        .id();
+    app.post(
+        &app.manager,
+        &format!("/v1/improvement-plans/{plan}/transitions"),
+        json!({"to": "active"}),
+    )
+    .await
+    .expect(200);
+    let action = app
+        .post(
+            &app.manager,
+            &format!("/v1/improvement-plans/{plan}/actions"),
+            json!({"description": "d", "owner": {"sub": "user-staff"}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let recognition_body = json!({"kind": "thanks", "title": "t", "recipients": ["x"], "from": "staff",
+                                  "occurred_on": "2026-01-01", "location_id": location});
+    let recognition = app
+        .post(&app.manager, "/v1/recognitions", recognition_body.clone())
+        .await
+        .expect(201)
+        .id();
+    let plans = format!("/v1/improvement-plans/{plan}");
     vec![
+        endpoint(
+            Method::POST,
+            "/v1/improvement-plans".into(),
+            Some(plan_body),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(Method::GET, "/v1/improvement-plans".into(), None, EVERYONE),
+        endpoint(Method::GET, plans.clone(), None, EVERYONE),
+        endpoint(
+            Method::PATCH,
+            plans.clone(),
+            Some(json!({"priority": "high"})),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::POST,
+            format!("/v1/improvement-plans/{draft}/transitions"),
+            Some(json!({"to": "active"})),
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::POST,
+            format!("{plans}/actions"),
+            Some(json!({"description": "d", "owner": {"sub": "x"}})),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(Method::GET, format!("{plans}/actions"), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            format!("{plans}/actions/{action}"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::PATCH,
+            format!("{plans}/actions/{action}"),
+            Some(json!({"description": "e"})),
+            &[Admin, Manager, Integration],
+        ),
+        // Owned by the staff user, who may move it; other staff could not.
+        endpoint(
+            Method::POST,
+            format!("{plans}/actions/{action}/transitions"),
+            Some(json!({"to": "in_progress"})),
+            &[Admin, Manager, Staff],
+        ),
+        endpoint(
+            Method::POST,
+            format!("{plans}/reviews"),
+            Some(json!({"reviewed_on": "2026-01-01", "progress": "green"})),
+            &[Admin, Manager],
+        ),
+        endpoint(Method::GET, format!("{plans}/reviews"), None, EVERYONE),
+        endpoint(Method::GET, format!("{plans}/trail"), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            format!("/v1/concerns/{concern}/trail"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            format!("/v1/evidence/{evidence}/trail"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            format!("/v1/learning-events/{learning}/trail"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(Method::GET, "/v1/actions?owner=me".into(), None, EVERYONE),
+        endpoint(Method::GET, "/v1/reviews/due".into(), None, EVERYONE),
+        endpoint(
+            Method::POST,
+            "/v1/recognitions".into(),
+            Some(recognition_body),
+            &[Admin, Manager, Staff, Integration],
+        ),
+        endpoint(Method::GET, "/v1/recognitions".into(), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            format!("/v1/recognitions/{recognition}"),
+            None,
+            EVERYONE,
+        ),
+        endpoint(Method::GET, "/v1/highlights".into(), None, EVERYONE),
         endpoint(Method::GET, "/v1/frameworks".into(), None, EVERYONE),
         endpoint(
             Method::GET,
@@ -275,7 +399,7 @@ async fn every_role_against_every_endpoint() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 32 * EVERYONE.len());
+    assert_eq!(checked, 54 * EVERYONE.len());
 }
 
 #[actix_web::test]

@@ -163,9 +163,17 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<Impro
         .select(ReviewRow::as_select())
         .order(plan_reviews::id.asc())
         .load(conn)?;
+    // The latest review is the one of the latest day (the last recorded, on a tie).
     let mut latest: HashMap<String, PlanReview> = HashMap::new();
     for review in review_rows {
-        latest.insert(review.plan_id.clone(), review.into_dto()?);
+        let review = review.into_dto()?;
+        let plan_id = review.plan_id.to_string();
+        if latest
+            .get(&plan_id)
+            .is_none_or(|l| l.reviewed_on <= review.reviewed_on)
+        {
+            latest.insert(plan_id, review);
+        }
     }
     let today = now().date_naive();
     rows.into_iter()
