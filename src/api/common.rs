@@ -187,11 +187,26 @@ impl Page {
     }
 
     /// Cuts the fetched rows to the page and answers the cursor of the next page, if any.
-    pub fn cursor_after<R>(&self, rows: &mut Vec<R>, id: impl Fn(&R) -> &str) -> Option<String> {
+    fn cursor_after<R>(&self, rows: &mut Vec<R>, id: impl Fn(&R) -> &str) -> Option<String> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         more.then(|| rows.last().map(|r| id(r).replace('-', "")))
             .flatten()
+    }
+
+    /// Like [`Page::finish`], converting the page's rows together (to read what they link to in
+    /// one query per table).
+    pub fn finish_all<R, T: ToSchema>(
+        &self,
+        mut rows: Vec<R>,
+        id: impl Fn(&R) -> &str,
+        convert: impl FnOnce(Vec<R>) -> ApiResult<Vec<T>>,
+    ) -> ApiResult<Paginated<T>> {
+        let next_cursor = self.cursor_after(&mut rows, id);
+        Ok(Paginated {
+            items: convert(rows)?,
+            next_cursor,
+        })
     }
 
     /// Cuts the fetched rows to the page and makes the cursor from its last record.
@@ -226,6 +241,31 @@ impl ExternalRef {
             system: system?,
             id: id?,
         })
+    }
+}
+
+/// The rows of a table in the caller's reach, as a boxed query: their organisation's, narrowed to
+/// their `locations` claim (on `$location`, the column naming a row's location).
+macro_rules! in_callers_reach {
+    ($table:ident, $location:ident, $principal:expr) => {{
+        let mut query = $table::table
+            .filter($table::organisation_id.eq($principal.organisation_id.clone()))
+            .into_boxed();
+        if let Some(allowed) = &$principal.locations {
+            query = query.filter($table::$location.eq_any(allowed.clone()));
+        }
+        query
+    }};
+}
+pub(crate) use in_callers_reach;
+
+/// The one item a conversion of one row gives.
+pub fn only<T>(mut items: Vec<T>) -> ApiResult<T> {
+    match (items.pop(), items.is_empty()) {
+        (Some(item), true) => Ok(item),
+        _ => Err(ApiError::internal(
+            "one row converted to other than one record",
+        )),
     }
 }
 

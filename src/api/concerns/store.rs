@@ -9,8 +9,8 @@ use super::dto::{
 };
 use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
 use crate::api::common::{
-    external_ref_free, external_ref_holder, guarded_update, illegal_move, stored, to_row, to_utc,
-    ExternalRef, IfMatch, Page, Paginated,
+    external_ref_free, external_ref_holder, guarded_update, illegal_move, in_callers_reach, only,
+    stored, to_row, to_utc, ExternalRef, IfMatch, Page, Paginated,
 };
 use crate::api::{links, locations, organisation};
 use crate::auth::{Principal, Role};
@@ -171,12 +171,7 @@ type Condition = Box<dyn BoxableExpression<concerns::table, Backend, SqlType = N
 /// integrations: all but confidential ones. Staff: those they raised (never anonymous ones,
 /// which nobody can tie to them). A caller with several roles sees the union.
 fn visible(principal: &Principal) -> concerns::BoxedQuery<'static, Backend> {
-    let mut query = concerns::table
-        .filter(concerns::organisation_id.eq(principal.organisation_id.clone()))
-        .into_boxed();
-    if let Some(allowed) = &principal.locations {
-        query = query.filter(concerns::location_id.eq_any(allowed.clone()));
-    }
+    let query = in_callers_reach!(concerns, location_id, principal);
     if principal.has_any_role(&[Role::Admin, Role::Manager]) {
         return query;
     }
@@ -234,9 +229,7 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<ConcernRow>) -> ApiResult<Vec<Co
 }
 
 fn into_dto(conn: &mut DbConnection, row: ConcernRow) -> ApiResult<Concern> {
-    into_dtos(conn, vec![row])?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a row became no concern"))
+    only(into_dtos(conn, vec![row])?)
 }
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Concern> {
@@ -381,12 +374,8 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(concerns::id.gt(after.clone()));
     }
-    let mut rows = select.load(conn)?;
-    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
-    Ok(Paginated {
-        items: into_dtos(conn, rows)?,
-        next_cursor,
-    })
+    let rows = select.load(conn)?;
+    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
 }
 
 #[derive(AsChangeset)]

@@ -8,8 +8,8 @@ use super::dto::{
 };
 use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
 use crate::api::common::{
-    external_ref_free, external_ref_holder, guarded_update, stored, to_row, to_utc, ExternalRef,
-    IfMatch, Page, Paginated,
+    external_ref_free, external_ref_holder, guarded_update, in_callers_reach, only, stored, to_row,
+    to_utc, ExternalRef, IfMatch, Page, Paginated,
 };
 use crate::api::{links, locations, organisation};
 use crate::auth::{Principal, Role};
@@ -117,13 +117,7 @@ fn metric_columns(metric: Option<&Metric>) -> MetricColumns {
 
 /// The evidence the caller may see: all of the organisation's, within their locations.
 fn visible(principal: &Principal) -> evidence::BoxedQuery<'static, Backend> {
-    let mut query = evidence::table
-        .filter(evidence::organisation_id.eq(principal.organisation_id.clone()))
-        .into_boxed();
-    if let Some(allowed) = &principal.locations {
-        query = query.filter(evidence::location_id.eq_any(allowed.clone()));
-    }
-    query
+    in_callers_reach!(evidence, location_id, principal)
 }
 
 fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<EvidenceRow> {
@@ -170,9 +164,7 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<EvidenceRow>) -> ApiResult<Vec<E
 }
 
 fn into_dto(conn: &mut DbConnection, row: EvidenceRow) -> ApiResult<Evidence> {
-    into_dtos(conn, vec![row])?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a row became no evidence"))
+    only(into_dtos(conn, vec![row])?)
 }
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Evidence> {
@@ -385,12 +377,8 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(evidence::id.gt(after.clone()));
     }
-    let mut rows = select.load(conn)?;
-    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
-    Ok(Paginated {
-        items: into_dtos(conn, rows)?,
-        next_cursor,
-    })
+    let rows = select.load(conn)?;
+    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
 }
 
 #[derive(AsChangeset)]

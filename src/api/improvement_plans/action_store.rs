@@ -10,7 +10,7 @@ use super::dto::{
 use super::store::{self as plans, PlanRow};
 use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
 use crate::api::common::{
-    guarded_update, illegal_move, stored, to_row, to_utc, IfMatch, Page, Paginated,
+    guarded_update, illegal_move, only, stored, to_row, to_utc, IfMatch, Page, Paginated,
 };
 use crate::api::{links, recognitions};
 use crate::auth::{Principal, Role};
@@ -113,9 +113,7 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<ActionRow>) -> ApiResult<Vec<Pla
 }
 
 fn into_dto(conn: &mut DbConnection, row: ActionRow) -> ApiResult<PlanAction> {
-    into_dtos(conn, vec![row])?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a row became no action"))
+    only(into_dtos(conn, vec![row])?)
 }
 
 /// The actions of several plans, oldest first, keyed by plan id.
@@ -283,12 +281,8 @@ pub fn list_for_plan(
     if let Some(after) = &page.after {
         select = select.filter(plan_actions::id.gt(after.clone()));
     }
-    let mut rows = select.load(conn)?;
-    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
-    Ok(Paginated {
-        items: into_dtos(conn, rows)?,
-        next_cursor,
-    })
+    let rows = select.load(conn)?;
+    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
 }
 
 /// Actions across the plans the caller may see: a staff member's list for their phone.
@@ -325,12 +319,8 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(plan_actions::id.gt(after.clone()));
     }
-    let mut rows = select.load(conn)?;
-    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
-    Ok(Paginated {
-        items: into_dtos(conn, rows)?,
-        next_cursor,
-    })
+    let rows = select.load(conn)?;
+    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
 }
 
 /// Writes `changes` to the action as read, bumping its version, and reads it back.

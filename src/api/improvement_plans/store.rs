@@ -11,8 +11,8 @@ use super::dto::{
 };
 use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
 use crate::api::common::{
-    external_ref_free, external_ref_holder, guarded_update, illegal_move, stored, to_row, to_utc,
-    ExternalRef, IfMatch, Page, Paginated,
+    external_ref_free, external_ref_holder, guarded_update, illegal_move, in_callers_reach, only,
+    stored, to_row, to_utc, ExternalRef, IfMatch, Page, Paginated,
 };
 use crate::api::learning_events::dto::Participant;
 use crate::api::recognitions;
@@ -131,13 +131,7 @@ impl ReviewRow {
 
 /// The plans the caller may see: all of the organisation's, within their locations.
 fn visible(principal: &Principal) -> improvement_plans::BoxedQuery<'static, Backend> {
-    let mut query = improvement_plans::table
-        .filter(improvement_plans::organisation_id.eq(principal.organisation_id.clone()))
-        .into_boxed();
-    if let Some(allowed) = &principal.locations {
-        query = query.filter(improvement_plans::location_id.eq_any(allowed.clone()));
-    }
-    query
+    in_callers_reach!(improvement_plans, location_id, principal)
 }
 
 pub fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<PlanRow> {
@@ -219,9 +213,7 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<Impro
 }
 
 fn into_dto(conn: &mut DbConnection, row: PlanRow) -> ApiResult<ImprovementPlan> {
-    into_dtos(conn, vec![row])?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a row became no plan"))
+    only(into_dtos(conn, vec![row])?)
 }
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<ImprovementPlan> {
@@ -411,12 +403,8 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(improvement_plans::id.gt(after.clone()));
     }
-    let mut rows = select.load(conn)?;
-    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
-    Ok(Paginated {
-        items: into_dtos(conn, rows)?,
-        next_cursor,
-    })
+    let rows = select.load(conn)?;
+    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
 }
 
 #[derive(AsChangeset, Default)]

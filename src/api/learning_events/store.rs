@@ -6,8 +6,8 @@ use super::dto::{
 };
 use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
 use crate::api::common::{
-    external_ref_free, external_ref_holder, guarded_update, stored, to_row, to_utc, ExternalRef,
-    IfMatch, Page, Paginated,
+    external_ref_free, external_ref_holder, guarded_update, in_callers_reach, only, stored, to_row,
+    to_utc, ExternalRef, IfMatch, Page, Paginated,
 };
 use crate::api::{links, locations, organisation};
 use crate::auth::{Principal, Role};
@@ -78,13 +78,7 @@ fn check_reflections(kind: LearningKind, given: [Option<&str>; 3]) -> ApiResult<
 
 /// The events the caller may see: all of the organisation's, within their locations.
 fn visible(principal: &Principal) -> learning_events::BoxedQuery<'static, Backend> {
-    let mut query = learning_events::table
-        .filter(learning_events::organisation_id.eq(principal.organisation_id.clone()))
-        .into_boxed();
-    if let Some(allowed) = &principal.locations {
-        query = query.filter(learning_events::location_id.eq_any(allowed.clone()));
-    }
-    query
+    in_callers_reach!(learning_events, location_id, principal)
 }
 
 fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LearningEventRow> {
@@ -134,9 +128,7 @@ fn into_dtos(
 }
 
 fn into_dto(conn: &mut DbConnection, row: LearningEventRow) -> ApiResult<LearningEvent> {
-    into_dtos(conn, vec![row])?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a row became no event"))
+    only(into_dtos(conn, vec![row])?)
 }
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LearningEvent> {
@@ -254,12 +246,8 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(learning_events::id.gt(after.clone()));
     }
-    let mut rows = select.load(conn)?;
-    let next = page.cursor_after(&mut rows, |r| &r.id);
-    Ok(Paginated {
-        items: into_dtos(conn, rows)?,
-        next_cursor: next,
-    })
+    let rows = select.load(conn)?;
+    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
 }
 
 pub fn update(

@@ -3,7 +3,9 @@ use diesel::prelude::*;
 
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use crate::api::audit_events::{self, changed_fields, Actor, Change};
-use crate::api::common::{guarded_update, stored, to_row, to_utc, IfMatch, Page, Paginated};
+use crate::api::common::{
+    guarded_update, in_callers_reach, stored, to_row, to_utc, IfMatch, Page, Paginated,
+};
 use crate::api::organisation;
 use crate::auth::Principal;
 use crate::db::schema::locations;
@@ -51,13 +53,7 @@ struct LocationChanges {
 
 /// The locations the caller may see: their organisation's, narrowed to their `locations` claim.
 fn visible(principal: &Principal) -> locations::BoxedQuery<'static, crate::db::Backend> {
-    let mut query = locations::table
-        .filter(locations::organisation_id.eq(principal.organisation_id.clone()))
-        .into_boxed();
-    if let Some(allowed) = &principal.locations {
-        query = query.filter(locations::id.eq_any(allowed.clone()));
-    }
-    query
+    in_callers_reach!(locations, id, principal)
 }
 
 fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LocationRow> {

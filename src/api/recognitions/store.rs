@@ -7,7 +7,7 @@ use super::dto::{
     RecognitionQuery,
 };
 use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
-use crate::api::common::{stored, to_row, to_utc, Page, Paginated};
+use crate::api::common::{in_callers_reach, only, stored, to_row, to_utc, Page, Paginated};
 use crate::api::improvement_plans::dto::Owner;
 use crate::api::{links, locations, organisation};
 use crate::auth::{Principal, Role};
@@ -43,13 +43,7 @@ struct RecognitionRow {
 }
 
 fn visible(principal: &Principal) -> recognitions::BoxedQuery<'static, Backend> {
-    let mut query = recognitions::table
-        .filter(recognitions::organisation_id.eq(principal.organisation_id.clone()))
-        .into_boxed();
-    if let Some(allowed) = &principal.locations {
-        query = query.filter(recognitions::location_id.eq_any(allowed.clone()));
-    }
-    query
+    in_callers_reach!(recognitions, location_id, principal)
 }
 
 fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Vec<Recognition>> {
@@ -114,9 +108,7 @@ pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResul
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("recognition"))?;
-    into_dtos(conn, vec![row])?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a row became no recognition"))
+    only(into_dtos(conn, vec![row])?)
 }
 
 pub fn create(
@@ -185,9 +177,7 @@ fn insert(
         )?;
     }
     let id = row.id.clone();
-    let recognition = into_dtos(conn, vec![row])?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a row became no recognition"))?;
+    let recognition = only(into_dtos(conn, vec![row])?)?;
     audit_events::record(
         conn,
         &principal.organisation_id,
@@ -266,12 +256,8 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(recognitions::id.gt(after.clone()));
     }
-    let mut rows = select.load(conn)?;
-    let next_cursor = page.cursor_after(&mut rows, |r| &r.id);
-    Ok(Paginated {
-        items: into_dtos(conn, rows)?,
-        next_cursor,
-    })
+    let rows = select.load(conn)?;
+    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
 }
 
 fn highlight(
