@@ -143,6 +143,16 @@ async fn a_plan_lives_from_draft_to_completion() {
         json!([{"kind": "improvement_plan", "id": id}])
     );
 
+    // A completed plan's actions stay settled until it is reopened.
+    move_action(
+        &app,
+        &app.manager,
+        &id,
+        &action,
+        json!({"to": "in_progress"}),
+    )
+    .await
+    .expect_problem(409, "plan_closed");
     let reopened = move_plan(&app, &id, json!({"to": "active"}))
         .await
         .expect(200);

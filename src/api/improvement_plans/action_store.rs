@@ -200,6 +200,19 @@ fn audit(
     )
 }
 
+/// A completed or archived plan's actions stay as they are until the plan is reopened.
+fn check_plan_open(plan: &PlanRow, refusal: &str) -> ApiResult<()> {
+    let status = plan.status()?;
+    if matches!(status, PlanStatus::Draft | PlanStatus::Active) {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(
+            "plan_closed",
+            format!("a {status} plan {refusal}; reopen it first"),
+        ))
+    }
+}
+
 /// A change to an action changes its plan for anyone syncing by `updated_since`.
 fn touch_plan(conn: &mut DbConnection, plan_id: &str) -> ApiResult<()> {
     diesel::update(improvement_plans::table.find(plan_id))
@@ -215,13 +228,7 @@ pub fn create(
     new: &NewPlanAction,
 ) -> ApiResult<PlanAction> {
     let plan = plans::find(conn, principal, plan_id)?;
-    let status = plan.status()?;
-    if !matches!(status, PlanStatus::Draft | PlanStatus::Active) {
-        return Err(ApiError::conflict(
-            "plan_closed",
-            format!("a {status} plan takes no new actions; reopen it first"),
-        ));
-    }
+    check_plan_open(&plan, "takes no new actions")?;
     let now = to_row(now());
     let row = ActionRow {
         id: new_id().to_string(),
@@ -421,6 +428,7 @@ pub fn transition(
         return Err(ApiError::Forbidden);
     }
     if_match.check(row.version)?;
+    check_plan_open(&plan, "has its actions settled")?;
     let from = row.status()?;
     move_action(
         from,
