@@ -288,6 +288,23 @@ async fn evidence_is_edited_with_merged_rules() {
     app.patch(&app.manager, &path, json!({"source": "feedback"}))
         .await
         .expect_problem(422, "validation_failed");
+    let audit = app
+        .get(
+            &app.admin,
+            &format!("/v1/audit-events?resource_type=evidence&resource_id={id}"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        audit.body["items"][1]["changed_fields"],
+        json!([
+            "quality_statements",
+            "observed_at",
+            "period_start",
+            "period_end",
+            "metric"
+        ])
+    );
     app.patch(&app.staff, &path, json!({"title": "x"}))
         .await
         .expect_problem(403, "forbidden");

@@ -551,6 +551,24 @@ async fn an_ineffective_change_reopens_the_question() {
         .expect(200);
     assert_eq!(checked.body["effectiveness"], "not_effective");
     assert_eq!(checked.body["check_evidence_ids"], json!([evidence]));
+    let audit = app
+        .get(
+            &app.admin,
+            &format!("/v1/audit-events?resource_type=action&resource_id={action}"),
+        )
+        .await
+        .expect(200);
+    let last = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["changed_fields"],
+        json!(["effectiveness", "checked_on", "check_evidence_ids"])
+    );
+    assert_eq!(last["detail"], json!({"reopened_plan": plan}));
     let reopened = app
         .get(&app.manager, &format!("/v1/improvement-plans/{plan}"))
         .await

@@ -431,11 +431,12 @@ impl EvidenceChanges {
     }
 }
 
-/// Writes `changes` if the row is still at the version read, audits it, and reads it back.
+/// Writes `changes` if the row is still at the version read, audits the difference from
+/// `before` (read before any of the change was written), and reads the record back.
 fn save(
     conn: &mut DbConnection,
     principal: &Principal,
-    row: EvidenceRow,
+    (row, before): (EvidenceRow, &Evidence),
     changes: &EvidenceChanges,
     if_match: IfMatch,
     action: &str,
@@ -448,8 +449,7 @@ fn save(
     .set(changes)
     .execute(conn)?;
     guarded_update(affected, if_match)?;
-    let id = row.id.clone();
-    let before = serde_json::to_value(into_dto(conn, row)?)?;
+    let id = row.id;
     let after = get(conn, principal, &id)?;
     audit_events::record(
         conn,
@@ -459,7 +459,10 @@ fn save(
             action,
             resource_type: KIND.as_str(),
             resource_id: &id,
-            changed_fields: changed_fields(&before, &serde_json::to_value(&after)?),
+            changed_fields: changed_fields(
+                &serde_json::to_value(before)?,
+                &serde_json::to_value(&after)?,
+            ),
             detail: None,
         },
     )?;
@@ -569,7 +572,14 @@ pub fn update(
         patch.learning_event_ids.as_deref(),
         patch.concern_ids.as_deref(),
     )?;
-    save(conn, principal, row, &changes, if_match, "update")
+    save(
+        conn,
+        principal,
+        (row, &current),
+        &changes,
+        if_match,
+        "update",
+    )
 }
 
 /// Archives evidence: hidden from lists, kept with its history. Archiving twice changes nothing.
@@ -588,7 +598,15 @@ pub fn archive(
         archived_at: Some(Some(to_row(now()))),
         ..EvidenceChanges::next_version(&row)
     };
-    save(conn, principal, row, &changes, if_match, "archive")
+    let before = into_dto(conn, row.clone())?;
+    save(
+        conn,
+        principal,
+        (row, &before),
+        &changes,
+        if_match,
+        "archive",
+    )
 }
 
 #[derive(QueryableByName)]

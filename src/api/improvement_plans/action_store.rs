@@ -373,6 +373,8 @@ pub fn update(
     let checked_on = patch.checked_on.unwrap_or(row.checked_on);
     check_effectiveness(row.status()?, effectiveness, checked_on, now().date_naive())
         .map_err(|(field, message)| ApiError::field(field, message))?;
+    // Read before anything is written, so the audit sees every change.
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     if let Some(evidence) = &patch.check_evidence_ids {
         links::check_exist(
             conn,
@@ -391,7 +393,6 @@ pub fn update(
     }
     let newly_ineffective = effectiveness == Effectiveness::NotEffective
         && row.effectiveness()? != Effectiveness::NotEffective;
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     let changes = ActionChanges {
         description: patch.description.as_ref().map(|d| d.trim().to_owned()),
         owner_sub: patch.owner.as_ref().map(|o| o.sub.trim().to_owned()),

@@ -631,6 +631,7 @@ pub fn add_review(
     }
     let current = row.priority()?;
     let changed_priority = new.priority.filter(|p| *p != current);
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     let review = ReviewRow {
         id: new_id().to_string(),
         organisation_id: row.organisation_id.clone(),
@@ -648,7 +649,6 @@ pub fn add_review(
         .execute(conn)?;
     // A back-dated review does not move the cycle back.
     let last = row.last_reviewed_on.max(Some(new.reviewed_on));
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     let changes = PlanChanges {
         priority: changed_priority.map(|p| p.as_str().to_owned()),
         last_reviewed_on: Some(last),
