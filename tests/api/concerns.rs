@@ -164,6 +164,21 @@ async fn bad_input_is_a_problem_and_stores_nothing() {
         long.body["errors"],
         json!([{"field": "title", "message": "must be at most 200 characters"}])
     );
+    let unknown = app
+        .post(
+            &app.staff,
+            "/v1/concerns",
+            with(
+                "quality_statements",
+                json!(["safe.learning_culture", "safe.bogus"]),
+            ),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert!(unknown.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("safe.bogus"));
     app.post(
         &app.staff,
         "/v1/concerns",

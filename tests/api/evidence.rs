@@ -364,6 +364,16 @@ async fn evidence_lists_filter() {
         list(format!("location_id={}", app.second_location)).await,
         vec![observed.clone()]
     );
+    assert_eq!(
+        list("updated_since=2999-01-01T00:00:00Z".into()).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        list("updated_since=2000-01-01T00:00:00Z".into())
+            .await
+            .len(),
+        2
+    );
     observation["external_ref"] = json!({"system": "vendor", "id": "OBS-1"});
     let first = app
         .post(&app.manager, "/v1/evidence", observation.clone())
