@@ -212,15 +212,11 @@ impl Page {
     /// Cuts the fetched rows to the page and makes the cursor from its last record.
     pub fn finish<R, T: ToSchema>(
         &self,
-        mut rows: Vec<R>,
+        rows: Vec<R>,
         id: impl Fn(&R) -> &str,
         into: impl FnMut(R) -> ApiResult<T>,
     ) -> ApiResult<Paginated<T>> {
-        let next_cursor = self.cursor_after(&mut rows, id);
-        Ok(Paginated {
-            items: rows.into_iter().map(into).collect::<ApiResult<_>>()?,
-            next_cursor,
-        })
+        self.finish_all(rows, id, |rows| rows.into_iter().map(into).collect())
     }
 }
 

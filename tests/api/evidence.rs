@@ -170,6 +170,20 @@ async fn bad_evidence_is_rejected_and_not_stored() {
     )
     .await
     .expect_problem(422, "invalid_body");
+    // One answer names every invalid field, the external reference's too.
+    let mut both = with("title", json!(""));
+    both["external_ref"] = json!({"system": "", "id": "1"});
+    let response = app
+        .post(&app.manager, "/v1/evidence", both)
+        .await
+        .expect_problem(422, "validation_failed");
+    let fields: Vec<_> = response.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].clone())
+        .collect();
+    assert_eq!(fields, vec![json!("title"), json!("external_ref.system")]);
     assert_eq!(app.count("evidence"), 0);
 }
 

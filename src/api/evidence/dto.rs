@@ -193,6 +193,11 @@ pub struct EvidenceFields<'a> {
 impl EvidenceFields<'_> {
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         let mut checks = Checks::new();
+        self.check(&mut checks, catalogue);
+        checks.finish()
+    }
+
+    fn check(&self, checks: &mut Checks, catalogue: &Catalogue) {
         checks
             .text("title", self.title, TITLE_MAX)
             .optional_text("summary", self.summary, TEXT_MAX)
@@ -242,7 +247,26 @@ impl EvidenceFields<'_> {
                     "must be a finite number",
                 );
         }
-        checks.finish()
+    }
+}
+
+impl NewEvidence {
+    /// Every rule of a new record, named in one answer.
+    pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
+        let mut checks = Checks::new();
+        EvidenceFields {
+            source: self.source,
+            evidence_category: &self.evidence_category,
+            quality_statements: &self.quality_statements,
+            title: &self.title,
+            summary: self.summary.as_deref(),
+            respondent: self.respondent,
+            metric: self.metric.as_ref(),
+            links: &self.links,
+            linked_ids: self.learning_event_ids.len() + self.concern_ids.len(),
+        }
+        .check(&mut checks, catalogue);
+        checks.external_ref(self.external_ref.as_ref()).finish()
     }
 }
 

@@ -1,9 +1,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use super::dto::{
-    Evidence, EvidenceFields, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery,
-};
+use super::dto::{Evidence, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery};
 use super::store;
 use crate::api::common::{check_range, Answer, IfMatch, Json, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
@@ -37,21 +35,7 @@ pub async fn create_evidence(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordEvidence)?;
     let new = body.into_inner();
-    EvidenceFields {
-        source: new.source,
-        evidence_category: &new.evidence_category,
-        quality_statements: &new.quality_statements,
-        title: &new.title,
-        summary: new.summary.as_deref(),
-        respondent: new.respondent,
-        metric: new.metric.as_ref(),
-        links: &new.links,
-        linked_ids: new.learning_event_ids.len() + new.concern_ids.len(),
-    }
-    .validate(&state.catalogue)?;
-    crate::api::common::Checks::new()
-        .external_ref(new.external_ref.as_ref())
-        .finish()?;
+    new.validate(&state.catalogue)?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     idempotency::once(
         &state.db,
