@@ -5,17 +5,18 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, docs::ApiDoc, locations, organisation, receipts::ReceiptGuard};
+use crate::api::extract::BodyLimit;
+use crate::api::methods;
+use crate::api::{self, docs, locations, organisation, receipts::ReceiptGuard};
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::framework::Catalogue;
 use crate::domain::location::LocationKind;
-use crate::error::{extractors, ApiError};
+use crate::error::extractors;
 use crate::telemetry;
 
 /// What every request may use. The API nodes keep no other state: several can share one
@@ -40,35 +41,22 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let (app, openapi) = App::new()
+    let (app, _) = App::new()
         .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
         .configure(api::configure)
         .split_for_parts();
     app.app_data(state)
-        .app_data(
-            web::JsonConfig::default()
-                .limit(body_limit)
-                .error_handler(extractors::json_handler(body_limit)),
-        )
-        .app_data(web::QueryConfig::default().error_handler(extractors::query_handler))
+        .app_data(web::PayloadConfig::new(body_limit))
+        .app_data(BodyLimit(body_limit))
         .app_data(web::PathConfig::default().error_handler(extractors::path_handler))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .external_url_unchecked("/openapi.json", docs::document().clone()),
+        )
         .service(web::redirect("/docs", "/docs/"))
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(ApiError::NotFound("endpoint"))
-        }))
+        .default_service(web::to(methods::unrouted))
+        .wrap(from_fn(methods::head_as_get))
         .wrap(from_fn(telemetry::request_context))
-}
-
-/// The OpenAPI document, generated from the handlers.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .configure(api::configure)
-        .split_for_parts()
-        .1
 }
 
 /// Opens the database, migrates it and makes the state the application runs on.

@@ -10,6 +10,108 @@ use utoipa::ToSchema;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Every problem `code` careloop sends, with its status and meaning: the OpenAPI document lists
+/// them, and a debug build refuses to send one missing here.
+pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
+    ("malformed_json", 400, "the body is not well-formed JSON"),
+    ("unreadable_body", 400, "the body could not be read"),
+    ("invalid_query", 400, "the query string is not form-encoded"),
+    ("invalid_path", 400, "a record id in the path is not a UUID"),
+    (
+        "invalid_cursor",
+        400,
+        "the `cursor` is not one careloop issued",
+    ),
+    (
+        "invalid_idempotency_key",
+        400,
+        "the `Idempotency-Key` is not 1 to 255 visible ASCII characters",
+    ),
+    (
+        "unauthorized",
+        401,
+        "no bearer token, or one careloop does not accept; `detail` says why",
+    ),
+    ("forbidden", 403, "the caller's roles do not allow this"),
+    (
+        "not_found",
+        404,
+        "no such record in the caller's organisation and locations, or no such endpoint",
+    ),
+    (
+        "method_not_allowed",
+        405,
+        "the path exists but not with this method; `Allow` lists its methods",
+    ),
+    (
+        "illegal_transition",
+        409,
+        "the workflow does not allow this move now; `allowed` lists the moves it does",
+    ),
+    (
+        "duplicate_external_ref",
+        409,
+        "another record holds this `external_ref`; `existing_id` names it",
+    ),
+    (
+        "edit_conflict",
+        409,
+        "the record changed while the request was applied; read it again and retry",
+    ),
+    (
+        "idempotency_race",
+        409,
+        "a request with this `Idempotency-Key` is still in progress; retry",
+    ),
+    (
+        "open_actions",
+        409,
+        "a plan cannot complete while an action is open",
+    ),
+    (
+        "plan_closed",
+        409,
+        "the plan is completed or archived, so its actions do not move",
+    ),
+    (
+        "plan_not_reviewable",
+        409,
+        "the plan is not active, so it cannot be reviewed",
+    ),
+    ("archived", 409, "the record is archived and cannot change"),
+    (
+        "precondition_failed",
+        412,
+        "`If-Match` does not match the record's current `ETag`",
+    ),
+    ("payload_too_large", 413, "the body is over the size limit"),
+    (
+        "unsupported_media_type",
+        415,
+        "the body is not `application/json`",
+    ),
+    (
+        "validation_failed",
+        422,
+        "fields of the body or query break the rules; `errors` names every one",
+    ),
+    (
+        "idempotency_key_reused",
+        422,
+        "this `Idempotency-Key` was used with a different request",
+    ),
+    (
+        "too_many_requests",
+        429,
+        "too many attempts; wait `Retry-After` seconds",
+    ),
+    (
+        "internal_error",
+        500,
+        "an unexpected error; the answer says nothing of its cause",
+    ),
+];
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -32,13 +134,10 @@ pub enum ApiError {
     /// The request is not understood: malformed JSON, a bad query string or path, a bad cursor.
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
-    /// The request is understood but its fields break the rules.
+    /// The request is understood but fields of its body or query break the documented rules
+    /// (a missing or unknown field, a wrong type or value, a length, a range): every one named.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    /// The body is well-formed JSON of the wrong shape (a wrong type, an unknown enum value, an
-    /// unknown or missing field).
-    #[error("{}: {}", .0.field, .0.message)]
-    InvalidBody(FieldError),
     #[error("{0}")]
     Unauthorized(String),
     #[error("your role does not allow this")]
@@ -53,6 +152,9 @@ pub enum ApiError {
         /// Extra members of the problem body (for example `allowed` or `existing_id`).
         extra: Option<serde_json::Value>,
     },
+    /// A known path, a method it does not have: the allowed ones go in `Allow`.
+    #[error("this path allows {}", .0.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]
+    MethodNotAllowed(Vec<actix_web::http::Method>),
     #[error("the record has changed since it was read")]
     PreconditionFailed,
     #[error("the request body is larger than {limit} bytes")]
@@ -97,10 +199,10 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::Validation(_) => "validation_failed",
-            Self::InvalidBody(_) => "invalid_body",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -114,11 +216,11 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => "Bad request",
             Self::Validation(_) => "Invalid request",
-            Self::InvalidBody(_) => "Invalid request body",
             Self::Unauthorized(_) => "Authentication required",
             Self::Forbidden => "Forbidden",
             Self::NotFound(_) => "Not found",
             Self::Conflict { .. } => "Conflict",
+            Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PreconditionFailed => "Precondition failed",
             Self::PayloadTooLarge { .. } => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
@@ -178,13 +280,12 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::Validation(_) | Self::InvalidBody(_) | Self::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -195,6 +296,13 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
+        debug_assert!(
+            PROBLEM_CODES
+                .iter()
+                .any(|(code, listed, _)| *code == self.code() && *listed == status.as_u16()),
+            "problem code {} ({status}) is not in PROBLEM_CODES",
+            self.code()
+        );
         if let Self::Internal(cause) = self {
             log::error!("internal error: {cause}");
         }
@@ -210,7 +318,6 @@ impl ResponseError for ApiError {
         };
         match self {
             Self::Validation(errors) => problem.errors = Some(errors.clone()),
-            Self::InvalidBody(error) => problem.errors = Some(vec![error.clone()]),
             Self::Conflict {
                 extra: Some(extra), ..
             } => {
@@ -230,6 +337,10 @@ impl ResponseError for ApiError {
             }
             Self::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::MethodNotAllowed(allowed) => {
+                let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+                response.insert_header((header::ALLOW, allowed.join(", ")));
             }
             _ => {}
         }
@@ -261,39 +372,18 @@ impl From<serde_json::Error> for ApiError {
     }
 }
 
-/// Maps actix's own extractor errors (JSON body, query string, path) to problems, so a client
-/// meets one error format whatever went wrong.
+/// Maps actix's path extractor errors to a problem, so a client meets one error format whatever
+/// went wrong. (Bodies and query strings are read by `api::extract`.)
 pub mod extractors {
     use super::ApiError;
-    use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+    use actix_web::error::PathError;
     use actix_web::HttpRequest;
 
-    pub fn json(error: JsonPayloadError, limit: usize) -> ApiError {
-        match error {
-            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                ApiError::PayloadTooLarge { limit }
-            }
-            JsonPayloadError::ContentType => {
-                ApiError::UnsupportedMediaType("the body must be application/json".to_owned())
-            }
-            JsonPayloadError::Deserialize(e) => {
-                ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-            }
-            other => ApiError::bad_request("malformed_json", other.to_string()),
-        }
-    }
-
-    pub fn json_handler(
-        limit: usize,
-    ) -> impl Fn(JsonPayloadError, &HttpRequest) -> actix_web::Error {
-        move |error, _| json(error, limit).into()
-    }
-
-    pub fn query_handler(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-        ApiError::bad_request("invalid_query", error.to_string()).into()
-    }
-
-    pub fn path_handler(error: PathError, _: &HttpRequest) -> actix_web::Error {
-        ApiError::bad_request("invalid_path", error.to_string()).into()
+    pub fn path_handler(_: PathError, _: &HttpRequest) -> actix_web::Error {
+        ApiError::bad_request(
+            "invalid_path",
+            "a record id in the path is not valid: ids are UUIDs",
+        )
+        .into()
     }
 }

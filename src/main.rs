@@ -106,7 +106,10 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => {
-            println!("{}", app::openapi().to_pretty_json()?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(careloop::api::docs::document())?
+            );
             Ok(())
         }
         Command::Org {

@@ -1,16 +1,16 @@
 //! What every resource shares: answers with ETags, If-Match, pagination, external references,
 //! field validation and the conversions between rows and the API.
 
-use std::future::{ready, Future, Ready};
-use std::pin::Pin;
+use std::future::{ready, Ready};
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::framework::Catalogue;
 use crate::domain::IllegalMove;
@@ -51,37 +51,6 @@ impl Answer {
             response.insert_header((header::ETAG, etag(version)));
         }
         response.json(self.body)
-    }
-}
-
-/// A JSON body. Malformed JSON is 400; JSON of the wrong shape is 422 naming the field, which
-/// actix's own extractor cannot tell apart for enums.
-pub struct Json<T>(pub T);
-
-impl<T> Json<T> {
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let value = web::Json::<Value>::from_request(req, payload);
-        Box::pin(async move {
-            let web::Json(value) = value.await?;
-            serde_path_to_error::deserialize(value)
-                .map(Json)
-                .map_err(|e| {
-                    let field = match e.path().to_string() {
-                        root if root == "." => "body".to_owned(),
-                        path => path,
-                    };
-                    ApiError::InvalidBody(FieldError::new(field, e.inner().to_string())).into()
-                })
-        })
     }
 }
 
@@ -126,6 +95,21 @@ impl FromRequest for IfMatch {
     }
 }
 
+impl IntoParams for IfMatch {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![ParameterBuilder::new()
+            .name("If-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "The `ETag` last read (`\"3\"`, or `*` for any version): the change is made only \
+                 if the record is still at that version, else 412.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build()]
+    }
+}
+
 /// Reads the outcome of an update guarded by the version it read: no row changed means another
 /// writer got there first.
 pub fn guarded_update(affected: usize, if_match: IfMatch) -> ApiResult<()> {
@@ -143,7 +127,7 @@ pub fn guarded_update(affected: usize, if_match: IfMatch) -> ApiResult<()> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Paginated<T: ToSchema> {
     pub items: Vec<T>,
-    /// Absent on the last page.
+    /// An opaque cursor: pass it back as `cursor` for the next page. `null` on the last page.
     pub next_cursor: Option<String>,
 }
 

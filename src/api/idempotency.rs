@@ -10,7 +10,11 @@ use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
+use utoipa::IntoParams;
 
 use super::common::{to_row, Answer};
 use crate::db::schema::idempotency_keys;
@@ -21,26 +25,47 @@ use crate::error::{ApiError, ApiResult};
 /// How long a key is remembered.
 const KEPT_FOR_HOURS: i64 = 24;
 
-/// The `Idempotency-Key` header, if the client sent one.
-#[derive(Debug, Clone)]
+/// The `Idempotency-Key` header, if the client sent one. It is judged when the handler binds it,
+/// after deciding the caller may act.
+#[derive(Debug)]
 pub struct IdempotencyKey(Option<String>);
+
+/// What a key may be: 1 to 255 visible ASCII characters, no spaces (as the document says).
+fn is_valid_key(key: &[u8]) -> bool {
+    (1..=255).contains(&key.len()) && key.iter().all(|b| (b'!'..=b'~').contains(b))
+}
 
 impl FromRequest for IdempotencyKey {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let key = match req.headers().get("Idempotency-Key") {
-            None => Ok(None),
-            Some(value) => match value.to_str() {
-                Ok(text) if (1..=255).contains(&text.len()) => Ok(Some(text.to_owned())),
-                _ => Err(ApiError::bad_request(
-                    "invalid_idempotency_key",
-                    "Idempotency-Key must be 1 to 255 visible ASCII characters",
-                )),
-            },
-        };
-        ready(key.map(Self))
+        let key = req
+            .headers()
+            .get("Idempotency-Key")
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        ready(Ok(Self(key)))
+    }
+}
+
+impl IntoParams for IdempotencyKey {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some("^[!-~]+$"));
+        vec![ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes a retry safe: the same key and body within 24 hours replay the first \
+                 answer (with `Idempotent-Replayed: true`); the same key with another body is \
+                 422. 1 to 255 visible ASCII characters, no spaces.",
+            ))
+            .schema(Some(schema))
+            .build()]
     }
 }
 
@@ -61,6 +86,12 @@ impl IdempotencyKey {
         body: &impl Serialize,
     ) -> ApiResult<Option<Keyed>> {
         let Some(key) = self.0 else { return Ok(None) };
+        if !is_valid_key(key.as_bytes()) {
+            return Err(ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters, without spaces",
+            ));
+        }
         let mut hasher = Sha256::new();
         hasher.update(req.method().as_str());
         hasher.update([0]);
@@ -155,8 +186,8 @@ fn replay_or_run(
     let answer = work(conn)?;
     let mut kept = answer.body.clone();
     // A one-time secret (an anonymous raiser's receipt code) is shown once and never stored.
-    if let Some(object) = kept.as_object_mut() {
-        object.remove("receipt_code");
+    if let Some(code) = kept.get_mut("receipt_code") {
+        *code = Value::Null;
     }
     let inserted = diesel::insert_into(idempotency_keys::table)
         .values((

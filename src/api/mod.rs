@@ -3,8 +3,10 @@
 pub mod audit_events;
 pub mod common;
 pub mod concerns;
+pub mod contract;
 pub mod docs;
 pub mod evidence;
+pub mod extract;
 pub mod frameworks;
 pub mod health;
 pub mod idempotency;
@@ -12,6 +14,7 @@ pub mod improvement_plans;
 pub mod learning_events;
 pub mod links;
 pub mod locations;
+pub mod methods;
 pub mod organisation;
 pub mod receipts;
 pub mod recognitions;

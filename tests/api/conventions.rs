@@ -4,6 +4,8 @@
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 
+use serde_json::json;
+
 use crate::helpers::{log_capture, TestApp};
 
 #[actix_web::test]
@@ -31,14 +33,50 @@ async fn every_response_carries_a_request_id() {
 }
 
 #[actix_web::test]
-async fn unknown_routes_are_problem_404s() {
+async fn unknown_routes_are_404_and_unknown_methods_405_with_allow() {
     let app = TestApp::new().await;
     app.get(&app.admin, "/v1/nothing-here")
         .await
         .expect_problem(404, "not_found");
-    app.call(Method::DELETE, "/v1/organisation", Some(&app.admin), None)
+    let wrong = app
+        .call(Method::DELETE, "/v1/organisation", Some(&app.admin), None)
         .await
-        .expect_problem(404, "not_found");
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(wrong.header("allow"), Some("GET, PATCH, HEAD"));
+    let trace = app
+        .call(
+            Method::TRACE,
+            "/v1/concerns/0192f0c4-2222-7000-8000-000000000001",
+            None,
+            None,
+        )
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(trace.header("allow"), Some("GET, PATCH, HEAD"));
+    let post_only = app
+        .call(
+            Method::PUT,
+            "/v1/concerns/0192f0c4-2222-7000-8000-000000000001/transitions",
+            None,
+            None,
+        )
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(post_only.header("allow"), Some("POST"));
+}
+
+#[actix_web::test]
+async fn head_is_answered_wherever_get_is() {
+    let app = TestApp::new().await;
+    let live = app.call(Method::HEAD, "/health/live", None, None).await;
+    assert_eq!(live.status, 200);
+    let path = format!("/v1/concerns/{}", app.raise(&app.staff, json!({})).await);
+    let head = app.call(Method::HEAD, &path, Some(&app.staff), None).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("etag"), Some("\"1\""));
+    app.call(Method::HEAD, &path, None, None)
+        .await
+        .expect_problem(401, "unauthorized");
 }
 
 #[actix_web::test]
@@ -67,7 +105,7 @@ async fn health_and_docs_are_served() {
 
 #[test]
 fn the_committed_openapi_document_is_current() {
-    let generated = careloop::app::openapi().to_pretty_json().unwrap();
+    let generated = serde_json::to_string_pretty(careloop::api::docs::document()).unwrap();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
@@ -78,7 +116,7 @@ fn the_committed_openapi_document_is_current() {
 
 #[test]
 fn every_operation_is_documented_with_errors_and_security() {
-    let spec: serde_json::Value = serde_json::to_value(careloop::app::openapi()).unwrap();
+    let spec = careloop::api::docs::document();
     let paths = spec["paths"].as_object().unwrap();
     assert!(paths.len() >= 12);
     for (path, operations) in paths {

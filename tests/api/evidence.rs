@@ -162,14 +162,14 @@ async fn bad_evidence_is_rejected_and_not_stored() {
         with("metric", json!({"name": "m", "value": "high"})),
     )
     .await
-    .expect_problem(422, "invalid_body");
+    .expect_problem(422, "validation_failed");
     app.post(
         &app.manager,
         "/v1/evidence",
         with("source", json!("gossip")),
     )
     .await
-    .expect_problem(422, "invalid_body");
+    .expect_problem(422, "validation_failed");
     // One answer names every invalid field, the external reference's too.
     let mut both = with("title", json!(""));
     both["external_ref"] = json!({"system": "", "id": "1"});
@@ -474,7 +474,7 @@ async fn a_metric_series_is_aggregated_per_interval() {
         "/v1/evidence/metrics/x/series?interval=fortnight",
     )
     .await
-    .expect_problem(400, "invalid_query");
+    .expect_problem(422, "validation_failed");
 }
 
 #[actix_web::test]

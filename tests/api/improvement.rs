@@ -202,13 +202,13 @@ async fn plans_are_validated_and_bad_ones_not_stored() {
         .expect_problem(422, "validation_failed");
     post(json!({"review_cadence": "weekly"}))
         .await
-        .expect_problem(422, "invalid_body");
+        .expect_problem(422, "validation_failed");
     post(json!({"priority": "whenever"}))
         .await
-        .expect_problem(422, "invalid_body");
+        .expect_problem(422, "validation_failed");
     post(json!({"status": "active"}))
         .await
-        .expect_problem(422, "invalid_body");
+        .expect_problem(422, "validation_failed");
     assert_eq!(app.count("improvement_plans"), 0);
     post(json!({"external_ref": {"system": "qms", "id": "P-1"}}))
         .await
@@ -289,7 +289,7 @@ async fn reviews_move_the_cycle_and_refresh_priorities() {
         json!({"reviewed_on": "2026-01-01", "progress": "blue"}),
     )
     .await
-    .expect_problem(422, "invalid_body");
+    .expect_problem(422, "validation_failed");
     app.post(
         &app.staff,
         &reviews,

@@ -168,14 +168,14 @@ async fn bad_learning_events_are_rejected_and_not_stored() {
         with("kind", json!("party")),
     )
     .await
-    .expect_problem(422, "invalid_body");
+    .expect_problem(422, "validation_failed");
     app.post(
         &app.manager,
         "/v1/learning-events",
         with("participants", json!([{"role": "cat"}])),
     )
     .await
-    .expect_problem(422, "invalid_body");
+    .expect_problem(422, "validation_failed");
     app.post(
         &app.manager,
         "/v1/learning-events",
@@ -196,7 +196,7 @@ async fn bad_learning_events_are_rejected_and_not_stored() {
         with("occurred_at", json!("last tuesday")),
     )
     .await
-    .expect_problem(422, "invalid_body");
+    .expect_problem(422, "validation_failed");
     assert_eq!(app.count("learning_events"), 0);
     assert_eq!(app.count("quality_statement_tags"), 0);
     assert_eq!(app.count("record_links"), 0);

@@ -66,7 +66,7 @@ async fn invalid_locations_are_rejected_and_not_stored() {
         json!({"name": "X", "kind": "castle"}),
     )
     .await
-    .expect_problem(422, "invalid_body");
+    .expect_problem(422, "validation_failed");
     let response = app
         .post(
             &app.admin,

@@ -79,7 +79,7 @@ async fn invalid_settings_are_422_and_change_nothing() {
     assert_eq!(after.body["name"], "Meadowbank Care Ltd");
     app.patch(&app.admin, "/v1/organisation", json!({"status": "closed"}))
         .await
-        .expect_problem(422, "invalid_body");
+        .expect_problem(422, "validation_failed");
 }
 
 #[actix_web::test]

@@ -67,7 +67,7 @@ async fn recognitions_are_recorded_and_read() {
     .expect_problem(422, "validation_failed");
     app.post(&app.staff, "/v1/recognitions", with("from", json!("cat")))
         .await
-        .expect_problem(422, "invalid_body");
+        .expect_problem(422, "validation_failed");
     app.post(
         &app.staff,
         "/v1/recognitions",

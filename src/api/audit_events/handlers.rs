@@ -4,6 +4,7 @@ use super::dto::{AuditEvent, AuditQuery};
 use super::store;
 use crate::api::common::{check_range, Answer, Page, Paginated};
 use crate::api::docs::ListErrors;
+use crate::api::extract::Query;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
@@ -25,10 +26,10 @@ use crate::error::ApiResult;
 pub async fn list_audit_events(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<AuditQuery>,
+    query: Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadAuditEvents)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let organisation_id = principal.organisation_id;

@@ -77,9 +77,8 @@ pub struct Concern {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Only in the answer to creating an anonymous concern, and never again: the raiser's key
-    /// to `/v1/receipts/{code}`. careloop keeps only its hash.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Set only in the answer to creating an anonymous concern, and never again (`null`
+    /// otherwise): the raiser's key to `/v1/receipts/{code}`. careloop keeps only its hash.
     pub receipt_code: Option<String>,
 }
 

@@ -6,8 +6,9 @@ use super::dto::{
     TransitionRequest,
 };
 use super::store;
-use crate::api::common::{Answer, IfMatch, Json, Page, Paginated};
+use crate::api::common::{Answer, IfMatch, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
@@ -26,7 +27,7 @@ const ANONYMOUS_SCOPE: &str = "anonymous";
 #[utoipa::path(
     tag = "concerns",
     request_body = NewConcern,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request (an anonymous concern's receipt code is never replayed)")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Raised; `Location` names it", body = Concern),
         CreateErrors,
@@ -42,7 +43,7 @@ pub async fn create_concern(
     body: Json<NewConcern>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RaiseConcern)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     let scope = if new.anonymous {
         req.extensions_mut().insert(Unlogged);
         ANONYMOUS_SCOPE
@@ -80,10 +81,10 @@ pub async fn create_concern(
 pub async fn list_concerns(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ConcernQuery>,
+    query: Query<ConcernQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadConcerns)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let concerns = state
         .db
@@ -126,7 +127,7 @@ pub async fn get_concern(
     request_body = ConcernPatch,
     params(
         ("id" = Uuid, Path, description = "Concern id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+        IfMatch,
     ),
     responses(
         (status = 200, description = "The updated concern", body = Concern),
@@ -143,7 +144,7 @@ pub async fn update_concern(
     body: Json<ConcernPatch>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::EditConcern)?;
-    let patch = body.into_inner();
+    let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
     let id = id.into_inner().to_string();
     let concern = state
@@ -164,8 +165,8 @@ pub async fn update_concern(
     request_body = TransitionRequest,
     params(
         ("id" = Uuid, Path, description = "Concern id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+        IfMatch,
+        IdempotencyKey,
     ),
     responses(
         (status = 200, description = "The concern in its new state", body = Concern),
@@ -184,7 +185,7 @@ pub async fn transition_concern(
     body: Json<TransitionRequest>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::TriageConcern)?;
-    let request = body.into_inner();
+    let request = body.parse()?;
     request.validate()?;
     let keyed = key.bind(&principal.sub, &req, &request)?;
     let id = id.into_inner().to_string();
@@ -210,7 +211,7 @@ pub async fn transition_concern(
     request_body = NewConcernUpdate,
     params(
         ("id" = Uuid, Path, description = "Concern id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+        IdempotencyKey,
     ),
     responses(
         (status = 201, description = "Added; `Location` names it", body = ConcernUpdate),
@@ -229,7 +230,7 @@ pub async fn add_concern_update(
     body: Json<NewConcernUpdate>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::AddConcernUpdate)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate()?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     let id = id.into_inner().to_string();
@@ -263,9 +264,10 @@ pub async fn list_concern_updates(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadConcerns)?;
+    let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner().to_string();
     let updates = state

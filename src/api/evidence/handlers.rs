@@ -3,8 +3,9 @@ use uuid::Uuid;
 
 use super::dto::{Evidence, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery};
 use super::store;
-use crate::api::common::{check_range, Answer, IfMatch, Json, Page, Paginated};
+use crate::api::common::{check_range, Answer, IfMatch, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
@@ -18,7 +19,7 @@ use crate::error::ApiResult;
 #[utoipa::path(
     tag = "evidence",
     request_body = NewEvidence,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Added; `Location` names it", body = Evidence),
         CreateErrors,
@@ -34,7 +35,7 @@ pub async fn create_evidence(
     body: Json<NewEvidence>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordEvidence)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate(&state.catalogue)?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     idempotency::once(
@@ -65,10 +66,10 @@ pub async fn create_evidence(
 pub async fn list_evidence(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<EvidenceQuery>,
+    query: Query<EvidenceQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadEvidence)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let items = state
@@ -112,7 +113,7 @@ pub async fn get_evidence(
     request_body = EvidencePatch,
     params(
         ("id" = Uuid, Path, description = "Evidence id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+        IfMatch,
     ),
     responses(
         (status = 200, description = "The updated evidence", body = Evidence),
@@ -129,7 +130,7 @@ pub async fn update_evidence(
     body: Json<EvidencePatch>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::EditEvidence)?;
-    let patch = body.into_inner();
+    let patch = body.parse()?;
     let id = id.into_inner().to_string();
     let app = state.clone();
     let updated = state
@@ -148,7 +149,7 @@ pub async fn update_evidence(
     tag = "evidence",
     params(
         ("id" = Uuid, Path, description = "Evidence id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+        IfMatch,
     ),
     responses(
         (status = 200, description = "The archived evidence", body = Evidence),
@@ -190,10 +191,10 @@ pub async fn metric_series(
     state: web::Data<AppState>,
     principal: Principal,
     name: web::Path<String>,
-    query: web::Query<SeriesQuery>,
+    query: Query<SeriesQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadEvidence)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
     let name = name.into_inner();
     let series = state

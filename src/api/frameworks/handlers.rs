@@ -6,6 +6,7 @@ use super::dto::{Coverage, CoverageQuery, FrameworkSummary, QualityStatementEntr
 use super::store;
 use crate::api::common::{Answer, Paginated};
 use crate::api::docs::{ListErrors, ReadErrors};
+use crate::api::extract::Query;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::framework::Framework;
@@ -141,11 +142,11 @@ pub async fn framework_coverage(
     state: web::Data<AppState>,
     principal: Principal,
     framework_id: web::Path<String>,
-    query: web::Query<CoverageQuery>,
+    query: Query<CoverageQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadEvidence)?;
     let framework = framework(&state, &framework_id)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     let coverage = state
         .db
         .run(move |conn| store::coverage(conn, &principal, &framework, &query))

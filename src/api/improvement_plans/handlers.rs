@@ -7,9 +7,10 @@ use super::dto::{
     PlanReview, PlanTransition,
 };
 use super::{action_store, store};
-use crate::api::common::{Answer, IfMatch, Json, Page, Paginated};
+use crate::api::common::{Answer, IfMatch, Page, Paginated};
 use crate::api::concerns::dto::PageQuery;
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
@@ -22,7 +23,7 @@ use crate::error::{ApiError, ApiResult};
 #[utoipa::path(
     tag = "improvement",
     request_body = NewImprovementPlan,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created as a draft; `Location` names it", body = ImprovementPlan),
         CreateErrors,
@@ -38,7 +39,7 @@ pub async fn create_plan(
     body: Json<NewImprovementPlan>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManagePlans)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate(&state.catalogue)?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     idempotency::once(
@@ -67,10 +68,10 @@ pub async fn create_plan(
 pub async fn list_plans(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<PlanQuery>,
+    query: Query<PlanQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadPlans)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let plans = state
         .db
@@ -115,7 +116,7 @@ pub async fn get_plan(
     request_body = ImprovementPlanPatch,
     params(
         ("id" = Uuid, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+        IfMatch,
     ),
     responses(
         (status = 200, description = "The updated plan", body = ImprovementPlan),
@@ -132,7 +133,7 @@ pub async fn update_plan(
     body: Json<ImprovementPlanPatch>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManagePlans)?;
-    let patch = body.into_inner();
+    let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
     let id = id.into_inner().to_string();
     let plan = state
@@ -153,8 +154,8 @@ pub async fn update_plan(
     request_body = PlanTransition,
     params(
         ("id" = Uuid, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+        IfMatch,
+        IdempotencyKey,
     ),
     responses(
         (status = 200, description = "The plan in its new state", body = ImprovementPlan),
@@ -173,7 +174,7 @@ pub async fn transition_plan(
     body: Json<PlanTransition>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::SignOffPlans)?;
-    let request = body.into_inner();
+    let request = body.parse()?;
     request.validate()?;
     let keyed = key.bind(&principal.sub, &req, &request)?;
     let id = id.into_inner().to_string();
@@ -198,7 +199,7 @@ pub async fn transition_plan(
     request_body = NewPlanAction,
     params(
         ("id" = Uuid, Path, description = "Plan id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+        IdempotencyKey,
     ),
     responses(
         (status = 201, description = "Added; `Location` names it", body = PlanAction),
@@ -217,7 +218,7 @@ pub async fn create_action(
     body: Json<NewPlanAction>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManagePlans)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate()?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     let plan_id = id.into_inner().to_string();
@@ -252,9 +253,10 @@ pub async fn list_plan_actions(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadPlans)?;
+    let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let plan_id = id.into_inner().to_string();
     let actions = state
@@ -304,7 +306,7 @@ pub async fn get_action(
     params(
         ("id" = Uuid, Path, description = "Plan id"),
         ("action_id" = Uuid, Path, description = "Action id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+        IfMatch,
     ),
     responses(
         (status = 200, description = "The updated action", body = PlanAction),
@@ -321,7 +323,7 @@ pub async fn update_action(
     body: Json<PlanActionPatch>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManagePlans)?;
-    let patch = body.into_inner();
+    let patch = body.parse()?;
     patch.validate()?;
     let (plan_id, id) = path.into_inner();
     let action = state
@@ -350,8 +352,8 @@ pub async fn update_action(
     params(
         ("id" = Uuid, Path, description = "Plan id"),
         ("action_id" = Uuid, Path, description = "Action id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+        IfMatch,
+        IdempotencyKey,
     ),
     responses(
         (status = 200, description = "The action in its new state", body = PlanAction),
@@ -370,7 +372,7 @@ pub async fn transition_action(
     body: Json<ActionTransition>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::MoveActions)?;
-    let request = body.into_inner();
+    let request = body.parse()?;
     request.validate()?;
     let keyed = key.bind(&principal.sub, &req, &request)?;
     let (plan_id, id) = path.into_inner();
@@ -402,7 +404,7 @@ pub async fn transition_action(
     request_body = NewPlanReview,
     params(
         ("id" = Uuid, Path, description = "Plan id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+        IdempotencyKey,
     ),
     responses(
         (status = 201, description = "Recorded; `Location` names the plan's reviews", body = PlanReview),
@@ -421,7 +423,7 @@ pub async fn create_review(
     body: Json<NewPlanReview>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::SignOffPlans)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate()?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     let plan_id = id.into_inner().to_string();
@@ -453,9 +455,10 @@ pub async fn list_reviews(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadPlans)?;
+    let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let plan_id = id.into_inner().to_string();
     let reviews = state
@@ -482,10 +485,10 @@ pub async fn list_reviews(
 pub async fn list_actions(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<ActionQuery>,
+    query: Query<ActionQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadPlans)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let actions = state
         .db
@@ -511,10 +514,10 @@ pub async fn list_actions(
 pub async fn reviews_due(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<DueQuery>,
+    query: Query<DueQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadPlans)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     if query
         .within_days
         .is_some_and(|days| !(0..=366).contains(&days))

@@ -3,8 +3,9 @@ use uuid::Uuid;
 
 use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
 use super::store;
-use crate::api::common::{check_range, Answer, IfMatch, Json, Page, Paginated};
+use crate::api::common::{check_range, Answer, IfMatch, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
@@ -18,7 +19,7 @@ use crate::error::ApiResult;
 #[utoipa::path(
     tag = "learning",
     request_body = NewLearningEvent,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Recorded; `Location` names it", body = LearningEvent),
         CreateErrors,
@@ -34,7 +35,7 @@ pub async fn create_learning_event(
     body: Json<NewLearningEvent>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordLearning)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate(&state.catalogue)?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     idempotency::once(
@@ -63,10 +64,10 @@ pub async fn create_learning_event(
 pub async fn list_learning_events(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<LearningEventQuery>,
+    query: Query<LearningEventQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadLearning)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let events = state
@@ -110,7 +111,7 @@ pub async fn get_learning_event(
     request_body = LearningEventPatch,
     params(
         ("id" = Uuid, Path, description = "Learning event id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+        IfMatch,
     ),
     responses(
         (status = 200, description = "The updated learning event", body = LearningEvent),
@@ -127,7 +128,7 @@ pub async fn update_learning_event(
     body: Json<LearningEventPatch>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordLearning)?;
-    let patch = body.into_inner();
+    let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
     let id = id.into_inner().to_string();
     let event = state

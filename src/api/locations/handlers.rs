@@ -4,8 +4,9 @@ use uuid::Uuid;
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use super::store;
 use crate::api::audit_events::Actor;
-use crate::api::common::{Answer, IfMatch, Json, Page, Paginated};
+use crate::api::common::{Answer, IfMatch, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
@@ -17,7 +18,7 @@ use crate::error::ApiResult;
 #[utoipa::path(
     tag = "locations",
     request_body = NewLocation,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created; `Location` names it", body = Location),
         CreateErrors,
@@ -33,7 +34,7 @@ pub async fn create_location(
     body: Json<NewLocation>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManageLocations)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate()?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     let organisation_id = principal.organisation_id.clone();
@@ -60,10 +61,10 @@ pub async fn create_location(
 pub async fn list_locations(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<LocationQuery>,
+    query: Query<LocationQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadLocations)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let locations = state
         .db
@@ -105,7 +106,7 @@ pub async fn get_location(
     request_body = LocationPatch,
     params(
         ("id" = Uuid, Path, description = "Location id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+        IfMatch,
     ),
     responses(
         (status = 200, description = "The updated location", body = Location),
@@ -122,7 +123,7 @@ pub async fn update_location(
     body: Json<LocationPatch>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManageLocations)?;
-    let patch = body.into_inner();
+    let patch = body.parse()?;
     patch.validate()?;
     let id = id.into_inner().to_string();
     let location = state

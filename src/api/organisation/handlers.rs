@@ -3,8 +3,9 @@ use actix_web::{get, patch, web, HttpResponse};
 use super::dto::{Organisation, OrganisationPatch};
 use super::store;
 use crate::api::audit_events::Actor;
-use crate::api::common::{Answer, IfMatch, Json};
+use crate::api::common::{Answer, IfMatch};
 use crate::api::docs::{ReadErrors, UpdateErrors};
+use crate::api::extract::Json;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
@@ -38,7 +39,7 @@ pub async fn get_organisation(
 #[utoipa::path(
     tag = "organisation",
     request_body = OrganisationPatch,
-    params(("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    params(IfMatch),
     responses(
         (status = 200, description = "The updated organisation", body = Organisation),
         UpdateErrors,
@@ -53,7 +54,7 @@ pub async fn update_organisation(
     body: Json<OrganisationPatch>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManageOrganisation)?;
-    let patch = body.into_inner();
+    let patch = body.parse()?;
     patch.validate()?;
     let organisation = state
         .db

@@ -2,9 +2,10 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::dto::{NewReceiptMessage, Receipt, ReceiptUpdate};
-use crate::api::common::{Answer, Json};
+use crate::api::common::Answer;
 use crate::api::concerns::store::{self, ConcernRow};
 use crate::api::docs::ReceiptErrors;
+use crate::api::extract::Json;
 use crate::api::idempotency::{self, IdempotencyKey};
 use crate::app::AppState;
 use crate::domain::{now, receipt};
@@ -83,7 +84,7 @@ pub async fn get_receipt(
     request_body = NewReceiptMessage,
     params(
         ("code" = String, Path, description = "The receipt code given when the concern was raised"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request"),
+        IdempotencyKey,
     ),
     responses(
         (status = 201, description = "The message, as it appears on the timeline", body = ReceiptUpdate),
@@ -99,7 +100,7 @@ pub async fn add_receipt_message(
     key: IdempotencyKey,
     body: Json<NewReceiptMessage>,
 ) -> ApiResult<HttpResponse> {
-    let message = body.into_inner();
+    let message = body.parse()?;
     let (hash, concern) = open(&state, &req, &code).await?;
     message.validate()?;
     let keyed = key.bind(&format!("receipt:{hash}"), &req, &message)?;

@@ -3,8 +3,9 @@ use uuid::Uuid;
 
 use super::dto::{Highlight, HighlightQuery, NewRecognition, Recognition, RecognitionQuery};
 use super::store;
-use crate::api::common::{Answer, Json, Page, Paginated};
+use crate::api::common::{Answer, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
+use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
@@ -16,7 +17,7 @@ use crate::error::ApiResult;
 #[utoipa::path(
     tag = "recognition",
     request_body = NewRecognition,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retried request")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Recorded; `Location` names it", body = Recognition),
         CreateErrors,
@@ -32,7 +33,7 @@ pub async fn create_recognition(
     body: Json<NewRecognition>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::Recognise)?;
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate()?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     idempotency::once(
@@ -61,10 +62,10 @@ pub async fn create_recognition(
 pub async fn list_recognitions(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<RecognitionQuery>,
+    query: Query<RecognitionQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadRecognitions)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let items = state
         .db
@@ -116,10 +117,10 @@ pub async fn get_recognition(
 pub async fn list_highlights(
     state: web::Data<AppState>,
     principal: Principal,
-    query: web::Query<HighlightQuery>,
+    query: Query<HighlightQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadRecognitions)?;
-    let query = query.into_inner();
+    let query = query.parse()?;
     let highlights = state
         .db
         .run(move |conn| store::highlights(conn, &principal, &query))

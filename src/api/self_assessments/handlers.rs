@@ -4,8 +4,9 @@ use uuid::Uuid;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary};
 use super::store;
-use crate::api::common::{Answer, IfMatch, Json};
+use crate::api::common::{Answer, IfMatch};
 use crate::api::docs::{ReadErrors, UpdateErrors};
+use crate::api::extract::Json;
 use crate::api::frameworks::handlers::framework;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
@@ -23,7 +24,7 @@ use crate::error::{ApiError, ApiResult};
         ("location_id" = Uuid, Path, description = "Location id"),
         ("framework_id" = String, Path, description = "Framework id"),
         ("quality_statement_id" = String, Path, description = "Quality statement id"),
-        ("If-Match" = Option<String>, Header, description = "The version last read"),
+        IfMatch,
     ),
     responses(
         (status = 201, description = "The statement's first score here", body = SelfAssessment),
@@ -46,7 +47,7 @@ pub async fn assess_statement(
     if !framework.has_statement(&statement_id) {
         return Err(ApiError::NotFound("quality statement"));
     }
-    let new = body.into_inner();
+    let new = body.parse()?;
     new.validate(&framework)?;
     let (assessment, first) = state
         .db

@@ -1,7 +1,14 @@
-//! The OpenAPI document's frame: info, security scheme, tags, and the error responses the
-//! handlers share.
+//! The OpenAPI document: its frame (info, security scheme, tags), the error responses the
+//! handlers share, and the finished document as served and as the contract applies it.
+
+pub mod conventions;
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use actix_web::App;
+use serde_json::Value;
+use utoipa_actix_web::AppExt;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
@@ -39,6 +46,24 @@ use crate::error::{FieldError, Problem};
     )
 )]
 pub struct ApiDoc;
+
+static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
+    let (_, generated) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(super::configure)
+        .split_for_parts();
+    let mut document =
+        serde_json::to_value(generated).expect("the OpenAPI document serialises to JSON");
+    conventions::apply(&mut document);
+    document
+});
+
+/// The OpenAPI document: generated from the handlers, completed with what every operation
+/// shares. Served at `/openapi.json`, printed by `careloop openapi`, applied to every request.
+pub fn document() -> &'static Value {
+    &DOCUMENT
+}
 
 struct BearerAuth;
 

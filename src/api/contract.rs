@@ -1,0 +1,506 @@
+//! The published OpenAPI document, applied to every request. Bodies and query strings are
+//! checked against the very schemas integrators generate their clients from, so the document
+//! and the wire cannot disagree, and one answer names every invalid field by its JSON path.
+//! The same document tells which methods a known path allows (for 405 and `Allow`).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use actix_web::http::Method;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::paths::LocationSegment;
+use jsonschema::{JsonType, ValidationError, Validator};
+use serde_json::{json, Map, Value};
+
+use crate::error::FieldError;
+
+/// The pattern the document gives text that must not be blank.
+pub const NOT_BLANK: &str = r"\S";
+
+/// The document's rules for each operation, and its path templates.
+pub struct Contract {
+    operations: HashMap<(Method, String), Operation>,
+    /// Each path template, split into segments (`None` for a `{parameter}`), with its methods.
+    paths: Vec<(Vec<Option<String>>, Vec<Method>)>,
+}
+
+#[derive(Default)]
+struct Operation {
+    body: Option<Validator>,
+    query: Option<QueryRules>,
+}
+
+/// An operation's query parameters: how to read each one's text, and their joint schema.
+struct QueryRules {
+    kinds: HashMap<String, JsonType>,
+    validator: Validator,
+}
+
+static CONTRACT: LazyLock<Contract> = LazyLock::new(|| Contract::new(super::docs::document()));
+
+/// The contract of this build's API (built once, on first use).
+pub fn contract() -> &'static Contract {
+    &CONTRACT
+}
+
+impl Contract {
+    fn new(document: &Value) -> Self {
+        let components = json!({ "schemas": document["components"]["schemas"].clone() });
+        let compile = |schema: Value| -> Validator {
+            let mut root = schema;
+            root["components"] = components.clone();
+            jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .should_validate_formats(true)
+                .build(&root)
+                .expect("the OpenAPI document's schemas compile")
+        };
+        let resolve = |schema: &Value| -> Value {
+            match schema["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference.rsplit('/').next().unwrap_or_default();
+                    document["components"]["schemas"][name].clone()
+                }
+                None => schema.clone(),
+            }
+        };
+        let mut operations = HashMap::new();
+        let mut paths = Vec::new();
+        let empty = Map::new();
+        for (path, item) in document["paths"].as_object().unwrap_or(&empty) {
+            let mut methods = Vec::new();
+            for (method, operation) in item.as_object().unwrap_or(&empty) {
+                let Ok(method) = Method::from_bytes(method.to_uppercase().as_bytes()) else {
+                    continue;
+                };
+                methods.push(method.clone());
+                let body = operation["requestBody"]["content"]["application/json"]["schema"]
+                    .as_object()
+                    .map(|schema| compile(Value::Object(schema.clone())));
+                let parameters: Vec<&Value> = operation["parameters"]
+                    .as_array()
+                    .map(|list| list.iter().filter(|p| p["in"] == "query").collect())
+                    .unwrap_or_default();
+                let query = (!parameters.is_empty()).then(|| {
+                    let mut properties = Map::new();
+                    let mut required = Vec::new();
+                    let mut kinds = HashMap::new();
+                    for parameter in parameters {
+                        let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+                        kinds.insert(name.clone(), scalar_kind(&resolve(&parameter["schema"])));
+                        if parameter["required"] == true {
+                            required.push(Value::String(name.clone()));
+                        }
+                        properties.insert(name, parameter["schema"].clone());
+                    }
+                    QueryRules {
+                        kinds,
+                        validator: compile(json!({
+                            "type": "object", "properties": properties, "required": required
+                        })),
+                    }
+                });
+                operations.insert((method, path.clone()), Operation { body, query });
+            }
+            let segments = path
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                .collect();
+            paths.push((segments, methods));
+        }
+        Self { operations, paths }
+    }
+
+    /// Checks a JSON body against the operation's request schema.
+    pub fn check_body(&self, method: &Method, pattern: &str, body: &Value) -> Vec<FieldError> {
+        match self
+            .operation(method, pattern)
+            .and_then(|o| o.body.as_ref())
+        {
+            Some(validator) => field_errors(validator.iter_errors(body)),
+            None => Vec::new(),
+        }
+    }
+
+    /// Reads a query string as the operation declares it: each parameter as its type (an empty
+    /// value counts as absent), checked against its schema. An undeclared parameter is an error,
+    /// so a misspelt filter is not silently ignored. Answers the parameters as a JSON object, or
+    /// every invalid one.
+    pub fn read_query(
+        &self,
+        method: &Method,
+        pattern: &str,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Value, Vec<FieldError>> {
+        let Some(rules) = self
+            .operation(method, pattern)
+            .and_then(|o| o.query.as_ref())
+        else {
+            return Ok(Value::Object(Map::new()));
+        };
+        let mut object = Map::new();
+        let mut errors = Vec::new();
+        for (name, text) in pairs {
+            let Some(kind) = rules.kinds.get(&name) else {
+                errors.push(FieldError::new(name, "is not a parameter of this request"));
+                continue;
+            };
+            if text.is_empty() {
+                continue;
+            }
+            if object.contains_key(&name) {
+                errors.push(FieldError::new(name, "must be given once"));
+                continue;
+            }
+            object.insert(name, typed(*kind, text));
+        }
+        let object = Value::Object(object);
+        errors.extend(field_errors(rules.validator.iter_errors(&object)));
+        if errors.is_empty() {
+            Ok(object)
+        } else {
+            Err(sorted(errors))
+        }
+    }
+
+    /// The methods the document declares for a path, when some template matches it.
+    pub fn methods_for(&self, path: &str) -> Option<Vec<Method>> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<Method> = Vec::new();
+        for (template, declared) in &self.paths {
+            let matches = template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| match t {
+                    Some(fixed) => fixed == s,
+                    None => !s.is_empty(),
+                });
+            if matches {
+                for method in declared {
+                    if !methods.contains(method) {
+                        methods.push(method.clone());
+                    }
+                }
+            }
+        }
+        methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        (!methods.is_empty()).then_some(methods)
+    }
+
+    fn operation(&self, method: &Method, pattern: &str) -> Option<&Operation> {
+        self.operations.get(&(method.clone(), pattern.to_owned()))
+    }
+}
+
+/// The JSON type a query parameter's text is read as.
+fn scalar_kind(schema: &Value) -> JsonType {
+    let named = match &schema["type"] {
+        Value::String(name) => Some(name.as_str()),
+        Value::Array(names) => names
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|n| *n != "null"),
+        _ => None,
+    };
+    match named {
+        Some("integer") => JsonType::Integer,
+        Some("number") => JsonType::Number,
+        Some("boolean") => JsonType::Boolean,
+        _ => JsonType::String,
+    }
+}
+
+/// A query value as its declared type; text that is not of it stays text, for the schema to
+/// name the field.
+fn typed(kind: JsonType, text: String) -> Value {
+    let parsed = match kind {
+        JsonType::Integer => text.parse::<i64>().ok().map(Value::from),
+        JsonType::Number => text
+            .parse::<f64>()
+            .ok()
+            .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number)),
+        JsonType::Boolean => match text.as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        _ => None,
+    };
+    parsed.unwrap_or(Value::String(text))
+}
+
+/// Schema errors as the API names them: dotted paths with `[index]`, plain words.
+fn field_errors<'a>(errors: impl Iterator<Item = ValidationError<'a>>) -> Vec<FieldError> {
+    let mut found = Vec::new();
+    for error in errors {
+        collect(&error, &mut found);
+    }
+    // A value of the wrong type breaks its other rules too; its type is the one to name.
+    let mistyped: Vec<String> = found
+        .iter()
+        .filter(|(_, is_type)| *is_type)
+        .map(|(f, _)| f.field.clone())
+        .collect();
+    let fields = found
+        .into_iter()
+        .filter(|(f, is_type)| *is_type || !mistyped.contains(&f.field))
+        .map(|(f, _)| f)
+        .collect();
+    sorted(fields)
+}
+
+/// Errors in field order (a field's own in the order found), each once.
+fn sorted(mut fields: Vec<FieldError>) -> Vec<FieldError> {
+    fields.sort_by(|a, b| a.field.cmp(&b.field));
+    fields.dedup();
+    fields
+}
+
+/// Adds an error's fields, each marked whether it is a wrong type.
+fn collect(error: &ValidationError<'_>, fields: &mut Vec<(FieldError, bool)>) {
+    let path = field_path(error);
+    let is_type = matches!(error.kind(), ValidationErrorKind::Type { .. });
+    let mut push =
+        |field: String, message: String| fields.push((FieldError::new(field, message), is_type));
+    match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            push(
+                child(&path, property.as_str().unwrap_or_default()),
+                "is required".into(),
+            );
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            for name in unexpected {
+                push(child(&path, name), "is not a field of this request".into());
+            }
+        }
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            // A nullable field is `oneOf: [schema, {type: null}]`: a wrong value breaks only the
+            // non-null branch, whose own errors say what is wrong.
+            let telling: Vec<_> = context
+                .iter()
+                .filter(|branch| !branch.iter().all(is_type_mismatch_at(error)))
+                .collect();
+            match telling.as_slice() {
+                [branch] => branch.iter().for_each(|e| collect(e, fields)),
+                _ => push(path, "does not match any of the allowed forms".into()),
+            }
+        }
+        kind => push(path, message(kind)),
+    }
+}
+
+fn is_type_mismatch_at<'e>(
+    outer: &'e ValidationError<'_>,
+) -> impl Fn(&ValidationError<'_>) -> bool + 'e {
+    move |inner| {
+        matches!(inner.kind(), ValidationErrorKind::Type { .. })
+            && inner.instance_path() == outer.instance_path()
+    }
+}
+
+fn message(kind: &ValidationErrorKind) -> String {
+    match kind {
+        ValidationErrorKind::Type { kind } => {
+            let names: Vec<&str> = match kind {
+                TypeKind::Single(one) => vec![type_name(*one)],
+                TypeKind::Multiple(set) => set.iter().map(type_name).collect(),
+            };
+            format!("must be {}", names.join(" or "))
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<String> = options
+                .as_array()
+                .map(|list| list.iter().map(plain).collect())
+                .unwrap_or_default();
+            format!("must be one of: {}", options.join(", "))
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("must be {}", plain(expected_value))
+        }
+        ValidationErrorKind::MaxLength { limit } => format!("must be at most {limit} characters"),
+        ValidationErrorKind::MinLength { limit: 1 } => "must not be empty".into(),
+        ValidationErrorKind::MinLength { limit } => format!("must be at least {limit} characters"),
+        ValidationErrorKind::Pattern { pattern } if pattern == NOT_BLANK => {
+            "must not be blank".into()
+        }
+        ValidationErrorKind::Pattern { pattern } => format!("must match the pattern {pattern}"),
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}"),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}"),
+        ValidationErrorKind::ExclusiveMinimum { limit } => format!("must be more than {limit}"),
+        ValidationErrorKind::ExclusiveMaximum { limit } => format!("must be less than {limit}"),
+        ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} entries"),
+        ValidationErrorKind::MinItems { limit } => format!("must have at least {limit} entries"),
+        ValidationErrorKind::UniqueItems => "must not repeat an entry".into(),
+        ValidationErrorKind::Format { format } => match format.as_str() {
+            "date-time" => "must be a date and time in RFC 3339 (2026-11-26T14:00:00Z)".into(),
+            "date" => "must be a date (2026-11-26)".into(),
+            "uuid" => "must be a UUID".into(),
+            "uri" => "must be an absolute URL".into(),
+            other => format!("must be a valid {other}"),
+        },
+        other => format!("is not valid ({other:?})"),
+    }
+}
+
+fn type_name(kind: JsonType) -> &'static str {
+    match kind {
+        JsonType::Null => "null",
+        JsonType::Boolean => "true or false",
+        JsonType::Integer => "a whole number",
+        JsonType::Number => "a number",
+        JsonType::String => "text",
+        JsonType::Array => "a list",
+        JsonType::Object => "an object",
+    }
+}
+
+/// A value as a person reads it: text without quotes.
+fn plain(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), ToOwned::to_owned)
+}
+
+/// The API's name for where an error is: `metric.value`, `participants[0].role`, or `body`.
+fn field_path(error: &ValidationError<'_>) -> String {
+    let mut path = String::new();
+    for segment in error.instance_path().segments() {
+        match segment {
+            LocationSegment::Property(name) => path = child(&path, &name),
+            LocationSegment::Index(index) => path.push_str(&format!("[{index}]")),
+        }
+    }
+    if path.is_empty() {
+        "body".to_owned()
+    } else {
+        path
+    }
+}
+
+fn child(parent: &str, name: &str) -> String {
+    if parent.is_empty() || parent == "body" {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract() -> Contract {
+        Contract::new(&json!({
+            "paths": {
+                "/v1/things": {
+                    "post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewThing"}}}}},
+                    "get": {"parameters": [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                        {"name": "kind", "in": "query", "schema": {"$ref": "#/components/schemas/Kind"}},
+                        {"name": "archived", "in": "query", "schema": {"type": "boolean"}}
+                    ]}
+                },
+                "/v1/things/{id}": {"get": {}, "delete": {}}
+            },
+            "components": {"schemas": {
+                "Kind": {"type": "string", "enum": ["big", "small"]},
+                "Part": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 3}}},
+                "NewThing": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["title", "kind"],
+                    "properties": {
+                        "title": {"type": "string", "pattern": "\\S", "maxLength": 5},
+                        "kind": {"$ref": "#/components/schemas/Kind"},
+                        "part": {"oneOf": [{"$ref": "#/components/schemas/Part"}, {"type": "null"}]},
+                        "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Part"}}
+                    }
+                }
+            }}
+        }))
+    }
+
+    fn fields(errors: Vec<FieldError>) -> Vec<(String, String)> {
+        errors.into_iter().map(|e| (e.field, e.message)).collect()
+    }
+
+    #[test]
+    fn names_every_invalid_field_of_a_body_at_once() {
+        let body = json!({"title": "  ", "part": {"name": "long"}, "parts": [{}], "colour": 1});
+        let errors = fields(contract().check_body(&Method::POST, "/v1/things", &body));
+        assert_eq!(
+            errors,
+            vec![
+                ("colour".into(), "is not a field of this request".into()),
+                ("kind".into(), "is required".into()),
+                ("part.name".into(), "must be at most 3 characters".into()),
+                ("parts[0].name".into(), "is required".into()),
+                ("title".into(), "must not be blank".into()),
+            ]
+        );
+        let body = json!({"title": "ok", "kind": "huge", "part": null});
+        let errors = fields(contract().check_body(&Method::POST, "/v1/things", &body));
+        assert_eq!(
+            errors,
+            vec![("kind".into(), "must be one of: big, small".into())]
+        );
+        assert_eq!(
+            fields(contract().check_body(&Method::POST, "/v1/things", &json!([]))),
+            vec![("body".into(), "must be an object".into())]
+        );
+    }
+
+    #[test]
+    fn reads_query_parameters_as_their_types() {
+        let contract = contract();
+        let read = |query: &[(&str, &str)]| {
+            let pairs = query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            contract
+                .read_query(&Method::GET, "/v1/things", pairs)
+                .map_err(fields)
+        };
+        assert_eq!(
+            read(&[("limit", "5"), ("archived", "true"), ("kind", "")]),
+            Ok(json!({"limit": 5, "archived": true}))
+        );
+        assert_eq!(
+            read(&[("colour", "red")]),
+            Err(vec![(
+                "colour".into(),
+                "is not a parameter of this request".into()
+            )])
+        );
+        assert_eq!(read(&[("limit", ""), ("kind", "")]), Ok(json!({})));
+        assert_eq!(
+            read(&[("limit", "abc"), ("kind", "huge"), ("archived", "yes")]),
+            Err(vec![
+                ("archived".into(), "must be true or false".into()),
+                ("kind".into(), "must be one of: big, small".into()),
+                ("limit".into(), "must be a whole number".into()),
+            ])
+        );
+        assert_eq!(
+            read(&[("limit", "0"), ("limit", "2")]),
+            Err(vec![
+                ("limit".into(), "must be given once".into()),
+                ("limit".into(), "must be at least 1".into()),
+            ])
+        );
+    }
+
+    #[test]
+    fn knows_the_methods_of_a_path() {
+        let contract = contract();
+        assert_eq!(
+            contract.methods_for("/v1/things"),
+            Some(vec![Method::GET, Method::POST])
+        );
+        assert_eq!(
+            contract.methods_for("/v1/things/0190"),
+            Some(vec![Method::DELETE, Method::GET])
+        );
+        assert_eq!(contract.methods_for("/v1/things//"), None);
+        assert_eq!(contract.methods_for("/v1/nothing"), None);
+    }
+}

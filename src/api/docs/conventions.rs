@@ -1,0 +1,190 @@
+//! What every operation shares, written into the generated document in one place, as the code
+//! applies it in one place: response headers, the 500 answer, required fields of answers, page
+//! items by reference, and the list of problem codes.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::PROBLEM_CODES;
+
+/// Completes the generated document.
+pub fn apply(document: &mut Value) {
+    refer_to_page_items(document);
+    require_every_answered_field(document);
+    describe_problem_codes(document);
+    let headers = &mut document["components"]["headers"];
+    *headers = json!({
+        "RequestId": header("The request's id: the client's `x-request-id` when it sent one, else a new one. Quote it when reporting a problem.", json!({"type": "string", "maxLength": 128})),
+        "Location": header("Where the new record is read.", json!({"type": "string"})),
+        "ETag": header("The record's version, as a strong validator: send it back in `If-Match` to update only what you read.", json!({"type": "string", "pattern": "^\"[0-9]+\"$"})),
+        "RetryAfter": header("Seconds to wait before trying again.", json!({"type": "integer", "minimum": 0})),
+        "WwwAuthenticate": header("`Bearer realm=\"careloop\"` with the token error.", json!({"type": "string"})),
+        "IdempotentReplayed": header("`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.", json!({"type": "string", "enum": ["true"]})),
+    });
+    let schemas = document["components"]["schemas"].clone();
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            let keyed = operation["parameters"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key"));
+            let responses = &mut operation["responses"];
+            if let Some(responses) = responses.as_object_mut() {
+                responses.insert(
+                    "500".into(),
+                    problem(
+                        "An unexpected error; the answer says nothing of its cause (the log does)",
+                    ),
+                );
+            }
+            let Some(responses) = responses.as_object_mut() else {
+                continue;
+            };
+            for (status, response) in responses.iter_mut() {
+                let mut names = vec![("x-request-id", "RequestId")];
+                let success = status.starts_with('2');
+                match status.as_str() {
+                    "201" => names.push(("Location", "Location")),
+                    "401" => names.push(("WWW-Authenticate", "WwwAuthenticate")),
+                    "429" => names.push(("Retry-After", "RetryAfter")),
+                    _ => {}
+                }
+                if success
+                    && has_version(&response["content"]["application/json"]["schema"], &schemas)
+                {
+                    names.push(("ETag", "ETag"));
+                }
+                if success && keyed && method == "post" {
+                    names.push(("Idempotent-Replayed", "IdempotentReplayed"));
+                }
+                let headers: Map<String, Value> = names
+                    .into_iter()
+                    .map(|(name, component)| {
+                        (
+                            name.to_owned(),
+                            json!({"$ref": format!("#/components/headers/{component}")}),
+                        )
+                    })
+                    .collect();
+                response["headers"] = Value::Object(headers);
+            }
+        }
+    }
+}
+
+fn header(description: &str, schema: Value) -> Value {
+    json!({"description": description, "schema": schema})
+}
+
+fn problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    })
+}
+
+/// Whether an answer's schema is a record with a `version` (sent as its `ETag`).
+fn has_version(schema: &Value, schemas: &Value) -> bool {
+    let schema = match schema["$ref"].as_str() {
+        Some(reference) => &schemas[component_name(reference)],
+        None => schema,
+    };
+    schema["properties"].get("version").is_some()
+}
+
+fn component_name(reference: &str) -> &str {
+    reference.rsplit('/').next().unwrap_or_default()
+}
+
+/// utoipa writes each page's item schema out again; a page refers to its item instead, so a
+/// generated client has one type per record.
+fn refer_to_page_items(document: &mut Value) {
+    let Some(schemas) = document["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    let names: BTreeSet<String> = schemas.keys().cloned().collect();
+    for (name, schema) in schemas.iter_mut() {
+        if let Some(item) = name
+            .strip_prefix("Paginated_")
+            .filter(|i| names.contains(*i))
+        {
+            schema["properties"]["items"]["items"] =
+                json!({"$ref": format!("#/components/schemas/{item}")});
+        }
+    }
+}
+
+/// careloop sends every field of an answer, `null` when it has no value, so each field of a
+/// schema only answers use is `required` (nullable where it can be null). Schemas that requests
+/// use too keep what their type says.
+fn require_every_answered_field(document: &mut Value) {
+    let mut requested = BTreeSet::new();
+    let mut answered = BTreeSet::new();
+    let schemas = document["components"]["schemas"].clone();
+    if let Some(paths) = document["paths"].as_object() {
+        for operation in paths
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|i| i.values())
+        {
+            reach(&operation["requestBody"], &schemas, &mut requested);
+            if let Some(parameters) = operation["parameters"].as_array() {
+                parameters
+                    .iter()
+                    .for_each(|p| reach(p, &schemas, &mut requested));
+            }
+            reach(&operation["responses"], &schemas, &mut answered);
+        }
+    }
+    let Some(schemas) = document["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    // A problem's extension members come only with the problems they belong to.
+    for name in answered.difference(&requested).filter(|n| *n != "Problem") {
+        let schema = &mut schemas[name];
+        if let Some(properties) = schema["properties"].as_object() {
+            let all: Vec<Value> = properties.keys().cloned().map(Value::String).collect();
+            schema["required"] = Value::Array(all);
+        }
+    }
+}
+
+/// Every schema `value` refers to, directly or through others.
+fn reach(value: &Value, schemas: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
+                let name = component_name(reference).to_owned();
+                if schemas.get(&name).is_some() && found.insert(name.clone()) {
+                    reach(&schemas[&name], schemas, found);
+                }
+            }
+            map.values().for_each(|v| reach(v, schemas, found));
+        }
+        Value::Array(list) => list.iter().for_each(|v| reach(v, schemas, found)),
+        _ => {}
+    }
+}
+
+/// The `code` of a problem: an extensible set, each listed with what it means.
+fn describe_problem_codes(document: &mut Value) {
+    let list: Vec<String> = PROBLEM_CODES
+        .iter()
+        .map(|(code, status, meaning)| format!("- `{code}` ({status}): {meaning}"))
+        .collect();
+    document["components"]["schemas"]["Problem"]["properties"]["code"] = json!({
+        "type": "string",
+        "description": format!(
+            "A stable code to branch on. New codes may be added; treat an unknown one by its \
+             `status`. The codes today:\n{}",
+            list.join("\n")
+        ),
+        "examples": PROBLEM_CODES.iter().map(|(code, _, _)| *code).collect::<Vec<_>>(),
+    });
+}

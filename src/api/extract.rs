@@ -1,0 +1,153 @@
+//! The request's body and query string, read the way the OpenAPI document describes them.
+//!
+//! Extraction only gathers what was sent; the handler reads it with `parse()` once it has
+//! decided the caller may act at all. So a caller without the right to write learns that first,
+//! whatever they sent, and one answer then names every field that breaks the documented rules.
+
+use std::future::{ready, Future, Ready};
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::error::PayloadError;
+use actix_web::http::Method;
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::contract::contract;
+use crate::error::{ApiError, ApiResult, FieldError};
+
+/// The largest body careloop reads, in bytes (`CARELOOP_BODY_LIMIT`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Which operation a request is, as the document names it: its method and path template.
+#[derive(Debug, Clone)]
+struct Operation {
+    method: Method,
+    pattern: String,
+}
+
+impl Operation {
+    fn of(req: &HttpRequest) -> Self {
+        Self {
+            method: req.method().clone(),
+            pattern: req.match_pattern().unwrap_or_default(),
+        }
+    }
+}
+
+/// A JSON body of type `T`, read by [`Json::parse`].
+pub struct Json<T> {
+    sent: ApiResult<web::Bytes>,
+    operation: Operation,
+    record: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Json<T> {
+    /// The body as `T`: 415 unless it is JSON, 413 when over the limit, 400 when it is not
+    /// well-formed, 422 naming every field that breaks the operation's schema.
+    pub fn parse(self) -> ApiResult<T> {
+        let bytes = self.sent?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
+        let errors = contract().check_body(&self.operation.method, &self.operation.pattern, &value);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        typed(value)
+    }
+}
+
+impl<T: 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let operation = Operation::of(req);
+        let is_json = matches!(req.mime_type(), Ok(Some(mime))
+            if mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON));
+        let limit = req.app_data::<BodyLimit>().map_or(256 * 1024, |l| l.0);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let sent = match bytes.await {
+                _ if !is_json => Err(ApiError::UnsupportedMediaType(
+                    "the body must be application/json".to_owned(),
+                )),
+                Ok(bytes) => Ok(bytes),
+                Err(error) => Err(match error.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
+                    _ => ApiError::bad_request("unreadable_body", "the body could not be read"),
+                }),
+            };
+            Ok(Self {
+                sent,
+                operation,
+                record: PhantomData,
+            })
+        })
+    }
+}
+
+/// The query string as `T`, read by [`Query::parse`]: each declared parameter as its documented
+/// type (an empty value counts as absent), undeclared ones ignored.
+pub struct Query<T> {
+    pairs: Option<Vec<(String, String)>>,
+    operation: Operation,
+    record: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Query<T> {
+    /// 400 when the query string is not form-encoded, 422 naming every invalid parameter.
+    pub fn parse(self) -> ApiResult<T> {
+        let pairs = self.pairs.ok_or_else(|| {
+            ApiError::bad_request("invalid_query", "the query string is not form-encoded")
+        })?;
+        let value = contract()
+            .read_query(&self.operation.method, &self.operation.pattern, pairs)
+            .map_err(ApiError::Validation)?;
+        typed(value)
+    }
+}
+
+impl<T> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .ok()
+            .map(web::Query::into_inner);
+        ready(Ok(Self {
+            pairs,
+            operation: Operation::of(req),
+            record: PhantomData,
+        }))
+    }
+}
+
+/// A checked value as its Rust type. The schema and the type agree, so a failure here is a gap
+/// between the document and the code: logged, and still answered as the field's error.
+fn typed<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let field = match error.path().to_string() {
+            root if root == "." => "body".to_owned(),
+            path => path,
+        };
+        log::warn!("a request passed the OpenAPI schema but not its type at {field}: {error}");
+        ApiError::Validation(vec![FieldError::new(field, error.inner().to_string())])
+    })
+}
+
+/// Malformed JSON, said in plain words with where it went wrong.
+fn malformed(error: serde_json::Error) -> ApiError {
+    let detail = if error.is_eof() {
+        "the body ends before its JSON is complete".to_owned()
+    } else {
+        format!(
+            "the body is not valid JSON (line {}, column {})",
+            error.line(),
+            error.column()
+        )
+    };
+    ApiError::bad_request("malformed_json", detail)
+}
