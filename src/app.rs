@@ -11,7 +11,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api::extract::BodyLimit;
 use crate::api::methods;
 use crate::api::{self, docs, locations, organisation, receipts::ReceiptGuard};
-use crate::auth::Verifier;
+use crate::auth::{KnownOrganisations, Verifier};
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::framework::Catalogue;
@@ -24,6 +24,7 @@ use crate::telemetry;
 pub struct AppState {
     pub db: Db,
     pub verifier: Verifier,
+    pub organisations: KnownOrganisations,
     pub receipts: ReceiptGuard,
     pub catalogue: Catalogue,
 }
@@ -59,8 +60,8 @@ pub fn build_app(
         .wrap(from_fn(telemetry::request_context))
 }
 
-/// Opens the database, migrates it and makes the state the application runs on.
-pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
+/// Opens the database and brings its schema up to date: all `careloop migrate` needs.
+pub fn open_database(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&config.database, config.db_pool_size)?;
     let applied = db.migrate()?;
     if applied > 0 {
@@ -69,9 +70,24 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
             config.database.backend_name()
         );
     }
+    Ok(db)
+}
+
+/// The state the application runs on, over an open database. In development mode the token
+/// verifier uses the database's own development secret (made on first use).
+pub fn state(config: &Config, db: Db) -> anyhow::Result<AppState> {
+    let development_secret = if config.is_development() {
+        let mut conn = db.get()?;
+        let secret = crate::db::instance::development_secret(&mut conn)
+            .map_err(|e| anyhow::anyhow!("cannot read the development secret: {e}"))?;
+        Some(secret)
+    } else {
+        None
+    };
     Ok(AppState {
         db,
-        verifier: config.verifier()?,
+        verifier: config.verifier(development_secret.as_deref())?,
+        organisations: KnownOrganisations::default(),
         receipts: ReceiptGuard::new(config.receipt_attempts_per_minute),
         catalogue: Catalogue::load(config.frameworks_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("cannot load the assessment frameworks: {e}"))?,
@@ -81,25 +97,25 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
 /// `careloop serve`: migrate, then serve until stopped.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let address = config.listen_address()?;
-    let state = prepare(&config)?;
+    let state = state(&config, open_database(&config)?)?;
     if config.is_development() {
         let organisation_id = demo_organisation(&state.db)?;
         log::warn!(
-            "development mode: no key is configured, so careloop signs its own tokens with the \
-             secret in {} and listens on loopback only",
-            config.data_dir.display()
+            "development mode: no key is configured, so careloop signs its own tokens with a \
+             secret kept in its database, and listens on loopback only"
         );
         log::info!(
             "mint a token with: careloop token --org {organisation_id} --role manager \
-             (or `cargo run --release -- token ...`)"
+             (or `cargo run --release -- token ...`), with the same DATABASE_URL"
         );
     }
     let state = web::Data::new(state);
     let body_limit = config.body_limit;
-    log::info!("careloop listening on http://{address} (docs at /docs)");
-    HttpServer::new(move || build_app(state.clone(), body_limit))
+    let server = HttpServer::new(move || build_app(state.clone(), body_limit))
         .bind(address)
-        .with_context(|| format!("cannot listen on {address}"))?
+        .with_context(|| format!("cannot listen on {address}"))?;
+    log::info!("careloop listening on http://{address} (docs at /docs)");
+    server
         .run()
         .await
         .context("the server stopped with an error")

@@ -101,7 +101,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(app::serve(config)),
         Command::Migrate => {
-            app::prepare(&config)?;
+            app::open_database(&config)?;
             println!("migrations are up to date");
             Ok(())
         }
@@ -128,12 +128,18 @@ fn main() -> anyhow::Result<()> {
             }
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid organisation: {}", e.detail()))?;
-            let state = app::prepare(&config)?;
-            let mut conn = state.db.get()?;
+            let db = app::open_database(&config)?;
+            let mut conn = db.get()?;
+            if config.is_development() {
+                // So `careloop token` can sign for this database before the service first runs.
+                db::instance::development_secret(&mut conn)
+                    .map_err(|e| anyhow::anyhow!("cannot make the development secret: {e}"))?;
+            }
             let organisation = db::write_transaction(&mut conn, |conn| {
                 organisations::create(conn, name.trim(), cqc_provider_id, ods_code)
             })
             .map_err(|e| anyhow::anyhow!("cannot create the organisation: {e}"))?;
+            eprintln!("careloop: created in {}", config.database.describe());
             println!("{}", serde_json::to_string_pretty(&organisation)?);
             Ok(())
         }
@@ -145,7 +151,14 @@ fn main() -> anyhow::Result<()> {
             locations,
             ttl,
         } => {
-            let secret = config.signing_secret()?;
+            let secret = match &config.jwt_secret {
+                Some(secret) => secret.clone(),
+                None if config.is_development() => development_secret(&config, &org)?,
+                None => anyhow::bail!(
+                    "no HS256 secret is configured (CARELOOP_JWT_SECRET): tokens come from your \
+                     identity provider"
+                ),
+            };
             let now = chrono::Utc::now().timestamp();
             let claims = Claims {
                 sub,
@@ -158,10 +171,37 @@ fn main() -> anyhow::Result<()> {
                 iss: config.jwt_issuer.clone(),
                 aud: config.jwt_audience.clone(),
             };
-            println!("{}", mint_hs256(&secret, &claims));
+            println!("{}", mint_hs256(secret.as_bytes(), &claims));
             Ok(())
         }
     }
+}
+
+/// The development secret of the service's own database, for `careloop token`. It never makes
+/// a database or a secret: a token signed with any other secret would only be refused.
+fn development_secret(config: &Config, organisation_id: &str) -> anyhow::Result<String> {
+    let where_ = config.database.describe();
+    let start_first = "start `careloop serve` once with this DATABASE_URL (or run this command \
+                       in the folder the service runs in)";
+    if let db::DatabaseUrl::Sqlite(path) = &config.database {
+        anyhow::ensure!(
+            std::path::Path::new(path).exists(),
+            "there is no careloop database at {where_}: {start_first}"
+        );
+    }
+    let db = db::Db::connect(&config.database, 1)?;
+    let mut conn = db.get()?;
+    let secret = db::instance::stored_development_secret(&mut conn)
+        .ok()
+        .flatten()
+        .with_context(|| format!("{where_} has no development secret yet: {start_first}"))?;
+    let exists = organisations::exists(&mut conn, organisation_id).unwrap_or(false);
+    anyhow::ensure!(
+        exists,
+        "there is no organisation {organisation_id} in {where_} (`careloop org create` makes one)"
+    );
+    eprintln!("careloop: signed with the development secret of {where_}");
+    Ok(secret)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -120,11 +121,11 @@ impl Verifier {
         !self.keys.is_empty()
     }
 
-    /// Verifies signature, algorithm, `exp`, `nbf`, and `iss`/`aud` when configured. The error
-    /// says what was wrong, for the 401's detail.
+    /// Verifies signature, algorithm, `exp`, `nbf` (both with [`LEEWAY_SECS`] of leeway for
+    /// clock differences), and `iss`/`aud` when configured. The error says in plain words what
+    /// was wrong, for the 401's detail.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| format!("the token is malformed: {e}"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| NOT_A_JWT.to_owned())?;
         let key = self
             .keys
             .iter()
@@ -134,12 +135,17 @@ impl Verifier {
                 (None, _) => k.algorithm == header.alg,
             })
             .ok_or_else(|| {
+                let kid = header
+                    .kid
+                    .as_deref()
+                    .map_or_else(String::new, |kid| format!(" and key id {kid}"));
                 format!(
-                    "no configured key accepts this token (alg {:?}, kid {:?})",
-                    header.alg, header.kid
+                    "no key this service trusts signs with the token's algorithm {:?}{kid}",
+                    header.alg
                 )
             })?;
         let mut validation = Validation::new(key.algorithm);
+        validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         // A configured issuer or audience must be present, not merely right when present.
         let mut required = vec!["exp", "sub"];
@@ -160,7 +166,38 @@ impl Verifier {
         validation.set_required_spec_claims(&required);
         jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| format!("the token was rejected: {e}"))
+            .map_err(|e| rejection(e.kind()))
+    }
+}
+
+/// Seconds of clock difference allowed when checking `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 60;
+
+const NOT_A_JWT: &str = "the bearer token is not a well-formed JWT";
+
+/// Why a token was refused, in plain words.
+fn rejection(kind: &ErrorKind) -> String {
+    match kind {
+        ErrorKind::ExpiredSignature => "the token has expired (exp is past)".to_owned(),
+        ErrorKind::ImmatureSignature => {
+            "the token is not valid yet (nbf is in the future)".to_owned()
+        }
+        ErrorKind::InvalidSignature => {
+            "the token's signature is wrong: it was not signed with a key this service trusts"
+                .to_owned()
+        }
+        ErrorKind::InvalidIssuer => {
+            "the token's issuer (iss) is not the one this service trusts".to_owned()
+        }
+        ErrorKind::InvalidAudience => "the token is not meant for this service (aud)".to_owned(),
+        ErrorKind::MissingRequiredClaim(claim) => format!("the token has no {claim} claim"),
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+            "the token's algorithm is not one this key accepts".to_owned()
+        }
+        ErrorKind::Json(_) => "the token's claims are not careloop's: it needs sub, org, roles \
+            (admin, manager, staff, viewer or integration) and exp"
+            .to_owned(),
+        _ => NOT_A_JWT.to_owned(),
     }
 }
 

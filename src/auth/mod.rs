@@ -4,9 +4,9 @@ mod jwt;
 mod permissions;
 mod principal;
 
-pub use jwt::{mint_hs256, Claims, Verifier};
+pub use jwt::{mint_hs256, Claims, Verifier, LEEWAY_SECS};
 pub use permissions::{allows, Permission};
-pub use principal::Principal;
+pub use principal::{KnownOrganisations, Principal};
 
 use crate::domain::text_enum;
 

@@ -1,7 +1,10 @@
 //! The authenticated caller, as an extractor: a handler that takes a `Principal` is
 //! authenticated, and answers 401 with `WWW-Authenticate: Bearer` otherwise.
 
-use std::future::{ready, Ready};
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::RwLock;
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
@@ -44,10 +47,46 @@ impl Principal {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> ApiResult<Principal> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("application state is missing"))?;
+/// Organisations known to exist. Organisations are never deleted, so once seen, one is taken on
+/// trust and a token's organisation costs a database read only the first time on each node.
+#[derive(Debug, Default)]
+pub struct KnownOrganisations(RwLock<HashSet<String>>);
+
+impl KnownOrganisations {
+    fn contains(&self, id: &str) -> bool {
+        self.0.read().is_ok_and(|known| known.contains(id))
+    }
+
+    fn insert(&self, id: String) {
+        if let Ok(mut known) = self.0.write() {
+            known.insert(id);
+        }
+    }
+}
+
+/// The caller a valid token names, if its organisation exists: a token for an organisation that
+/// does not exist (a mistyped `org`) is refused, never read as an empty organisation.
+async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Principal> {
+    let principal = verify(&state, &req)?;
+    if !state.organisations.contains(&principal.organisation_id) {
+        let id = principal.organisation_id.clone();
+        let exists = state
+            .db
+            .run(move |conn| crate::api::organisation::store::exists(conn, &id))
+            .await?;
+        if !exists {
+            return Err(ApiError::Unauthorized(
+                "the token's organisation (org claim) does not exist here".to_owned(),
+            ));
+        }
+        state
+            .organisations
+            .insert(principal.organisation_id.clone());
+    }
+    Ok(principal)
+}
+
+fn verify(state: &AppState, req: &HttpRequest) -> ApiResult<Principal> {
     let header = req
         .headers()
         .get(AUTHORIZATION)
@@ -90,9 +129,16 @@ fn authenticate(req: &HttpRequest) -> ApiResult<Principal> {
 
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal("application state is missing"))?;
+            authenticate(state, req).await
+        })
     }
 }

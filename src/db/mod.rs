@@ -1,6 +1,7 @@
 //! The database: one code path for SQLite and PostgreSQL through diesel's `MultiConnection`,
 //! a pool, embedded migrations and the transaction helper every write goes through.
 
+pub mod instance;
 pub mod schema;
 
 use std::time::Duration;
@@ -41,6 +42,22 @@ impl DatabaseUrl {
         } else {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
             Self::Sqlite(path.to_owned())
+        }
+    }
+
+    /// Which database this is, for a person, without credentials: the SQLite file's absolute
+    /// path, or the PostgreSQL host and database.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => {
+                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.into());
+                format!("the SQLite database {}", absolute.display())
+            }
+            Self::Postgres(url) => {
+                let place = url.split_once('@').map_or(url.as_str(), |(_, place)| place);
+                let place = place.split('?').next().unwrap_or_default();
+                format!("the PostgreSQL database {place}")
+            }
         }
     }
 

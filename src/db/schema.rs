@@ -277,6 +277,13 @@ diesel::joinable!(concern_updates -> concerns (concern_id));
 diesel::joinable!(plan_actions -> improvement_plans (plan_id));
 diesel::joinable!(plan_reviews -> improvement_plans (plan_id));
 
+diesel::table! {
+    instance_secrets (name) {
+        name -> Text,
+        secret -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     locations,

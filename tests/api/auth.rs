@@ -30,6 +30,72 @@ async fn expect_rejected(app: &TestApp, token: &str) {
             .is_some_and(|v| v.starts_with("Bearer")),
         "401 must carry WWW-Authenticate: Bearer"
     );
+    let detail = response.body["detail"].as_str().unwrap_or_default();
+    // Library names are CamelCase (`InvalidSignature`, `ExpiredSignature`, `JsonError`).
+    let library_word = detail.split(|c: char| !c.is_alphanumeric()).find(|word| {
+        let letters: Vec<char> = word.chars().collect();
+        letters
+            .windows(2)
+            .any(|pair| pair[0].is_lowercase() && pair[1].is_uppercase())
+    });
+    assert_eq!(
+        library_word, None,
+        "the 401 speaks a library's language: {detail}"
+    );
+}
+
+/// The 401's detail for a token.
+async fn why_rejected(app: &TestApp, token: &str) -> String {
+    app.call(Method::GET, "/v1/organisation", Some(token), None)
+        .await
+        .expect_problem(401, "unauthorized")
+        .body["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn token_errors_say_what_is_wrong_in_plain_words() {
+    let app = TestApp::new().await;
+    let mut expired = manager_claims(&app);
+    expired.exp = chrono::Utc::now().timestamp() - 3600;
+    assert_eq!(
+        why_rejected(&app, &sign(&expired)).await,
+        "the token has expired (exp is past)"
+    );
+    // Within the documented leeway, a just-expired token still works.
+    let mut just_expired = manager_claims(&app);
+    just_expired.exp = chrono::Utc::now().timestamp() - 30;
+    app.get(&sign(&just_expired), "/v1/organisation")
+        .await
+        .expect(200);
+
+    let forged =
+        careloop::auth::mint_hs256(b"some-other-secret-of-enough-length", &manager_claims(&app));
+    assert!(why_rejected(&app, &forged)
+        .await
+        .contains("signature is wrong"));
+    let mut wrong_issuer = manager_claims(&app);
+    wrong_issuer.iss = Some("https://elsewhere.test".into());
+    assert!(why_rejected(&app, &sign(&wrong_issuer))
+        .await
+        .contains("issuer (iss)"));
+    let mut wrong_audience = manager_claims(&app);
+    wrong_audience.aud = Some("another-api".into());
+    assert!(why_rejected(&app, &sign(&wrong_audience))
+        .await
+        .contains("not meant for this service"));
+    let mut no_issuer = manager_claims(&app);
+    no_issuer.iss = None;
+    assert_eq!(
+        why_rejected(&app, &sign(&no_issuer)).await,
+        "the token has no iss claim"
+    );
+    assert_eq!(
+        why_rejected(&app, "not-a-jwt").await,
+        "the bearer token is not a well-formed JWT"
+    );
 }
 
 #[actix_web::test]
@@ -263,22 +329,34 @@ async fn callers_limited_to_locations_see_only_those() {
 }
 
 #[actix_web::test]
-async fn a_token_for_an_organisation_that_does_not_exist_finds_nothing() {
+async fn a_token_for_an_organisation_that_does_not_exist_is_401_everywhere() {
     let app = TestApp::new().await;
     let ghost = sign(&claims(
         &uuid::Uuid::now_v7().to_string(),
         &[Role::Admin],
         "ghost",
     ));
-    app.get(&ghost, "/v1/organisation")
-        .await
-        .expect_problem(404, "not_found");
+    for path in [
+        "/v1/organisation",
+        "/v1/concerns",
+        "/v1/locations",
+        "/v1/audit-events",
+    ] {
+        let refused = app
+            .get(&ghost, path)
+            .await
+            .expect_problem(401, "unauthorized");
+        assert_eq!(
+            refused.body["detail"],
+            "the token's organisation (org claim) does not exist here"
+        );
+    }
     app.post(
         &ghost,
         "/v1/concerns",
         json!({"title": "t", "description": "d", "category": "other", "risk": "low"}),
     )
     .await
-    .expect_problem(404, "not_found");
+    .expect_problem(401, "unauthorized");
     assert_eq!(app.count("concerns"), 0);
 }

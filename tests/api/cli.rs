@@ -53,12 +53,21 @@ fn org_create_and_a_token_that_the_service_accepts() {
         String::from_utf8_lossy(&output.stderr)
     );
     let token = String::from_utf8(output.stdout).unwrap();
-    // Signed with the development secret kept in the data folder, which the server reads too.
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("signed with the development secret of the SQLite database")
+            && said.contains("careloop.db"),
+        "{said}"
+    );
+    // The service on the same database verifies it with the secret that database keeps.
+    let database = dir.path().join("careloop.db").display().to_string();
     let config = careloop::config::Config::from_lookup(|name| {
-        (name == "CARELOOP_DATA_DIR").then(|| dir.path().display().to_string())
+        (name == "DATABASE_URL").then(|| database.clone())
     })
     .unwrap();
-    let claims = config.verifier().unwrap().verify(token.trim()).unwrap();
+    let db = careloop::app::open_database(&config).unwrap();
+    let state = careloop::app::state(&config, db).unwrap();
+    let claims = state.verifier.verify(token.trim()).unwrap();
     assert_eq!(claims.org, id);
     assert_eq!(claims.sub, "alex");
     assert_eq!(claims.roles.len(), 2);
@@ -76,6 +85,56 @@ fn org_create_and_a_token_that_the_service_accepts() {
         .output()
         .unwrap();
     assert!(!bad_role.status.success());
+
+    let mistyped = careloop(dir.path())
+        .args([
+            "token",
+            "--org",
+            "0192f0c4-0000-7000-8000-000000000000",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(!mistyped.status.success());
+    let said = String::from_utf8_lossy(&mistyped.stderr);
+    assert!(said.contains("there is no organisation"), "{said}");
+}
+
+#[test]
+fn a_token_is_never_signed_with_a_secret_invented_elsewhere() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = careloop(elsewhere.path())
+        .args([
+            "token",
+            "--org",
+            "0192f0c4-0000-7000-8000-000000000000",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("there is no careloop database at"), "{said}");
+    assert!(!elsewhere.path().join("careloop.db").exists());
+}
+
+#[test]
+fn listening_is_said_only_once_the_port_is_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let output = careloop(dir.path())
+        .env("RUST_LOG", "info")
+        .env("CARELOOP_BIND", taken.local_addr().unwrap().to_string())
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("cannot listen on"), "{said}");
+    assert!(!said.contains("listening"), "{said}");
 }
 
 #[test]

@@ -148,6 +148,7 @@ impl TestApp {
         let state = web::Data::new(AppState {
             db: db.clone(),
             verifier,
+            organisations: Default::default(),
             receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS),
             catalogue: Catalogue::load(Some(std::path::Path::new(concat!(
                 env!("CARGO_MANIFEST_DIR"),

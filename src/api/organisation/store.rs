@@ -69,6 +69,16 @@ pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<OrganisationRow> {
         .ok_or(ApiError::NotFound("organisation"))
 }
 
+/// Whether the organisation a token names exists.
+pub fn exists(conn: &mut DbConnection, id: &str) -> ApiResult<bool> {
+    Ok(organisations::table
+        .find(id)
+        .select(organisations::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 pub fn get(conn: &mut DbConnection, id: &str) -> ApiResult<Organisation> {
     find(conn, id)?.into_dto()
 }

@@ -1,0 +1,36 @@
+//! What a database keeps about its careloop instance: the development signing secret. Kept in
+//! the database, every command that opens it (whatever its working folder) finds the same one.
+
+use diesel::prelude::*;
+
+use super::schema::instance_secrets;
+use super::{write_transaction, DbConnection};
+use crate::error::ApiResult;
+
+const DEVELOPMENT_SECRET: &str = "development_jwt_secret";
+
+/// The development secret, made on first use.
+pub fn development_secret(conn: &mut DbConnection) -> ApiResult<String> {
+    write_transaction(conn, |conn| {
+        if let Some(secret) = stored_development_secret(conn)? {
+            return Ok(secret);
+        }
+        let secret = hex::encode(rand::random::<[u8; 32]>());
+        diesel::insert_into(instance_secrets::table)
+            .values((
+                instance_secrets::name.eq(DEVELOPMENT_SECRET),
+                instance_secrets::secret.eq(&secret),
+            ))
+            .execute(conn)?;
+        Ok(secret)
+    })
+}
+
+/// The development secret if the database has one (a development server has run on it).
+pub fn stored_development_secret(conn: &mut DbConnection) -> ApiResult<Option<String>> {
+    Ok(instance_secrets::table
+        .filter(instance_secrets::name.eq(DEVELOPMENT_SECRET))
+        .select(instance_secrets::secret)
+        .first(conn)
+        .optional()?)
+}
