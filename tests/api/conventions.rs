@@ -160,3 +160,175 @@ async fn runs_on_the_database_it_was_asked_for() {
         std::env::var("TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres"));
     assert_eq!(on_postgres, asked_for_postgres);
 }
+
+/// Every write path of the document, its path parameters filled with an id of nothing.
+fn write_operations() -> Vec<(Method, String)> {
+    let document = careloop::api::docs::document();
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if path.starts_with("/v1/receipts") {
+            continue; // token-free: the receipt code is the credential
+        }
+        let path = path
+            .split('/')
+            .map(|s| {
+                if s.starts_with('{') {
+                    "0192f0c4-0000-7000-8000-00000000dead"
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            if ["post", "patch", "put", "delete"].contains(&method.as_str()) {
+                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                operations.push((method, path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+#[actix_web::test]
+async fn who_may_act_is_decided_before_what_they_sent() {
+    let app = TestApp::new().await;
+    let operations = write_operations();
+    assert!(operations.len() >= 20);
+    for (method, path) in operations {
+        for body in ["{\"nonsense\": true, \"title\": 42}", "{not json", ""] {
+            let request = TestRequest::default()
+                .method(method.clone())
+                .uri(&path)
+                .insert_header(("Authorization", format!("Bearer {}", app.viewer)))
+                .insert_header(("Content-Type", "application/json"))
+                .insert_header(("Idempotency-Key", "has spaces in it"))
+                .set_payload(body);
+            app.send(request).await.expect_problem(403, "forbidden");
+        }
+    }
+    assert_eq!(app.count("recognitions"), 0);
+}
+
+#[actix_web::test]
+async fn one_answer_names_every_bad_field_by_its_json_path() {
+    let app = TestApp::new().await;
+    let missing = app
+        .post(&app.staff, "/v1/concerns", json!({}))
+        .await
+        .expect_problem(422, "validation_failed");
+    let fields: Vec<&str> = missing.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["category", "description", "risk", "title"]);
+    assert!(missing.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["message"] == "is required"));
+
+    let nested = app
+        .post(
+            &app.manager,
+            "/v1/evidence",
+            json!({
+                "source": "audit", "evidence_category": "processes", "title": "Audit",
+                "quality_statements": ["safe.medicines_optimisation"],
+                "metric": {"name": "score", "value": "ninety"},
+                "observed_at": "last tuesday", "colour": "red",
+            }),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    let errors = &nested.body["errors"];
+    let named = |field: &str| {
+        errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == field)
+            .map(|e| e["message"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(named("metric.value").as_deref(), Some("must be a number"));
+    assert_eq!(
+        named("observed_at").as_deref(),
+        Some("must be a date and time in RFC 3339 (2026-11-26T14:00:00Z)")
+    );
+    assert_eq!(
+        named("colour").as_deref(),
+        Some("is not a field of this request")
+    );
+    assert_eq!(app.count("evidence"), 0);
+
+    let malformed = app
+        .send(
+            TestRequest::post()
+                .uri("/v1/concerns")
+                .insert_header(("Authorization", format!("Bearer {}", app.staff)))
+                .insert_header(("Content-Type", "application/json"))
+                .set_payload("{\"title\": "),
+        )
+        .await
+        .expect_problem(400, "malformed_json");
+    assert_eq!(
+        malformed.body["detail"],
+        "the body ends before its JSON is complete"
+    );
+}
+
+#[actix_web::test]
+async fn query_errors_are_named_like_body_errors_and_empty_values_are_absent() {
+    let app = TestApp::new().await;
+    let bad = app
+        .get(
+            &app.manager,
+            "/v1/concerns?limit=abc&status=lost&overdue=maybe",
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        bad.body["errors"],
+        json!([
+            {"field": "limit", "message": "must be a whole number"},
+            {"field": "overdue", "message": "must be true or false"},
+            {"field": "status", "message": "must be one of: raised, acknowledged, investigating, escalated, resolved, closed"},
+        ])
+    );
+    let too_many = app
+        .get(&app.manager, "/v1/concerns?limit=1000")
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(too_many.body["errors"][0]["field"], "limit");
+    app.get(&app.manager, "/v1/concerns?cursor=&limit=&status=")
+        .await
+        .expect(200);
+    let misspelt = app
+        .get(&app.manager, "/v1/concerns?stauts=raised")
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        misspelt.body["errors"],
+        json!([{"field": "stauts", "message": "is not a parameter of this request"}])
+    );
+}
+
+#[actix_web::test]
+async fn a_malformed_idempotency_key_is_400_and_changes_nothing() {
+    let app = TestApp::new().await;
+    for key in ["has spaces", &"k".repeat(256)] {
+        let request = TestRequest::post()
+            .uri("/v1/concerns")
+            .insert_header(("Authorization", format!("Bearer {}", app.staff)))
+            .insert_header(("Idempotency-Key", key))
+            .set_json(
+                json!({"title": "t", "description": "d", "category": "other", "risk": "low"}),
+            );
+        app.send(request)
+            .await
+            .expect_problem(400, "invalid_idempotency_key");
+    }
+    assert_eq!(app.count("concerns"), 0);
+}
