@@ -210,8 +210,10 @@ impl Page {
 #[schema(example = json!({"system": "care-records-vendor", "id": "INC-20931"}))]
 pub struct ExternalRef {
     /// The system that owns the id.
+    #[schema(max_length = 100, pattern = r"\S")]
     pub system: String,
     /// The record's id in that system.
+    #[schema(max_length = 200, pattern = r"\S")]
     pub id: String,
 }
 
@@ -301,7 +303,8 @@ pub fn illegal_move<S: Serialize + std::fmt::Display>(
     }
 }
 
-/// Collects every invalid field of a request, so one answer names them all.
+/// Collects every invalid field of a request, so one answer names them all: the rules the
+/// OpenAPI document cannot state (it states the rest, and the contract applies them first).
 #[derive(Debug, Default)]
 pub struct Checks(Vec<FieldError>);
 
@@ -317,53 +320,8 @@ impl Checks {
         self
     }
 
-    /// Required text: not blank, at most `max` characters.
-    pub fn text(&mut self, field: &str, value: &str, max: usize) -> &mut Self {
-        if value.trim().is_empty() {
-            self.0.push(FieldError::new(field, "must not be blank"));
-        } else {
-            self.length(field, value, max);
-        }
-        self
-    }
-
-    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) -> &mut Self {
-        if let Some(value) = value {
-            self.text(field, value, max);
-        }
-        self
-    }
-
-    fn length(&mut self, field: &str, value: &str, max: usize) {
-        if value.chars().count() > max {
-            self.0.push(FieldError::new(
-                field,
-                format!("must be at most {max} characters"),
-            ));
-        }
-    }
-
-    pub fn external_ref(&mut self, value: Option<&ExternalRef>) -> &mut Self {
-        if let Some(external) = value {
-            self.text("external_ref.system", &external.system, 100)
-                .text("external_ref.id", &external.id, 200);
-        }
-        self
-    }
-
-    /// Quality-statement ids, each known to the catalogue; `required` asks for at least one.
-    pub fn quality_statements(
-        &mut self,
-        catalogue: &Catalogue,
-        ids: &[String],
-        required: bool,
-    ) -> &mut Self {
-        if required && ids.is_empty() {
-            self.0.push(FieldError::new(
-                "quality_statements",
-                "must name at least one quality statement",
-            ));
-        }
+    /// Quality-statement ids, each known to the catalogue.
+    pub fn quality_statements(&mut self, catalogue: &Catalogue, ids: &[String]) -> &mut Self {
         let unknown: Vec<&str> = ids
             .iter()
             .filter(|id| !catalogue.has_statement(id))
@@ -374,20 +332,6 @@ impl Checks {
                 "quality_statements",
                 format!("unknown quality statement: {}", unknown.join(", ")),
             ));
-        }
-        self
-    }
-
-    /// A list of short texts: at most `count` of them, each not blank and at most `max` long.
-    pub fn texts(&mut self, field: &str, items: &[String], count: usize, max: usize) -> &mut Self {
-        if items.len() > count {
-            self.0.push(FieldError::new(
-                field,
-                format!("must have at most {count} entries"),
-            ));
-        }
-        for (index, item) in items.iter().enumerate() {
-            self.text(&format!("{field}[{index}]"), item, max);
         }
         self
     }
@@ -480,19 +424,25 @@ mod tests {
 
     #[test]
     fn checks_collect_every_field() {
+        let catalogue = Catalogue::load(None).unwrap();
         let error = Checks::new()
-            .text("title", " ", 10)
-            .text("description", &"x".repeat(11), 10)
+            .quality_statements(
+                &catalogue,
+                &["safe.learning_culture".into(), "safe.x".into()],
+            )
+            .check(false, "occurred_on", "must not be in the future")
             .check(true, "risk", "never")
             .finish()
             .unwrap_err();
         match error {
             ApiError::Validation(fields) => {
                 assert_eq!(fields.len(), 2);
-                assert_eq!(fields[0].field, "title");
-                assert_eq!(fields[1].message, "must be at most 10 characters");
+                assert_eq!(fields[0].field, "quality_statements");
+                assert_eq!(fields[0].message, "unknown quality statement: safe.x");
+                assert_eq!(fields[1].field, "occurred_on");
             }
             other => panic!("{other:?}"),
         }
+        assert!(Checks::new().check(true, "risk", "never").finish().is_ok());
     }
 }

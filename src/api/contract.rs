@@ -17,6 +17,9 @@ use crate::error::FieldError;
 /// The pattern the document gives text that must not be blank.
 pub const NOT_BLANK: &str = r"\S";
 
+/// The pattern of a page cursor (`next_cursor`, sent back as `cursor`).
+pub const CURSOR: &str = "^[0-9a-f]{32}$";
+
 /// The document's rules for each operation, and its path templates.
 pub struct Contract {
     operations: HashMap<(Method, String), Operation>,
@@ -321,6 +324,9 @@ fn message(kind: &ValidationErrorKind) -> String {
         ValidationErrorKind::MinLength { limit } => format!("must be at least {limit} characters"),
         ValidationErrorKind::Pattern { pattern } if pattern == NOT_BLANK => {
             "must not be blank".into()
+        }
+        ValidationErrorKind::Pattern { pattern } if pattern == CURSOR => {
+            "must be a next_cursor careloop sent".into()
         }
         ValidationErrorKind::Pattern { pattern } => format!("must match the pattern {pattern}"),
         ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}"),

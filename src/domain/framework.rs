@@ -80,6 +80,17 @@ impl Framework {
                 ));
             }
         }
+        // The roll-up reads scores as 1 to 4, as the API's `score` does.
+        if let Some(score) = self
+            .score_scale
+            .keys()
+            .find(|score| !matches!(score.parse::<u8>(), Ok(1..=4)))
+        {
+            return Err(format!(
+                "{}: score {score} is outside the scale of 1 to 4",
+                self.id
+            ));
+        }
         let ratings: HashSet<&str> = self
             .rating_bands
             .iter()
@@ -394,5 +405,11 @@ mod tests {
         let rolled = tiny.roll_up(&HashMap::from([("care.kind", 4)]));
         assert_eq!(rolled[0].rating.as_deref(), Some("strong"));
         assert!(Catalogue::from_documents([("a", small), ("b", small)]).is_err());
+        let five_points = small.replace(r#""2": "fine""#, r#""5": "superb""#);
+        let error = Catalogue::from_documents([("tiny", five_points.as_str())]).unwrap_err();
+        assert!(
+            error.to_string().contains("outside the scale of 1 to 4"),
+            "{error}"
+        );
     }
 }

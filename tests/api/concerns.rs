@@ -236,9 +236,14 @@ async fn bad_paths_and_queries_are_400() {
     app.get(&app.manager, "/v1/concerns?limit=500")
         .await
         .expect_problem(422, "validation_failed");
-    app.get(&app.manager, "/v1/concerns?cursor=abc")
+    let cursor = app
+        .get(&app.manager, "/v1/concerns?cursor=abc")
         .await
-        .expect_problem(400, "invalid_cursor");
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        cursor.body["errors"],
+        json!([{"field": "cursor", "message": "must be a next_cursor careloop sent"}])
+    );
     app.get(&app.manager, "/v1/concerns?colour=red")
         .await
         .expect_problem(422, "validation_failed");

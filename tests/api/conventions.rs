@@ -332,3 +332,25 @@ async fn a_malformed_idempotency_key_is_400_and_changes_nothing() {
     }
     assert_eq!(app.count("concerns"), 0);
 }
+
+#[test]
+fn every_cursor_parameter_is_described_as_the_cursor_careloop_sends() {
+    let document = careloop::api::docs::document();
+    let mut cursors = 0;
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for parameter in parameters.iter().filter(|p| p["name"] == "cursor") {
+                assert_eq!(
+                    parameter["schema"]["pattern"],
+                    careloop::api::contract::CURSOR
+                );
+                cursors += 1;
+            }
+        }
+    }
+    assert!(cursors >= 9);
+}

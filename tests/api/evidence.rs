@@ -183,7 +183,7 @@ async fn bad_evidence_is_rejected_and_not_stored() {
         .iter()
         .map(|e| e["field"].clone())
         .collect();
-    assert_eq!(fields, vec![json!("title"), json!("external_ref.system")]);
+    assert_eq!(fields, vec![json!("external_ref.system"), json!("title")]);
     assert_eq!(app.count("evidence"), 0);
 }
 

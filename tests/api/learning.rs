@@ -77,7 +77,7 @@ async fn a_governance_review_needs_all_three_reflections() {
     let app = TestApp::new().await;
     let mut body = governance_review(&app);
     body.as_object_mut().unwrap().remove("went_well");
-    body["to_change"] = json!("  ");
+    body.as_object_mut().unwrap().remove("to_change");
     let response = app
         .post(&app.manager, "/v1/learning-events", body)
         .await
@@ -91,6 +91,17 @@ async fn a_governance_review_needs_all_three_reflections() {
     assert!(
         fields.contains(&json!("went_well")) && fields.contains(&json!("to_change")),
         "{fields:?}"
+    );
+    // A blank reflection is refused by the document, before the review's rules are read.
+    let mut blank = governance_review(&app);
+    blank["to_change"] = json!("  ");
+    let response = app
+        .post(&app.manager, "/v1/learning-events", blank)
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        response.body["errors"],
+        json!([{"field": "to_change", "message": "must not be blank"}])
     );
     // A debrief needs none of them.
     let debrief = json!({"kind": "post_incident_debrief", "occurred_at": "2026-11-01T10:00:00Z",

@@ -68,10 +68,10 @@ async fn invalid_settings_are_422_and_change_nothing() {
     assert_eq!(
         fields,
         [
-            "name",
-            "cqc_provider_id",
             "acknowledge_within_hours",
-            "feedback_within_days"
+            "cqc_provider_id",
+            "feedback_within_days",
+            "name"
         ]
     );
     let after = app.get(&app.admin, "/v1/organisation").await.expect(200);

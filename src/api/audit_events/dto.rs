@@ -39,12 +39,14 @@ pub struct AuditQuery {
     pub resource_type: Option<String>,
     /// Only changes to this record.
     pub resource_id: Option<Uuid>,
-    /// Only changes at or after this time.
+    /// Only changes at or after this time; not after `to`.
     pub from: Option<DateTime<Utc>>,
     /// Only changes at or before this time.
     pub to: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }

@@ -10,9 +10,6 @@ use crate::domain::concern::{
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
 
-pub const TITLE_MAX: usize = 200;
-pub const TEXT_MAX: usize = 10_000;
-
 /// Who raised a concern or wrote an update (never kept for an anonymous raiser).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Person {
@@ -44,7 +41,8 @@ pub struct Person {
     "quality_statements": ["safe.safe_and_effective_staffing"],
     "version": 2,
     "created_at": "2026-11-25T09:00:00Z",
-    "updated_at": "2026-11-25T11:30:00Z"
+    "updated_at": "2026-11-25T11:30:00Z",
+    "receipt_code": null
 }))]
 pub struct Concern {
     pub id: Uuid,
@@ -93,11 +91,15 @@ pub struct Concern {
     "anonymous": false
 }))]
 pub struct NewConcern {
-    /// At most 200 characters.
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: String,
+    /// What happened, and what worries the raiser.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub description: String,
     pub category: ConcernCategory,
     pub risk: RiskLevel,
+    /// One of the organisation's locations; a caller whose token limits them to some locations
+    /// must name one of theirs.
     pub location_id: Option<Uuid>,
     /// Defaults to true for safeguarding and whistleblowing, false otherwise.
     pub confidential: Option<bool>,
@@ -105,18 +107,17 @@ pub struct NewConcern {
     #[serde(default)]
     pub anonymous: bool,
     pub external_ref: Option<ExternalRef>,
-    /// Quality statements the concern bears on, by id.
+    /// Quality statements the concern bears on, by id: each one of an assessment framework's
+    /// (`GET /v1/frameworks/{id}`).
     #[serde(default)]
     pub quality_statements: Vec<String>,
 }
 
 impl NewConcern {
+    /// The rules the document cannot state: quality statements are the frameworks' data.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         Checks::new()
-            .text("title", &self.title, TITLE_MAX)
-            .text("description", &self.description, TEXT_MAX)
-            .external_ref(self.external_ref.as_ref())
-            .quality_statements(catalogue, &self.quality_statements, false)
+            .quality_statements(catalogue, &self.quality_statements)
             .finish()
     }
 }
@@ -126,7 +127,9 @@ impl NewConcern {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"risk": "critical"}))]
 pub struct ConcernPatch {
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub description: Option<String>,
     pub category: Option<ConcernCategory>,
     pub risk: Option<RiskLevel>,
@@ -139,19 +142,17 @@ pub struct ConcernPatch {
     #[schema(value_type = Option<Uuid>)]
     pub location_id: Option<Option<Uuid>>,
     pub confidential: Option<bool>,
-    /// Replaces the quality statements.
+    /// Replaces the quality statements: each one of an assessment framework's.
     pub quality_statements: Option<Vec<String>>,
 }
 
 impl ConcernPatch {
+    /// The rules the document cannot state: quality statements are the frameworks' data.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         Checks::new()
-            .optional_text("title", self.title.as_deref(), TITLE_MAX)
-            .optional_text("description", self.description.as_deref(), TEXT_MAX)
             .quality_statements(
                 catalogue,
                 self.quality_statements.as_deref().unwrap_or_default(),
-                false,
             )
             .finish()
     }
@@ -166,25 +167,20 @@ impl ConcernPatch {
     "visibility": "raiser"
 }))]
 pub struct TransitionRequest {
+    /// Where to move; each status allows only some moves (409 `illegal_transition` lists them).
     pub to: ConcernStatus,
     /// Recorded on the timeline.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub note: Option<String>,
-    /// Required to resolve: what changed as a result.
+    /// Required to move to `resolved`: what changed as a result.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub outcome: Option<String>,
-    /// Required to escalate: to whom (for example the local authority safeguarding team).
+    /// Required to move to `escalated`: to whom (for example the local authority safeguarding
+    /// team).
+    #[schema(max_length = 200, pattern = r"\S")]
     pub escalated_to: Option<String>,
     /// Who may read the timeline entry; internal by default.
     pub visibility: Option<UpdateVisibility>,
-}
-
-impl TransitionRequest {
-    pub fn validate(&self) -> ApiResult<()> {
-        Checks::new()
-            .optional_text("note", self.note.as_deref(), TEXT_MAX)
-            .optional_text("outcome", self.outcome.as_deref(), TEXT_MAX)
-            .optional_text("escalated_to", self.escalated_to.as_deref(), TITLE_MAX)
-            .finish()
-    }
 }
 
 /// An entry of a concern's timeline.
@@ -220,16 +216,12 @@ pub struct ConcernUpdate {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "Rota for December shared with the team.", "visibility": "raiser"}))]
 pub struct NewConcernUpdate {
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub body: String,
     /// `internal` (the team only) or `raiser` (the raiser too). Defaults to `internal` for the
-    /// team and to `raiser` for a raiser, who can only add entries they can read.
+    /// team and to `raiser` for a raiser, who can only add entries they can read: `internal`
+    /// from the raiser is refused (422).
     pub visibility: Option<UpdateVisibility>,
-}
-
-impl NewConcernUpdate {
-    pub fn validate(&self) -> ApiResult<()> {
-        Checks::new().text("body", &self.body, TEXT_MAX).finish()
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -245,8 +237,10 @@ pub struct ConcernQuery {
     /// Only concerns changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
@@ -255,7 +249,9 @@ pub struct ConcernQuery {
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }

@@ -186,7 +186,6 @@ pub async fn transition_concern(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::TriageConcern)?;
     let request = body.parse()?;
-    request.validate()?;
     let keyed = key.bind(&principal.sub, &req, &request)?;
     let id = id.into_inner().to_string();
     idempotency::once(
@@ -231,7 +230,6 @@ pub async fn add_concern_update(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::AddConcernUpdate)?;
     let new = body.parse()?;
-    new.validate()?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     let id = id.into_inner().to_string();
     idempotency::once(

@@ -4,14 +4,18 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::common::{nullable, Checks, ExternalRef};
-use crate::api::concerns::dto::{TEXT_MAX, TITLE_MAX};
 use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent, SeriesInterval};
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
 
-const LINKS_MAX: usize = 20;
-const URL_MAX: usize = 2_000;
-const IDS_MAX: usize = 100;
+/// How many records evidence may link to, learning events and concerns together.
+const LINKED_MAX: usize = 100;
+
+/// A document held elsewhere: an `http` or `https` URL, without spaces.
+// The document's schema of an item of `links` (read as text): it states the rule.
+#[derive(ToSchema)]
+#[schema(max_length = 2000, pattern = r"^https?://\S*$")]
+pub struct Link(pub String);
 
 /// A measured value, so trends can be drawn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -19,8 +23,10 @@ const IDS_MAX: usize = 100;
 #[schema(example = json!({"name": "medication_audit_score", "value": 92.5, "unit": "%", "target": 95.0}))]
 pub struct Metric {
     /// The series it belongs to, for example `medication_audit_score`.
+    #[schema(max_length = 100, pattern = r"\S")]
     pub name: String,
     pub value: f64,
+    #[schema(max_length = 30, pattern = r"\S")]
     pub unit: Option<String>,
     pub target: Option<f64>,
     /// `at_least` (default: met when value ≥ target) or `at_most` (met when value ≤ target).
@@ -91,25 +97,42 @@ pub struct Evidence {
     "metric": {"name": "medication_audit_score", "value": 92.5, "unit": "%", "target": 95.0}
 }))]
 pub struct NewEvidence {
+    /// Staff may record only `feedback` and `observation` (403 otherwise).
     pub source: EvidenceSource,
+    /// One of an assessment framework's evidence categories (`GET /v1/frameworks/{id}`).
     pub evidence_category: String,
-    /// At least one.
+    /// The quality statements it speaks to: each one of an assessment framework's.
+    #[schema(min_items = 1)]
     pub quality_statements: Vec<String>,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: String,
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub summary: Option<String>,
-    /// When it was observed; or give a period instead.
+    /// When it was observed. Give this, or both `period_start` and `period_end`, not both.
     pub observed_at: Option<DateTime<Utc>>,
+    /// The start of the period it covers (with `period_end`, instead of `observed_at`).
     pub period_start: Option<DateTime<Utc>>,
+    /// The end of the period it covers: not before `period_start`.
     pub period_end: Option<DateTime<Utc>>,
+    /// One of the organisation's locations; a caller whose token limits them to some locations
+    /// must name one of theirs.
     pub location_id: Option<Uuid>,
-    /// Required for feedback: who gave it.
+    /// Who gave it: required when `source` is `feedback`.
     pub respondent: Option<Respondent>,
     pub metric: Option<Metric>,
+    /// Documents held elsewhere.
     #[serde(default)]
+    #[schema(value_type = Vec<Link>, inline, max_items = 20)]
     pub links: Vec<String>,
+    /// Learning events of the organisation it came from; at most 100 together with
+    /// `concern_ids`.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub learning_event_ids: Vec<Uuid>,
+    /// Concerns of the organisation it came from; at most 100 together with
+    /// `learning_event_ids`.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub concern_ids: Vec<Uuid>,
     pub external_ref: Option<ExternalRef>,
 }
@@ -120,16 +143,22 @@ pub struct NewEvidence {
 #[schema(example = json!({"summary": "MAR charts complete; two missed signatures, both followed up."}))]
 pub struct EvidencePatch {
     pub source: Option<EvidenceSource>,
+    /// One of an assessment framework's evidence categories.
     pub evidence_category: Option<String>,
+    /// Each one of an assessment framework's quality statements.
+    #[schema(min_items = 1)]
     pub quality_statements: Option<Vec<String>>,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = r"\S")]
     pub summary: Option<Option<String>>,
+    /// After the change the record must have `observed_at`, or both `period_start` and
+    /// `period_end` (not after each other), and not both.
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -158,6 +187,7 @@ pub struct EvidencePatch {
     )]
     #[schema(value_type = Option<Uuid>)]
     pub location_id: Option<Option<Uuid>>,
+    /// Required while `source` is `feedback`.
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -172,21 +202,26 @@ pub struct EvidencePatch {
     )]
     #[schema(value_type = Option<Metric>)]
     pub metric: Option<Option<Metric>>,
+    /// Documents held elsewhere.
+    #[schema(value_type = Option<Vec<Link>>, inline, max_items = 20)]
     pub links: Option<Vec<String>>,
+    /// At most 100 together with the record's `concern_ids`.
+    #[schema(max_items = 100)]
     pub learning_event_ids: Option<Vec<Uuid>>,
+    /// At most 100 together with the record's `learning_event_ids`.
+    #[schema(max_items = 100)]
     pub concern_ids: Option<Vec<Uuid>>,
 }
 
-/// The checks every stored evidence record must pass, on its merged fields.
+/// The rules every stored evidence record must keep that the document cannot state (they need the
+/// frameworks, or span fields), on its merged fields. The document states the rest, such as the
+/// lengths of `title` and `summary` and the form of `metric` and `links`, and the contract applies
+/// them to each request.
 pub struct EvidenceFields<'a> {
     pub source: EvidenceSource,
     pub evidence_category: &'a str,
     pub quality_statements: &'a [String],
-    pub title: &'a str,
-    pub summary: Option<&'a str>,
     pub respondent: Option<Respondent>,
-    pub metric: Option<&'a Metric>,
-    pub links: &'a [String],
     pub linked_ids: usize,
 }
 
@@ -199,54 +234,22 @@ impl EvidenceFields<'_> {
 
     fn check(&self, checks: &mut Checks, catalogue: &Catalogue) {
         checks
-            .text("title", self.title, TITLE_MAX)
-            .optional_text("summary", self.summary, TEXT_MAX)
             .check(
                 catalogue.has_evidence_category(self.evidence_category),
                 "evidence_category",
                 "is not an evidence category of any framework",
             )
-            .quality_statements(catalogue, self.quality_statements, true)
+            .quality_statements(catalogue, self.quality_statements)
             .check(
                 self.source != EvidenceSource::Feedback || self.respondent.is_some(),
                 "respondent",
                 "is required for feedback",
             )
             .check(
-                self.links.len() <= LINKS_MAX,
-                "links",
-                "must have at most 20 entries",
-            )
-            .check(
-                self.linked_ids <= IDS_MAX,
+                self.linked_ids <= LINKED_MAX,
                 "learning_event_ids",
-                "must link at most 100 records",
+                "must have at most 100 entries together with concern_ids",
             );
-        for (index, link) in self.links.iter().enumerate() {
-            let field = format!("links[{index}]");
-            checks.check(
-                (link.starts_with("https://") || link.starts_with("http://"))
-                    && link.len() <= URL_MAX
-                    && !link.chars().any(char::is_whitespace),
-                &field,
-                "must be an http(s) URL of at most 2000 characters",
-            );
-        }
-        if let Some(metric) = self.metric {
-            checks
-                .text("metric.name", &metric.name, 100)
-                .optional_text("metric.unit", metric.unit.as_deref(), 30)
-                .check(
-                    metric.value.is_finite(),
-                    "metric.value",
-                    "must be a finite number",
-                )
-                .check(
-                    metric.target.is_none_or(f64::is_finite),
-                    "metric.target",
-                    "must be a finite number",
-                );
-        }
     }
 }
 
@@ -258,15 +261,11 @@ impl NewEvidence {
             source: self.source,
             evidence_category: &self.evidence_category,
             quality_statements: &self.quality_statements,
-            title: &self.title,
-            summary: self.summary.as_deref(),
             respondent: self.respondent,
-            metric: self.metric.as_ref(),
-            links: &self.links,
             linked_ids: self.learning_event_ids.len() + self.concern_ids.len(),
         }
         .check(&mut checks, catalogue);
-        checks.external_ref(self.external_ref.as_ref()).finish()
+        checks.finish()
     }
 }
 
@@ -281,7 +280,8 @@ pub struct EvidenceQuery {
     pub location_id: Option<Uuid>,
     /// Only evidence with a metric of this name.
     pub metric: Option<String>,
-    /// Only evidence dated (observed, or its period starting) at or after this time.
+    /// Only evidence dated (observed, or its period starting) at or after this time; not after
+    /// `to`.
     pub from: Option<DateTime<Utc>>,
     /// Only evidence dated at or before this time.
     pub to: Option<DateTime<Utc>>,
@@ -291,8 +291,10 @@ pub struct EvidenceQuery {
     #[serde(default)]
     pub include_archived: bool,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
@@ -302,7 +304,9 @@ pub struct EvidenceQuery {
 pub struct SeriesQuery {
     /// One location's values; a caller limited to some locations must name one of theirs.
     pub location_id: Option<Uuid>,
+    /// Only values dated at or after this time; not after `to`.
     pub from: Option<DateTime<Utc>>,
+    /// Only values dated at or before this time.
     pub to: Option<DateTime<Utc>>,
     /// Bucket width: `month` (default), `quarter` or `year`.
     pub interval: Option<SeriesInterval>,

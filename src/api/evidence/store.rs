@@ -496,8 +496,6 @@ pub fn update(
         merged(patch.period_end, current.period_end),
     );
     let dated = check_dates(observed_at, period)?;
-    let metric = patch.metric.clone().unwrap_or(current.metric.clone());
-    let links_now = patch.links.clone().unwrap_or(current.links.clone());
     let statements = patch
         .quality_statements
         .clone()
@@ -518,15 +516,7 @@ pub fn update(
             .as_deref()
             .unwrap_or(&current.evidence_category),
         quality_statements: &statements,
-        title: patch.title.as_deref().unwrap_or(&current.title),
-        summary: patch
-            .summary
-            .clone()
-            .unwrap_or(current.summary.clone())
-            .as_deref(),
         respondent: patch.respondent.unwrap_or(current.respondent),
-        metric: metric.as_ref(),
-        links: &links_now,
         linked_ids: learning.len() + concerns.len(),
     }
     .validate(catalogue)?;

@@ -4,7 +4,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::common::{nullable, Checks, ExternalRef};
-use crate::api::concerns::dto::{TEXT_MAX, TITLE_MAX};
 use crate::api::learning_events::dto::Participant;
 use crate::domain::framework::Catalogue;
 use crate::domain::improvement::{
@@ -12,34 +11,34 @@ use crate::domain::improvement::{
 };
 use crate::error::ApiResult;
 
-const IDS_MAX: usize = 100;
+/// How many records a plan may come from, of all kinds together.
+const SOURCES_MAX: usize = 100;
 
 /// Who owns a plan or an action: the subject of their token, and a name to show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"sub": "manager-1", "name": "Alex Manager"}))]
 pub struct Owner {
+    #[schema(max_length = 200, pattern = r"\S")]
     pub sub: String,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
 }
 
-impl Owner {
-    fn check(&self, checks: &mut Checks, field: &str) {
-        checks
-            .text(&format!("{field}.sub"), &self.sub, TITLE_MAX)
-            .optional_text(&format!("{field}.name"), self.name.as_deref(), TITLE_MAX);
-    }
-}
-
-/// The records a plan came from.
+/// The records a plan came from, each a record of the organisation: at most 100 of all kinds
+/// together.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"]}))]
 pub struct PlanSources {
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub concern_ids: Vec<Uuid>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub evidence_ids: Vec<Uuid>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub learning_event_ids: Vec<Uuid>,
 }
 
@@ -47,7 +46,11 @@ impl PlanSources {
     fn check(&self, checks: &mut Checks) {
         let count =
             self.concern_ids.len() + self.evidence_ids.len() + self.learning_event_ids.len();
-        checks.check(count <= IDS_MAX, "sources", "must name at most 100 records");
+        checks.check(
+            count <= SOURCES_MAX,
+            "sources",
+            "must have at most 100 entries across its lists",
+        );
     }
 }
 
@@ -193,37 +196,39 @@ pub struct ImprovementPlan {
     "involved": [{"role": "relative"}]
 }))]
 pub struct NewImprovementPlan {
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: String,
+    /// What the plan is to achieve, and by when.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub objective: String,
+    /// One of the organisation's locations; a caller whose token limits them to some locations
+    /// must name one of theirs.
     pub location_id: Option<Uuid>,
     pub owner: Owner,
     pub priority: Priority,
     pub review_cadence: ReviewCadence,
+    /// Each one of an assessment framework's quality statements.
     #[serde(default)]
     pub quality_statements: Vec<String>,
+    /// The records it came from: at most 100 of all kinds together.
     #[serde(default)]
     pub sources: PlanSources,
+    /// Whether people using the service or their relatives helped write it.
     #[serde(default)]
     pub co_produced: bool,
+    /// Who was involved, by role.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub involved: Vec<Participant>,
     pub external_ref: Option<ExternalRef>,
 }
 
 impl NewImprovementPlan {
+    /// The rules the document cannot state: quality statements are the frameworks' data, and
+    /// the sources' limit counts three lists together.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         let mut checks = Checks::new();
-        checks
-            .text("title", &self.title, TITLE_MAX)
-            .text("objective", &self.objective, TEXT_MAX)
-            .quality_statements(catalogue, &self.quality_statements, false)
-            .external_ref(self.external_ref.as_ref())
-            .check(
-                self.involved.len() <= IDS_MAX,
-                "involved",
-                "must have at most 100 entries",
-            );
-        self.owner.check(&mut checks, "owner");
+        checks.quality_statements(catalogue, &self.quality_statements);
         self.sources.check(&mut checks);
         checks.finish()
     }
@@ -234,7 +239,9 @@ impl NewImprovementPlan {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"priority": "urgent", "review_cadence": "monthly"}))]
 pub struct ImprovementPlanPatch {
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub objective: Option<String>,
     #[serde(
         default,
@@ -246,31 +253,24 @@ pub struct ImprovementPlanPatch {
     pub owner: Option<Owner>,
     pub priority: Option<Priority>,
     pub review_cadence: Option<ReviewCadence>,
+    /// Each one of an assessment framework's quality statements.
     pub quality_statements: Option<Vec<String>>,
+    /// At most 100 records of all kinds together.
     pub sources: Option<PlanSources>,
     pub co_produced: Option<bool>,
+    #[schema(max_items = 100)]
     pub involved: Option<Vec<Participant>>,
 }
 
 impl ImprovementPlanPatch {
+    /// The rules the document cannot state: quality statements are the frameworks' data, and
+    /// the sources' limit counts three lists together.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         let mut checks = Checks::new();
-        checks
-            .optional_text("title", self.title.as_deref(), TITLE_MAX)
-            .optional_text("objective", self.objective.as_deref(), TEXT_MAX)
-            .quality_statements(
-                catalogue,
-                self.quality_statements.as_deref().unwrap_or_default(),
-                false,
-            )
-            .check(
-                self.involved.as_ref().is_none_or(|i| i.len() <= IDS_MAX),
-                "involved",
-                "must have at most 100 entries",
-            );
-        if let Some(owner) = &self.owner {
-            owner.check(&mut checks, "owner");
-        }
+        checks.quality_statements(
+            catalogue,
+            self.quality_statements.as_deref().unwrap_or_default(),
+        );
         if let Some(sources) = &self.sources {
             sources.check(&mut checks);
         }
@@ -282,20 +282,15 @@ impl ImprovementPlanPatch {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"to": "completed", "celebrate": true}))]
 pub struct PlanTransition {
+    /// Where to move; each status allows only some moves (409 `illegal_transition` lists them),
+    /// and a plan completes only once none of its actions is open.
     pub to: PlanStatus,
     /// Recorded in the audit trail.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub note: Option<String>,
     /// On completing: record an improvement milestone recognition too.
     #[serde(default)]
     pub celebrate: bool,
-}
-
-impl PlanTransition {
-    pub fn validate(&self) -> ApiResult<()> {
-        Checks::new()
-            .optional_text("note", self.note.as_deref(), TEXT_MAX)
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -306,27 +301,20 @@ impl PlanTransition {
     "due_on": "2026-12-01"
 }))]
 pub struct NewPlanAction {
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub description: String,
     pub owner: Owner,
     pub due_on: Option<NaiveDate>,
-}
-
-impl NewPlanAction {
-    pub fn validate(&self) -> ApiResult<()> {
-        let mut checks = Checks::new();
-        checks.text("description", &self.description, TEXT_MAX);
-        self.owner.check(&mut checks, "owner");
-        checks.finish()
-    }
 }
 
 /// The fields to change. Setting `effectiveness` to `effective` or `not_effective` records the
 /// check of a done action and needs `checked_on`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"effectiveness": "effective", "checked_on": "2027-01-05",
+#[schema(example = json!({"effectiveness": "effective", "checked_on": "2026-11-24",
                           "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]}))]
 pub struct PlanActionPatch {
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub description: Option<String>,
     pub owner: Option<Owner>,
     #[serde(
@@ -336,7 +324,10 @@ pub struct PlanActionPatch {
     )]
     #[schema(value_type = Option<NaiveDate>)]
     pub due_on: Option<Option<NaiveDate>>,
+    /// `effective` or `not_effective` only for a done action, and with `checked_on`.
     pub effectiveness: Option<Effectiveness>,
+    /// The day of the check: not in the future, and only while `effectiveness` is `effective`
+    /// or `not_effective`.
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -344,67 +335,47 @@ pub struct PlanActionPatch {
     )]
     #[schema(value_type = Option<NaiveDate>)]
     pub checked_on: Option<Option<NaiveDate>>,
+    /// Evidence of the organisation from the check.
+    #[schema(max_items = 100)]
     pub check_evidence_ids: Option<Vec<Uuid>>,
-}
-
-impl PlanActionPatch {
-    pub fn validate(&self) -> ApiResult<()> {
-        let mut checks = Checks::new();
-        checks
-            .optional_text("description", self.description.as_deref(), TEXT_MAX)
-            .check(
-                self.check_evidence_ids
-                    .as_ref()
-                    .is_none_or(|ids| ids.len() <= IDS_MAX),
-                "check_evidence_ids",
-                "must have at most 100 entries",
-            );
-        if let Some(owner) = &self.owner {
-            owner.check(&mut checks, "owner");
-        }
-        checks.finish()
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"to": "done", "completion_note": "Rota changed from 1 December", "celebrate": true}))]
 pub struct ActionTransition {
+    /// Where to move; each status allows only some moves (409 `illegal_transition` lists them).
+    /// Staff move only the actions they own.
     pub to: ActionStatus,
-    /// Required to move to done: what was done.
+    /// Required to move to `done`: what was done.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub completion_note: Option<String>,
-    /// Required to cancel: why.
+    /// Required to move to `cancelled`: why.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub reason: Option<String>,
     /// On moving to done: record an improvement milestone recognition too.
     #[serde(default)]
     pub celebrate: bool,
 }
 
-impl ActionTransition {
-    pub fn validate(&self) -> ApiResult<()> {
-        Checks::new()
-            .optional_text("completion_note", self.completion_note.as_deref(), TEXT_MAX)
-            .optional_text("reason", self.reason.as_deref(), TEXT_MAX)
-            .finish()
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"reviewed_on": "2026-12-20", "progress": "amber",
+#[schema(example = json!({"reviewed_on": "2026-11-20", "progress": "amber",
                           "notes": "Rota changed; call-bell times not yet measured.", "priority": "high"}))]
 pub struct NewPlanReview {
+    /// The day of the review: not in the future.
     pub reviewed_on: NaiveDate,
     pub progress: Progress,
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub notes: Option<String>,
     /// The plan's priority from now on, when the review changes it.
     pub priority: Option<Priority>,
 }
 
 impl NewPlanReview {
+    /// The rule the document cannot state: the review day has come.
     pub fn validate(&self) -> ApiResult<()> {
         Checks::new()
-            .optional_text("notes", self.notes.as_deref(), TEXT_MAX)
             .check(
                 self.reviewed_on <= crate::domain::now().date_naive(),
                 "reviewed_on",
@@ -429,8 +400,10 @@ pub struct PlanQuery {
     /// Only plans changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
@@ -444,8 +417,10 @@ pub struct ActionQuery {
     /// Only actions due before this day.
     pub due_before: Option<NaiveDate>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
@@ -454,6 +429,7 @@ pub struct ActionQuery {
 #[serde(deny_unknown_fields)]
 pub struct DueQuery {
     /// Plans due within this many days from today, and those overdue (0 to 366; default 14).
+    #[param(minimum = 0, maximum = 366)]
     pub within_days: Option<i64>,
     pub location_id: Option<Uuid>,
 }

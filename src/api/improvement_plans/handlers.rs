@@ -175,7 +175,6 @@ pub async fn transition_plan(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::SignOffPlans)?;
     let request = body.parse()?;
-    request.validate()?;
     let keyed = key.bind(&principal.sub, &req, &request)?;
     let id = id.into_inner().to_string();
     idempotency::once(
@@ -219,7 +218,6 @@ pub async fn create_action(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManagePlans)?;
     let new = body.parse()?;
-    new.validate()?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     let plan_id = id.into_inner().to_string();
     idempotency::once(
@@ -324,7 +322,6 @@ pub async fn update_action(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManagePlans)?;
     let patch = body.parse()?;
-    patch.validate()?;
     let (plan_id, id) = path.into_inner();
     let action = state
         .db
@@ -373,7 +370,6 @@ pub async fn transition_action(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::MoveActions)?;
     let request = body.parse()?;
-    request.validate()?;
     let keyed = key.bind(&principal.sub, &req, &request)?;
     let (plan_id, id) = path.into_inner();
     let target = (plan_id.to_string(), id.to_string());

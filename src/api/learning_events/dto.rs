@@ -4,21 +4,24 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::common::{nullable, Checks, ExternalRef};
-use crate::api::concerns::dto::{TEXT_MAX, TITLE_MAX};
 use crate::domain::framework::Catalogue;
 use crate::domain::learning::{missing_reflections, LearningKind, ParticipantRole, SharedVia};
 use crate::error::ApiResult;
-
-const LESSON_MAX: usize = 1_000;
-const LIST_MAX: usize = 100;
 
 /// Someone who took part, by role; names are optional.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Participant {
     pub role: ParticipantRole,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
 }
+
+/// A lesson the event taught, in a sentence or two.
+// The document's schema of an item of `lessons` (read as text): it states the rule.
+#[derive(ToSchema)]
+#[schema(max_length = 1000, pattern = r"\S")]
+pub struct Lesson(pub String);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -85,25 +88,41 @@ pub struct LearningEvent {
 }))]
 pub struct NewLearningEvent {
     pub kind: LearningKind,
+    /// When it took place: not in the future.
     pub occurred_at: DateTime<Utc>,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: String,
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub summary: Option<String>,
+    /// One of the organisation's locations; a caller whose token limits them to some locations
+    /// must name one of theirs.
     pub location_id: Option<Uuid>,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub facilitator: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub participants: Vec<Participant>,
-    /// Required, with the next two, for a governance review.
+    /// What went well. Required, with the next two, when `kind` is `governance_review`.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub went_well: Option<String>,
+    /// What did not go well; required for a governance review.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub did_not_go_well: Option<String>,
+    /// What needs to change; required for a governance review.
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub to_change: Option<String>,
+    /// What the event taught.
     #[serde(default)]
+    #[schema(value_type = Vec<Lesson>, inline, max_items = 100)]
     pub lessons: Vec<String>,
     #[serde(default)]
     pub shared_via: Vec<SharedVia>,
+    /// Each one of an assessment framework's quality statements.
     #[serde(default)]
     pub quality_statements: Vec<String>,
     /// Concerns of the organisation this learning came from.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub concern_ids: Vec<Uuid>,
     pub external_ref: Option<ExternalRef>,
 }
@@ -113,15 +132,19 @@ pub struct NewLearningEvent {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"lessons": ["Check call-bell logs weekly", "Agency staff get the night induction"]}))]
 pub struct LearningEventPatch {
+    /// A governance review must have `went_well`, `did_not_go_well` and `to_change` after the
+    /// change.
     pub kind: Option<LearningKind>,
+    /// Not in the future.
     pub occurred_at: Option<DateTime<Utc>>,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = r"\S")]
     pub summary: Option<Option<String>>,
     #[serde(
         default,
@@ -135,142 +158,86 @@ pub struct LearningEventPatch {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"\S")]
     pub facilitator: Option<Option<String>>,
+    #[schema(max_items = 100)]
     pub participants: Option<Vec<Participant>>,
+    /// Required for a governance review.
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = r"\S")]
     pub went_well: Option<Option<String>>,
+    /// Required for a governance review.
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = r"\S")]
     pub did_not_go_well: Option<Option<String>>,
+    /// Required for a governance review.
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = r"\S")]
     pub to_change: Option<Option<String>>,
+    /// What the event taught.
+    #[schema(value_type = Option<Vec<Lesson>>, inline, max_items = 100)]
     pub lessons: Option<Vec<String>>,
     pub shared_via: Option<Vec<SharedVia>>,
+    /// Each one of an assessment framework's quality statements.
     pub quality_statements: Option<Vec<String>>,
+    /// Concerns of the organisation this learning came from.
+    #[schema(max_items = 100)]
     pub concern_ids: Option<Vec<Uuid>>,
 }
 
-/// The checks a new event and a patched one share.
-fn check_fields(checks: &mut Checks, catalogue: &Catalogue, fields: Fields<'_>) {
-    checks
-        .optional_text("title", fields.title, TITLE_MAX)
-        .optional_text("summary", fields.summary, TEXT_MAX)
-        .optional_text("facilitator", fields.facilitator, TITLE_MAX)
-        .optional_text("went_well", fields.went_well, TEXT_MAX)
-        .optional_text("did_not_go_well", fields.did_not_go_well, TEXT_MAX)
-        .optional_text("to_change", fields.to_change, TEXT_MAX)
-        .texts("lessons", fields.lessons, LIST_MAX, LESSON_MAX)
-        .not_future("occurred_at", fields.occurred_at)
-        .quality_statements(catalogue, fields.quality_statements, false)
-        .check(
-            fields.participants.len() <= LIST_MAX,
-            "participants",
-            "must have at most 100 entries",
-        )
-        .check(
-            fields.concern_ids.len() <= LIST_MAX,
-            "concern_ids",
-            "must have at most 100 entries",
-        );
-    for (index, participant) in fields.participants.iter().enumerate() {
-        checks.optional_text(
-            &format!("participants[{index}].name"),
-            participant.name.as_deref(),
-            TITLE_MAX,
-        );
-    }
-}
-
-struct Fields<'a> {
-    title: Option<&'a str>,
-    summary: Option<&'a str>,
-    facilitator: Option<&'a str>,
-    went_well: Option<&'a str>,
-    did_not_go_well: Option<&'a str>,
-    to_change: Option<&'a str>,
-    lessons: &'a [String],
+/// The rules a new event and a patched one share that the document cannot state.
+fn check_fields(
+    checks: &mut Checks,
+    catalogue: &Catalogue,
     occurred_at: Option<DateTime<Utc>>,
-    quality_statements: &'a [String],
-    participants: &'a [Participant],
-    concern_ids: &'a [Uuid],
+    quality_statements: &[String],
+) {
+    checks
+        .not_future("occurred_at", occurred_at)
+        .quality_statements(catalogue, quality_statements);
 }
 
 impl NewLearningEvent {
+    /// The rules the document cannot state: the event has happened, quality statements are the
+    /// frameworks' data, and a governance review has its three reflections.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         let mut checks = Checks::new();
-        checks
-            .text("title", &self.title, TITLE_MAX)
-            .external_ref(self.external_ref.as_ref());
         check_fields(
             &mut checks,
             catalogue,
-            Fields {
-                title: None,
-                summary: self.summary.as_deref(),
-                facilitator: self.facilitator.as_deref(),
-                went_well: self.went_well.as_deref(),
-                did_not_go_well: self.did_not_go_well.as_deref(),
-                to_change: self.to_change.as_deref(),
-                lessons: &self.lessons,
-                occurred_at: Some(self.occurred_at),
-                quality_statements: &self.quality_statements,
-                participants: &self.participants,
-                concern_ids: &self.concern_ids,
-            },
+            Some(self.occurred_at),
+            &self.quality_statements,
         );
-        // Blank reflections are already named above; here only the absent ones.
-        let present = |text: &Option<String>| text.as_ref().map(|_| "given");
-        let given = [
-            present(&self.went_well),
-            present(&self.did_not_go_well),
-            present(&self.to_change),
-        ];
-        for field in missing_reflections(self.kind, given) {
+        let given = [&self.went_well, &self.did_not_go_well, &self.to_change];
+        for field in missing_reflections(self.kind, given.map(Option::as_deref)) {
             checks.check(false, field, &format!("is required for a {}", self.kind));
         }
         checks.finish()
     }
 }
 
-/// A patched optional text: the new value, if one is given.
-fn flat(field: &Option<Option<String>>) -> Option<&str> {
-    field.as_ref().and_then(|v| v.as_deref())
-}
-
 impl LearningEventPatch {
+    /// The rules the document cannot state; the store checks a governance review's reflections
+    /// on the changed record.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         let mut checks = Checks::new();
         check_fields(
             &mut checks,
             catalogue,
-            Fields {
-                title: self.title.as_deref(),
-                summary: flat(&self.summary),
-                facilitator: flat(&self.facilitator),
-                went_well: flat(&self.went_well),
-                did_not_go_well: flat(&self.did_not_go_well),
-                to_change: flat(&self.to_change),
-                lessons: self.lessons.as_deref().unwrap_or_default(),
-                occurred_at: self.occurred_at,
-                quality_statements: self.quality_statements.as_deref().unwrap_or_default(),
-                participants: self.participants.as_deref().unwrap_or_default(),
-                concern_ids: self.concern_ids.as_deref().unwrap_or_default(),
-            },
+            self.occurred_at,
+            self.quality_statements.as_deref().unwrap_or_default(),
         );
         checks.finish()
     }
@@ -282,7 +249,7 @@ impl LearningEventPatch {
 pub struct LearningEventQuery {
     pub kind: Option<LearningKind>,
     pub location_id: Option<Uuid>,
-    /// Only events that occurred at or after this time.
+    /// Only events that occurred at or after this time; not after `to`.
     pub from: Option<DateTime<Utc>>,
     /// Only events that occurred at or before this time.
     pub to: Option<DateTime<Utc>>,
@@ -291,7 +258,9 @@ pub struct LearningEventQuery {
     /// Only events changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }

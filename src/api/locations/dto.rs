@@ -3,9 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::common::{nullable, Checks};
-use crate::domain::location::{is_cqc_id, LocationKind};
-use crate::error::ApiResult;
+use crate::api::common::nullable;
+use crate::domain::location::LocationKind;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -21,7 +20,7 @@ pub struct Location {
     pub id: Uuid,
     pub name: String,
     pub kind: LocationKind,
-    /// CQC location id (`1-` and digits).
+    /// CQC location id (`1-` and 5 to 12 digits).
     pub cqc_location_id: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -32,8 +31,11 @@ pub struct Location {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Meadowbank House", "kind": "care_home", "cqc_location_id": "1-2345678901"}))]
 pub struct NewLocation {
+    #[schema(max_length = 200, pattern = r"\S")]
     pub name: String,
     pub kind: LocationKind,
+    /// CQC location id: `1-` and 5 to 12 digits.
+    #[schema(pattern = r"^1-[0-9]{5,12}$")]
     pub cqc_location_id: Option<String>,
 }
 
@@ -42,44 +44,17 @@ pub struct NewLocation {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Meadowbank House (nursing wing)"}))]
 pub struct LocationPatch {
+    #[schema(max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     pub kind: Option<LocationKind>,
+    /// CQC location id: `1-` and 5 to 12 digits.
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^1-[0-9]{5,12}$")]
     pub cqc_location_id: Option<Option<String>>,
-}
-
-fn check_cqc_id(checks: &mut Checks, id: Option<&str>) {
-    checks.check(
-        id.is_none_or(is_cqc_id),
-        "cqc_location_id",
-        "must be a CQC id such as 1-2345678901",
-    );
-}
-
-impl NewLocation {
-    pub fn validate(&self) -> ApiResult<()> {
-        let mut checks = Checks::new();
-        checks.text("name", &self.name, 200);
-        check_cqc_id(&mut checks, self.cqc_location_id.as_deref());
-        checks.finish()
-    }
-}
-
-impl LocationPatch {
-    pub fn validate(&self) -> ApiResult<()> {
-        let mut checks = Checks::new();
-        checks.optional_text("name", self.name.as_deref(), 200);
-        check_cqc_id(
-            &mut checks,
-            self.cqc_location_id.clone().flatten().as_deref(),
-        );
-        checks.finish()
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,7 +64,9 @@ pub struct LocationQuery {
     /// Only locations changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }

@@ -35,7 +35,6 @@ pub async fn create_location(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManageLocations)?;
     let new = body.parse()?;
-    new.validate()?;
     let keyed = key.bind(&principal.sub, &req, &new)?;
     let organisation_id = principal.organisation_id.clone();
     idempotency::once(&state.db, organisation_id.clone(), keyed, move |conn| {
@@ -124,7 +123,6 @@ pub async fn update_location(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManageLocations)?;
     let patch = body.parse()?;
-    patch.validate()?;
     let id = id.into_inner().to_string();
     let location = state
         .db

@@ -1,12 +1,12 @@
+use actix_web::http::Method;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::common::{nullable, Checks};
-use crate::domain::location::is_cqc_id;
-use crate::domain::location::is_ods_code;
-use crate::error::ApiResult;
+use crate::api::common::nullable;
+use crate::api::contract::contract;
+use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -23,7 +23,7 @@ use crate::error::ApiResult;
 pub struct Organisation {
     pub id: Uuid,
     pub name: String,
-    /// CQC provider id (`1-` and digits).
+    /// CQC provider id (`1-` and 5 to 12 digits).
     pub cqc_provider_id: Option<String>,
     /// NHS ODS code.
     pub ods_code: Option<String>,
@@ -41,59 +41,109 @@ pub struct Organisation {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Meadowbank Care Ltd", "acknowledge_within_hours": 48}))]
 pub struct OrganisationPatch {
+    #[schema(max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    /// CQC provider id: `1-` and 5 to 12 digits.
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^1-[0-9]{5,12}$")]
     pub cqc_provider_id: Option<Option<String>>,
+    /// NHS ODS code: 3 to 10 upper-case letters and digits.
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[A-Z0-9]{3,10}$")]
     pub ods_code: Option<Option<String>>,
-    /// 1 to 720 hours.
+    /// Hours from raising a concern to acknowledging it.
+    #[schema(minimum = 1, maximum = 720)]
     pub acknowledge_within_hours: Option<i32>,
-    /// 1 to 365 days.
+    /// Days from raising a concern to resolving it with feedback to the raiser.
+    #[schema(minimum = 1, maximum = 365)]
     pub feedback_within_days: Option<i32>,
 }
 
 impl OrganisationPatch {
+    /// The document's rules for this body (`PATCH /v1/organisation`), for the command line,
+    /// which creates organisations without a request; a request has met them already.
     pub fn validate(&self) -> ApiResult<()> {
-        Checks::new()
-            .optional_text("name", self.name.as_deref(), 200)
-            .check(
-                self.cqc_provider_id
-                    .clone()
-                    .flatten()
-                    .is_none_or(|id| is_cqc_id(&id)),
-                "cqc_provider_id",
-                "must be a CQC id such as 1-101234567",
-            )
-            .check(
-                self.ods_code
-                    .clone()
-                    .flatten()
-                    .is_none_or(|code| is_ods_code(&code)),
-                "ods_code",
-                "must be 3 to 10 upper-case letters and digits",
-            )
-            .check(
-                self.acknowledge_within_hours
-                    .is_none_or(|h| (1..=720).contains(&h)),
-                "acknowledge_within_hours",
-                "must be between 1 and 720",
-            )
-            .check(
-                self.feedback_within_days
-                    .is_none_or(|d| (1..=365).contains(&d)),
-                "feedback_within_days",
-                "must be between 1 and 365",
-            )
-            .finish()
+        let body = serde_json::to_value(self)?;
+        let errors = contract().check_body(&Method::PATCH, "/v1/organisation", &body);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid_fields(patch: OrganisationPatch) -> Vec<String> {
+        match patch.validate() {
+            Ok(()) => Vec::new(),
+            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cqc_ids_are_1_dash_and_5_to_12_digits() {
+        let with = |id: &str| OrganisationPatch {
+            cqc_provider_id: Some(Some(id.to_owned())),
+            ..Default::default()
+        };
+        for good in ["1-101234567", "1-12345", "1-123456789012"] {
+            assert!(invalid_fields(with(good)).is_empty(), "{good}");
+        }
+        for bad in [
+            "1-1234",
+            "1-1234567890123",
+            "2-101234567",
+            "1-10123456a",
+            " 1-101234567",
+        ] {
+            assert_eq!(invalid_fields(with(bad)), ["cqc_provider_id"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn ods_codes_are_3_to_10_upper_case_letters_and_digits() {
+        let with = |code: &str| OrganisationPatch {
+            ods_code: Some(Some(code.to_owned())),
+            ..Default::default()
+        };
+        for good in ["VNH12", "RX1", "ABCDE12345"] {
+            assert!(invalid_fields(with(good)).is_empty(), "{good}");
+        }
+        for bad in ["rx1", "AB", "ABCDE123456", "RX-1"] {
+            assert_eq!(invalid_fields(with(bad)), ["ods_code"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_and_clocks_follow_the_document() {
+        let patch = OrganisationPatch {
+            name: Some(" ".into()),
+            acknowledge_within_hours: Some(721),
+            feedback_within_days: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            invalid_fields(patch),
+            ["acknowledge_within_hours", "feedback_within_days", "name"]
+        );
+        let cleared = OrganisationPatch {
+            cqc_provider_id: Some(None),
+            ods_code: Some(None),
+            ..Default::default()
+        };
+        assert!(invalid_fields(cleared).is_empty());
     }
 }

@@ -2,10 +2,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::common::Checks;
-use crate::api::concerns::dto::{ConcernUpdate, TEXT_MAX};
+use crate::api::concerns::dto::ConcernUpdate;
 use crate::domain::concern::{ConcernCategory, ConcernStatus};
-use crate::error::ApiResult;
 
 /// What the holder of a receipt code may see of their concern.
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,11 +59,6 @@ impl From<ConcernUpdate> for ReceiptUpdate {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "It happened again on Tuesday night."}))]
 pub struct NewReceiptMessage {
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub body: String,
-}
-
-impl NewReceiptMessage {
-    pub fn validate(&self) -> ApiResult<()> {
-        Checks::new().text("body", &self.body, TEXT_MAX).finish()
-    }
 }

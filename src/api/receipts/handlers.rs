@@ -100,9 +100,8 @@ pub async fn add_receipt_message(
     key: IdempotencyKey,
     body: Json<NewReceiptMessage>,
 ) -> ApiResult<HttpResponse> {
-    let message = body.parse()?;
     let (hash, concern) = open(&state, &req, &code).await?;
-    message.validate()?;
+    let message = body.parse()?;
     let keyed = key.bind(&format!("receipt:{hash}"), &req, &message)?;
     idempotency::once(
         &state.db,

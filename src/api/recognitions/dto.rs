@@ -4,9 +4,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::common::Checks;
-use crate::api::concerns::dto::{TEXT_MAX, TITLE_MAX};
 use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
-use crate::domain::RecordKind;
+use crate::domain::{text_enum, RecordKind};
 use crate::error::ApiResult;
 
 /// A record a recognition is about.
@@ -15,6 +14,33 @@ use crate::error::ApiResult;
 pub struct LinkedRecord {
     /// `concern`, `improvement_plan`, `action` or `evidence`.
     pub kind: RecordKind,
+    pub id: Uuid,
+}
+
+/// Who a recognition is for: a name or a team.
+// The document's schema of an item of `recipients` (read as text): it states the rule.
+#[derive(ToSchema)]
+#[schema(max_length = 200, pattern = r"\S")]
+pub struct Recipient(pub String);
+
+text_enum!(
+    /// The kinds of record a recognition may be about.
+    RecognisedKind {
+        Concern => "concern",
+        ImprovementPlan => "improvement_plan",
+        Action => "action",
+        Evidence => "evidence",
+    }
+);
+
+/// A record a new recognition is about: a record of the organisation.
+// The document's schema of an item of `linked_records` (read as a `LinkedRecord`): it names the
+// kinds a recognition may link to.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecognisedRecord {
+    #[schema(inline)]
+    pub kind: RecognisedKind,
     pub id: Uuid,
 }
 
@@ -60,51 +86,35 @@ pub struct Recognition {
     "message": "The night team made Mum feel safe again.",
     "recipients": ["Night team"],
     "from": "relative",
+    "linked_records": [{"kind": "improvement_plan", "id": "0192f0c4-8888-7000-8000-000000000001"}],
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
-    "occurred_on": "2026-12-10"
+    "occurred_on": "2026-11-24"
 }))]
 pub struct NewRecognition {
     pub kind: RecognitionKind,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: String,
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub message: Option<String>,
-    /// At least one name or team.
+    /// The names or teams recognised.
+    #[schema(value_type = Vec<Recipient>, inline, min_items = 1, max_items = 50)]
     pub recipients: Vec<String>,
     pub from: RecognitionFrom,
+    /// Concerns, improvement plans, actions or evidence of the organisation it is about.
     #[serde(default)]
+    #[schema(value_type = Vec<RecognisedRecord>, inline, max_items = 50)]
     pub linked_records: Vec<LinkedRecord>,
+    /// One of the organisation's locations; a caller whose token limits them to some locations
+    /// must name one of theirs.
     pub location_id: Option<Uuid>,
+    /// The day it happened: not in the future.
     pub occurred_on: NaiveDate,
 }
 
 impl NewRecognition {
+    /// The rule the document cannot state: the day has come.
     pub fn validate(&self) -> ApiResult<()> {
-        let linkable = [
-            RecordKind::Concern,
-            RecordKind::ImprovementPlan,
-            RecordKind::Action,
-            RecordKind::Evidence,
-        ];
         Checks::new()
-            .text("title", &self.title, TITLE_MAX)
-            .optional_text("message", self.message.as_deref(), TEXT_MAX)
-            .check(
-                !self.recipients.is_empty(),
-                "recipients",
-                "must name at least one person or team",
-            )
-            .texts("recipients", &self.recipients, 50, TITLE_MAX)
-            .check(
-                self.linked_records.len() <= 50,
-                "linked_records",
-                "must have at most 50 entries",
-            )
-            .check(
-                self.linked_records
-                    .iter()
-                    .all(|l| linkable.contains(&l.kind)),
-                "linked_records",
-                "may link concerns, improvement plans, actions and evidence",
-            )
             .check(
                 self.occurred_on <= crate::domain::now().date_naive(),
                 "occurred_on",
@@ -123,8 +133,10 @@ pub struct RecognitionQuery {
     /// Only recognitions changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 

@@ -4,7 +4,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::common::Checks;
-use crate::api::concerns::dto::TEXT_MAX;
 use crate::domain::framework::{Framework, KeyQuestionRollup};
 use crate::error::ApiResult;
 
@@ -16,27 +15,26 @@ use crate::error::ApiResult;
     "evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]
 }))]
 pub struct NewSelfAssessment {
-    /// A score on the framework's scale (1 to 4 for the CQC framework).
+    /// A score on the framework's own scale (its `score_scale`): 1 to 4 for the CQC framework;
+    /// another framework's scale may be shorter.
+    #[schema(minimum = 1, maximum = 4)]
     pub score: u8,
+    #[schema(max_length = 10000, pattern = r"\S")]
     pub rationale: String,
     /// Evidence of the organisation that supports the score.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub evidence_ids: Vec<Uuid>,
 }
 
 impl NewSelfAssessment {
+    /// The rule the document cannot state: each framework has its own scale.
     pub fn validate(&self, framework: &Framework) -> ApiResult<()> {
         Checks::new()
             .check(
                 framework.score_scale.contains_key(&self.score.to_string()),
                 "score",
                 "is not on the framework's score scale",
-            )
-            .text("rationale", &self.rationale, TEXT_MAX)
-            .check(
-                self.evidence_ids.len() <= 100,
-                "evidence_ids",
-                "must have at most 100 entries",
             )
             .finish()
     }
