@@ -80,6 +80,11 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     ),
     ("archived", 409, "the record is archived and cannot change"),
     (
+        "conflicts_with_record",
+        409,
+        "the change is valid in itself but not for the record as stored; `errors` names the fields",
+    ),
+    (
         "precondition_failed",
         412,
         "`If-Match` does not match the record's current `ETag`",
@@ -138,6 +143,10 @@ pub enum ApiError {
     /// (a missing or unknown field, a wrong type or value, a length, a range): every one named.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// A PATCH valid in itself that would leave the record breaking its rules, given what is
+    /// stored (an effectiveness check on an action not done, dates that no longer fit).
+    #[error("the change does not fit the record as stored")]
+    ConflictsWithRecord(Vec<FieldError>),
     #[error("{0}")]
     Unauthorized(String),
     #[error("your role does not allow this")]
@@ -179,6 +188,14 @@ impl ApiError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// The same problems, judged against the stored record rather than the request alone.
+    pub fn against_record(self) -> Self {
+        match self {
+            Self::Validation(errors) => Self::ConflictsWithRecord(errors),
+            other => other,
+        }
+    }
+
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::BadRequest {
             code,
@@ -199,6 +216,7 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::Validation(_) => "validation_failed",
+            Self::ConflictsWithRecord(_) => "conflicts_with_record",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -216,6 +234,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => "Bad request",
             Self::Validation(_) => "Invalid request",
+            Self::ConflictsWithRecord(_) => "Conflicts with the record",
             Self::Unauthorized(_) => "Authentication required",
             Self::Forbidden => "Forbidden",
             Self::NotFound(_) => "Not found",
@@ -233,7 +252,7 @@ impl ApiError {
     /// What a person reads: every invalid field for a validation failure, nothing of a 500's cause.
     pub fn detail(&self) -> String {
         match self {
-            Self::Validation(errors) => errors
+            Self::Validation(errors) | Self::ConflictsWithRecord(errors) => errors
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect::<Vec<_>>()
@@ -263,7 +282,7 @@ pub struct Problem {
     pub detail: String,
     /// Stable code a client can branch on.
     pub code: String,
-    /// The invalid fields, for `validation_failed`.
+    /// The fields at fault, for `validation_failed` and `conflicts_with_record`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
     /// For `illegal_transition`: the states the record may move to now.
@@ -284,7 +303,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::ConflictsWithRecord(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -317,7 +336,9 @@ impl ResponseError for ApiError {
             existing_id: None,
         };
         match self {
-            Self::Validation(errors) => problem.errors = Some(errors.clone()),
+            Self::Validation(errors) | Self::ConflictsWithRecord(errors) => {
+                problem.errors = Some(errors.clone())
+            }
             Self::Conflict {
                 extra: Some(extra), ..
             } => {

@@ -127,7 +127,8 @@ impl<T> FromRequest for Query<T> {
 
 /// A checked value as its Rust type. The schema and the type agree, so a failure here is a gap
 /// between the document and the code: logged, and still answered as the field's error.
-fn typed<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
+fn typed<T: DeserializeOwned>(mut value: Value) -> ApiResult<T> {
+    whole_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|error| {
         let field = match error.path().to_string() {
             root if root == "." => "body".to_owned(),
@@ -136,6 +137,23 @@ fn typed<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
         log::warn!("a request passed the OpenAPI schema but not its type at {field}: {error}");
         ApiError::Validation(vec![FieldError::new(field, error.inner().to_string())])
     })
+}
+
+/// JSON Schema counts `3.0` as the integer 3; serde would not read it as one.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            if let Some(whole) = number
+                .as_f64()
+                .filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15)
+            {
+                *value = Value::from(whole as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// Malformed JSON, said in plain words with where it went wrong.

@@ -354,3 +354,34 @@ fn every_cursor_parameter_is_described_as_the_cursor_careloop_sends() {
     }
     assert!(cursors >= 9);
 }
+
+#[actix_web::test]
+async fn numbers_and_shapes_are_read_as_the_schema_reads_them() {
+    let app = TestApp::new().await;
+    // JSON Schema counts 3.0 as the integer 3, so careloop does too.
+    let scored = app
+        .send(
+            TestRequest::put()
+                .uri(&format!(
+                    "/v1/self-assessments/{}/cqc-saf-2024/safe.learning_culture",
+                    app.location
+                ))
+                .insert_header(("Authorization", format!("Bearer {}", app.manager)))
+                .set_json(json!({"score": 3.0, "rationale": "Debriefs after every fall"})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(scored.body["score"], 3);
+    // An array is not an object, though serde would read one into a struct.
+    let location = format!("/v1/locations/{}", app.location);
+    let refused = app
+        .patch(&app.admin, &location, json!(["Renamed", null, null]))
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        refused.body["errors"],
+        json!([{"field": "body", "message": "must be an object"}])
+    );
+    let unchanged = app.get(&app.admin, &location).await.expect(200);
+    assert_ne!(unchanged.body["name"], "Renamed");
+}

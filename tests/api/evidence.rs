@@ -273,14 +273,17 @@ async fn evidence_is_edited_with_merged_rules() {
         .expect(201)
         .id();
     let path = format!("/v1/evidence/{id}");
-    // Switching from a period to a moment must clear the period.
-    app.patch(
-        &app.manager,
-        &path,
-        json!({"observed_at": "2026-09-15T10:00:00Z"}),
-    )
-    .await
-    .expect_problem(422, "validation_failed");
+    // Switching from a period to a moment must clear the period: the body alone is fine, the
+    // record it would leave is not.
+    let conflict = app
+        .patch(
+            &app.manager,
+            &path,
+            json!({"observed_at": "2026-09-15T10:00:00Z"}),
+        )
+        .await
+        .expect_problem(409, "conflicts_with_record");
+    assert_eq!(conflict.body["errors"][0]["field"], "observed_at");
     let moved = app
         .patch(
             &app.manager,
@@ -301,7 +304,7 @@ async fn evidence_is_edited_with_merged_rules() {
         .expect_problem(422, "validation_failed");
     app.patch(&app.manager, &path, json!({"source": "feedback"}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_problem(409, "conflicts_with_record");
     let audit = app
         .get(
             &app.admin,

@@ -492,13 +492,15 @@ async fn an_ineffective_change_reopens_the_question() {
         .expect(200);
     let action = new_action(&app, &plan, "user-manager").await;
     let path = format!("/v1/improvement-plans/{plan}/actions/{action}");
-    app.patch(
-        &app.manager,
-        &path,
-        json!({"effectiveness": "effective", "checked_on": today().to_string()}),
-    )
-    .await
-    .expect_problem(422, "validation_failed");
+    let not_done = app
+        .patch(
+            &app.manager,
+            &path,
+            json!({"effectiveness": "effective", "checked_on": today().to_string()}),
+        )
+        .await
+        .expect_problem(409, "conflicts_with_record");
+    assert_eq!(not_done.body["errors"][0]["field"], "effectiveness");
     move_action(
         &app,
         &app.manager,
@@ -519,7 +521,7 @@ async fn an_ineffective_change_reopens_the_question() {
     .expect(200);
     app.patch(&app.manager, &path, json!({"effectiveness": "effective"}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_problem(409, "conflicts_with_record");
     app.patch(
         &app.manager,
         &path,

@@ -16,7 +16,8 @@ async fn recognitions_are_recorded_and_read() {
               json!({"kind": "thanks", "title": "Thank you, night team", "message": "For covering Sunday",
                      "recipients": ["Night team", " Sam "], "from": "staff", "location_id": app.location,
                      "occurred_on": Utc::now().date_naive().to_string(),
-                     "linked_records": [{"kind": "improvement_plan", "id": plan}]}))
+                     "linked_records": [{"kind": "improvement_plan", "id": plan},
+                                        {"kind": "improvement_plan", "id": plan}]}))
         .await
         .expect(201);
     let id = created.id();
@@ -26,6 +27,7 @@ async fn recognitions_are_recorded_and_read() {
     );
     assert_eq!(created.body["recipients"], json!(["Night team", "Sam"]));
     assert_eq!(created.body["from"], "staff");
+    // A record named twice is linked once.
     assert_eq!(
         created.body["linked_records"],
         json!([{"kind": "improvement_plan", "id": plan}])

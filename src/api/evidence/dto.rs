@@ -8,9 +8,6 @@ use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent, Serie
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
 
-/// How many records evidence may link to, learning events and concerns together.
-const LINKED_MAX: usize = 100;
-
 /// A document held elsewhere: an `http` or `https` URL, without spaces.
 // The document's schema of an item of `links` (read as text): it states the rule.
 #[derive(ToSchema)]
@@ -124,13 +121,11 @@ pub struct NewEvidence {
     #[serde(default)]
     #[schema(value_type = Vec<Link>, inline, max_items = 20)]
     pub links: Vec<String>,
-    /// Learning events of the organisation it came from; at most 100 together with
-    /// `concern_ids`.
+    /// Learning events of the organisation it came from.
     #[serde(default)]
     #[schema(max_items = 100)]
     pub learning_event_ids: Vec<Uuid>,
-    /// Concerns of the organisation it came from; at most 100 together with
-    /// `learning_event_ids`.
+    /// Concerns of the organisation it came from.
     #[serde(default)]
     #[schema(max_items = 100)]
     pub concern_ids: Vec<Uuid>,
@@ -205,10 +200,8 @@ pub struct EvidencePatch {
     /// Documents held elsewhere.
     #[schema(value_type = Option<Vec<Link>>, inline, max_items = 20)]
     pub links: Option<Vec<String>>,
-    /// At most 100 together with the record's `concern_ids`.
     #[schema(max_items = 100)]
     pub learning_event_ids: Option<Vec<Uuid>>,
-    /// At most 100 together with the record's `learning_event_ids`.
     #[schema(max_items = 100)]
     pub concern_ids: Option<Vec<Uuid>>,
 }
@@ -222,7 +215,6 @@ pub struct EvidenceFields<'a> {
     pub evidence_category: &'a str,
     pub quality_statements: &'a [String],
     pub respondent: Option<Respondent>,
-    pub linked_ids: usize,
 }
 
 impl EvidenceFields<'_> {
@@ -244,11 +236,6 @@ impl EvidenceFields<'_> {
                 self.source != EvidenceSource::Feedback || self.respondent.is_some(),
                 "respondent",
                 "is required for feedback",
-            )
-            .check(
-                self.linked_ids <= LINKED_MAX,
-                "learning_event_ids",
-                "must have at most 100 entries together with concern_ids",
             );
     }
 }
@@ -262,7 +249,6 @@ impl NewEvidence {
             evidence_category: &self.evidence_category,
             quality_statements: &self.quality_statements,
             respondent: self.respondent,
-            linked_ids: self.learning_event_ids.len() + self.concern_ids.len(),
         }
         .check(&mut checks, catalogue);
         checks.finish()

@@ -495,7 +495,8 @@ pub fn update(
         merged(patch.period_start, current.period_start),
         merged(patch.period_end, current.period_end),
     );
-    let dated = check_dates(observed_at, period)?;
+    // The body met its own rules; what fails now fails against the stored record.
+    let dated = check_dates(observed_at, period).map_err(ApiError::against_record)?;
     let statements = patch
         .quality_statements
         .clone()
@@ -517,9 +518,9 @@ pub fn update(
             .unwrap_or(&current.evidence_category),
         quality_statements: &statements,
         respondent: patch.respondent.unwrap_or(current.respondent),
-        linked_ids: learning.len() + concerns.len(),
     }
-    .validate(catalogue)?;
+    .validate(catalogue)
+    .map_err(ApiError::against_record)?;
     let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
     if let Some(location_id) = &location_id {
         locations::store::check_reference(conn, principal, location_id.as_deref())?;

@@ -372,7 +372,7 @@ pub fn update(
         .map_or_else(|| row.effectiveness(), Ok)?;
     let checked_on = patch.checked_on.unwrap_or(row.checked_on);
     check_effectiveness(row.status()?, effectiveness, checked_on, now().date_naive())
-        .map_err(|(field, message)| ApiError::field(field, message))?;
+        .map_err(|(field, message)| ApiError::field(field, message).against_record())?;
     // Read before anything is written, so the audit sees every change.
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     if let Some(evidence) = &patch.check_evidence_ids {

@@ -11,9 +11,6 @@ use crate::domain::improvement::{
 };
 use crate::error::ApiResult;
 
-/// How many records a plan may come from, of all kinds together.
-const SOURCES_MAX: usize = 100;
-
 /// Who owns a plan or an action: the subject of their token, and a name to show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -25,8 +22,7 @@ pub struct Owner {
     pub name: Option<String>,
 }
 
-/// The records a plan came from, each a record of the organisation: at most 100 of all kinds
-/// together.
+/// The records a plan came from, each a record of the organisation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"]}))]
@@ -40,18 +36,6 @@ pub struct PlanSources {
     #[serde(default)]
     #[schema(max_items = 100)]
     pub learning_event_ids: Vec<Uuid>,
-}
-
-impl PlanSources {
-    fn check(&self, checks: &mut Checks) {
-        let count =
-            self.concern_ids.len() + self.evidence_ids.len() + self.learning_event_ids.len();
-        checks.check(
-            count <= SOURCES_MAX,
-            "sources",
-            "must have at most 100 entries across its lists",
-        );
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -224,13 +208,11 @@ pub struct NewImprovementPlan {
 }
 
 impl NewImprovementPlan {
-    /// The rules the document cannot state: quality statements are the frameworks' data, and
-    /// the sources' limit counts three lists together.
+    /// The rule the document cannot state: quality statements are the frameworks' data.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
-        let mut checks = Checks::new();
-        checks.quality_statements(catalogue, &self.quality_statements);
-        self.sources.check(&mut checks);
-        checks.finish()
+        Checks::new()
+            .quality_statements(catalogue, &self.quality_statements)
+            .finish()
     }
 }
 
@@ -266,15 +248,12 @@ impl ImprovementPlanPatch {
     /// The rules the document cannot state: quality statements are the frameworks' data, and
     /// the sources' limit counts three lists together.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
-        let mut checks = Checks::new();
-        checks.quality_statements(
-            catalogue,
-            self.quality_statements.as_deref().unwrap_or_default(),
-        );
-        if let Some(sources) = &self.sources {
-            sources.check(&mut checks);
-        }
-        checks.finish()
+        Checks::new()
+            .quality_statements(
+                catalogue,
+                self.quality_statements.as_deref().unwrap_or_default(),
+            )
+            .finish()
     }
 }
 

@@ -46,7 +46,6 @@ async fn open(state: &AppState, req: &HttpRequest, code: &str) -> ApiResult<(Str
         (status = 200, description = "The concern as its raiser may see it", body = Receipt),
         ReceiptErrors,
     ),
-    security(())
 )]
 #[get("/receipts/{code}")]
 pub async fn get_receipt(
@@ -90,7 +89,6 @@ pub async fn get_receipt(
         (status = 201, description = "The message, as it appears on the timeline", body = ReceiptUpdate),
         ReceiptErrors,
     ),
-    security(())
 )]
 #[post("/receipts/{code}/messages")]
 pub async fn add_receipt_message(

@@ -168,7 +168,9 @@ fn insert(
     diesel::insert_into(recognitions::table)
         .values(&row)
         .execute(conn)?;
-    for link in linked {
+    // A record named twice is linked once.
+    let mut seen = std::collections::HashSet::new();
+    for link in linked.iter().filter(|l| seen.insert((l.kind, l.id))) {
         links::add_link(
             conn,
             &row.organisation_id,
