@@ -323,10 +323,12 @@ async fn learning_events_are_edited_by_the_team_and_their_recorder() {
     app.patch(&app.manager, &path, json!({"summary": null}))
         .await
         .expect(200);
-    // Becoming a governance review needs the reflections.
-    app.patch(&app.manager, &path, json!({"kind": "governance_review"}))
+    // Becoming a governance review needs the reflections this record does not have.
+    let conflict = app
+        .patch(&app.manager, &path, json!({"kind": "governance_review"}))
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_problem(409, "conflicts_with_record");
+    assert_eq!(conflict.body["errors"].as_array().unwrap().len(), 3);
     let stale = TestRequest::patch()
         .uri(&path)
         .insert_header(("Authorization", format!("Bearer {}", app.manager)))

@@ -1,6 +1,6 @@
 //! What every operation shares, written into the generated document in one place, as the code
-//! applies it in one place: response headers, the 500 answer, required fields of answers, page
-//! items by reference, and the list of problem codes.
+//! applies it in one place: response headers, the 500 answer, empty query values, required
+//! fields of answers, page items by reference, and the list of problem codes.
 
 use std::collections::BTreeSet;
 
@@ -31,6 +31,15 @@ pub fn apply(document: &mut Value) {
             continue;
         };
         for (method, operation) in item.iter_mut() {
+            if let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+            {
+                // The contract reads an empty query value as absent.
+                for parameter in parameters.iter_mut().filter(|p| p["in"] == "query") {
+                    parameter["allowEmptyValue"] = Value::Bool(true);
+                }
+            }
             let keyed = operation["parameters"]
                 .as_array()
                 .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key"));

@@ -282,7 +282,8 @@ pub fn update(
             merged(&patch.did_not_go_well, &row.did_not_go_well).as_deref(),
             merged(&patch.to_change, &row.to_change).as_deref(),
         ],
-    )?;
+    )
+    .map_err(ApiError::against_record)?;
     let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
     if let Some(location_id) = &location_id {
         locations::store::check_reference(conn, principal, location_id.as_deref())?;

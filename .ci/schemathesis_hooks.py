@@ -1,0 +1,152 @@
+"""schemathesis hooks for .ci/contract: valid requests that the server can also accept.
+
+A request schemathesis means to be valid (positive mode) must also keep rules that JSON Schema
+cannot state, or careloop refuses it, as it should. This hook makes such requests keep them:
+
+- references name records that exist: the ones .ci/contract seeded (CARELOOP_FUZZ_* ids),
+  and quality statements and evidence categories from the assessment framework, which is data;
+- dates that must not be in the future are not (reviews, recognitions, learning, checks);
+- a `from`/`to` or `period_start`/`period_end` pair is in order;
+- the fields the field descriptions make required by another field's value are given: a
+  concern moved to `escalated` names `escalated_to`, to `resolved` an `outcome`; an action moved
+  to `done` has a `completion_note`, to `cancelled` a `reason`; a new governance review has its
+  three reflections; new evidence has `observed_at` or a whole period, and feedback its
+  `respondent`;
+- a well-formed Idempotency-Key is unique, since the same key with another body is 422 by
+  design and the generator draws few distinct keys ("0", "A", ...).
+
+Only values the schema already allows are swapped for other values it allows, so a rule the
+schema could state but does not still fails positive_data_acceptance. Invalid (negative)
+requests go out as drawn, but for the Idempotency-Key suffix.
+"""
+
+import datetime as dt
+import os
+import re
+import uuid
+
+import schemathesis
+
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+WELL_FORMED_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # the server's rule for Idempotency-Key
+SEEDED = {
+    "location_id": "CARELOOP_FUZZ_LOCATION",
+    "concern_ids": "CARELOOP_FUZZ_CONCERN",
+    "learning_event_ids": "CARELOOP_FUZZ_LEARNING",
+    "evidence_ids": "CARELOOP_FUZZ_EVIDENCE",
+    "check_evidence_ids": "CARELOOP_FUZZ_EVIDENCE",
+}
+NOT_FUTURE = {"reviewed_on", "occurred_on", "occurred_at", "checked_on"}
+FRAMEWORK_DATA = {"quality_statements": "safe.safeguarding", "evidence_category": "processes"}
+
+
+def seeded(key):
+    return os.environ[SEEDED[key]]
+
+
+def is_uuid(value):
+    return isinstance(value, str) and UUID.fullmatch(value) is not None
+
+
+def when(value):
+    """A date or an offset date-time as the schema's formats allow, else None."""
+    try:
+        if "T" in value:
+            at = dt.datetime.fromisoformat(value)
+            return at if at.tzinfo else None
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def not_future(value):
+    at = when(value)
+    if isinstance(at, dt.datetime):
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        return now.isoformat().replace("+00:00", "Z") if at > now else value
+    return min(at, dt.datetime.now(dt.timezone.utc).date()).isoformat() if at else value
+
+
+def in_order(data, first, last):
+    a, b = when(data.get(first)), when(data.get(last))
+    if a and b and type(a) is type(b) and a > b:
+        data[first], data[last] = data[last], data[first]
+
+
+# Fields another field's value makes required (documented on the fields), by the operation's
+# path: {path suffix: (field, {value: {field needed: filler}})}.
+NEEDED = {
+    "/v1/concerns/{id}/transitions": ("to", {
+        "escalated": {"escalated_to": "Area safeguarding lead"},
+        "resolved": {"outcome": "Second night carer from 1 December"},
+    }),
+    "/v1/improvement-plans/{id}/actions/{action_id}/transitions": ("to", {
+        "done": {"completion_note": "Rota changed"},
+        "cancelled": {"reason": "Superseded by the new rota"},
+    }),
+    "/v1/learning-events": ("kind", {
+        "governance_review": {"went_well": "Falls down", "did_not_go_well": "Call bells",
+                              "to_change": "Second night carer"},
+    }),
+    "/v1/evidence": ("source", {"feedback": {"respondent": "relative"}}),
+}
+
+
+def give_needed(path, data):
+    if not isinstance(data, dict) or path not in NEEDED:
+        return
+    field, needs = NEEDED[path]
+    for name, filler in needs.get(data.get(field), {}).items():
+        if not isinstance(data.get(name), str) or not data[name].strip():
+            data[name] = filler
+    if path == "/v1/evidence":
+        # `observed_at`, or both ends of a period, and not both.
+        if data.get("observed_at") is not None:
+            data.pop("period_start", None)
+            data.pop("period_end", None)
+        elif data.get("period_start") is None or data.get("period_end") is None:
+            data.pop("period_start", None)
+            data.pop("period_end", None)
+            data["observed_at"] = "2026-01-15T10:00:00Z"
+
+
+def keep_rules(data):
+    if isinstance(data, list):
+        for item in data:
+            keep_rules(item)
+        return
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        if key == "location_id" and is_uuid(value):
+            data[key] = seeded(key)
+        elif key in SEEDED and isinstance(value, list) and all(is_uuid(v) for v in value):
+            data[key] = [seeded(key) for _ in value]
+        elif key == "linked_records" and isinstance(value, list):
+            for record in value:
+                if isinstance(record, dict) and is_uuid(record.get("id")):
+                    record.update(kind="concern", id=os.environ["CARELOOP_FUZZ_CONCERN"])
+        elif key == "quality_statements" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            data[key] = [FRAMEWORK_DATA[key] for _ in value]
+        elif key == "evidence_category" and isinstance(value, str):
+            data[key] = FRAMEWORK_DATA[key]
+        elif key in NOT_FUTURE and isinstance(value, str):
+            data[key] = not_future(value)
+        else:
+            keep_rules(value)
+    in_order(data, "period_start", "period_end")
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
+    if isinstance(key, str) and WELL_FORMED_KEY.fullmatch(key):
+        headers["Idempotency-Key"] = key[:200] + uuid.uuid4().hex
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return
+    if case.query:
+        in_order(case.query, "from", "to")
+    keep_rules(case.body)
+    give_needed(case.operation.path, case.body)
