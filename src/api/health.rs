@@ -14,7 +14,11 @@ pub struct Health {
 }
 
 /// Liveness: the process answers
-#[utoipa::path(tag = "health", responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(
+    tag = "health",
+    operation_id = "check_liveness",
+    responses((status = 200, description = "Alive", body = Health))
+)]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -23,6 +27,7 @@ pub async fn live() -> HttpResponse {
 /// Readiness: the database answers a query
 #[utoipa::path(
     tag = "health",
+    operation_id = "check_readiness",
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 500, description = "The database does not answer", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -14,6 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
+use crate::auth::LEEWAY_SECS;
 use crate::error::{FieldError, Problem};
 
 #[derive(OpenApi)]
@@ -76,9 +77,11 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some(
-                        "A JWT with claims sub, org, roles and optionally locations and name",
-                    ))
+                    .description(Some(format!(
+                        "A JWT with claims sub, org (an organisation of this service), roles and \
+                         exp, and optionally locations, name, nbf, iss and aud. exp and nbf are \
+                         checked with {LEEWAY_SECS} seconds of leeway for clock differences."
+                    )))
                     .build(),
             ),
         );
