@@ -14,6 +14,15 @@ fn careloop(dir: &std::path::Path) -> Command {
     command
 }
 
+/// `careloop token` in `dir` for an organisation that exists nowhere.
+fn admin_token_for_no_organisation(dir: &std::path::Path) -> std::process::Output {
+    careloop(dir)
+        .args(["token", "--org", "0192f0c4-0000-7000-8000-000000000000"])
+        .args(["--role", "admin"])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn org_create_and_a_token_that_the_service_accepts() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,16 +95,7 @@ fn org_create_and_a_token_that_the_service_accepts() {
         .unwrap();
     assert!(!bad_role.status.success());
 
-    let mistyped = careloop(dir.path())
-        .args([
-            "token",
-            "--org",
-            "0192f0c4-0000-7000-8000-000000000000",
-            "--role",
-            "admin",
-        ])
-        .output()
-        .unwrap();
+    let mistyped = admin_token_for_no_organisation(dir.path());
     assert!(!mistyped.status.success());
     let said = String::from_utf8_lossy(&mistyped.stderr);
     assert!(said.contains("there is no organisation"), "{said}");
@@ -104,16 +104,7 @@ fn org_create_and_a_token_that_the_service_accepts() {
 #[test]
 fn a_token_is_never_signed_with_a_secret_invented_elsewhere() {
     let elsewhere = tempfile::tempdir().unwrap();
-    let output = careloop(elsewhere.path())
-        .args([
-            "token",
-            "--org",
-            "0192f0c4-0000-7000-8000-000000000000",
-            "--role",
-            "admin",
-        ])
-        .output()
-        .unwrap();
+    let output = admin_token_for_no_organisation(elsewhere.path());
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
     let said = String::from_utf8_lossy(&output.stderr);

@@ -24,9 +24,12 @@ use crate::error::{FieldError, Problem};
         description = "Continuous improvement for care providers under the CQC Single Assessment \
             Framework: concerns raised safely (anonymously if wished), learning, evidence, \
             improvement plans and the trends a governance meeting needs.\n\n\
-            Errors are `application/problem+json` (RFC 9457) with a stable `code`. Lists page \
-            with `limit` and `cursor`. Reads carry an `ETag`; updates and transitions honour \
-            `If-Match`. POSTs honour `Idempotency-Key`.",
+            This document is the contract: careloop checks every request body and query string \
+            against it, and one 422 `validation_failed` names every invalid field by its JSON \
+            path. Errors are `application/problem+json` (RFC 9457) with a stable `code` (listed \
+            on `Problem`). Lists page with `limit` and `cursor`. Reads carry an `ETag`; updates \
+            and transitions honour `If-Match`. POSTs honour `Idempotency-Key`. `HEAD` works \
+            wherever `GET` does; another method on a known path is 405 with `Allow`.",
         license(name = "MIT OR Apache-2.0")
     ),
     components(schemas(Problem, FieldError)),
