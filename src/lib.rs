@@ -8,4 +8,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod seed;
+pub mod state;
 pub mod telemetry;

@@ -101,7 +101,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(app::serve(config)),
         Command::Migrate => {
-            app::open_database(&config)?;
+            db::Db::open(&config.database, config.db_pool_size)?;
             println!("migrations are up to date");
             Ok(())
         }
@@ -128,7 +128,7 @@ fn main() -> anyhow::Result<()> {
             }
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid organisation: {}", e.detail()))?;
-            let db = app::open_database(&config)?;
+            let db = db::Db::open(&config.database, config.db_pool_size)?;
             let mut conn = db.get()?;
             if config.is_development() {
                 // So `careloop token` can sign for this database before the service first runs.

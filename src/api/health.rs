@@ -4,8 +4,8 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]

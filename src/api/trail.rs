@@ -15,12 +15,12 @@ use crate::api::docs::ReadErrors;
 use crate::api::links::{self, RecordSummary};
 use crate::api::recognitions::dto::LinkedRecord;
 use crate::api::{concerns, evidence, improvement_plans, learning_events};
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::db::schema::record_links;
 use crate::db::DbConnection;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 /// How far the trail follows links, and how many records it shows at most.
 const MAX_DEPTH: u32 = 6;

@@ -3,10 +3,12 @@
 mod jwt;
 mod permissions;
 mod principal;
+mod receipt_guard;
 
 pub use jwt::{mint_hs256, Claims, Verifier, LEEWAY_SECS};
 pub use permissions::{allows, Permission};
 pub use principal::{KnownOrganisations, Principal};
+pub use receipt_guard::ReceiptGuard;
 
 use crate::domain::text_enum;
 

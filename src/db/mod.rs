@@ -141,6 +141,19 @@ impl Db {
         Ok(Self { pool })
     }
 
+    /// Connects and brings the schema up to date: all `careloop migrate` needs.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+        let db = Self::connect(url, pool_size)?;
+        let applied = db.migrate()?;
+        if applied > 0 {
+            log::info!(
+                "applied {applied} migration(s) to the {} database",
+                url.backend_name()
+            );
+        }
+        Ok(db)
+    }
+
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.pool.get()?;
         let migrations = match &*conn {

@@ -74,8 +74,8 @@ fn org_create_and_a_token_that_the_service_accepts() {
         (name == "DATABASE_URL").then(|| database.clone())
     })
     .unwrap();
-    let db = careloop::app::open_database(&config).unwrap();
-    let state = careloop::app::state(&config, db).unwrap();
+    let db = careloop::db::Db::open(&config.database, config.db_pool_size).unwrap();
+    let state = careloop::state::AppState::new(&config, db).unwrap();
     let claims = state.verifier.verify(token.trim()).unwrap();
     assert_eq!(claims.org, id);
     assert_eq!(claims.sub, "alex");

@@ -5,9 +5,9 @@ use super::store;
 use crate::api::common::{check_range, Answer, Page, Paginated};
 use crate::api::docs::ListErrors;
 use crate::api::extract::Query;
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 /// List the audit trail
 ///

@@ -10,9 +10,9 @@ use crate::api::common::{Answer, IfMatch, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::state::AppState;
 use crate::telemetry::Unlogged;
 
 /// The scope an anonymous concern's Idempotency-Key is kept under: never the caller's `sub`.

@@ -7,9 +7,9 @@ use crate::api::common::{check_range, Answer, IfMatch, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 /// Add evidence
 ///

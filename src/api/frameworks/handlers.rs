@@ -7,10 +7,10 @@ use super::store;
 use crate::api::common::{Answer, Paginated};
 use crate::api::docs::{ListErrors, ReadErrors};
 use crate::api::extract::Query;
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::framework::Framework;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// The framework a path names, or 404.
 pub fn framework(state: &AppState, id: &str) -> ApiResult<Arc<Framework>> {

@@ -12,9 +12,9 @@ use crate::api::concerns::dto::PageQuery;
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// Start an improvement plan
 ///

@@ -6,9 +6,9 @@ use crate::api::audit_events::Actor;
 use crate::api::common::{Answer, IfMatch};
 use crate::api::docs::{ReadErrors, UpdateErrors};
 use crate::api::extract::Json;
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 /// Read the caller's organisation
 #[utoipa::path(

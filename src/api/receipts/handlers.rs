@@ -7,9 +7,9 @@ use crate::api::concerns::store::{self, ConcernRow};
 use crate::api::docs::ReceiptErrors;
 use crate::api::extract::Json;
 use crate::api::idempotency::{self, IdempotencyKey};
-use crate::app::AppState;
 use crate::domain::{now, receipt};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::telemetry::Unlogged;
 
 /// Opens the concern a receipt code belongs to, counting wrong codes against the client.

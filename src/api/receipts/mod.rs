@@ -2,7 +2,4 @@
 //! and exchange messages with the team. Failed codes are rate limited per client address.
 
 pub mod dto;
-pub mod guard;
 pub mod handlers;
-
-pub use guard::ReceiptGuard;

@@ -7,9 +7,9 @@ use crate::api::common::{Answer, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
 use crate::api::extract::{Json, Query};
 use crate::api::idempotency::{self, IdempotencyKey};
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 /// Recognise someone
 ///

@@ -8,9 +8,9 @@ use crate::api::common::{Answer, IfMatch};
 use crate::api::docs::{ReadErrors, UpdateErrors};
 use crate::api::extract::Json;
 use crate::api::frameworks::handlers::framework;
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// Score a quality statement at a location
 ///

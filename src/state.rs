@@ -1,0 +1,40 @@
+//! The state every request may use. A leaf: it knows the database, the token verifier and the
+//! frameworks, and nothing of the handlers.
+
+use crate::auth::{KnownOrganisations, ReceiptGuard, Verifier};
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::framework::Catalogue;
+
+/// What every request may use. The API nodes keep no other state: several can share one
+/// PostgreSQL behind a load balancer.
+pub struct AppState {
+    pub db: Db,
+    pub verifier: Verifier,
+    pub organisations: KnownOrganisations,
+    pub receipts: ReceiptGuard,
+    pub catalogue: Catalogue,
+}
+
+impl AppState {
+    /// The state over an open database. In development mode the token verifier uses the
+    /// database's own development secret (made on first use).
+    pub fn new(config: &Config, db: Db) -> anyhow::Result<Self> {
+        let development_secret = if config.is_development() {
+            let mut conn = db.get()?;
+            let secret = crate::db::instance::development_secret(&mut conn)
+                .map_err(|e| anyhow::anyhow!("cannot read the development secret: {e}"))?;
+            Some(secret)
+        } else {
+            None
+        };
+        Ok(Self {
+            db,
+            verifier: config.verifier(development_secret.as_deref())?,
+            organisations: KnownOrganisations::default(),
+            receipts: ReceiptGuard::new(config.receipt_attempts_per_minute),
+            catalogue: Catalogue::load(config.frameworks_dir.as_deref())
+                .map_err(|e| anyhow::anyhow!("cannot load the assessment frameworks: {e}"))?,
+        })
+    }
+}
