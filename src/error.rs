@@ -10,6 +10,9 @@ use utoipa::ToSchema;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The code of a unique value lost to a concurrent request (see `Db::write`, which retries).
+pub const UNIQUE_RACE: &str = "conflict";
+
 /// Every problem `code` careloop sends, with its status and meaning: the OpenAPI document lists
 /// them, and a debug build refuses to send one missing here.
 pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
@@ -21,6 +24,11 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
         "invalid_cursor",
         400,
         "the `cursor` is not one careloop issued",
+    ),
+    (
+        "invalid_if_match",
+        400,
+        "`If-Match` is not `*` or a list of entity tags",
     ),
     (
         "invalid_idempotency_key",
@@ -52,6 +60,11 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
         "duplicate_external_ref",
         409,
         "another record holds this `external_ref`; `existing_id` names it",
+    ),
+    (
+        "conflict",
+        409,
+        "another request stored the same unique value at the same moment; read and retry",
     ),
     (
         "edit_conflict",
@@ -174,14 +187,16 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("too many attempts; retry after {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
-    /// Anything unexpected. The cause is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Anything unexpected. The cause, with its chain, is logged, never sent.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
 }
 
 impl ApiError {
+    /// An unexpected failure described in words (the cause chain, when there is one, comes
+    /// through the `From` conversions below).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::Internal(cause.to_string())
+        Self::Internal(anyhow::anyhow!("{cause}"))
     }
 
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -323,7 +338,7 @@ impl ResponseError for ApiError {
             self.code()
         );
         if let Self::Internal(cause) = self {
-            log::error!("internal error: {cause}");
+            log::error!("internal error: {cause:#}");
         }
         let mut problem = Problem {
             problem_type: format!("urn:careloop:problem:{}", self.code()),
@@ -371,25 +386,35 @@ impl ResponseError for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
-        Self::internal(format!("database: {error}"))
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            // Two requests raced for one unique value and this one lost: its checks ran before
+            // the winner committed. Not a fault of the service, and not the caller's either.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::conflict(
+                UNIQUE_RACE,
+                "another request stored the same unique value at the same moment; read the \
+                 record and retry",
+            ),
+            other => Self::Internal(anyhow::Error::new(other).context("database")),
+        }
     }
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(error: diesel::r2d2::PoolError) -> Self {
-        Self::internal(format!("database pool: {error}"))
+        Self::Internal(anyhow::Error::new(error).context("database pool"))
     }
 }
 
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(error: actix_web::error::BlockingError) -> Self {
-        Self::internal(format!("blocking pool: {error}"))
+        Self::Internal(anyhow::Error::new(error).context("blocking pool"))
     }
 }
 
 impl From<serde_json::Error> for ApiError {
     fn from(error: serde_json::Error) -> Self {
-        Self::internal(format!("json: {error}"))
+        Self::Internal(anyhow::Error::new(error).context("json"))
     }
 }
 

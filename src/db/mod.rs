@@ -13,7 +13,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, UNIQUE_RACE};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -180,13 +180,21 @@ impl Db {
         .await?
     }
 
-    /// Like [`Db::run`], inside one write transaction.
+    /// Like [`Db::run`], inside one write transaction. A write that lost a race for a unique
+    /// value (two creates of one `external_ref` on PostgreSQL) runs once more: its own checks
+    /// then see the winner's commit and answer as they would have (409 naming the holder).
     pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
     where
-        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        F: Fn(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| write_transaction(conn, work)).await
+        self.run(move |conn| match write_transaction(conn, &work) {
+            Err(ApiError::Conflict {
+                code: UNIQUE_RACE, ..
+            }) => write_transaction(conn, &work),
+            other => other,
+        })
+        .await
     }
 
     /// Readiness: the database answers a query.

@@ -15,5 +15,6 @@ mod locations;
 mod openapi_examples;
 mod organisation;
 mod permissions;
+mod preconditions;
 mod receipts;
 mod recognition;

@@ -149,7 +149,7 @@ pub async fn update_concern(
     let id = id.into_inner().to_string();
     let concern = state
         .db
-        .write(move |conn| store::update(conn, &principal, &id, &patch, if_match))
+        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
         .await?;
     Ok(Answer::ok(&concern)?.respond())
 }
@@ -194,7 +194,7 @@ pub async fn transition_concern(
         keyed,
         move |conn| {
             Answer::ok(&store::transition(
-                conn, &principal, &id, &request, if_match,
+                conn, &principal, &id, &request, &if_match,
             )?)
         },
     )

@@ -421,7 +421,7 @@ fn save(
     conn: &mut DbConnection,
     row: &ConcernRow,
     changes: &ConcernChanges,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<Concern> {
     let affected = diesel::update(
         concerns::table
@@ -443,7 +443,7 @@ pub fn update(
     principal: &Principal,
     id: &str,
     patch: &ConcernPatch,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<Concern> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
@@ -485,7 +485,7 @@ pub fn transition(
     principal: &Principal,
     id: &str,
     request: &TransitionRequest,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<Concern> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;

@@ -135,7 +135,7 @@ pub async fn update_evidence(
     let app = state.clone();
     let updated = state
         .db
-        .write(move |conn| store::update(conn, &app.catalogue, &principal, &id, &patch, if_match))
+        .write(move |conn| store::update(conn, &app.catalogue, &principal, &id, &patch, &if_match))
         .await?;
     Ok(Answer::ok(&updated)?.respond())
 }
@@ -168,7 +168,7 @@ pub async fn archive_evidence(
     let id = id.into_inner().to_string();
     let archived = state
         .db
-        .write(move |conn| store::archive(conn, &principal, &id, if_match))
+        .write(move |conn| store::archive(conn, &principal, &id, &if_match))
         .await?;
     Ok(Answer::ok(&archived)?.respond())
 }

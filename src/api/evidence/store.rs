@@ -438,7 +438,7 @@ fn save(
     principal: &Principal,
     (row, before): (EvidenceRow, &Evidence),
     changes: &EvidenceChanges,
-    if_match: IfMatch,
+    if_match: &IfMatch,
     action: &str,
 ) -> ApiResult<Evidence> {
     let affected = diesel::update(
@@ -475,7 +475,7 @@ pub fn update(
     principal: &Principal,
     id: &str,
     patch: &EvidencePatch,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<Evidence> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
@@ -578,7 +578,7 @@ pub fn archive(
     conn: &mut DbConnection,
     principal: &Principal,
     id: &str,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<Evidence> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;

@@ -335,7 +335,7 @@ fn save(
     conn: &mut DbConnection,
     row: &ActionRow,
     changes: ActionChanges,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<PlanAction> {
     let changes = ActionChanges {
         version: Some(row.version + 1),
@@ -363,7 +363,7 @@ pub fn update(
     principal: &Principal,
     (plan_id, id): (&str, &str),
     patch: &PlanActionPatch,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<PlanAction> {
     let (_, row) = find(conn, principal, plan_id, id)?;
     if_match.check(row.version)?;
@@ -421,7 +421,7 @@ pub fn transition(
     principal: &Principal,
     (plan_id, id): (&str, &str),
     request: &ActionTransition,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<PlanAction> {
     let (plan, row) = find(conn, principal, plan_id, id)?;
     // Staff move the actions they own; managers and admins any.

@@ -138,7 +138,7 @@ pub async fn update_plan(
     let id = id.into_inner().to_string();
     let plan = state
         .db
-        .write(move |conn| store::update(conn, &principal, &id, &patch, if_match))
+        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
         .await?;
     Ok(Answer::ok(&plan)?.respond())
 }
@@ -183,7 +183,7 @@ pub async fn transition_plan(
         keyed,
         move |conn| {
             Answer::ok(&store::transition(
-                conn, &principal, &id, &request, if_match,
+                conn, &principal, &id, &request, &if_match,
             )?)
         },
     )
@@ -331,7 +331,7 @@ pub async fn update_action(
                 &principal,
                 (&plan_id.to_string(), &id.to_string()),
                 &patch,
-                if_match,
+                &if_match,
             )
         })
         .await?;
@@ -383,7 +383,7 @@ pub async fn transition_action(
                 &principal,
                 (&target.0, &target.1),
                 &request,
-                if_match,
+                &if_match,
             )?;
             Answer::ok(&action)
         },

@@ -434,7 +434,7 @@ fn save(
     principal: &Principal,
     row: &PlanRow,
     changes: PlanChanges,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
     let changes = PlanChanges {
         version: Some(row.version + 1),
@@ -457,7 +457,7 @@ pub fn update(
     principal: &Principal,
     id: &str,
     patch: &ImprovementPlanPatch,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
@@ -511,7 +511,7 @@ pub fn transition(
     principal: &Principal,
     id: &str,
     request: &PlanTransition,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
@@ -561,7 +561,7 @@ fn move_to(
     principal: &Principal,
     row: &PlanRow,
     to: PlanStatus,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
     let today = now().date_naive();
     let activated_on = if to == PlanStatus::Active {
@@ -600,7 +600,13 @@ pub fn reopen_after_failed_check(
         return Ok(false);
     }
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
-    let plan = move_to(conn, principal, &row, PlanStatus::Active, IfMatch(None))?;
+    let plan = move_to(
+        conn,
+        principal,
+        &row,
+        PlanStatus::Active,
+        &IfMatch::default(),
+    )?;
     audit(
         conn,
         principal,
@@ -655,7 +661,7 @@ pub fn add_review(
         next_review_due: Some(review_due(status, row.cadence()?, last, row.activated_on)),
         ..Default::default()
     };
-    let plan = save(conn, principal, &row, changes, IfMatch(None))?;
+    let plan = save(conn, principal, &row, changes, &IfMatch::default())?;
     audit(
         conn,
         principal,

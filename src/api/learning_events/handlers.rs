@@ -133,7 +133,7 @@ pub async fn update_learning_event(
     let id = id.into_inner().to_string();
     let event = state
         .db
-        .write(move |conn| store::update(conn, &principal, &id, &patch, if_match))
+        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
         .await?;
     Ok(Answer::ok(&event)?.respond())
 }

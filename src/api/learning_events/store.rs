@@ -255,7 +255,7 @@ pub fn update(
     principal: &Principal,
     id: &str,
     patch: &LearningEventPatch,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<LearningEvent> {
     let row = find(conn, principal, id)?;
     // Staff may correct what they recorded; the team may correct anything.

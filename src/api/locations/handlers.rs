@@ -126,7 +126,7 @@ pub async fn update_location(
     let id = id.into_inner().to_string();
     let location = state
         .db
-        .write(move |conn| store::update(conn, &principal, &id, patch, if_match))
+        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
         .await?;
     Ok(Answer::ok(&location)?.respond())
 }

@@ -158,17 +158,17 @@ pub fn update(
     conn: &mut DbConnection,
     principal: &Principal,
     id: &str,
-    patch: LocationPatch,
-    if_match: IfMatch,
+    patch: &LocationPatch,
+    if_match: &IfMatch,
 ) -> ApiResult<Location> {
     let before = find(conn, principal, id)?;
     if_match.check(before.version)?;
     let version = before.version;
     let before = serde_json::to_value(before.into_dto()?)?;
     let changes = LocationChanges {
-        name: patch.name.map(|n| n.trim().to_owned()),
+        name: patch.name.as_ref().map(|n| n.trim().to_owned()),
         kind: patch.kind.map(|k| k.as_str().to_owned()),
-        cqc_location_id: patch.cqc_location_id,
+        cqc_location_id: patch.cqc_location_id.clone(),
         version: version + 1,
         updated_at: to_row(now()),
     };

@@ -60,7 +60,7 @@ pub async fn update_organisation(
         .db
         .write(move |conn| {
             let id = principal.organisation_id.clone();
-            store::update(conn, Actor::Caller(&principal), &id, patch, if_match)
+            store::update(conn, Actor::Caller(&principal), &id, &patch, &if_match)
         })
         .await?;
     Ok(Answer::ok(&organisation)?.respond())

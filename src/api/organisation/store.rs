@@ -87,17 +87,17 @@ pub fn update(
     conn: &mut DbConnection,
     actor: Actor<'_>,
     id: &str,
-    patch: OrganisationPatch,
-    if_match: IfMatch,
+    patch: &OrganisationPatch,
+    if_match: &IfMatch,
 ) -> ApiResult<Organisation> {
     let before = find(conn, id)?;
     if_match.check(before.version)?;
     let version = before.version;
     let before = serde_json::to_value(before.into_dto()?)?;
     let changes = OrganisationChanges {
-        name: patch.name.map(|n| n.trim().to_owned()),
-        cqc_provider_id: patch.cqc_provider_id,
-        ods_code: patch.ods_code,
+        name: patch.name.as_ref().map(|n| n.trim().to_owned()),
+        cqc_provider_id: patch.cqc_provider_id.clone(),
+        ods_code: patch.ods_code.clone(),
         acknowledge_within_hours: patch.acknowledge_within_hours,
         feedback_within_days: patch.feedback_within_days,
         version: version + 1,

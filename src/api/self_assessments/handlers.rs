@@ -52,14 +52,13 @@ pub async fn assess_statement(
     let (assessment, first) = state
         .db
         .write(move |conn| {
-            let target = (location_id.to_string(), statement_id);
             store::assess(
                 conn,
                 &principal,
                 &framework,
-                (&target.0, &target.1),
+                (&location_id.to_string(), &statement_id),
                 &new,
-                if_match,
+                &if_match,
             )
         })
         .await?;

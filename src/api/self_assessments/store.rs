@@ -52,8 +52,14 @@ fn check_location(
     principal: &Principal,
     location_id: &str,
 ) -> ApiResult<()> {
-    locations::store::check_reference(conn, principal, Some(location_id))
-        .map_err(|_| ApiError::NotFound("location"))
+    // A location that is not the caller's is 404 here (it is in the path); a database failure
+    // stays what it is.
+    locations::store::check_reference(conn, principal, Some(location_id)).map_err(|error| {
+        match error {
+            ApiError::Validation(_) => ApiError::NotFound("location"),
+            other => other,
+        }
+    })
 }
 
 /// Records a score; answers it and whether it is the statement's first at this location.
@@ -63,7 +69,7 @@ pub fn assess(
     framework: &Framework,
     (location_id, statement_id): (&str, &str),
     new: &NewSelfAssessment,
-    if_match: IfMatch,
+    if_match: &IfMatch,
 ) -> ApiResult<(SelfAssessment, bool)> {
     check_location(conn, principal, location_id)?;
     let organisation_id = &principal.organisation_id;
