@@ -7,7 +7,8 @@ use careloop::api::organisation::{dto::OrganisationPatch, store as organisations
 use careloop::auth::{mint_hs256, Claims, Role};
 use careloop::config::Config;
 use careloop::{app, db};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use secrecy::ExposeSecret;
 
 #[derive(Parser)]
 #[command(
@@ -18,6 +19,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Every subcommand takes the configuration, as flags or environment variables.
+    #[command(flatten)]
+    config: Config,
 }
 
 #[derive(Subcommand)]
@@ -50,7 +54,7 @@ enum Command {
         /// Limit the token to a location; repeat for several.
         #[arg(long = "location")]
         locations: Vec<String>,
-        /// How long the token is valid: 90s, 30m, 1h, 7d.
+        /// How long the token is valid: 90s, 30m, 1h, 7d, 1h 30m.
         #[arg(long, default_value = "1h", value_parser = parse_ttl)]
         ttl: Duration,
     },
@@ -76,28 +80,26 @@ fn parse_role(text: &str) -> Result<Role, String> {
     })
 }
 
+/// A duration as humantime reads it (90s, 30m, 1h, 7d, 1h 30m), or a bare number of seconds.
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let number: u64 = number
-        .parse()
-        .map_err(|_| "a number and a unit, such as 30m or 1h".to_string())?;
-    let seconds = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return Err("the unit must be s, m, h or d".into()),
-    };
-    Ok(Duration::from_secs(number * seconds))
+    if let Ok(seconds) = text.parse() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// The command line, with the configuration's empty environment variables taken as unset.
+fn parse_command_line() -> Cli {
+    let mut command = Config::ignore_empty_variables(Cli::command());
+    let mut matches = command.get_matches_mut();
+    Cli::from_arg_matches_mut(&mut matches)
+        .unwrap_or_else(|error| error.format(&mut command).exit())
 }
 
 fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let cli = Cli::parse();
-    let config = Config::from_env()?;
+    let cli = parse_command_line();
+    let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(app::serve(config)),
         Command::Migrate => {
@@ -152,7 +154,7 @@ fn main() -> anyhow::Result<()> {
             ttl,
         } => {
             let secret = match &config.jwt_secret {
-                Some(secret) => secret.clone(),
+                Some(secret) => secret.expose_secret().to_owned(),
                 None if config.is_development() => development_secret(&config, &org)?,
                 None => anyhow::bail!(
                     "no HS256 secret is configured (CARELOOP_JWT_SECRET): tokens come from your \
@@ -211,11 +213,15 @@ mod tests {
     #[test]
     fn ttl_units() {
         assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(604800)));
-        assert!(parse_ttl("1w").is_err());
+        assert_eq!(parse_ttl("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_ttl("1w"), Ok(Duration::from_secs(604800)));
         assert!(parse_ttl("h").is_err());
+        assert!(parse_ttl("1x").is_err());
+        assert!(parse_ttl("").is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub struct Health {
 #[utoipa::path(
     tag = "health",
     operation_id = "check_liveness",
+    security(()),
     responses((status = 200, description = "Alive", body = Health))
 )]
 #[get("/health/live")]
@@ -28,6 +29,7 @@ pub async fn live() -> HttpResponse {
 #[utoipa::path(
     tag = "health",
     operation_id = "check_readiness",
+    security(()),
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 500, description = "The database does not answer", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -212,8 +212,7 @@ where
 #[utoipa::path(
     tag = "concerns",
     params(("id" = Uuid, Path, description = "Concern id")),
-    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors),
-    security(("bearer" = []))
+    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
 )]
 #[get("/concerns/{id}/trail")]
 pub async fn concern_trail(
@@ -236,8 +235,7 @@ pub async fn concern_trail(
 #[utoipa::path(
     tag = "evidence",
     params(("id" = Uuid, Path, description = "Evidence id")),
-    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors),
-    security(("bearer" = []))
+    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
 )]
 #[get("/evidence/{id}/trail")]
 pub async fn evidence_trail(
@@ -260,8 +258,7 @@ pub async fn evidence_trail(
 #[utoipa::path(
     tag = "learning",
     params(("id" = Uuid, Path, description = "Learning event id")),
-    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors),
-    security(("bearer" = []))
+    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
 )]
 #[get("/learning-events/{id}/trail")]
 pub async fn learning_event_trail(
@@ -284,8 +281,7 @@ pub async fn learning_event_trail(
 #[utoipa::path(
     tag = "improvement",
     params(("id" = Uuid, Path, description = "Plan id")),
-    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors),
-    security(("bearer" = []))
+    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
 )]
 #[get("/improvement-plans/{id}/trail")]
 pub async fn plan_trail(

@@ -7,7 +7,7 @@ use careloop::auth::{Claims, Role};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
-use crate::helpers::{claims, sign, test_verifier, TestApp};
+use crate::helpers::{claims, nothing_id, sign, test_verifier, TestApp};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -73,19 +73,22 @@ async fn token_errors_say_what_is_wrong_in_plain_words() {
 
     let forged =
         careloop::auth::mint_hs256(b"some-other-secret-of-enough-length", &manager_claims(&app));
-    assert!(why_rejected(&app, &forged)
-        .await
-        .contains("signature is wrong"));
+    assert_eq!(
+        why_rejected(&app, &forged).await,
+        "the token's signature is wrong: it was not signed with a key this service trusts"
+    );
     let mut wrong_issuer = manager_claims(&app);
     wrong_issuer.iss = Some("https://elsewhere.test".into());
-    assert!(why_rejected(&app, &sign(&wrong_issuer))
-        .await
-        .contains("issuer (iss)"));
+    assert_eq!(
+        why_rejected(&app, &sign(&wrong_issuer)).await,
+        "the token's issuer (iss) is not the one this service trusts"
+    );
     let mut wrong_audience = manager_claims(&app);
     wrong_audience.aud = Some("another-api".into());
-    assert!(why_rejected(&app, &sign(&wrong_audience))
-        .await
-        .contains("not meant for this service"));
+    assert_eq!(
+        why_rejected(&app, &sign(&wrong_audience)).await,
+        "the token is not meant for this service (aud)"
+    );
     let mut no_issuer = manager_claims(&app);
     no_issuer.iss = None;
     assert_eq!(
@@ -124,8 +127,12 @@ async fn missing_and_malformed_tokens_are_401() {
                 .uri("/v1/organisation")
                 .insert_header(("Authorization", "Basic dXNlcjpwYXNz")),
         )
-        .await;
-    assert_eq!(basic.status, 401);
+        .await
+        .expect_problem(401, "unauthorized");
+    assert_eq!(
+        basic.body["detail"],
+        "the Authorization header must be `Bearer <token>`"
+    );
 }
 
 #[actix_web::test]
@@ -331,11 +338,7 @@ async fn callers_limited_to_locations_see_only_those() {
 #[actix_web::test]
 async fn a_token_for_an_organisation_that_does_not_exist_is_401_everywhere() {
     let app = TestApp::new().await;
-    let ghost = sign(&claims(
-        &uuid::Uuid::now_v7().to_string(),
-        &[Role::Admin],
-        "ghost",
-    ));
+    let ghost = sign(&claims(&nothing_id(), &[Role::Admin], "ghost"));
     for path in [
         "/v1/organisation",
         "/v1/concerns",

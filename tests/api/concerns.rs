@@ -1,13 +1,12 @@
 //! Concerns: raising, validation, workflow, clocks, visibility, timeline, conventions.
 
 use actix_web::http::Method;
-use actix_web::test::TestRequest;
 use careloop::auth::Role;
 use chrono::{DateTime, Duration, Utc};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, sign, TestApp, BODY_LIMIT};
+use crate::helpers::{claims, nothing_id, sign, TestApp, BODY_LIMIT};
 
 fn time(value: &Value) -> DateTime<Utc> {
     value.as_str().expect("a time").parse().expect("RFC 3339")
@@ -114,19 +113,19 @@ async fn safeguarding_and_whistleblowing_are_confidential_by_default() {
 #[actix_web::test]
 async fn bad_input_is_a_problem_and_stores_nothing() {
     let app = TestApp::new().await;
-    let send_raw = |body: &'static str| {
-        TestRequest::post()
-            .uri("/v1/concerns")
-            .insert_header(("Authorization", format!("Bearer {}", app.staff)))
-            .insert_header(("Content-Type", "application/json"))
-            .set_payload(body)
+    let send_raw = |content_type: &'static str, body: String| {
+        let app = &app;
+        async move {
+            let headers = [("Content-Type", content_type)];
+            app.send_raw(Method::POST, "/v1/concerns", &app.staff, &headers, &body)
+                .await
+        }
     };
-    app.send(send_raw("{\"title\": "))
-        .await
-        .expect_problem(400, "malformed_json");
-    app.send(send_raw("not json"))
-        .await
-        .expect_problem(400, "malformed_json");
+    for malformed in ["{\"title\": ", "not json"] {
+        send_raw("application/json", malformed.to_owned())
+            .await
+            .expect_problem(400, "malformed_json");
+    }
     let valid = json!({"title": "t", "description": "d", "category": "other", "risk": "low"});
     let with = |field: &str, value: Value| {
         let mut body = valid.clone();
@@ -175,10 +174,10 @@ async fn bad_input_is_a_problem_and_stores_nothing() {
         )
         .await
         .expect_problem(422, "validation_failed");
-    assert!(unknown.body["detail"]
-        .as_str()
-        .unwrap()
-        .contains("safe.bogus"));
+    assert_eq!(
+        unknown.body["errors"],
+        json!([{"field": "quality_statements", "message": "unknown quality statement: safe.bogus"}])
+    );
     app.post(
         &app.staff,
         "/v1/concerns",
@@ -189,7 +188,7 @@ async fn bad_input_is_a_problem_and_stores_nothing() {
     app.post(
         &app.staff,
         "/v1/concerns",
-        with("location_id", json!(uuid::Uuid::now_v7())),
+        with("location_id", json!(nothing_id())),
     )
     .await
     .expect_problem(422, "validation_failed");
@@ -204,12 +203,7 @@ async fn bad_input_is_a_problem_and_stores_nothing() {
     app.post(&app.staff, "/v1/concerns", oversized)
         .await
         .expect_problem(413, "payload_too_large");
-    let text = TestRequest::post()
-        .uri("/v1/concerns")
-        .insert_header(("Authorization", format!("Bearer {}", app.staff)))
-        .insert_header(("Content-Type", "text/plain"))
-        .set_payload(valid.to_string());
-    app.send(text)
+    send_raw("text/plain", valid.to_string())
         .await
         .expect_problem(415, "unsupported_media_type");
     // An exactly 200-character title is fine.
@@ -612,18 +606,13 @@ async fn patch_changes_descriptive_fields_and_honours_if_match() {
     let path = format!("/v1/concerns/{id}");
     let read = app.get(&app.manager, &path).await;
     assert_eq!(read.header("etag"), Some("\"1\""));
-    let patch = |etag: &str, body: Value| {
-        TestRequest::patch()
-            .uri(&path)
-            .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-            .insert_header(("If-Match", etag.to_owned()))
-            .set_json(body)
-    };
     let updated = app
-        .send(patch(
+        .patch_if_match(
+            &app.manager,
+            &path,
             "\"1\"",
             json!({"risk": "critical", "title": "Call bells ignored", "location_id": null}),
-        ))
+        )
         .await
         .expect(200);
     assert_eq!(updated.body["risk"], "critical");
@@ -631,7 +620,7 @@ async fn patch_changes_descriptive_fields_and_honours_if_match() {
     assert_eq!(updated.body["location_id"], json!(null));
     assert_eq!(updated.body["status"], "raised");
     assert_eq!(updated.header("etag"), Some("\"2\""));
-    app.send(patch("\"1\"", json!({"risk": "low"})))
+    app.patch_if_match(&app.manager, &path, "\"1\"", json!({"risk": "low"}))
         .await
         .expect_problem(412, "precondition_failed");
     app.patch(&app.manager, &path, json!({"status": "closed"}))
@@ -645,20 +634,14 @@ async fn patch_changes_descriptive_fields_and_honours_if_match() {
     assert_eq!(unchanged.body["version"], 2);
 
     // Transitions honour If-Match too.
-    let stale = TestRequest::post()
-        .uri(&format!("{path}/transitions"))
-        .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-        .insert_header(("If-Match", "\"1\""))
-        .set_json(json!({"to": "acknowledged"}));
-    app.send(stale)
+    let transitions = format!("{path}/transitions");
+    let acknowledge = json!({"to": "acknowledged"});
+    app.post_if_match(&app.manager, &transitions, "\"1\"", acknowledge.clone())
         .await
         .expect_problem(412, "precondition_failed");
-    let fresh = TestRequest::post()
-        .uri(&format!("{path}/transitions"))
-        .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-        .insert_header(("If-Match", "\"2\""))
-        .set_json(json!({"to": "acknowledged"}));
-    app.send(fresh).await.expect(200);
+    app.post_if_match(&app.manager, &transitions, "\"2\"", acknowledge)
+        .await
+        .expect(200);
 }
 
 #[actix_web::test]
@@ -732,15 +715,11 @@ async fn idempotency_keys_replay_the_first_answer() {
     let app = TestApp::new().await;
     let body = json!({"title": "Broken hoist", "description": "The hoist in room 4 is broken.",
                       "category": "environment", "risk": "high", "location_id": app.location});
-    let keyed = |key: &str, body: &Value| {
-        TestRequest::post()
-            .uri("/v1/concerns")
-            .insert_header(("Authorization", format!("Bearer {}", app.staff)))
-            .insert_header(("Idempotency-Key", key.to_owned()))
-            .set_json(body.clone())
+    let keyed = |key: &'static str, body: &Value| {
+        app.post_keyed(&app.staff, "/v1/concerns", key, body.clone())
     };
-    let first = app.send(keyed("key-1", &body)).await.expect(201);
-    let replay = app.send(keyed("key-1", &body)).await.expect(201);
+    let first = keyed("key-1", &body).await.expect(201);
+    let replay = keyed("key-1", &body).await.expect(201);
     assert_eq!(replay.body, first.body);
     assert_eq!(replay.header("location"), first.header("location"));
     assert_eq!(replay.header("etag"), Some("\"1\""));
@@ -749,51 +728,45 @@ async fn idempotency_keys_replay_the_first_answer() {
 
     let mut other = body.clone();
     other["risk"] = json!("low");
-    app.send(keyed("key-1", &other))
+    keyed("key-1", &other)
         .await
         .expect_problem(422, "idempotency_key_reused");
     assert_eq!(app.count("concerns"), 1);
 
     // Keys belong to their caller: another caller's same key is a new request.
-    let other_caller = TestRequest::post()
-        .uri("/v1/concerns")
-        .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-        .insert_header(("Idempotency-Key", "key-1"))
-        .set_json(body.clone());
-    let theirs = app.send(other_caller).await.expect(201);
+    let theirs = app
+        .post_keyed(&app.manager, "/v1/concerns", "key-1", body.clone())
+        .await
+        .expect(201);
     assert_ne!(theirs.id(), first.id());
 
     // A failed request leaves its key free for a corrected retry.
     let mut invalid = body.clone();
     invalid["title"] = json!("");
-    app.send(keyed("key-2", &invalid)).await.expect(422);
-    app.send(keyed("key-2", &body)).await.expect(201);
+    keyed("key-2", &invalid).await.expect(422);
+    keyed("key-2", &body).await.expect(201);
 
     // Transitions replay too, rather than failing as an illegal second move.
     let id = first.id();
+    let transitions = format!("/v1/concerns/{id}/transitions");
     let transition = || {
-        TestRequest::post()
-            .uri(&format!("/v1/concerns/{id}/transitions"))
-            .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-            .insert_header(("Idempotency-Key", "ack-1"))
-            .set_json(json!({"to": "acknowledged"}))
+        app.post_keyed(
+            &app.manager,
+            &transitions,
+            "ack-1",
+            json!({"to": "acknowledged"}),
+        )
     };
-    let moved = app.send(transition()).await.expect(200);
-    let again = app.send(transition()).await.expect(200);
+    let moved = transition().await.expect(200);
+    let again = transition().await.expect(200);
     assert_eq!(again.body, moved.body);
     let timeline = app
         .get(&app.manager, &format!("/v1/concerns/{id}/updates"))
         .await;
     assert_eq!(timeline.body["items"].as_array().unwrap().len(), 1);
-    app.send(
-        TestRequest::post()
-            .uri("/v1/concerns")
-            .insert_header(("Authorization", format!("Bearer {}", app.staff)))
-            .insert_header(("Idempotency-Key", "x".repeat(300)))
-            .set_json(body),
-    )
-    .await
-    .expect_problem(400, "invalid_idempotency_key");
+    app.post_keyed(&app.staff, "/v1/concerns", &"x".repeat(300), body)
+        .await
+        .expect_problem(400, "invalid_idempotency_key");
 }
 
 #[actix_web::test]

@@ -6,7 +6,7 @@ use actix_web::test::TestRequest;
 
 use serde_json::json;
 
-use crate::helpers::{log_capture, TestApp};
+use crate::helpers::{log_capture, nothing_id, operations, security, takes_a_token, TestApp};
 
 #[actix_web::test]
 async fn every_response_carries_a_request_id() {
@@ -43,23 +43,14 @@ async fn unknown_routes_are_404_and_unknown_methods_405_with_allow() {
         .await
         .expect_problem(405, "method_not_allowed");
     assert_eq!(wrong.header("allow"), Some("GET, PATCH, HEAD"));
+    let concern = format!("/v1/concerns/{}", nothing_id());
     let trace = app
-        .call(
-            Method::TRACE,
-            "/v1/concerns/0192f0c4-2222-7000-8000-000000000001",
-            None,
-            None,
-        )
+        .call(Method::TRACE, &concern, None, None)
         .await
         .expect_problem(405, "method_not_allowed");
     assert_eq!(trace.header("allow"), Some("GET, PATCH, HEAD"));
     let post_only = app
-        .call(
-            Method::PUT,
-            "/v1/concerns/0192f0c4-2222-7000-8000-000000000001/transitions",
-            None,
-            None,
-        )
+        .call(Method::PUT, &format!("{concern}/transitions"), None, None)
         .await
         .expect_problem(405, "method_not_allowed");
     assert_eq!(post_only.header("allow"), Some("POST"));
@@ -100,7 +91,8 @@ async fn health_and_docs_are_served() {
     let docs = app.call(Method::GET, "/docs/", None, None).await;
     assert_eq!(docs.status, 200);
     let redirect = app.call(Method::GET, "/docs", None, None).await;
-    assert!(redirect.status.is_redirection());
+    assert_eq!(redirect.status, 307);
+    assert_eq!(redirect.header("location"), Some("/docs/"));
 }
 
 #[test]
@@ -108,48 +100,129 @@ fn the_committed_openapi_document_is_current() {
     let generated = serde_json::to_string_pretty(careloop::api::docs::document()).unwrap();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
     let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        committed.trim_end() == generated.trim_end(),
-        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
-    );
+    let (committed, generated) = (committed.trim_end(), generated.trim_end());
+    if committed != generated {
+        let diff = similar::TextDiff::from_lines(committed, generated);
+        let diff = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(
+                "openapi/openapi.json (committed)",
+                "careloop openapi (generated)",
+            )
+            .to_string();
+        const SHOWN: usize = 200;
+        let lines = diff.lines().count();
+        let shown: Vec<&str> = diff.lines().take(SHOWN).collect();
+        let more = if lines > SHOWN {
+            format!("\n… and {} more lines of diff", lines - SHOWN)
+        } else {
+            String::new()
+        };
+        panic!(
+            "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`\n{}{more}",
+            shown.join("\n")
+        );
+    }
 }
 
 #[test]
 fn every_operation_is_documented_with_errors_and_security() {
     let spec = careloop::api::docs::document();
-    let paths = spec["paths"].as_object().unwrap();
-    assert!(paths.len() >= 12);
-    for (path, operations) in paths {
-        for (method, operation) in operations.as_object().unwrap() {
-            let responses = operation["responses"].as_object().unwrap();
-            assert!(
-                operation["summary"].is_string(),
-                "{method} {path} has no summary"
-            );
-            assert!(
-                responses.keys().any(|s| s.starts_with('2')),
+    // The whole API. permissions.rs ties each operation to a row of its table (or to the
+    // token-free list) and `the_app_serves_exactly_the_documented_methods_of_each_path` to a
+    // route, so a new route changes these numbers along with its row.
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 40);
+    assert_eq!(operations(spec).count(), 57);
+    for (method, path, operation) in operations(spec) {
+        let responses = operation["responses"].as_object().unwrap();
+        assert!(
+            operation["summary"].is_string(),
+            "{method} {path} has no summary"
+        );
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{method} {path}"
+        );
+        if path.starts_with("/v1/") && !path.starts_with("/v1/receipts") {
+            assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+            assert!(responses.contains_key("403"), "{method} {path} lacks 403");
+            assert_eq!(
+                security(spec, operation),
+                &json!([{"bearer": []}]),
                 "{method} {path}"
             );
-            if path.starts_with("/v1/") && !path.starts_with("/v1/receipts") {
-                assert!(responses.contains_key("401"), "{method} {path} lacks 401");
-                assert!(responses.contains_key("403"), "{method} {path} lacks 403");
-                assert_eq!(
-                    operation["security"][0]["bearer"],
-                    serde_json::json!([]),
-                    "{method} {path}"
-                );
-            }
-            if ["post", "patch", "put"].contains(&method.as_str()) {
-                assert!(
-                    operation["requestBody"].is_object(),
-                    "{method} {path} has no body schema"
-                );
-                assert!(responses.contains_key("422"), "{method} {path} lacks 422");
-            }
+        } else {
+            // Health and the anonymous raiser's receipts take no token, and say so.
+            let requirements = security(spec, operation).as_array().unwrap();
+            assert!(
+                requirements.iter().all(|r| r == &json!({})),
+                "{method} {path} asks for {requirements:?}"
+            );
+        }
+        if ["POST", "PATCH", "PUT"].contains(&method.as_str()) {
+            assert!(
+                operation["requestBody"].is_object(),
+                "{method} {path} has no body schema"
+            );
+            assert!(responses.contains_key("422"), "{method} {path} lacks 422");
         }
     }
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
     assert!(spec["components"]["schemas"]["Concern"]["example"].is_object());
+}
+
+/// Each documented path, with every method: a documented one reaches its handler (401 for want
+/// of a token, where one is needed), any other is the 405 that names the documented ones. The
+/// routes actix registered are therefore exactly the operations of the document, path by path.
+#[actix_web::test]
+async fn the_app_serves_exactly_the_documented_methods_of_each_path() {
+    let app = TestApp::new().await;
+    let document = careloop::api::docs::document();
+    let unrouted = app
+        .call(Method::GET, "/v1/nothing-here", None, None)
+        .await
+        .expect_problem(404, "not_found");
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let concrete = with_ids_of_nothing(path);
+        let mut documented: Vec<String> = operations(document)
+            .filter(|(_, at, _)| at == path)
+            .map(|(method, _, _)| method)
+            .collect();
+        documented.sort_unstable();
+        assert!(!documented.is_empty(), "{path} has no operation");
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ] {
+            let answer = app.call(method.clone(), &concrete, None, None).await;
+            if documented.iter().any(|m| m == method.as_str()) {
+                assert!(
+                    answer.status != 405 && answer.body != unrouted.body,
+                    "{method} {path} is documented but not routed: {} {:#}",
+                    answer.status,
+                    answer.body
+                );
+                let operation = &item[method.as_str().to_lowercase()];
+                if takes_a_token(document, operation) {
+                    answer.expect_problem(401, "unauthorized");
+                }
+            } else {
+                let refused = answer.expect_problem(405, "method_not_allowed");
+                let mut allowed: Vec<&str> = refused
+                    .header("allow")
+                    .expect("an Allow header")
+                    .split(", ")
+                    .filter(|m| *m != "HEAD")
+                    .collect();
+                allowed.sort_unstable();
+                assert_eq!(allowed, documented, "{method} {path}");
+            }
+        }
+    }
 }
 
 #[actix_web::test]
@@ -161,50 +234,50 @@ async fn runs_on_the_database_it_was_asked_for() {
     assert_eq!(on_postgres, asked_for_postgres);
 }
 
-/// Every write path of the document, its path parameters filled with an id of nothing.
-fn write_operations() -> Vec<(Method, String)> {
-    let document = careloop::api::docs::document();
-    let mut operations = Vec::new();
-    for (path, item) in document["paths"].as_object().unwrap() {
-        if path.starts_with("/v1/receipts") {
-            continue; // token-free: the receipt code is the credential
-        }
-        let path = path
-            .split('/')
-            .map(|s| {
-                if s.starts_with('{') {
-                    "0192f0c4-0000-7000-8000-00000000dead"
-                } else {
-                    s
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("/");
-        for method in item.as_object().unwrap().keys() {
-            if ["post", "patch", "put", "delete"].contains(&method.as_str()) {
-                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-                operations.push((method, path.clone()));
+/// A path template with every parameter filled with an id that names nothing.
+fn with_ids_of_nothing(template: &str) -> String {
+    template
+        .split('/')
+        .map(|s| {
+            if s.starts_with('{') {
+                nothing_id()
+            } else {
+                s.to_owned()
             }
-        }
-    }
-    operations
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[actix_web::test]
 async fn who_may_act_is_decided_before_what_they_sent() {
     let app = TestApp::new().await;
-    let operations = write_operations();
-    assert!(operations.len() >= 20);
-    for (method, path) in operations {
+    let document = careloop::api::docs::document();
+    let (writes, token_free): (Vec<_>, Vec<_>) = operations(document)
+        .filter(|(method, _, _)| ["POST", "PATCH", "PUT", "DELETE"].contains(&method.as_str()))
+        .partition(|(_, _, operation)| takes_a_token(document, operation));
+    // Every write but the anonymous raiser's message, whose receipt code is the credential.
+    let token_free: Vec<_> = token_free
+        .iter()
+        .map(|(method, path, _)| format!("{method} {path}"))
+        .collect();
+    assert_eq!(token_free, ["POST /v1/receipts/{code}/messages"]);
+    for (method, path, _) in writes {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let path = with_ids_of_nothing(path);
         for body in ["{\"nonsense\": true, \"title\": 42}", "{not json", ""] {
-            let request = TestRequest::default()
-                .method(method.clone())
-                .uri(&path)
-                .insert_header(("Authorization", format!("Bearer {}", app.viewer)))
-                .insert_header(("Content-Type", "application/json"))
-                .insert_header(("Idempotency-Key", "has spaces in it"))
-                .set_payload(body);
-            app.send(request).await.expect_problem(403, "forbidden");
+            app.send_raw(
+                method.clone(),
+                &path,
+                &app.viewer,
+                &[
+                    ("Content-Type", "application/json"),
+                    ("Idempotency-Key", "has spaces in it"),
+                ],
+                body,
+            )
+            .await
+            .expect_problem(403, "forbidden");
         }
     }
     assert_eq!(app.count("recognitions"), 0);
@@ -264,12 +337,12 @@ async fn one_answer_names_every_bad_field_by_its_json_path() {
     assert_eq!(app.count("evidence"), 0);
 
     let malformed = app
-        .send(
-            TestRequest::post()
-                .uri("/v1/concerns")
-                .insert_header(("Authorization", format!("Bearer {}", app.staff)))
-                .insert_header(("Content-Type", "application/json"))
-                .set_payload("{\"title\": "),
+        .send_raw(
+            Method::POST,
+            "/v1/concerns",
+            &app.staff,
+            &[("Content-Type", "application/json")],
+            "{\"title\": ",
         )
         .await
         .expect_problem(400, "malformed_json");
@@ -319,14 +392,8 @@ async fn query_errors_are_named_like_body_errors_and_empty_values_are_absent() {
 async fn a_malformed_idempotency_key_is_400_and_changes_nothing() {
     let app = TestApp::new().await;
     for key in ["has spaces", &"k".repeat(256)] {
-        let request = TestRequest::post()
-            .uri("/v1/concerns")
-            .insert_header(("Authorization", format!("Bearer {}", app.staff)))
-            .insert_header(("Idempotency-Key", key))
-            .set_json(
-                json!({"title": "t", "description": "d", "category": "other", "risk": "low"}),
-            );
-        app.send(request)
+        let body = json!({"title": "t", "description": "d", "category": "other", "risk": "low"});
+        app.post_keyed(&app.staff, "/v1/concerns", key, body)
             .await
             .expect_problem(400, "invalid_idempotency_key");
     }
@@ -336,23 +403,51 @@ async fn a_malformed_idempotency_key_is_400_and_changes_nothing() {
 #[test]
 fn every_cursor_parameter_is_described_as_the_cursor_careloop_sends() {
     let document = careloop::api::docs::document();
-    let mut cursors = 0;
-    for item in document["paths"].as_object().unwrap().values() {
-        for operation in item.as_object().unwrap().values() {
-            let parameters = operation["parameters"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for parameter in parameters.iter().filter(|p| p["name"] == "cursor") {
-                assert_eq!(
-                    parameter["schema"]["pattern"],
-                    careloop::api::contract::CURSOR
-                );
-                cursors += 1;
+    let mut with_cursor = Vec::new();
+    let mut with_limit = Vec::new();
+    let mut lists = Vec::new();
+    let mut whole_lists = Vec::new();
+    for (method, path, operation) in operations(document) {
+        let parameters = operation["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let named = |name: &str| parameters.iter().find(|p| p["name"] == name);
+        if let Some(cursor) = named("cursor") {
+            assert_eq!(cursor["schema"]["pattern"], careloop::api::contract::CURSOR);
+            with_cursor.push(format!("{method} {path}"));
+        }
+        if named("limit").is_some() {
+            with_limit.push(format!("{method} {path}"));
+        }
+        // A list answers `items` and `next_cursor`; one that takes no cursor is always whole.
+        let answer = &operation["responses"]["200"]["content"]["application/json"]["schema"];
+        let answer = match answer["$ref"].as_str() {
+            Some(reference) => document
+                .pointer(reference.trim_start_matches('#'))
+                .expect("the reference resolves"),
+            None => answer,
+        };
+        if answer["properties"]["next_cursor"].is_object() {
+            match named("cursor") {
+                Some(_) => lists.push(format!("{method} {path}")),
+                None => whole_lists.push(format!("{method} {path}")),
             }
         }
     }
-    assert!(cursors >= 9);
+    // Paging takes both; only lists take them; every list pages but those short enough to
+    // answer whole.
+    assert_eq!(with_cursor, with_limit);
+    assert_eq!(with_cursor, lists);
+    assert_eq!(
+        whole_lists,
+        [
+            "GET /v1/frameworks",
+            "GET /v1/frameworks/{framework_id}/quality-statements",
+            "GET /v1/highlights",
+            "GET /v1/reviews/due",
+        ]
+    );
 }
 
 #[actix_web::test]
@@ -360,14 +455,13 @@ async fn numbers_and_shapes_are_read_as_the_schema_reads_them() {
     let app = TestApp::new().await;
     // JSON Schema counts 3.0 as the integer 3, so careloop does too.
     let scored = app
-        .send(
-            TestRequest::put()
-                .uri(&format!(
-                    "/v1/self-assessments/{}/cqc-saf-2024/safe.learning_culture",
-                    app.location
-                ))
-                .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-                .set_json(json!({"score": 3.0, "rationale": "Debriefs after every fall"})),
+        .put(
+            &app.manager,
+            &format!(
+                "/v1/self-assessments/{}/cqc-saf-2024/safe.learning_culture",
+                app.location
+            ),
+            json!({"score": 3.0, "rationale": "Debriefs after every fall"}),
         )
         .await
         .expect(201);

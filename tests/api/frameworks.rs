@@ -1,9 +1,9 @@
 //! Frameworks as data, coverage of quality statements, and self-assessment roll-ups.
 
-use actix_web::test::TestRequest;
+use actix_web::http::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{nothing_id, Response, TestApp};
 
 const CQC: &str = "cqc-saf-2024";
 
@@ -213,15 +213,17 @@ async fn coverage_counts_what_references_each_statement() {
     );
 }
 
-fn put_score(app: &TestApp, path: &str, score: u8, etag: Option<&str>) -> TestRequest {
-    let mut request = TestRequest::put()
-        .uri(path)
-        .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-        .set_json(json!({"score": score, "rationale": "Seen in audits and debriefs"}));
-    if let Some(etag) = etag {
-        request = request.insert_header(("If-Match", etag.to_owned()));
-    }
-    request
+/// Scores a quality statement as the manager, on condition of `etag` when there is one.
+async fn put_score(app: &TestApp, path: &str, score: u8, etag: Option<&str>) -> Response {
+    let if_match = etag.map(|etag| ("If-Match", etag));
+    app.send_with(
+        Method::PUT,
+        path,
+        &app.manager,
+        if_match.as_slice(),
+        Some(json!({"score": score, "rationale": "Seen in audits and debriefs"})),
+    )
+    .await
 }
 
 #[actix_web::test]
@@ -236,11 +238,10 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
     )
     .await;
     let first = app
-        .send(
-            TestRequest::put()
-                .uri(&format!("{base}/safe.learning_culture"))
-                .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-                .set_json(json!({"score": 2, "rationale": "Debriefs are late", "evidence_ids": [evidence]})),
+        .put(
+            &app.manager,
+            &format!("{base}/safe.learning_culture"),
+            json!({"score": 2, "rationale": "Debriefs are late", "evidence_ids": [evidence]}),
         )
         .await
         .expect(201);
@@ -248,22 +249,21 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
     assert_eq!(first.body["version"], 1);
     assert_eq!(first.body["evidence_ids"], json!([evidence]));
     // A new score replaces the old; a stale one is refused.
-    let second = app
-        .send(put_score(
-            &app,
-            &format!("{base}/safe.learning_culture"),
-            4,
-            Some("\"1\""),
-        ))
-        .await
-        .expect(200);
+    let second = put_score(
+        &app,
+        &format!("{base}/safe.learning_culture"),
+        4,
+        Some("\"1\""),
+    )
+    .await
+    .expect(200);
     assert_eq!(second.body["version"], 2);
-    app.send(put_score(
+    put_score(
         &app,
         &format!("{base}/safe.learning_culture"),
         3,
         Some("\"1\""),
-    ))
+    )
     .await
     .expect_problem(412, "precondition_failed");
 
@@ -273,7 +273,7 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
         ("safe.safeguarding", 4),
         ("safe.involving_people_to_manage_risks", 1),
     ] {
-        app.send(put_score(&app, &format!("{base}/{statement}"), score, None))
+        put_score(&app, &format!("{base}/{statement}"), score, None)
             .await
             .expect(201);
     }
@@ -282,7 +282,7 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
         ("caring.kindness_compassion_dignity", 4),
         ("caring.treating_people_as_individuals", 3),
     ] {
-        app.send(put_score(&app, &format!("{base}/{statement}"), score, None))
+        put_score(&app, &format!("{base}/{statement}"), score, None)
             .await
             .expect(201);
     }
@@ -325,26 +325,16 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
 async fn self_assessment_input_is_checked() {
     let app = TestApp::new().await;
     let base = format!("/v1/self-assessments/{}/{CQC}", app.location);
-    app.send(put_score(
-        &app,
-        &format!("{base}/safe.learning_culture"),
-        5,
-        None,
-    ))
-    .await
-    .expect_problem(422, "validation_failed");
-    app.send(put_score(
-        &app,
-        &format!("{base}/safe.learning_culture"),
-        0,
-        None,
-    ))
-    .await
-    .expect_problem(422, "validation_failed");
-    app.send(put_score(&app, &format!("{base}/safe.nothing"), 3, None))
+    put_score(&app, &format!("{base}/safe.learning_culture"), 5, None)
+        .await
+        .expect_problem(422, "validation_failed");
+    put_score(&app, &format!("{base}/safe.learning_culture"), 0, None)
+        .await
+        .expect_problem(422, "validation_failed");
+    put_score(&app, &format!("{base}/safe.nothing"), 3, None)
         .await
         .expect_problem(404, "not_found");
-    app.send(put_score(
+    put_score(
         &app,
         &format!(
             "/v1/self-assessments/{}/nice-2030/safe.learning_culture",
@@ -352,10 +342,10 @@ async fn self_assessment_input_is_checked() {
         ),
         3,
         None,
-    ))
+    )
     .await
     .expect_problem(404, "not_found");
-    app.send(put_score(
+    put_score(
         &app,
         &format!(
             "/v1/self-assessments/{}/{CQC}/safe.learning_culture",
@@ -363,21 +353,20 @@ async fn self_assessment_input_is_checked() {
         ),
         3,
         None,
-    ))
+    )
     .await
     .expect_problem(404, "not_found");
-    let unknown_evidence = TestRequest::put()
-        .uri(&format!("{base}/safe.learning_culture"))
-        .insert_header(("Authorization", format!("Bearer {}", app.manager)))
-        .set_json(json!({"score": 3, "rationale": "r", "evidence_ids": [uuid::Uuid::now_v7()]}));
-    app.send(unknown_evidence)
+    let culture = format!("{base}/safe.learning_culture");
+    app.put(
+        &app.manager,
+        &culture,
+        json!({"score": 3, "rationale": "r", "evidence_ids": [nothing_id()]}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    app.put(&app.staff, &culture, json!({"score": 3, "rationale": "r"}))
         .await
-        .expect_problem(422, "validation_failed");
-    let staff = TestRequest::put()
-        .uri(&format!("{base}/safe.learning_culture"))
-        .insert_header(("Authorization", format!("Bearer {}", app.staff)))
-        .set_json(json!({"score": 3, "rationale": "r"}));
-    app.send(staff).await.expect_problem(403, "forbidden");
+        .expect_problem(403, "forbidden");
     assert_eq!(app.count("self_assessments"), 0);
 }
 
@@ -386,40 +375,20 @@ async fn a_second_framework_works_end_to_end_as_data() {
     let app = TestApp::new().await;
     let base = format!("/v1/self-assessments/{}/test-care-2027", app.location);
     // Its own scale (1 to 3) and its own bands and limiter.
-    app.send(put_score(
-        &app,
-        &format!("{base}/wellbeing.nutrition"),
-        4,
-        None,
-    ))
-    .await
-    .expect_problem(422, "validation_failed");
-    app.send(put_score(
-        &app,
-        &format!("{base}/wellbeing.nutrition"),
-        3,
-        None,
-    ))
-    .await
-    .expect(201);
-    app.send(put_score(
-        &app,
-        &format!("{base}/wellbeing.activity"),
-        3,
-        None,
-    ))
-    .await
-    .expect(201);
+    put_score(&app, &format!("{base}/wellbeing.nutrition"), 4, None)
+        .await
+        .expect_problem(422, "validation_failed");
+    put_score(&app, &format!("{base}/wellbeing.nutrition"), 3, None)
+        .await
+        .expect(201);
+    put_score(&app, &format!("{base}/wellbeing.activity"), 3, None)
+        .await
+        .expect(201);
     let summary = app.get(&app.manager, &base).await.expect(200);
     assert_eq!(summary.body["key_questions"][0]["rating"], "leading");
-    app.send(put_score(
-        &app,
-        &format!("{base}/wellbeing.activity"),
-        1,
-        None,
-    ))
-    .await
-    .expect(200);
+    put_score(&app, &format!("{base}/wellbeing.activity"), 1, None)
+        .await
+        .expect(200);
     let capped = app.get(&app.manager, &base).await.expect(200);
     assert_eq!(capped.body["key_questions"][0]["rating"], "on_track");
     // Its statements and categories are valid references anywhere in the API.

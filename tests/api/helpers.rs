@@ -90,6 +90,40 @@ impl Response {
     }
 }
 
+/// Every operation of an OpenAPI document: its method (upper case), path template and itself.
+pub fn operations(document: &Value) -> impl Iterator<Item = (String, &str, &Value)> {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    document["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(method, _)| METHODS.contains(&method.as_str()))
+                .map(move |(method, operation)| (method.to_uppercase(), path.as_str(), operation))
+        })
+}
+
+/// The security an operation of `document` declares: its own, else the document's (OpenAPI
+/// 3.1 §4.8.10); `[]` when neither says.
+pub fn security<'a>(document: &'a Value, operation: &'a Value) -> &'a Value {
+    static NONE: Value = Value::Array(Vec::new());
+    operation
+        .get("security")
+        .or_else(|| document.get("security"))
+        .unwrap_or(&NONE)
+}
+
+/// Whether an operation of `document` asks for the bearer token, as every operation but health
+/// and the anonymous raiser's receipts does.
+pub fn takes_a_token(document: &Value, operation: &Value) -> bool {
+    security(document, operation) == &json!([{"bearer": []}])
+}
+
 /// A fresh, migrated database for one test.
 fn fresh_database(dir: &tempfile::TempDir) -> DatabaseUrl {
     match std::env::var("TEST_DATABASE_URL") {
@@ -132,6 +166,11 @@ pub fn claims(org: &str, roles: &[Role], sub: &str) -> Claims {
 
 pub fn sign(claims: &Claims) -> String {
     mint_hs256(SECRET, claims)
+}
+
+/// An id that names no record (of this organisation or any other): a fresh UUID v7.
+pub fn nothing_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 impl TestApp {
@@ -209,6 +248,18 @@ impl TestApp {
         }
     }
 
+    /// `method path` from a loopback client, as the bearer of `token` when there is one.
+    fn request(method: Method, path: &str, token: Option<&str>) -> TestRequest {
+        let request = TestRequest::default()
+            .method(method)
+            .uri(path)
+            .peer_addr(SocketAddr::from(([127, 0, 0, 1], 40000)));
+        match token {
+            Some(token) => request.insert_header(("Authorization", format!("Bearer {token}"))),
+            None => request,
+        }
+    }
+
     pub async fn call(
         &self,
         method: Method,
@@ -216,17 +267,48 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Response {
-        let mut request = TestRequest::default()
-            .method(method)
-            .uri(path)
-            .peer_addr(SocketAddr::from(([127, 0, 0, 1], 40000)));
-        if let Some(token) = token {
-            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        let mut request = Self::request(method, path, token);
+        if let Some(body) = body {
+            request = request.set_json(body);
+        }
+        self.send(request).await
+    }
+
+    /// `method path` as the bearer of `token`, with these further headers (`If-Match`,
+    /// `Idempotency-Key` …) and `body`, when there is one, as JSON.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = Self::request(method, path, Some(token));
+        for &header in headers {
+            request = request.insert_header(header);
         }
         if let Some(body) = body {
             request = request.set_json(body);
         }
         self.send(request).await
+    }
+
+    /// `method path` as the bearer of `token`, with these headers and `payload` sent as it
+    /// stands: malformed JSON, or a body under another `Content-Type`.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        payload: &str,
+    ) -> Response {
+        let mut request = Self::request(method, path, Some(token));
+        for &header in headers {
+            request = request.insert_header(header);
+        }
+        self.send(request.set_payload(payload.to_owned())).await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Response {
@@ -240,6 +322,52 @@ impl TestApp {
     pub async fn patch(&self, token: &str, path: &str, body: Value) -> Response {
         self.call(Method::PATCH, path, Some(token), Some(body))
             .await
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: Value) -> Response {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    /// A `PATCH` on condition that the record's ETag is still `etag`.
+    pub async fn patch_if_match(
+        &self,
+        token: &str,
+        path: &str,
+        etag: &str,
+        body: Value,
+    ) -> Response {
+        self.send_with(
+            Method::PATCH,
+            path,
+            token,
+            &[("If-Match", etag)],
+            Some(body),
+        )
+        .await
+    }
+
+    /// A `POST` (a transition) on condition that the record's ETag is still `etag`.
+    pub async fn post_if_match(
+        &self,
+        token: &str,
+        path: &str,
+        etag: &str,
+        body: Value,
+    ) -> Response {
+        self.send_with(Method::POST, path, token, &[("If-Match", etag)], Some(body))
+            .await
+    }
+
+    /// A `POST` with an `Idempotency-Key`.
+    pub async fn post_keyed(&self, token: &str, path: &str, key: &str, body: Value) -> Response {
+        self.send_with(
+            Method::POST,
+            path,
+            token,
+            &[("Idempotency-Key", key)],
+            Some(body),
+        )
+        .await
     }
 
     /// Raises a plain concern as `token` and answers its id.

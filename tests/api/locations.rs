@@ -1,6 +1,5 @@
 //! Locations: the registered services of the organisation.
 
-use actix_web::test::TestRequest;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -31,13 +30,13 @@ async fn admin_creates_reads_and_updates_a_location() {
     assert_eq!(read.body, created.body);
     assert_eq!(read.header("etag"), Some("\"1\""));
 
+    let path = format!("/v1/locations/{id}");
     let updated = app
-        .send(
-            TestRequest::patch()
-                .uri(&format!("/v1/locations/{id}"))
-                .insert_header(("Authorization", format!("Bearer {}", app.admin)))
-                .insert_header(("If-Match", "\"1\""))
-                .set_json(json!({"kind": "supported_living", "cqc_location_id": null})),
+        .patch_if_match(
+            &app.admin,
+            &path,
+            "\"1\"",
+            json!({"kind": "supported_living", "cqc_location_id": null}),
         )
         .await
         .expect(200);
@@ -45,15 +44,9 @@ async fn admin_creates_reads_and_updates_a_location() {
     assert_eq!(updated.body["cqc_location_id"], json!(null));
     assert_eq!(updated.body["name"], "Riverside Home Care");
     assert_eq!(updated.body["version"], 2);
-    app.send(
-        TestRequest::patch()
-            .uri(&format!("/v1/locations/{id}"))
-            .insert_header(("Authorization", format!("Bearer {}", app.admin)))
-            .insert_header(("If-Match", "\"1\""))
-            .set_json(json!({"name": "Stale"})),
-    )
-    .await
-    .expect_problem(412, "precondition_failed");
+    app.patch_if_match(&app.admin, &path, "\"1\"", json!({"name": "Stale"}))
+        .await
+        .expect_problem(412, "precondition_failed");
 }
 
 #[actix_web::test]

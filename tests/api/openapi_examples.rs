@@ -2,6 +2,8 @@
 //! integrator can send a request body's example as it stands and trust an answer's example to
 //! show every field. The schemas are the ones the contract checks requests with.
 
+use std::collections::BTreeSet;
+
 use careloop::api::docs::document;
 use serde_json::{json, Value};
 
@@ -33,11 +35,18 @@ fn every_example_validates_against_its_schema() {
             &mut examples,
         );
     }
-    assert!(
-        examples.len() >= 50,
-        "found only {} examples: is the walk missing some?",
-        examples.len()
-    );
+    // The walk above reads the document as OpenAPI; a blind search for `example` and
+    // `examples` keys must find no example it missed.
+    let mut everywhere = Vec::new();
+    every_example(document, "", &mut everywhere);
+    let walked: BTreeSet<&str> = examples.iter().map(|e| e.at.as_str()).collect();
+    let missed: Vec<&str> = everywhere
+        .iter()
+        .map(String::as_str)
+        .filter(|at| !walked.contains(at))
+        .collect();
+    assert!(missed.is_empty(), "the walk missed {missed:#?}");
+    assert_eq!(walked.len(), everywhere.len());
 
     let mut failures = Vec::new();
     for example in &examples {
@@ -204,6 +213,43 @@ fn holder_examples(value: &Value, pointer: &str, found: &mut Vec<Example>) {
         Value::Array(list) => {
             for (index, inner) in list.iter().enumerate() {
                 holder_examples(inner, &format!("{pointer}/{index}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where every example under `value` is, found by key alone: the value of each `example`, each
+/// item or entry of each `examples`. Names of properties are not keywords, and an example's own
+/// contents are not searched.
+fn every_example(value: &Value, pointer: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(object) => {
+            for (key, inner) in object {
+                let here = format!("{pointer}/{}", escape(key));
+                match key.as_str() {
+                    "example" => found.push(here),
+                    "examples" if inner.is_array() => {
+                        let count = inner.as_array().map_or(0, Vec::len);
+                        found.extend((0..count).map(|index| format!("{here}/{index}")));
+                    }
+                    "examples" => {
+                        found.extend(
+                            entries(inner).map(|(name, _)| format!("{here}/{}", escape(name))),
+                        );
+                    }
+                    "properties" | "patternProperties" | "$defs" => {
+                        for (name, schema) in entries(inner) {
+                            every_example(schema, &format!("{here}/{}", escape(name)), found);
+                        }
+                    }
+                    _ => every_example(inner, &here, found),
+                }
+            }
+        }
+        Value::Array(list) => {
+            for (index, inner) in list.iter().enumerate() {
+                every_example(inner, &format!("{pointer}/{index}"), found);
             }
         }
         _ => {}

@@ -1,6 +1,5 @@
 //! The caller's organisation and its concern settings.
 
-use actix_web::test::TestRequest;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -85,20 +84,21 @@ async fn invalid_settings_are_422_and_change_nothing() {
 #[actix_web::test]
 async fn a_stale_if_match_is_412() {
     let app = TestApp::new().await;
-    let patch = |etag: &str| {
-        TestRequest::patch()
-            .uri("/v1/organisation")
-            .insert_header(("Authorization", format!("Bearer {}", app.admin)))
-            .insert_header(("If-Match", etag.to_owned()))
-            .set_json(json!({"name": "First"}))
+    let patch = |etag: &'static str| {
+        app.patch_if_match(
+            &app.admin,
+            "/v1/organisation",
+            etag,
+            json!({"name": "First"}),
+        )
     };
-    app.send(patch("\"1\"")).await.expect(200);
-    app.send(patch("\"1\""))
+    patch("\"1\"").await.expect(200);
+    patch("\"1\"")
         .await
         .expect_problem(412, "precondition_failed");
-    app.send(patch("\"garbage\""))
+    patch("\"garbage\"")
         .await
         .expect_problem(412, "precondition_failed");
-    app.send(patch("\"2\"")).await.expect(200);
-    app.send(patch("*")).await.expect(200);
+    patch("\"2\"").await.expect(200);
+    patch("*").await.expect(200);
 }

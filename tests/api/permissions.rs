@@ -1,32 +1,72 @@
 //! Every role against every authenticated endpoint: 2xx where the permission table allows it,
-//! 403 where it does not. The expectations are written out here, independently of the table.
+//! 403 where it does not. The expectations are written out here, independently of the table,
+//! and the rows are checked against the operations of the generated OpenAPI document.
+
+use std::collections::BTreeSet;
 
 use actix_web::http::Method;
 use careloop::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, sign, TestApp};
+use crate::helpers::{claims, operations, sign, takes_a_token, TestApp};
 
 use Role::*;
 
 const EVERYONE: &[Role] = &[Admin, Manager, Staff, Viewer, Integration];
 
+const CQC: &str = "cqc-saf-2024";
+
+/// The operations of the document that take no token, so have no row: health, for load
+/// balancers, and what an anonymous raiser does with a receipt code (receipts.rs checks those).
+/// `/openapi.json` and `/docs` serve the document rather than being operations of it; they take
+/// no token either, and conventions.rs checks they are served.
+const TOKEN_FREE: &[(&str, &str)] = &[
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/v1/receipts/{code}"),
+    ("POST", "/v1/receipts/{code}/messages"),
+];
+
 struct Endpoint {
     method: Method,
+    /// The operation's path template in the OpenAPI document.
+    template: &'static str,
+    /// The template filled in with the records made for this row.
     path: String,
     body: Option<Value>,
     allowed: &'static [Role],
 }
 
+/// A row: `method template`, the template's `{parameters}` filled in order with `values` (any
+/// query string after it is kept as it is).
 fn endpoint(
     method: Method,
-    path: String,
+    template: &'static str,
+    values: &[&str],
     body: Option<Value>,
     allowed: &'static [Role],
 ) -> Endpoint {
+    let (template, query) = match template.split_once('?') {
+        Some((template, query)) => (template, format!("?{query}")),
+        None => (template, String::new()),
+    };
+    let mut values = values.iter();
+    let path = template
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                *values.next().expect("a value for every parameter")
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    assert!(values.next().is_none(), "{template} has fewer parameters");
     Endpoint {
         method,
-        path,
+        template,
+        path: path + &query,
         body,
         allowed,
     }
@@ -71,7 +111,6 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
     let feedback = json!({"source": "feedback", "evidence_category": "peoples_experience",
                           "quality_statements": ["caring.kindness_compassion_dignity"], "title": "Thanks",
                           "observed_at": "2026-11-01T10:00:00Z", "location_id": location, "respondent": "relative"});
-    let assessment = format!("/v1/self-assessments/{location}/cqc-saf-2024");
     let plan_body = json!({"title": "Plan", "objective": "o", "owner": {"sub": "user-manager"}, "priority": "low",
                            "review_cadence": "monthly", "location_id": location});
     let plan = app
@@ -107,267 +146,328 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
         .await
         .expect(201)
         .id();
-    let plans = format!("/v1/improvement-plans/{plan}");
     vec![
         endpoint(
             Method::POST,
-            "/v1/improvement-plans".into(),
+            "/v1/improvement-plans",
+            &[],
             Some(plan_body),
             &[Admin, Manager, Integration],
         ),
-        endpoint(Method::GET, "/v1/improvement-plans".into(), None, EVERYONE),
-        endpoint(Method::GET, plans.clone(), None, EVERYONE),
-        endpoint(
-            Method::PATCH,
-            plans.clone(),
-            Some(json!({"priority": "high"})),
-            &[Admin, Manager, Integration],
-        ),
-        endpoint(
-            Method::POST,
-            format!("/v1/improvement-plans/{draft}/transitions"),
-            Some(json!({"to": "active"})),
-            &[Admin, Manager],
-        ),
-        endpoint(
-            Method::POST,
-            format!("{plans}/actions"),
-            Some(json!({"description": "d", "owner": {"sub": "x"}})),
-            &[Admin, Manager, Integration],
-        ),
-        endpoint(Method::GET, format!("{plans}/actions"), None, EVERYONE),
+        endpoint(Method::GET, "/v1/improvement-plans", &[], None, EVERYONE),
         endpoint(
             Method::GET,
-            format!("{plans}/actions/{action}"),
+            "/v1/improvement-plans/{id}",
+            &[&plan],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::PATCH,
-            format!("{plans}/actions/{action}"),
+            "/v1/improvement-plans/{id}",
+            &[&plan],
+            Some(json!({"priority": "high"})),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/improvement-plans/{id}/transitions",
+            &[&draft],
+            Some(json!({"to": "active"})),
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/improvement-plans/{id}/actions",
+            &[&plan],
+            Some(json!({"description": "d", "owner": {"sub": "x"}})),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/improvement-plans/{id}/actions",
+            &[&plan],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/improvement-plans/{id}/actions/{action_id}",
+            &[&plan, &action],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::PATCH,
+            "/v1/improvement-plans/{id}/actions/{action_id}",
+            &[&plan, &action],
             Some(json!({"description": "e"})),
             &[Admin, Manager, Integration],
         ),
         // Owned by the staff user, who may move it; other staff could not.
         endpoint(
             Method::POST,
-            format!("{plans}/actions/{action}/transitions"),
+            "/v1/improvement-plans/{id}/actions/{action_id}/transitions",
+            &[&plan, &action],
             Some(json!({"to": "in_progress"})),
             &[Admin, Manager, Staff],
         ),
         endpoint(
             Method::POST,
-            format!("{plans}/reviews"),
+            "/v1/improvement-plans/{id}/reviews",
+            &[&plan],
             Some(json!({"reviewed_on": "2026-01-01", "progress": "green"})),
             &[Admin, Manager],
         ),
-        endpoint(Method::GET, format!("{plans}/reviews"), None, EVERYONE),
-        endpoint(Method::GET, format!("{plans}/trail"), None, EVERYONE),
         endpoint(
             Method::GET,
-            format!("/v1/concerns/{concern}/trail"),
+            "/v1/improvement-plans/{id}/reviews",
+            &[&plan],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::GET,
-            format!("/v1/evidence/{evidence}/trail"),
+            "/v1/improvement-plans/{id}/trail",
+            &[&plan],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::GET,
-            format!("/v1/learning-events/{learning}/trail"),
+            "/v1/concerns/{id}/trail",
+            &[&concern],
             None,
             EVERYONE,
         ),
-        endpoint(Method::GET, "/v1/actions?owner=me".into(), None, EVERYONE),
-        endpoint(Method::GET, "/v1/reviews/due".into(), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            "/v1/evidence/{id}/trail",
+            &[&evidence],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/learning-events/{id}/trail",
+            &[&learning],
+            None,
+            EVERYONE,
+        ),
+        endpoint(Method::GET, "/v1/actions?owner=me", &[], None, EVERYONE),
+        endpoint(Method::GET, "/v1/reviews/due", &[], None, EVERYONE),
         endpoint(
             Method::POST,
-            "/v1/recognitions".into(),
+            "/v1/recognitions",
+            &[],
             Some(recognition_body),
             &[Admin, Manager, Staff, Integration],
         ),
-        endpoint(Method::GET, "/v1/recognitions".into(), None, EVERYONE),
+        endpoint(Method::GET, "/v1/recognitions", &[], None, EVERYONE),
         endpoint(
             Method::GET,
-            format!("/v1/recognitions/{recognition}"),
+            "/v1/recognitions/{id}",
+            &[&recognition],
             None,
             EVERYONE,
         ),
-        endpoint(Method::GET, "/v1/highlights".into(), None, EVERYONE),
-        endpoint(Method::GET, "/v1/frameworks".into(), None, EVERYONE),
+        endpoint(Method::GET, "/v1/highlights", &[], None, EVERYONE),
+        endpoint(Method::GET, "/v1/frameworks", &[], None, EVERYONE),
         endpoint(
             Method::GET,
-            "/v1/frameworks/cqc-saf-2024".into(),
-            None,
-            EVERYONE,
-        ),
-        endpoint(
-            Method::GET,
-            "/v1/frameworks/cqc-saf-2024/quality-statements".into(),
+            "/v1/frameworks/{framework_id}",
+            &[CQC],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::GET,
-            "/v1/frameworks/cqc-saf-2024/coverage".into(),
+            "/v1/frameworks/{framework_id}/quality-statements",
+            &[CQC],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/frameworks/{framework_id}/coverage",
+            &[CQC],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::POST,
-            "/v1/learning-events".into(),
+            "/v1/learning-events",
+            &[],
             Some(
                 json!({"kind": "reflective_discussion", "occurred_at": "2026-11-01T10:00:00Z",
                              "title": "Reflection", "location_id": location}),
             ),
             &[Admin, Manager, Staff, Integration],
         ),
-        endpoint(Method::GET, "/v1/learning-events".into(), None, EVERYONE),
+        endpoint(Method::GET, "/v1/learning-events", &[], None, EVERYONE),
         endpoint(
             Method::GET,
-            format!("/v1/learning-events/{learning}"),
+            "/v1/learning-events/{id}",
+            &[&learning],
             None,
             EVERYONE,
         ),
         // Recorded by the manager: staff may edit only their own.
         endpoint(
             Method::PATCH,
-            format!("/v1/learning-events/{learning}"),
+            "/v1/learning-events/{id}",
+            &[&learning],
             Some(json!({"summary": "s"})),
             &[Admin, Manager, Integration],
         ),
+        // Who may add evidence depends on its source: the one operation with two rows.
         endpoint(
             Method::POST,
-            "/v1/evidence".into(),
+            "/v1/evidence",
+            &[],
             Some(audit),
             &[Admin, Manager, Integration],
         ),
         endpoint(
             Method::POST,
-            "/v1/evidence".into(),
+            "/v1/evidence",
+            &[],
             Some(feedback),
             &[Admin, Manager, Staff, Integration],
         ),
-        endpoint(Method::GET, "/v1/evidence".into(), None, EVERYONE),
+        endpoint(Method::GET, "/v1/evidence", &[], None, EVERYONE),
         endpoint(
             Method::GET,
-            format!("/v1/evidence/{evidence}"),
+            "/v1/evidence/{id}",
+            &[&evidence],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::GET,
-            "/v1/evidence/metrics/score/series".into(),
+            "/v1/evidence/metrics/{name}/series",
+            &["score"],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::PATCH,
-            format!("/v1/evidence/{evidence}"),
+            "/v1/evidence/{id}",
+            &[&evidence],
             Some(json!({"summary": "s"})),
             &[Admin, Manager, Integration],
         ),
         endpoint(
             Method::DELETE,
-            format!("/v1/evidence/{doomed}"),
+            "/v1/evidence/{id}",
+            &[&doomed],
             None,
             &[Admin, Manager, Integration],
         ),
         endpoint(
             Method::PUT,
-            format!("{assessment}/safe.learning_culture"),
+            "/v1/self-assessments/{location_id}/{framework_id}/{quality_statement_id}",
+            &[location, CQC, "safe.learning_culture"],
             Some(json!({"score": 3, "rationale": "r"})),
             &[Admin, Manager],
         ),
-        endpoint(Method::GET, assessment.clone(), None, EVERYONE),
-        endpoint(Method::GET, "/v1/organisation".into(), None, EVERYONE),
+        endpoint(
+            Method::GET,
+            "/v1/self-assessments/{location_id}/{framework_id}",
+            &[location, CQC],
+            None,
+            EVERYONE,
+        ),
+        endpoint(Method::GET, "/v1/organisation", &[], None, EVERYONE),
         endpoint(
             Method::PATCH,
-            "/v1/organisation".into(),
+            "/v1/organisation",
+            &[],
             Some(json!({"name": "Renamed Ltd"})),
             &[Admin],
         ),
         endpoint(
             Method::POST,
-            "/v1/locations".into(),
+            "/v1/locations",
+            &[],
             Some(json!({"name": "New House", "kind": "home_care"})),
             &[Admin],
         ),
-        endpoint(Method::GET, "/v1/locations".into(), None, EVERYONE),
+        endpoint(Method::GET, "/v1/locations", &[], None, EVERYONE),
         endpoint(
             Method::GET,
-            format!("/v1/locations/{location}"),
+            "/v1/locations/{id}",
+            &[location],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::PATCH,
-            format!("/v1/locations/{location}"),
+            "/v1/locations/{id}",
+            &[location],
             Some(json!({"name": "Renamed"})),
             &[Admin],
         ),
         endpoint(
             Method::POST,
-            "/v1/concerns".into(),
+            "/v1/concerns",
+            &[],
             Some(
                 json!({"title": "t", "description": "d", "category": "other", "risk": "low",
                              "location_id": location}),
             ),
             &[Admin, Manager, Staff, Integration],
         ),
-        endpoint(Method::GET, "/v1/concerns".into(), None, EVERYONE),
+        endpoint(Method::GET, "/v1/concerns", &[], None, EVERYONE),
         endpoint(
             Method::GET,
-            format!("/v1/concerns/{concern}"),
+            "/v1/concerns/{id}",
+            &[&concern],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::PATCH,
-            format!("/v1/concerns/{concern}"),
+            "/v1/concerns/{id}",
+            &[&concern],
             Some(json!({"risk": "high"})),
             &[Admin, Manager, Integration],
         ),
         endpoint(
             Method::POST,
-            format!("/v1/concerns/{fresh}/transitions"),
+            "/v1/concerns/{id}/transitions",
+            &[&fresh],
             Some(json!({"to": "acknowledged"})),
             &[Admin, Manager],
         ),
         endpoint(
             Method::POST,
-            format!("/v1/concerns/{concern}/updates"),
+            "/v1/concerns/{id}/updates",
+            &[&concern],
             Some(json!({"body": "More detail", "visibility": "raiser"})),
             &[Admin, Manager, Staff, Integration],
         ),
         endpoint(
             Method::GET,
-            format!("/v1/concerns/{concern}/updates"),
+            "/v1/concerns/{id}/updates",
+            &[&concern],
             None,
             EVERYONE,
         ),
         endpoint(
             Method::GET,
-            format!("/v1/concerns/{concern}/updates/{shared}"),
+            "/v1/concerns/{id}/updates/{update_id}",
+            &[&concern, &shared],
             None,
             EVERYONE,
         ),
-        endpoint(
-            Method::GET,
-            "/v1/audit-events".into(),
-            None,
-            &[Admin, Viewer],
-        ),
+        endpoint(Method::GET, "/v1/audit-events", &[], None, &[Admin, Viewer]),
     ]
 }
 
 #[actix_web::test]
 async fn every_role_against_every_endpoint() {
     let app = TestApp::new().await;
-    let mut checked = 0;
     for role in EVERYONE {
         // Fresh records per role: an allowed transition changes the concern it moves.
         for endpoint in endpoints(&app).await {
@@ -396,10 +496,61 @@ async fn every_role_against_every_endpoint() {
                 );
                 assert_eq!(response.body["code"], "forbidden");
             }
-            checked += 1;
         }
     }
-    assert_eq!(checked, 54 * EVERYONE.len());
+}
+
+/// The table names every operation of the generated OpenAPI document that takes a token, and
+/// nothing else, so a new route fails here until it has a row.
+#[actix_web::test]
+async fn the_table_has_a_row_for_every_operation_of_the_document() {
+    let app = TestApp::new().await;
+    let document = careloop::api::docs::document();
+    let (documented, token_free): (Vec<_>, Vec<_>) =
+        operations(document).partition(|(_, _, operation)| takes_a_token(document, operation));
+    let token_free: Vec<(&str, &str)> = token_free
+        .iter()
+        .map(|(method, path, _)| (method.as_str(), *path))
+        .collect();
+    assert_eq!(
+        token_free, TOKEN_FREE,
+        "the operations that take no token are not the ones TOKEN_FREE names"
+    );
+    let documented: BTreeSet<(String, &str)> = documented
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let rows: Vec<(String, &str)> = endpoints(&app)
+        .await
+        .iter()
+        .map(|e| (e.method.to_string(), e.template))
+        .collect();
+    let in_table: BTreeSet<(String, &str)> = rows.iter().cloned().collect();
+    let list = |operations: Vec<&(String, &str)>| {
+        operations
+            .iter()
+            .map(|(method, path)| format!("\n  {method} {path}"))
+            .collect::<String>()
+    };
+    let without_row = list(documented.difference(&in_table).collect());
+    let undocumented = list(in_table.difference(&documented).collect());
+    assert!(
+        without_row.is_empty() && undocumented.is_empty(),
+        "operations of the document without a row:{without_row}\n\
+         rows for operations the document does not have, or has without a token:{undocumented}"
+    );
+    let mut repeated: Vec<&(String, &str)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, row)| rows[..*i].contains(row))
+        .map(|(_, row)| row)
+        .collect();
+    repeated.dedup();
+    assert_eq!(
+        repeated,
+        [&("POST".to_owned(), "/v1/evidence")],
+        "one row per operation, but for evidence, whose source decides who may add it"
+    );
 }
 
 #[actix_web::test]

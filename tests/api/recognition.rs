@@ -4,7 +4,7 @@ use careloop::auth::Role;
 use chrono::{Duration, Utc};
 use serde_json::json;
 
-use crate::helpers::{claims, sign, TestApp};
+use crate::helpers::{claims, nothing_id, sign, TestApp};
 use crate::improvement::{move_action, move_plan, new_action, new_plan};
 
 #[actix_web::test]
@@ -75,7 +75,7 @@ async fn recognitions_are_recorded_and_read() {
         "/v1/recognitions",
         with(
             "linked_records",
-            json!([{"kind": "concern", "id": uuid::Uuid::now_v7()}]),
+            json!([{"kind": "concern", "id": nothing_id()}]),
         ),
     )
     .await

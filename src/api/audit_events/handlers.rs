@@ -19,8 +19,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "A page of audit events", body = Paginated<AuditEvent>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/audit-events")]
 pub async fn list_audit_events(

@@ -31,8 +31,7 @@ const ANONYMOUS_SCOPE: &str = "anonymous";
     responses(
         (status = 201, description = "Raised; `Location` names it", body = Concern),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/concerns")]
 pub async fn create_concern(
@@ -74,8 +73,7 @@ pub async fn create_concern(
     responses(
         (status = 200, description = "A page of concerns", body = Paginated<Concern>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/concerns")]
 pub async fn list_concerns(
@@ -100,8 +98,7 @@ pub async fn list_concerns(
     responses(
         (status = 200, description = "The concern; `ETag` carries its version", body = Concern),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/concerns/{id}")]
 pub async fn get_concern(
@@ -132,8 +129,7 @@ pub async fn get_concern(
     responses(
         (status = 200, description = "The updated concern", body = Concern),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/concerns/{id}")]
 pub async fn update_concern(
@@ -171,8 +167,7 @@ pub async fn update_concern(
     responses(
         (status = 200, description = "The concern in its new state", body = Concern),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/concerns/{id}/transitions")]
 pub async fn transition_concern(
@@ -216,8 +211,7 @@ pub async fn transition_concern(
         (status = 201, description = "Added; `Location` names it", body = ConcernUpdate),
         CreateErrors,
         (status = 404, description = "No such concern for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/concerns/{id}/updates")]
 pub async fn add_concern_update(
@@ -254,8 +248,7 @@ pub async fn add_concern_update(
         (status = 200, description = "A page of timeline entries", body = Paginated<ConcernUpdate>),
         ReadErrors,
         (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/concerns/{id}/updates")]
 pub async fn list_concern_updates(
@@ -285,8 +278,7 @@ pub async fn list_concern_updates(
     responses(
         (status = 200, description = "The entry", body = ConcernUpdate),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/concerns/{id}/updates/{update_id}")]
 pub async fn get_concern_update(

@@ -40,6 +40,11 @@ pub fn apply(document: &mut Value) {
                     parameter["allowEmptyValue"] = Value::Bool(true);
                 }
             }
+            // A token-free operation says so with `security(())`, which utoipa writes as `[{}]`
+            // ("any or none"); `[]` is OpenAPI's way to lift the document's bearer requirement.
+            if operation.get("security") == Some(&json!([{}])) {
+                operation["security"] = json!([]);
+            }
             let keyed = operation["parameters"]
                 .as_array()
                 .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key"));

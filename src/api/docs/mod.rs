@@ -33,6 +33,8 @@ use crate::error::{FieldError, Problem};
         license(name = "MIT OR Apache-2.0")
     ),
     components(schemas(Problem, FieldError)),
+    // Every operation needs a bearer token unless it says otherwise (`security(())`).
+    security(("bearer" = [])),
     modifiers(&BearerAuth),
     tags(
         (name = "organisation", description = "The caller's organisation and its concern settings"),

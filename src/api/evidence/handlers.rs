@@ -23,8 +23,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Added; `Location` names it", body = Evidence),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/evidence")]
 pub async fn create_evidence(
@@ -59,8 +58,7 @@ pub async fn create_evidence(
     responses(
         (status = 200, description = "A page of evidence", body = Paginated<Evidence>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/evidence")]
 pub async fn list_evidence(
@@ -86,8 +84,7 @@ pub async fn list_evidence(
     responses(
         (status = 200, description = "The evidence; `ETag` carries its version", body = Evidence),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/evidence/{id}")]
 pub async fn get_evidence(
@@ -118,8 +115,7 @@ pub async fn get_evidence(
     responses(
         (status = 200, description = "The updated evidence", body = Evidence),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/evidence/{id}")]
 pub async fn update_evidence(
@@ -154,8 +150,7 @@ pub async fn update_evidence(
     responses(
         (status = 200, description = "The archived evidence", body = Evidence),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[delete("/evidence/{id}")]
 pub async fn archive_evidence(
@@ -183,8 +178,7 @@ pub async fn archive_evidence(
     responses(
         (status = 200, description = "The metric's series", body = MetricSeries),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/evidence/metrics/{name}/series")]
 pub async fn metric_series(

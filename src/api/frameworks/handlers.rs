@@ -30,8 +30,7 @@ pub fn framework(state: &AppState, id: &str) -> ApiResult<Arc<Framework>> {
     responses(
         (status = 200, description = "Every framework (one page)", body = Paginated<FrameworkSummary>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/frameworks")]
 pub async fn list_frameworks(
@@ -69,8 +68,7 @@ pub async fn list_frameworks(
     responses(
         (status = 200, description = "The framework", body = Framework),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/frameworks/{framework_id}")]
 pub async fn get_framework(
@@ -89,8 +87,7 @@ pub async fn get_framework(
     responses(
         (status = 200, description = "Every quality statement, in the framework's order (one page)", body = Paginated<QualityStatementEntry>),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/frameworks/{framework_id}/quality-statements")]
 pub async fn list_quality_statements(
@@ -134,8 +131,7 @@ pub async fn list_quality_statements(
         (status = 200, description = "Coverage per quality statement", body = Coverage),
         ReadErrors,
         (status = 422, description = "A location outside the caller's", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/frameworks/{framework_id}/coverage")]
 pub async fn framework_coverage(

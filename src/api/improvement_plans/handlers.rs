@@ -27,8 +27,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Created as a draft; `Location` names it", body = ImprovementPlan),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/improvement-plans")]
 pub async fn create_plan(
@@ -61,8 +60,7 @@ pub async fn create_plan(
     responses(
         (status = 200, description = "A page of plans, each with its actions and latest review", body = Paginated<ImprovementPlan>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/improvement-plans")]
 pub async fn list_plans(
@@ -89,8 +87,7 @@ pub async fn list_plans(
     responses(
         (status = 200, description = "The plan; `ETag` carries its version", body = ImprovementPlan),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/improvement-plans/{id}")]
 pub async fn get_plan(
@@ -121,8 +118,7 @@ pub async fn get_plan(
     responses(
         (status = 200, description = "The updated plan", body = ImprovementPlan),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/improvement-plans/{id}")]
 pub async fn update_plan(
@@ -160,8 +156,7 @@ pub async fn update_plan(
     responses(
         (status = 200, description = "The plan in its new state", body = ImprovementPlan),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/improvement-plans/{id}/transitions")]
 pub async fn transition_plan(
@@ -204,8 +199,7 @@ pub async fn transition_plan(
         (status = 201, description = "Added; `Location` names it", body = PlanAction),
         CreateErrors,
         (status = 404, description = "No such plan for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/improvement-plans/{id}/actions")]
 pub async fn create_action(
@@ -243,8 +237,7 @@ pub async fn create_action(
         (status = 200, description = "A page of the plan's actions, oldest first", body = Paginated<PlanAction>),
         ReadErrors,
         (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/improvement-plans/{id}/actions")]
 pub async fn list_plan_actions(
@@ -274,8 +267,7 @@ pub async fn list_plan_actions(
     responses(
         (status = 200, description = "The action; `ETag` carries its version", body = PlanAction),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/improvement-plans/{id}/actions/{action_id}")]
 pub async fn get_action(
@@ -309,8 +301,7 @@ pub async fn get_action(
     responses(
         (status = 200, description = "The updated action", body = PlanAction),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/improvement-plans/{id}/actions/{action_id}")]
 pub async fn update_action(
@@ -355,8 +346,7 @@ pub async fn update_action(
     responses(
         (status = 200, description = "The action in its new state", body = PlanAction),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/improvement-plans/{id}/actions/{action_id}/transitions")]
 pub async fn transition_action(
@@ -406,8 +396,7 @@ pub async fn transition_action(
         (status = 201, description = "Recorded; `Location` names the plan's reviews", body = PlanReview),
         CreateErrors,
         (status = 404, description = "No such plan for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/improvement-plans/{id}/reviews")]
 pub async fn create_review(
@@ -443,8 +432,7 @@ pub async fn create_review(
         (status = 200, description = "A page of the plan's reviews, oldest first", body = Paginated<PlanReview>),
         ReadErrors,
         (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/improvement-plans/{id}/reviews")]
 pub async fn list_reviews(
@@ -474,8 +462,7 @@ pub async fn list_reviews(
     responses(
         (status = 200, description = "A page of actions", body = Paginated<PlanAction>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/actions")]
 pub async fn list_actions(
@@ -503,8 +490,7 @@ pub async fn list_actions(
     responses(
         (status = 200, description = "Plans due for review (one page)", body = Paginated<DueReview>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/reviews/due")]
 pub async fn reviews_due(

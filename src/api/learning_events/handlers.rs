@@ -23,8 +23,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Recorded; `Location` names it", body = LearningEvent),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/learning-events")]
 pub async fn create_learning_event(
@@ -57,8 +56,7 @@ pub async fn create_learning_event(
     responses(
         (status = 200, description = "A page of learning events", body = Paginated<LearningEvent>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/learning-events")]
 pub async fn list_learning_events(
@@ -84,8 +82,7 @@ pub async fn list_learning_events(
     responses(
         (status = 200, description = "The learning event; `ETag` carries its version", body = LearningEvent),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/learning-events/{id}")]
 pub async fn get_learning_event(
@@ -116,8 +113,7 @@ pub async fn get_learning_event(
     responses(
         (status = 200, description = "The updated learning event", body = LearningEvent),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/learning-events/{id}")]
 pub async fn update_learning_event(

@@ -22,8 +22,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Created; `Location` names it", body = Location),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/locations")]
 pub async fn create_location(
@@ -53,8 +52,7 @@ pub async fn create_location(
     responses(
         (status = 200, description = "A page of locations", body = Paginated<Location>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/locations")]
 pub async fn list_locations(
@@ -79,8 +77,7 @@ pub async fn list_locations(
     responses(
         (status = 200, description = "The location; `ETag` carries its version", body = Location),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/locations/{id}")]
 pub async fn get_location(
@@ -110,8 +107,7 @@ pub async fn get_location(
     responses(
         (status = 200, description = "The updated location", body = Location),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/locations/{id}")]
 pub async fn update_location(

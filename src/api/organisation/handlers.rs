@@ -16,8 +16,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "The organisation; `ETag` carries its version", body = Organisation),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/organisation")]
 pub async fn get_organisation(
@@ -43,8 +42,7 @@ pub async fn get_organisation(
     responses(
         (status = 200, description = "The updated organisation", body = Organisation),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/organisation")]
 pub async fn update_organisation(

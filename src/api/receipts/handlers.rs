@@ -46,6 +46,7 @@ async fn open(state: &AppState, req: &HttpRequest, code: &str) -> ApiResult<(Str
         (status = 200, description = "The concern as its raiser may see it", body = Receipt),
         ReceiptErrors,
     ),
+    security(()),
 )]
 #[get("/receipts/{code}")]
 pub async fn get_receipt(
@@ -89,6 +90,7 @@ pub async fn get_receipt(
         (status = 201, description = "The message, as it appears on the timeline", body = ReceiptUpdate),
         ReceiptErrors,
     ),
+    security(()),
 )]
 #[post("/receipts/{code}/messages")]
 pub async fn add_receipt_message(

@@ -21,8 +21,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Recorded; `Location` names it", body = Recognition),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/recognitions")]
 pub async fn create_recognition(
@@ -55,8 +54,7 @@ pub async fn create_recognition(
     responses(
         (status = 200, description = "A page of recognitions", body = Paginated<Recognition>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/recognitions")]
 pub async fn list_recognitions(
@@ -81,8 +79,7 @@ pub async fn list_recognitions(
     responses(
         (status = 200, description = "The recognition", body = Recognition),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/recognitions/{id}")]
 pub async fn get_recognition(
@@ -110,8 +107,7 @@ pub async fn get_recognition(
     responses(
         (status = 200, description = "Highlights, newest first (one page)", body = Paginated<Highlight>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/highlights")]
 pub async fn list_highlights(

@@ -30,8 +30,7 @@ use crate::state::AppState;
         (status = 201, description = "The statement's first score here", body = SelfAssessment),
         (status = 200, description = "A new score replacing the previous one", body = SelfAssessment),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[put("/self-assessments/{location_id}/{framework_id}/{quality_statement_id}")]
 pub async fn assess_statement(
@@ -87,8 +86,7 @@ pub async fn assess_statement(
     responses(
         (status = 200, description = "Scores and the roll-up", body = SelfAssessmentSummary),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/self-assessments/{location_id}/{framework_id}")]
 pub async fn self_assessment_summary(
