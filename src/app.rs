@@ -8,12 +8,12 @@ use anyhow::Context;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::extract::BodyLimit;
-use crate::api::methods;
 use crate::api::{self, docs};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::extractors;
+use crate::http::extract::BodyLimit;
+use crate::http::methods;
 use crate::state::AppState;
 use crate::{seed, telemetry};
 

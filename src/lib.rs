@@ -8,6 +8,8 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod seed;
 pub mod state;
+pub mod store;
 pub mod telemetry;

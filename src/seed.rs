@@ -1,8 +1,9 @@
 //! The demo data a development database starts with.
 
-use crate::api::{audit_events, locations, organisation};
+use crate::api::{locations, organisation};
 use crate::db::Db;
 use crate::domain::location::LocationKind;
+use crate::store::audit::Actor;
 
 /// In development, a database with no organisation gets a demo one with one location, so the
 /// first run is usable at once. Answers the id of the first organisation.
@@ -14,7 +15,7 @@ pub fn demo_organisation(db: &Db) -> anyhow::Result<String> {
             let id = demo.id.to_string();
             locations::store::create(
                 conn,
-                audit_events::Actor::System,
+                Actor::System,
                 &id,
                 &locations::dto::NewLocation {
                     name: "Demo House".into(),

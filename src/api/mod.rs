@@ -1,24 +1,21 @@
 //! The HTTP API: one folder per resource (handlers, DTOs, store), and what they share.
 
 pub mod audit_events;
-pub mod common;
 pub mod concerns;
 pub mod contract;
 pub mod docs;
 pub mod evidence;
-pub mod extract;
 pub mod frameworks;
 pub mod health;
-pub mod idempotency;
+pub mod highlights;
 pub mod improvement_plans;
 pub mod learning_events;
-pub mod links;
 pub mod locations;
-pub mod methods;
 pub mod organisation;
 pub mod receipts;
 pub mod recognitions;
 pub mod self_assessments;
+pub mod shared;
 pub mod trail;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -41,46 +38,46 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(concerns::handlers::add_concern_update)
             .service(concerns::handlers::list_concern_updates)
             .service(concerns::handlers::get_concern_update)
-            .service(trail::concern_trail)
+            .service(trail::handlers::concern_trail)
             .service(receipts::handlers::get_receipt)
             .service(receipts::handlers::add_receipt_message)
             .service(learning_events::handlers::create_learning_event)
             .service(learning_events::handlers::list_learning_events)
             .service(learning_events::handlers::get_learning_event)
             .service(learning_events::handlers::update_learning_event)
-            .service(trail::learning_event_trail)
+            .service(trail::handlers::learning_event_trail)
             .service(evidence::handlers::create_evidence)
             .service(evidence::handlers::list_evidence)
             .service(evidence::handlers::metric_series)
             .service(evidence::handlers::get_evidence)
             .service(evidence::handlers::update_evidence)
             .service(evidence::handlers::archive_evidence)
-            .service(trail::evidence_trail)
+            .service(trail::handlers::evidence_trail)
             .service(frameworks::handlers::list_frameworks)
             .service(frameworks::handlers::get_framework)
             .service(frameworks::handlers::list_quality_statements)
             .service(frameworks::handlers::framework_coverage)
             .service(self_assessments::handlers::assess_statement)
             .service(self_assessments::handlers::self_assessment_summary)
-            .service(improvement_plans::handlers::create_plan)
-            .service(improvement_plans::handlers::list_plans)
-            .service(improvement_plans::handlers::get_plan)
-            .service(improvement_plans::handlers::update_plan)
-            .service(improvement_plans::handlers::transition_plan)
-            .service(improvement_plans::handlers::create_action)
-            .service(improvement_plans::handlers::list_plan_actions)
-            .service(improvement_plans::handlers::get_action)
-            .service(improvement_plans::handlers::update_action)
-            .service(improvement_plans::handlers::transition_action)
-            .service(improvement_plans::handlers::create_review)
-            .service(improvement_plans::handlers::list_reviews)
-            .service(trail::plan_trail)
-            .service(improvement_plans::handlers::list_actions)
-            .service(improvement_plans::handlers::reviews_due)
+            .service(improvement_plans::plans::handlers::create_plan)
+            .service(improvement_plans::plans::handlers::list_plans)
+            .service(improvement_plans::plans::handlers::get_plan)
+            .service(improvement_plans::plans::handlers::update_plan)
+            .service(improvement_plans::plans::handlers::transition_plan)
+            .service(improvement_plans::actions::handlers::create_action)
+            .service(improvement_plans::actions::handlers::list_plan_actions)
+            .service(improvement_plans::actions::handlers::get_action)
+            .service(improvement_plans::actions::handlers::update_action)
+            .service(improvement_plans::actions::handlers::transition_action)
+            .service(improvement_plans::reviews::handlers::create_review)
+            .service(improvement_plans::reviews::handlers::list_reviews)
+            .service(trail::handlers::plan_trail)
+            .service(improvement_plans::actions::handlers::list_actions)
+            .service(improvement_plans::reviews::handlers::reviews_due)
             .service(recognitions::handlers::create_recognition)
             .service(recognitions::handlers::list_recognitions)
             .service(recognitions::handlers::get_recognition)
-            .service(recognitions::handlers::list_highlights)
+            .service(highlights::handlers::list_highlights)
             .service(audit_events::handlers::list_audit_events),
     );
 }

@@ -28,8 +28,8 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Where the data lives, decided by the URL's scheme alone (never by trying each backend in
-/// turn, which would hide the real connection error).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// turn, which would hide the real connection error). `Debug` shows it without credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(String),
     Postgres(String),
@@ -54,7 +54,10 @@ impl DatabaseUrl {
                 format!("the SQLite database {}", absolute.display())
             }
             Self::Postgres(url) => {
-                let place = url.split_once('@').map_or(url.as_str(), |(_, place)| place);
+                let place = url.rsplit_once('@').map_or_else(
+                    || url.split_once("://").map_or(url.as_str(), |(_, rest)| rest),
+                    |(_, place)| place,
+                );
                 let place = place.split('?').next().unwrap_or_default();
                 format!("the PostgreSQL database {place}")
             }
@@ -84,6 +87,12 @@ impl DatabaseUrl {
             }
             Self::Postgres(url) => Ok(DbConnection::Pg(PgConnection::establish(url)?)),
         }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
     }
 }
 
@@ -242,5 +251,20 @@ where
             }
             Err(error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_never_shows_its_password() {
+        let url = DatabaseUrl::parse("postgres://careloop:s3cret@db.internal:5432/care");
+        let shown = format!("{url:?} {}", url.describe());
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("db.internal:5432/care"), "{shown}");
+        let url = DatabaseUrl::parse("postgres://localhost/care");
+        assert_eq!(url.describe(), "the PostgreSQL database localhost/care");
     }
 }

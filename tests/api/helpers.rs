@@ -427,10 +427,10 @@ pub fn count_rows(conn: &mut DbConnection, table: &str) -> i64 {
 
 /// An organisation with `locations` locations; answers its id and up to two location ids.
 fn seed_organisation(db: &Db, name: &str, locations: usize) -> (String, String, String) {
-    use careloop::api::audit_events::Actor;
     use careloop::api::locations::{dto::NewLocation, store as location_store};
     use careloop::api::organisation::store as organisation_store;
     use careloop::domain::location::LocationKind;
+    use careloop::store::audit::Actor;
     let mut conn = db.get().expect("connection");
     careloop::db::write_transaction(&mut conn, |conn| {
         let org = organisation_store::create(conn, name, None, None)?

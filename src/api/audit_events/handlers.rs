@@ -2,11 +2,13 @@ use actix_web::{get, web, HttpResponse};
 
 use super::dto::{AuditEvent, AuditQuery};
 use super::store;
-use crate::api::common::{check_range, Answer, Page, Paginated};
 use crate::api::docs::ListErrors;
-use crate::api::extract::Query;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::extract::Query;
+use crate::http::paging::{Page, Paginated};
+use crate::http::respond::Answer;
+use crate::http::validate::check_range;
 use crate::state::AppState;
 
 /// List the audit trail

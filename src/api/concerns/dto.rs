@@ -3,12 +3,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::common::{nullable, Checks, ExternalRef};
+use crate::api::shared::ExternalRef;
 use crate::domain::concern::{
     ConcernCategory, ConcernStatus, RiskLevel, UpdateKind, UpdateVisibility,
 };
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
+use crate::http::validate::{nullable, Checks};
 
 /// Who raised a concern or wrote an update (never kept for an anonymous raiser).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -236,18 +237,6 @@ pub struct ConcernQuery {
     pub overdue: Option<bool>,
     /// Only concerns changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` from the previous page, as it was sent.
-    #[param(pattern = "^[0-9a-f]{32}$")]
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

@@ -2,16 +2,18 @@ use actix_web::{get, patch, post, web, HttpMessage, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use super::dto::{
-    Concern, ConcernPatch, ConcernQuery, ConcernUpdate, NewConcern, NewConcernUpdate, PageQuery,
+    Concern, ConcernPatch, ConcernQuery, ConcernUpdate, NewConcern, NewConcernUpdate,
     TransitionRequest,
 };
-use super::store;
-use crate::api::common::{Answer, IfMatch, Page, Paginated};
+use super::{store, timeline};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
-use crate::api::extract::{Json, Query};
-use crate::api::idempotency::{self, IdempotencyKey};
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::paging::{Page, PageQuery, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::http::respond::Answer;
 use crate::state::AppState;
 use crate::telemetry::Unlogged;
 
@@ -231,7 +233,7 @@ pub async fn add_concern_update(
         principal.organisation_id.clone(),
         keyed,
         move |conn| {
-            let update = store::add_update(conn, &principal, &id, &new)?;
+            let update = timeline::add_update(conn, &principal, &id, &new)?;
             Answer::created(format!("/v1/concerns/{id}/updates/{}", update.id), &update)
         },
     )
@@ -263,7 +265,7 @@ pub async fn list_concern_updates(
     let id = id.into_inner().to_string();
     let updates = state
         .db
-        .run(move |conn| store::list_updates(conn, &principal, &id, &page))
+        .run(move |conn| timeline::list_updates(conn, &principal, &id, &page))
         .await?;
     Ok(Answer::ok(&updates)?.respond())
 }
@@ -291,7 +293,7 @@ pub async fn get_concern_update(
     let update = state
         .db
         .run(move |conn| {
-            store::get_update(conn, &principal, &id.to_string(), &update_id.to_string())
+            timeline::get_update(conn, &principal, &id.to_string(), &update_id.to_string())
         })
         .await?;
     Ok(Answer::ok(&update)?.respond())

@@ -3,4 +3,6 @@
 
 pub mod dto;
 pub mod handlers;
+pub mod rows;
 pub mod store;
+pub mod timeline;

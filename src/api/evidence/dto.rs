@@ -3,10 +3,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::common::{nullable, Checks, ExternalRef};
+use crate::api::shared::ExternalRef;
 use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent, SeriesInterval};
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
+use crate::http::validate::{nullable, Checks};
 
 /// A document held elsewhere: an `http` or `https` URL, without spaces.
 // The document's schema of an item of `links` (read as text): it states the rule.

@@ -2,13 +2,16 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use super::dto::{Evidence, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery};
-use super::store;
-use crate::api::common::{check_range, Answer, IfMatch, Page, Paginated};
+use super::{series, store};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
-use crate::api::extract::{Json, Query};
-use crate::api::idempotency::{self, IdempotencyKey};
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::http::respond::Answer;
+use crate::http::validate::check_range;
 use crate::state::AppState;
 
 /// Add evidence
@@ -193,7 +196,7 @@ pub async fn metric_series(
     let name = name.into_inner();
     let series = state
         .db
-        .run(move |conn| store::series(conn, &principal, &name, &query))
+        .run(move |conn| series::series(conn, &principal, &name, &query))
         .await?;
     Ok(Answer::ok(&series)?.respond())
 }

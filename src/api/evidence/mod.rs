@@ -3,4 +3,7 @@
 
 pub mod dto;
 pub mod handlers;
+pub mod linked;
+pub mod rows;
+pub mod series;
 pub mod store;

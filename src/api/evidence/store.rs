@@ -1,119 +1,27 @@
-use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
+//! The evidence store: who sees which evidence; recording, listing, changing, archiving it.
 
-use super::dto::{
-    Evidence, EvidenceFields, EvidencePatch, EvidenceQuery, Metric, MetricSeries, NewEvidence,
-    SeriesPoint, SeriesQuery,
-};
-use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
-use crate::api::common::{
-    external_ref_free, external_ref_holder, guarded_update, in_callers_reach, only, stored, to_row,
-    to_utc, ExternalRef, IfMatch, Page, Paginated,
-};
-use crate::api::{links, locations, organisation};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::dto::{Evidence, EvidenceFields, EvidencePatch, EvidenceQuery, NewEvidence};
+use super::linked::{check_linked, set_links};
+use super::rows::{into_dto, into_dtos, metric_columns, EvidenceChanges, EvidenceRow};
+use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::schema::evidence;
-use crate::db::{portable, Backend, DbConnection};
-use crate::domain::evidence::{
-    dated_at, staff_may_record, EvidenceSource, MetricDirection, Respondent, SeriesInterval,
-};
+use crate::db::{Backend, DbConnection};
+use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource};
 use crate::domain::framework::Catalogue;
 use crate::domain::{new_id, now, RecordKind};
 use crate::error::{ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::external_refs::{external_ref_free, external_ref_holder};
+use crate::store::links;
+use crate::store::support::{guarded_update, in_callers_reach, to_row};
 
-const KIND: RecordKind = RecordKind::Evidence;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = evidence)]
-struct EvidenceRow {
-    id: String,
-    organisation_id: String,
-    location_id: Option<String>,
-    source: String,
-    evidence_category: String,
-    title: String,
-    summary: Option<String>,
-    observed_at: Option<NaiveDateTime>,
-    period_start: Option<NaiveDateTime>,
-    period_end: Option<NaiveDateTime>,
-    dated_at: NaiveDateTime,
-    respondent: Option<String>,
-    metric_name: Option<String>,
-    metric_value: Option<f64>,
-    metric_unit: Option<String>,
-    metric_target: Option<f64>,
-    metric_direction: Option<String>,
-    links: String,
-    external_system: Option<String>,
-    external_id: Option<String>,
-    recorded_by: String,
-    archived_at: Option<NaiveDateTime>,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl EvidenceRow {
-    fn source(&self) -> ApiResult<EvidenceSource> {
-        stored(
-            EvidenceSource::parse(&self.source),
-            "evidence source",
-            &self.source,
-        )
-    }
-
-    fn metric(&self) -> ApiResult<Option<Metric>> {
-        let (Some(name), Some(value)) = (&self.metric_name, self.metric_value) else {
-            return Ok(None);
-        };
-        Ok(Some(Metric {
-            name: name.clone(),
-            value,
-            unit: self.metric_unit.clone(),
-            target: self.metric_target,
-            direction: self
-                .metric_direction
-                .as_deref()
-                .map(|d| stored(MetricDirection::parse(d), "metric direction", d))
-                .transpose()?,
-        }))
-    }
-
-    fn respondent(&self) -> ApiResult<Option<Respondent>> {
-        self.respondent
-            .as_deref()
-            .map(|r| stored(Respondent::parse(r), "respondent", r))
-            .transpose()
-    }
-}
-
-/// The metric's columns, in the order of the table.
-type MetricColumns = (
-    Option<String>,
-    Option<f64>,
-    Option<String>,
-    Option<f64>,
-    Option<String>,
-);
-
-fn metric_columns(metric: Option<&Metric>) -> MetricColumns {
-    match metric {
-        None => (None, None, None, None, None),
-        Some(m) => (
-            Some(m.name.trim().to_owned()),
-            Some(m.value),
-            m.unit.clone(),
-            m.target,
-            Some(
-                m.direction
-                    .unwrap_or(MetricDirection::AtLeast)
-                    .as_str()
-                    .to_owned(),
-            ),
-        ),
-    }
-}
+pub(super) const KIND: RecordKind = RecordKind::Evidence;
 
 /// The evidence the caller may see: all of the organisation's, within their locations.
 fn visible(principal: &Principal) -> evidence::BoxedQuery<'static, Backend> {
@@ -127,44 +35,6 @@ fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<E
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("evidence"))
-}
-
-fn into_dtos(conn: &mut DbConnection, rows: Vec<EvidenceRow>) -> ApiResult<Vec<Evidence>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut tags = links::tags_of(conn, KIND, &ids)?;
-    let mut learning = links::links_of(conn, KIND, &ids, RecordKind::LearningEvent)?;
-    let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Evidence {
-                id: parse_id(&row.id)?,
-                source: row.source()?,
-                metric: row.metric()?,
-                respondent: row.respondent()?,
-                location_id: row.location_id.as_deref().map(parse_id).transpose()?,
-                quality_statements: tags.remove(&row.id).unwrap_or_default(),
-                learning_event_ids: learning.remove(&row.id).unwrap_or_default(),
-                concern_ids: concerns.remove(&row.id).unwrap_or_default(),
-                links: serde_json::from_str(&row.links)?,
-                external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
-                evidence_category: row.evidence_category,
-                title: row.title,
-                summary: row.summary,
-                observed_at: row.observed_at.map(to_utc),
-                period_start: row.period_start.map(to_utc),
-                period_end: row.period_end.map(to_utc),
-                recorded_by: row.recorded_by,
-                archived_at: row.archived_at.map(to_utc),
-                version: row.version,
-                created_at: to_utc(row.created_at),
-                updated_at: to_utc(row.updated_at),
-            })
-        })
-        .collect()
-}
-
-fn into_dto(conn: &mut DbConnection, row: EvidenceRow) -> ApiResult<Evidence> {
-    only(into_dtos(conn, vec![row])?)
 }
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Evidence> {
@@ -195,57 +65,6 @@ fn check_dates(
         };
         ApiError::field(field, message)
     })
-}
-
-/// Checks the records evidence links to exist in the organisation.
-fn check_linked(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-    learning: &[uuid::Uuid],
-    concerns: &[uuid::Uuid],
-) -> ApiResult<()> {
-    links::check_exist(
-        conn,
-        organisation_id,
-        RecordKind::LearningEvent,
-        "learning_event_ids",
-        learning,
-    )?;
-    links::check_exist(
-        conn,
-        organisation_id,
-        RecordKind::Concern,
-        "concern_ids",
-        concerns,
-    )
-}
-
-fn set_links(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-    id: &str,
-    learning: Option<&[uuid::Uuid]>,
-    concerns: Option<&[uuid::Uuid]>,
-) -> ApiResult<()> {
-    if let Some(learning) = learning {
-        links::set_links(
-            conn,
-            organisation_id,
-            (KIND, id),
-            RecordKind::LearningEvent,
-            learning,
-        )?;
-    }
-    if let Some(concerns) = concerns {
-        links::set_links(
-            conn,
-            organisation_id,
-            (KIND, id),
-            RecordKind::Concern,
-            concerns,
-        )?;
-    }
-    Ok(())
 }
 
 pub fn create(
@@ -319,7 +138,7 @@ pub fn create(
         Some(&new.concern_ids),
     )?;
     let created = into_dto(conn, row)?;
-    audit_events::record(
+    audit::record(
         conn,
         organisation_id,
         Actor::Caller(principal),
@@ -381,56 +200,6 @@ pub fn list(
     page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
 }
 
-#[derive(AsChangeset)]
-#[diesel(table_name = evidence)]
-struct EvidenceChanges {
-    location_id: Option<Option<String>>,
-    source: Option<String>,
-    evidence_category: Option<String>,
-    title: Option<String>,
-    summary: Option<Option<String>>,
-    observed_at: Option<Option<NaiveDateTime>>,
-    period_start: Option<Option<NaiveDateTime>>,
-    period_end: Option<Option<NaiveDateTime>>,
-    dated_at: Option<NaiveDateTime>,
-    respondent: Option<Option<String>>,
-    metric_name: Option<Option<String>>,
-    metric_value: Option<Option<f64>>,
-    metric_unit: Option<Option<String>>,
-    metric_target: Option<Option<f64>>,
-    metric_direction: Option<Option<String>>,
-    links: Option<String>,
-    archived_at: Option<Option<NaiveDateTime>>,
-    version: i64,
-    updated_at: NaiveDateTime,
-}
-
-impl EvidenceChanges {
-    fn next_version(row: &EvidenceRow) -> Self {
-        Self {
-            location_id: None,
-            source: None,
-            evidence_category: None,
-            title: None,
-            summary: None,
-            observed_at: None,
-            period_start: None,
-            period_end: None,
-            dated_at: None,
-            respondent: None,
-            metric_name: None,
-            metric_value: None,
-            metric_unit: None,
-            metric_target: None,
-            metric_direction: None,
-            links: None,
-            archived_at: None,
-            version: row.version + 1,
-            updated_at: to_row(now()),
-        }
-    }
-}
-
 /// Writes `changes` if the row is still at the version read, audits the difference from
 /// `before` (read before any of the change was written), and reads the record back.
 fn save(
@@ -451,7 +220,7 @@ fn save(
     guarded_update(affected, if_match)?;
     let id = row.id;
     let after = get(conn, principal, &id)?;
-    audit_events::record(
+    audit::record(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
@@ -598,98 +367,4 @@ pub fn archive(
         if_match,
         "archive",
     )
-}
-
-#[derive(QueryableByName)]
-struct Bucket {
-    #[diesel(sql_type = Text)]
-    bucket: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(sql_type = Double)]
-    mean: f64,
-    #[diesel(sql_type = Double)]
-    low: f64,
-    #[diesel(sql_type = Double)]
-    high: f64,
-    #[diesel(sql_type = BigInt)]
-    with_target: i64,
-    #[diesel(sql_type = BigInt)]
-    met: i64,
-}
-
-/// A metric's values per interval, aggregated by the database.
-pub fn series(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    name: &str,
-    query: &SeriesQuery,
-) -> ApiResult<MetricSeries> {
-    let location_id = query.location_id.map(|id| id.to_string());
-    if principal.locations.is_some() {
-        locations::store::check_reference(conn, principal, location_id.as_deref())?;
-    }
-    let interval = query.interval.unwrap_or(SeriesInterval::Month);
-    let bucket = match (&*conn, interval) {
-        (DbConnection::Pg(_), interval) => {
-            format!(
-                "to_char(date_trunc('{}', dated_at), 'YYYY-MM-DD')",
-                interval.as_str()
-            )
-        }
-        (DbConnection::Sqlite(_), SeriesInterval::Month) => {
-            "strftime('%Y-%m-01', dated_at)".to_owned()
-        }
-        (DbConnection::Sqlite(_), SeriesInterval::Quarter) => {
-            "strftime('%Y', dated_at) || '-' || \
-             printf('%02d', ((CAST(strftime('%m', dated_at) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'"
-                .to_owned()
-        }
-        (DbConnection::Sqlite(_), SeriesInterval::Year) => {
-            "strftime('%Y-01-01', dated_at)".to_owned()
-        }
-    };
-    let sql = format!(
-        "SELECT {bucket} AS bucket, COUNT(*) AS n, AVG(metric_value) AS mean, \
-                MIN(metric_value) AS low, MAX(metric_value) AS high, \
-                COUNT(metric_target) AS with_target, \
-                SUM(CASE WHEN metric_target IS NULL THEN 0 \
-                         WHEN metric_direction = 'at_most' AND metric_value <= metric_target THEN 1 \
-                         WHEN metric_direction <> 'at_most' AND metric_value >= metric_target THEN 1 \
-                         ELSE 0 END) AS met \
-         FROM evidence \
-         WHERE organisation_id = $1 AND metric_name = $2 AND archived_at IS NULL \
-           AND metric_value IS NOT NULL \
-           AND ($3 IS NULL OR location_id = $3) \
-           AND ($4 IS NULL OR dated_at >= $4) \
-           AND ($5 IS NULL OR dated_at <= $5) \
-         GROUP BY 1 ORDER BY 1"
-    );
-    let buckets: Vec<Bucket> = diesel::sql_query(portable(conn, &sql))
-        .bind::<Text, _>(&principal.organisation_id)
-        .bind::<Text, _>(name)
-        .bind::<Nullable<Text>, _>(location_id.as_deref())
-        .bind::<Nullable<Timestamp>, _>(query.from.map(to_row))
-        .bind::<Nullable<Timestamp>, _>(query.to.map(to_row))
-        .load(conn)?;
-    let points = buckets
-        .into_iter()
-        .map(|b| {
-            Ok(SeriesPoint {
-                period_start: b.bucket.parse().map_err(ApiError::internal)?,
-                count: b.n,
-                mean: b.mean,
-                min: b.low,
-                max: b.high,
-                with_target: b.with_target,
-                met_target: b.met,
-            })
-        })
-        .collect::<ApiResult<_>>()?;
-    Ok(MetricSeries {
-        metric: name.to_owned(),
-        interval,
-        location_id: query.location_id,
-        points,
-    })
 }

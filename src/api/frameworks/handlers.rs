@@ -4,12 +4,13 @@ use actix_web::{get, web, HttpResponse};
 
 use super::dto::{Coverage, CoverageQuery, FrameworkSummary, QualityStatementEntry};
 use super::store;
-use crate::api::common::{Answer, Paginated};
 use crate::api::docs::{ListErrors, ReadErrors};
-use crate::api::extract::Query;
 use crate::auth::{Permission, Principal};
 use crate::domain::framework::Framework;
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::Query;
+use crate::http::paging::Paginated;
+use crate::http::respond::Answer;
 use crate::state::AppState;
 
 /// The framework a path names, or 404.

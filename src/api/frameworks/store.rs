@@ -5,12 +5,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::dto::{Coverage, CoverageQuery, StatementCoverage};
-use crate::api::common::{to_row, to_utc};
 use crate::api::locations;
 use crate::auth::Principal;
 use crate::db::{portable, DbConnection};
 use crate::domain::framework::Framework;
 use crate::error::ApiResult;
+use crate::store::support::{to_row, to_utc};
 
 #[derive(QueryableByName)]
 struct Tally {

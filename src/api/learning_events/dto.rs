@@ -3,19 +3,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::common::{nullable, Checks, ExternalRef};
+use crate::api::shared::{ExternalRef, Participant};
 use crate::domain::framework::Catalogue;
-use crate::domain::learning::{missing_reflections, LearningKind, ParticipantRole, SharedVia};
+use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::error::ApiResult;
-
-/// Someone who took part, by role; names are optional.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Participant {
-    pub role: ParticipantRole,
-    #[schema(max_length = 200, pattern = r"\S")]
-    pub name: Option<String>,
-}
+use crate::http::validate::{nullable, Checks};
 
 /// A lesson the event taught, in a sentence or two.
 // The document's schema of an item of `lessons` (read as text): it states the rule.

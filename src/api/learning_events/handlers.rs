@@ -3,12 +3,15 @@ use uuid::Uuid;
 
 use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
 use super::store;
-use crate::api::common::{check_range, Answer, IfMatch, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
-use crate::api::extract::{Json, Query};
-use crate::api::idempotency::{self, IdempotencyKey};
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::http::respond::Answer;
+use crate::http::validate::check_range;
 use crate::state::AppState;
 
 /// Record a learning event

@@ -1,21 +1,22 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::dto::{
-    LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent, Participant,
-};
-use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
-use crate::api::common::{
-    external_ref_free, external_ref_holder, guarded_update, in_callers_reach, only, stored, to_row,
-    to_utc, ExternalRef, IfMatch, Page, Paginated,
-};
-use crate::api::{links, locations, organisation};
+use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
+use crate::api::shared::{ExternalRef, Participant};
+use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::schema::learning_events;
 use crate::db::{Backend, DbConnection};
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::domain::{new_id, now, RecordKind};
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::external_refs::{external_ref_free, external_ref_holder};
+use crate::store::links;
+use crate::store::support::parse_id;
+use crate::store::support::{guarded_update, in_callers_reach, only, stored, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::LearningEvent;
 
@@ -200,7 +201,7 @@ pub fn create(
         &new.concern_ids,
     )?;
     let event = into_dto(conn, row)?;
-    audit_events::record(
+    audit::record(
         conn,
         organisation_id,
         Actor::Caller(principal),
@@ -351,7 +352,7 @@ pub fn update(
         )?;
     }
     let after = get(conn, principal, id)?;
-    audit_events::record(
+    audit::record(
         conn,
         organisation_id,
         Actor::Caller(principal),

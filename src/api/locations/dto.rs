@@ -3,8 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::common::nullable;
 use crate::domain::location::LocationKind;
+use crate::http::validate::nullable;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({

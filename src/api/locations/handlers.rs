@@ -3,14 +3,16 @@ use uuid::Uuid;
 
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use super::store;
-use crate::api::audit_events::Actor;
-use crate::api::common::{Answer, IfMatch, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
-use crate::api::extract::{Json, Query};
-use crate::api::idempotency::{self, IdempotencyKey};
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::http::respond::Answer;
 use crate::state::AppState;
+use crate::store::audit::Actor;
 
 /// Add a location
 ///

@@ -2,10 +2,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
-use crate::api::audit_events::{self, changed_fields, Actor, Change};
-use crate::api::common::{
-    guarded_update, in_callers_reach, stored, to_row, to_utc, IfMatch, Page, Paginated,
-};
 use crate::api::organisation;
 use crate::auth::Principal;
 use crate::db::schema::locations;
@@ -13,6 +9,10 @@ use crate::db::DbConnection;
 use crate::domain::location::LocationKind;
 use crate::domain::{new_id, now};
 use crate::error::{ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::support::{guarded_update, in_callers_reach, stored, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = locations)]
@@ -30,7 +30,7 @@ struct LocationRow {
 impl LocationRow {
     fn into_dto(self) -> ApiResult<Location> {
         Ok(Location {
-            id: audit_events::store::parse_id(&self.id)?,
+            id: crate::store::support::parse_id(&self.id)?,
             kind: stored(LocationKind::parse(&self.kind), "location kind", &self.kind)?,
             name: self.name,
             cqc_location_id: self.cqc_location_id,
@@ -139,7 +139,7 @@ pub fn create(
         .values(&row)
         .execute(conn)?;
     let location = row.into_dto()?;
-    audit_events::record(
+    audit::record(
         conn,
         organisation_id,
         actor,
@@ -181,7 +181,7 @@ pub fn update(
     .execute(conn)?;
     guarded_update(affected, if_match)?;
     let after = get(conn, principal, id)?;
-    audit_events::record(
+    audit::record(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),

@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::common::nullable;
 use crate::api::contract::contract;
 use crate::error::{ApiError, ApiResult};
+use crate::http::validate::nullable;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({

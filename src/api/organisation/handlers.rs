@@ -2,13 +2,14 @@ use actix_web::{get, patch, web, HttpResponse};
 
 use super::dto::{Organisation, OrganisationPatch};
 use super::store;
-use crate::api::audit_events::Actor;
-use crate::api::common::{Answer, IfMatch};
 use crate::api::docs::{ReadErrors, UpdateErrors};
-use crate::api::extract::Json;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::extract::Json;
+use crate::http::preconditions::IfMatch;
+use crate::http::respond::Answer;
 use crate::state::AppState;
+use crate::store::audit::Actor;
 
 /// Read the caller's organisation
 #[utoipa::path(

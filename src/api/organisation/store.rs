@@ -2,13 +2,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::dto::{Organisation, OrganisationPatch};
-use crate::api::audit_events::{self, changed_fields, Actor, Change};
-use crate::api::common::{guarded_update, to_row, to_utc, IfMatch};
 use crate::db::schema::organisations;
 use crate::db::DbConnection;
 use crate::domain::concern::ClockSettings;
 use crate::domain::{new_id, now};
 use crate::error::{ApiError, ApiResult};
+use crate::http::preconditions::IfMatch;
+use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::support::{guarded_update, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organisations)]
@@ -34,7 +35,7 @@ impl OrganisationRow {
 
     fn into_dto(self) -> ApiResult<Organisation> {
         Ok(Organisation {
-            id: audit_events::store::parse_id(&self.id)?,
+            id: crate::store::support::parse_id(&self.id)?,
             name: self.name,
             cqc_provider_id: self.cqc_provider_id,
             ods_code: self.ods_code,
@@ -112,7 +113,7 @@ pub fn update(
     .execute(conn)?;
     guarded_update(affected, if_match)?;
     let after = get(conn, id)?;
-    audit_events::record(
+    audit::record(
         conn,
         id,
         actor,
@@ -150,7 +151,7 @@ pub fn create(
     diesel::insert_into(organisations::table)
         .values(&row)
         .execute(conn)?;
-    audit_events::record(
+    audit::record(
         conn,
         &row.id,
         Actor::System,

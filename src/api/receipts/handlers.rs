@@ -2,13 +2,14 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::dto::{NewReceiptMessage, Receipt, ReceiptUpdate};
-use crate::api::common::Answer;
-use crate::api::concerns::store::{self, ConcernRow};
+use crate::api::concerns::rows::ConcernRow;
+use crate::api::concerns::{store, timeline};
 use crate::api::docs::ReceiptErrors;
-use crate::api::extract::Json;
-use crate::api::idempotency::{self, IdempotencyKey};
 use crate::domain::{now, receipt};
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::Json;
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::respond::Answer;
 use crate::state::AppState;
 use crate::telemetry::Unlogged;
 
@@ -58,7 +59,7 @@ pub async fn get_receipt(
     let concern_id = concern.id.clone();
     let updates = state
         .db
-        .run(move |conn| store::raiser_updates(conn, &concern_id))
+        .run(move |conn| timeline::raiser_updates(conn, &concern_id))
         .await?;
     let concern = concern.into_dto(now(), Vec::new())?;
     let receipt = Receipt {
@@ -108,7 +109,7 @@ pub async fn add_receipt_message(
         concern.organisation_id.clone(),
         keyed,
         move |conn| {
-            let update = store::add_raiser_message(conn, &concern, &message.body)?;
+            let update = timeline::add_raiser_message(conn, &concern, &message.body)?;
             Ok(Answer {
                 status: StatusCode::CREATED,
                 location: None,

@@ -3,19 +3,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::common::Checks;
+use crate::api::shared::LinkedRecord;
 use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
-use crate::domain::{text_enum, RecordKind};
+use crate::domain::text_enum;
 use crate::error::ApiResult;
-
-/// A record a recognition is about.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkedRecord {
-    /// `concern`, `improvement_plan`, `action` or `evidence`.
-    pub kind: RecordKind,
-    pub id: Uuid,
-}
+use crate::http::validate::Checks;
 
 /// Who a recognition is for: a name or a team.
 // The document's schema of an item of `recipients` (read as text): it states the rule.
@@ -138,44 +130,4 @@ pub struct RecognitionQuery {
     /// `next_cursor` from the previous page, as it was sent.
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct HighlightQuery {
-    /// From this time on (default: 30 days ago).
-    pub since: Option<DateTime<Utc>>,
-    pub location_id: Option<Uuid>,
-}
-
-/// What a highlight is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HighlightKind {
-    Recognition,
-    ActionCompleted,
-    PlanCompleted,
-    Lessons,
-    /// A resolved concern's outcome: "you said, we did".
-    YouSaidWeDid,
-}
-
-/// One thing worth sharing.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "kind": "you_said_we_did",
-    "at": "2026-11-26T10:00:00Z",
-    "title": "You said, we did: staffing",
-    "text": "Second night carer on the first floor from 1 December",
-    "record": {"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"},
-    "location_id": "0192f0c4-2222-7000-8000-000000000001"
-}))]
-pub struct Highlight {
-    pub kind: HighlightKind,
-    pub at: DateTime<Utc>,
-    pub title: String,
-    pub text: Option<String>,
-    pub record: LinkedRecord,
-    pub location_id: Option<Uuid>,
 }

@@ -1,14 +1,15 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use super::dto::{Highlight, HighlightQuery, NewRecognition, Recognition, RecognitionQuery};
+use super::dto::{NewRecognition, Recognition, RecognitionQuery};
 use super::store;
-use crate::api::common::{Answer, Page, Paginated};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
-use crate::api::extract::{Json, Query};
-use crate::api::idempotency::{self, IdempotencyKey};
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::paging::{Page, Paginated};
+use crate::http::respond::Answer;
 use crate::state::AppState;
 
 /// Recognise someone
@@ -94,32 +95,4 @@ pub async fn get_recognition(
         .run(move |conn| store::get(conn, &principal, &id))
         .await?;
     Ok(Answer::ok(&recognition)?.respond())
-}
-
-/// What to share in a newsletter or handover
-///
-/// Recognitions, completed actions and plans, lessons from learning events, and resolved
-/// concerns' outcomes ("you said, we did"), newest first. Never anything confidential, and
-/// nothing that could identify an anonymous raiser.
-#[utoipa::path(
-    tag = "recognition",
-    params(HighlightQuery),
-    responses(
-        (status = 200, description = "Highlights, newest first (one page)", body = Paginated<Highlight>),
-        ListErrors,
-    )
-)]
-#[get("/highlights")]
-pub async fn list_highlights(
-    state: web::Data<AppState>,
-    principal: Principal,
-    query: Query<HighlightQuery>,
-) -> ApiResult<HttpResponse> {
-    principal.require(Permission::ReadRecognitions)?;
-    let query = query.parse()?;
-    let highlights = state
-        .db
-        .run(move |conn| store::highlights(conn, &principal, &query))
-        .await?;
-    Ok(Answer::ok(&highlights)?.respond())
 }

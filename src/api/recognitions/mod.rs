@@ -1,5 +1,4 @@
-//! Recognition: compliments, staff awards, improvement milestones and thanks, and the
-//! highlights feed for newsletters and handovers.
+//! Recognition: compliments, staff awards, improvement milestones and thanks.
 
 pub mod dto;
 pub mod handlers;

@@ -1,28 +1,23 @@
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::dto::{
-    Highlight, HighlightKind, HighlightQuery, LinkedRecord, NewRecognition, Recognition,
-    RecognitionQuery,
-};
-use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
-use crate::api::common::{in_callers_reach, only, stored, to_row, to_utc, Page, Paginated};
-use crate::api::improvement_plans::dto::Owner;
-use crate::api::{links, locations, organisation};
+use super::dto::{NewRecognition, Recognition, RecognitionQuery};
+use crate::api::shared::{LinkedRecord, Owner};
+use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
-use crate::db::schema::{
-    concerns, improvement_plans, learning_events, plan_actions, recognitions, record_links,
-};
+use crate::db::schema::{recognitions, record_links};
 use crate::db::{Backend, DbConnection};
-use crate::domain::concern::{ConcernCategory, ConcernStatus};
-use crate::domain::improvement::{ActionStatus, PlanStatus, RecognitionFrom, RecognitionKind};
+use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
 use crate::domain::{new_id, now, RecordKind};
 use crate::error::{ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
+use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::links;
+use crate::store::support::parse_id;
+use crate::store::support::{in_callers_reach, only, stored, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::Recognition;
-/// How many of each kind of highlight one answer carries at most.
-const HIGHLIGHTS_PER_KIND: i64 = 100;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = recognitions)]
@@ -180,7 +175,7 @@ fn insert(
     }
     let id = row.id.clone();
     let recognition = only(into_dtos(conn, vec![row])?)?;
-    audit_events::record(
+    audit::record(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
@@ -260,237 +255,4 @@ pub fn list(
     }
     let rows = select.load(conn)?;
     page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
-}
-
-fn highlight(
-    kind: HighlightKind,
-    at: DateTime<Utc>,
-    title: String,
-    text: Option<String>,
-    record: (RecordKind, &str),
-    location: Option<&str>,
-) -> ApiResult<Highlight> {
-    Ok(Highlight {
-        kind,
-        at,
-        title,
-        text,
-        record: LinkedRecord {
-            kind: record.0,
-            id: parse_id(record.1)?,
-        },
-        location_id: location.map(parse_id).transpose()?,
-    })
-}
-
-/// What is worth sharing since a time, newest first: recognitions, completed actions and plans,
-/// lessons, and resolved concerns' outcomes. Never a confidential concern, and of a concern only
-/// its category and outcome, so nothing can identify its raiser.
-pub fn highlights(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    query: &HighlightQuery,
-) -> ApiResult<Paginated<Highlight>> {
-    let since = query.since.unwrap_or_else(|| now() - Duration::days(30));
-    let location = query.location_id.map(|id| id.to_string());
-    if principal.locations.is_some() || location.is_some() {
-        locations::store::check_reference(conn, principal, location.as_deref())?;
-    }
-    let organisation_id = principal.organisation_id.clone();
-    let mut items = Vec::new();
-
-    let mut recognised = recognitions::table
-        .filter(recognitions::organisation_id.eq(organisation_id.clone()))
-        .filter(recognitions::occurred_on.ge(since.date_naive()))
-        .select((
-            recognitions::id,
-            recognitions::kind,
-            recognitions::title,
-            recognitions::message,
-            recognitions::occurred_on,
-            recognitions::location_id,
-        ))
-        .order(recognitions::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
-        .into_boxed();
-    if let Some(location) = &location {
-        recognised = recognised.filter(recognitions::location_id.eq(location.clone()));
-    }
-    for (id, kind, title, message, on, location) in recognised.load::<(
-        String,
-        String,
-        String,
-        Option<String>,
-        NaiveDate,
-        Option<String>,
-    )>(conn)?
-    {
-        let at = on
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or(since);
-        let title = format!("{}: {title}", kind.replace('_', " "));
-        items.push(highlight(
-            HighlightKind::Recognition,
-            at,
-            title,
-            message,
-            (KIND, &id),
-            location.as_deref(),
-        )?);
-    }
-
-    let mut actions = plan_actions::table
-        .inner_join(improvement_plans::table)
-        .filter(plan_actions::organisation_id.eq(organisation_id.clone()))
-        .filter(plan_actions::status.eq(ActionStatus::Done.as_str()))
-        .filter(plan_actions::completed_at.ge(to_row(since)))
-        .select((
-            plan_actions::id,
-            plan_actions::description,
-            plan_actions::completion_note,
-            plan_actions::completed_at,
-            improvement_plans::location_id,
-        ))
-        .order(plan_actions::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
-        .into_boxed();
-    if let Some(location) = &location {
-        actions = actions.filter(improvement_plans::location_id.eq(location.clone()));
-    }
-    for (id, description, note, done_at, location) in actions.load::<(
-        String,
-        String,
-        Option<String>,
-        Option<NaiveDateTime>,
-        Option<String>,
-    )>(conn)?
-    {
-        let at = done_at.map_or(since, to_utc);
-        items.push(highlight(
-            HighlightKind::ActionCompleted,
-            at,
-            description,
-            note,
-            (RecordKind::Action, &id),
-            location.as_deref(),
-        )?);
-    }
-
-    let mut plans = improvement_plans::table
-        .filter(improvement_plans::organisation_id.eq(organisation_id.clone()))
-        .filter(improvement_plans::status.eq(PlanStatus::Completed.as_str()))
-        .filter(improvement_plans::completed_at.ge(to_row(since)))
-        .select((
-            improvement_plans::id,
-            improvement_plans::title,
-            improvement_plans::objective,
-            improvement_plans::completed_at,
-            improvement_plans::location_id,
-        ))
-        .order(improvement_plans::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
-        .into_boxed();
-    if let Some(location) = &location {
-        plans = plans.filter(improvement_plans::location_id.eq(location.clone()));
-    }
-    for (id, title, objective, done_at, location) in plans.load::<(
-        String,
-        String,
-        String,
-        Option<NaiveDateTime>,
-        Option<String>,
-    )>(conn)?
-    {
-        let at = done_at.map_or(since, to_utc);
-        items.push(highlight(
-            HighlightKind::PlanCompleted,
-            at,
-            title,
-            Some(objective),
-            (RecordKind::ImprovementPlan, &id),
-            location.as_deref(),
-        )?);
-    }
-
-    let mut learning = learning_events::table
-        .filter(learning_events::organisation_id.eq(organisation_id.clone()))
-        .filter(learning_events::occurred_at.ge(to_row(since)))
-        .select((
-            learning_events::id,
-            learning_events::title,
-            learning_events::lessons,
-            learning_events::occurred_at,
-            learning_events::location_id,
-        ))
-        .order(learning_events::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
-        .into_boxed();
-    if let Some(location) = &location {
-        learning = learning.filter(learning_events::location_id.eq(location.clone()));
-    }
-    for (id, title, lessons, at, location) in
-        learning.load::<(String, String, String, NaiveDateTime, Option<String>)>(conn)?
-    {
-        let lessons: Vec<String> = serde_json::from_str(&lessons)?;
-        if !lessons.is_empty() {
-            items.push(highlight(
-                HighlightKind::Lessons,
-                to_utc(at),
-                title,
-                Some(lessons.join("; ")),
-                (RecordKind::LearningEvent, &id),
-                location.as_deref(),
-            )?);
-        }
-    }
-
-    let resolved = [
-        ConcernStatus::Resolved.as_str(),
-        ConcernStatus::Closed.as_str(),
-    ];
-    let mut outcomes = concerns::table
-        .filter(concerns::organisation_id.eq(organisation_id))
-        .filter(concerns::confidential.eq(false))
-        .filter(concerns::status.eq_any(resolved))
-        .filter(concerns::resolved_at.ge(to_row(since)))
-        .filter(concerns::outcome.is_not_null())
-        .select((
-            concerns::id,
-            concerns::category,
-            concerns::outcome,
-            concerns::resolved_at,
-            concerns::location_id,
-        ))
-        .order(concerns::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
-        .into_boxed();
-    if let Some(location) = &location {
-        outcomes = outcomes.filter(concerns::location_id.eq(location.clone()));
-    }
-    for (id, category, outcome, resolved_at, location) in outcomes.load::<(
-        String,
-        String,
-        Option<String>,
-        Option<NaiveDateTime>,
-        Option<String>,
-    )>(conn)?
-    {
-        let category = stored(ConcernCategory::parse(&category), "category", &category)?;
-        let title = format!("You said, we did: {}", category.as_str().replace('_', " "));
-        items.push(highlight(
-            HighlightKind::YouSaidWeDid,
-            resolved_at.map_or(since, to_utc),
-            title,
-            outcome,
-            (RecordKind::Concern, &id),
-            location.as_deref(),
-        )?);
-    }
-
-    items.sort_by_key(|item| std::cmp::Reverse(item.at));
-    Ok(Paginated {
-        items,
-        next_cursor: None,
-    })
 }

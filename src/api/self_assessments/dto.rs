@@ -3,9 +3,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::common::Checks;
 use crate::domain::framework::{Framework, KeyQuestionRollup};
 use crate::error::ApiResult;
+use crate::http::validate::Checks;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

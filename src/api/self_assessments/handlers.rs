@@ -4,12 +4,13 @@ use uuid::Uuid;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary};
 use super::store;
-use crate::api::common::{Answer, IfMatch};
 use crate::api::docs::{ReadErrors, UpdateErrors};
-use crate::api::extract::Json;
 use crate::api::frameworks::handlers::framework;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::Json;
+use crate::http::preconditions::IfMatch;
+use crate::http::respond::Answer;
 use crate::state::AppState;
 
 /// Score a quality statement at a location

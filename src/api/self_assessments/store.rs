@@ -5,15 +5,18 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary, StatementScore};
-use crate::api::audit_events::{self, store::parse_id, Actor, Change};
-use crate::api::common::{to_row, to_utc, IfMatch};
-use crate::api::{links, locations};
+use crate::api::locations;
 use crate::auth::Principal;
 use crate::db::schema::self_assessments;
 use crate::db::DbConnection;
 use crate::domain::framework::Framework;
 use crate::domain::{new_id, now, RecordKind};
 use crate::error::{ApiError, ApiResult};
+use crate::http::preconditions::IfMatch;
+use crate::store::audit::{self, Actor, Change};
+use crate::store::links;
+use crate::store::support::parse_id;
+use crate::store::support::{to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = self_assessments)]
@@ -108,7 +111,7 @@ pub fn assess(
     diesel::insert_into(self_assessments::table)
         .values(&row)
         .execute(conn)?;
-    audit_events::record(
+    audit::record(
         conn,
         organisation_id,
         Actor::Caller(principal),

@@ -3,132 +3,21 @@
 //! Every failure a handler, extractor or store can meet becomes an [`ApiError`]; this module alone
 //! decides its status, stable `code` and body. A 500 carries no cause: the log does.
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+mod codes;
+mod problem;
+
 use serde::Serialize;
 use utoipa::ToSchema;
+
+pub use codes::PROBLEM_CODES;
+pub use problem::Problem;
+
+use crate::domain::IllegalMove;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// The code of a unique value lost to a concurrent request (see `Db::write`, which retries).
 pub const UNIQUE_RACE: &str = "conflict";
-
-/// Every problem `code` careloop sends, with its status and meaning: the OpenAPI document lists
-/// them, and a debug build refuses to send one missing here.
-pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
-    ("malformed_json", 400, "the body is not well-formed JSON"),
-    ("unreadable_body", 400, "the body could not be read"),
-    ("invalid_query", 400, "the query string is not form-encoded"),
-    ("invalid_path", 400, "a record id in the path is not a UUID"),
-    (
-        "invalid_cursor",
-        400,
-        "the `cursor` is not one careloop issued",
-    ),
-    (
-        "invalid_if_match",
-        400,
-        "`If-Match` is not `*` or a list of entity tags",
-    ),
-    (
-        "invalid_idempotency_key",
-        400,
-        "the `Idempotency-Key` is not 1 to 255 visible ASCII characters",
-    ),
-    (
-        "unauthorized",
-        401,
-        "no bearer token, or one careloop does not accept; `detail` says why",
-    ),
-    ("forbidden", 403, "the caller's roles do not allow this"),
-    (
-        "not_found",
-        404,
-        "no such record in the caller's organisation and locations, or no such endpoint",
-    ),
-    (
-        "method_not_allowed",
-        405,
-        "the path exists but not with this method; `Allow` lists its methods",
-    ),
-    (
-        "illegal_transition",
-        409,
-        "the workflow does not allow this move now; `allowed` lists the moves it does",
-    ),
-    (
-        "duplicate_external_ref",
-        409,
-        "another record holds this `external_ref`; `existing_id` names it",
-    ),
-    (
-        "conflict",
-        409,
-        "another request stored the same unique value at the same moment; read and retry",
-    ),
-    (
-        "edit_conflict",
-        409,
-        "the record changed while the request was applied; read it again and retry",
-    ),
-    (
-        "idempotency_race",
-        409,
-        "a request with this `Idempotency-Key` is still in progress; retry",
-    ),
-    (
-        "open_actions",
-        409,
-        "a plan cannot complete while an action is open",
-    ),
-    (
-        "plan_closed",
-        409,
-        "the plan is completed or archived, so its actions do not move",
-    ),
-    (
-        "plan_not_reviewable",
-        409,
-        "the plan is not active, so it cannot be reviewed",
-    ),
-    ("archived", 409, "the record is archived and cannot change"),
-    (
-        "conflicts_with_record",
-        409,
-        "the change is valid in itself but not for the record as stored; `errors` names the fields",
-    ),
-    (
-        "precondition_failed",
-        412,
-        "`If-Match` does not match the record's current `ETag`",
-    ),
-    ("payload_too_large", 413, "the body is over the size limit"),
-    (
-        "unsupported_media_type",
-        415,
-        "the body is not `application/json`",
-    ),
-    (
-        "validation_failed",
-        422,
-        "fields of the body or query break the rules; `errors` names every one",
-    ),
-    (
-        "idempotency_key_reused",
-        422,
-        "this `Idempotency-Key` was used with a different request",
-    ),
-    (
-        "too_many_requests",
-        429,
-        "too many attempts; wait `Retry-After` seconds",
-    ),
-    (
-        "internal_error",
-        500,
-        "an unexpected error; the answer says nothing of its cause",
-    ),
-];
 
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -278,109 +167,29 @@ impl ApiError {
     }
 }
 
-/// The body of every error answer (RFC 9457).
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "type": "urn:careloop:problem:validation_failed",
-    "title": "Invalid request",
-    "status": 422,
-    "detail": "title: must be at most 200 characters",
-    "code": "validation_failed",
-    "errors": [{"field": "title", "message": "must be at most 200 characters"}]
-}))]
-pub struct Problem {
-    /// A URN naming the problem type: `urn:careloop:problem:{code}`.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Stable code a client can branch on.
-    pub code: String,
-    /// The fields at fault, for `validation_failed` and `conflicts_with_record`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<FieldError>>,
-    /// For `illegal_transition`: the states the record may move to now.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<String>>)]
-    pub allowed: Option<serde_json::Value>,
-    /// For `duplicate_external_ref`: the record that already holds the reference.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub existing_id: Option<serde_json::Value>,
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } | Self::ConflictsWithRecord(_) => StatusCode::CONFLICT,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        debug_assert!(
-            PROBLEM_CODES
-                .iter()
-                .any(|(code, listed, _)| *code == self.code() && *listed == status.as_u16()),
-            "problem code {} ({status}) is not in PROBLEM_CODES",
-            self.code()
-        );
-        if let Self::Internal(cause) = self {
-            log::error!("internal error: {cause:#}");
-        }
-        let mut problem = Problem {
-            problem_type: format!("urn:careloop:problem:{}", self.code()),
-            title: self.title().to_owned(),
-            status: status.as_u16(),
-            detail: self.detail(),
-            code: self.code().to_owned(),
-            errors: None,
-            allowed: None,
-            existing_id: None,
-        };
-        match self {
-            Self::Validation(errors) | Self::ConflictsWithRecord(errors) => {
-                problem.errors = Some(errors.clone())
+/// 409 for a move a workflow does not allow, listing the moves it does.
+pub fn illegal_move<S: Serialize + std::fmt::Display>(
+    kind: &str,
+    illegal: IllegalMove<S>,
+) -> ApiError {
+    let allowed = illegal
+        .allowed
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>();
+    ApiError::Conflict {
+        code: "illegal_transition",
+        detail: format!(
+            "a {} {kind} cannot move to {}; allowed: {}",
+            illegal.from,
+            illegal.to,
+            if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
             }
-            Self::Conflict {
-                extra: Some(extra), ..
-            } => {
-                problem.allowed = extra.get("allowed").cloned();
-                problem.existing_id = extra.get("existing_id").cloned();
-            }
-            _ => {}
-        }
-        let mut response = HttpResponse::build(status);
-        response.content_type("application/problem+json");
-        match self {
-            Self::Unauthorized(_) => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    "Bearer realm=\"careloop\", error=\"invalid_token\"",
-                ));
-            }
-            Self::TooManyRequests { retry_after_secs } => {
-                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-            }
-            Self::MethodNotAllowed(allowed) => {
-                let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
-                response.insert_header((header::ALLOW, allowed.join(", ")));
-            }
-            _ => {}
-        }
-        response.json(problem)
+        ),
+        extra: Some(serde_json::json!({ "allowed": allowed })),
     }
 }
 
@@ -419,7 +228,7 @@ impl From<serde_json::Error> for ApiError {
 }
 
 /// Maps actix's path extractor errors to a problem, so a client meets one error format whatever
-/// went wrong. (Bodies and query strings are read by `api::extract`.)
+/// went wrong. (Bodies and query strings are read by `http::extract`.)
 pub mod extractors {
     use super::ApiError;
     use actix_web::error::PathError;

@@ -1,26 +1,17 @@
+//! Plans as the API shows them, and what a client sends to start, change, move or list them.
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::common::{nullable, Checks, ExternalRef};
-use crate::api::learning_events::dto::Participant;
+use crate::api::improvement_plans::actions::dto::PlanAction;
+use crate::api::improvement_plans::reviews::dto::PlanReview;
+use crate::api::shared::{ExternalRef, Owner, Participant};
 use crate::domain::framework::Catalogue;
-use crate::domain::improvement::{
-    ActionStatus, Effectiveness, PlanStatus, Priority, Progress, ReviewCadence,
-};
+use crate::domain::improvement::{PlanStatus, Priority, ReviewCadence};
 use crate::error::ApiResult;
-
-/// Who owns a plan or an action: the subject of their token, and a name to show.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"sub": "manager-1", "name": "Alex Manager"}))]
-pub struct Owner {
-    #[schema(max_length = 200, pattern = r"\S")]
-    pub sub: String,
-    #[schema(max_length = 200, pattern = r"\S")]
-    pub name: Option<String>,
-}
+use crate::http::validate::{nullable, Checks};
 
 /// The records a plan came from, each a record of the organisation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -36,72 +27,6 @@ pub struct PlanSources {
     #[serde(default)]
     #[schema(max_items = 100)]
     pub learning_event_ids: Vec<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0192f0c4-7777-7000-8000-000000000001",
-    "plan_id": "0192f0c4-8888-7000-8000-000000000001",
-    "description": "Add a second carer to the first-floor night rota",
-    "owner": {"sub": "manager-1", "name": "Alex Manager"},
-    "due_on": "2026-12-01",
-    "status": "done",
-    "completion_note": "Rota changed from 1 December",
-    "cancel_reason": null,
-    "effectiveness": "effective",
-    "checked_on": "2027-01-05",
-    "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"],
-    "completed_at": "2026-12-01T09:00:00Z",
-    "overdue": false,
-    "version": 4,
-    "created_at": "2026-11-21T10:00:00Z",
-    "updated_at": "2027-01-05T10:00:00Z"
-}))]
-pub struct PlanAction {
-    pub id: Uuid,
-    pub plan_id: Uuid,
-    pub description: String,
-    pub owner: Owner,
-    pub due_on: Option<NaiveDate>,
-    pub status: ActionStatus,
-    pub completion_note: Option<String>,
-    pub cancel_reason: Option<String>,
-    /// Whether the change was checked, and whether it worked.
-    pub effectiveness: Effectiveness,
-    pub checked_on: Option<NaiveDate>,
-    /// Evidence from the check.
-    pub check_evidence_ids: Vec<Uuid>,
-    pub completed_at: Option<DateTime<Utc>>,
-    /// Still open after its due date.
-    pub overdue: bool,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0192f0c4-9999-7000-8000-000000000002",
-    "plan_id": "0192f0c4-8888-7000-8000-000000000001",
-    "reviewed_on": "2026-12-20",
-    "progress": "amber",
-    "notes": "Rota changed; call-bell times not yet measured.",
-    "priority_from": "medium",
-    "priority_to": "high",
-    "reviewed_by": "manager-1",
-    "created_at": "2026-12-20T15:00:00Z"
-}))]
-pub struct PlanReview {
-    pub id: Uuid,
-    pub plan_id: Uuid,
-    pub reviewed_on: NaiveDate,
-    pub progress: Progress,
-    pub notes: Option<String>,
-    /// The plan's priority before the review, when the review changed it.
-    pub priority_from: Option<Priority>,
-    pub priority_to: Option<Priority>,
-    pub reviewed_by: String,
-    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -272,98 +197,6 @@ pub struct PlanTransition {
     pub celebrate: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "description": "Add a second carer to the first-floor night rota",
-    "owner": {"sub": "manager-1", "name": "Alex Manager"},
-    "due_on": "2026-12-01"
-}))]
-pub struct NewPlanAction {
-    #[schema(max_length = 10000, pattern = r"\S")]
-    pub description: String,
-    pub owner: Owner,
-    pub due_on: Option<NaiveDate>,
-}
-
-/// The fields to change. Setting `effectiveness` to `effective` or `not_effective` records the
-/// check of a done action and needs `checked_on`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"effectiveness": "effective", "checked_on": "2026-11-24",
-                          "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]}))]
-pub struct PlanActionPatch {
-    #[schema(max_length = 10000, pattern = r"\S")]
-    pub description: Option<String>,
-    pub owner: Option<Owner>,
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub due_on: Option<Option<NaiveDate>>,
-    /// `effective` or `not_effective` only for a done action, and with `checked_on`.
-    pub effectiveness: Option<Effectiveness>,
-    /// The day of the check: not in the future, and only while `effectiveness` is `effective`
-    /// or `not_effective`.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub checked_on: Option<Option<NaiveDate>>,
-    /// Evidence of the organisation from the check.
-    #[schema(max_items = 100)]
-    pub check_evidence_ids: Option<Vec<Uuid>>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"to": "done", "completion_note": "Rota changed from 1 December", "celebrate": true}))]
-pub struct ActionTransition {
-    /// Where to move; each status allows only some moves (409 `illegal_transition` lists them).
-    /// Staff move only the actions they own.
-    pub to: ActionStatus,
-    /// Required to move to `done`: what was done.
-    #[schema(max_length = 10000, pattern = r"\S")]
-    pub completion_note: Option<String>,
-    /// Required to move to `cancelled`: why.
-    #[schema(max_length = 10000, pattern = r"\S")]
-    pub reason: Option<String>,
-    /// On moving to done: record an improvement milestone recognition too.
-    #[serde(default)]
-    pub celebrate: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"reviewed_on": "2026-11-20", "progress": "amber",
-                          "notes": "Rota changed; call-bell times not yet measured.", "priority": "high"}))]
-pub struct NewPlanReview {
-    /// The day of the review: not in the future.
-    pub reviewed_on: NaiveDate,
-    pub progress: Progress,
-    #[schema(max_length = 10000, pattern = r"\S")]
-    pub notes: Option<String>,
-    /// The plan's priority from now on, when the review changes it.
-    pub priority: Option<Priority>,
-}
-
-impl NewPlanReview {
-    /// The rule the document cannot state: the review day has come.
-    pub fn validate(&self) -> ApiResult<()> {
-        Checks::new()
-            .check(
-                self.reviewed_on <= crate::domain::now().date_naive(),
-                "reviewed_on",
-                "must not be in the future",
-            )
-            .finish()
-    }
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -384,45 +217,4 @@ pub struct PlanQuery {
     /// `next_cursor` from the previous page, as it was sent.
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ActionQuery {
-    /// The owner's `sub`, or `me` for the caller.
-    pub owner: Option<String>,
-    pub status: Option<ActionStatus>,
-    /// Only actions due before this day.
-    pub due_before: Option<NaiveDate>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` from the previous page, as it was sent.
-    #[param(pattern = "^[0-9a-f]{32}$")]
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct DueQuery {
-    /// Plans due within this many days from today, and those overdue (0 to 366; default 14).
-    #[param(minimum = 0, maximum = 366)]
-    pub within_days: Option<i64>,
-    pub location_id: Option<Uuid>,
-}
-
-/// A plan whose review is due, for the governance meeting's agenda.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DueReview {
-    pub plan_id: Uuid,
-    pub title: String,
-    pub location_id: Option<Uuid>,
-    pub owner: Owner,
-    pub priority: Priority,
-    pub review_cadence: ReviewCadence,
-    pub last_reviewed_on: Option<NaiveDate>,
-    pub next_review_due: NaiveDate,
-    pub review_overdue: bool,
 }

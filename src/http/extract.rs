@@ -14,7 +14,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::contract::contract;
+use crate::api::contract::contract;
 use crate::error::{ApiError, ApiResult, FieldError};
 
 /// The largest body careloop reads, in bytes (`CARELOOP_BODY_LIMIT`).

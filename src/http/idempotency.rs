@@ -16,11 +16,12 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::IntoParams;
 
-use super::common::{to_row, Answer};
 use crate::db::schema::idempotency_keys;
 use crate::db::{Db, DbConnection};
 use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
+use crate::http::respond::Answer;
+use crate::store::support::to_row;
 
 /// How long a key is remembered.
 const KEPT_FOR_HOURS: i64 = 24;

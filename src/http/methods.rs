@@ -7,7 +7,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpRequest, HttpResponse};
 
-use super::contract::contract;
+use crate::api::contract::contract;
 use crate::error::{ApiError, ApiResult};
 
 /// Serves `HEAD` as `GET`. The HTTP layer still knows the request was `HEAD` and sends the

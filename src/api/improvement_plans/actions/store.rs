@@ -1,18 +1,15 @@
+//! The action store: adding, listing, changing, checking and moving a plan's actions.
+
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::dto::{
-    ActionQuery, ActionTransition, NewPlanAction, Owner, PlanAction, PlanActionPatch,
-};
-use super::store::{self as plans, PlanRow};
-use crate::api::audit_events::{self, changed_fields, store::parse_id, Actor, Change};
-use crate::api::common::{
-    guarded_update, illegal_move, only, stored, to_row, to_utc, IfMatch, Page, Paginated,
-};
-use crate::api::{links, recognitions};
+use super::dto::{ActionQuery, ActionTransition, NewPlanAction, PlanAction, PlanActionPatch};
+use super::rows::{into_dto, into_dtos, ActionChanges, ActionRow};
+use crate::api::improvement_plans::plans::rows::PlanRow;
+use crate::api::improvement_plans::plans::store as plans;
+use crate::api::recognitions;
 use crate::auth::{Principal, Role};
 use crate::db::schema::{improvement_plans, plan_actions};
 use crate::db::DbConnection;
@@ -20,101 +17,14 @@ use crate::domain::improvement::{
     check_effectiveness, move_action, ActionMoveError, ActionStatus, Effectiveness, PlanStatus,
 };
 use crate::domain::{new_id, now, RecordKind};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{illegal_move, ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::links;
+use crate::store::support::{guarded_update, to_row};
 
-const KIND: RecordKind = RecordKind::Action;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = plan_actions)]
-struct ActionRow {
-    id: String,
-    organisation_id: String,
-    plan_id: String,
-    description: String,
-    owner_sub: String,
-    owner_name: Option<String>,
-    due_on: Option<NaiveDate>,
-    status: String,
-    completion_note: Option<String>,
-    cancel_reason: Option<String>,
-    effectiveness: String,
-    checked_on: Option<NaiveDate>,
-    completed_at: Option<NaiveDateTime>,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl ActionRow {
-    fn status(&self) -> ApiResult<ActionStatus> {
-        stored(
-            ActionStatus::parse(&self.status),
-            "action status",
-            &self.status,
-        )
-    }
-
-    fn effectiveness(&self) -> ApiResult<Effectiveness> {
-        stored(
-            Effectiveness::parse(&self.effectiveness),
-            "effectiveness",
-            &self.effectiveness,
-        )
-    }
-}
-
-#[derive(AsChangeset, Default)]
-#[diesel(table_name = plan_actions)]
-struct ActionChanges {
-    description: Option<String>,
-    owner_sub: Option<String>,
-    owner_name: Option<Option<String>>,
-    due_on: Option<Option<NaiveDate>>,
-    status: Option<String>,
-    completion_note: Option<Option<String>>,
-    cancel_reason: Option<Option<String>>,
-    effectiveness: Option<String>,
-    checked_on: Option<Option<NaiveDate>>,
-    completed_at: Option<Option<NaiveDateTime>>,
-    version: Option<i64>,
-    updated_at: Option<NaiveDateTime>,
-}
-
-fn into_dtos(conn: &mut DbConnection, rows: Vec<ActionRow>) -> ApiResult<Vec<PlanAction>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut checks = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
-    let today = now().date_naive();
-    rows.into_iter()
-        .map(|row| {
-            let status = row.status()?;
-            Ok(PlanAction {
-                id: parse_id(&row.id)?,
-                plan_id: parse_id(&row.plan_id)?,
-                owner: Owner {
-                    sub: row.owner_sub.clone(),
-                    name: row.owner_name.clone(),
-                },
-                effectiveness: row.effectiveness()?,
-                overdue: status.is_open() && row.due_on.is_some_and(|due| due < today),
-                status,
-                check_evidence_ids: checks.remove(&row.id).unwrap_or_default(),
-                description: row.description,
-                due_on: row.due_on,
-                completion_note: row.completion_note,
-                cancel_reason: row.cancel_reason,
-                checked_on: row.checked_on,
-                completed_at: row.completed_at.map(to_utc),
-                version: row.version,
-                created_at: to_utc(row.created_at),
-                updated_at: to_utc(row.updated_at),
-            })
-        })
-        .collect()
-}
-
-fn into_dto(conn: &mut DbConnection, row: ActionRow) -> ApiResult<PlanAction> {
-    only(into_dtos(conn, vec![row])?)
-}
+pub const KIND: RecordKind = RecordKind::Action;
 
 /// The actions of several plans, oldest first, keyed by plan id.
 pub fn actions_of(
@@ -186,7 +96,7 @@ fn audit(
     after: &PlanAction,
     detail: Option<serde_json::Value>,
 ) -> ApiResult<()> {
-    audit_events::record(
+    audit::record(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),

@@ -1,0 +1,199 @@
+//! A concern's timeline: notes, messages and transitions, for the team or the raiser too.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::dto::{ConcernUpdate, NewConcernUpdate};
+use super::rows::{ConcernRow, UpdateRow};
+use super::store::find;
+use crate::auth::{Principal, Role};
+use crate::db::schema::{concern_updates, concerns};
+use crate::db::{Backend, DbConnection};
+use crate::domain::concern::{ConcernStatus, UpdateKind, UpdateVisibility};
+use crate::domain::{new_id, now};
+use crate::error::{ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
+use crate::store::audit::{self, Actor, Change};
+use crate::store::support::to_row;
+
+/// Whether the caller reads the team's internal timeline entries, or only what the raiser may.
+fn sees_internal_updates(principal: &Principal) -> bool {
+    principal.has_any_role(&[Role::Admin, Role::Manager, Role::Viewer, Role::Integration])
+}
+
+/// A timeline entry to write.
+pub(super) struct Entry<'a> {
+    pub(super) kind: UpdateKind,
+    pub(super) visibility: UpdateVisibility,
+    pub(super) body: Option<String>,
+    pub(super) statuses: Option<(ConcernStatus, ConcernStatus)>,
+    /// `None` for an anonymous raiser.
+    pub(super) author: Option<&'a Principal>,
+}
+
+pub(super) fn insert_update(
+    conn: &mut DbConnection,
+    concern: &ConcernRow,
+    entry: Entry<'_>,
+) -> ApiResult<ConcernUpdate> {
+    let by_raiser = match entry.author {
+        None => true,
+        Some(author) => concern.raised_by_sub.as_deref() == Some(author.sub.as_str()),
+    };
+    let row = UpdateRow {
+        id: new_id().to_string(),
+        organisation_id: concern.organisation_id.clone(),
+        concern_id: concern.id.clone(),
+        kind: entry.kind.as_str().to_owned(),
+        visibility: entry.visibility.as_str().to_owned(),
+        body: entry.body,
+        from_status: entry.statuses.map(|(from, _)| from.as_str().to_owned()),
+        to_status: entry.statuses.map(|(_, to)| to.as_str().to_owned()),
+        author_sub: entry.author.map(|a| a.sub.clone()),
+        author_name: entry.author.and_then(|a| a.name.clone()),
+        by_raiser,
+        created_at: to_row(now()),
+    };
+    diesel::insert_into(concern_updates::table)
+        .values(&row)
+        .execute(conn)?;
+    let update = row.into_dto()?;
+    audit::record(
+        conn,
+        &concern.organisation_id,
+        entry.author.map_or(Actor::Anonymous, Actor::Caller),
+        Change {
+            action: "create",
+            resource_type: "concern_update",
+            resource_id: &update.id.to_string(),
+            changed_fields: vec!["body".into(), "visibility".into()],
+            detail: Some(json!({ "concern_id": concern.id, "kind": entry.kind })),
+        },
+    )?;
+    Ok(update)
+}
+
+pub fn add_update(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    new: &NewConcernUpdate,
+) -> ApiResult<ConcernUpdate> {
+    let concern = find(conn, principal, id)?;
+    let team = sees_internal_updates(principal);
+    let visibility = match (new.visibility, team) {
+        (Some(UpdateVisibility::Internal), false) => {
+            return Err(ApiError::field(
+                "visibility",
+                "a raiser can only add entries the raiser can read",
+            ))
+        }
+        (Some(visibility), _) => visibility,
+        (None, true) => UpdateVisibility::Internal,
+        (None, false) => UpdateVisibility::Raiser,
+    };
+    let update = insert_update(
+        conn,
+        &concern,
+        Entry {
+            kind: if team {
+                UpdateKind::Note
+            } else {
+                UpdateKind::Message
+            },
+            visibility,
+            body: Some(new.body.trim().to_owned()),
+            statuses: None,
+            author: Some(principal),
+        },
+    )?;
+    touch(conn, &concern)?;
+    Ok(update)
+}
+
+/// A new timeline entry changes the concern for anyone syncing by `updated_since`.
+fn touch(conn: &mut DbConnection, concern: &ConcernRow) -> ApiResult<()> {
+    diesel::update(concerns::table.find(&concern.id))
+        .set(concerns::updated_at.eq(to_row(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn updates_of(
+    concern_id: &str,
+    raiser_view: bool,
+) -> concern_updates::BoxedQuery<'static, Backend> {
+    let mut query = concern_updates::table
+        .filter(concern_updates::concern_id.eq(concern_id.to_owned()))
+        .into_boxed();
+    if raiser_view {
+        query = query.filter(concern_updates::visibility.eq(UpdateVisibility::Raiser.as_str()));
+    }
+    query
+}
+
+pub fn list_updates(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    page: &Page,
+) -> ApiResult<Paginated<ConcernUpdate>> {
+    find(conn, principal, id)?;
+    let mut select = updates_of(id, !sees_internal_updates(principal))
+        .select(UpdateRow::as_select())
+        .order(concern_updates::id.asc())
+        .limit(page.fetch());
+    if let Some(after) = &page.after {
+        select = select.filter(concern_updates::id.gt(after.clone()));
+    }
+    let rows = select.load(conn)?;
+    page.finish(rows, |r| &r.id, UpdateRow::into_dto)
+}
+
+pub fn get_update(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    update_id: &str,
+) -> ApiResult<ConcernUpdate> {
+    find(conn, principal, id)?;
+    updates_of(id, !sees_internal_updates(principal))
+        .filter(concern_updates::id.eq(update_id.to_owned()))
+        .select(UpdateRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("concern update"))?
+        .into_dto()
+}
+
+/// The timeline entries an anonymous raiser may read, oldest first.
+pub fn raiser_updates(conn: &mut DbConnection, concern_id: &str) -> ApiResult<Vec<ConcernUpdate>> {
+    updates_of(concern_id, true)
+        .select(UpdateRow::as_select())
+        .order(concern_updates::id.asc())
+        .load(conn)?
+        .into_iter()
+        .map(UpdateRow::into_dto)
+        .collect()
+}
+
+/// A message from an anonymous raiser, written with no identity at all.
+pub fn add_raiser_message(
+    conn: &mut DbConnection,
+    concern: &ConcernRow,
+    body: &str,
+) -> ApiResult<ConcernUpdate> {
+    let update = insert_update(
+        conn,
+        concern,
+        Entry {
+            kind: UpdateKind::Message,
+            visibility: UpdateVisibility::Raiser,
+            body: Some(body.trim().to_owned()),
+            statuses: None,
+            author: None,
+        },
+    )?;
+    touch(conn, concern)?;
+    Ok(update)
+}

@@ -1,0 +1,197 @@
+//! The evidence row, read as the API shows it (tags and links too), and the changes to a row.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::dto::{Evidence, Metric};
+use super::store::KIND;
+use crate::api::shared::ExternalRef;
+use crate::db::schema::evidence;
+use crate::db::DbConnection;
+use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent};
+use crate::domain::{now, RecordKind};
+use crate::error::ApiResult;
+use crate::store::links;
+use crate::store::support::{only, parse_id, stored, to_row, to_utc};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = evidence)]
+pub(super) struct EvidenceRow {
+    pub(super) id: String,
+    pub(super) organisation_id: String,
+    pub(super) location_id: Option<String>,
+    pub(super) source: String,
+    pub(super) evidence_category: String,
+    pub(super) title: String,
+    pub(super) summary: Option<String>,
+    pub(super) observed_at: Option<NaiveDateTime>,
+    pub(super) period_start: Option<NaiveDateTime>,
+    pub(super) period_end: Option<NaiveDateTime>,
+    pub(super) dated_at: NaiveDateTime,
+    pub(super) respondent: Option<String>,
+    pub(super) metric_name: Option<String>,
+    pub(super) metric_value: Option<f64>,
+    pub(super) metric_unit: Option<String>,
+    pub(super) metric_target: Option<f64>,
+    pub(super) metric_direction: Option<String>,
+    pub(super) links: String,
+    pub(super) external_system: Option<String>,
+    pub(super) external_id: Option<String>,
+    pub(super) recorded_by: String,
+    pub(super) archived_at: Option<NaiveDateTime>,
+    pub(super) version: i64,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) updated_at: NaiveDateTime,
+}
+
+impl EvidenceRow {
+    pub(super) fn source(&self) -> ApiResult<EvidenceSource> {
+        stored(
+            EvidenceSource::parse(&self.source),
+            "evidence source",
+            &self.source,
+        )
+    }
+
+    pub(super) fn metric(&self) -> ApiResult<Option<Metric>> {
+        let (Some(name), Some(value)) = (&self.metric_name, self.metric_value) else {
+            return Ok(None);
+        };
+        Ok(Some(Metric {
+            name: name.clone(),
+            value,
+            unit: self.metric_unit.clone(),
+            target: self.metric_target,
+            direction: self
+                .metric_direction
+                .as_deref()
+                .map(|d| stored(MetricDirection::parse(d), "metric direction", d))
+                .transpose()?,
+        }))
+    }
+
+    pub(super) fn respondent(&self) -> ApiResult<Option<Respondent>> {
+        self.respondent
+            .as_deref()
+            .map(|r| stored(Respondent::parse(r), "respondent", r))
+            .transpose()
+    }
+}
+
+/// The metric's columns, in the order of the table.
+pub(super) type MetricColumns = (
+    Option<String>,
+    Option<f64>,
+    Option<String>,
+    Option<f64>,
+    Option<String>,
+);
+
+pub(super) fn metric_columns(metric: Option<&Metric>) -> MetricColumns {
+    match metric {
+        None => (None, None, None, None, None),
+        Some(m) => (
+            Some(m.name.trim().to_owned()),
+            Some(m.value),
+            m.unit.clone(),
+            m.target,
+            Some(
+                m.direction
+                    .unwrap_or(MetricDirection::AtLeast)
+                    .as_str()
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
+pub(super) fn into_dtos(
+    conn: &mut DbConnection,
+    rows: Vec<EvidenceRow>,
+) -> ApiResult<Vec<Evidence>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut tags = links::tags_of(conn, KIND, &ids)?;
+    let mut learning = links::links_of(conn, KIND, &ids, RecordKind::LearningEvent)?;
+    let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Evidence {
+                id: parse_id(&row.id)?,
+                source: row.source()?,
+                metric: row.metric()?,
+                respondent: row.respondent()?,
+                location_id: row.location_id.as_deref().map(parse_id).transpose()?,
+                quality_statements: tags.remove(&row.id).unwrap_or_default(),
+                learning_event_ids: learning.remove(&row.id).unwrap_or_default(),
+                concern_ids: concerns.remove(&row.id).unwrap_or_default(),
+                links: serde_json::from_str(&row.links)?,
+                external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
+                evidence_category: row.evidence_category,
+                title: row.title,
+                summary: row.summary,
+                observed_at: row.observed_at.map(to_utc),
+                period_start: row.period_start.map(to_utc),
+                period_end: row.period_end.map(to_utc),
+                recorded_by: row.recorded_by,
+                archived_at: row.archived_at.map(to_utc),
+                version: row.version,
+                created_at: to_utc(row.created_at),
+                updated_at: to_utc(row.updated_at),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn into_dto(conn: &mut DbConnection, row: EvidenceRow) -> ApiResult<Evidence> {
+    only(into_dtos(conn, vec![row])?)
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = evidence)]
+pub(super) struct EvidenceChanges {
+    pub(super) location_id: Option<Option<String>>,
+    pub(super) source: Option<String>,
+    pub(super) evidence_category: Option<String>,
+    pub(super) title: Option<String>,
+    pub(super) summary: Option<Option<String>>,
+    pub(super) observed_at: Option<Option<NaiveDateTime>>,
+    pub(super) period_start: Option<Option<NaiveDateTime>>,
+    pub(super) period_end: Option<Option<NaiveDateTime>>,
+    pub(super) dated_at: Option<NaiveDateTime>,
+    pub(super) respondent: Option<Option<String>>,
+    pub(super) metric_name: Option<Option<String>>,
+    pub(super) metric_value: Option<Option<f64>>,
+    pub(super) metric_unit: Option<Option<String>>,
+    pub(super) metric_target: Option<Option<f64>>,
+    pub(super) metric_direction: Option<Option<String>>,
+    pub(super) links: Option<String>,
+    pub(super) archived_at: Option<Option<NaiveDateTime>>,
+    pub(super) version: i64,
+    pub(super) updated_at: NaiveDateTime,
+}
+
+impl EvidenceChanges {
+    pub(super) fn next_version(row: &EvidenceRow) -> Self {
+        Self {
+            location_id: None,
+            source: None,
+            evidence_category: None,
+            title: None,
+            summary: None,
+            observed_at: None,
+            period_start: None,
+            period_end: None,
+            dated_at: None,
+            respondent: None,
+            metric_name: None,
+            metric_value: None,
+            metric_unit: None,
+            metric_target: None,
+            metric_direction: None,
+            links: None,
+            archived_at: None,
+            version: row.version + 1,
+            updated_at: to_row(now()),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! A plan's actions as the API shows them, and what a client sends about them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::shared::Owner;
+use crate::domain::improvement::{ActionStatus, Effectiveness};
+use crate::http::validate::nullable;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0192f0c4-7777-7000-8000-000000000001",
+    "plan_id": "0192f0c4-8888-7000-8000-000000000001",
+    "description": "Add a second carer to the first-floor night rota",
+    "owner": {"sub": "manager-1", "name": "Alex Manager"},
+    "due_on": "2026-12-01",
+    "status": "done",
+    "completion_note": "Rota changed from 1 December",
+    "cancel_reason": null,
+    "effectiveness": "effective",
+    "checked_on": "2027-01-05",
+    "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"],
+    "completed_at": "2026-12-01T09:00:00Z",
+    "overdue": false,
+    "version": 4,
+    "created_at": "2026-11-21T10:00:00Z",
+    "updated_at": "2027-01-05T10:00:00Z"
+}))]
+pub struct PlanAction {
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub description: String,
+    pub owner: Owner,
+    pub due_on: Option<NaiveDate>,
+    pub status: ActionStatus,
+    pub completion_note: Option<String>,
+    pub cancel_reason: Option<String>,
+    /// Whether the change was checked, and whether it worked.
+    pub effectiveness: Effectiveness,
+    pub checked_on: Option<NaiveDate>,
+    /// Evidence from the check.
+    pub check_evidence_ids: Vec<Uuid>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Still open after its due date.
+    pub overdue: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "description": "Add a second carer to the first-floor night rota",
+    "owner": {"sub": "manager-1", "name": "Alex Manager"},
+    "due_on": "2026-12-01"
+}))]
+pub struct NewPlanAction {
+    #[schema(max_length = 10000, pattern = r"\S")]
+    pub description: String,
+    pub owner: Owner,
+    pub due_on: Option<NaiveDate>,
+}
+
+/// The fields to change. Setting `effectiveness` to `effective` or `not_effective` records the
+/// check of a done action and needs `checked_on`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"effectiveness": "effective", "checked_on": "2026-11-24",
+                          "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]}))]
+pub struct PlanActionPatch {
+    #[schema(max_length = 10000, pattern = r"\S")]
+    pub description: Option<String>,
+    pub owner: Option<Owner>,
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub due_on: Option<Option<NaiveDate>>,
+    /// `effective` or `not_effective` only for a done action, and with `checked_on`.
+    pub effectiveness: Option<Effectiveness>,
+    /// The day of the check: not in the future, and only while `effectiveness` is `effective`
+    /// or `not_effective`.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub checked_on: Option<Option<NaiveDate>>,
+    /// Evidence of the organisation from the check.
+    #[schema(max_items = 100)]
+    pub check_evidence_ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "done", "completion_note": "Rota changed from 1 December", "celebrate": true}))]
+pub struct ActionTransition {
+    /// Where to move; each status allows only some moves (409 `illegal_transition` lists them).
+    /// Staff move only the actions they own.
+    pub to: ActionStatus,
+    /// Required to move to `done`: what was done.
+    #[schema(max_length = 10000, pattern = r"\S")]
+    pub completion_note: Option<String>,
+    /// Required to move to `cancelled`: why.
+    #[schema(max_length = 10000, pattern = r"\S")]
+    pub reason: Option<String>,
+    /// On moving to done: record an improvement milestone recognition too.
+    #[serde(default)]
+    pub celebrate: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ActionQuery {
+    /// The owner's `sub`, or `me` for the caller.
+    pub owner: Option<String>,
+    pub status: Option<ActionStatus>,
+    /// Only actions due before this day.
+    pub due_before: Option<NaiveDate>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    pub cursor: Option<String>,
+}

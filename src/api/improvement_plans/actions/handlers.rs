@@ -1,0 +1,240 @@
+//! The action endpoints: a plan's actions, and actions across plans.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{ActionQuery, ActionTransition, NewPlanAction, PlanAction, PlanActionPatch};
+use super::store;
+use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::paging::{Page, PageQuery, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::http::respond::Answer;
+use crate::state::AppState;
+
+/// Add an action to a plan
+///
+/// To a draft or active plan. Managers, admins and integrations.
+#[utoipa::path(
+    tag = "improvement",
+    request_body = NewPlanAction,
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        IdempotencyKey,
+    ),
+    responses(
+        (status = 201, description = "Added; `Location` names it", body = PlanAction),
+        CreateErrors,
+        (status = 404, description = "No such plan for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/improvement-plans/{id}/actions")]
+pub async fn create_action(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: Json<NewPlanAction>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ManagePlans)?;
+    let new = body.parse()?;
+    let keyed = key.bind(&principal.sub, &req, &new)?;
+    let plan_id = id.into_inner().to_string();
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let action = store::create(conn, &principal, &plan_id, &new)?;
+            Answer::created(
+                format!("/v1/improvement-plans/{plan_id}/actions/{}", action.id),
+                &action,
+            )
+        },
+    )
+    .await
+}
+
+/// List a plan's actions
+#[utoipa::path(
+    tag = "improvement",
+    params(("id" = Uuid, Path, description = "Plan id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of the plan's actions, oldest first", body = Paginated<PlanAction>),
+        ReadErrors,
+        (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/improvement-plans/{id}/actions")]
+pub async fn list_plan_actions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    query: Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadPlans)?;
+    let query: PageQuery = query.parse()?;
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let plan_id = id.into_inner().to_string();
+    let actions = state
+        .db
+        .run(move |conn| store::list_for_plan(conn, &principal, &plan_id, &page))
+        .await?;
+    Ok(Answer::ok(&actions)?.respond())
+}
+
+/// Read an action
+#[utoipa::path(
+    tag = "improvement",
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        ("action_id" = Uuid, Path, description = "Action id"),
+    ),
+    responses(
+        (status = 200, description = "The action; `ETag` carries its version", body = PlanAction),
+        ReadErrors,
+    )
+)]
+#[get("/improvement-plans/{id}/actions/{action_id}")]
+pub async fn get_action(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadPlans)?;
+    let (plan_id, id) = path.into_inner();
+    let action = state
+        .db
+        .run(move |conn| store::get(conn, &principal, &plan_id.to_string(), &id.to_string()))
+        .await?;
+    Ok(Answer::ok(&action)?.respond())
+}
+
+/// Update an action, or record whether it worked
+///
+/// Description, owner and due date; and for a done action the effectiveness check
+/// (`effective` or `not_effective`, with `checked_on` and `check_evidence_ids`). A change found
+/// not effective reopens the question: the plan lists it, and a completed plan is active again.
+/// Managers, admins and integrations; honours `If-Match`.
+#[utoipa::path(
+    tag = "improvement",
+    request_body = PlanActionPatch,
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        ("action_id" = Uuid, Path, description = "Action id"),
+        IfMatch,
+    ),
+    responses(
+        (status = 200, description = "The updated action", body = PlanAction),
+        UpdateErrors,
+    )
+)]
+#[patch("/improvement-plans/{id}/actions/{action_id}")]
+pub async fn update_action(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    body: Json<PlanActionPatch>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ManagePlans)?;
+    let patch = body.parse()?;
+    let (plan_id, id) = path.into_inner();
+    let action = state
+        .db
+        .write(move |conn| {
+            store::update(
+                conn,
+                &principal,
+                (&plan_id.to_string(), &id.to_string()),
+                &patch,
+                &if_match,
+            )
+        })
+        .await?;
+    Ok(Answer::ok(&action)?.respond())
+}
+
+/// Move an action
+///
+/// `open → in_progress → done` (with a `completion_note`), `cancelled` (with a `reason`) from
+/// open or in progress, `done → in_progress` to reopen. Moving to done with `celebrate: true`
+/// records an improvement milestone. Staff move the actions they own; managers and admins any.
+#[utoipa::path(
+    tag = "improvement",
+    request_body = ActionTransition,
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        ("action_id" = Uuid, Path, description = "Action id"),
+        IfMatch,
+        IdempotencyKey,
+    ),
+    responses(
+        (status = 200, description = "The action in its new state", body = PlanAction),
+        UpdateErrors,
+    )
+)]
+#[post("/improvement-plans/{id}/actions/{action_id}/transitions")]
+pub async fn transition_action(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+    body: Json<ActionTransition>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::MoveActions)?;
+    let request = body.parse()?;
+    let keyed = key.bind(&principal.sub, &req, &request)?;
+    let (plan_id, id) = path.into_inner();
+    let target = (plan_id.to_string(), id.to_string());
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let action = store::transition(
+                conn,
+                &principal,
+                (&target.0, &target.1),
+                &request,
+                &if_match,
+            )?;
+            Answer::ok(&action)
+        },
+    )
+    .await
+}
+
+/// Actions across plans
+///
+/// `owner=me` gives the caller's own, for a staff member's phone; filter by `status` and
+/// `due_before`.
+#[utoipa::path(
+    tag = "improvement",
+    params(ActionQuery),
+    responses(
+        (status = 200, description = "A page of actions", body = Paginated<PlanAction>),
+        ListErrors,
+    )
+)]
+#[get("/actions")]
+pub async fn list_actions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: Query<ActionQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadPlans)?;
+    let query = query.parse()?;
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let actions = state
+        .db
+        .run(move |conn| store::list(conn, &principal, &query, &page))
+        .await?;
+    Ok(Answer::ok(&actions)?.respond())
+}

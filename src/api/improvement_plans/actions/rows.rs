@@ -1,0 +1,110 @@
+//! The action row, read as the API shows it (check evidence too), and the changes to a row.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::dto::PlanAction;
+use super::store::KIND;
+use crate::api::shared::Owner;
+use crate::db::schema::plan_actions;
+use crate::db::DbConnection;
+use crate::domain::improvement::{ActionStatus, Effectiveness};
+use crate::domain::{now, RecordKind};
+use crate::error::ApiResult;
+use crate::store::links;
+use crate::store::support::{only, parse_id, stored, to_utc};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plan_actions)]
+pub(super) struct ActionRow {
+    pub(super) id: String,
+    pub(super) organisation_id: String,
+    pub(super) plan_id: String,
+    pub(super) description: String,
+    pub(super) owner_sub: String,
+    pub(super) owner_name: Option<String>,
+    pub(super) due_on: Option<NaiveDate>,
+    pub(super) status: String,
+    pub(super) completion_note: Option<String>,
+    pub(super) cancel_reason: Option<String>,
+    pub(super) effectiveness: String,
+    pub(super) checked_on: Option<NaiveDate>,
+    pub(super) completed_at: Option<NaiveDateTime>,
+    pub(super) version: i64,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) updated_at: NaiveDateTime,
+}
+
+impl ActionRow {
+    pub(super) fn status(&self) -> ApiResult<ActionStatus> {
+        stored(
+            ActionStatus::parse(&self.status),
+            "action status",
+            &self.status,
+        )
+    }
+
+    pub(super) fn effectiveness(&self) -> ApiResult<Effectiveness> {
+        stored(
+            Effectiveness::parse(&self.effectiveness),
+            "effectiveness",
+            &self.effectiveness,
+        )
+    }
+}
+
+pub(super) fn into_dtos(
+    conn: &mut DbConnection,
+    rows: Vec<ActionRow>,
+) -> ApiResult<Vec<PlanAction>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut checks = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
+    let today = now().date_naive();
+    rows.into_iter()
+        .map(|row| {
+            let status = row.status()?;
+            Ok(PlanAction {
+                id: parse_id(&row.id)?,
+                plan_id: parse_id(&row.plan_id)?,
+                owner: Owner {
+                    sub: row.owner_sub.clone(),
+                    name: row.owner_name.clone(),
+                },
+                effectiveness: row.effectiveness()?,
+                overdue: status.is_open() && row.due_on.is_some_and(|due| due < today),
+                status,
+                check_evidence_ids: checks.remove(&row.id).unwrap_or_default(),
+                description: row.description,
+                due_on: row.due_on,
+                completion_note: row.completion_note,
+                cancel_reason: row.cancel_reason,
+                checked_on: row.checked_on,
+                completed_at: row.completed_at.map(to_utc),
+                version: row.version,
+                created_at: to_utc(row.created_at),
+                updated_at: to_utc(row.updated_at),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn into_dto(conn: &mut DbConnection, row: ActionRow) -> ApiResult<PlanAction> {
+    only(into_dtos(conn, vec![row])?)
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = plan_actions)]
+pub(super) struct ActionChanges {
+    pub(super) description: Option<String>,
+    pub(super) owner_sub: Option<String>,
+    pub(super) owner_name: Option<Option<String>>,
+    pub(super) due_on: Option<Option<NaiveDate>>,
+    pub(super) status: Option<String>,
+    pub(super) completion_note: Option<Option<String>>,
+    pub(super) cancel_reason: Option<Option<String>>,
+    pub(super) effectiveness: Option<String>,
+    pub(super) checked_on: Option<Option<NaiveDate>>,
+    pub(super) completed_at: Option<Option<NaiveDateTime>>,
+    pub(super) version: Option<i64>,
+    pub(super) updated_at: Option<NaiveDateTime>,
+}

@@ -1,0 +1,187 @@
+//! The plan endpoints: start, list, read, change and move improvement plans.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{
+    ImprovementPlan, ImprovementPlanPatch, NewImprovementPlan, PlanQuery, PlanTransition,
+};
+use super::store;
+use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::http::respond::Answer;
+use crate::state::AppState;
+
+/// Start an improvement plan
+///
+/// A plan starts as a draft. Sources (concerns, evidence, learning events) must be records of
+/// the organisation. Managers, admins and integrations.
+#[utoipa::path(
+    tag = "improvement",
+    request_body = NewImprovementPlan,
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "Created as a draft; `Location` names it", body = ImprovementPlan),
+        CreateErrors,
+    )
+)]
+#[post("/improvement-plans")]
+pub async fn create_plan(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: Json<NewImprovementPlan>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ManagePlans)?;
+    let new = body.parse()?;
+    new.validate(&state.catalogue)?;
+    let keyed = key.bind(&principal.sub, &req, &new)?;
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let plan = store::create(conn, &principal, &new)?;
+            Answer::created(format!("/v1/improvement-plans/{}", plan.id), &plan)
+        },
+    )
+    .await
+}
+
+/// List improvement plans
+#[utoipa::path(
+    tag = "improvement",
+    params(PlanQuery),
+    responses(
+        (status = 200, description = "A page of plans, each with its actions and latest review", body = Paginated<ImprovementPlan>),
+        ListErrors,
+    )
+)]
+#[get("/improvement-plans")]
+pub async fn list_plans(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: Query<PlanQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadPlans)?;
+    let query = query.parse()?;
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let plans = state
+        .db
+        .run(move |conn| store::list(conn, &principal, &query, &page))
+        .await?;
+    Ok(Answer::ok(&plans)?.respond())
+}
+
+/// Read an improvement plan
+///
+/// With its actions and latest review, when its next review is due and whether that is past.
+#[utoipa::path(
+    tag = "improvement",
+    params(("id" = Uuid, Path, description = "Plan id")),
+    responses(
+        (status = 200, description = "The plan; `ETag` carries its version", body = ImprovementPlan),
+        ReadErrors,
+    )
+)]
+#[get("/improvement-plans/{id}")]
+pub async fn get_plan(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadPlans)?;
+    let id = id.into_inner().to_string();
+    let plan = state
+        .db
+        .run(move |conn| store::get(conn, &principal, &id))
+        .await?;
+    Ok(Answer::ok(&plan)?.respond())
+}
+
+/// Update an improvement plan
+///
+/// Managers, admins and integrations; honours `If-Match`. Changing the cadence of an active
+/// plan moves its next review.
+#[utoipa::path(
+    tag = "improvement",
+    request_body = ImprovementPlanPatch,
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        IfMatch,
+    ),
+    responses(
+        (status = 200, description = "The updated plan", body = ImprovementPlan),
+        UpdateErrors,
+    )
+)]
+#[patch("/improvement-plans/{id}")]
+pub async fn update_plan(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<ImprovementPlanPatch>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ManagePlans)?;
+    let patch = body.parse()?;
+    patch.validate(&state.catalogue)?;
+    let id = id.into_inner().to_string();
+    let plan = state
+        .db
+        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
+        .await?;
+    Ok(Answer::ok(&plan)?.respond())
+}
+
+/// Move an improvement plan through its life
+///
+/// `draft → active → completed`, `archived` from any state, `completed → active` to reopen;
+/// otherwise 409 listing the allowed moves. A plan cannot complete while an action is open
+/// (409 naming them). Completing with `celebrate: true` records an improvement milestone.
+/// Managers and admins; honours `If-Match` and `Idempotency-Key`.
+#[utoipa::path(
+    tag = "improvement",
+    request_body = PlanTransition,
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        IfMatch,
+        IdempotencyKey,
+    ),
+    responses(
+        (status = 200, description = "The plan in its new state", body = ImprovementPlan),
+        UpdateErrors,
+    )
+)]
+#[post("/improvement-plans/{id}/transitions")]
+pub async fn transition_plan(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+    body: Json<PlanTransition>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::SignOffPlans)?;
+    let request = body.parse()?;
+    let keyed = key.bind(&principal.sub, &req, &request)?;
+    let id = id.into_inner().to_string();
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            Answer::ok(&store::transition(
+                conn, &principal, &id, &request, &if_match,
+            )?)
+        },
+    )
+    .await
+}

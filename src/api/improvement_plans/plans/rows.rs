@@ -1,0 +1,161 @@
+//! The plan row, read as the API shows it, its next review, and the changes written to a row.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::dto::{ImprovementPlan, PlanSources};
+use super::store::KIND;
+use crate::api::improvement_plans::{actions, reviews};
+use crate::api::shared::{ExternalRef, Owner, Participant};
+use crate::db::schema::improvement_plans;
+use crate::db::DbConnection;
+use crate::domain::improvement::{
+    next_review_due, review_overdue, Effectiveness, PlanStatus, Priority, ReviewCadence,
+};
+use crate::domain::{now, RecordKind};
+use crate::error::ApiResult;
+use crate::store::links;
+use crate::store::support::{only, parse_id, stored, to_utc};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = improvement_plans)]
+pub struct PlanRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub location_id: Option<String>,
+    pub title: String,
+    pub objective: String,
+    pub owner_sub: String,
+    pub owner_name: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub review_cadence: String,
+    pub co_produced: bool,
+    pub involved: String,
+    pub activated_on: Option<NaiveDate>,
+    pub last_reviewed_on: Option<NaiveDate>,
+    pub next_review_due: Option<NaiveDate>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub external_system: Option<String>,
+    pub external_id: Option<String>,
+    pub created_by: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl PlanRow {
+    pub fn status(&self) -> ApiResult<PlanStatus> {
+        stored(PlanStatus::parse(&self.status), "plan status", &self.status)
+    }
+
+    pub fn cadence(&self) -> ApiResult<ReviewCadence> {
+        stored(
+            ReviewCadence::parse(&self.review_cadence),
+            "review cadence",
+            &self.review_cadence,
+        )
+    }
+
+    pub fn priority(&self) -> ApiResult<Priority> {
+        stored(Priority::parse(&self.priority), "priority", &self.priority)
+    }
+
+    pub fn owner(&self) -> Owner {
+        Owner {
+            sub: self.owner_sub.clone(),
+            name: self.owner_name.clone(),
+        }
+    }
+}
+
+/// When an active plan is next reviewed: a cadence after its last review, or its activation.
+pub fn review_due(
+    status: PlanStatus,
+    cadence: ReviewCadence,
+    last_review: Option<NaiveDate>,
+    activated: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    (status == PlanStatus::Active)
+        .then(|| last_review.or(activated))
+        .flatten()
+        .map(|anchor| next_review_due(cadence, anchor))
+}
+
+/// Plans as the API shows them, with tags, sources, actions and latest review read in a few
+/// queries for the whole page.
+pub fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<ImprovementPlan>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut tags = links::tags_of(conn, KIND, &ids)?;
+    let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
+    let mut evidence = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
+    let mut learning = links::links_of(conn, KIND, &ids, RecordKind::LearningEvent)?;
+    let mut actions = actions::store::actions_of(conn, &ids)?;
+    let mut latest = reviews::store::latest_of(conn, &ids)?;
+    let today = now().date_naive();
+    rows.into_iter()
+        .map(|row| {
+            let plan_actions = actions.remove(&row.id).unwrap_or_default();
+            Ok(ImprovementPlan {
+                id: parse_id(&row.id)?,
+                owner: row.owner(),
+                priority: row.priority()?,
+                status: row.status()?,
+                review_cadence: row.cadence()?,
+                location_id: row.location_id.as_deref().map(parse_id).transpose()?,
+                quality_statements: tags.remove(&row.id).unwrap_or_default(),
+                sources: PlanSources {
+                    concern_ids: concerns.remove(&row.id).unwrap_or_default(),
+                    evidence_ids: evidence.remove(&row.id).unwrap_or_default(),
+                    learning_event_ids: learning.remove(&row.id).unwrap_or_default(),
+                },
+                involved: serde_json::from_str::<Vec<Participant>>(&row.involved)?,
+                review_overdue: review_overdue(row.next_review_due, today),
+                ineffective_action_ids: plan_actions
+                    .iter()
+                    .filter(|a| a.effectiveness == Effectiveness::NotEffective)
+                    .map(|a| a.id)
+                    .collect(),
+                actions: plan_actions,
+                latest_review: latest.remove(&row.id),
+                external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
+                title: row.title,
+                objective: row.objective,
+                co_produced: row.co_produced,
+                activated_on: row.activated_on,
+                last_reviewed_on: row.last_reviewed_on,
+                next_review_due: row.next_review_due,
+                completed_at: row.completed_at.map(to_utc),
+                created_by: row.created_by,
+                version: row.version,
+                created_at: to_utc(row.created_at),
+                updated_at: to_utc(row.updated_at),
+            })
+        })
+        .collect()
+}
+
+pub fn into_dto(conn: &mut DbConnection, row: PlanRow) -> ApiResult<ImprovementPlan> {
+    only(into_dtos(conn, vec![row])?)
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = improvement_plans)]
+pub struct PlanChanges {
+    pub location_id: Option<Option<String>>,
+    pub title: Option<String>,
+    pub objective: Option<String>,
+    pub owner_sub: Option<String>,
+    pub owner_name: Option<Option<String>>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub review_cadence: Option<String>,
+    pub co_produced: Option<bool>,
+    pub involved: Option<String>,
+    pub activated_on: Option<Option<NaiveDate>>,
+    pub last_reviewed_on: Option<Option<NaiveDate>>,
+    pub next_review_due: Option<Option<NaiveDate>>,
+    pub completed_at: Option<Option<NaiveDateTime>>,
+    pub version: Option<i64>,
+    pub updated_at: Option<NaiveDateTime>,
+}

@@ -1,0 +1,368 @@
+//! The plan store: who sees which plans, and starting, listing, changing and moving them.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::dto::{
+    ImprovementPlan, ImprovementPlanPatch, NewImprovementPlan, PlanQuery, PlanTransition,
+};
+use super::rows::{into_dto, into_dtos, review_due, PlanChanges, PlanRow};
+use super::sources::{check_sources, set_sources};
+use crate::api::improvement_plans::actions;
+use crate::api::recognitions;
+use crate::api::{locations, organisation};
+use crate::auth::Principal;
+use crate::db::schema::improvement_plans;
+use crate::db::{Backend, DbConnection};
+use crate::domain::improvement::{move_plan, PlanStatus};
+use crate::domain::{new_id, now, RecordKind};
+use crate::error::{illegal_move, ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::external_refs::{external_ref_free, external_ref_holder};
+use crate::store::links;
+use crate::store::support::{guarded_update, in_callers_reach, to_row};
+
+pub const KIND: RecordKind = RecordKind::ImprovementPlan;
+
+/// The plans the caller may see: all of the organisation's, within their locations.
+pub fn visible(principal: &Principal) -> improvement_plans::BoxedQuery<'static, Backend> {
+    in_callers_reach!(improvement_plans, location_id, principal)
+}
+
+pub fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<PlanRow> {
+    visible(principal)
+        .filter(improvement_plans::id.eq(id.to_owned()))
+        .select(PlanRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("improvement plan"))
+}
+
+pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<ImprovementPlan> {
+    let row = find(conn, principal, id)?;
+    into_dto(conn, row)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    new: &NewImprovementPlan,
+) -> ApiResult<ImprovementPlan> {
+    let organisation_id = &principal.organisation_id;
+    organisation::store::find(conn, organisation_id)?;
+    let location_id = new.location_id.map(|id| id.to_string());
+    locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    check_sources(conn, organisation_id, &new.sources)?;
+    if let Some(external) = &new.external_ref {
+        external_ref_free(
+            external_ref_holder!(conn, improvement_plans, organisation_id, external)?,
+            "improvement plan",
+        )?;
+    }
+    let now = to_row(now());
+    let row = PlanRow {
+        id: new_id().to_string(),
+        organisation_id: organisation_id.clone(),
+        location_id,
+        title: new.title.trim().to_owned(),
+        objective: new.objective.trim().to_owned(),
+        owner_sub: new.owner.sub.trim().to_owned(),
+        owner_name: new.owner.name.as_ref().map(|n| n.trim().to_owned()),
+        priority: new.priority.as_str().to_owned(),
+        status: PlanStatus::Draft.as_str().to_owned(),
+        review_cadence: new.review_cadence.as_str().to_owned(),
+        co_produced: new.co_produced,
+        involved: serde_json::to_string(&new.involved)?,
+        activated_on: None,
+        last_reviewed_on: None,
+        next_review_due: None,
+        completed_at: None,
+        external_system: new.external_ref.as_ref().map(|r| r.system.clone()),
+        external_id: new.external_ref.as_ref().map(|r| r.id.clone()),
+        created_by: principal.sub.clone(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(improvement_plans::table)
+        .values(&row)
+        .execute(conn)?;
+    links::set_tags(
+        conn,
+        organisation_id,
+        KIND,
+        &row.id,
+        &new.quality_statements,
+    )?;
+    set_sources(conn, organisation_id, &row.id, &new.sources)?;
+    let plan = into_dto(conn, row)?;
+    audit(
+        conn,
+        principal,
+        "create",
+        &plan.id.to_string(),
+        &json!({}),
+        &plan,
+        None,
+    )?;
+    Ok(plan)
+}
+
+/// Records a change to a plan in the audit trail.
+pub fn audit(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    action: &str,
+    id: &str,
+    before: &serde_json::Value,
+    after: &ImprovementPlan,
+    detail: Option<serde_json::Value>,
+) -> ApiResult<()> {
+    audit::record(
+        conn,
+        &principal.organisation_id,
+        Actor::Caller(principal),
+        Change {
+            action,
+            resource_type: KIND.as_str(),
+            resource_id: id,
+            changed_fields: changed_fields(before, &serde_json::to_value(after)?),
+            detail,
+        },
+    )
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    query: &PlanQuery,
+    page: &Page,
+) -> ApiResult<Paginated<ImprovementPlan>> {
+    let mut select = visible(principal)
+        .select(PlanRow::as_select())
+        .order(improvement_plans::id.asc())
+        .limit(page.fetch());
+    if let Some(status) = query.status {
+        select = select.filter(improvement_plans::status.eq(status.as_str()));
+    }
+    if let Some(location) = query.location_id {
+        select = select.filter(improvement_plans::location_id.eq(location.to_string()));
+    }
+    if let Some(owner) = &query.owner {
+        let owner = if owner == "me" {
+            principal.sub.clone()
+        } else {
+            owner.clone()
+        };
+        select = select.filter(improvement_plans::owner_sub.eq(owner));
+    }
+    if let Some(statement) = &query.quality_statement {
+        select = select.filter(improvement_plans::id.eq_any(links::tagged(KIND, statement)));
+    }
+    if let Some(before) = query.review_due_before {
+        select = select.filter(improvement_plans::next_review_due.lt(before));
+    }
+    if let Some(since) = query.updated_since {
+        select = select.filter(improvement_plans::updated_at.ge(to_row(since)));
+    }
+    if let Some(after) = &page.after {
+        select = select.filter(improvement_plans::id.gt(after.clone()));
+    }
+    let rows = select.load(conn)?;
+    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
+}
+
+/// Writes `changes` to the plan as read, bumping its version, and reads it back.
+pub fn save(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    row: &PlanRow,
+    changes: PlanChanges,
+    if_match: &IfMatch,
+) -> ApiResult<ImprovementPlan> {
+    let changes = PlanChanges {
+        version: Some(row.version + 1),
+        updated_at: Some(to_row(now())),
+        ..changes
+    };
+    let affected = diesel::update(
+        improvement_plans::table
+            .filter(improvement_plans::id.eq(&row.id))
+            .filter(improvement_plans::version.eq(row.version)),
+    )
+    .set(&changes)
+    .execute(conn)?;
+    guarded_update(affected, if_match)?;
+    get(conn, principal, &row.id)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    patch: &ImprovementPlanPatch,
+    if_match: &IfMatch,
+) -> ApiResult<ImprovementPlan> {
+    let row = find(conn, principal, id)?;
+    if_match.check(row.version)?;
+    let organisation_id = principal.organisation_id.clone();
+    let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
+    if let Some(location_id) = &location_id {
+        locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    }
+    if let Some(sources) = &patch.sources {
+        check_sources(conn, &organisation_id, sources)?;
+    }
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let cadence = patch.review_cadence.map_or_else(|| row.cadence(), Ok)?;
+    let changes = PlanChanges {
+        location_id,
+        title: patch.title.as_ref().map(|t| t.trim().to_owned()),
+        objective: patch.objective.as_ref().map(|o| o.trim().to_owned()),
+        owner_sub: patch.owner.as_ref().map(|o| o.sub.trim().to_owned()),
+        owner_name: patch.owner.as_ref().map(|o| o.name.clone()),
+        priority: patch.priority.map(|p| p.as_str().to_owned()),
+        review_cadence: patch.review_cadence.map(|c| c.as_str().to_owned()),
+        co_produced: patch.co_produced,
+        involved: patch
+            .involved
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?,
+        next_review_due: Some(review_due(
+            row.status()?,
+            cadence,
+            row.last_reviewed_on,
+            row.activated_on,
+        )),
+        ..Default::default()
+    };
+    if let Some(statements) = &patch.quality_statements {
+        links::set_tags(conn, &organisation_id, KIND, id, statements)?;
+    }
+    if let Some(sources) = &patch.sources {
+        set_sources(conn, &organisation_id, id, sources)?;
+    }
+    let after = save(conn, principal, &row, changes, if_match)?;
+    audit(conn, principal, "update", id, &before, &after, None)?;
+    Ok(after)
+}
+
+/// Moves a plan through its life. Completing needs every action done or cancelled, and with
+/// `celebrate` records an improvement milestone in the same transaction.
+pub fn transition(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    request: &PlanTransition,
+    if_match: &IfMatch,
+) -> ApiResult<ImprovementPlan> {
+    let row = find(conn, principal, id)?;
+    if_match.check(row.version)?;
+    let from = row.status()?;
+    move_plan(from, request.to).map_err(|illegal| illegal_move("improvement plan", illegal))?;
+    if request.to == PlanStatus::Completed {
+        let open = actions::store::open_action_ids(conn, id)?;
+        if !open.is_empty() {
+            return Err(ApiError::Conflict {
+                code: "open_actions",
+                detail: format!(
+                    "the plan cannot complete while these actions are open: {}",
+                    open.join(", ")
+                ),
+                extra: None,
+            });
+        }
+    }
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let plan = move_to(conn, principal, &row, request.to, if_match)?;
+    if request.celebrate && request.to == PlanStatus::Completed {
+        recognitions::store::record_milestone(
+            conn,
+            principal,
+            &format!("Improvement plan completed: {}", plan.title),
+            Some(plan.objective.clone()),
+            &plan.owner,
+            row.location_id.as_deref(),
+            (KIND, id),
+        )?;
+    }
+    audit(
+        conn,
+        principal,
+        "transition",
+        id,
+        &before,
+        &plan,
+        Some(json!({"from": from, "to": request.to, "note": request.note})),
+    )?;
+    Ok(plan)
+}
+
+/// Writes a plan's new status with what it implies for its dates.
+fn move_to(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    row: &PlanRow,
+    to: PlanStatus,
+    if_match: &IfMatch,
+) -> ApiResult<ImprovementPlan> {
+    let today = now().date_naive();
+    let activated_on = if to == PlanStatus::Active {
+        Some(today)
+    } else {
+        row.activated_on
+    };
+    let changes = PlanChanges {
+        status: Some(to.as_str().to_owned()),
+        activated_on: Some(activated_on),
+        next_review_due: Some(review_due(
+            to,
+            row.cadence()?,
+            row.last_reviewed_on,
+            activated_on,
+        )),
+        completed_at: Some(match to {
+            PlanStatus::Completed => Some(to_row(now())),
+            PlanStatus::Archived => row.completed_at,
+            _ => None,
+        }),
+        ..Default::default()
+    };
+    save(conn, principal, row, changes, if_match)
+}
+
+/// An action's check found it did not work: a completed plan is active again. Answers whether
+/// the plan was reopened.
+pub fn reopen_after_failed_check(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    plan_id: &str,
+) -> ApiResult<bool> {
+    let row = find(conn, principal, plan_id)?;
+    if row.status()? != PlanStatus::Completed {
+        return Ok(false);
+    }
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let plan = move_to(
+        conn,
+        principal,
+        &row,
+        PlanStatus::Active,
+        &IfMatch::default(),
+    )?;
+    audit(
+        conn,
+        principal,
+        "transition",
+        plan_id,
+        &before,
+        &plan,
+        Some(
+            json!({"from": PlanStatus::Completed, "to": PlanStatus::Active, "note": "an action's check found it not effective"}),
+        ),
+    )?;
+    Ok(true)
+}

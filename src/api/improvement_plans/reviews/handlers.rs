@@ -1,0 +1,119 @@
+//! The review endpoints: review a plan, list its reviews, and the reviews due.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
+use super::store;
+use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::http::paging::{Page, PageQuery, Paginated};
+use crate::http::respond::Answer;
+use crate::state::AppState;
+
+/// Review a plan
+///
+/// The monthly, quarterly or annual review: progress (red, amber, green), notes, and a new
+/// priority if it changes. It sets the next review one cadence on. Managers and admins.
+#[utoipa::path(
+    tag = "improvement",
+    request_body = NewPlanReview,
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        IdempotencyKey,
+    ),
+    responses(
+        (status = 201, description = "Recorded; `Location` names the plan's reviews", body = PlanReview),
+        CreateErrors,
+        (status = 404, description = "No such plan for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/improvement-plans/{id}/reviews")]
+pub async fn create_review(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: Json<NewPlanReview>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::SignOffPlans)?;
+    let new = body.parse()?;
+    new.validate()?;
+    let keyed = key.bind(&principal.sub, &req, &new)?;
+    let plan_id = id.into_inner().to_string();
+    idempotency::once(
+        &state.db,
+        principal.organisation_id.clone(),
+        keyed,
+        move |conn| {
+            let review = store::add_review(conn, &principal, &plan_id, &new)?;
+            Answer::created(format!("/v1/improvement-plans/{plan_id}/reviews"), &review)
+        },
+    )
+    .await
+}
+
+/// List a plan's reviews
+#[utoipa::path(
+    tag = "improvement",
+    params(("id" = Uuid, Path, description = "Plan id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of the plan's reviews, oldest first", body = Paginated<PlanReview>),
+        ReadErrors,
+        (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/improvement-plans/{id}/reviews")]
+pub async fn list_reviews(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    query: Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadPlans)?;
+    let query: PageQuery = query.parse()?;
+    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let plan_id = id.into_inner().to_string();
+    let reviews = state
+        .db
+        .run(move |conn| store::list_reviews(conn, &principal, &plan_id, &page))
+        .await?;
+    Ok(Answer::ok(&reviews)?.respond())
+}
+
+/// Reviews due
+///
+/// Active plans whose review is due within `within_days` (default 14) or overdue, soonest
+/// first: the agenda of the monthly governance meeting.
+#[utoipa::path(
+    tag = "improvement",
+    params(DueQuery),
+    responses(
+        (status = 200, description = "Plans due for review (one page)", body = Paginated<DueReview>),
+        ListErrors,
+    )
+)]
+#[get("/reviews/due")]
+pub async fn reviews_due(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: Query<DueQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadPlans)?;
+    let query = query.parse()?;
+    if query
+        .within_days
+        .is_some_and(|days| !(0..=366).contains(&days))
+    {
+        return Err(ApiError::field("within_days", "must be between 0 and 366"));
+    }
+    let due = state
+        .db
+        .run(move |conn| store::due_reviews(conn, &principal, &query))
+        .await?;
+    Ok(Answer::ok(&due)?.respond())
+}

@@ -1,0 +1,200 @@
+//! The review store: a plan's reviews, which move its cycle on, and the plans due for review.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
+use crate::api::improvement_plans::plans::rows::{into_dto, review_due, PlanChanges, PlanRow};
+use crate::api::improvement_plans::plans::store::{audit, find, save, visible};
+use crate::auth::Principal;
+use crate::db::schema::{improvement_plans, plan_reviews};
+use crate::db::DbConnection;
+use crate::domain::improvement::{review_overdue, PlanStatus, Priority, Progress};
+use crate::domain::{new_id, now};
+use crate::error::{ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
+use crate::store::support::{parse_id, stored, to_row, to_utc};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plan_reviews)]
+struct ReviewRow {
+    id: String,
+    organisation_id: String,
+    plan_id: String,
+    reviewed_on: NaiveDate,
+    progress: String,
+    notes: Option<String>,
+    priority_from: Option<String>,
+    priority_to: Option<String>,
+    reviewed_by: String,
+    created_at: NaiveDateTime,
+}
+
+impl ReviewRow {
+    fn into_dto(self) -> ApiResult<PlanReview> {
+        let priority = |text: Option<String>| {
+            text.map(|p| stored(Priority::parse(&p), "priority", &p))
+                .transpose()
+        };
+        Ok(PlanReview {
+            id: parse_id(&self.id)?,
+            plan_id: parse_id(&self.plan_id)?,
+            reviewed_on: self.reviewed_on,
+            progress: stored(Progress::parse(&self.progress), "progress", &self.progress)?,
+            notes: self.notes,
+            priority_from: priority(self.priority_from)?,
+            priority_to: priority(self.priority_to)?,
+            reviewed_by: self.reviewed_by,
+            created_at: to_utc(self.created_at),
+        })
+    }
+}
+
+/// The latest review of each of several plans, keyed by plan id: the one of the latest day (the
+/// last recorded, on a tie).
+pub fn latest_of(
+    conn: &mut DbConnection,
+    plan_ids: &[&str],
+) -> ApiResult<HashMap<String, PlanReview>> {
+    let review_rows: Vec<ReviewRow> = plan_reviews::table
+        .filter(plan_reviews::plan_id.eq_any(plan_ids))
+        .select(ReviewRow::as_select())
+        .order(plan_reviews::id.asc())
+        .load(conn)?;
+    let mut latest: HashMap<String, PlanReview> = HashMap::new();
+    for review in review_rows {
+        let review = review.into_dto()?;
+        let plan_id = review.plan_id.to_string();
+        if latest
+            .get(&plan_id)
+            .is_none_or(|l| l.reviewed_on <= review.reviewed_on)
+        {
+            latest.insert(plan_id, review);
+        }
+    }
+    Ok(latest)
+}
+
+pub fn add_review(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    new: &NewPlanReview,
+) -> ApiResult<PlanReview> {
+    let row = find(conn, principal, id)?;
+    let status = row.status()?;
+    if !matches!(status, PlanStatus::Active | PlanStatus::Completed) {
+        return Err(ApiError::conflict(
+            "plan_not_reviewable",
+            format!("a {status} plan is not reviewed; activate it first"),
+        ));
+    }
+    let current = row.priority()?;
+    let changed_priority = new.priority.filter(|p| *p != current);
+    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let review = ReviewRow {
+        id: new_id().to_string(),
+        organisation_id: row.organisation_id.clone(),
+        plan_id: row.id.clone(),
+        reviewed_on: new.reviewed_on,
+        progress: new.progress.as_str().to_owned(),
+        notes: new.notes.as_ref().map(|n| n.trim().to_owned()),
+        priority_from: changed_priority.map(|_| current.as_str().to_owned()),
+        priority_to: changed_priority.map(|p| p.as_str().to_owned()),
+        reviewed_by: principal.sub.clone(),
+        created_at: to_row(now()),
+    };
+    diesel::insert_into(plan_reviews::table)
+        .values(&review)
+        .execute(conn)?;
+    // A back-dated review does not move the cycle back.
+    let last = row.last_reviewed_on.max(Some(new.reviewed_on));
+    let changes = PlanChanges {
+        priority: changed_priority.map(|p| p.as_str().to_owned()),
+        last_reviewed_on: Some(last),
+        next_review_due: Some(review_due(status, row.cadence()?, last, row.activated_on)),
+        ..Default::default()
+    };
+    let plan = save(conn, principal, &row, changes, &IfMatch::default())?;
+    audit(
+        conn,
+        principal,
+        "review",
+        id,
+        &before,
+        &plan,
+        Some(json!({"review_id": review.id, "progress": new.progress})),
+    )?;
+    review.into_dto()
+}
+
+pub fn list_reviews(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    page: &Page,
+) -> ApiResult<Paginated<PlanReview>> {
+    find(conn, principal, id)?;
+    let mut select = plan_reviews::table
+        .filter(plan_reviews::plan_id.eq(id.to_owned()))
+        .select(ReviewRow::as_select())
+        .order(plan_reviews::id.asc())
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        select = select.filter(plan_reviews::id.gt(after.clone()));
+    }
+    let rows = select.load(conn)?;
+    page.finish(rows, |r| &r.id, ReviewRow::into_dto)
+}
+
+fn due_review(row: PlanRow, today: NaiveDate) -> ApiResult<Option<DueReview>> {
+    let Some(due) = row.next_review_due else {
+        return Ok(None);
+    };
+    Ok(Some(DueReview {
+        plan_id: parse_id(&row.id)?,
+        owner: row.owner(),
+        priority: row.priority()?,
+        review_cadence: row.cadence()?,
+        location_id: row.location_id.as_deref().map(parse_id).transpose()?,
+        title: row.title,
+        last_reviewed_on: row.last_reviewed_on,
+        next_review_due: due,
+        review_overdue: review_overdue(Some(due), today),
+    }))
+}
+
+/// Active plans due for review within `within_days`, and those overdue, soonest first.
+pub fn due_reviews(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    query: &DueQuery,
+) -> ApiResult<Paginated<DueReview>> {
+    let today = now().date_naive();
+    let horizon = today + Duration::days(query.within_days.unwrap_or(14));
+    let mut select = visible(principal)
+        .filter(improvement_plans::status.eq(PlanStatus::Active.as_str()))
+        .filter(improvement_plans::next_review_due.le(horizon))
+        .select(PlanRow::as_select())
+        .order((
+            improvement_plans::next_review_due.asc(),
+            improvement_plans::id.asc(),
+        ));
+    if let Some(location) = query.location_id {
+        select = select.filter(improvement_plans::location_id.eq(location.to_string()));
+    }
+    let items = select
+        .load(conn)?
+        .into_iter()
+        .filter_map(|row| due_review(row, today).transpose())
+        .collect::<ApiResult<_>>()?;
+    Ok(Paginated {
+        items,
+        next_cursor: None,
+    })
+}

@@ -1,0 +1,134 @@
+//! The trail endpoints, one per kind of record a trail starts from.
+
+use actix_web::{get, web, HttpResponse};
+use uuid::Uuid;
+
+use super::dto::Trail;
+use super::walk::trail;
+use crate::api::docs::ReadErrors;
+use crate::api::{concerns, evidence, improvement_plans, learning_events};
+use crate::auth::{Permission, Principal};
+use crate::db::DbConnection;
+use crate::domain::RecordKind;
+use crate::error::ApiResult;
+use crate::http::respond::Answer;
+use crate::state::AppState;
+
+/// Checks the record is the caller's to see, then walks its trail.
+async fn answer<F>(
+    state: &AppState,
+    principal: Principal,
+    kind: RecordKind,
+    id: Uuid,
+    check: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DbConnection, &Principal, &str) -> ApiResult<()> + Send + 'static,
+{
+    let id = id.to_string();
+    let trail = state
+        .db
+        .run(move |conn| {
+            check(conn, &principal, &id)?;
+            trail(conn, &principal, (kind, id))
+        })
+        .await?;
+    Ok(Answer::ok(&trail)?.respond())
+}
+
+/// The trail of a concern
+///
+/// Every record linked to it, both ways and onwards (learning events, plans, actions, evidence,
+/// recognitions), with kind, id, title and status.
+#[utoipa::path(
+    tag = "concerns",
+    params(("id" = Uuid, Path, description = "Concern id")),
+    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
+)]
+#[get("/concerns/{id}/trail")]
+pub async fn concern_trail(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadConcerns)?;
+    answer(
+        &state,
+        principal,
+        RecordKind::Concern,
+        id.into_inner(),
+        |conn, principal, id| concerns::store::find(conn, principal, id).map(|_| ()),
+    )
+    .await
+}
+
+/// The trail of evidence
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = Uuid, Path, description = "Evidence id")),
+    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
+)]
+#[get("/evidence/{id}/trail")]
+pub async fn evidence_trail(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadEvidence)?;
+    answer(
+        &state,
+        principal,
+        RecordKind::Evidence,
+        id.into_inner(),
+        |conn, principal, id| evidence::store::get(conn, principal, id).map(|_| ()),
+    )
+    .await
+}
+
+/// The trail of a learning event
+#[utoipa::path(
+    tag = "learning",
+    params(("id" = Uuid, Path, description = "Learning event id")),
+    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
+)]
+#[get("/learning-events/{id}/trail")]
+pub async fn learning_event_trail(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadLearning)?;
+    answer(
+        &state,
+        principal,
+        RecordKind::LearningEvent,
+        id.into_inner(),
+        |conn, principal, id| learning_events::store::get(conn, principal, id).map(|_| ()),
+    )
+    .await
+}
+
+/// The trail of an improvement plan
+#[utoipa::path(
+    tag = "improvement",
+    params(("id" = Uuid, Path, description = "Plan id")),
+    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
+)]
+#[get("/improvement-plans/{id}/trail")]
+pub async fn plan_trail(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ReadPlans)?;
+    answer(
+        &state,
+        principal,
+        RecordKind::ImprovementPlan,
+        id.into_inner(),
+        |conn, principal, id| {
+            improvement_plans::plans::store::find(conn, principal, id).map(|_| ())
+        },
+    )
+    .await
+}

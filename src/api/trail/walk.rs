@@ -1,0 +1,147 @@
+//! The walk: breadth-first along links, both ways, through records the caller may see.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+
+use super::dto::{Trail, TrailEntry};
+use crate::api::concerns;
+use crate::api::shared::LinkedRecord;
+use crate::auth::Principal;
+use crate::db::schema::record_links;
+use crate::db::DbConnection;
+use crate::domain::RecordKind;
+use crate::error::ApiResult;
+use crate::store::links::{self, RecordSummary};
+use crate::store::support::parse_id;
+
+/// How far the trail follows links, and how many records it shows at most.
+const MAX_DEPTH: u32 = 6;
+const MAX_RECORDS: usize = 500;
+
+type Node = (RecordKind, String);
+
+/// The records linked to `frontier`, either way, not yet seen: each with the node it came from.
+fn neighbours(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    frontier: &[Node],
+) -> ApiResult<Vec<(Node, Node)>> {
+    let mut found = Vec::new();
+    for kind in RecordKind::ALL {
+        let ids: Vec<&str> = frontier
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, id)| id.as_str())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let outgoing: Vec<(String, String, String)> = record_links::table
+            .filter(record_links::organisation_id.eq(organisation_id))
+            .filter(record_links::from_type.eq(kind.as_str()))
+            .filter(record_links::from_id.eq_any(&ids))
+            .select((
+                record_links::from_id,
+                record_links::to_type,
+                record_links::to_id,
+            ))
+            .load(conn)?;
+        let incoming: Vec<(String, String, String)> = record_links::table
+            .filter(record_links::organisation_id.eq(organisation_id))
+            .filter(record_links::to_type.eq(kind.as_str()))
+            .filter(record_links::to_id.eq_any(&ids))
+            .select((
+                record_links::to_id,
+                record_links::from_type,
+                record_links::from_id,
+            ))
+            .load(conn)?;
+        for (from, other_kind, other_id) in outgoing.into_iter().chain(incoming) {
+            if let Some(other_kind) = RecordKind::parse(&other_kind) {
+                found.push(((other_kind, other_id), (*kind, from)));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Of `candidates`, those the caller may see, with their summaries.
+fn visible(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    candidates: &[Node],
+) -> ApiResult<Vec<RecordSummary>> {
+    let mut summaries = Vec::new();
+    for kind in RecordKind::ALL {
+        let ids: Vec<String> = candidates
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, id)| id.clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let mut found = links::summaries(conn, &principal.organisation_id, *kind, &ids)?;
+        if *kind == RecordKind::Concern {
+            let seen = concerns::store::visible_ids(conn, principal, &ids)?;
+            found.retain(|s| seen.contains(&s.id));
+        }
+        found.retain(|s| principal.may_see_location(s.location_id.as_deref()));
+        summaries.extend(found);
+    }
+    Ok(summaries)
+}
+
+/// Walks the links out from a record the caller may see, through records they may see.
+pub fn trail(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    start: (RecordKind, String),
+) -> ApiResult<Trail> {
+    let mut seen: HashSet<Node> = HashSet::from([start.clone()]);
+    let mut frontier = vec![start.clone()];
+    let mut items = Vec::new();
+    for depth in 1..=MAX_DEPTH {
+        let mut reached: Vec<(Node, Node)> = Vec::new();
+        for (node, via) in neighbours(conn, &principal.organisation_id, &frontier)? {
+            if seen.insert(node.clone()) {
+                reached.push((node, via));
+            }
+        }
+        let nodes: Vec<Node> = reached.iter().map(|(node, _)| node.clone()).collect();
+        let summaries = visible(conn, principal, &nodes)?;
+        frontier.clear();
+        for (node, via) in reached {
+            let Some(summary) = summaries
+                .iter()
+                .find(|s| s.kind == node.0 && s.id == node.1)
+            else {
+                continue;
+            };
+            items.push(TrailEntry {
+                kind: node.0,
+                id: parse_id(&node.1)?,
+                title: summary.title.clone(),
+                status: summary.status.clone(),
+                depth,
+                via: LinkedRecord {
+                    kind: via.0,
+                    id: parse_id(&via.1)?,
+                },
+            });
+            frontier.push(node);
+        }
+        if frontier.is_empty() || items.len() >= MAX_RECORDS {
+            break;
+        }
+    }
+    items.truncate(MAX_RECORDS);
+    Ok(Trail {
+        record: LinkedRecord {
+            kind: start.0,
+            id: parse_id(&start.1)?,
+        },
+        items,
+    })
+}

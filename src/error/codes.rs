@@ -1,0 +1,118 @@
+//! The table of every problem `code` careloop sends.
+
+/// Every problem `code` careloop sends, with its status and meaning: the OpenAPI document lists
+/// them, and a debug build refuses to send one missing here.
+pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
+    ("malformed_json", 400, "the body is not well-formed JSON"),
+    ("unreadable_body", 400, "the body could not be read"),
+    ("invalid_query", 400, "the query string is not form-encoded"),
+    ("invalid_path", 400, "a record id in the path is not a UUID"),
+    (
+        "invalid_cursor",
+        400,
+        "the `cursor` is not one careloop issued",
+    ),
+    (
+        "invalid_if_match",
+        400,
+        "`If-Match` is not `*` or a list of entity tags",
+    ),
+    (
+        "invalid_idempotency_key",
+        400,
+        "the `Idempotency-Key` is not 1 to 255 visible ASCII characters",
+    ),
+    (
+        "unauthorized",
+        401,
+        "no bearer token, or one careloop does not accept; `detail` says why",
+    ),
+    ("forbidden", 403, "the caller's roles do not allow this"),
+    (
+        "not_found",
+        404,
+        "no such record in the caller's organisation and locations, or no such endpoint",
+    ),
+    (
+        "method_not_allowed",
+        405,
+        "the path exists but not with this method; `Allow` lists its methods",
+    ),
+    (
+        "illegal_transition",
+        409,
+        "the workflow does not allow this move now; `allowed` lists the moves it does",
+    ),
+    (
+        "duplicate_external_ref",
+        409,
+        "another record holds this `external_ref`; `existing_id` names it",
+    ),
+    (
+        "conflict",
+        409,
+        "another request stored the same unique value at the same moment; read and retry",
+    ),
+    (
+        "edit_conflict",
+        409,
+        "the record changed while the request was applied; read it again and retry",
+    ),
+    (
+        "idempotency_race",
+        409,
+        "a request with this `Idempotency-Key` is still in progress; retry",
+    ),
+    (
+        "open_actions",
+        409,
+        "a plan cannot complete while an action is open",
+    ),
+    (
+        "plan_closed",
+        409,
+        "the plan is completed or archived, so its actions do not move",
+    ),
+    (
+        "plan_not_reviewable",
+        409,
+        "the plan is not active, so it cannot be reviewed",
+    ),
+    ("archived", 409, "the record is archived and cannot change"),
+    (
+        "conflicts_with_record",
+        409,
+        "the change is valid in itself but not for the record as stored; `errors` names the fields",
+    ),
+    (
+        "precondition_failed",
+        412,
+        "`If-Match` does not match the record's current `ETag`",
+    ),
+    ("payload_too_large", 413, "the body is over the size limit"),
+    (
+        "unsupported_media_type",
+        415,
+        "the body is not `application/json`",
+    ),
+    (
+        "validation_failed",
+        422,
+        "fields of the body or query break the rules; `errors` names every one",
+    ),
+    (
+        "idempotency_key_reused",
+        422,
+        "this `Idempotency-Key` was used with a different request",
+    ),
+    (
+        "too_many_requests",
+        429,
+        "too many attempts; wait `Retry-After` seconds",
+    ),
+    (
+        "internal_error",
+        500,
+        "an unexpected error; the answer says nothing of its cause",
+    ),
+];

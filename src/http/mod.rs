@@ -1,0 +1,9 @@
+//! HTTP helpers every resource shares, one file per job.
+
+pub mod extract;
+pub mod idempotency;
+pub mod methods;
+pub mod paging;
+pub mod preconditions;
+pub mod respond;
+pub mod validate;

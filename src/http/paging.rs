@@ -1,0 +1,132 @@
+//! Pagination: the page a list asks for, and a page of records with the next cursor.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
+
+/// A page of a list, in creation order; pass `next_cursor` back as `cursor` for the next one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T: ToSchema> {
+    pub items: Vec<T>,
+    /// An opaque cursor: pass it back as `cursor` for the next page. `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Which page to read: at most `limit` records after the cursor's record.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+impl Page {
+    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<Self> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        let after = cursor
+            .map(|c| {
+                uuid::Uuid::parse_str(c)
+                    .map(|id| id.hyphenated().to_string())
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            "invalid_cursor",
+                            "the cursor is not one careloop issued",
+                        )
+                    })
+            })
+            .transpose()?;
+        Ok(Self { limit, after })
+    }
+
+    /// How many rows to fetch: one more than the page, to learn whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Cuts the fetched rows to the page and answers the cursor of the next page, if any.
+    fn cursor_after<R>(&self, rows: &mut Vec<R>, id: impl Fn(&R) -> &str) -> Option<String> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        more.then(|| rows.last().map(|r| id(r).replace('-', "")))
+            .flatten()
+    }
+
+    /// Like [`Page::finish`], converting the page's rows together (to read what they link to in
+    /// one query per table).
+    pub fn finish_all<R, T: ToSchema>(
+        &self,
+        mut rows: Vec<R>,
+        id: impl Fn(&R) -> &str,
+        convert: impl FnOnce(Vec<R>) -> ApiResult<Vec<T>>,
+    ) -> ApiResult<Paginated<T>> {
+        let next_cursor = self.cursor_after(&mut rows, id);
+        Ok(Paginated {
+            items: convert(rows)?,
+            next_cursor,
+        })
+    }
+
+    /// Cuts the fetched rows to the page and makes the cursor from its last record.
+    pub fn finish<R, T: ToSchema>(
+        &self,
+        rows: Vec<R>,
+        id: impl Fn(&R) -> &str,
+        into: impl FnMut(R) -> ApiResult<T>,
+    ) -> ApiResult<Paginated<T>> {
+        self.finish_all(rows, id, |rows| rows.into_iter().map(into).collect())
+    }
+}
+
+/// The query of a list that takes only a page: its size and the cursor.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page, as it was sent.
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    pub cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_limits() {
+        assert_eq!(Page::new(None, None).unwrap().limit, 50);
+        assert!(Page::new(Some(0), None).is_err());
+        assert!(Page::new(Some(201), None).is_err());
+        assert!(Page::new(Some(200), None).is_ok());
+        assert!(Page::new(None, Some("nonsense")).is_err());
+    }
+
+    #[test]
+    fn page_cursor_round_trips() {
+        let page = Page::new(Some(2), None).unwrap();
+        let ids = vec![
+            "0190c0de-0000-7000-8000-000000000001".to_owned(),
+            "0190c0de-0000-7000-8000-000000000002".to_owned(),
+            "0190c0de-0000-7000-8000-000000000003".to_owned(),
+        ];
+        let paginated = page.finish(ids.clone(), |id| id.as_str(), Ok).unwrap();
+        assert_eq!(paginated.items.len(), 2);
+        let next = Page::new(Some(2), paginated.next_cursor.as_deref()).unwrap();
+        assert_eq!(next.after.as_deref(), Some(ids[1].as_str()));
+        let last = next
+            .finish(vec![ids[2].clone()], |id| id.as_str(), Ok)
+            .unwrap();
+        assert_eq!(last.next_cursor, None);
+    }
+}

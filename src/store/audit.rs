@@ -1,0 +1,81 @@
+//! The audit trail's writing side: who changed what, in the transaction that changes it.
+
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::db::schema::audit_events;
+use crate::db::DbConnection;
+use crate::domain::{new_id, now};
+use crate::error::ApiResult;
+use crate::store::support::to_row;
+
+/// Who made a change.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    Caller(&'a Principal),
+    /// careloop itself: the command line and the first-run demo data.
+    System,
+    /// An anonymous raiser: nothing that could identify them is kept.
+    Anonymous,
+}
+
+impl Actor<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Actor::Caller(principal) => &principal.sub,
+            Actor::Anonymous => "anonymous",
+            Actor::System => "careloop",
+        }
+    }
+}
+
+/// One change to record.
+pub struct Change<'a> {
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: &'a str,
+    pub changed_fields: Vec<String>,
+    pub detail: Option<Value>,
+}
+
+/// Appends an audit event, inside the transaction that makes the change.
+pub fn record(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    actor: Actor<'_>,
+    change: Change<'_>,
+) -> ApiResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::id.eq(new_id().to_string()),
+            audit_events::organisation_id.eq(organisation_id),
+            audit_events::actor.eq(actor.name()),
+            audit_events::action.eq(change.action),
+            audit_events::resource_type.eq(change.resource_type),
+            audit_events::resource_id.eq(change.resource_id),
+            audit_events::changed_fields.eq(serde_json::to_string(&change.changed_fields)?),
+            audit_events::detail.eq(change.detail.map(|d| d.to_string())),
+            audit_events::created_at.eq(to_row(now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The top-level fields whose values differ between two JSON forms of a record (against `{}`
+/// for a create), leaving out the bookkeeping careloop sets itself.
+pub fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
+    let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+        return Vec::new();
+    };
+    after
+        .iter()
+        .filter(|(field, value)| {
+            !matches!(
+                field.as_str(),
+                "id" | "version" | "created_at" | "updated_at" | "recorded_by"
+            ) && before.get(*field) != Some(*value)
+        })
+        .map(|(field, _)| field.clone())
+        .collect()
+}

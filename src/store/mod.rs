@@ -1,0 +1,6 @@
+//! SQL helpers every store shares, one file per job.
+
+pub mod audit;
+pub mod external_refs;
+pub mod links;
+pub mod support;

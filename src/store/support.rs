@@ -1,0 +1,64 @@
+//! Row conversions, the caller's reach as a query, and the outcome of an optimistic save.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::preconditions::IfMatch;
+
+/// The rows of a table in the caller's reach, as a boxed query: their organisation's, narrowed to
+/// their `locations` claim (on `$location`, the column naming a row's location).
+macro_rules! in_callers_reach {
+    ($table:ident, $location:ident, $principal:expr) => {{
+        let mut query = $table::table
+            .filter($table::organisation_id.eq($principal.organisation_id.clone()))
+            .into_boxed();
+        if let Some(allowed) = &$principal.locations {
+            query = query.filter($table::$location.eq_any(allowed.clone()));
+        }
+        query
+    }};
+}
+pub(crate) use in_callers_reach;
+
+/// The one item a conversion of one row gives.
+pub fn only<T>(mut items: Vec<T>) -> ApiResult<T> {
+    match (items.pop(), items.is_empty()) {
+        (Some(item), true) => Ok(item),
+        _ => Err(ApiError::internal(
+            "one row converted to other than one record",
+        )),
+    }
+}
+
+pub fn to_utc(time: NaiveDateTime) -> DateTime<Utc> {
+    time.and_utc()
+}
+
+pub fn to_row(time: DateTime<Utc>) -> NaiveDateTime {
+    time.naive_utc()
+}
+
+/// Reads an enum column back; text the code never writes is a bug, answered 500.
+pub fn stored<T>(parsed: Option<T>, column: &str, text: &str) -> ApiResult<T> {
+    parsed
+        .ok_or_else(|| ApiError::internal(format!("unexpected {column} {text:?} in the database")))
+}
+
+/// Reads a stored id; text that is not a UUID is a bug, answered 500.
+pub fn parse_id(text: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(text)
+        .map_err(|_| ApiError::internal(format!("stored id {text:?} is not a UUID")))
+}
+
+/// Reads the outcome of an update guarded by the version it read: no row changed means another
+/// writer got there first.
+pub fn guarded_update(affected: usize, if_match: &IfMatch) -> ApiResult<()> {
+    match affected {
+        1 => Ok(()),
+        _ if if_match.is_conditional() => Err(ApiError::PreconditionFailed),
+        _ => Err(ApiError::conflict(
+            "edit_conflict",
+            "the record changed while this request was applied; read it again and retry",
+        )),
+    }
+}
