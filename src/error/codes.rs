@@ -59,11 +59,6 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
         "the record changed while the request was applied; read it again and retry",
     ),
     (
-        "idempotency_race",
-        409,
-        "a request with this `Idempotency-Key` is still in progress; retry",
-    ),
-    (
         "open_actions",
         409,
         "a plan cannot complete while an action is open",

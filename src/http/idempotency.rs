@@ -3,7 +3,6 @@
 //! racing retries can never both do the work.
 
 use std::future::{ready, Ready};
-use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
@@ -16,6 +15,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::IntoParams;
 
+use crate::auth::Principal;
 use crate::db::schema::idempotency_keys;
 use crate::db::{Db, DbConnection};
 use crate::domain::now;
@@ -70,18 +70,32 @@ impl IntoParams for IdempotencyKey {
     }
 }
 
-/// A keyed request: who sent it (the scope), its key, and a fingerprint of what it asked.
+/// A keyed request: whose organisation and who sent it (the scope), its key, and a fingerprint
+/// of what it asked.
 #[derive(Debug, Clone)]
 pub struct Keyed {
+    organisation_id: String,
     scope: String,
     key: String,
     fingerprint: String,
 }
 
 impl IdempotencyKey {
-    /// Binds the key to its caller's scope and to this request's method, path and body.
+    /// Binds the key to the caller and to this request's method, path and body.
+    pub fn for_caller(
+        self,
+        principal: &Principal,
+        req: &HttpRequest,
+        body: &impl Serialize,
+    ) -> ApiResult<Option<Keyed>> {
+        self.bind(&principal.organisation_id, &principal.sub, req, body)
+    }
+
+    /// Binds the key to a scope of an organisation (a caller, or a token-free raiser) and to this
+    /// request's method, path and body.
     pub fn bind(
         self,
+        organisation_id: &str,
         scope: &str,
         req: &HttpRequest,
         body: &impl Serialize,
@@ -100,6 +114,7 @@ impl IdempotencyKey {
         hasher.update([0]);
         hasher.update(serde_json::to_vec(body)?);
         Ok(Some(Keyed {
+            organisation_id: organisation_id.to_owned(),
             scope: scope.to_owned(),
             key,
             fingerprint: hex::encode(hasher.finalize()),
@@ -107,32 +122,17 @@ impl IdempotencyKey {
     }
 }
 
-/// Marks the moment a racing twin committed first: the work is undone and tried again, when it
-/// finds and replays the twin's answer.
-const RACE: &str = "idempotency_race";
-
 /// Does `work` once per key in a write transaction and answers with its result, or replays the
-/// answer stored for the key.
-pub async fn once<F>(
-    db: &Db,
-    organisation_id: String,
-    keyed: Option<Keyed>,
-    work: F,
-) -> ApiResult<HttpResponse>
+/// answer stored for the key. Two racing retries cannot both do the work: the loser's insert of
+/// the key breaks its uniqueness, and [`Db::write`] runs the loser again, when it replays the
+/// winner's answer.
+pub async fn once<F>(db: &Db, keyed: Option<Keyed>, work: F) -> ApiResult<HttpResponse>
 where
-    F: Fn(&mut DbConnection) -> ApiResult<Answer> + Send + Sync + 'static,
+    F: Fn(&mut DbConnection) -> ApiResult<Answer> + Send + 'static,
 {
-    let work = Arc::new(work);
-    let organisation_id = Arc::new(organisation_id);
-    let keyed = Arc::new(keyed);
-    let attempt = || {
-        let (work, organisation_id, keyed) = (work.clone(), organisation_id.clone(), keyed.clone());
-        db.write(move |conn| replay_or_run(conn, &organisation_id, keyed.as_ref().as_ref(), &*work))
-    };
-    let (answer, replayed) = match attempt().await {
-        Err(ApiError::Conflict { code: RACE, .. }) => attempt().await?,
-        other => other?,
-    };
+    let (answer, replayed) = db
+        .write(move |conn| replay_or_run(conn, keyed.as_ref(), &work))
+        .await?;
     let mut response = answer.respond();
     if replayed {
         response.headers_mut().insert(
@@ -145,7 +145,6 @@ where
 
 fn replay_or_run(
     conn: &mut DbConnection,
-    organisation_id: &str,
     keyed: Option<&Keyed>,
     work: &dyn Fn(&mut DbConnection) -> ApiResult<Answer>,
 ) -> ApiResult<(Answer, bool)> {
@@ -153,7 +152,7 @@ fn replay_or_run(
         return Ok((work(conn)?, false));
     };
     let this_key = idempotency_keys::table
-        .filter(idempotency_keys::organisation_id.eq(organisation_id))
+        .filter(idempotency_keys::organisation_id.eq(&keyed.organisation_id))
         .filter(idempotency_keys::scope.eq(&keyed.scope))
         .filter(idempotency_keys::idempotency_key.eq(&keyed.key));
     let stored: Option<(String, i32, Option<String>, String, chrono::NaiveDateTime)> = this_key
@@ -190,9 +189,9 @@ fn replay_or_run(
     if let Some(code) = kept.get_mut("receipt_code") {
         *code = Value::Null;
     }
-    let inserted = diesel::insert_into(idempotency_keys::table)
+    diesel::insert_into(idempotency_keys::table)
         .values((
-            idempotency_keys::organisation_id.eq(organisation_id),
+            idempotency_keys::organisation_id.eq(&keyed.organisation_id),
             idempotency_keys::scope.eq(&keyed.scope),
             idempotency_keys::idempotency_key.eq(&keyed.key),
             idempotency_keys::request_hash.eq(&keyed.fingerprint),
@@ -201,16 +200,6 @@ fn replay_or_run(
             idempotency_keys::response_body.eq(serde_json::to_string(&kept)?),
             idempotency_keys::created_at.eq(to_row(now)),
         ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok((answer, false)),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(ApiError::conflict(
-            RACE,
-            "a request with this Idempotency-Key is in progress",
-        )),
-        Err(other) => Err(other.into()),
-    }
+        .execute(conn)?;
+    Ok((answer, false))
 }

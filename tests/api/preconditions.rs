@@ -1,4 +1,5 @@
-//! `If-Match` by strong comparison (RFC 9110), and what two racing writers get.
+//! `If-Match` by strong comparison (RFC 9110), and what racing writers get: one create per
+//! `external_ref`, one piece of work per `Idempotency-Key`.
 
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
@@ -69,6 +70,34 @@ async fn two_creates_racing_for_one_external_ref_give_one_201_and_one_409() {
         };
         let loser = loser.expect_problem(409, "duplicate_external_ref");
         assert_eq!(loser.body["existing_id"], Value::String(winner.id()));
+    }
+    assert_eq!(app.count("concerns"), 5);
+}
+
+#[actix_web::test]
+async fn two_retries_racing_with_one_idempotency_key_do_the_work_once() {
+    let app = TestApp::new().await;
+    for round in 0..5 {
+        let body = json!({
+            "title": "Call bells unanswered", "description": "Raised twice by a flaky network",
+            "category": "care_practice", "risk": "medium", "location_id": app.location,
+        });
+        let key = format!("retry-{round}");
+        let (first, second) = futures_util::join!(
+            app.post_keyed(&app.staff, "/v1/concerns", &key, body.clone()),
+            app.post_keyed(&app.staff, "/v1/concerns", &key, body.clone()),
+        );
+        let first = first.expect(201);
+        let second = second.expect(201);
+        assert_eq!(first.id(), second.id());
+        let replayed: Vec<Option<&str>> = [&first, &second]
+            .iter()
+            .map(|r| r.header("idempotent-replayed"))
+            .collect();
+        assert!(
+            replayed == [None, Some("true")] || replayed == [Some("true"), None],
+            "{replayed:?}"
+        );
     }
     assert_eq!(app.count("concerns"), 5);
 }

@@ -52,16 +52,11 @@ pub async fn create_concern(
         principal.sub.as_str()
     };
     new.validate(&state.catalogue)?;
-    let keyed = key.bind(scope, &req, &new)?;
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let concern = store::create(conn, &principal, &new)?;
-            Answer::created(format!("/v1/concerns/{}", concern.id), &concern)
-        },
-    )
+    let keyed = key.bind(&principal.organisation_id, scope, &req, &new)?;
+    idempotency::once(&state.db, keyed, move |conn| {
+        let concern = store::create(conn, &principal, &new)?;
+        Answer::created(format!("/v1/concerns/{}", concern.id), &concern)
+    })
     .await
 }
 
@@ -183,18 +178,13 @@ pub async fn transition_concern(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::TriageConcern)?;
     let request = body.parse()?;
-    let keyed = key.bind(&principal.sub, &req, &request)?;
+    let keyed = key.for_caller(&principal, &req, &request)?;
     let id = id.into_inner().to_string();
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            Answer::ok(&store::transition(
-                conn, &principal, &id, &request, &if_match,
-            )?)
-        },
-    )
+    idempotency::once(&state.db, keyed, move |conn| {
+        Answer::ok(&store::transition(
+            conn, &principal, &id, &request, &if_match,
+        )?)
+    })
     .await
 }
 
@@ -226,17 +216,12 @@ pub async fn add_concern_update(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::AddConcernUpdate)?;
     let new = body.parse()?;
-    let keyed = key.bind(&principal.sub, &req, &new)?;
+    let keyed = key.for_caller(&principal, &req, &new)?;
     let id = id.into_inner().to_string();
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let update = timeline::add_update(conn, &principal, &id, &new)?;
-            Answer::created(format!("/v1/concerns/{id}/updates/{}", update.id), &update)
-        },
-    )
+    idempotency::once(&state.db, keyed, move |conn| {
+        let update = timeline::add_update(conn, &principal, &id, &new)?;
+        Answer::created(format!("/v1/concerns/{id}/updates/{}", update.id), &update)
+    })
     .await
 }
 

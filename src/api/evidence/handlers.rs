@@ -39,16 +39,11 @@ pub async fn create_evidence(
     principal.require(Permission::RecordEvidence)?;
     let new = body.parse()?;
     new.validate(&state.catalogue)?;
-    let keyed = key.bind(&principal.sub, &req, &new)?;
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let created = store::create(conn, &principal, &new)?;
-            Answer::created(format!("/v1/evidence/{}", created.id), &created)
-        },
-    )
+    let keyed = key.for_caller(&principal, &req, &new)?;
+    idempotency::once(&state.db, keyed, move |conn| {
+        let created = store::create(conn, &principal, &new)?;
+        Answer::created(format!("/v1/evidence/{}", created.id), &created)
+    })
     .await
 }
 

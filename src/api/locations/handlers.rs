@@ -36,9 +36,9 @@ pub async fn create_location(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManageLocations)?;
     let new = body.parse()?;
-    let keyed = key.bind(&principal.sub, &req, &new)?;
+    let keyed = key.for_caller(&principal, &req, &new)?;
     let organisation_id = principal.organisation_id.clone();
-    idempotency::once(&state.db, organisation_id.clone(), keyed, move |conn| {
+    idempotency::once(&state.db, keyed, move |conn| {
         let location = store::create(conn, Actor::Caller(&principal), &organisation_id, &new)?;
         Answer::created(format!("/v1/locations/{}", location.id), &location)
     })

@@ -103,19 +103,19 @@ pub async fn add_receipt_message(
 ) -> ApiResult<HttpResponse> {
     let (hash, concern) = open(&state, &req, &code).await?;
     let message = body.parse()?;
-    let keyed = key.bind(&format!("receipt:{hash}"), &req, &message)?;
-    idempotency::once(
-        &state.db,
-        concern.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let update = timeline::add_raiser_message(conn, &concern, &message.body)?;
-            Ok(Answer {
-                status: StatusCode::CREATED,
-                location: None,
-                body: serde_json::to_value(ReceiptUpdate::from(update))?,
-            })
-        },
-    )
+    let keyed = key.bind(
+        &concern.organisation_id,
+        &format!("receipt:{hash}"),
+        &req,
+        &message,
+    )?;
+    idempotency::once(&state.db, keyed, move |conn| {
+        let update = timeline::add_raiser_message(conn, &concern, &message.body)?;
+        Ok(Answer {
+            status: StatusCode::CREATED,
+            location: None,
+            body: serde_json::to_value(ReceiptUpdate::from(update))?,
+        })
+    })
     .await
 }

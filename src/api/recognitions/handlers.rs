@@ -35,16 +35,11 @@ pub async fn create_recognition(
     principal.require(Permission::Recognise)?;
     let new = body.parse()?;
     new.validate()?;
-    let keyed = key.bind(&principal.sub, &req, &new)?;
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let recognition = store::create(conn, &principal, &new)?;
-            Answer::created(format!("/v1/recognitions/{}", recognition.id), &recognition)
-        },
-    )
+    let keyed = key.for_caller(&principal, &req, &new)?;
+    idempotency::once(&state.db, keyed, move |conn| {
+        let recognition = store::create(conn, &principal, &new)?;
+        Answer::created(format!("/v1/recognitions/{}", recognition.id), &recognition)
+    })
     .await
 }
 

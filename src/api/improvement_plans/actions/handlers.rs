@@ -42,20 +42,15 @@ pub async fn create_action(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ManagePlans)?;
     let new = body.parse()?;
-    let keyed = key.bind(&principal.sub, &req, &new)?;
+    let keyed = key.for_caller(&principal, &req, &new)?;
     let plan_id = id.into_inner().to_string();
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let action = store::create(conn, &principal, &plan_id, &new)?;
-            Answer::created(
-                format!("/v1/improvement-plans/{plan_id}/actions/{}", action.id),
-                &action,
-            )
-        },
-    )
+    idempotency::once(&state.db, keyed, move |conn| {
+        let action = store::create(conn, &principal, &plan_id, &new)?;
+        Answer::created(
+            format!("/v1/improvement-plans/{plan_id}/actions/{}", action.id),
+            &action,
+        )
+    })
     .await
 }
 
@@ -190,24 +185,19 @@ pub async fn transition_action(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::MoveActions)?;
     let request = body.parse()?;
-    let keyed = key.bind(&principal.sub, &req, &request)?;
+    let keyed = key.for_caller(&principal, &req, &request)?;
     let (plan_id, id) = path.into_inner();
     let target = (plan_id.to_string(), id.to_string());
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let action = store::transition(
-                conn,
-                &principal,
-                (&target.0, &target.1),
-                &request,
-                &if_match,
-            )?;
-            Answer::ok(&action)
-        },
-    )
+    idempotency::once(&state.db, keyed, move |conn| {
+        let action = store::transition(
+            conn,
+            &principal,
+            (&target.0, &target.1),
+            &request,
+            &if_match,
+        )?;
+        Answer::ok(&action)
+    })
     .await
 }
 

@@ -41,16 +41,11 @@ pub async fn create_plan(
     principal.require(Permission::ManagePlans)?;
     let new = body.parse()?;
     new.validate(&state.catalogue)?;
-    let keyed = key.bind(&principal.sub, &req, &new)?;
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let plan = store::create(conn, &principal, &new)?;
-            Answer::created(format!("/v1/improvement-plans/{}", plan.id), &plan)
-        },
-    )
+    let keyed = key.for_caller(&principal, &req, &new)?;
+    idempotency::once(&state.db, keyed, move |conn| {
+        let plan = store::create(conn, &principal, &new)?;
+        Answer::created(format!("/v1/improvement-plans/{}", plan.id), &plan)
+    })
     .await
 }
 
@@ -171,17 +166,12 @@ pub async fn transition_plan(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::SignOffPlans)?;
     let request = body.parse()?;
-    let keyed = key.bind(&principal.sub, &req, &request)?;
+    let keyed = key.for_caller(&principal, &req, &request)?;
     let id = id.into_inner().to_string();
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            Answer::ok(&store::transition(
-                conn, &principal, &id, &request, &if_match,
-            )?)
-        },
-    )
+    idempotency::once(&state.db, keyed, move |conn| {
+        Answer::ok(&store::transition(
+            conn, &principal, &id, &request, &if_match,
+        )?)
+    })
     .await
 }

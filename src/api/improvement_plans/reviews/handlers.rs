@@ -43,17 +43,12 @@ pub async fn create_review(
     principal.require(Permission::SignOffPlans)?;
     let new = body.parse()?;
     new.validate()?;
-    let keyed = key.bind(&principal.sub, &req, &new)?;
+    let keyed = key.for_caller(&principal, &req, &new)?;
     let plan_id = id.into_inner().to_string();
-    idempotency::once(
-        &state.db,
-        principal.organisation_id.clone(),
-        keyed,
-        move |conn| {
-            let review = store::add_review(conn, &principal, &plan_id, &new)?;
-            Answer::created(format!("/v1/improvement-plans/{plan_id}/reviews"), &review)
-        },
-    )
+    idempotency::once(&state.db, keyed, move |conn| {
+        let review = store::add_review(conn, &principal, &plan_id, &new)?;
+        Answer::created(format!("/v1/improvement-plans/{plan_id}/reviews"), &review)
+    })
     .await
 }
 
