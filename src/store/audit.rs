@@ -1,7 +1,8 @@
 //! The audit trail's writing side: who changed what, in the transaction that changes it.
 
 use diesel::prelude::*;
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use crate::auth::Principal;
 use crate::db::schema::audit_events;
@@ -37,6 +38,40 @@ pub struct Change<'a> {
     pub resource_id: &'a str,
     pub changed_fields: Vec<String>,
     pub detail: Option<Value>,
+}
+
+impl<'a> Change<'a> {
+    /// A record created: the fields it was given.
+    pub fn created(
+        resource_type: &'a str,
+        resource_id: &'a str,
+        record: &impl Serialize,
+    ) -> ApiResult<Self> {
+        Self::between("create", resource_type, resource_id, &json!({}), record)
+    }
+
+    /// A record changed from `before` (its API shape, read before anything was written) to
+    /// `after`: the fields that differ.
+    pub fn between(
+        action: &'a str,
+        resource_type: &'a str,
+        resource_id: &'a str,
+        before: &Value,
+        after: &impl Serialize,
+    ) -> ApiResult<Self> {
+        Ok(Self {
+            action,
+            resource_type,
+            resource_id,
+            changed_fields: changed_fields(before, &serde_json::to_value(after)?),
+            detail: None,
+        })
+    }
+
+    /// With what else the trail should say of the change (a transition's states, say).
+    pub fn detailed(self, detail: Option<Value>) -> Self {
+        Self { detail, ..self }
+    }
 }
 
 /// Appends an audit event, inside the transaction that makes the change.

@@ -18,7 +18,7 @@ use crate::domain::{new_id, now, receipt, RecordKind};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
-use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
 use crate::store::support::{guarded_update, in_callers_reach, only, to_row};
@@ -286,13 +286,7 @@ pub fn update(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change {
-            action: "update",
-            resource_type: "concern",
-            resource_id: id,
-            changed_fields: changed_fields(&before, &serde_json::to_value(&after)?),
-            detail: None,
-        },
+        Change::between("update", "concern", id, &before, &after)?,
     )?;
     Ok(after)
 }

@@ -16,7 +16,7 @@ use crate::domain::{new_id, now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
-use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
 use crate::store::support::{guarded_update, in_callers_reach, to_row};
@@ -142,16 +142,7 @@ pub fn create(
         conn,
         organisation_id,
         Actor::Caller(principal),
-        Change {
-            action: "create",
-            resource_type: KIND.as_str(),
-            resource_id: &created.id.to_string(),
-            changed_fields: changed_fields(
-                &serde_json::json!({}),
-                &serde_json::to_value(&created)?,
-            ),
-            detail: None,
-        },
+        Change::created(KIND.as_str(), &created.id.to_string(), &created)?,
     )?;
     Ok(created)
 }
@@ -224,16 +215,13 @@ fn save(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change {
+        Change::between(
             action,
-            resource_type: KIND.as_str(),
-            resource_id: &id,
-            changed_fields: changed_fields(
-                &serde_json::to_value(before)?,
-                &serde_json::to_value(&after)?,
-            ),
-            detail: None,
-        },
+            KIND.as_str(),
+            &id,
+            &serde_json::to_value(before)?,
+            &after,
+        )?,
     )?;
     Ok(after)
 }

@@ -12,7 +12,7 @@ use crate::domain::{new_id, now, RecordKind};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
-use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
 use crate::store::support::parse_id;
@@ -205,13 +205,7 @@ pub fn create(
         conn,
         organisation_id,
         Actor::Caller(principal),
-        Change {
-            action: "create",
-            resource_type: KIND.as_str(),
-            resource_id: &event.id.to_string(),
-            changed_fields: changed_fields(&serde_json::json!({}), &serde_json::to_value(&event)?),
-            detail: None,
-        },
+        Change::created(KIND.as_str(), &event.id.to_string(), &event)?,
     )?;
     Ok(event)
 }
@@ -356,13 +350,7 @@ pub fn update(
         conn,
         organisation_id,
         Actor::Caller(principal),
-        Change {
-            action: "update",
-            resource_type: KIND.as_str(),
-            resource_id: id,
-            changed_fields: changed_fields(&before, &serde_json::to_value(&after)?),
-            detail: None,
-        },
+        Change::between("update", KIND.as_str(), id, &before, &after)?,
     )?;
     Ok(after)
 }

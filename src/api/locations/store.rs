@@ -11,7 +11,7 @@ use crate::domain::{new_id, now};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
-use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::audit::{self, Actor, Change};
 use crate::store::support::{guarded_update, in_callers_reach, stored, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -185,13 +185,7 @@ pub fn update(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change {
-            action: "update",
-            resource_type: "location",
-            resource_id: id,
-            changed_fields: changed_fields(&before, &serde_json::to_value(&after)?),
-            detail: None,
-        },
+        Change::between("update", "location", id, &before, &after)?,
     )?;
     Ok(after)
 }

@@ -8,7 +8,7 @@ use crate::domain::concern::ClockSettings;
 use crate::domain::{new_id, now};
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
-use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::audit::{self, Actor, Change};
 use crate::store::support::{guarded_update, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -117,13 +117,7 @@ pub fn update(
         conn,
         id,
         actor,
-        Change {
-            action: "update",
-            resource_type: "organisation",
-            resource_id: id,
-            changed_fields: changed_fields(&before, &serde_json::to_value(&after)?),
-            detail: None,
-        },
+        Change::between("update", "organisation", id, &before, &after)?,
     )?;
     Ok(after)
 }

@@ -1,6 +1,5 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde_json::json;
 
 use super::dto::{NewRecognition, Recognition, RecognitionQuery};
 use crate::api::shared::{LinkedRecord, Owner};
@@ -12,7 +11,7 @@ use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
 use crate::domain::{new_id, now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
-use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::audit::{self, Actor, Change};
 use crate::store::links;
 use crate::store::support::parse_id;
 use crate::store::support::{in_callers_reach, only, stored, to_row, to_utc};
@@ -179,13 +178,7 @@ fn insert(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change {
-            action: "create",
-            resource_type: KIND.as_str(),
-            resource_id: &id,
-            changed_fields: changed_fields(&json!({}), &serde_json::to_value(&recognition)?),
-            detail: None,
-        },
+        Change::created(KIND.as_str(), &id, &recognition)?,
     )?;
     Ok(id)
 }

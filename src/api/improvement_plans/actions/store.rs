@@ -20,7 +20,7 @@ use crate::domain::{new_id, now, RecordKind};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
-use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::audit::{self, Actor, Change};
 use crate::store::links;
 use crate::store::support::{guarded_update, to_row};
 
@@ -100,13 +100,8 @@ fn audit(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change {
-            action,
-            resource_type: KIND.as_str(),
-            resource_id: &after.id.to_string(),
-            changed_fields: changed_fields(before, &serde_json::to_value(after)?),
-            detail,
-        },
+        Change::between(action, KIND.as_str(), &after.id.to_string(), before, after)?
+            .detailed(detail),
     )
 }
 

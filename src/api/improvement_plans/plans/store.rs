@@ -19,7 +19,7 @@ use crate::domain::{new_id, now, RecordKind};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
-use crate::store::audit::{self, changed_fields, Actor, Change};
+use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
 use crate::store::support::{guarded_update, in_callers_reach, to_row};
@@ -124,13 +124,7 @@ pub fn audit(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change {
-            action,
-            resource_type: KIND.as_str(),
-            resource_id: id,
-            changed_fields: changed_fields(before, &serde_json::to_value(after)?),
-            detail,
-        },
+        Change::between(action, KIND.as_str(), id, before, after)?.detailed(detail),
     )
 }
 
