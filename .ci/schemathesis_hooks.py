@@ -29,6 +29,10 @@ import schemathesis
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WELL_FORMED_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # the server's rule for Idempotency-Key
+# The document's pattern for If-Match. schemathesis 4.32 draws header values in positive mode
+# without their `pattern` (it sent `If-Match: 0`), so a drawn value outside it is replaced by one
+# inside; an invalid If-Match is still sent in negative mode and must be refused.
+IF_MATCH = re.compile(r'(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)')
 SEEDED = {
     "location_id": "CARELOOP_FUZZ_LOCATION",
     "concern_ids": "CARELOOP_FUZZ_CONCERN",
@@ -146,6 +150,9 @@ def before_call(context, case, kwargs):
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
         return
+    if_match = headers.get("If-Match")
+    if isinstance(if_match, str) and not IF_MATCH.fullmatch(if_match):
+        headers["If-Match"] = '"1"'
     if case.query:
         in_order(case.query, "from", "to")
     keep_rules(case.body)

@@ -40,8 +40,6 @@ impl FromRequest for IfMatch {
         if !req.headers().contains_key(header::IF_MATCH) {
             return ready(Ok(Self(None)));
         }
-        // Each entity tag by actix's own parser; one that does not parse makes the header bad
-        // (actix's list parser would skip it, and the request would be judged on the rest).
         let text = req
             .headers()
             .get(header::IF_MATCH)
@@ -51,18 +49,16 @@ impl FromRequest for IfMatch {
         let versions = if text == "*" {
             Ok(None)
         } else {
-            text.split(',')
-                .map(|tag| tag.trim().parse::<header::EntityTag>())
-                .collect::<Result<Vec<_>, _>>()
+            entity_tags(text)
                 .map(|tags| {
                     Some(
-                        tags.iter()
-                            .filter(|tag| !tag.weak)
-                            .filter_map(|tag| tag.tag().parse().ok())
+                        tags.into_iter()
+                            .filter(|(weak, _)| !weak)
+                            .filter_map(|(_, tag)| tag.parse().ok())
                             .collect(),
                     )
                 })
-                .map_err(|_| {
+                .ok_or_else(|| {
                     ApiError::bad_request(
                         "invalid_if_match",
                         "If-Match must be `*` or entity tags such as \"3\" (quoted), separated \
@@ -71,6 +67,34 @@ impl FromRequest for IfMatch {
                 })
         };
         ready(versions.map(Self))
+    }
+}
+
+/// An entity-tag list (RFC 9110 §8.8.3): each `"tag"` or `W/"tag"`, separated by commas and
+/// optional white space, as `(weak, tag)`; `None` unless the whole text is such a list. (A tag
+/// may hold a comma, so the list is read tag by tag; actix's list parser splits at every comma
+/// and skips what it cannot read.)
+fn entity_tags(text: &str) -> Option<Vec<(bool, &str)>> {
+    let is_space = |c: char| c == ' ' || c == '\t';
+    let mut tags = Vec::new();
+    let mut rest = text.trim_matches(is_space);
+    loop {
+        let (weak, quoted) = match rest.strip_prefix("W/") {
+            Some(quoted) => (true, quoted),
+            None => (false, rest),
+        };
+        let inner = quoted.strip_prefix('"')?;
+        let end = inner.find('"')?;
+        let tag = &inner[..end];
+        if !tag.chars().all(|c| c == '!' || ('#'..='~').contains(&c)) {
+            return None;
+        }
+        tags.push((weak, tag));
+        rest = inner[end + 1..].trim_start_matches(is_space);
+        if rest.is_empty() {
+            return Some(tags);
+        }
+        rest = rest.strip_prefix(',')?.trim_start_matches(is_space);
     }
 }
 
@@ -95,5 +119,23 @@ impl IntoParams for IfMatch {
                     .pattern(Some(IF_MATCH_PATTERN)),
             ))
             .build()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_tag_lists_are_read_tag_by_tag() {
+        assert_eq!(entity_tags(r#""3""#), Some(vec![(false, "3")]));
+        assert_eq!(
+            entity_tags(r#"W/"3" , "4",	"a,b""#),
+            Some(vec![(true, "3"), (false, "4"), (false, "a,b")])
+        );
+        assert_eq!(entity_tags(r#""""#), Some(vec![(false, "")]));
+        for garbage in ["3", r#""3"#, "W/3", r#""3" "4""#, r#""3","#, "", r#""a"b""#] {
+            assert_eq!(entity_tags(garbage), None, "{garbage}");
+        }
     }
 }
