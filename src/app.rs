@@ -64,6 +64,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
              (or `cargo run --release -- token ...`), with the same DATABASE_URL"
         );
     }
+    // Compile the document's schemas now, not on the first request.
+    api::contract::contract();
     let state = web::Data::new(state);
     let body_limit = config.body_limit;
     let server = HttpServer::new(move || build_app(state.clone(), body_limit))
