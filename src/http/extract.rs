@@ -89,7 +89,7 @@ impl<T: 'static> FromRequest for Json<T> {
 }
 
 /// The query string as `T`, read by [`Query::parse`]: each declared parameter as its documented
-/// type (an empty value counts as absent), undeclared ones ignored.
+/// type (an empty value counts as absent); an undeclared one is named as an error.
 pub struct Query<T> {
     pairs: Option<Vec<(String, String)>>,
     operation: Operation,

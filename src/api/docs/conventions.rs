@@ -48,18 +48,13 @@ pub fn apply(document: &mut Value) {
             let keyed = operation["parameters"]
                 .as_array()
                 .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key"));
-            let responses = &mut operation["responses"];
-            if let Some(responses) = responses.as_object_mut() {
-                responses.insert(
-                    "500".into(),
-                    problem(
-                        "An unexpected error; the answer says nothing of its cause (the log does)",
-                    ),
-                );
-            }
-            let Some(responses) = responses.as_object_mut() else {
+            let Some(responses) = operation["responses"].as_object_mut() else {
                 continue;
             };
+            responses.insert(
+                "500".into(),
+                problem("An unexpected error; the answer says nothing of its cause (the log does)"),
+            );
             for (status, response) in responses.iter_mut() {
                 let mut names = vec![("x-request-id", "RequestId")];
                 let success = status.starts_with('2');
