@@ -97,6 +97,7 @@ diesel::table! {
         response_location -> Nullable<Text>,
         response_body -> Text,
         created_at -> Timestamp,
+        response_version -> Nullable<BigInt>,
     }
 }
 

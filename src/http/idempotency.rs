@@ -5,7 +5,7 @@
 use std::future::{ready, Ready};
 
 use actix_web::http::StatusCode;
-use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -126,61 +126,39 @@ impl IdempotencyKey {
 /// answer stored for the key. Two racing retries cannot both do the work: the loser's insert of
 /// the key breaks its uniqueness, and [`Db::write`] runs the loser again, when it replays the
 /// winner's answer.
-pub async fn once<F>(db: &Db, keyed: Option<Keyed>, work: F) -> ApiResult<HttpResponse>
+pub async fn once<F>(db: &Db, keyed: Option<Keyed>, work: F) -> ApiResult<Answer>
 where
     F: Fn(&mut DbConnection) -> ApiResult<Answer> + Send + 'static,
 {
-    let (answer, replayed) = db
-        .write(move |conn| replay_or_run(conn, keyed.as_ref(), &work))
-        .await?;
-    let mut response = answer.respond();
-    if replayed {
-        response.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
-            actix_web::http::header::HeaderValue::from_static("true"),
-        );
-    }
-    Ok(response)
+    db.write(move |conn| replay_or_run(conn, keyed.as_ref(), &work))
+        .await
 }
 
 fn replay_or_run(
     conn: &mut DbConnection,
     keyed: Option<&Keyed>,
     work: &dyn Fn(&mut DbConnection) -> ApiResult<Answer>,
-) -> ApiResult<(Answer, bool)> {
+) -> ApiResult<Answer> {
     let Some(keyed) = keyed else {
-        return Ok((work(conn)?, false));
+        return work(conn);
     };
     let this_key = idempotency_keys::table
         .filter(idempotency_keys::organisation_id.eq(&keyed.organisation_id))
         .filter(idempotency_keys::scope.eq(&keyed.scope))
         .filter(idempotency_keys::idempotency_key.eq(&keyed.key));
-    let stored: Option<(String, i32, Option<String>, String, chrono::NaiveDateTime)> = this_key
-        .select((
-            idempotency_keys::request_hash,
-            idempotency_keys::response_status,
-            idempotency_keys::response_location,
-            idempotency_keys::response_body,
-            idempotency_keys::created_at,
-        ))
+    let stored: Option<StoredAnswer> = this_key
+        .select(StoredAnswer::as_select())
         .first(conn)
         .optional()?;
     let now = now();
     match stored {
-        Some((_, _, _, _, created)) if created < to_row(now - Duration::hours(KEPT_FOR_HOURS)) => {
+        Some(kept) if kept.created_at < to_row(now - Duration::hours(KEPT_FOR_HOURS)) => {
             diesel::delete(this_key).execute(conn)?;
         }
-        Some((fingerprint, _, _, _, _)) if fingerprint != keyed.fingerprint => {
+        Some(kept) if kept.request_hash != keyed.fingerprint => {
             return Err(ApiError::IdempotencyKeyReused)
         }
-        Some((_, status, location, body, _)) => {
-            let answer = Answer {
-                status: StatusCode::from_u16(status as u16).map_err(ApiError::internal)?,
-                location,
-                body: serde_json::from_str(&body)?,
-            };
-            return Ok((answer, true));
-        }
+        Some(kept) => return kept.replay(),
         None => {}
     }
     let answer = work(conn)?;
@@ -198,8 +176,34 @@ fn replay_or_run(
             idempotency_keys::response_status.eq(i32::from(answer.status.as_u16())),
             idempotency_keys::response_location.eq(&answer.location),
             idempotency_keys::response_body.eq(serde_json::to_string(&kept)?),
+            idempotency_keys::response_version.eq(answer.version),
             idempotency_keys::created_at.eq(to_row(now)),
         ))
         .execute(conn)?;
-    Ok((answer, false))
+    Ok(answer)
+}
+
+/// The answer kept for a key, with what the request that stored it asked.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys)]
+struct StoredAnswer {
+    request_hash: String,
+    response_status: i32,
+    response_location: Option<String>,
+    response_body: String,
+    response_version: Option<i64>,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl StoredAnswer {
+    fn replay(self) -> ApiResult<Answer> {
+        let status = u16::try_from(self.response_status).map_err(ApiError::internal)?;
+        Ok(Answer {
+            status: StatusCode::from_u16(status).map_err(ApiError::internal)?,
+            location: self.response_location,
+            version: self.response_version,
+            body: serde_json::from_str(&self.response_body)?,
+            replayed: true,
+        })
+    }
 }

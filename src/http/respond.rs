@@ -1,45 +1,100 @@
 //! Answers: a record or a page as JSON, with its `ETag` and, for a create, its `Location`.
 
-use actix_web::http::{header, StatusCode};
-use actix_web::HttpResponse;
+use actix_web::body::BoxBody;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::error::ApiResult;
+use crate::http::paging::Paginated;
+
+/// What an answer can carry. Every body type says whether it is a versioned record, whose
+/// version the answer sends as its `ETag`, so a new record type cannot forget its ETag.
+pub trait Representation: Serialize {
+    fn version(&self) -> Option<i64>;
+}
+
+/// Records with a `version`: answered with it as their `ETag`.
+macro_rules! versioned {
+    ($($record:ty),+ $(,)?) => {$(
+        impl $crate::http::respond::Representation for $record {
+            fn version(&self) -> Option<i64> {
+                Some(self.version)
+            }
+        }
+    )+};
+}
+pub(crate) use versioned;
+
+/// Bodies without a version (reports, timelines, catalogue entries): answered without an `ETag`.
+macro_rules! unversioned {
+    ($($body:ty),+ $(,)?) => {$(
+        impl $crate::http::respond::Representation for $body {
+            fn version(&self) -> Option<i64> {
+                None
+            }
+        }
+    )+};
+}
+pub(crate) use unversioned;
+
+impl<T: Serialize + ToSchema> Representation for Paginated<T> {
+    fn version(&self) -> Option<i64> {
+        None
+    }
+}
 
 /// An answer to send: the first time, or replayed for a repeated `Idempotency-Key`.
-/// A body with a `version` is sent with that version as its `ETag`.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: StatusCode,
     pub location: Option<String>,
+    /// The version of the record answered, sent as the `ETag`.
+    pub version: Option<i64>,
     pub body: Value,
+    /// Whether this is a stored answer replayed for a repeated `Idempotency-Key`.
+    pub replayed: bool,
 }
 
 impl Answer {
-    pub fn ok(body: &impl Serialize) -> ApiResult<Self> {
+    pub fn ok(body: &impl Representation) -> ApiResult<Self> {
         Ok(Self {
             status: StatusCode::OK,
             location: None,
+            version: body.version(),
             body: serde_json::to_value(body)?,
+            replayed: false,
         })
     }
 
-    pub fn created(location: String, body: &impl Serialize) -> ApiResult<Self> {
+    pub fn created(location: String, body: &impl Representation) -> ApiResult<Self> {
         Ok(Self {
             status: StatusCode::CREATED,
             location: Some(location),
-            body: serde_json::to_value(body)?,
+            ..Self::ok(body)?
         })
     }
+}
 
-    pub fn respond(self) -> HttpResponse {
+impl Responder for Answer {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         if let Some(location) = self.location {
             response.insert_header((header::LOCATION, location));
         }
-        if let Some(version) = self.body.get("version").and_then(Value::as_i64) {
+        if let Some(version) = self.version {
             response.insert_header((header::ETAG, etag(version)));
+        }
+        if self.replayed {
+            response.insert_header((
+                HeaderName::from_static("idempotent-replayed"),
+                HeaderValue::from_static("true"),
+            ));
         }
         response.json(self.body)
     }

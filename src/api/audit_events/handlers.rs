@@ -1,4 +1,4 @@
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web};
 
 use super::dto::{AuditEvent, AuditQuery};
 use super::store;
@@ -28,7 +28,7 @@ pub async fn list_audit_events(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<AuditQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadAuditEvents)?;
     let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
@@ -38,5 +38,5 @@ pub async fn list_audit_events(
         .db
         .run(move |conn| store::list(conn, &organisation_id, &query, &page))
         .await?;
-    Ok(Answer::ok(&events)?.respond())
+    Answer::ok(&events)
 }

@@ -9,6 +9,7 @@ use crate::domain::concern::{
 };
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
+use crate::http::respond::{unversioned, versioned};
 use crate::http::validate::{nullable, Checks};
 
 /// Who raised a concern or wrote an update (never kept for an anonymous raiser).
@@ -244,3 +245,6 @@ pub struct ConcernQuery {
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
+
+versioned!(Concern);
+unversioned!(ConcernUpdate);

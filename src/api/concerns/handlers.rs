@@ -1,4 +1,4 @@
-use actix_web::{get, patch, post, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpMessage, HttpRequest};
 use uuid::Uuid;
 
 use super::dto::{
@@ -42,7 +42,7 @@ pub async fn create_concern(
     req: HttpRequest,
     key: IdempotencyKey,
     body: Json<NewConcern>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::RaiseConcern)?;
     let new = body.parse()?;
     let scope = if new.anonymous {
@@ -77,7 +77,7 @@ pub async fn list_concerns(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<ConcernQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
     let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
@@ -85,7 +85,7 @@ pub async fn list_concerns(
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))
         .await?;
-    Ok(Answer::ok(&concerns)?.respond())
+    Answer::ok(&concerns)
 }
 
 /// Read a concern
@@ -102,14 +102,14 @@ pub async fn get_concern(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
     let id = id.into_inner().to_string();
     let concern = state
         .db
         .run(move |conn| store::get(conn, &principal, &id))
         .await?;
-    Ok(Answer::ok(&concern)?.respond())
+    Answer::ok(&concern)
 }
 
 /// Update a concern's description
@@ -135,7 +135,7 @@ pub async fn update_concern(
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<ConcernPatch>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::EditConcern)?;
     let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
@@ -144,7 +144,7 @@ pub async fn update_concern(
         .db
         .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
         .await?;
-    Ok(Answer::ok(&concern)?.respond())
+    Answer::ok(&concern)
 }
 
 /// Move a concern through its workflow
@@ -175,7 +175,7 @@ pub async fn transition_concern(
     if_match: IfMatch,
     key: IdempotencyKey,
     body: Json<TransitionRequest>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::TriageConcern)?;
     let request = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &request)?;
@@ -213,7 +213,7 @@ pub async fn add_concern_update(
     id: web::Path<Uuid>,
     key: IdempotencyKey,
     body: Json<NewConcernUpdate>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::AddConcernUpdate)?;
     let new = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &new)?;
@@ -243,7 +243,7 @@ pub async fn list_concern_updates(
     principal: Principal,
     id: web::Path<Uuid>,
     query: Query<PageQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
     let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
@@ -252,7 +252,7 @@ pub async fn list_concern_updates(
         .db
         .run(move |conn| timeline::list_updates(conn, &principal, &id, &page))
         .await?;
-    Ok(Answer::ok(&updates)?.respond())
+    Answer::ok(&updates)
 }
 
 /// Read one timeline entry
@@ -272,7 +272,7 @@ pub async fn get_concern_update(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(Uuid, Uuid)>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
     let (id, update_id) = path.into_inner();
     let update = state
@@ -281,5 +281,5 @@ pub async fn get_concern_update(
             timeline::get_update(conn, &principal, &id.to_string(), &update_id.to_string())
         })
         .await?;
-    Ok(Answer::ok(&update)?.respond())
+    Answer::ok(&update)
 }

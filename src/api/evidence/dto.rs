@@ -7,6 +7,7 @@ use crate::api::shared::ExternalRef;
 use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent, SeriesInterval};
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
+use crate::http::respond::{unversioned, versioned};
 use crate::http::validate::{nullable, Checks};
 
 /// A document held elsewhere: an `http` or `https` URL, without spaces.
@@ -331,3 +332,6 @@ pub struct MetricSeries {
     /// Buckets with values, oldest first.
     pub points: Vec<SeriesPoint>,
 }
+
+versioned!(Evidence);
+unversioned!(MetricSeries);

@@ -1,4 +1,4 @@
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::dto::{Evidence, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery};
@@ -35,7 +35,7 @@ pub async fn create_evidence(
     req: HttpRequest,
     key: IdempotencyKey,
     body: Json<NewEvidence>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::RecordEvidence)?;
     let new = body.parse()?;
     new.validate(&state.catalogue)?;
@@ -63,7 +63,7 @@ pub async fn list_evidence(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<EvidenceQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadEvidence)?;
     let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
@@ -72,7 +72,7 @@ pub async fn list_evidence(
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))
         .await?;
-    Ok(Answer::ok(&items)?.respond())
+    Answer::ok(&items)
 }
 
 /// Read evidence
@@ -89,14 +89,14 @@ pub async fn get_evidence(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadEvidence)?;
     let id = id.into_inner().to_string();
     let found = state
         .db
         .run(move |conn| store::get(conn, &principal, &id))
         .await?;
-    Ok(Answer::ok(&found)?.respond())
+    Answer::ok(&found)
 }
 
 /// Update evidence
@@ -122,7 +122,7 @@ pub async fn update_evidence(
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<EvidencePatch>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::EditEvidence)?;
     let patch = body.parse()?;
     let id = id.into_inner().to_string();
@@ -131,7 +131,7 @@ pub async fn update_evidence(
         .db
         .write(move |conn| store::update(conn, &app.catalogue, &principal, &id, &patch, &if_match))
         .await?;
-    Ok(Answer::ok(&updated)?.respond())
+    Answer::ok(&updated)
 }
 
 /// Archive evidence
@@ -156,14 +156,14 @@ pub async fn archive_evidence(
     principal: Principal,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::EditEvidence)?;
     let id = id.into_inner().to_string();
     let archived = state
         .db
         .write(move |conn| store::archive(conn, &principal, &id, &if_match))
         .await?;
-    Ok(Answer::ok(&archived)?.respond())
+    Answer::ok(&archived)
 }
 
 /// A metric over time
@@ -184,7 +184,7 @@ pub async fn metric_series(
     principal: Principal,
     name: web::Path<String>,
     query: Query<SeriesQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadEvidence)?;
     let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
@@ -193,5 +193,5 @@ pub async fn metric_series(
         .db
         .run(move |conn| series::series(conn, &principal, &name, &query))
         .await?;
-    Ok(Answer::ok(&series)?.respond())
+    Answer::ok(&series)
 }

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use crate::http::respond::unversioned;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -91,3 +92,5 @@ pub struct Coverage {
     pub since: Option<DateTime<Utc>>,
     pub statements: Vec<StatementCoverage>,
 }
+
+unversioned!(Coverage, crate::domain::framework::Framework);

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web};
 
 use super::dto::{Coverage, CoverageQuery, FrameworkSummary, QualityStatementEntry};
 use super::store;
@@ -37,7 +37,7 @@ pub fn framework(state: &AppState, id: &str) -> ApiResult<Arc<Framework>> {
 pub async fn list_frameworks(
     state: web::Data<AppState>,
     principal: Principal,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadFrameworks)?;
     let items = state
         .catalogue
@@ -52,11 +52,10 @@ pub async fn list_frameworks(
             quality_statements: f.statements().count(),
         })
         .collect();
-    Ok(Answer::ok(&Paginated {
+    Answer::ok(&Paginated {
         items,
         next_cursor: None,
-    })?
-    .respond())
+    })
 }
 
 /// Read a whole framework
@@ -76,9 +75,9 @@ pub async fn get_framework(
     state: web::Data<AppState>,
     principal: Principal,
     framework_id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadFrameworks)?;
-    Ok(Answer::ok(&*framework(&state, &framework_id)?)?.respond())
+    Answer::ok(&*framework(&state, &framework_id)?)
 }
 
 /// List a framework's quality statements
@@ -95,7 +94,7 @@ pub async fn list_quality_statements(
     state: web::Data<AppState>,
     principal: Principal,
     framework_id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadFrameworks)?;
     let framework = framework(&state, &framework_id)?;
     let items = framework
@@ -114,11 +113,10 @@ pub async fn list_quality_statements(
                 })
         })
         .collect();
-    Ok(Answer::ok(&Paginated {
+    Answer::ok(&Paginated {
         items,
         next_cursor: None,
-    })?
-    .respond())
+    })
 }
 
 /// How well records cover a framework
@@ -140,7 +138,7 @@ pub async fn framework_coverage(
     principal: Principal,
     framework_id: web::Path<String>,
     query: Query<CoverageQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadEvidence)?;
     let framework = framework(&state, &framework_id)?;
     let query = query.parse()?;
@@ -148,5 +146,5 @@ pub async fn framework_coverage(
         .db
         .run(move |conn| store::coverage(conn, &principal, &framework, &query))
         .await?;
-    Ok(Answer::ok(&coverage)?.respond())
+    Answer::ok(&coverage)
 }

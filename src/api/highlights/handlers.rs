@@ -1,6 +1,6 @@
 //! The highlights endpoint.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web};
 
 use super::dto::{Highlight, HighlightQuery};
 use super::store;
@@ -30,12 +30,12 @@ pub async fn list_highlights(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<HighlightQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadRecognitions)?;
     let query = query.parse()?;
     let highlights = state
         .db
         .run(move |conn| store::highlights(conn, &principal, &query))
         .await?;
-    Ok(Answer::ok(&highlights)?.respond())
+    Answer::ok(&highlights)
 }

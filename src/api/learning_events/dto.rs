@@ -7,6 +7,7 @@ use crate::api::shared::{ExternalRef, Participant};
 use crate::domain::framework::Catalogue;
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::error::ApiResult;
+use crate::http::respond::versioned;
 use crate::http::validate::{nullable, Checks};
 
 /// A lesson the event taught, in a sentence or two.
@@ -256,3 +257,5 @@ pub struct LearningEventQuery {
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
+
+versioned!(LearningEvent);

@@ -1,4 +1,4 @@
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
@@ -35,7 +35,7 @@ pub async fn create_learning_event(
     req: HttpRequest,
     key: IdempotencyKey,
     body: Json<NewLearningEvent>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::RecordLearning)?;
     let new = body.parse()?;
     new.validate(&state.catalogue)?;
@@ -61,7 +61,7 @@ pub async fn list_learning_events(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<LearningEventQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadLearning)?;
     let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
@@ -70,7 +70,7 @@ pub async fn list_learning_events(
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))
         .await?;
-    Ok(Answer::ok(&events)?.respond())
+    Answer::ok(&events)
 }
 
 /// Read a learning event
@@ -87,14 +87,14 @@ pub async fn get_learning_event(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadLearning)?;
     let id = id.into_inner().to_string();
     let event = state
         .db
         .run(move |conn| store::get(conn, &principal, &id))
         .await?;
-    Ok(Answer::ok(&event)?.respond())
+    Answer::ok(&event)
 }
 
 /// Update a learning event
@@ -120,7 +120,7 @@ pub async fn update_learning_event(
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<LearningEventPatch>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::RecordLearning)?;
     let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
@@ -129,5 +129,5 @@ pub async fn update_learning_event(
         .db
         .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
         .await?;
-    Ok(Answer::ok(&event)?.respond())
+    Answer::ok(&event)
 }

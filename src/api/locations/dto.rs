@@ -4,6 +4,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::location::LocationKind;
+use crate::http::respond::versioned;
 use crate::http::validate::nullable;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,3 +71,5 @@ pub struct LocationQuery {
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
+
+versioned!(Location);

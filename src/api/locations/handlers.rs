@@ -1,4 +1,4 @@
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
@@ -33,7 +33,7 @@ pub async fn create_location(
     req: HttpRequest,
     key: IdempotencyKey,
     body: Json<NewLocation>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ManageLocations)?;
     let new = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &new)?;
@@ -61,7 +61,7 @@ pub async fn list_locations(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<LocationQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadLocations)?;
     let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
@@ -69,7 +69,7 @@ pub async fn list_locations(
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))
         .await?;
-    Ok(Answer::ok(&locations)?.respond())
+    Answer::ok(&locations)
 }
 
 /// Read a location
@@ -86,14 +86,14 @@ pub async fn get_location(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadLocations)?;
     let id = id.into_inner().to_string();
     let location = state
         .db
         .run(move |conn| store::get(conn, &principal, &id))
         .await?;
-    Ok(Answer::ok(&location)?.respond())
+    Answer::ok(&location)
 }
 
 /// Update a location
@@ -118,7 +118,7 @@ pub async fn update_location(
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<LocationPatch>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ManageLocations)?;
     let patch = body.parse()?;
     let id = id.into_inner().to_string();
@@ -126,5 +126,5 @@ pub async fn update_location(
         .db
         .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
         .await?;
-    Ok(Answer::ok(&location)?.respond())
+    Answer::ok(&location)
 }

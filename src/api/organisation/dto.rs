@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::api::contract::contract;
 use crate::error::{ApiError, ApiResult};
+use crate::http::respond::versioned;
 use crate::http::validate::nullable;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -147,3 +148,5 @@ mod tests {
         assert!(invalid_fields(cleared).is_empty());
     }
 }
+
+versioned!(Organisation);

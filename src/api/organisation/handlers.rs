@@ -1,4 +1,4 @@
-use actix_web::{get, patch, web, HttpResponse};
+use actix_web::{get, patch, web};
 
 use super::dto::{Organisation, OrganisationPatch};
 use super::store;
@@ -23,13 +23,13 @@ use crate::store::audit::Actor;
 pub async fn get_organisation(
     state: web::Data<AppState>,
     principal: Principal,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadOrganisation)?;
     let organisation = state
         .db
         .run(move |conn| store::get(conn, &principal.organisation_id))
         .await?;
-    Ok(Answer::ok(&organisation)?.respond())
+    Answer::ok(&organisation)
 }
 
 /// Update the caller's organisation
@@ -51,7 +51,7 @@ pub async fn update_organisation(
     principal: Principal,
     if_match: IfMatch,
     body: Json<OrganisationPatch>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ManageOrganisation)?;
     let patch = body.parse()?;
     patch.validate()?;
@@ -62,5 +62,5 @@ pub async fn update_organisation(
             store::update(conn, Actor::Caller(&principal), &id, &patch, &if_match)
         })
         .await?;
-    Ok(Answer::ok(&organisation)?.respond())
+    Answer::ok(&organisation)
 }

@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 
 use crate::api::concerns::dto::ConcernUpdate;
 use crate::domain::concern::{ConcernCategory, ConcernStatus};
+use crate::http::respond::unversioned;
 
 /// What the holder of a receipt code may see of their concern.
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,3 +63,5 @@ pub struct NewReceiptMessage {
     #[schema(max_length = 10000, pattern = r"\S")]
     pub body: String,
 }
+
+unversioned!(Receipt, ReceiptUpdate);

@@ -1,5 +1,5 @@
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpMessage, HttpRequest};
 
 use super::dto::{NewReceiptMessage, Receipt, ReceiptUpdate};
 use crate::api::concerns::rows::ConcernRow;
@@ -54,7 +54,7 @@ pub async fn get_receipt(
     state: web::Data<AppState>,
     req: HttpRequest,
     code: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     let (_, concern) = open(&state, &req, &code).await?;
     let concern_id = concern.id.clone();
     let updates = state
@@ -73,7 +73,7 @@ pub async fn get_receipt(
         updated_at: concern.updated_at,
         updates: updates.into_iter().map(ReceiptUpdate::from).collect(),
     };
-    Ok(Answer::ok(&receipt)?.respond())
+    Answer::ok(&receipt)
 }
 
 /// Send a message as an anonymous raiser
@@ -100,7 +100,7 @@ pub async fn add_receipt_message(
     code: web::Path<String>,
     key: IdempotencyKey,
     body: Json<NewReceiptMessage>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     let (hash, concern) = open(&state, &req, &code).await?;
     let message = body.parse()?;
     let keyed = key.bind(
@@ -113,8 +113,7 @@ pub async fn add_receipt_message(
         let update = timeline::add_raiser_message(conn, &concern, &message.body)?;
         Ok(Answer {
             status: StatusCode::CREATED,
-            location: None,
-            body: serde_json::to_value(ReceiptUpdate::from(update))?,
+            ..Answer::ok(&ReceiptUpdate::from(update))?
         })
     })
     .await

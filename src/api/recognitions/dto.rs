@@ -7,6 +7,7 @@ use crate::api::shared::LinkedRecord;
 use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
 use crate::domain::text_enum;
 use crate::error::ApiResult;
+use crate::http::respond::versioned;
 use crate::http::validate::Checks;
 
 /// Who a recognition is for: a name or a team.
@@ -131,3 +132,5 @@ pub struct RecognitionQuery {
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
+
+versioned!(Recognition);

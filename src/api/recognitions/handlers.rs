@@ -1,4 +1,4 @@
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::dto::{NewRecognition, Recognition, RecognitionQuery};
@@ -31,7 +31,7 @@ pub async fn create_recognition(
     req: HttpRequest,
     key: IdempotencyKey,
     body: Json<NewRecognition>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::Recognise)?;
     let new = body.parse()?;
     new.validate()?;
@@ -57,7 +57,7 @@ pub async fn list_recognitions(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<RecognitionQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadRecognitions)?;
     let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
@@ -65,7 +65,7 @@ pub async fn list_recognitions(
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))
         .await?;
-    Ok(Answer::ok(&items)?.respond())
+    Answer::ok(&items)
 }
 
 /// Read a recognition
@@ -82,12 +82,12 @@ pub async fn get_recognition(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadRecognitions)?;
     let id = id.into_inner().to_string();
     let recognition = state
         .db
         .run(move |conn| store::get(conn, &principal, &id))
         .await?;
-    Ok(Answer::ok(&recognition)?.respond())
+    Answer::ok(&recognition)
 }

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::domain::framework::{Framework, KeyQuestionRollup};
 use crate::error::ApiResult;
+use crate::http::respond::{unversioned, versioned};
 use crate::http::validate::Checks;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -91,3 +92,6 @@ pub struct SelfAssessmentSummary {
     pub statements: Vec<StatementScore>,
     pub key_questions: Vec<KeyQuestionRollup>,
 }
+
+versioned!(SelfAssessment);
+unversioned!(SelfAssessmentSummary);

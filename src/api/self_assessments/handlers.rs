@@ -1,5 +1,4 @@
-use actix_web::http::StatusCode;
-use actix_web::{get, put, web, HttpResponse};
+use actix_web::{get, put, web};
 use uuid::Uuid;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary};
@@ -40,7 +39,7 @@ pub async fn assess_statement(
     path: web::Path<(Uuid, String, String)>,
     if_match: IfMatch,
     body: Json<NewSelfAssessment>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::SelfAssess)?;
     let (location_id, framework_id, statement_id) = path.into_inner();
     let framework = framework(&state, &framework_id)?;
@@ -62,15 +61,15 @@ pub async fn assess_statement(
             )
         })
         .await?;
-    let mut answer = Answer::ok(&assessment)?;
     if first {
-        answer.status = StatusCode::CREATED;
-        answer.location = Some(format!(
+        let location = format!(
             "/v1/self-assessments/{}/{}",
             assessment.location_id, assessment.framework_id
-        ));
+        );
+        Answer::created(location, &assessment)
+    } else {
+        Answer::ok(&assessment)
     }
-    Ok(answer.respond())
 }
 
 /// A location's self-assessment
@@ -94,7 +93,7 @@ pub async fn self_assessment_summary(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(Uuid, String)>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadSelfAssessments)?;
     let (location_id, framework_id) = path.into_inner();
     let framework = framework(&state, &framework_id)?;
@@ -102,5 +101,5 @@ pub async fn self_assessment_summary(
         .db
         .run(move |conn| store::summary(conn, &principal, &framework, &location_id.to_string()))
         .await?;
-    Ok(Answer::ok(&summary)?.respond())
+    Answer::ok(&summary)
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::api::shared::LinkedRecord;
 use crate::domain::RecordKind;
+use crate::http::respond::unversioned;
 
 /// A record on the trail.
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,3 +37,5 @@ pub struct Trail {
     /// Nearest first.
     pub items: Vec<TrailEntry>,
 }
+
+unversioned!(Trail);

@@ -1,6 +1,6 @@
 //! The trail endpoints, one per kind of record a trail starts from.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web};
 use uuid::Uuid;
 
 use super::dto::Trail;
@@ -21,7 +21,7 @@ async fn answer<F>(
     kind: RecordKind,
     id: Uuid,
     check: F,
-) -> ApiResult<HttpResponse>
+) -> ApiResult<Answer>
 where
     F: FnOnce(&mut DbConnection, &Principal, &str) -> ApiResult<()> + Send + 'static,
 {
@@ -33,7 +33,7 @@ where
             trail(conn, &principal, (kind, id))
         })
         .await?;
-    Ok(Answer::ok(&trail)?.respond())
+    Answer::ok(&trail)
 }
 
 /// The trail of a concern
@@ -50,7 +50,7 @@ pub async fn concern_trail(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
     answer(
         &state,
@@ -73,7 +73,7 @@ pub async fn evidence_trail(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadEvidence)?;
     answer(
         &state,
@@ -96,7 +96,7 @@ pub async fn learning_event_trail(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadLearning)?;
     answer(
         &state,
@@ -119,7 +119,7 @@ pub async fn plan_trail(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     answer(
         &state,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::api::shared::Owner;
 use crate::domain::improvement::{ActionStatus, Effectiveness};
+use crate::http::respond::versioned;
 use crate::http::validate::nullable;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -131,3 +132,5 @@ pub struct ActionQuery {
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
+
+versioned!(PlanAction);

@@ -1,6 +1,6 @@
 //! The action endpoints: a plan's actions, and actions across plans.
 
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::dto::{ActionQuery, ActionTransition, NewPlanAction, PlanAction, PlanActionPatch};
@@ -39,7 +39,7 @@ pub async fn create_action(
     id: web::Path<Uuid>,
     key: IdempotencyKey,
     body: Json<NewPlanAction>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ManagePlans)?;
     let new = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &new)?;
@@ -70,7 +70,7 @@ pub async fn list_plan_actions(
     principal: Principal,
     id: web::Path<Uuid>,
     query: Query<PageQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
@@ -79,7 +79,7 @@ pub async fn list_plan_actions(
         .db
         .run(move |conn| store::list_for_plan(conn, &principal, &plan_id, &page))
         .await?;
-    Ok(Answer::ok(&actions)?.respond())
+    Answer::ok(&actions)
 }
 
 /// Read an action
@@ -99,14 +99,14 @@ pub async fn get_action(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(Uuid, Uuid)>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let (plan_id, id) = path.into_inner();
     let action = state
         .db
         .run(move |conn| store::get(conn, &principal, &plan_id.to_string(), &id.to_string()))
         .await?;
-    Ok(Answer::ok(&action)?.respond())
+    Answer::ok(&action)
 }
 
 /// Update an action, or record whether it worked
@@ -135,7 +135,7 @@ pub async fn update_action(
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     body: Json<PlanActionPatch>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ManagePlans)?;
     let patch = body.parse()?;
     let (plan_id, id) = path.into_inner();
@@ -151,7 +151,7 @@ pub async fn update_action(
             )
         })
         .await?;
-    Ok(Answer::ok(&action)?.respond())
+    Answer::ok(&action)
 }
 
 /// Move an action
@@ -182,7 +182,7 @@ pub async fn transition_action(
     if_match: IfMatch,
     key: IdempotencyKey,
     body: Json<ActionTransition>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::MoveActions)?;
     let request = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &request)?;
@@ -218,7 +218,7 @@ pub async fn list_actions(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<ActionQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
@@ -226,5 +226,5 @@ pub async fn list_actions(
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))
         .await?;
-    Ok(Answer::ok(&actions)?.respond())
+    Answer::ok(&actions)
 }

@@ -11,6 +11,7 @@ use crate::api::shared::{ExternalRef, Owner, Participant};
 use crate::domain::framework::Catalogue;
 use crate::domain::improvement::{PlanStatus, Priority, ReviewCadence};
 use crate::error::ApiResult;
+use crate::http::respond::versioned;
 use crate::http::validate::{nullable, Checks};
 
 /// The records a plan came from, each a record of the organisation.
@@ -218,3 +219,5 @@ pub struct PlanQuery {
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
+
+versioned!(ImprovementPlan);

@@ -1,6 +1,6 @@
 //! The plan endpoints: start, list, read, change and move improvement plans.
 
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::dto::{
@@ -37,7 +37,7 @@ pub async fn create_plan(
     req: HttpRequest,
     key: IdempotencyKey,
     body: Json<NewImprovementPlan>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ManagePlans)?;
     let new = body.parse()?;
     new.validate(&state.catalogue)?;
@@ -63,7 +63,7 @@ pub async fn list_plans(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<PlanQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
@@ -71,7 +71,7 @@ pub async fn list_plans(
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))
         .await?;
-    Ok(Answer::ok(&plans)?.respond())
+    Answer::ok(&plans)
 }
 
 /// Read an improvement plan
@@ -90,14 +90,14 @@ pub async fn get_plan(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let id = id.into_inner().to_string();
     let plan = state
         .db
         .run(move |conn| store::get(conn, &principal, &id))
         .await?;
-    Ok(Answer::ok(&plan)?.respond())
+    Answer::ok(&plan)
 }
 
 /// Update an improvement plan
@@ -123,7 +123,7 @@ pub async fn update_plan(
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<ImprovementPlanPatch>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ManagePlans)?;
     let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
@@ -132,7 +132,7 @@ pub async fn update_plan(
         .db
         .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
         .await?;
-    Ok(Answer::ok(&plan)?.respond())
+    Answer::ok(&plan)
 }
 
 /// Move an improvement plan through its life
@@ -163,7 +163,7 @@ pub async fn transition_plan(
     if_match: IfMatch,
     key: IdempotencyKey,
     body: Json<PlanTransition>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::SignOffPlans)?;
     let request = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &request)?;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::api::shared::Owner;
 use crate::domain::improvement::{Priority, Progress, ReviewCadence};
 use crate::error::ApiResult;
+use crate::http::respond::unversioned;
 use crate::http::validate::Checks;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,3 +86,5 @@ pub struct DueReview {
     pub next_review_due: NaiveDate,
     pub review_overdue: bool,
 }
+
+unversioned!(PlanReview);

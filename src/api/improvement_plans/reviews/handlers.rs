@@ -1,6 +1,6 @@
 //! The review endpoints: review a plan, list its reviews, and the reviews due.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest};
 use uuid::Uuid;
 
 use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
@@ -39,7 +39,7 @@ pub async fn create_review(
     id: web::Path<Uuid>,
     key: IdempotencyKey,
     body: Json<NewPlanReview>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::SignOffPlans)?;
     let new = body.parse()?;
     new.validate()?;
@@ -68,7 +68,7 @@ pub async fn list_reviews(
     principal: Principal,
     id: web::Path<Uuid>,
     query: Query<PageQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
@@ -77,7 +77,7 @@ pub async fn list_reviews(
         .db
         .run(move |conn| store::list_reviews(conn, &principal, &plan_id, &page))
         .await?;
-    Ok(Answer::ok(&reviews)?.respond())
+    Answer::ok(&reviews)
 }
 
 /// Reviews due
@@ -97,7 +97,7 @@ pub async fn reviews_due(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<DueQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let query = query.parse()?;
     if query
@@ -110,5 +110,5 @@ pub async fn reviews_due(
         .db
         .run(move |conn| store::due_reviews(conn, &principal, &query))
         .await?;
-    Ok(Answer::ok(&due)?.respond())
+    Answer::ok(&due)
 }
