@@ -50,6 +50,28 @@ pub fn parse_id(text: &str) -> ApiResult<uuid::Uuid> {
         .map_err(|_| ApiError::internal(format!("stored id {text:?} is not a UUID")))
 }
 
+/// The one optimistic save: writes `$changes` (an `AsChangeset`) to the row `$id` of `$table`
+/// only if it is still at `$version`, the version the request read, bumping the version and
+/// stamping `updated_at`. Answers as [`guarded_update`] does; the caller reads the record back.
+macro_rules! save_if_unchanged {
+    ($conn:expr, $table:ident, ($id:expr, $version:expr), $changes:expr, $if_match:expr) => {{
+        let version: i64 = $version;
+        let affected = diesel::update(
+            $table::table
+                .filter($table::id.eq($id))
+                .filter($table::version.eq(version)),
+        )
+        .set((
+            $changes,
+            $table::version.eq(version + 1),
+            $table::updated_at.eq($crate::store::support::to_row($crate::domain::now())),
+        ))
+        .execute($conn)?;
+        $crate::store::support::guarded_update(affected, $if_match)
+    }};
+}
+pub(crate) use save_if_unchanged;
+
 /// Reads the outcome of an update guarded by the version it read: no row changed means another
 /// writer got there first.
 pub fn guarded_update(affected: usize, if_match: &IfMatch) -> ApiResult<()> {

@@ -11,7 +11,7 @@ use crate::domain::concern::{
     UpdateVisibility,
 };
 use crate::error::ApiResult;
-use crate::store::support::{parse_id, stored, to_row, to_utc};
+use crate::store::support::{parse_id, stored, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = concerns)]
@@ -153,7 +153,7 @@ impl UpdateRow {
     }
 }
 
-#[derive(AsChangeset)]
+#[derive(AsChangeset, Default)]
 #[diesel(table_name = concerns)]
 pub struct ConcernChanges {
     pub title: Option<String>,
@@ -167,27 +167,4 @@ pub struct ConcernChanges {
     pub outcome: Option<String>,
     pub acknowledged_at: Option<Option<NaiveDateTime>>,
     pub resolved_at: Option<Option<NaiveDateTime>>,
-    pub version: i64,
-    pub updated_at: NaiveDateTime,
-}
-
-impl ConcernChanges {
-    /// No change yet but the next version, stamped at `now`.
-    pub fn next_version(row: &ConcernRow, now: DateTime<Utc>) -> Self {
-        Self {
-            title: None,
-            description: None,
-            category: None,
-            risk: None,
-            location_id: None,
-            confidential: None,
-            status: None,
-            escalated_to: None,
-            outcome: None,
-            acknowledged_at: None,
-            resolved_at: None,
-            version: row.version + 1,
-            updated_at: to_row(now),
-        }
-    }
 }

@@ -21,7 +21,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
-use crate::store::support::{guarded_update, in_callers_reach, only, to_row};
+use crate::store::support::{in_callers_reach, only, save_if_unchanged, to_row};
 
 const KIND: RecordKind = RecordKind::Concern;
 
@@ -240,14 +240,7 @@ fn save(
     changes: &ConcernChanges,
     if_match: &IfMatch,
 ) -> ApiResult<Concern> {
-    let affected = diesel::update(
-        concerns::table
-            .filter(concerns::id.eq(&row.id))
-            .filter(concerns::version.eq(row.version)),
-    )
-    .set(changes)
-    .execute(conn)?;
-    guarded_update(affected, if_match)?;
+    save_if_unchanged!(conn, concerns, (&row.id, row.version), changes, if_match)?;
     let saved = concerns::table
         .find(&row.id)
         .select(ConcernRow::as_select())
@@ -276,7 +269,7 @@ pub fn update(
         risk: patch.risk.map(|r| r.as_str().to_owned()),
         location_id,
         confidential: patch.confidential,
-        ..ConcernChanges::next_version(&row, now())
+        ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {
         links::set_tags(conn, &principal.organisation_id, KIND, id, statements)?;
@@ -326,7 +319,7 @@ pub fn transition(
         escalated_to,
         acknowledged_at: Some(next.acknowledged_at.map(to_row)),
         resolved_at: Some(next.resolved_at.map(to_row)),
-        ..ConcernChanges::next_version(&row, now)
+        ..Default::default()
     };
     let concern = save(conn, &row, &changes, if_match)?;
     insert_update(

@@ -9,10 +9,10 @@ use crate::api::shared::ExternalRef;
 use crate::db::schema::evidence;
 use crate::db::DbConnection;
 use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent};
-use crate::domain::{now, RecordKind};
+use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links;
-use crate::store::support::{only, parse_id, stored, to_row, to_utc};
+use crate::store::support::{only, parse_id, stored, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = evidence)]
@@ -146,7 +146,7 @@ pub(super) fn into_dto(conn: &mut DbConnection, row: EvidenceRow) -> ApiResult<E
     only(into_dtos(conn, vec![row])?)
 }
 
-#[derive(AsChangeset)]
+#[derive(AsChangeset, Default)]
 #[diesel(table_name = evidence)]
 pub(super) struct EvidenceChanges {
     pub(super) location_id: Option<Option<String>>,
@@ -166,32 +166,4 @@ pub(super) struct EvidenceChanges {
     pub(super) metric_direction: Option<Option<String>>,
     pub(super) links: Option<String>,
     pub(super) archived_at: Option<Option<NaiveDateTime>>,
-    pub(super) version: i64,
-    pub(super) updated_at: NaiveDateTime,
-}
-
-impl EvidenceChanges {
-    pub(super) fn next_version(row: &EvidenceRow) -> Self {
-        Self {
-            location_id: None,
-            source: None,
-            evidence_category: None,
-            title: None,
-            summary: None,
-            observed_at: None,
-            period_start: None,
-            period_end: None,
-            dated_at: None,
-            respondent: None,
-            metric_name: None,
-            metric_value: None,
-            metric_unit: None,
-            metric_target: None,
-            metric_direction: None,
-            links: None,
-            archived_at: None,
-            version: row.version + 1,
-            updated_at: to_row(now()),
-        }
-    }
 }

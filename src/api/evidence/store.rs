@@ -19,7 +19,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
-use crate::store::support::{guarded_update, in_callers_reach, to_row};
+use crate::store::support::{in_callers_reach, save_if_unchanged, to_row};
 
 pub(super) const KIND: RecordKind = RecordKind::Evidence;
 
@@ -201,14 +201,7 @@ fn save(
     if_match: &IfMatch,
     action: &str,
 ) -> ApiResult<Evidence> {
-    let affected = diesel::update(
-        evidence::table
-            .filter(evidence::id.eq(&row.id))
-            .filter(evidence::version.eq(row.version)),
-    )
-    .set(changes)
-    .execute(conn)?;
-    guarded_update(affected, if_match)?;
+    save_if_unchanged!(conn, evidence, (&row.id, row.version), changes, if_match)?;
     let id = row.id;
     let after = get(conn, principal, &id)?;
     audit::record(
@@ -308,7 +301,7 @@ pub fn update(
             .as_ref()
             .map(serde_json::to_string)
             .transpose()?,
-        ..EvidenceChanges::next_version(&row)
+        ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {
         links::set_tags(conn, &organisation_id, KIND, id, statements)?;
@@ -344,7 +337,7 @@ pub fn archive(
     }
     let changes = EvidenceChanges {
         archived_at: Some(Some(to_row(now()))),
-        ..EvidenceChanges::next_version(&row)
+        ..Default::default()
     };
     let before = into_dto(conn, row.clone())?;
     save(

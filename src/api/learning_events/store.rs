@@ -16,7 +16,7 @@ use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
 use crate::store::support::parse_id;
-use crate::store::support::{guarded_update, in_callers_reach, only, stored, to_row, to_utc};
+use crate::store::support::{in_callers_reach, only, save_if_unchanged, stored, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::LearningEvent;
 
@@ -60,8 +60,6 @@ struct LearningEventChanges {
     to_change: Option<Option<String>>,
     lessons: Option<String>,
     shared_via: Option<String>,
-    version: i64,
-    updated_at: NaiveDateTime,
 }
 
 /// A governance review must say what went well, what did not, and what needs to change.
@@ -322,17 +320,8 @@ pub fn update(
             .as_ref()
             .map(serde_json::to_string)
             .transpose()?,
-        version: row.version + 1,
-        updated_at: to_row(now()),
     };
-    let affected = diesel::update(
-        learning_events::table
-            .filter(learning_events::id.eq(id))
-            .filter(learning_events::version.eq(row.version)),
-    )
-    .set(&changes)
-    .execute(conn)?;
-    guarded_update(affected, if_match)?;
+    save_if_unchanged!(conn, learning_events, (id, row.version), &changes, if_match)?;
     if let Some(statements) = &patch.quality_statements {
         links::set_tags(conn, organisation_id, KIND, id, statements)?;
     }

@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::support::{guarded_update, in_callers_reach, stored, to_row, to_utc};
+use crate::store::support::{in_callers_reach, save_if_unchanged, stored, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = locations)]
@@ -47,8 +47,6 @@ struct LocationChanges {
     name: Option<String>,
     kind: Option<String>,
     cqc_location_id: Option<Option<String>>,
-    version: i64,
-    updated_at: NaiveDateTime,
 }
 
 /// The locations the caller may see: their organisation's, narrowed to their `locations` claim.
@@ -169,17 +167,8 @@ pub fn update(
         name: patch.name.as_ref().map(|n| n.trim().to_owned()),
         kind: patch.kind.map(|k| k.as_str().to_owned()),
         cqc_location_id: patch.cqc_location_id.clone(),
-        version: version + 1,
-        updated_at: to_row(now()),
     };
-    let affected = diesel::update(
-        locations::table
-            .filter(locations::id.eq(id))
-            .filter(locations::version.eq(version)),
-    )
-    .set(&changes)
-    .execute(conn)?;
-    guarded_update(affected, if_match)?;
+    save_if_unchanged!(conn, locations, (id, version), &changes, if_match)?;
     let after = get(conn, principal, id)?;
     audit::record(
         conn,

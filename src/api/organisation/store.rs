@@ -9,7 +9,7 @@ use crate::domain::{new_id, now};
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::support::{guarded_update, to_row, to_utc};
+use crate::store::support::{save_if_unchanged, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organisations)]
@@ -56,8 +56,6 @@ struct OrganisationChanges {
     ods_code: Option<Option<String>>,
     acknowledge_within_hours: Option<i32>,
     feedback_within_days: Option<i32>,
-    version: i64,
-    updated_at: NaiveDateTime,
 }
 
 /// The organisation's row; 404 when the token names one that does not exist.
@@ -101,17 +99,8 @@ pub fn update(
         ods_code: patch.ods_code.clone(),
         acknowledge_within_hours: patch.acknowledge_within_hours,
         feedback_within_days: patch.feedback_within_days,
-        version: version + 1,
-        updated_at: to_row(now()),
     };
-    let affected = diesel::update(
-        organisations::table
-            .filter(organisations::id.eq(id))
-            .filter(organisations::version.eq(version)),
-    )
-    .set(&changes)
-    .execute(conn)?;
-    guarded_update(affected, if_match)?;
+    save_if_unchanged!(conn, organisations, (id, version), &changes, if_match)?;
     let after = get(conn, id)?;
     audit::record(
         conn,

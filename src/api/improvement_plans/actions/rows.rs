@@ -105,6 +105,4 @@ pub(super) struct ActionChanges {
     pub(super) effectiveness: Option<String>,
     pub(super) checked_on: Option<Option<NaiveDate>>,
     pub(super) completed_at: Option<Option<NaiveDateTime>>,
-    pub(super) version: Option<i64>,
-    pub(super) updated_at: Option<NaiveDateTime>,
 }

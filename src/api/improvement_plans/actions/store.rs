@@ -22,7 +22,7 @@ use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::links;
-use crate::store::support::{guarded_update, to_row};
+use crate::store::support::{save_if_unchanged, to_row};
 
 pub const KIND: RecordKind = RecordKind::Action;
 
@@ -242,19 +242,13 @@ fn save(
     changes: ActionChanges,
     if_match: &IfMatch,
 ) -> ApiResult<PlanAction> {
-    let changes = ActionChanges {
-        version: Some(row.version + 1),
-        updated_at: Some(to_row(now())),
-        ..changes
-    };
-    let affected = diesel::update(
-        plan_actions::table
-            .filter(plan_actions::id.eq(&row.id))
-            .filter(plan_actions::version.eq(row.version)),
-    )
-    .set(&changes)
-    .execute(conn)?;
-    guarded_update(affected, if_match)?;
+    save_if_unchanged!(
+        conn,
+        plan_actions,
+        (&row.id, row.version),
+        &changes,
+        if_match
+    )?;
     touch_plan(conn, &row.plan_id)?;
     let saved = plan_actions::table
         .find(&row.id)

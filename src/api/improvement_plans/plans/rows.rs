@@ -156,6 +156,4 @@ pub struct PlanChanges {
     pub last_reviewed_on: Option<Option<NaiveDate>>,
     pub next_review_due: Option<Option<NaiveDate>>,
     pub completed_at: Option<Option<NaiveDateTime>>,
-    pub version: Option<i64>,
-    pub updated_at: Option<NaiveDateTime>,
 }

@@ -22,7 +22,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
-use crate::store::support::{guarded_update, in_callers_reach, to_row};
+use crate::store::support::{in_callers_reach, save_if_unchanged, to_row};
 
 pub const KIND: RecordKind = RecordKind::ImprovementPlan;
 
@@ -176,19 +176,13 @@ pub fn save(
     changes: PlanChanges,
     if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
-    let changes = PlanChanges {
-        version: Some(row.version + 1),
-        updated_at: Some(to_row(now())),
-        ..changes
-    };
-    let affected = diesel::update(
-        improvement_plans::table
-            .filter(improvement_plans::id.eq(&row.id))
-            .filter(improvement_plans::version.eq(row.version)),
-    )
-    .set(&changes)
-    .execute(conn)?;
-    guarded_update(affected, if_match)?;
+    save_if_unchanged!(
+        conn,
+        improvement_plans,
+        (&row.id, row.version),
+        &changes,
+        if_match
+    )?;
     get(conn, principal, &row.id)
 }
 
