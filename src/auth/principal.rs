@@ -10,6 +10,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use super::{allows, Permission, Role};
+use crate::domain::ids::LocationId;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -19,7 +20,7 @@ pub struct Principal {
     pub organisation_id: String,
     pub roles: Vec<Role>,
     /// When present, the caller is limited to these locations.
-    pub locations: Option<Vec<String>>,
+    pub locations: Option<Vec<LocationId>>,
     pub name: Option<String>,
 }
 
@@ -39,10 +40,10 @@ impl Principal {
 
     /// Whether a record at `location_id` is within the caller's locations. A caller limited to
     /// some locations does not see records that belong to none.
-    pub fn may_see_location(&self, location_id: Option<&str>) -> bool {
+    pub fn may_see_location(&self, location_id: Option<LocationId>) -> bool {
         match &self.locations {
             None => true,
-            Some(allowed) => location_id.is_some_and(|id| allowed.iter().any(|a| a == id)),
+            Some(allowed) => location_id.is_some_and(|id| allowed.contains(&id)),
         }
     }
 }
@@ -111,18 +112,23 @@ fn verify(state: &AppState, req: &HttpRequest) -> ApiResult<Principal> {
             "the org claim must be an organisation id".to_owned(),
         ));
     }
-    if let Some(locations) = &claims.locations {
-        if !locations.iter().all(|l| is_uuid(l)) {
-            return Err(ApiError::Unauthorized(
-                "the locations claim must list location ids".to_owned(),
-            ));
-        }
-    }
+    let locations = claims
+        .locations
+        .map(|listed| {
+            listed
+                .iter()
+                .map(|l| uuid::Uuid::parse_str(l).map(LocationId::from))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|_| {
+            ApiError::Unauthorized("the locations claim must list location ids".to_owned())
+        })?;
     Ok(Principal {
         sub: claims.sub,
         organisation_id: claims.org,
         roles: claims.roles,
-        locations: claims.locations,
+        locations,
         name: claims.name,
     })
 }

@@ -1,6 +1,7 @@
 //! The database: one code path for SQLite and PostgreSQL through diesel's `MultiConnection`,
 //! a pool, embedded migrations and the transaction helper every write goes through.
 
+pub mod columns;
 pub mod instance;
 pub mod schema;
 

@@ -1,8 +1,10 @@
-//! Domain types and rules: plain data and functions, no HTTP and no SQL, unit-tested here.
+//! Domain types and rules: plain data and functions, no HTTP and no queries, unit-tested here.
+//! (An enum declares that it is kept as TEXT, so rows can hold it typed.)
 
 pub mod concern;
 pub mod evidence;
 pub mod framework;
+pub mod ids;
 pub mod improvement;
 pub mod learning;
 pub mod location;
@@ -15,6 +17,8 @@ macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -41,6 +45,20 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl $crate::db::columns::StoredAsText for $name {
+            const WHAT: &'static str = stringify!($name);
+
+            fn to_text(&self) -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(self.as_str())
+            }
+
+            fn from_text(text: &str) -> Option<Self> {
+                Self::parse(text)
+            }
+        }
+
+        $crate::db::columns::text_column!($name);
     };
 }
 pub(crate) use text_enum;
@@ -84,22 +102,9 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// A new record id: UUIDv7, so ids sort in creation order (keyset pagination relies on it).
-pub fn new_id() -> uuid::Uuid {
-    uuid::Uuid::now_v7()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_sort_in_creation_order() {
-        let ids: Vec<String> = (0..100).map(|_| new_id().to_string()).collect();
-        let mut sorted = ids.clone();
-        sorted.sort();
-        assert_eq!(ids, sorted);
-    }
 
     #[test]
     fn now_keeps_microseconds_only() {

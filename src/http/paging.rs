@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -34,7 +35,7 @@ impl Page {
         }
         let after = cursor
             .map(|c| {
-                uuid::Uuid::parse_str(c)
+                Uuid::parse_str(c)
                     .map(|id| id.hyphenated().to_string())
                     .map_err(|_| {
                         ApiError::bad_request(
@@ -53,10 +54,10 @@ impl Page {
     }
 
     /// Cuts the fetched rows to the page and answers the cursor of the next page, if any.
-    fn cursor_after<R>(&self, rows: &mut Vec<R>, id: impl Fn(&R) -> &str) -> Option<String> {
+    fn cursor_after<R>(&self, rows: &mut Vec<R>, id: impl Fn(&R) -> Uuid) -> Option<String> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        more.then(|| rows.last().map(|r| id(r).replace('-', "")))
+        more.then(|| rows.last().map(|r| id(r).simple().to_string()))
             .flatten()
     }
 
@@ -65,7 +66,7 @@ impl Page {
     pub fn finish_all<R, T: ToSchema>(
         &self,
         mut rows: Vec<R>,
-        id: impl Fn(&R) -> &str,
+        id: impl Fn(&R) -> Uuid,
         convert: impl FnOnce(Vec<R>) -> ApiResult<Vec<T>>,
     ) -> ApiResult<Paginated<T>> {
         let next_cursor = self.cursor_after(&mut rows, id);
@@ -79,7 +80,7 @@ impl Page {
     pub fn finish<R, T: ToSchema>(
         &self,
         rows: Vec<R>,
-        id: impl Fn(&R) -> &str,
+        id: impl Fn(&R) -> Uuid,
         into: impl FnMut(R) -> ApiResult<T>,
     ) -> ApiResult<Paginated<T>> {
         self.finish_all(rows, id, |rows| rows.into_iter().map(into).collect())
@@ -115,17 +116,15 @@ mod tests {
     #[test]
     fn page_cursor_round_trips() {
         let page = Page::new(Some(2), None).unwrap();
-        let ids = vec![
-            "0190c0de-0000-7000-8000-000000000001".to_owned(),
-            "0190c0de-0000-7000-8000-000000000002".to_owned(),
-            "0190c0de-0000-7000-8000-000000000003".to_owned(),
-        ];
-        let paginated = page.finish(ids.clone(), |id| id.as_str(), Ok).unwrap();
+        let ids: Vec<Uuid> = (1..=3).map(|_| Uuid::now_v7()).collect();
+        let paginated = page
+            .finish(ids.clone(), |id| *id, |id| Ok(id.to_string()))
+            .unwrap();
         assert_eq!(paginated.items.len(), 2);
         let next = Page::new(Some(2), paginated.next_cursor.as_deref()).unwrap();
-        assert_eq!(next.after.as_deref(), Some(ids[1].as_str()));
+        assert_eq!(next.after, Some(ids[1].to_string()));
         let last = next
-            .finish(vec![ids[2].clone()], |id| id.as_str(), Ok)
+            .finish(vec![ids[2]], |id| *id, |id| Ok(id.to_string()))
             .unwrap();
         assert_eq!(last.next_cursor, None);
     }

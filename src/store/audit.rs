@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use crate::auth::Principal;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
-use crate::domain::{new_id, now};
+use crate::domain::ids::AuditEventId;
+use crate::domain::now;
 use crate::error::ApiResult;
 use crate::store::support::to_row;
 
@@ -35,7 +36,8 @@ impl Actor<'_> {
 pub struct Change<'a> {
     pub action: &'a str,
     pub resource_type: &'a str,
-    pub resource_id: &'a str,
+    /// A record's id, or the organisation's for a change to it.
+    pub resource_id: String,
     pub changed_fields: Vec<String>,
     pub detail: Option<Value>,
 }
@@ -44,7 +46,7 @@ impl<'a> Change<'a> {
     /// A record created: the fields it was given.
     pub fn created(
         resource_type: &'a str,
-        resource_id: &'a str,
+        resource_id: impl std::fmt::Display,
         record: &impl Serialize,
     ) -> ApiResult<Self> {
         Self::between("create", resource_type, resource_id, &json!({}), record)
@@ -55,14 +57,14 @@ impl<'a> Change<'a> {
     pub fn between(
         action: &'a str,
         resource_type: &'a str,
-        resource_id: &'a str,
+        resource_id: impl std::fmt::Display,
         before: &Value,
         after: &impl Serialize,
     ) -> ApiResult<Self> {
         Ok(Self {
             action,
             resource_type,
-            resource_id,
+            resource_id: resource_id.to_string(),
             changed_fields: changed_fields(before, &serde_json::to_value(after)?),
             detail: None,
         })
@@ -83,7 +85,7 @@ pub fn record(
 ) -> ApiResult<()> {
     diesel::insert_into(audit_events::table)
         .values((
-            audit_events::id.eq(new_id().to_string()),
+            audit_events::id.eq(AuditEventId::new()),
             audit_events::organisation_id.eq(organisation_id),
             audit_events::actor.eq(actor.name()),
             audit_events::action.eq(change.action),

@@ -1,5 +1,6 @@
 //! External references: the record of a table that already holds one, and the 409 naming it.
 
+use crate::domain::ids::RecordId;
 use crate::error::{ApiError, ApiResult};
 
 /// Finds the record of a table that holds an external reference in an organisation.
@@ -10,14 +11,14 @@ macro_rules! external_ref_holder {
             .filter($table::external_system.eq(&$external.system))
             .filter($table::external_id.eq(&$external.id))
             .select($table::id)
-            .first::<String>($conn)
+            .first::<$crate::domain::ids::RecordId>($conn)
             .optional()
     };
 }
 pub(crate) use external_ref_holder;
 
 /// 409 naming the record that already holds an external reference.
-pub fn external_ref_free(holder: Option<String>, kind: &str) -> ApiResult<()> {
+pub fn external_ref_free(holder: Option<RecordId>, kind: &str) -> ApiResult<()> {
     match holder {
         None => Ok(()),
         Some(existing) => Err(ApiError::Conflict {

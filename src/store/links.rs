@@ -12,6 +12,7 @@ use crate::db::schema::{
     quality_statement_tags as tags, recognitions, record_links as links,
 };
 use crate::db::DbConnection;
+use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::{ApiError, ApiResult};
 
@@ -20,12 +21,12 @@ pub fn set_tags(
     conn: &mut DbConnection,
     organisation_id: &str,
     kind: RecordKind,
-    id: &str,
+    id: RecordId,
     statements: &[String],
 ) -> ApiResult<()> {
     diesel::delete(
         tags::table
-            .filter(tags::record_type.eq(kind.as_str()))
+            .filter(tags::record_type.eq(kind))
             .filter(tags::record_id.eq(id)),
     )
     .execute(conn)?;
@@ -36,7 +37,7 @@ pub fn set_tags(
         diesel::insert_into(tags::table)
             .values((
                 tags::organisation_id.eq(organisation_id),
-                tags::record_type.eq(kind.as_str()),
+                tags::record_type.eq(kind),
                 tags::record_id.eq(id),
                 tags::quality_statement_id.eq(statement),
             ))
@@ -49,10 +50,10 @@ pub fn set_tags(
 pub fn tags_of(
     conn: &mut DbConnection,
     kind: RecordKind,
-    ids: &[&str],
-) -> ApiResult<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = tags::table
-        .filter(tags::record_type.eq(kind.as_str()))
+    ids: &[RecordId],
+) -> ApiResult<HashMap<RecordId, Vec<String>>> {
+    let rows: Vec<(RecordId, String)> = tags::table
+        .filter(tags::record_type.eq(kind))
         .filter(tags::record_id.eq_any(ids))
         .select((tags::record_id, tags::quality_statement_id))
         .order((tags::record_id, tags::quality_statement_id))
@@ -62,7 +63,7 @@ pub fn tags_of(
 
 pub type TaggedIds = Select<
     Filter<
-        Filter<tags::table, Eq<tags::record_type, &'static str>>,
+        Filter<tags::table, Eq<tags::record_type, RecordKind>>,
         Eq<tags::quality_statement_id, String>,
     >,
     tags::record_id,
@@ -71,7 +72,7 @@ pub type TaggedIds = Select<
 /// The ids of the records of a kind tagged with a statement, for `id IN (…)` filters.
 pub fn tagged(kind: RecordKind, statement: &str) -> TaggedIds {
     tags::table
-        .filter(tags::record_type.eq(kind.as_str()))
+        .filter(tags::record_type.eq(kind))
         .filter(tags::quality_statement_id.eq(statement.to_owned()))
         .select(tags::record_id)
 }
@@ -80,22 +81,22 @@ pub fn tagged(kind: RecordKind, statement: &str) -> TaggedIds {
 pub fn set_links(
     conn: &mut DbConnection,
     organisation_id: &str,
-    from: (RecordKind, &str),
+    from: (RecordKind, RecordId),
     to_kind: RecordKind,
     to_ids: &[Uuid],
 ) -> ApiResult<()> {
     diesel::delete(
         links::table
-            .filter(links::from_type.eq(from.0.as_str()))
+            .filter(links::from_type.eq(from.0))
             .filter(links::from_id.eq(from.1))
-            .filter(links::to_type.eq(to_kind.as_str())),
+            .filter(links::to_type.eq(to_kind)),
     )
     .execute(conn)?;
     let mut unique = to_ids.to_vec();
     unique.sort();
     unique.dedup();
     for to in unique {
-        add_link(conn, organisation_id, from, (to_kind, to))?;
+        add_link(conn, organisation_id, from, (to_kind, to.into()))?;
     }
     Ok(())
 }
@@ -104,16 +105,16 @@ pub fn set_links(
 pub fn add_link(
     conn: &mut DbConnection,
     organisation_id: &str,
-    from: (RecordKind, &str),
-    to: (RecordKind, Uuid),
+    from: (RecordKind, RecordId),
+    to: (RecordKind, RecordId),
 ) -> ApiResult<()> {
     diesel::insert_into(links::table)
         .values((
             links::organisation_id.eq(organisation_id),
-            links::from_type.eq(from.0.as_str()),
+            links::from_type.eq(from.0),
             links::from_id.eq(from.1),
-            links::to_type.eq(to.0.as_str()),
-            links::to_id.eq(to.1.to_string()),
+            links::to_type.eq(to.0),
+            links::to_id.eq(to.1),
         ))
         .execute(conn)?;
     Ok(())
@@ -123,30 +124,24 @@ pub fn add_link(
 pub fn links_of(
     conn: &mut DbConnection,
     from_kind: RecordKind,
-    from_ids: &[&str],
+    from_ids: &[RecordId],
     to_kind: RecordKind,
-) -> ApiResult<HashMap<String, Vec<Uuid>>> {
-    let rows: Vec<(String, String)> = links::table
-        .filter(links::from_type.eq(from_kind.as_str()))
+) -> ApiResult<HashMap<RecordId, Vec<Uuid>>> {
+    let rows: Vec<(RecordId, Uuid)> = links::table
+        .filter(links::from_type.eq(from_kind))
         .filter(links::from_id.eq_any(from_ids))
-        .filter(links::to_type.eq(to_kind.as_str()))
+        .filter(links::to_type.eq(to_kind))
         .select((links::from_id, links::to_id))
         .order((links::from_id, links::to_id))
-        .load(conn)?;
-    group(rows)
+        .load::<(RecordId, RecordId)>(conn)?
         .into_iter()
-        .map(|(from, to)| {
-            let ids = to
-                .iter()
-                .map(|id| Uuid::parse_str(id).map_err(ApiError::internal))
-                .collect::<ApiResult<_>>()?;
-            Ok((from, ids))
-        })
-        .collect()
+        .map(|(from, to)| (from, to.uuid()))
+        .collect();
+    Ok(group(rows))
 }
 
-fn group(rows: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
-    let mut grouped: HashMap<String, Vec<String>> = HashMap::new();
+fn group<V>(rows: Vec<(RecordId, V)>) -> HashMap<RecordId, Vec<V>> {
+    let mut grouped: HashMap<RecordId, Vec<V>> = HashMap::new();
     for (key, value) in rows {
         grouped.entry(key).or_default().push(value);
     }
@@ -157,21 +152,21 @@ fn group(rows: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
 #[derive(Debug, Clone)]
 pub struct RecordSummary {
     pub kind: RecordKind,
-    pub id: String,
+    pub id: RecordId,
     pub title: String,
     /// Its workflow state, where it has one.
     pub status: Option<String>,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
 }
 
-type SummaryRow = (String, String, Option<String>, Option<String>);
+type SummaryRow = (RecordId, String, Option<String>, Option<LocationId>);
 
 /// Summaries of the records of a kind, among `ids`, that belong to the organisation.
 pub fn summaries(
     conn: &mut DbConnection,
     organisation_id: &str,
     kind: RecordKind,
-    ids: &[String],
+    ids: &[RecordId],
 ) -> ApiResult<Vec<RecordSummary>> {
     let rows: Vec<SummaryRow> = match kind {
         RecordKind::Concern => concerns::table
@@ -256,12 +251,12 @@ pub fn check_exist(
     field: &str,
     ids: &[Uuid],
 ) -> ApiResult<()> {
-    let wanted: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let wanted: Vec<RecordId> = ids.iter().copied().map(RecordId::from).collect();
     let found = summaries(conn, organisation_id, kind, &wanted)?;
-    let missing: Vec<&str> = wanted
+    let missing: Vec<String> = wanted
         .iter()
-        .filter(|id| !found.iter().any(|f| &f.id == *id))
-        .map(String::as_str)
+        .filter(|id| !found.iter().any(|f| f.id == **id))
+        .map(RecordId::to_string)
         .collect();
     if missing.is_empty() {
         Ok(())

@@ -38,18 +38,6 @@ pub fn to_row(time: DateTime<Utc>) -> NaiveDateTime {
     time.naive_utc()
 }
 
-/// Reads an enum column back; text the code never writes is a bug, answered 500.
-pub fn stored<T>(parsed: Option<T>, column: &str, text: &str) -> ApiResult<T> {
-    parsed
-        .ok_or_else(|| ApiError::internal(format!("unexpected {column} {text:?} in the database")))
-}
-
-/// Reads a stored id; text that is not a UUID is a bug, answered 500.
-pub fn parse_id(text: &str) -> ApiResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(text)
-        .map_err(|_| ApiError::internal(format!("stored id {text:?} is not a UUID")))
-}
-
 /// The one optimistic save: writes `$changes` (an `AsChangeset`) to the row `$id` of `$table`
 /// only if it is still at `$version`, the version the request read, bumping the version and
 /// stamping `updated_at`. Answers as [`guarded_update`] does; the caller reads the record back.

@@ -792,3 +792,23 @@ async fn concerns_of_another_location_cannot_be_moved_there_by_a_limited_caller(
     .await
     .expect_problem(422, "validation_failed");
 }
+
+#[actix_web::test]
+async fn a_stored_value_the_code_never_writes_is_a_500_that_names_nothing() {
+    let app = TestApp::new().await;
+    let id = app.raise(&app.staff, json!({})).await;
+    app.with_conn(|conn| {
+        conn.batch_execute(&format!(
+            "UPDATE concerns SET status = 'lost_in_the_post' WHERE id = '{id}'"
+        ))
+        .unwrap()
+    });
+    let read = app
+        .get(&app.manager, &format!("/v1/concerns/{id}"))
+        .await
+        .expect(500);
+    assert_eq!(read.body["code"], "internal_error");
+    let body = read.body.to_string();
+    assert!(!body.contains("lost_in_the_post"), "{body}");
+    assert!(!body.contains("ConcernStatus"), "{body}");
+}

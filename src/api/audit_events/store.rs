@@ -3,18 +3,19 @@ use diesel::prelude::*;
 use super::dto::{AuditEvent, AuditQuery};
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
+use crate::domain::ids::{AuditEventId, RecordId};
 use crate::error::ApiResult;
 use crate::http::paging::{Page, Paginated};
-use crate::store::support::{parse_id, to_row, to_utc};
+use crate::store::support::{to_row, to_utc};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 struct AuditRow {
-    id: String,
+    id: AuditEventId,
     actor: String,
     action: String,
     resource_type: String,
-    resource_id: String,
+    resource_id: RecordId,
     changed_fields: String,
     detail: Option<String>,
     created_at: chrono::NaiveDateTime,
@@ -36,7 +37,7 @@ pub fn list(
         select = select.filter(audit_events::resource_type.eq(kind.clone()));
     }
     if let Some(id) = query.resource_id {
-        select = select.filter(audit_events::resource_id.eq(id.to_string()));
+        select = select.filter(audit_events::resource_id.eq(RecordId::from(id)));
     }
     if let Some(from) = query.from {
         select = select.filter(audit_events::created_at.ge(to_row(from)));
@@ -50,14 +51,14 @@ pub fn list(
     let rows = select.load(conn)?;
     page.finish(
         rows,
-        |r| &r.id,
+        |r| r.id.uuid(),
         |row| {
             Ok(AuditEvent {
-                id: parse_id(&row.id)?,
+                id: row.id.into(),
                 actor: row.actor,
                 action: row.action,
                 resource_type: row.resource_type,
-                resource_id: parse_id(&row.resource_id)?,
+                resource_id: row.resource_id.into(),
                 changed_fields: serde_json::from_str(&row.changed_fields)?,
                 detail: row.detail.map(|d| serde_json::from_str(&d)).transpose()?,
                 created_at: to_utc(row.created_at),

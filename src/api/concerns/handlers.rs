@@ -1,5 +1,4 @@
 use actix_web::{get, patch, post, web, HttpMessage, HttpRequest};
-use uuid::Uuid;
 
 use super::dto::{
     Concern, ConcernPatch, ConcernQuery, ConcernUpdate, NewConcern, NewConcernUpdate,
@@ -8,6 +7,7 @@ use super::dto::{
 use super::{store, timeline};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::{ConcernId, ConcernUpdateId};
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -101,13 +101,13 @@ pub async fn list_concerns(
 pub async fn get_concern(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<ConcernId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let concern = state
         .db
-        .run(move |conn| store::get(conn, &principal, &id))
+        .run(move |conn| store::get(conn, &principal, id))
         .await?;
     Answer::ok(&concern)
 }
@@ -132,17 +132,17 @@ pub async fn get_concern(
 pub async fn update_concern(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<ConcernId>,
     if_match: IfMatch,
     body: Json<ConcernPatch>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::EditConcern)?;
     let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let concern = state
         .db
-        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
+        .write(move |conn| store::update(conn, &principal, id, &patch, &if_match))
         .await?;
     Answer::ok(&concern)
 }
@@ -171,7 +171,7 @@ pub async fn transition_concern(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<ConcernId>,
     if_match: IfMatch,
     key: IdempotencyKey,
     body: Json<TransitionRequest>,
@@ -179,10 +179,10 @@ pub async fn transition_concern(
     principal.require(Permission::TriageConcern)?;
     let request = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &request)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     idempotency::once(&state.db, keyed, move |conn| {
         Answer::ok(&store::transition(
-            conn, &principal, &id, &request, &if_match,
+            conn, &principal, id, &request, &if_match,
         )?)
     })
     .await
@@ -210,16 +210,16 @@ pub async fn add_concern_update(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<ConcernId>,
     key: IdempotencyKey,
     body: Json<NewConcernUpdate>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::AddConcernUpdate)?;
     let new = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &new)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     idempotency::once(&state.db, keyed, move |conn| {
-        let update = timeline::add_update(conn, &principal, &id, &new)?;
+        let update = timeline::add_update(conn, &principal, id, &new)?;
         Answer::created(format!("/v1/concerns/{id}/updates/{}", update.id), &update)
     })
     .await
@@ -241,16 +241,16 @@ pub async fn add_concern_update(
 pub async fn list_concern_updates(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<ConcernId>,
     query: Query<PageQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
     let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let updates = state
         .db
-        .run(move |conn| timeline::list_updates(conn, &principal, &id, &page))
+        .run(move |conn| timeline::list_updates(conn, &principal, id, &page))
         .await?;
     Answer::ok(&updates)
 }
@@ -271,15 +271,13 @@ pub async fn list_concern_updates(
 pub async fn get_concern_update(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(ConcernId, ConcernUpdateId)>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
     let (id, update_id) = path.into_inner();
     let update = state
         .db
-        .run(move |conn| {
-            timeline::get_update(conn, &principal, &id.to_string(), &update_id.to_string())
-        })
+        .run(move |conn| timeline::get_update(conn, &principal, id, update_id))
         .await?;
     Answer::ok(&update)
 }

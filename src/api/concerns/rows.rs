@@ -10,20 +10,20 @@ use crate::domain::concern::{
     self as rules, ConcernCategory, ConcernStatus, Deadlines, Progress, RiskLevel, UpdateKind,
     UpdateVisibility,
 };
-use crate::error::ApiResult;
-use crate::store::support::{parse_id, stored, to_utc};
+use crate::domain::ids::{ConcernId, ConcernUpdateId, LocationId};
+use crate::store::support::to_utc;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = concerns)]
 pub struct ConcernRow {
-    pub id: String,
+    pub id: ConcernId,
     pub organisation_id: String,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
     pub title: String,
     pub description: String,
-    pub category: String,
-    pub risk: String,
-    pub status: String,
+    pub category: ConcernCategory,
+    pub risk: RiskLevel,
+    pub status: ConcernStatus,
     pub confidential: bool,
     pub anonymous: bool,
     pub raised_by_sub: Option<String>,
@@ -43,20 +43,12 @@ pub struct ConcernRow {
 }
 
 impl ConcernRow {
-    pub fn status(&self) -> ApiResult<ConcernStatus> {
-        stored(
-            ConcernStatus::parse(&self.status),
-            "concern status",
-            &self.status,
-        )
-    }
-
-    pub fn progress(&self) -> ApiResult<Progress> {
-        Ok(Progress {
-            status: self.status()?,
+    pub fn progress(&self) -> Progress {
+        Progress {
+            status: self.status,
             acknowledged_at: self.acknowledged_at.map(to_utc),
             resolved_at: self.resolved_at.map(to_utc),
-        })
+        }
     }
 
     pub fn deadlines(&self) -> Deadlines {
@@ -67,22 +59,14 @@ impl ConcernRow {
     }
 
     /// The concern as the API shows it, with its quality-statement tags.
-    pub fn into_dto(
-        self,
-        now: DateTime<Utc>,
-        quality_statements: Vec<String>,
-    ) -> ApiResult<Concern> {
-        let progress = self.progress()?;
-        Ok(Concern {
-            id: parse_id(&self.id)?,
-            category: stored(
-                ConcernCategory::parse(&self.category),
-                "category",
-                &self.category,
-            )?,
-            risk: stored(RiskLevel::parse(&self.risk), "risk", &self.risk)?,
+    pub fn into_dto(self, now: DateTime<Utc>, quality_statements: Vec<String>) -> Concern {
+        let progress = self.progress();
+        Concern {
+            id: self.id.into(),
+            category: self.category,
+            risk: self.risk,
             status: progress.status,
-            location_id: self.location_id.as_deref().map(parse_id).transpose()?,
+            location_id: self.location_id.map(Into::into),
             confidential: self.confidential,
             anonymous: self.anonymous,
             raised_by: self.raised_by_sub.clone().map(|sub| Person {
@@ -104,21 +88,21 @@ impl ConcernRow {
             updated_at: to_utc(self.updated_at),
             quality_statements,
             receipt_code: None,
-        })
+        }
     }
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = concern_updates)]
 pub struct UpdateRow {
-    pub id: String,
+    pub id: ConcernUpdateId,
     pub organisation_id: String,
-    pub concern_id: String,
-    pub kind: String,
-    pub visibility: String,
+    pub concern_id: ConcernId,
+    pub kind: UpdateKind,
+    pub visibility: UpdateVisibility,
     pub body: Option<String>,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub from_status: Option<ConcernStatus>,
+    pub to_status: Option<ConcernStatus>,
     pub author_sub: Option<String>,
     pub author_name: Option<String>,
     pub by_raiser: bool,
@@ -126,30 +110,22 @@ pub struct UpdateRow {
 }
 
 impl UpdateRow {
-    pub fn into_dto(self) -> ApiResult<ConcernUpdate> {
-        let status = |text: Option<String>| {
-            text.map(|t| stored(ConcernStatus::parse(&t), "status", &t))
-                .transpose()
-        };
-        Ok(ConcernUpdate {
-            id: parse_id(&self.id)?,
-            concern_id: parse_id(&self.concern_id)?,
-            kind: stored(UpdateKind::parse(&self.kind), "update kind", &self.kind)?,
-            visibility: stored(
-                UpdateVisibility::parse(&self.visibility),
-                "visibility",
-                &self.visibility,
-            )?,
+    pub fn into_dto(self) -> ConcernUpdate {
+        ConcernUpdate {
+            id: self.id.into(),
+            concern_id: self.concern_id.into(),
+            kind: self.kind,
+            visibility: self.visibility,
             body: self.body,
-            from_status: status(self.from_status)?,
-            to_status: status(self.to_status)?,
+            from_status: self.from_status,
+            to_status: self.to_status,
             author: self.author_sub.map(|sub| Person {
                 sub,
                 name: self.author_name,
             }),
             by_raiser: self.by_raiser,
             created_at: to_utc(self.created_at),
-        })
+        }
     }
 }
 
@@ -158,11 +134,11 @@ impl UpdateRow {
 pub struct ConcernChanges {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub category: Option<String>,
-    pub risk: Option<String>,
-    pub location_id: Option<Option<String>>,
+    pub category: Option<ConcernCategory>,
+    pub risk: Option<RiskLevel>,
+    pub location_id: Option<Option<LocationId>>,
     pub confidential: Option<bool>,
-    pub status: Option<String>,
+    pub status: Option<ConcernStatus>,
     pub escalated_to: Option<String>,
     pub outcome: Option<String>,
     pub acknowledged_at: Option<Option<NaiveDateTime>>,

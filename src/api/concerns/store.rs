@@ -14,7 +14,8 @@ use crate::db::{Backend, DbConnection};
 use crate::domain::concern::{
     self as rules, ConcernStatus, TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
-use crate::domain::{new_id, now, receipt, RecordKind};
+use crate::domain::ids::{ConcernId, LocationId, RecordId};
+use crate::domain::{now, receipt, RecordKind};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
@@ -52,18 +53,22 @@ fn visible(principal: &Principal) -> concerns::BoxedQuery<'static, Backend> {
 pub fn visible_ids(
     conn: &mut DbConnection,
     principal: &Principal,
-    ids: &[String],
-) -> ApiResult<std::collections::HashSet<String>> {
-    let found: Vec<String> = visible(principal)
+    ids: &[RecordId],
+) -> ApiResult<std::collections::HashSet<RecordId>> {
+    let found: Vec<RecordId> = visible(principal)
         .filter(concerns::id.eq_any(ids.to_vec()))
         .select(concerns::id)
         .load(conn)?;
     Ok(found.into_iter().collect())
 }
 
-pub fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<ConcernRow> {
+pub fn find(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: ConcernId,
+) -> ApiResult<ConcernRow> {
     visible(principal)
-        .filter(concerns::id.eq(id.to_owned()))
+        .filter(concerns::id.eq(id))
         .select(ConcernRow::as_select())
         .first(conn)
         .optional()?
@@ -72,22 +77,23 @@ pub fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResu
 
 /// Rows as concerns, reading their tags in one query.
 fn into_dtos(conn: &mut DbConnection, rows: Vec<ConcernRow>) -> ApiResult<Vec<Concern>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let now = now();
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|row| {
-            let statements = tags.remove(&row.id).unwrap_or_default();
+            let statements = tags.remove(&row.id.any()).unwrap_or_default();
             row.into_dto(now, statements)
         })
-        .collect()
+        .collect())
 }
 
 fn into_dto(conn: &mut DbConnection, row: ConcernRow) -> ApiResult<Concern> {
     only(into_dtos(conn, vec![row])?)
 }
 
-pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Concern> {
+pub fn get(conn: &mut DbConnection, principal: &Principal, id: ConcernId) -> ApiResult<Concern> {
     let row = find(conn, principal, id)?;
     into_dto(conn, row)
 }
@@ -98,8 +104,8 @@ pub fn create(
     new: &NewConcern,
 ) -> ApiResult<Concern> {
     let settings = organisation::store::find(conn, &principal.organisation_id)?.clock_settings();
-    let location_id = new.location_id.map(|id| id.to_string());
-    locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = new.location_id.map(LocationId::from);
+    locations::store::check_reference(conn, principal, location_id)?;
     if let Some(external) = &new.external_ref {
         external_ref_free(
             external_ref_holder!(conn, concerns, &principal.organisation_id, external)?,
@@ -115,14 +121,14 @@ pub fn create(
         (Some(principal.sub.clone()), principal.name.clone())
     };
     let row = ConcernRow {
-        id: new_id().to_string(),
+        id: ConcernId::new(),
         organisation_id: principal.organisation_id.clone(),
         location_id,
         title: new.title.trim().to_owned(),
         description: new.description.trim().to_owned(),
-        category: new.category.as_str().to_owned(),
-        risk: new.risk.as_str().to_owned(),
-        status: ConcernStatus::Raised.as_str().to_owned(),
+        category: new.category,
+        risk: new.risk,
+        status: ConcernStatus::Raised,
         confidential: new
             .confidential
             .unwrap_or_else(|| rules::confidential_by_default(new.category)),
@@ -157,7 +163,7 @@ pub fn create(
         Change {
             action: "create",
             resource_type: "concern",
-            resource_id: &row.id,
+            resource_id: row.id.to_string(),
             changed_fields: [
                 "title",
                 "description",
@@ -177,7 +183,7 @@ pub fn create(
         conn,
         &principal.organisation_id,
         KIND,
-        &row.id,
+        row.id.any(),
         &new.quality_statements,
     )?;
     let mut concern = into_dto(conn, row)?;
@@ -197,13 +203,13 @@ pub fn list(
         .order(concerns::id.asc())
         .limit(page.fetch());
     if let Some(status) = query.status {
-        select = select.filter(concerns::status.eq(status.as_str()));
+        select = select.filter(concerns::status.eq(status));
     }
     if let Some(category) = query.category {
-        select = select.filter(concerns::category.eq(category.as_str()));
+        select = select.filter(concerns::category.eq(category));
     }
     if let Some(risk) = query.risk {
-        select = select.filter(concerns::risk.eq(risk.as_str()));
+        select = select.filter(concerns::risk.eq(risk));
     }
     if let Some(location) = query.location_id {
         select = select.filter(concerns::location_id.eq(location.to_string()));
@@ -230,7 +236,7 @@ pub fn list(
         select = select.filter(concerns::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
+    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
 }
 
 /// Writes `changes` if the row is still at the version read, and reads the result back.
@@ -251,28 +257,28 @@ fn save(
 pub fn update(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: ConcernId,
     patch: &ConcernPatch,
     if_match: &IfMatch,
 ) -> ApiResult<Concern> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
-    let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
-    if let Some(location_id) = &location_id {
-        locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = patch.location_id.map(|l| l.map(LocationId::from));
+    if let Some(location_id) = location_id {
+        locations::store::check_reference(conn, principal, location_id)?;
     }
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     let changes = ConcernChanges {
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
         description: patch.description.as_ref().map(|d| d.trim().to_owned()),
-        category: patch.category.map(|c| c.as_str().to_owned()),
-        risk: patch.risk.map(|r| r.as_str().to_owned()),
+        category: patch.category,
+        risk: patch.risk,
         location_id,
         confidential: patch.confidential,
         ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {
-        links::set_tags(conn, &principal.organisation_id, KIND, id, statements)?;
+        links::set_tags(conn, &principal.organisation_id, KIND, id.any(), statements)?;
     }
     let after = save(conn, &row, &changes, if_match)?;
     audit::record(
@@ -287,20 +293,20 @@ pub fn update(
 pub fn transition(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: ConcernId,
     request: &TransitionRequest,
     if_match: &IfMatch,
 ) -> ApiResult<Concern> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
     let now = now();
-    let from = row.status()?;
+    let from = row.status;
     let details = TransitionDetails {
         outcome: request.outcome.as_deref(),
         escalated_to: request.escalated_to.as_deref(),
     };
     let next =
-        rules::transition(row.progress()?, request.to, details, now).map_err(|e| match e {
+        rules::transition(row.progress(), request.to, details, now).map_err(|e| match e {
             TransitionError::Illegal(illegal) => illegal_move("concern", illegal),
             TransitionError::Missing(field) => {
                 ApiError::field(field, format!("is required to move to {}", request.to))
@@ -314,7 +320,7 @@ pub fn transition(
     changed.extend(outcome.as_ref().map(|_| "outcome".to_owned()));
     changed.extend(escalated_to.as_ref().map(|_| "escalated_to".to_owned()));
     let changes = ConcernChanges {
-        status: Some(next.status.as_str().to_owned()),
+        status: Some(next.status),
         outcome,
         escalated_to,
         acknowledged_at: Some(next.acknowledged_at.map(to_row)),
@@ -340,7 +346,7 @@ pub fn transition(
         Change {
             action: "transition",
             resource_type: "concern",
-            resource_id: id,
+            resource_id: id.to_string(),
             changed_fields: changed,
             detail: Some(json!({ "from": from, "to": next.status })),
         },

@@ -10,7 +10,8 @@ use crate::auth::{Principal, Role};
 use crate::db::schema::{concern_updates, concerns};
 use crate::db::{Backend, DbConnection};
 use crate::domain::concern::{ConcernStatus, UpdateKind, UpdateVisibility};
-use crate::domain::{new_id, now};
+use crate::domain::ids::{ConcernId, ConcernUpdateId};
+use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
@@ -41,14 +42,14 @@ pub(super) fn insert_update(
         Some(author) => concern.raised_by_sub.as_deref() == Some(author.sub.as_str()),
     };
     let row = UpdateRow {
-        id: new_id().to_string(),
+        id: ConcernUpdateId::new(),
         organisation_id: concern.organisation_id.clone(),
-        concern_id: concern.id.clone(),
-        kind: entry.kind.as_str().to_owned(),
-        visibility: entry.visibility.as_str().to_owned(),
+        concern_id: concern.id,
+        kind: entry.kind,
+        visibility: entry.visibility,
         body: entry.body,
-        from_status: entry.statuses.map(|(from, _)| from.as_str().to_owned()),
-        to_status: entry.statuses.map(|(_, to)| to.as_str().to_owned()),
+        from_status: entry.statuses.map(|(from, _)| from),
+        to_status: entry.statuses.map(|(_, to)| to),
         author_sub: entry.author.map(|a| a.sub.clone()),
         author_name: entry.author.and_then(|a| a.name.clone()),
         by_raiser,
@@ -57,7 +58,7 @@ pub(super) fn insert_update(
     diesel::insert_into(concern_updates::table)
         .values(&row)
         .execute(conn)?;
-    let update = row.into_dto()?;
+    let update = row.into_dto();
     audit::record(
         conn,
         &concern.organisation_id,
@@ -65,7 +66,7 @@ pub(super) fn insert_update(
         Change {
             action: "create",
             resource_type: "concern_update",
-            resource_id: &update.id.to_string(),
+            resource_id: update.id.to_string(),
             changed_fields: vec!["body".into(), "visibility".into()],
             detail: Some(json!({ "concern_id": concern.id, "kind": entry.kind })),
         },
@@ -76,7 +77,7 @@ pub(super) fn insert_update(
 pub fn add_update(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: ConcernId,
     new: &NewConcernUpdate,
 ) -> ApiResult<ConcernUpdate> {
     let concern = find(conn, principal, id)?;
@@ -113,21 +114,21 @@ pub fn add_update(
 
 /// A new timeline entry changes the concern for anyone syncing by `updated_since`.
 fn touch(conn: &mut DbConnection, concern: &ConcernRow) -> ApiResult<()> {
-    diesel::update(concerns::table.find(&concern.id))
+    diesel::update(concerns::table.find(concern.id))
         .set(concerns::updated_at.eq(to_row(now())))
         .execute(conn)?;
     Ok(())
 }
 
 fn updates_of(
-    concern_id: &str,
+    concern_id: ConcernId,
     raiser_view: bool,
 ) -> concern_updates::BoxedQuery<'static, Backend> {
     let mut query = concern_updates::table
-        .filter(concern_updates::concern_id.eq(concern_id.to_owned()))
+        .filter(concern_updates::concern_id.eq(concern_id))
         .into_boxed();
     if raiser_view {
-        query = query.filter(concern_updates::visibility.eq(UpdateVisibility::Raiser.as_str()));
+        query = query.filter(concern_updates::visibility.eq(UpdateVisibility::Raiser));
     }
     query
 }
@@ -135,7 +136,7 @@ fn updates_of(
 pub fn list_updates(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: ConcernId,
     page: &Page,
 ) -> ApiResult<Paginated<ConcernUpdate>> {
     find(conn, principal, id)?;
@@ -147,34 +148,37 @@ pub fn list_updates(
         select = select.filter(concern_updates::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish(rows, |r| &r.id, UpdateRow::into_dto)
+    page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 
 pub fn get_update(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
-    update_id: &str,
+    id: ConcernId,
+    update_id: ConcernUpdateId,
 ) -> ApiResult<ConcernUpdate> {
     find(conn, principal, id)?;
-    updates_of(id, !sees_internal_updates(principal))
-        .filter(concern_updates::id.eq(update_id.to_owned()))
+    Ok(updates_of(id, !sees_internal_updates(principal))
+        .filter(concern_updates::id.eq(update_id))
         .select(UpdateRow::as_select())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("concern update"))?
-        .into_dto()
+        .into_dto())
 }
 
 /// The timeline entries an anonymous raiser may read, oldest first.
-pub fn raiser_updates(conn: &mut DbConnection, concern_id: &str) -> ApiResult<Vec<ConcernUpdate>> {
-    updates_of(concern_id, true)
+pub fn raiser_updates(
+    conn: &mut DbConnection,
+    concern_id: ConcernId,
+) -> ApiResult<Vec<ConcernUpdate>> {
+    Ok(updates_of(concern_id, true)
         .select(UpdateRow::as_select())
         .order(concern_updates::id.asc())
         .load(conn)?
         .into_iter()
         .map(UpdateRow::into_dto)
-        .collect()
+        .collect())
 }
 
 /// A message from an anonymous raiser, written with no identity at all.

@@ -1,10 +1,10 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest};
-use uuid::Uuid;
 
 use super::dto::{Evidence, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery};
 use super::{series, store};
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::EvidenceId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -88,13 +88,13 @@ pub async fn list_evidence(
 pub async fn get_evidence(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<EvidenceId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadEvidence)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let found = state
         .db
-        .run(move |conn| store::get(conn, &principal, &id))
+        .run(move |conn| store::get(conn, &principal, id))
         .await?;
     Answer::ok(&found)
 }
@@ -119,17 +119,17 @@ pub async fn get_evidence(
 pub async fn update_evidence(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<EvidenceId>,
     if_match: IfMatch,
     body: Json<EvidencePatch>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::EditEvidence)?;
     let patch = body.parse()?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let app = state.clone();
     let updated = state
         .db
-        .write(move |conn| store::update(conn, &app.catalogue, &principal, &id, &patch, &if_match))
+        .write(move |conn| store::update(conn, &app.catalogue, &principal, id, &patch, &if_match))
         .await?;
     Answer::ok(&updated)
 }
@@ -154,14 +154,14 @@ pub async fn update_evidence(
 pub async fn archive_evidence(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<EvidenceId>,
     if_match: IfMatch,
 ) -> ApiResult<Answer> {
     principal.require(Permission::EditEvidence)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let archived = state
         .db
-        .write(move |conn| store::archive(conn, &principal, &id, &if_match))
+        .write(move |conn| store::archive(conn, &principal, id, &if_match))
         .await?;
     Answer::ok(&archived)
 }

@@ -2,6 +2,7 @@
 
 use super::store::KIND;
 use crate::db::DbConnection;
+use crate::domain::ids::EvidenceId;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links;
@@ -33,7 +34,7 @@ pub(super) fn check_linked(
 pub(super) fn set_links(
     conn: &mut DbConnection,
     organisation_id: &str,
-    id: &str,
+    id: EvidenceId,
     learning: Option<&[uuid::Uuid]>,
     concerns: Option<&[uuid::Uuid]>,
 ) -> ApiResult<()> {
@@ -41,7 +42,7 @@ pub(super) fn set_links(
         links::set_links(
             conn,
             organisation_id,
-            (KIND, id),
+            (KIND, id.any()),
             RecordKind::LearningEvent,
             learning,
         )?;
@@ -50,7 +51,7 @@ pub(super) fn set_links(
         links::set_links(
             conn,
             organisation_id,
-            (KIND, id),
+            (KIND, id.any()),
             RecordKind::Concern,
             concerns,
         )?;

@@ -9,18 +9,19 @@ use crate::api::shared::ExternalRef;
 use crate::db::schema::evidence;
 use crate::db::DbConnection;
 use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent};
+use crate::domain::ids::{EvidenceId, LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links;
-use crate::store::support::{only, parse_id, stored, to_utc};
+use crate::store::support::{only, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = evidence)]
 pub(super) struct EvidenceRow {
-    pub(super) id: String,
+    pub(super) id: EvidenceId,
     pub(super) organisation_id: String,
-    pub(super) location_id: Option<String>,
-    pub(super) source: String,
+    pub(super) location_id: Option<LocationId>,
+    pub(super) source: EvidenceSource,
     pub(super) evidence_category: String,
     pub(super) title: String,
     pub(super) summary: Option<String>,
@@ -28,12 +29,12 @@ pub(super) struct EvidenceRow {
     pub(super) period_start: Option<NaiveDateTime>,
     pub(super) period_end: Option<NaiveDateTime>,
     pub(super) dated_at: NaiveDateTime,
-    pub(super) respondent: Option<String>,
+    pub(super) respondent: Option<Respondent>,
     pub(super) metric_name: Option<String>,
     pub(super) metric_value: Option<f64>,
     pub(super) metric_unit: Option<String>,
     pub(super) metric_target: Option<f64>,
-    pub(super) metric_direction: Option<String>,
+    pub(super) metric_direction: Option<MetricDirection>,
     pub(super) links: String,
     pub(super) external_system: Option<String>,
     pub(super) external_id: Option<String>,
@@ -45,36 +46,17 @@ pub(super) struct EvidenceRow {
 }
 
 impl EvidenceRow {
-    pub(super) fn source(&self) -> ApiResult<EvidenceSource> {
-        stored(
-            EvidenceSource::parse(&self.source),
-            "evidence source",
-            &self.source,
-        )
-    }
-
-    pub(super) fn metric(&self) -> ApiResult<Option<Metric>> {
+    pub(super) fn metric(&self) -> Option<Metric> {
         let (Some(name), Some(value)) = (&self.metric_name, self.metric_value) else {
-            return Ok(None);
+            return None;
         };
-        Ok(Some(Metric {
+        Some(Metric {
             name: name.clone(),
             value,
             unit: self.metric_unit.clone(),
             target: self.metric_target,
-            direction: self
-                .metric_direction
-                .as_deref()
-                .map(|d| stored(MetricDirection::parse(d), "metric direction", d))
-                .transpose()?,
-        }))
-    }
-
-    pub(super) fn respondent(&self) -> ApiResult<Option<Respondent>> {
-        self.respondent
-            .as_deref()
-            .map(|r| stored(Respondent::parse(r), "respondent", r))
-            .transpose()
+            direction: self.metric_direction,
+        })
     }
 }
 
@@ -84,7 +66,7 @@ pub(super) type MetricColumns = (
     Option<f64>,
     Option<String>,
     Option<f64>,
-    Option<String>,
+    Option<MetricDirection>,
 );
 
 pub(super) fn metric_columns(metric: Option<&Metric>) -> MetricColumns {
@@ -95,12 +77,7 @@ pub(super) fn metric_columns(metric: Option<&Metric>) -> MetricColumns {
             Some(m.value),
             m.unit.clone(),
             m.target,
-            Some(
-                m.direction
-                    .unwrap_or(MetricDirection::AtLeast)
-                    .as_str()
-                    .to_owned(),
-            ),
+            Some(m.direction.unwrap_or(MetricDirection::AtLeast)),
         ),
     }
 }
@@ -109,21 +86,21 @@ pub(super) fn into_dtos(
     conn: &mut DbConnection,
     rows: Vec<EvidenceRow>,
 ) -> ApiResult<Vec<Evidence>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut learning = links::links_of(conn, KIND, &ids, RecordKind::LearningEvent)?;
     let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
     rows.into_iter()
         .map(|row| {
             Ok(Evidence {
-                id: parse_id(&row.id)?,
-                source: row.source()?,
-                metric: row.metric()?,
-                respondent: row.respondent()?,
-                location_id: row.location_id.as_deref().map(parse_id).transpose()?,
-                quality_statements: tags.remove(&row.id).unwrap_or_default(),
-                learning_event_ids: learning.remove(&row.id).unwrap_or_default(),
-                concern_ids: concerns.remove(&row.id).unwrap_or_default(),
+                id: row.id.into(),
+                metric: row.metric(),
+                source: row.source,
+                respondent: row.respondent,
+                location_id: row.location_id.map(Into::into),
+                quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
+                learning_event_ids: learning.remove(&row.id.any()).unwrap_or_default(),
+                concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
                 links: serde_json::from_str(&row.links)?,
                 external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
                 evidence_category: row.evidence_category,
@@ -149,8 +126,8 @@ pub(super) fn into_dto(conn: &mut DbConnection, row: EvidenceRow) -> ApiResult<E
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = evidence)]
 pub(super) struct EvidenceChanges {
-    pub(super) location_id: Option<Option<String>>,
-    pub(super) source: Option<String>,
+    pub(super) location_id: Option<Option<LocationId>>,
+    pub(super) source: Option<EvidenceSource>,
     pub(super) evidence_category: Option<String>,
     pub(super) title: Option<String>,
     pub(super) summary: Option<Option<String>>,
@@ -158,12 +135,12 @@ pub(super) struct EvidenceChanges {
     pub(super) period_start: Option<Option<NaiveDateTime>>,
     pub(super) period_end: Option<Option<NaiveDateTime>>,
     pub(super) dated_at: Option<NaiveDateTime>,
-    pub(super) respondent: Option<Option<String>>,
+    pub(super) respondent: Option<Option<Respondent>>,
     pub(super) metric_name: Option<Option<String>>,
     pub(super) metric_value: Option<Option<f64>>,
     pub(super) metric_unit: Option<Option<String>>,
     pub(super) metric_target: Option<Option<f64>>,
-    pub(super) metric_direction: Option<Option<String>>,
+    pub(super) metric_direction: Option<Option<MetricDirection>>,
     pub(super) links: Option<String>,
     pub(super) archived_at: Option<Option<NaiveDateTime>>,
 }

@@ -8,6 +8,7 @@ use crate::api::locations;
 use crate::auth::Principal;
 use crate::db::{portable, DbConnection};
 use crate::domain::evidence::SeriesInterval;
+use crate::domain::ids::LocationId;
 use crate::error::{ApiError, ApiResult};
 use crate::store::support::to_row;
 
@@ -36,9 +37,9 @@ pub fn series(
     name: &str,
     query: &SeriesQuery,
 ) -> ApiResult<MetricSeries> {
-    let location_id = query.location_id.map(|id| id.to_string());
+    let location_id = query.location_id.map(LocationId::from);
     if principal.locations.is_some() {
-        locations::store::check_reference(conn, principal, location_id.as_deref())?;
+        locations::store::check_reference(conn, principal, location_id)?;
     }
     let interval = query.interval.unwrap_or(SeriesInterval::Month);
     let bucket = match (&*conn, interval) {
@@ -79,7 +80,7 @@ pub fn series(
     let buckets: Vec<Bucket> = diesel::sql_query(portable(conn, &sql))
         .bind::<Text, _>(&principal.organisation_id)
         .bind::<Text, _>(name)
-        .bind::<Nullable<Text>, _>(location_id.as_deref())
+        .bind::<Nullable<Text>, _>(location_id)
         .bind::<Nullable<Timestamp>, _>(query.from.map(to_row))
         .bind::<Nullable<Timestamp>, _>(query.to.map(to_row))
         .load(conn)?;

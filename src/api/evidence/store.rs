@@ -12,7 +12,8 @@ use crate::db::schema::evidence;
 use crate::db::{Backend, DbConnection};
 use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource};
 use crate::domain::framework::Catalogue;
-use crate::domain::{new_id, now, RecordKind};
+use crate::domain::ids::{EvidenceId, LocationId};
+use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
@@ -28,16 +29,16 @@ fn visible(principal: &Principal) -> evidence::BoxedQuery<'static, Backend> {
     in_callers_reach!(evidence, location_id, principal)
 }
 
-fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<EvidenceRow> {
+fn find(conn: &mut DbConnection, principal: &Principal, id: EvidenceId) -> ApiResult<EvidenceRow> {
     visible(principal)
-        .filter(evidence::id.eq(id.to_owned()))
+        .filter(evidence::id.eq(id))
         .select(EvidenceRow::as_select())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("evidence"))
 }
 
-pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Evidence> {
+pub fn get(conn: &mut DbConnection, principal: &Principal, id: EvidenceId) -> ApiResult<Evidence> {
     let row = find(conn, principal, id)?;
     into_dto(conn, row)
 }
@@ -76,8 +77,8 @@ pub fn create(
     let dated = check_dates(new.observed_at, (new.period_start, new.period_end))?;
     let organisation_id = &principal.organisation_id;
     organisation::store::find(conn, organisation_id)?;
-    let location_id = new.location_id.map(|id| id.to_string());
-    locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = new.location_id.map(LocationId::from);
+    locations::store::check_reference(conn, principal, location_id)?;
     check_linked(
         conn,
         organisation_id,
@@ -94,10 +95,10 @@ pub fn create(
     let (metric_name, metric_value, metric_unit, metric_target, metric_direction) =
         metric_columns(new.metric.as_ref());
     let row = EvidenceRow {
-        id: new_id().to_string(),
+        id: EvidenceId::new(),
         organisation_id: organisation_id.clone(),
         location_id,
-        source: new.source.as_str().to_owned(),
+        source: new.source,
         evidence_category: new.evidence_category.clone(),
         title: new.title.trim().to_owned(),
         summary: new.summary.as_ref().map(|s| s.trim().to_owned()),
@@ -105,7 +106,7 @@ pub fn create(
         period_start: new.period_start.map(to_row),
         period_end: new.period_end.map(to_row),
         dated_at: to_row(dated),
-        respondent: new.respondent.map(|r| r.as_str().to_owned()),
+        respondent: new.respondent,
         metric_name,
         metric_value,
         metric_unit,
@@ -127,13 +128,13 @@ pub fn create(
         conn,
         organisation_id,
         KIND,
-        &row.id,
+        row.id.any(),
         &new.quality_statements,
     )?;
     set_links(
         conn,
         organisation_id,
-        &row.id,
+        row.id,
         Some(&new.learning_event_ids),
         Some(&new.concern_ids),
     )?;
@@ -142,7 +143,7 @@ pub fn create(
         conn,
         organisation_id,
         Actor::Caller(principal),
-        Change::created(KIND.as_str(), &created.id.to_string(), &created)?,
+        Change::created(KIND.as_str(), created.id, &created)?,
     )?;
     Ok(created)
 }
@@ -161,7 +162,7 @@ pub fn list(
         select = select.filter(evidence::archived_at.is_null());
     }
     if let Some(source) = query.source {
-        select = select.filter(evidence::source.eq(source.as_str()));
+        select = select.filter(evidence::source.eq(source));
     }
     if let Some(category) = &query.evidence_category {
         select = select.filter(evidence::evidence_category.eq(category.clone()));
@@ -170,7 +171,7 @@ pub fn list(
         select = select.filter(evidence::id.eq_any(links::tagged(KIND, statement)));
     }
     if let Some(location) = query.location_id {
-        select = select.filter(evidence::location_id.eq(location.to_string()));
+        select = select.filter(evidence::location_id.eq(LocationId::from(location)));
     }
     if let Some(metric) = &query.metric {
         select = select.filter(evidence::metric_name.eq(metric.clone()));
@@ -188,7 +189,7 @@ pub fn list(
         select = select.filter(evidence::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
+    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
 }
 
 /// Writes `changes` if the row is still at the version read, audits the difference from
@@ -203,7 +204,7 @@ fn save(
 ) -> ApiResult<Evidence> {
     save_if_unchanged!(conn, evidence, (&row.id, row.version), changes, if_match)?;
     let id = row.id;
-    let after = get(conn, principal, &id)?;
+    let after = get(conn, principal, id)?;
     audit::record(
         conn,
         &principal.organisation_id,
@@ -211,7 +212,7 @@ fn save(
         Change::between(
             action,
             KIND.as_str(),
-            &id,
+            id,
             &serde_json::to_value(before)?,
             &after,
         )?,
@@ -223,7 +224,7 @@ pub fn update(
     conn: &mut DbConnection,
     catalogue: &Catalogue,
     principal: &Principal,
-    id: &str,
+    id: EvidenceId,
     patch: &EvidencePatch,
     if_match: &IfMatch,
 ) -> ApiResult<Evidence> {
@@ -271,15 +272,15 @@ pub fn update(
     }
     .validate(catalogue)
     .map_err(ApiError::against_record)?;
-    let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
-    if let Some(location_id) = &location_id {
-        locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = patch.location_id.map(|l| l.map(LocationId::from));
+    if let Some(location_id) = location_id {
+        locations::store::check_reference(conn, principal, location_id)?;
     }
     check_linked(conn, &organisation_id, &learning, &concerns)?;
     let metric_changes = patch.metric.as_ref().map(|m| metric_columns(m.as_ref()));
     let changes = EvidenceChanges {
         location_id,
-        source: patch.source.map(|s| s.as_str().to_owned()),
+        source: patch.source,
         evidence_category: patch.evidence_category.clone(),
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
         summary: patch
@@ -290,12 +291,12 @@ pub fn update(
         period_start: patch.period_start.map(|o| o.map(to_row)),
         period_end: patch.period_end.map(|o| o.map(to_row)),
         dated_at: Some(to_row(dated)),
-        respondent: patch.respondent.map(|r| r.map(|r| r.as_str().to_owned())),
+        respondent: patch.respondent,
         metric_name: metric_changes.as_ref().map(|m| m.0.clone()),
         metric_value: metric_changes.as_ref().map(|m| m.1),
         metric_unit: metric_changes.as_ref().map(|m| m.2.clone()),
         metric_target: metric_changes.as_ref().map(|m| m.3),
-        metric_direction: metric_changes.as_ref().map(|m| m.4.clone()),
+        metric_direction: metric_changes.as_ref().map(|m| m.4),
         links: patch
             .links
             .as_ref()
@@ -304,7 +305,7 @@ pub fn update(
         ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {
-        links::set_tags(conn, &organisation_id, KIND, id, statements)?;
+        links::set_tags(conn, &organisation_id, KIND, id.any(), statements)?;
     }
     set_links(
         conn,
@@ -327,7 +328,7 @@ pub fn update(
 pub fn archive(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: EvidenceId,
     if_match: &IfMatch,
 ) -> ApiResult<Evidence> {
     let row = find(conn, principal, id)?;

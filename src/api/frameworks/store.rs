@@ -9,6 +9,7 @@ use crate::api::locations;
 use crate::auth::Principal;
 use crate::db::{portable, DbConnection};
 use crate::domain::framework::Framework;
+use crate::domain::ids::LocationId;
 use crate::error::ApiResult;
 use crate::store::support::{to_row, to_utc};
 
@@ -31,7 +32,7 @@ fn tally(
     conn: &mut DbConnection,
     sql: &str,
     organisation_id: &str,
-    location_id: Option<&str>,
+    location_id: Option<LocationId>,
     since: Option<NaiveDateTime>,
 ) -> ApiResult<Vec<Tally>> {
     Ok(diesel::sql_query(portable(conn, sql))
@@ -65,9 +66,9 @@ pub fn coverage(
     framework: &Framework,
     query: &CoverageQuery,
 ) -> ApiResult<Coverage> {
-    let location_id = query.location_id.map(|id| id.to_string());
+    let location_id = query.location_id.map(LocationId::from);
     if principal.locations.is_some() || location_id.is_some() {
-        locations::store::check_reference(conn, principal, location_id.as_deref())?;
+        locations::store::check_reference(conn, principal, location_id)?;
     }
     let since = query.since.map(to_row);
     let organisation_id = principal.organisation_id.as_str();
@@ -93,13 +94,7 @@ pub fn coverage(
         Some("r.evidence_category"),
         "AND r.archived_at IS NULL",
     );
-    for row in tally(
-        conn,
-        &evidence_sql,
-        organisation_id,
-        location_id.as_deref(),
-        since,
-    )? {
+    for row in tally(conn, &evidence_sql, organisation_id, location_id, since)? {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
             entry.evidence += row.recent;
             if row.recent > 0 {
@@ -109,26 +104,14 @@ pub fn coverage(
         }
     }
     let learning_sql = tally_sql("learning_events", "learning_event", "occurred_at", None, "");
-    for row in tally(
-        conn,
-        &learning_sql,
-        organisation_id,
-        location_id.as_deref(),
-        since,
-    )? {
+    for row in tally(conn, &learning_sql, organisation_id, location_id, since)? {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
             entry.learning_events = row.recent;
             entry.newest_learning_event_at = row.newest.map(to_utc);
         }
     }
     let concern_sql = tally_sql("concerns", "concern", "created_at", None, "");
-    for row in tally(
-        conn,
-        &concern_sql,
-        organisation_id,
-        location_id.as_deref(),
-        since,
-    )? {
+    for row in tally(conn, &concern_sql, organisation_id, location_id, since)? {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
             entry.concerns = row.recent;
             entry.newest_concern_at = row.newest.map(to_utc);

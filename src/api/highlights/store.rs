@@ -10,11 +10,12 @@ use crate::auth::Principal;
 use crate::db::schema::{concerns, improvement_plans, learning_events, plan_actions, recognitions};
 use crate::db::DbConnection;
 use crate::domain::concern::{ConcernCategory, ConcernStatus};
-use crate::domain::improvement::{ActionStatus, PlanStatus};
+use crate::domain::ids::{LocationId, RecordId};
+use crate::domain::improvement::{ActionStatus, PlanStatus, RecognitionKind};
 use crate::domain::{now, RecordKind};
 use crate::error::ApiResult;
 use crate::http::paging::Paginated;
-use crate::store::support::{parse_id, stored, to_row, to_utc};
+use crate::store::support::{to_row, to_utc};
 
 /// How many of each kind of highlight one answer carries at most.
 const HIGHLIGHTS_PER_KIND: i64 = 100;
@@ -24,20 +25,20 @@ fn highlight(
     at: DateTime<Utc>,
     title: String,
     text: Option<String>,
-    record: (RecordKind, &str),
-    location: Option<&str>,
-) -> ApiResult<Highlight> {
-    Ok(Highlight {
+    record: (RecordKind, RecordId),
+    location: Option<LocationId>,
+) -> Highlight {
+    Highlight {
         kind,
         at,
         title,
         text,
         record: LinkedRecord {
             kind: record.0,
-            id: parse_id(record.1)?,
+            id: record.1.into(),
         },
-        location_id: location.map(parse_id).transpose()?,
-    })
+        location_id: location.map(Into::into),
+    }
 }
 
 /// What is worth sharing since a time, newest first: recognitions, completed actions and plans,
@@ -49,9 +50,9 @@ pub fn highlights(
     query: &HighlightQuery,
 ) -> ApiResult<Paginated<Highlight>> {
     let since = query.since.unwrap_or_else(|| now() - Duration::days(30));
-    let location = query.location_id.map(|id| id.to_string());
+    let location = query.location_id.map(LocationId::from);
     if principal.locations.is_some() || location.is_some() {
-        locations::store::check_reference(conn, principal, location.as_deref())?;
+        locations::store::check_reference(conn, principal, location)?;
     }
     let organisation_id = principal.organisation_id.clone();
     let mut items = Vec::new();
@@ -71,36 +72,36 @@ pub fn highlights(
         .limit(HIGHLIGHTS_PER_KIND)
         .into_boxed();
     if let Some(location) = &location {
-        recognised = recognised.filter(recognitions::location_id.eq(location.clone()));
+        recognised = recognised.filter(recognitions::location_id.eq(*location));
     }
     for (id, kind, title, message, on, location) in recognised.load::<(
-        String,
-        String,
+        RecordId,
+        RecognitionKind,
         String,
         Option<String>,
         NaiveDate,
-        Option<String>,
+        Option<LocationId>,
     )>(conn)?
     {
         let at = on
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc())
             .unwrap_or(since);
-        let title = format!("{}: {title}", kind.replace('_', " "));
+        let title = format!("{}: {title}", kind.as_str().replace('_', " "));
         items.push(highlight(
             HighlightKind::Recognition,
             at,
             title,
             message,
-            (RecordKind::Recognition, &id),
-            location.as_deref(),
-        )?);
+            (RecordKind::Recognition, id),
+            location,
+        ));
     }
 
     let mut actions = plan_actions::table
         .inner_join(improvement_plans::table)
         .filter(plan_actions::organisation_id.eq(organisation_id.clone()))
-        .filter(plan_actions::status.eq(ActionStatus::Done.as_str()))
+        .filter(plan_actions::status.eq(ActionStatus::Done))
         .filter(plan_actions::completed_at.ge(to_row(since)))
         .select((
             plan_actions::id,
@@ -113,14 +114,14 @@ pub fn highlights(
         .limit(HIGHLIGHTS_PER_KIND)
         .into_boxed();
     if let Some(location) = &location {
-        actions = actions.filter(improvement_plans::location_id.eq(location.clone()));
+        actions = actions.filter(improvement_plans::location_id.eq(*location));
     }
     for (id, description, note, done_at, location) in actions.load::<(
-        String,
+        RecordId,
         String,
         Option<String>,
         Option<NaiveDateTime>,
-        Option<String>,
+        Option<LocationId>,
     )>(conn)?
     {
         let at = done_at.map_or(since, to_utc);
@@ -129,14 +130,14 @@ pub fn highlights(
             at,
             description,
             note,
-            (RecordKind::Action, &id),
-            location.as_deref(),
-        )?);
+            (RecordKind::Action, id),
+            location,
+        ));
     }
 
     let mut plans = improvement_plans::table
         .filter(improvement_plans::organisation_id.eq(organisation_id.clone()))
-        .filter(improvement_plans::status.eq(PlanStatus::Completed.as_str()))
+        .filter(improvement_plans::status.eq(PlanStatus::Completed))
         .filter(improvement_plans::completed_at.ge(to_row(since)))
         .select((
             improvement_plans::id,
@@ -149,14 +150,14 @@ pub fn highlights(
         .limit(HIGHLIGHTS_PER_KIND)
         .into_boxed();
     if let Some(location) = &location {
-        plans = plans.filter(improvement_plans::location_id.eq(location.clone()));
+        plans = plans.filter(improvement_plans::location_id.eq(*location));
     }
     for (id, title, objective, done_at, location) in plans.load::<(
-        String,
+        RecordId,
         String,
         String,
         Option<NaiveDateTime>,
-        Option<String>,
+        Option<LocationId>,
     )>(conn)?
     {
         let at = done_at.map_or(since, to_utc);
@@ -165,9 +166,9 @@ pub fn highlights(
             at,
             title,
             Some(objective),
-            (RecordKind::ImprovementPlan, &id),
-            location.as_deref(),
-        )?);
+            (RecordKind::ImprovementPlan, id),
+            location,
+        ));
     }
 
     let mut learning = learning_events::table
@@ -184,10 +185,10 @@ pub fn highlights(
         .limit(HIGHLIGHTS_PER_KIND)
         .into_boxed();
     if let Some(location) = &location {
-        learning = learning.filter(learning_events::location_id.eq(location.clone()));
+        learning = learning.filter(learning_events::location_id.eq(*location));
     }
     for (id, title, lessons, at, location) in
-        learning.load::<(String, String, String, NaiveDateTime, Option<String>)>(conn)?
+        learning.load::<(RecordId, String, String, NaiveDateTime, Option<LocationId>)>(conn)?
     {
         let lessons: Vec<String> = serde_json::from_str(&lessons)?;
         if !lessons.is_empty() {
@@ -196,16 +197,13 @@ pub fn highlights(
                 to_utc(at),
                 title,
                 Some(lessons.join("; ")),
-                (RecordKind::LearningEvent, &id),
-                location.as_deref(),
-            )?);
+                (RecordKind::LearningEvent, id),
+                location,
+            ));
         }
     }
 
-    let resolved = [
-        ConcernStatus::Resolved.as_str(),
-        ConcernStatus::Closed.as_str(),
-    ];
+    let resolved = [ConcernStatus::Resolved, ConcernStatus::Closed];
     let mut outcomes = concerns::table
         .filter(concerns::organisation_id.eq(organisation_id))
         .filter(concerns::confidential.eq(false))
@@ -223,26 +221,25 @@ pub fn highlights(
         .limit(HIGHLIGHTS_PER_KIND)
         .into_boxed();
     if let Some(location) = &location {
-        outcomes = outcomes.filter(concerns::location_id.eq(location.clone()));
+        outcomes = outcomes.filter(concerns::location_id.eq(*location));
     }
     for (id, category, outcome, resolved_at, location) in outcomes.load::<(
-        String,
-        String,
+        RecordId,
+        ConcernCategory,
         Option<String>,
         Option<NaiveDateTime>,
-        Option<String>,
+        Option<LocationId>,
     )>(conn)?
     {
-        let category = stored(ConcernCategory::parse(&category), "category", &category)?;
         let title = format!("You said, we did: {}", category.as_str().replace('_', " "));
         items.push(highlight(
             HighlightKind::YouSaidWeDid,
             resolved_at.map_or(since, to_utc),
             title,
             outcome,
-            (RecordKind::Concern, &id),
-            location.as_deref(),
-        )?);
+            (RecordKind::Concern, id),
+            location,
+        ));
     }
 
     items.sort_by_key(|item| std::cmp::Reverse(item.at));

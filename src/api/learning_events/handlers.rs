@@ -1,10 +1,10 @@
 use actix_web::{get, patch, post, web, HttpRequest};
-use uuid::Uuid;
 
 use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
 use super::store;
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::LearningEventId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -86,13 +86,13 @@ pub async fn list_learning_events(
 pub async fn get_learning_event(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<LearningEventId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadLearning)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let event = state
         .db
-        .run(move |conn| store::get(conn, &principal, &id))
+        .run(move |conn| store::get(conn, &principal, id))
         .await?;
     Answer::ok(&event)
 }
@@ -117,17 +117,17 @@ pub async fn get_learning_event(
 pub async fn update_learning_event(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<LearningEventId>,
     if_match: IfMatch,
     body: Json<LearningEventPatch>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::RecordLearning)?;
     let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let event = state
         .db
-        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
+        .write(move |conn| store::update(conn, &principal, id, &patch, &if_match))
         .await?;
     Answer::ok(&event)
 }

@@ -7,26 +7,26 @@ use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::schema::learning_events;
 use crate::db::{Backend, DbConnection};
+use crate::domain::ids::{LearningEventId, LocationId, RecordId};
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
-use crate::domain::{new_id, now, RecordKind};
+use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
-use crate::store::support::parse_id;
-use crate::store::support::{in_callers_reach, only, save_if_unchanged, stored, to_row, to_utc};
+use crate::store::support::{in_callers_reach, only, save_if_unchanged, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::LearningEvent;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = learning_events)]
 struct LearningEventRow {
-    id: String,
+    id: LearningEventId,
     organisation_id: String,
-    location_id: Option<String>,
-    kind: String,
+    location_id: Option<LocationId>,
+    kind: LearningKind,
     occurred_at: NaiveDateTime,
     title: String,
     summary: Option<String>,
@@ -48,8 +48,8 @@ struct LearningEventRow {
 #[derive(AsChangeset)]
 #[diesel(table_name = learning_events)]
 struct LearningEventChanges {
-    location_id: Option<Option<String>>,
-    kind: Option<String>,
+    location_id: Option<Option<LocationId>>,
+    kind: Option<LearningKind>,
     occurred_at: Option<NaiveDateTime>,
     title: Option<String>,
     summary: Option<Option<String>>,
@@ -80,9 +80,13 @@ fn visible(principal: &Principal) -> learning_events::BoxedQuery<'static, Backen
     in_callers_reach!(learning_events, location_id, principal)
 }
 
-fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LearningEventRow> {
+fn find(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: LearningEventId,
+) -> ApiResult<LearningEventRow> {
     visible(principal)
-        .filter(learning_events::id.eq(id.to_owned()))
+        .filter(learning_events::id.eq(id))
         .select(LearningEventRow::as_select())
         .first(conn)
         .optional()?
@@ -94,22 +98,21 @@ fn into_dtos(
     conn: &mut DbConnection,
     rows: Vec<LearningEventRow>,
 ) -> ApiResult<Vec<LearningEvent>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
     rows.into_iter()
         .map(|row| {
-            let kind = stored(LearningKind::parse(&row.kind), "learning kind", &row.kind)?;
             Ok(LearningEvent {
-                id: parse_id(&row.id)?,
-                kind,
+                id: row.id.into(),
+                kind: row.kind,
                 occurred_at: to_utc(row.occurred_at),
-                location_id: row.location_id.as_deref().map(parse_id).transpose()?,
+                location_id: row.location_id.map(Into::into),
                 participants: serde_json::from_str::<Vec<Participant>>(&row.participants)?,
                 lessons: serde_json::from_str(&row.lessons)?,
                 shared_via: serde_json::from_str::<Vec<SharedVia>>(&row.shared_via)?,
-                quality_statements: tags.remove(&row.id).unwrap_or_default(),
-                concern_ids: concerns.remove(&row.id).unwrap_or_default(),
+                quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
+                concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
                 external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
                 title: row.title,
                 summary: row.summary,
@@ -130,7 +133,11 @@ fn into_dto(conn: &mut DbConnection, row: LearningEventRow) -> ApiResult<Learnin
     only(into_dtos(conn, vec![row])?)
 }
 
-pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LearningEvent> {
+pub fn get(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: LearningEventId,
+) -> ApiResult<LearningEvent> {
     let row = find(conn, principal, id)?;
     into_dto(conn, row)
 }
@@ -142,8 +149,8 @@ pub fn create(
 ) -> ApiResult<LearningEvent> {
     let organisation_id = &principal.organisation_id;
     organisation::store::find(conn, organisation_id)?;
-    let location_id = new.location_id.map(|id| id.to_string());
-    locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = new.location_id.map(LocationId::from);
+    locations::store::check_reference(conn, principal, location_id)?;
     links::check_exist(
         conn,
         organisation_id,
@@ -160,10 +167,10 @@ pub fn create(
     let now = to_row(now());
     let trim = |text: &Option<String>| text.as_ref().map(|t| t.trim().to_owned());
     let row = LearningEventRow {
-        id: new_id().to_string(),
+        id: LearningEventId::new(),
         organisation_id: organisation_id.clone(),
         location_id,
-        kind: new.kind.as_str().to_owned(),
+        kind: new.kind,
         occurred_at: to_row(new.occurred_at),
         title: new.title.trim().to_owned(),
         summary: trim(&new.summary),
@@ -188,13 +195,13 @@ pub fn create(
         conn,
         organisation_id,
         KIND,
-        &row.id,
+        row.id.any(),
         &new.quality_statements,
     )?;
     links::set_links(
         conn,
         organisation_id,
-        (KIND, &row.id),
+        (KIND, row.id.any()),
         RecordKind::Concern,
         &new.concern_ids,
     )?;
@@ -203,7 +210,7 @@ pub fn create(
         conn,
         organisation_id,
         Actor::Caller(principal),
-        Change::created(KIND.as_str(), &event.id.to_string(), &event)?,
+        Change::created(KIND.as_str(), event.id, &event)?,
     )?;
     Ok(event)
 }
@@ -219,10 +226,10 @@ pub fn list(
         .order(learning_events::id.asc())
         .limit(page.fetch());
     if let Some(kind) = query.kind {
-        select = select.filter(learning_events::kind.eq(kind.as_str()));
+        select = select.filter(learning_events::kind.eq(kind));
     }
     if let Some(location) = query.location_id {
-        select = select.filter(learning_events::location_id.eq(location.to_string()));
+        select = select.filter(learning_events::location_id.eq(LocationId::from(location)));
     }
     if let Some(from) = query.from {
         select = select.filter(learning_events::occurred_at.ge(to_row(from)));
@@ -240,13 +247,13 @@ pub fn list(
         select = select.filter(learning_events::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
+    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
 }
 
 pub fn update(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: LearningEventId,
     patch: &LearningEventPatch,
     if_match: &IfMatch,
 ) -> ApiResult<LearningEvent> {
@@ -259,11 +266,7 @@ pub fn update(
     }
     if_match.check(row.version)?;
     let organisation_id = &principal.organisation_id;
-    let kind = patch.kind.unwrap_or(stored(
-        LearningKind::parse(&row.kind),
-        "learning kind",
-        &row.kind,
-    )?);
+    let kind = patch.kind.unwrap_or(row.kind);
     let merged = |patched: &Option<Option<String>>, stored: &Option<String>| match patched {
         Some(value) => value.clone(),
         None => stored.clone(),
@@ -277,9 +280,9 @@ pub fn update(
         ],
     )
     .map_err(ApiError::against_record)?;
-    let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
-    if let Some(location_id) = &location_id {
-        locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = patch.location_id.map(|l| l.map(LocationId::from));
+    if let Some(location_id) = location_id {
+        locations::store::check_reference(conn, principal, location_id)?;
     }
     if let Some(concern_ids) = &patch.concern_ids {
         links::check_exist(
@@ -297,7 +300,7 @@ pub fn update(
     };
     let changes = LearningEventChanges {
         location_id,
-        kind: patch.kind.map(|k| k.as_str().to_owned()),
+        kind: patch.kind,
         occurred_at: patch.occurred_at.map(to_row),
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
         summary: trim(&patch.summary),
@@ -323,13 +326,13 @@ pub fn update(
     };
     save_if_unchanged!(conn, learning_events, (id, row.version), &changes, if_match)?;
     if let Some(statements) = &patch.quality_statements {
-        links::set_tags(conn, organisation_id, KIND, id, statements)?;
+        links::set_tags(conn, organisation_id, KIND, id.any(), statements)?;
     }
     if let Some(concern_ids) = &patch.concern_ids {
         links::set_links(
             conn,
             organisation_id,
-            (KIND, id),
+            (KIND, id.any()),
             RecordKind::Concern,
             concern_ids,
         )?;

@@ -1,10 +1,10 @@
 use actix_web::{get, patch, post, web, HttpRequest};
-use uuid::Uuid;
 
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use super::store;
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::LocationId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -85,13 +85,13 @@ pub async fn list_locations(
 pub async fn get_location(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<LocationId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadLocations)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let location = state
         .db
-        .run(move |conn| store::get(conn, &principal, &id))
+        .run(move |conn| store::get(conn, &principal, id))
         .await?;
     Answer::ok(&location)
 }
@@ -115,16 +115,16 @@ pub async fn get_location(
 pub async fn update_location(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<LocationId>,
     if_match: IfMatch,
     body: Json<LocationPatch>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ManageLocations)?;
     let patch = body.parse()?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let location = state
         .db
-        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
+        .write(move |conn| store::update(conn, &principal, id, &patch, &if_match))
         .await?;
     Answer::ok(&location)
 }

@@ -6,21 +6,22 @@ use crate::api::organisation;
 use crate::auth::Principal;
 use crate::db::schema::locations;
 use crate::db::DbConnection;
+use crate::domain::ids::LocationId;
 use crate::domain::location::LocationKind;
-use crate::domain::{new_id, now};
+use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::support::{in_callers_reach, save_if_unchanged, stored, to_row, to_utc};
+use crate::store::support::{in_callers_reach, save_if_unchanged, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = locations)]
 struct LocationRow {
-    id: String,
+    id: LocationId,
     organisation_id: String,
     name: String,
-    kind: String,
+    kind: LocationKind,
     cqc_location_id: Option<String>,
     version: i64,
     created_at: NaiveDateTime,
@@ -28,16 +29,16 @@ struct LocationRow {
 }
 
 impl LocationRow {
-    fn into_dto(self) -> ApiResult<Location> {
-        Ok(Location {
-            id: crate::store::support::parse_id(&self.id)?,
-            kind: stored(LocationKind::parse(&self.kind), "location kind", &self.kind)?,
+    fn into_dto(self) -> Location {
+        Location {
+            id: self.id.into(),
+            kind: self.kind,
             name: self.name,
             cqc_location_id: self.cqc_location_id,
             version: self.version,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
-        })
+        }
     }
 }
 
@@ -45,7 +46,7 @@ impl LocationRow {
 #[diesel(table_name = locations)]
 struct LocationChanges {
     name: Option<String>,
-    kind: Option<String>,
+    kind: Option<LocationKind>,
     cqc_location_id: Option<Option<String>>,
 }
 
@@ -54,23 +55,23 @@ fn visible(principal: &Principal) -> locations::BoxedQuery<'static, crate::db::B
     in_callers_reach!(locations, id, principal)
 }
 
-fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<LocationRow> {
+fn find(conn: &mut DbConnection, principal: &Principal, id: LocationId) -> ApiResult<LocationRow> {
     visible(principal)
-        .filter(locations::id.eq(id.to_owned()))
+        .filter(locations::id.eq(id))
         .select(LocationRow::as_select())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("location"))
 }
 
-pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Location> {
-    find(conn, principal, id)?.into_dto()
+pub fn get(conn: &mut DbConnection, principal: &Principal, id: LocationId) -> ApiResult<Location> {
+    Ok(find(conn, principal, id)?.into_dto())
 }
 
 /// Whether a location the caller names exists and is theirs to use.
-fn is_usable(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<bool> {
+fn is_usable(conn: &mut DbConnection, principal: &Principal, id: LocationId) -> ApiResult<bool> {
     let found: i64 = visible(principal)
-        .filter(locations::id.eq(id.to_owned()))
+        .filter(locations::id.eq(id))
         .count()
         .get_result(conn)?;
     Ok(found > 0)
@@ -81,7 +82,7 @@ fn is_usable(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiRes
 pub fn check_reference(
     conn: &mut DbConnection,
     principal: &Principal,
-    location_id: Option<&str>,
+    location_id: Option<LocationId>,
 ) -> ApiResult<()> {
     match location_id {
         Some(id) if !is_usable(conn, principal, id)? => {
@@ -112,7 +113,7 @@ pub fn list(
         select = select.filter(locations::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish(rows, |r| &r.id, LocationRow::into_dto)
+    page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 
 pub fn create(
@@ -124,10 +125,10 @@ pub fn create(
     organisation::store::find(conn, organisation_id)?;
     let now = to_row(now());
     let row = LocationRow {
-        id: new_id().to_string(),
+        id: LocationId::new(),
         organisation_id: organisation_id.to_owned(),
         name: new.name.trim().to_owned(),
-        kind: new.kind.as_str().to_owned(),
+        kind: new.kind,
         cqc_location_id: new.cqc_location_id.clone(),
         version: 1,
         created_at: now,
@@ -136,7 +137,7 @@ pub fn create(
     diesel::insert_into(locations::table)
         .values(&row)
         .execute(conn)?;
-    let location = row.into_dto()?;
+    let location = row.into_dto();
     audit::record(
         conn,
         organisation_id,
@@ -144,7 +145,7 @@ pub fn create(
         Change {
             action: "create",
             resource_type: "location",
-            resource_id: &location.id.to_string(),
+            resource_id: location.id.to_string(),
             changed_fields: vec!["name".into(), "kind".into(), "cqc_location_id".into()],
             detail: None,
         },
@@ -155,17 +156,17 @@ pub fn create(
 pub fn update(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: LocationId,
     patch: &LocationPatch,
     if_match: &IfMatch,
 ) -> ApiResult<Location> {
     let before = find(conn, principal, id)?;
     if_match.check(before.version)?;
     let version = before.version;
-    let before = serde_json::to_value(before.into_dto()?)?;
+    let before = serde_json::to_value(before.into_dto())?;
     let changes = LocationChanges {
         name: patch.name.as_ref().map(|n| n.trim().to_owned()),
-        kind: patch.kind.map(|k| k.as_str().to_owned()),
+        kind: patch.kind,
         cqc_location_id: patch.cqc_location_id.clone(),
     };
     save_if_unchanged!(conn, locations, (id, version), &changes, if_match)?;

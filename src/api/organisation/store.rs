@@ -5,7 +5,8 @@ use super::dto::{Organisation, OrganisationPatch};
 use crate::db::schema::organisations;
 use crate::db::DbConnection;
 use crate::domain::concern::ClockSettings;
-use crate::domain::{new_id, now};
+use crate::domain::ids::OrganisationId;
+use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
@@ -14,7 +15,7 @@ use crate::store::support::{save_if_unchanged, to_row, to_utc};
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {
-    pub id: String,
+    pub id: OrganisationId,
     pub name: String,
     pub cqc_provider_id: Option<String>,
     pub ods_code: Option<String>,
@@ -33,9 +34,9 @@ impl OrganisationRow {
         }
     }
 
-    fn into_dto(self) -> ApiResult<Organisation> {
-        Ok(Organisation {
-            id: crate::store::support::parse_id(&self.id)?,
+    fn into_dto(self) -> Organisation {
+        Organisation {
+            id: self.id.into(),
             name: self.name,
             cqc_provider_id: self.cqc_provider_id,
             ods_code: self.ods_code,
@@ -44,7 +45,7 @@ impl OrganisationRow {
             version: self.version,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
-        })
+        }
     }
 }
 
@@ -79,7 +80,7 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> ApiResult<bool> {
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> ApiResult<Organisation> {
-    find(conn, id)?.into_dto()
+    Ok(find(conn, id)?.into_dto())
 }
 
 pub fn update(
@@ -92,7 +93,7 @@ pub fn update(
     let before = find(conn, id)?;
     if_match.check(before.version)?;
     let version = before.version;
-    let before = serde_json::to_value(before.into_dto()?)?;
+    let before = serde_json::to_value(before.into_dto())?;
     let changes = OrganisationChanges {
         name: patch.name.as_ref().map(|n| n.trim().to_owned()),
         cqc_provider_id: patch.cqc_provider_id.clone(),
@@ -121,7 +122,7 @@ pub fn create(
     let now = to_row(now());
     let defaults = ClockSettings::default();
     let row = OrganisationRow {
-        id: new_id().to_string(),
+        id: OrganisationId::new(),
         name: name.to_owned(),
         cqc_provider_id,
         ods_code,
@@ -136,17 +137,17 @@ pub fn create(
         .execute(conn)?;
     audit::record(
         conn,
-        &row.id,
+        &row.id.to_string(),
         Actor::System,
         Change {
             action: "create",
             resource_type: "organisation",
-            resource_id: &row.id,
+            resource_id: row.id.to_string(),
             changed_fields: vec!["name".into(), "cqc_provider_id".into(), "ods_code".into()],
             detail: None,
         },
     )?;
-    row.into_dto()
+    Ok(row.into_dto())
 }
 
 pub fn count(conn: &mut DbConnection) -> ApiResult<i64> {

@@ -56,12 +56,12 @@ pub async fn get_receipt(
     code: web::Path<String>,
 ) -> ApiResult<Answer> {
     let (_, concern) = open(&state, &req, &code).await?;
-    let concern_id = concern.id.clone();
+    let concern_id = concern.id;
     let updates = state
         .db
-        .run(move |conn| timeline::raiser_updates(conn, &concern_id))
+        .run(move |conn| timeline::raiser_updates(conn, concern_id))
         .await?;
-    let concern = concern.into_dto(now(), Vec::new())?;
+    let concern = concern.into_dto(now(), Vec::new());
     let receipt = Receipt {
         title: concern.title,
         category: concern.category,

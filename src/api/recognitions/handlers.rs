@@ -1,10 +1,10 @@
 use actix_web::{get, post, web, HttpRequest};
-use uuid::Uuid;
 
 use super::dto::{NewRecognition, Recognition, RecognitionQuery};
 use super::store;
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::RecognitionId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -81,13 +81,13 @@ pub async fn list_recognitions(
 pub async fn get_recognition(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<RecognitionId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadRecognitions)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let recognition = state
         .db
-        .run(move |conn| store::get(conn, &principal, &id))
+        .run(move |conn| store::get(conn, &principal, id))
         .await?;
     Answer::ok(&recognition)
 }

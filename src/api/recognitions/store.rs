@@ -7,28 +7,28 @@ use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::schema::{recognitions, record_links};
 use crate::db::{Backend, DbConnection};
+use crate::domain::ids::{LocationId, RecognitionId, RecordId};
 use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
-use crate::domain::{new_id, now, RecordKind};
+use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
 use crate::store::links;
-use crate::store::support::parse_id;
-use crate::store::support::{in_callers_reach, only, stored, to_row, to_utc};
+use crate::store::support::{in_callers_reach, only, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::Recognition;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = recognitions)]
 struct RecognitionRow {
-    id: String,
+    id: RecognitionId,
     organisation_id: String,
-    location_id: Option<String>,
-    kind: String,
+    location_id: Option<LocationId>,
+    kind: RecognitionKind,
     title: String,
     message: Option<String>,
     recipients: String,
-    from_role: String,
+    from_role: RecognitionFrom,
     occurred_on: NaiveDate,
     recorded_by: String,
     version: i64,
@@ -41,9 +41,9 @@ fn visible(principal: &Principal) -> recognitions::BoxedQuery<'static, Backend> 
 }
 
 fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Vec<Recognition>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let linked: Vec<(String, String, String)> = record_links::table
-        .filter(record_links::from_type.eq(KIND.as_str()))
+    let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
+    let linked: Vec<(RecordId, RecordKind, RecordId)> = record_links::table
+        .filter(record_links::from_type.eq(KIND))
         .filter(record_links::from_id.eq_any(&ids))
         .select((
             record_links::from_id,
@@ -60,28 +60,18 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Ve
         .map(|row| {
             let linked_records = linked
                 .iter()
-                .filter(|(from, _, _)| *from == row.id)
-                .map(|(_, kind, id)| {
-                    Ok(LinkedRecord {
-                        kind: stored(RecordKind::parse(kind), "record kind", kind)?,
-                        id: parse_id(id)?,
-                    })
+                .filter(|(from, _, _)| *from == row.id.any())
+                .map(|&(_, kind, id)| LinkedRecord {
+                    kind,
+                    id: id.into(),
                 })
-                .collect::<ApiResult<_>>()?;
+                .collect();
             Ok(Recognition {
-                id: parse_id(&row.id)?,
-                kind: stored(
-                    RecognitionKind::parse(&row.kind),
-                    "recognition kind",
-                    &row.kind,
-                )?,
-                from: stored(
-                    RecognitionFrom::parse(&row.from_role),
-                    "recognition from",
-                    &row.from_role,
-                )?,
+                id: row.id.into(),
+                kind: row.kind,
+                from: row.from_role,
                 recipients: serde_json::from_str(&row.recipients)?,
-                location_id: row.location_id.as_deref().map(parse_id).transpose()?,
+                location_id: row.location_id.map(Into::into),
                 linked_records,
                 title: row.title,
                 message: row.message,
@@ -95,9 +85,13 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Ve
         .collect()
 }
 
-pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<Recognition> {
+pub fn get(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: RecognitionId,
+) -> ApiResult<Recognition> {
     let row = visible(principal)
-        .filter(recognitions::id.eq(id.to_owned()))
+        .filter(recognitions::id.eq(id))
         .select(RecognitionRow::as_select())
         .first(conn)
         .optional()?
@@ -112,8 +106,8 @@ pub fn create(
 ) -> ApiResult<Recognition> {
     let organisation_id = &principal.organisation_id;
     organisation::store::find(conn, organisation_id)?;
-    let location_id = new.location_id.map(|id| id.to_string());
-    locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = new.location_id.map(LocationId::from);
+    locations::store::check_reference(conn, principal, location_id)?;
     for kind in [
         RecordKind::Concern,
         RecordKind::ImprovementPlan,
@@ -133,14 +127,14 @@ pub fn create(
         conn,
         principal,
         RecognitionRow {
-            id: new_id().to_string(),
+            id: RecognitionId::new(),
             organisation_id: organisation_id.clone(),
             location_id,
-            kind: new.kind.as_str().to_owned(),
+            kind: new.kind,
             title: new.title.trim().to_owned(),
             message: new.message.as_ref().map(|m| m.trim().to_owned()),
             recipients: serde_json::to_string(&recipients)?,
-            from_role: new.from.as_str().to_owned(),
+            from_role: new.from,
             occurred_on: new.occurred_on,
             recorded_by: principal.sub.clone(),
             version: 1,
@@ -149,7 +143,7 @@ pub fn create(
         },
         &new.linked_records,
     )?;
-    get(conn, principal, &id)
+    get(conn, principal, id)
 }
 
 /// Stores a recognition with its links and audits it; answers its id.
@@ -158,7 +152,7 @@ fn insert(
     principal: &Principal,
     row: RecognitionRow,
     linked: &[LinkedRecord],
-) -> ApiResult<String> {
+) -> ApiResult<RecognitionId> {
     diesel::insert_into(recognitions::table)
         .values(&row)
         .execute(conn)?;
@@ -168,17 +162,17 @@ fn insert(
         links::add_link(
             conn,
             &row.organisation_id,
-            (KIND, &row.id),
-            (link.kind, link.id),
+            (KIND, row.id.any()),
+            (link.kind, link.id.into()),
         )?;
     }
-    let id = row.id.clone();
+    let id = row.id;
     let recognition = only(into_dtos(conn, vec![row])?)?;
     audit::record(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change::created(KIND.as_str(), &id, &recognition)?,
+        Change::created(KIND.as_str(), id, &recognition)?,
     )?;
     Ok(id)
 }
@@ -190,8 +184,8 @@ pub fn record_milestone(
     title: &str,
     message: Option<String>,
     owner: &Owner,
-    location_id: Option<&str>,
-    (kind, record_id): (RecordKind, &str),
+    location_id: Option<LocationId>,
+    (kind, record_id): (RecordKind, RecordId),
 ) -> ApiResult<()> {
     let recipient = owner.name.clone().unwrap_or_else(|| owner.sub.clone());
     let from = if principal.has_any_role(&[Role::Admin, Role::Manager]) {
@@ -200,26 +194,28 @@ pub fn record_milestone(
         RecognitionFrom::Staff
     };
     let now = now();
-    let record = uuid::Uuid::parse_str(record_id).map_err(ApiError::internal)?;
     insert(
         conn,
         principal,
         RecognitionRow {
-            id: new_id().to_string(),
+            id: RecognitionId::new(),
             organisation_id: principal.organisation_id.clone(),
-            location_id: location_id.map(str::to_owned),
-            kind: RecognitionKind::ImprovementMilestone.as_str().to_owned(),
+            location_id,
+            kind: RecognitionKind::ImprovementMilestone,
             title: title.chars().take(200).collect(),
             message,
             recipients: serde_json::to_string(&[recipient])?,
-            from_role: from.as_str().to_owned(),
+            from_role: from,
             occurred_on: now.date_naive(),
             recorded_by: principal.sub.clone(),
             version: 1,
             created_at: to_row(now),
             updated_at: to_row(now),
         },
-        &[LinkedRecord { kind, id: record }],
+        &[LinkedRecord {
+            kind,
+            id: record_id.into(),
+        }],
     )?;
     Ok(())
 }
@@ -235,10 +231,10 @@ pub fn list(
         .order(recognitions::id.asc())
         .limit(page.fetch());
     if let Some(kind) = query.kind {
-        select = select.filter(recognitions::kind.eq(kind.as_str()));
+        select = select.filter(recognitions::kind.eq(kind));
     }
     if let Some(location) = query.location_id {
-        select = select.filter(recognitions::location_id.eq(location.to_string()));
+        select = select.filter(recognitions::location_id.eq(LocationId::from(location)));
     }
     if let Some(since) = query.updated_since {
         select = select.filter(recognitions::updated_at.ge(to_row(since)));
@@ -247,5 +243,5 @@ pub fn list(
         select = select.filter(recognitions::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
+    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
 }

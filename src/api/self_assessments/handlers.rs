@@ -6,6 +6,7 @@ use super::store;
 use crate::api::docs::{ReadErrors, UpdateErrors};
 use crate::api::frameworks::handlers::framework;
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::LocationId;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::preconditions::IfMatch;
@@ -55,7 +56,7 @@ pub async fn assess_statement(
                 conn,
                 &principal,
                 &framework,
-                (&location_id.to_string(), &statement_id),
+                (LocationId::from(location_id), &statement_id),
                 &new,
                 &if_match,
             )
@@ -99,7 +100,7 @@ pub async fn self_assessment_summary(
     let framework = framework(&state, &framework_id)?;
     let summary = state
         .db
-        .run(move |conn| store::summary(conn, &principal, &framework, &location_id.to_string()))
+        .run(move |conn| store::summary(conn, &principal, &framework, location_id.into()))
         .await?;
     Answer::ok(&summary)
 }

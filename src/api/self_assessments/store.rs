@@ -10,20 +10,20 @@ use crate::auth::Principal;
 use crate::db::schema::self_assessments;
 use crate::db::DbConnection;
 use crate::domain::framework::Framework;
-use crate::domain::{new_id, now, RecordKind};
+use crate::domain::ids::{LocationId, SelfAssessmentId};
+use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::links;
-use crate::store::support::parse_id;
 use crate::store::support::{to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = self_assessments)]
 struct AssessmentRow {
-    id: String,
+    id: SelfAssessmentId,
     organisation_id: String,
-    location_id: String,
+    location_id: LocationId,
     framework_id: String,
     quality_statement_id: String,
     score: i32,
@@ -37,7 +37,7 @@ struct AssessmentRow {
 impl AssessmentRow {
     fn into_dto(self) -> ApiResult<SelfAssessment> {
         Ok(SelfAssessment {
-            location_id: parse_id(&self.location_id)?,
+            location_id: self.location_id.into(),
             framework_id: self.framework_id,
             quality_statement_id: self.quality_statement_id,
             score: u8::try_from(self.score).map_err(ApiError::internal)?,
@@ -53,7 +53,7 @@ impl AssessmentRow {
 fn check_location(
     conn: &mut DbConnection,
     principal: &Principal,
-    location_id: &str,
+    location_id: LocationId,
 ) -> ApiResult<()> {
     // A location that is not the caller's is 404 here (it is in the path); a database failure
     // stays what it is.
@@ -70,7 +70,7 @@ pub fn assess(
     conn: &mut DbConnection,
     principal: &Principal,
     framework: &Framework,
-    (location_id, statement_id): (&str, &str),
+    (location_id, statement_id): (LocationId, &str),
     new: &NewSelfAssessment,
     if_match: &IfMatch,
 ) -> ApiResult<(SelfAssessment, bool)> {
@@ -96,9 +96,9 @@ pub fn assess(
     evidence_ids.sort();
     evidence_ids.dedup();
     let row = AssessmentRow {
-        id: new_id().to_string(),
+        id: SelfAssessmentId::new(),
         organisation_id: organisation_id.clone(),
-        location_id: location_id.to_owned(),
+        location_id,
         framework_id: framework.id.clone(),
         quality_statement_id: statement_id.to_owned(),
         score: i32::from(new.score),
@@ -118,7 +118,7 @@ pub fn assess(
         Change {
             action: "assess",
             resource_type: "self_assessment",
-            resource_id: &row.id,
+            resource_id: row.id.to_string(),
             changed_fields: vec!["score".into(), "rationale".into(), "evidence_ids".into()],
             detail: Some(json!({
                 "location_id": location_id,
@@ -136,7 +136,7 @@ pub fn summary(
     conn: &mut DbConnection,
     principal: &Principal,
     framework: &Framework,
-    location_id: &str,
+    location_id: LocationId,
 ) -> ApiResult<SelfAssessmentSummary> {
     check_location(conn, principal, location_id)?;
     let rows: Vec<AssessmentRow> = self_assessments::table
@@ -175,7 +175,7 @@ pub fn summary(
         })
         .collect();
     Ok(SelfAssessmentSummary {
-        location_id: parse_id(location_id)?,
+        location_id: location_id.into(),
         framework_id: framework.id.clone(),
         statements,
         key_questions,

@@ -1,7 +1,7 @@
 //! The trail endpoints, one per kind of record a trail starts from.
 
+use crate::domain::ids::{ConcernId, EvidenceId, Id, LearningEventId, PlanId};
 use actix_web::{get, web};
-use uuid::Uuid;
 
 use super::dto::Trail;
 use super::walk::trail;
@@ -15,22 +15,21 @@ use crate::http::respond::Answer;
 use crate::state::AppState;
 
 /// Checks the record is the caller's to see, then walks its trail.
-async fn answer<F>(
+async fn answer<K: 'static, F>(
     state: &AppState,
     principal: Principal,
     kind: RecordKind,
-    id: Uuid,
+    id: Id<K>,
     check: F,
 ) -> ApiResult<Answer>
 where
-    F: FnOnce(&mut DbConnection, &Principal, &str) -> ApiResult<()> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &Principal, Id<K>) -> ApiResult<()> + Send + 'static,
 {
-    let id = id.to_string();
     let trail = state
         .db
         .run(move |conn| {
-            check(conn, &principal, &id)?;
-            trail(conn, &principal, (kind, id))
+            check(conn, &principal, id)?;
+            trail(conn, &principal, (kind, id.any()))
         })
         .await?;
     Answer::ok(&trail)
@@ -49,7 +48,7 @@ where
 pub async fn concern_trail(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<ConcernId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
     answer(
@@ -72,7 +71,7 @@ pub async fn concern_trail(
 pub async fn evidence_trail(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<EvidenceId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadEvidence)?;
     answer(
@@ -95,7 +94,7 @@ pub async fn evidence_trail(
 pub async fn learning_event_trail(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<LearningEventId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadLearning)?;
     answer(
@@ -118,7 +117,7 @@ pub async fn learning_event_trail(
 pub async fn plan_trail(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<PlanId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     answer(

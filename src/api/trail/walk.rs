@@ -10,16 +10,16 @@ use crate::api::shared::LinkedRecord;
 use crate::auth::Principal;
 use crate::db::schema::record_links;
 use crate::db::DbConnection;
+use crate::domain::ids::RecordId;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links::{self, RecordSummary};
-use crate::store::support::parse_id;
 
 /// How far the trail follows links, and how many records it shows at most.
 const MAX_DEPTH: u32 = 6;
 const MAX_RECORDS: usize = 500;
 
-type Node = (RecordKind, String);
+type Node = (RecordKind, RecordId);
 
 /// The records linked to `frontier`, either way, not yet seen: each with the node it came from.
 fn neighbours(
@@ -29,17 +29,17 @@ fn neighbours(
 ) -> ApiResult<Vec<(Node, Node)>> {
     let mut found = Vec::new();
     for kind in RecordKind::ALL {
-        let ids: Vec<&str> = frontier
+        let ids: Vec<RecordId> = frontier
             .iter()
             .filter(|(k, _)| k == kind)
-            .map(|(_, id)| id.as_str())
+            .map(|&(_, id)| id)
             .collect();
         if ids.is_empty() {
             continue;
         }
-        let outgoing: Vec<(String, String, String)> = record_links::table
+        let outgoing: Vec<(RecordId, RecordKind, RecordId)> = record_links::table
             .filter(record_links::organisation_id.eq(organisation_id))
-            .filter(record_links::from_type.eq(kind.as_str()))
+            .filter(record_links::from_type.eq(kind))
             .filter(record_links::from_id.eq_any(&ids))
             .select((
                 record_links::from_id,
@@ -47,9 +47,9 @@ fn neighbours(
                 record_links::to_id,
             ))
             .load(conn)?;
-        let incoming: Vec<(String, String, String)> = record_links::table
+        let incoming: Vec<(RecordId, RecordKind, RecordId)> = record_links::table
             .filter(record_links::organisation_id.eq(organisation_id))
-            .filter(record_links::to_type.eq(kind.as_str()))
+            .filter(record_links::to_type.eq(kind))
             .filter(record_links::to_id.eq_any(&ids))
             .select((
                 record_links::to_id,
@@ -58,9 +58,7 @@ fn neighbours(
             ))
             .load(conn)?;
         for (from, other_kind, other_id) in outgoing.into_iter().chain(incoming) {
-            if let Some(other_kind) = RecordKind::parse(&other_kind) {
-                found.push(((other_kind, other_id), (*kind, from)));
-            }
+            found.push(((other_kind, other_id), (*kind, from)));
         }
     }
     Ok(found)
@@ -74,10 +72,10 @@ fn visible(
 ) -> ApiResult<Vec<RecordSummary>> {
     let mut summaries = Vec::new();
     for kind in RecordKind::ALL {
-        let ids: Vec<String> = candidates
+        let ids: Vec<RecordId> = candidates
             .iter()
             .filter(|(k, _)| k == kind)
-            .map(|(_, id)| id.clone())
+            .map(|&(_, id)| id)
             .collect();
         if ids.is_empty() {
             continue;
@@ -87,29 +85,25 @@ fn visible(
             let seen = concerns::store::visible_ids(conn, principal, &ids)?;
             found.retain(|s| seen.contains(&s.id));
         }
-        found.retain(|s| principal.may_see_location(s.location_id.as_deref()));
+        found.retain(|s| principal.may_see_location(s.location_id));
         summaries.extend(found);
     }
     Ok(summaries)
 }
 
 /// Walks the links out from a record the caller may see, through records they may see.
-pub fn trail(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    start: (RecordKind, String),
-) -> ApiResult<Trail> {
-    let mut seen: HashSet<Node> = HashSet::from([start.clone()]);
-    let mut frontier = vec![start.clone()];
+pub fn trail(conn: &mut DbConnection, principal: &Principal, start: Node) -> ApiResult<Trail> {
+    let mut seen: HashSet<Node> = HashSet::from([start]);
+    let mut frontier = vec![start];
     let mut items = Vec::new();
     for depth in 1..=MAX_DEPTH {
         let mut reached: Vec<(Node, Node)> = Vec::new();
         for (node, via) in neighbours(conn, &principal.organisation_id, &frontier)? {
-            if seen.insert(node.clone()) {
+            if seen.insert(node) {
                 reached.push((node, via));
             }
         }
-        let nodes: Vec<Node> = reached.iter().map(|(node, _)| node.clone()).collect();
+        let nodes: Vec<Node> = reached.iter().map(|(node, _)| *node).collect();
         let summaries = visible(conn, principal, &nodes)?;
         frontier.clear();
         for (node, via) in reached {
@@ -121,13 +115,13 @@ pub fn trail(
             };
             items.push(TrailEntry {
                 kind: node.0,
-                id: parse_id(&node.1)?,
+                id: node.1.into(),
                 title: summary.title.clone(),
                 status: summary.status.clone(),
                 depth,
                 via: LinkedRecord {
                     kind: via.0,
-                    id: parse_id(&via.1)?,
+                    id: via.1.into(),
                 },
             });
             frontier.push(node);
@@ -140,7 +134,7 @@ pub fn trail(
     Ok(Trail {
         record: LinkedRecord {
             kind: start.0,
-            id: parse_id(&start.1)?,
+            id: start.1.into(),
         },
         items,
     })

@@ -1,12 +1,12 @@
 //! The action endpoints: a plan's actions, and actions across plans.
 
 use actix_web::{get, patch, post, web, HttpRequest};
-use uuid::Uuid;
 
 use super::dto::{ActionQuery, ActionTransition, NewPlanAction, PlanAction, PlanActionPatch};
 use super::store;
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::{ActionId, PlanId};
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -36,16 +36,16 @@ pub async fn create_action(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<PlanId>,
     key: IdempotencyKey,
     body: Json<NewPlanAction>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ManagePlans)?;
     let new = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &new)?;
-    let plan_id = id.into_inner().to_string();
+    let plan_id = id.into_inner();
     idempotency::once(&state.db, keyed, move |conn| {
-        let action = store::create(conn, &principal, &plan_id, &new)?;
+        let action = store::create(conn, &principal, plan_id, &new)?;
         Answer::created(
             format!("/v1/improvement-plans/{plan_id}/actions/{}", action.id),
             &action,
@@ -68,16 +68,16 @@ pub async fn create_action(
 pub async fn list_plan_actions(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<PlanId>,
     query: Query<PageQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
-    let plan_id = id.into_inner().to_string();
+    let plan_id = id.into_inner();
     let actions = state
         .db
-        .run(move |conn| store::list_for_plan(conn, &principal, &plan_id, &page))
+        .run(move |conn| store::list_for_plan(conn, &principal, plan_id, &page))
         .await?;
     Answer::ok(&actions)
 }
@@ -98,13 +98,13 @@ pub async fn list_plan_actions(
 pub async fn get_action(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(PlanId, ActionId)>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let (plan_id, id) = path.into_inner();
     let action = state
         .db
-        .run(move |conn| store::get(conn, &principal, &plan_id.to_string(), &id.to_string()))
+        .run(move |conn| store::get(conn, &principal, plan_id, id))
         .await?;
     Answer::ok(&action)
 }
@@ -132,7 +132,7 @@ pub async fn get_action(
 pub async fn update_action(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(PlanId, ActionId)>,
     if_match: IfMatch,
     body: Json<PlanActionPatch>,
 ) -> ApiResult<Answer> {
@@ -141,15 +141,7 @@ pub async fn update_action(
     let (plan_id, id) = path.into_inner();
     let action = state
         .db
-        .write(move |conn| {
-            store::update(
-                conn,
-                &principal,
-                (&plan_id.to_string(), &id.to_string()),
-                &patch,
-                &if_match,
-            )
-        })
+        .write(move |conn| store::update(conn, &principal, (plan_id, id), &patch, &if_match))
         .await?;
     Answer::ok(&action)
 }
@@ -178,7 +170,7 @@ pub async fn transition_action(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(PlanId, ActionId)>,
     if_match: IfMatch,
     key: IdempotencyKey,
     body: Json<ActionTransition>,
@@ -187,15 +179,8 @@ pub async fn transition_action(
     let request = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &request)?;
     let (plan_id, id) = path.into_inner();
-    let target = (plan_id.to_string(), id.to_string());
     idempotency::once(&state.db, keyed, move |conn| {
-        let action = store::transition(
-            conn,
-            &principal,
-            (&target.0, &target.1),
-            &request,
-            &if_match,
-        )?;
+        let action = store::transition(conn, &principal, (plan_id, id), &request, &if_match)?;
         Answer::ok(&action)
     })
     .await

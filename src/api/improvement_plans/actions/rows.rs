@@ -8,26 +8,27 @@ use super::store::KIND;
 use crate::api::shared::Owner;
 use crate::db::schema::plan_actions;
 use crate::db::DbConnection;
+use crate::domain::ids::{ActionId, PlanId, RecordId};
 use crate::domain::improvement::{ActionStatus, Effectiveness};
 use crate::domain::{now, RecordKind};
 use crate::error::ApiResult;
 use crate::store::links;
-use crate::store::support::{only, parse_id, stored, to_utc};
+use crate::store::support::{only, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = plan_actions)]
 pub(super) struct ActionRow {
-    pub(super) id: String,
+    pub(super) id: ActionId,
     pub(super) organisation_id: String,
-    pub(super) plan_id: String,
+    pub(super) plan_id: PlanId,
     pub(super) description: String,
     pub(super) owner_sub: String,
     pub(super) owner_name: Option<String>,
     pub(super) due_on: Option<NaiveDate>,
-    pub(super) status: String,
+    pub(super) status: ActionStatus,
     pub(super) completion_note: Option<String>,
     pub(super) cancel_reason: Option<String>,
-    pub(super) effectiveness: String,
+    pub(super) effectiveness: Effectiveness,
     pub(super) checked_on: Option<NaiveDate>,
     pub(super) completed_at: Option<NaiveDateTime>,
     pub(super) version: i64,
@@ -35,45 +36,27 @@ pub(super) struct ActionRow {
     pub(super) updated_at: NaiveDateTime,
 }
 
-impl ActionRow {
-    pub(super) fn status(&self) -> ApiResult<ActionStatus> {
-        stored(
-            ActionStatus::parse(&self.status),
-            "action status",
-            &self.status,
-        )
-    }
-
-    pub(super) fn effectiveness(&self) -> ApiResult<Effectiveness> {
-        stored(
-            Effectiveness::parse(&self.effectiveness),
-            "effectiveness",
-            &self.effectiveness,
-        )
-    }
-}
-
 pub(super) fn into_dtos(
     conn: &mut DbConnection,
     rows: Vec<ActionRow>,
 ) -> ApiResult<Vec<PlanAction>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut checks = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
     let today = now().date_naive();
     rows.into_iter()
         .map(|row| {
-            let status = row.status()?;
+            let status = row.status;
             Ok(PlanAction {
-                id: parse_id(&row.id)?,
-                plan_id: parse_id(&row.plan_id)?,
+                id: row.id.into(),
+                plan_id: row.plan_id.into(),
                 owner: Owner {
                     sub: row.owner_sub.clone(),
                     name: row.owner_name.clone(),
                 },
-                effectiveness: row.effectiveness()?,
+                effectiveness: row.effectiveness,
                 overdue: status.is_open() && row.due_on.is_some_and(|due| due < today),
                 status,
-                check_evidence_ids: checks.remove(&row.id).unwrap_or_default(),
+                check_evidence_ids: checks.remove(&row.id.any()).unwrap_or_default(),
                 description: row.description,
                 due_on: row.due_on,
                 completion_note: row.completion_note,
@@ -99,10 +82,10 @@ pub(super) struct ActionChanges {
     pub(super) owner_sub: Option<String>,
     pub(super) owner_name: Option<Option<String>>,
     pub(super) due_on: Option<Option<NaiveDate>>,
-    pub(super) status: Option<String>,
+    pub(super) status: Option<ActionStatus>,
     pub(super) completion_note: Option<Option<String>>,
     pub(super) cancel_reason: Option<Option<String>>,
-    pub(super) effectiveness: Option<String>,
+    pub(super) effectiveness: Option<Effectiveness>,
     pub(super) checked_on: Option<Option<NaiveDate>>,
     pub(super) completed_at: Option<Option<NaiveDateTime>>,
 }

@@ -13,10 +13,11 @@ use crate::api::recognitions;
 use crate::auth::{Principal, Role};
 use crate::db::schema::{improvement_plans, plan_actions};
 use crate::db::DbConnection;
+use crate::domain::ids::{ActionId, PlanId};
 use crate::domain::improvement::{
     check_effectiveness, move_action, ActionMoveError, ActionStatus, Effectiveness, PlanStatus,
 };
-use crate::domain::{new_id, now, RecordKind};
+use crate::domain::{now, RecordKind};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
@@ -29,17 +30,17 @@ pub const KIND: RecordKind = RecordKind::Action;
 /// The actions of several plans, oldest first, keyed by plan id.
 pub fn actions_of(
     conn: &mut DbConnection,
-    plan_ids: &[&str],
-) -> ApiResult<HashMap<String, Vec<PlanAction>>> {
+    plan_ids: &[PlanId],
+) -> ApiResult<HashMap<PlanId, Vec<PlanAction>>> {
     let rows: Vec<ActionRow> = plan_actions::table
         .filter(plan_actions::plan_id.eq_any(plan_ids))
         .select(ActionRow::as_select())
         .order(plan_actions::id.asc())
         .load(conn)?;
-    let mut grouped: HashMap<String, Vec<PlanAction>> = HashMap::new();
+    let mut grouped: HashMap<PlanId, Vec<PlanAction>> = HashMap::new();
     for action in into_dtos(conn, rows)? {
         grouped
-            .entry(action.plan_id.to_string())
+            .entry(PlanId::from(action.plan_id))
             .or_default()
             .push(action);
     }
@@ -47,11 +48,8 @@ pub fn actions_of(
 }
 
 /// The plan's actions still to be done.
-pub fn open_action_ids(conn: &mut DbConnection, plan_id: &str) -> ApiResult<Vec<String>> {
-    let open = [
-        ActionStatus::Open.as_str(),
-        ActionStatus::InProgress.as_str(),
-    ];
+pub fn open_action_ids(conn: &mut DbConnection, plan_id: PlanId) -> ApiResult<Vec<ActionId>> {
+    let open = [ActionStatus::Open, ActionStatus::InProgress];
     Ok(plan_actions::table
         .filter(plan_actions::plan_id.eq(plan_id))
         .filter(plan_actions::status.eq_any(open))
@@ -64,8 +62,8 @@ pub fn open_action_ids(conn: &mut DbConnection, plan_id: &str) -> ApiResult<Vec<
 fn find(
     conn: &mut DbConnection,
     principal: &Principal,
-    plan_id: &str,
-    id: &str,
+    plan_id: PlanId,
+    id: ActionId,
 ) -> ApiResult<(PlanRow, ActionRow)> {
     let plan = plans::find(conn, principal, plan_id)?;
     let action = plan_actions::table
@@ -81,8 +79,8 @@ fn find(
 pub fn get(
     conn: &mut DbConnection,
     principal: &Principal,
-    plan_id: &str,
-    id: &str,
+    plan_id: PlanId,
+    id: ActionId,
 ) -> ApiResult<PlanAction> {
     let (_, action) = find(conn, principal, plan_id, id)?;
     into_dto(conn, action)
@@ -100,14 +98,13 @@ fn audit(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change::between(action, KIND.as_str(), &after.id.to_string(), before, after)?
-            .detailed(detail),
+        Change::between(action, KIND.as_str(), after.id, before, after)?.detailed(detail),
     )
 }
 
 /// A completed or archived plan's actions stay as they are until the plan is reopened.
 fn check_plan_open(plan: &PlanRow, refusal: &str) -> ApiResult<()> {
-    let status = plan.status()?;
+    let status = plan.status;
     if matches!(status, PlanStatus::Draft | PlanStatus::Active) {
         Ok(())
     } else {
@@ -119,7 +116,7 @@ fn check_plan_open(plan: &PlanRow, refusal: &str) -> ApiResult<()> {
 }
 
 /// A change to an action changes its plan for anyone syncing by `updated_since`.
-fn touch_plan(conn: &mut DbConnection, plan_id: &str) -> ApiResult<()> {
+fn touch_plan(conn: &mut DbConnection, plan_id: PlanId) -> ApiResult<()> {
     diesel::update(improvement_plans::table.find(plan_id))
         .set(improvement_plans::updated_at.eq(to_row(now())))
         .execute(conn)?;
@@ -129,24 +126,24 @@ fn touch_plan(conn: &mut DbConnection, plan_id: &str) -> ApiResult<()> {
 pub fn create(
     conn: &mut DbConnection,
     principal: &Principal,
-    plan_id: &str,
+    plan_id: PlanId,
     new: &NewPlanAction,
 ) -> ApiResult<PlanAction> {
     let plan = plans::find(conn, principal, plan_id)?;
     check_plan_open(&plan, "takes no new actions")?;
     let now = to_row(now());
     let row = ActionRow {
-        id: new_id().to_string(),
+        id: ActionId::new(),
         organisation_id: plan.organisation_id.clone(),
-        plan_id: plan.id.clone(),
+        plan_id: plan.id,
         description: new.description.trim().to_owned(),
         owner_sub: new.owner.sub.trim().to_owned(),
         owner_name: new.owner.name.as_ref().map(|n| n.trim().to_owned()),
         due_on: new.due_on,
-        status: ActionStatus::Open.as_str().to_owned(),
+        status: ActionStatus::Open,
         completion_note: None,
         cancel_reason: None,
-        effectiveness: Effectiveness::NotChecked.as_str().to_owned(),
+        effectiveness: Effectiveness::NotChecked,
         checked_on: None,
         completed_at: None,
         version: 1,
@@ -157,12 +154,11 @@ pub fn create(
         .values(&row)
         .execute(conn)?;
     // The plan links to its actions, so the trail can follow a plan to them and back.
-    let action_id = uuid::Uuid::parse_str(&row.id).map_err(ApiError::internal)?;
     links::add_link(
         conn,
         &plan.organisation_id,
-        (plans::KIND, &plan.id),
-        (KIND, action_id),
+        (plans::KIND, plan.id.any()),
+        (KIND, row.id.any()),
     )?;
     touch_plan(conn, plan_id)?;
     let action = into_dto(conn, row)?;
@@ -180,12 +176,12 @@ pub fn create(
 pub fn list_for_plan(
     conn: &mut DbConnection,
     principal: &Principal,
-    plan_id: &str,
+    plan_id: PlanId,
     page: &Page,
 ) -> ApiResult<Paginated<PlanAction>> {
     plans::find(conn, principal, plan_id)?;
     let mut select = plan_actions::table
-        .filter(plan_actions::plan_id.eq(plan_id.to_owned()))
+        .filter(plan_actions::plan_id.eq(plan_id))
         .select(ActionRow::as_select())
         .order(plan_actions::id.asc())
         .limit(page.fetch())
@@ -194,7 +190,7 @@ pub fn list_for_plan(
         select = select.filter(plan_actions::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
+    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
 }
 
 /// Actions across the plans the caller may see: a staff member's list for their phone.
@@ -223,7 +219,7 @@ pub fn list(
         select = select.filter(plan_actions::owner_sub.eq(owner));
     }
     if let Some(status) = query.status {
-        select = select.filter(plan_actions::status.eq(status.as_str()));
+        select = select.filter(plan_actions::status.eq(status));
     }
     if let Some(before) = query.due_before {
         select = select.filter(plan_actions::due_on.lt(before));
@@ -232,7 +228,7 @@ pub fn list(
         select = select.filter(plan_actions::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
+    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
 }
 
 /// Writes `changes` to the action as read, bumping its version, and reads it back.
@@ -249,7 +245,7 @@ fn save(
         &changes,
         if_match
     )?;
-    touch_plan(conn, &row.plan_id)?;
+    touch_plan(conn, row.plan_id)?;
     let saved = plan_actions::table
         .find(&row.id)
         .select(ActionRow::as_select())
@@ -260,17 +256,15 @@ fn save(
 pub fn update(
     conn: &mut DbConnection,
     principal: &Principal,
-    (plan_id, id): (&str, &str),
+    (plan_id, id): (PlanId, ActionId),
     patch: &PlanActionPatch,
     if_match: &IfMatch,
 ) -> ApiResult<PlanAction> {
     let (_, row) = find(conn, principal, plan_id, id)?;
     if_match.check(row.version)?;
-    let effectiveness = patch
-        .effectiveness
-        .map_or_else(|| row.effectiveness(), Ok)?;
+    let effectiveness = patch.effectiveness.unwrap_or(row.effectiveness);
     let checked_on = patch.checked_on.unwrap_or(row.checked_on);
-    check_effectiveness(row.status()?, effectiveness, checked_on, now().date_naive())
+    check_effectiveness(row.status, effectiveness, checked_on, now().date_naive())
         .map_err(|(field, message)| ApiError::field(field, message).against_record())?;
     // Read before anything is written, so the audit sees every change.
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
@@ -285,19 +279,19 @@ pub fn update(
         links::set_links(
             conn,
             &row.organisation_id,
-            (KIND, id),
+            (KIND, id.any()),
             RecordKind::Evidence,
             evidence,
         )?;
     }
     let newly_ineffective = effectiveness == Effectiveness::NotEffective
-        && row.effectiveness()? != Effectiveness::NotEffective;
+        && row.effectiveness != Effectiveness::NotEffective;
     let changes = ActionChanges {
         description: patch.description.as_ref().map(|d| d.trim().to_owned()),
         owner_sub: patch.owner.as_ref().map(|o| o.sub.trim().to_owned()),
         owner_name: patch.owner.as_ref().map(|o| o.name.clone()),
         due_on: patch.due_on,
-        effectiveness: patch.effectiveness.map(|e| e.as_str().to_owned()),
+        effectiveness: patch.effectiveness,
         checked_on: patch.checked_on,
         ..Default::default()
     };
@@ -318,7 +312,7 @@ pub fn update(
 pub fn transition(
     conn: &mut DbConnection,
     principal: &Principal,
-    (plan_id, id): (&str, &str),
+    (plan_id, id): (PlanId, ActionId),
     request: &ActionTransition,
     if_match: &IfMatch,
 ) -> ApiResult<PlanAction> {
@@ -329,7 +323,7 @@ pub fn transition(
     }
     if_match.check(row.version)?;
     check_plan_open(&plan, "has its actions settled")?;
-    let from = row.status()?;
+    let from = row.status;
     move_action(
         from,
         request.to,
@@ -347,12 +341,12 @@ pub fn transition(
     let reopened = from == ActionStatus::Done;
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     let changes = ActionChanges {
-        status: Some(request.to.as_str().to_owned()),
+        status: Some(request.to),
         completion_note: done.then(|| trimmed(&request.completion_note)),
         cancel_reason: (request.to == ActionStatus::Cancelled).then(|| trimmed(&request.reason)),
         completed_at: Some(done.then(|| to_row(now()))),
         // Reopening makes any earlier check of the change stale.
-        effectiveness: reopened.then(|| Effectiveness::NotChecked.as_str().to_owned()),
+        effectiveness: reopened.then_some(Effectiveness::NotChecked),
         checked_on: reopened.then_some(None),
         ..Default::default()
     };
@@ -364,8 +358,8 @@ pub fn transition(
             &format!("Action completed: {}", action.description),
             action.completion_note.clone(),
             &action.owner,
-            plan.location_id.as_deref(),
-            (KIND, id),
+            plan.location_id,
+            (KIND, id.any()),
         )?;
     }
     audit(

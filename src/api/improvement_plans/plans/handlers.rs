@@ -1,7 +1,6 @@
 //! The plan endpoints: start, list, read, change and move improvement plans.
 
 use actix_web::{get, patch, post, web, HttpRequest};
-use uuid::Uuid;
 
 use super::dto::{
     ImprovementPlan, ImprovementPlanPatch, NewImprovementPlan, PlanQuery, PlanTransition,
@@ -9,6 +8,7 @@ use super::dto::{
 use super::store;
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::PlanId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -89,13 +89,13 @@ pub async fn list_plans(
 pub async fn get_plan(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<PlanId>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let plan = state
         .db
-        .run(move |conn| store::get(conn, &principal, &id))
+        .run(move |conn| store::get(conn, &principal, id))
         .await?;
     Answer::ok(&plan)
 }
@@ -120,17 +120,17 @@ pub async fn get_plan(
 pub async fn update_plan(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<PlanId>,
     if_match: IfMatch,
     body: Json<ImprovementPlanPatch>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ManagePlans)?;
     let patch = body.parse()?;
     patch.validate(&state.catalogue)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let plan = state
         .db
-        .write(move |conn| store::update(conn, &principal, &id, &patch, &if_match))
+        .write(move |conn| store::update(conn, &principal, id, &patch, &if_match))
         .await?;
     Answer::ok(&plan)
 }
@@ -159,7 +159,7 @@ pub async fn transition_plan(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<PlanId>,
     if_match: IfMatch,
     key: IdempotencyKey,
     body: Json<PlanTransition>,
@@ -167,10 +167,10 @@ pub async fn transition_plan(
     principal.require(Permission::SignOffPlans)?;
     let request = body.parse()?;
     let keyed = key.for_caller(&principal, &req, &request)?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     idempotency::once(&state.db, keyed, move |conn| {
         Answer::ok(&store::transition(
-            conn, &principal, &id, &request, &if_match,
+            conn, &principal, id, &request, &if_match,
         )?)
     })
     .await

@@ -9,27 +9,28 @@ use crate::api::improvement_plans::{actions, reviews};
 use crate::api::shared::{ExternalRef, Owner, Participant};
 use crate::db::schema::improvement_plans;
 use crate::db::DbConnection;
+use crate::domain::ids::{LocationId, PlanId, RecordId};
 use crate::domain::improvement::{
     next_review_due, review_overdue, Effectiveness, PlanStatus, Priority, ReviewCadence,
 };
 use crate::domain::{now, RecordKind};
 use crate::error::ApiResult;
 use crate::store::links;
-use crate::store::support::{only, parse_id, stored, to_utc};
+use crate::store::support::{only, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = improvement_plans)]
 pub struct PlanRow {
-    pub id: String,
+    pub id: PlanId,
     pub organisation_id: String,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
     pub title: String,
     pub objective: String,
     pub owner_sub: String,
     pub owner_name: Option<String>,
-    pub priority: String,
-    pub status: String,
-    pub review_cadence: String,
+    pub priority: Priority,
+    pub status: PlanStatus,
+    pub review_cadence: ReviewCadence,
     pub co_produced: bool,
     pub involved: String,
     pub activated_on: Option<NaiveDate>,
@@ -45,22 +46,6 @@ pub struct PlanRow {
 }
 
 impl PlanRow {
-    pub fn status(&self) -> ApiResult<PlanStatus> {
-        stored(PlanStatus::parse(&self.status), "plan status", &self.status)
-    }
-
-    pub fn cadence(&self) -> ApiResult<ReviewCadence> {
-        stored(
-            ReviewCadence::parse(&self.review_cadence),
-            "review cadence",
-            &self.review_cadence,
-        )
-    }
-
-    pub fn priority(&self) -> ApiResult<Priority> {
-        stored(Priority::parse(&self.priority), "priority", &self.priority)
-    }
-
     pub fn owner(&self) -> Owner {
         Owner {
             sub: self.owner_sub.clone(),
@@ -85,29 +70,30 @@ pub fn review_due(
 /// Plans as the API shows them, with tags, sources, actions and latest review read in a few
 /// queries for the whole page.
 pub fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<ImprovementPlan>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let plan_ids: Vec<PlanId> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
     let mut evidence = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
     let mut learning = links::links_of(conn, KIND, &ids, RecordKind::LearningEvent)?;
-    let mut actions = actions::store::actions_of(conn, &ids)?;
-    let mut latest = reviews::store::latest_of(conn, &ids)?;
+    let mut actions = actions::store::actions_of(conn, &plan_ids)?;
+    let mut latest = reviews::store::latest_of(conn, &plan_ids)?;
     let today = now().date_naive();
     rows.into_iter()
         .map(|row| {
             let plan_actions = actions.remove(&row.id).unwrap_or_default();
             Ok(ImprovementPlan {
-                id: parse_id(&row.id)?,
+                id: row.id.into(),
                 owner: row.owner(),
-                priority: row.priority()?,
-                status: row.status()?,
-                review_cadence: row.cadence()?,
-                location_id: row.location_id.as_deref().map(parse_id).transpose()?,
-                quality_statements: tags.remove(&row.id).unwrap_or_default(),
+                priority: row.priority,
+                status: row.status,
+                review_cadence: row.review_cadence,
+                location_id: row.location_id.map(Into::into),
+                quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
                 sources: PlanSources {
-                    concern_ids: concerns.remove(&row.id).unwrap_or_default(),
-                    evidence_ids: evidence.remove(&row.id).unwrap_or_default(),
-                    learning_event_ids: learning.remove(&row.id).unwrap_or_default(),
+                    concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
+                    evidence_ids: evidence.remove(&row.id.any()).unwrap_or_default(),
+                    learning_event_ids: learning.remove(&row.id.any()).unwrap_or_default(),
                 },
                 involved: serde_json::from_str::<Vec<Participant>>(&row.involved)?,
                 review_overdue: review_overdue(row.next_review_due, today),
@@ -142,14 +128,14 @@ pub fn into_dto(conn: &mut DbConnection, row: PlanRow) -> ApiResult<ImprovementP
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = improvement_plans)]
 pub struct PlanChanges {
-    pub location_id: Option<Option<String>>,
+    pub location_id: Option<Option<LocationId>>,
     pub title: Option<String>,
     pub objective: Option<String>,
     pub owner_sub: Option<String>,
     pub owner_name: Option<Option<String>>,
-    pub priority: Option<String>,
-    pub status: Option<String>,
-    pub review_cadence: Option<String>,
+    pub priority: Option<Priority>,
+    pub status: Option<PlanStatus>,
+    pub review_cadence: Option<ReviewCadence>,
     pub co_produced: Option<bool>,
     pub involved: Option<String>,
     pub activated_on: Option<Option<NaiveDate>>,

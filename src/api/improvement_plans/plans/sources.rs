@@ -3,6 +3,7 @@
 use super::dto::PlanSources;
 use super::store::KIND;
 use crate::db::DbConnection;
+use crate::domain::ids::PlanId;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links;
@@ -40,27 +41,27 @@ pub fn check_sources(
 pub fn set_sources(
     conn: &mut DbConnection,
     organisation_id: &str,
-    id: &str,
+    id: PlanId,
     sources: &PlanSources,
 ) -> ApiResult<()> {
     links::set_links(
         conn,
         organisation_id,
-        (KIND, id),
+        (KIND, id.any()),
         RecordKind::Concern,
         &sources.concern_ids,
     )?;
     links::set_links(
         conn,
         organisation_id,
-        (KIND, id),
+        (KIND, id.any()),
         RecordKind::Evidence,
         &sources.evidence_ids,
     )?;
     links::set_links(
         conn,
         organisation_id,
-        (KIND, id),
+        (KIND, id.any()),
         RecordKind::LearningEvent,
         &sources.learning_event_ids,
     )

@@ -14,8 +14,9 @@ use crate::api::{locations, organisation};
 use crate::auth::Principal;
 use crate::db::schema::improvement_plans;
 use crate::db::{Backend, DbConnection};
+use crate::domain::ids::{LocationId, PlanId};
 use crate::domain::improvement::{move_plan, PlanStatus};
-use crate::domain::{new_id, now, RecordKind};
+use crate::domain::{now, RecordKind};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
@@ -31,16 +32,20 @@ pub fn visible(principal: &Principal) -> improvement_plans::BoxedQuery<'static, 
     in_callers_reach!(improvement_plans, location_id, principal)
 }
 
-pub fn find(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<PlanRow> {
+pub fn find(conn: &mut DbConnection, principal: &Principal, id: PlanId) -> ApiResult<PlanRow> {
     visible(principal)
-        .filter(improvement_plans::id.eq(id.to_owned()))
+        .filter(improvement_plans::id.eq(id))
         .select(PlanRow::as_select())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("improvement plan"))
 }
 
-pub fn get(conn: &mut DbConnection, principal: &Principal, id: &str) -> ApiResult<ImprovementPlan> {
+pub fn get(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: PlanId,
+) -> ApiResult<ImprovementPlan> {
     let row = find(conn, principal, id)?;
     into_dto(conn, row)
 }
@@ -52,8 +57,8 @@ pub fn create(
 ) -> ApiResult<ImprovementPlan> {
     let organisation_id = &principal.organisation_id;
     organisation::store::find(conn, organisation_id)?;
-    let location_id = new.location_id.map(|id| id.to_string());
-    locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = new.location_id.map(LocationId::from);
+    locations::store::check_reference(conn, principal, location_id)?;
     check_sources(conn, organisation_id, &new.sources)?;
     if let Some(external) = &new.external_ref {
         external_ref_free(
@@ -63,16 +68,16 @@ pub fn create(
     }
     let now = to_row(now());
     let row = PlanRow {
-        id: new_id().to_string(),
+        id: PlanId::new(),
         organisation_id: organisation_id.clone(),
         location_id,
         title: new.title.trim().to_owned(),
         objective: new.objective.trim().to_owned(),
         owner_sub: new.owner.sub.trim().to_owned(),
         owner_name: new.owner.name.as_ref().map(|n| n.trim().to_owned()),
-        priority: new.priority.as_str().to_owned(),
-        status: PlanStatus::Draft.as_str().to_owned(),
-        review_cadence: new.review_cadence.as_str().to_owned(),
+        priority: new.priority,
+        status: PlanStatus::Draft,
+        review_cadence: new.review_cadence,
         co_produced: new.co_produced,
         involved: serde_json::to_string(&new.involved)?,
         activated_on: None,
@@ -93,16 +98,16 @@ pub fn create(
         conn,
         organisation_id,
         KIND,
-        &row.id,
+        row.id.any(),
         &new.quality_statements,
     )?;
-    set_sources(conn, organisation_id, &row.id, &new.sources)?;
+    set_sources(conn, organisation_id, row.id, &new.sources)?;
     let plan = into_dto(conn, row)?;
     audit(
         conn,
         principal,
         "create",
-        &plan.id.to_string(),
+        plan.id.into(),
         &json!({}),
         &plan,
         None,
@@ -115,7 +120,7 @@ pub fn audit(
     conn: &mut DbConnection,
     principal: &Principal,
     action: &str,
-    id: &str,
+    id: PlanId,
     before: &serde_json::Value,
     after: &ImprovementPlan,
     detail: Option<serde_json::Value>,
@@ -139,10 +144,10 @@ pub fn list(
         .order(improvement_plans::id.asc())
         .limit(page.fetch());
     if let Some(status) = query.status {
-        select = select.filter(improvement_plans::status.eq(status.as_str()));
+        select = select.filter(improvement_plans::status.eq(status));
     }
     if let Some(location) = query.location_id {
-        select = select.filter(improvement_plans::location_id.eq(location.to_string()));
+        select = select.filter(improvement_plans::location_id.eq(LocationId::from(location)));
     }
     if let Some(owner) = &query.owner {
         let owner = if owner == "me" {
@@ -165,7 +170,7 @@ pub fn list(
         select = select.filter(improvement_plans::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| &r.id, |rows| into_dtos(conn, rows))
+    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
 }
 
 /// Writes `changes` to the plan as read, bumping its version, and reads it back.
@@ -183,36 +188,36 @@ pub fn save(
         &changes,
         if_match
     )?;
-    get(conn, principal, &row.id)
+    get(conn, principal, row.id)
 }
 
 pub fn update(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: PlanId,
     patch: &ImprovementPlanPatch,
     if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
     let organisation_id = principal.organisation_id.clone();
-    let location_id = patch.location_id.map(|l| l.map(|id| id.to_string()));
-    if let Some(location_id) = &location_id {
-        locations::store::check_reference(conn, principal, location_id.as_deref())?;
+    let location_id = patch.location_id.map(|l| l.map(LocationId::from));
+    if let Some(location_id) = location_id {
+        locations::store::check_reference(conn, principal, location_id)?;
     }
     if let Some(sources) = &patch.sources {
         check_sources(conn, &organisation_id, sources)?;
     }
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
-    let cadence = patch.review_cadence.map_or_else(|| row.cadence(), Ok)?;
+    let cadence = patch.review_cadence.unwrap_or(row.review_cadence);
     let changes = PlanChanges {
         location_id,
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
         objective: patch.objective.as_ref().map(|o| o.trim().to_owned()),
         owner_sub: patch.owner.as_ref().map(|o| o.sub.trim().to_owned()),
         owner_name: patch.owner.as_ref().map(|o| o.name.clone()),
-        priority: patch.priority.map(|p| p.as_str().to_owned()),
-        review_cadence: patch.review_cadence.map(|c| c.as_str().to_owned()),
+        priority: patch.priority,
+        review_cadence: patch.review_cadence,
         co_produced: patch.co_produced,
         involved: patch
             .involved
@@ -220,7 +225,7 @@ pub fn update(
             .map(serde_json::to_string)
             .transpose()?,
         next_review_due: Some(review_due(
-            row.status()?,
+            row.status,
             cadence,
             row.last_reviewed_on,
             row.activated_on,
@@ -228,7 +233,7 @@ pub fn update(
         ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {
-        links::set_tags(conn, &organisation_id, KIND, id, statements)?;
+        links::set_tags(conn, &organisation_id, KIND, id.any(), statements)?;
     }
     if let Some(sources) = &patch.sources {
         set_sources(conn, &organisation_id, id, sources)?;
@@ -243,13 +248,13 @@ pub fn update(
 pub fn transition(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: PlanId,
     request: &PlanTransition,
     if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
-    let from = row.status()?;
+    let from = row.status;
     move_plan(from, request.to).map_err(|illegal| illegal_move("improvement plan", illegal))?;
     if request.to == PlanStatus::Completed {
         let open = actions::store::open_action_ids(conn, id)?;
@@ -258,7 +263,10 @@ pub fn transition(
                 code: "open_actions",
                 detail: format!(
                     "the plan cannot complete while these actions are open: {}",
-                    open.join(", ")
+                    open.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 extra: None,
             });
@@ -273,8 +281,8 @@ pub fn transition(
             &format!("Improvement plan completed: {}", plan.title),
             Some(plan.objective.clone()),
             &plan.owner,
-            row.location_id.as_deref(),
-            (KIND, id),
+            row.location_id,
+            (KIND, id.any()),
         )?;
     }
     audit(
@@ -304,11 +312,11 @@ fn move_to(
         row.activated_on
     };
     let changes = PlanChanges {
-        status: Some(to.as_str().to_owned()),
+        status: Some(to),
         activated_on: Some(activated_on),
         next_review_due: Some(review_due(
             to,
-            row.cadence()?,
+            row.review_cadence,
             row.last_reviewed_on,
             activated_on,
         )),
@@ -327,10 +335,10 @@ fn move_to(
 pub fn reopen_after_failed_check(
     conn: &mut DbConnection,
     principal: &Principal,
-    plan_id: &str,
+    plan_id: PlanId,
 ) -> ApiResult<bool> {
     let row = find(conn, principal, plan_id)?;
-    if row.status()? != PlanStatus::Completed {
+    if row.status != PlanStatus::Completed {
         return Ok(false);
     }
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;

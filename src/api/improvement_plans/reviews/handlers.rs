@@ -1,12 +1,12 @@
 //! The review endpoints: review a plan, list its reviews, and the reviews due.
 
 use actix_web::{get, post, web, HttpRequest};
-use uuid::Uuid;
 
 use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
 use super::store;
 use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
 use crate::auth::{Permission, Principal};
+use crate::domain::ids::PlanId;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -36,7 +36,7 @@ pub async fn create_review(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<PlanId>,
     key: IdempotencyKey,
     body: Json<NewPlanReview>,
 ) -> ApiResult<Answer> {
@@ -44,9 +44,9 @@ pub async fn create_review(
     let new = body.parse()?;
     new.validate()?;
     let keyed = key.for_caller(&principal, &req, &new)?;
-    let plan_id = id.into_inner().to_string();
+    let plan_id = id.into_inner();
     idempotency::once(&state.db, keyed, move |conn| {
-        let review = store::add_review(conn, &principal, &plan_id, &new)?;
+        let review = store::add_review(conn, &principal, plan_id, &new)?;
         Answer::created(format!("/v1/improvement-plans/{plan_id}/reviews"), &review)
     })
     .await
@@ -66,16 +66,16 @@ pub async fn create_review(
 pub async fn list_reviews(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<Uuid>,
+    id: web::Path<PlanId>,
     query: Query<PageQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let query: PageQuery = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
-    let plan_id = id.into_inner().to_string();
+    let plan_id = id.into_inner();
     let reviews = state
         .db
-        .run(move |conn| store::list_reviews(conn, &principal, &plan_id, &page))
+        .run(move |conn| store::list_reviews(conn, &principal, plan_id, &page))
         .await?;
     Answer::ok(&reviews)
 }

@@ -12,45 +12,42 @@ use crate::api::improvement_plans::plans::store::{audit, find, save, visible};
 use crate::auth::Principal;
 use crate::db::schema::{improvement_plans, plan_reviews};
 use crate::db::DbConnection;
+use crate::domain::ids::{LocationId, PlanId, ReviewId};
 use crate::domain::improvement::{review_overdue, PlanStatus, Priority, Progress};
-use crate::domain::{new_id, now};
+use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
-use crate::store::support::{parse_id, stored, to_row, to_utc};
+use crate::store::support::{to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = plan_reviews)]
 struct ReviewRow {
-    id: String,
+    id: ReviewId,
     organisation_id: String,
-    plan_id: String,
+    plan_id: PlanId,
     reviewed_on: NaiveDate,
-    progress: String,
+    progress: Progress,
     notes: Option<String>,
-    priority_from: Option<String>,
-    priority_to: Option<String>,
+    priority_from: Option<Priority>,
+    priority_to: Option<Priority>,
     reviewed_by: String,
     created_at: NaiveDateTime,
 }
 
 impl ReviewRow {
-    fn into_dto(self) -> ApiResult<PlanReview> {
-        let priority = |text: Option<String>| {
-            text.map(|p| stored(Priority::parse(&p), "priority", &p))
-                .transpose()
-        };
-        Ok(PlanReview {
-            id: parse_id(&self.id)?,
-            plan_id: parse_id(&self.plan_id)?,
+    fn into_dto(self) -> PlanReview {
+        PlanReview {
+            id: self.id.into(),
+            plan_id: self.plan_id.into(),
             reviewed_on: self.reviewed_on,
-            progress: stored(Progress::parse(&self.progress), "progress", &self.progress)?,
+            progress: self.progress,
             notes: self.notes,
-            priority_from: priority(self.priority_from)?,
-            priority_to: priority(self.priority_to)?,
+            priority_from: self.priority_from,
+            priority_to: self.priority_to,
             reviewed_by: self.reviewed_by,
             created_at: to_utc(self.created_at),
-        })
+        }
     }
 }
 
@@ -58,17 +55,17 @@ impl ReviewRow {
 /// last recorded, on a tie).
 pub fn latest_of(
     conn: &mut DbConnection,
-    plan_ids: &[&str],
-) -> ApiResult<HashMap<String, PlanReview>> {
+    plan_ids: &[PlanId],
+) -> ApiResult<HashMap<PlanId, PlanReview>> {
     let review_rows: Vec<ReviewRow> = plan_reviews::table
         .filter(plan_reviews::plan_id.eq_any(plan_ids))
         .select(ReviewRow::as_select())
         .order(plan_reviews::id.asc())
         .load(conn)?;
-    let mut latest: HashMap<String, PlanReview> = HashMap::new();
+    let mut latest: HashMap<PlanId, PlanReview> = HashMap::new();
     for review in review_rows {
-        let review = review.into_dto()?;
-        let plan_id = review.plan_id.to_string();
+        let plan_id = review.plan_id;
+        let review = review.into_dto();
         if latest
             .get(&plan_id)
             .is_none_or(|l| l.reviewed_on <= review.reviewed_on)
@@ -82,29 +79,29 @@ pub fn latest_of(
 pub fn add_review(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: PlanId,
     new: &NewPlanReview,
 ) -> ApiResult<PlanReview> {
     let row = find(conn, principal, id)?;
-    let status = row.status()?;
+    let status = row.status;
     if !matches!(status, PlanStatus::Active | PlanStatus::Completed) {
         return Err(ApiError::conflict(
             "plan_not_reviewable",
             format!("a {status} plan is not reviewed; activate it first"),
         ));
     }
-    let current = row.priority()?;
+    let current = row.priority;
     let changed_priority = new.priority.filter(|p| *p != current);
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     let review = ReviewRow {
-        id: new_id().to_string(),
+        id: ReviewId::new(),
         organisation_id: row.organisation_id.clone(),
-        plan_id: row.id.clone(),
+        plan_id: row.id,
         reviewed_on: new.reviewed_on,
-        progress: new.progress.as_str().to_owned(),
+        progress: new.progress,
         notes: new.notes.as_ref().map(|n| n.trim().to_owned()),
-        priority_from: changed_priority.map(|_| current.as_str().to_owned()),
-        priority_to: changed_priority.map(|p| p.as_str().to_owned()),
+        priority_from: changed_priority.map(|_| current),
+        priority_to: changed_priority,
         reviewed_by: principal.sub.clone(),
         created_at: to_row(now()),
     };
@@ -114,9 +111,14 @@ pub fn add_review(
     // A back-dated review does not move the cycle back.
     let last = row.last_reviewed_on.max(Some(new.reviewed_on));
     let changes = PlanChanges {
-        priority: changed_priority.map(|p| p.as_str().to_owned()),
+        priority: changed_priority,
         last_reviewed_on: Some(last),
-        next_review_due: Some(review_due(status, row.cadence()?, last, row.activated_on)),
+        next_review_due: Some(review_due(
+            status,
+            row.review_cadence,
+            last,
+            row.activated_on,
+        )),
         ..Default::default()
     };
     let plan = save(conn, principal, &row, changes, &IfMatch::default())?;
@@ -129,18 +131,18 @@ pub fn add_review(
         &plan,
         Some(json!({"review_id": review.id, "progress": new.progress})),
     )?;
-    review.into_dto()
+    Ok(review.into_dto())
 }
 
 pub fn list_reviews(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: &str,
+    id: PlanId,
     page: &Page,
 ) -> ApiResult<Paginated<PlanReview>> {
     find(conn, principal, id)?;
     let mut select = plan_reviews::table
-        .filter(plan_reviews::plan_id.eq(id.to_owned()))
+        .filter(plan_reviews::plan_id.eq(id))
         .select(ReviewRow::as_select())
         .order(plan_reviews::id.asc())
         .limit(page.fetch())
@@ -149,7 +151,7 @@ pub fn list_reviews(
         select = select.filter(plan_reviews::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish(rows, |r| &r.id, ReviewRow::into_dto)
+    page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 
 fn due_review(row: PlanRow, today: NaiveDate) -> ApiResult<Option<DueReview>> {
@@ -157,11 +159,11 @@ fn due_review(row: PlanRow, today: NaiveDate) -> ApiResult<Option<DueReview>> {
         return Ok(None);
     };
     Ok(Some(DueReview {
-        plan_id: parse_id(&row.id)?,
+        plan_id: row.id.into(),
         owner: row.owner(),
-        priority: row.priority()?,
-        review_cadence: row.cadence()?,
-        location_id: row.location_id.as_deref().map(parse_id).transpose()?,
+        priority: row.priority,
+        review_cadence: row.review_cadence,
+        location_id: row.location_id.map(Into::into),
         title: row.title,
         last_reviewed_on: row.last_reviewed_on,
         next_review_due: due,
@@ -178,7 +180,7 @@ pub fn due_reviews(
     let today = now().date_naive();
     let horizon = today + Duration::days(query.within_days.unwrap_or(14));
     let mut select = visible(principal)
-        .filter(improvement_plans::status.eq(PlanStatus::Active.as_str()))
+        .filter(improvement_plans::status.eq(PlanStatus::Active))
         .filter(improvement_plans::next_review_due.le(horizon))
         .select(PlanRow::as_select())
         .order((
@@ -186,7 +188,7 @@ pub fn due_reviews(
             improvement_plans::id.asc(),
         ));
     if let Some(location) = query.location_id {
-        select = select.filter(improvement_plans::location_id.eq(location.to_string()));
+        select = select.filter(improvement_plans::location_id.eq(LocationId::from(location)));
     }
     let items = select
         .load(conn)?
