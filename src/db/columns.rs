@@ -7,6 +7,9 @@
 
 use std::borrow::Cow;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 /// How a value is kept in a TEXT column.
 pub trait StoredAsText: Sized {
     /// What the column holds, for the error when it holds something else.
@@ -15,11 +18,11 @@ pub trait StoredAsText: Sized {
     fn from_text(text: &str) -> Option<Self>;
 }
 
-/// Implements diesel's TEXT serialisation for a [`StoredAsText`] type (with any generic
-/// parameters in the brackets, each `'static`).
+/// Implements diesel's TEXT serialisation for a [`StoredAsText`] type (with its generic
+/// parameter, and that parameter's bound, after `for`).
 macro_rules! text_column {
-    ($ty:ty $(, for $($param:ident),+)?) => {
-        impl$(<$($param: 'static),+>)? diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $ty {
+    ($ty:ty $(, for $param:ident $(: $bound:path)?)?) => {
+        impl$(<$param: 'static $(+ $bound)?>)? diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $ty {
             fn to_sql<'b>(
                 &'b self,
                 out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
@@ -32,7 +35,7 @@ macro_rules! text_column {
             }
         }
 
-        impl$(<$($param: 'static),+>)? diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
+        impl$(<$param: 'static $(+ $bound)?>)? diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
             fn to_sql<'b>(
                 &'b self,
                 out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
@@ -43,7 +46,7 @@ macro_rules! text_column {
             }
         }
 
-        impl$(<$($param: 'static),+>)? diesel::serialize::ToSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $ty {
+        impl$(<$param: 'static $(+ $bound)?>)? diesel::serialize::ToSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $ty {
             fn to_sql<'b>(
                 &'b self,
                 out: &mut diesel::serialize::Output<'b, '_, $crate::db::MultiBackend>,
@@ -53,7 +56,7 @@ macro_rules! text_column {
             }
         }
 
-        impl$(<$($param: 'static),+>)? diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $ty {
+        impl$(<$param: 'static $(+ $bound)?>)? diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $ty {
             fn from_sql(
                 value: diesel::sqlite::SqliteValue<'_, '_, '_>,
             ) -> diesel::deserialize::Result<Self> {
@@ -65,7 +68,7 @@ macro_rules! text_column {
             }
         }
 
-        impl$(<$($param: 'static),+>)? diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
+        impl$(<$param: 'static $(+ $bound)?>)? diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
             fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
                 let text = <String as diesel::deserialize::FromSql<
                     diesel::sql_types::Text,
@@ -75,7 +78,7 @@ macro_rules! text_column {
             }
         }
 
-        impl$(<$($param: 'static),+>)? diesel::deserialize::FromSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $ty {
+        impl$(<$param: 'static $(+ $bound)?>)? diesel::deserialize::FromSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $ty {
             fn from_sql(
                 value: <$crate::db::MultiBackend as diesel::backend::Backend>::RawValue<'_>,
             ) -> diesel::deserialize::Result<Self> {
@@ -91,3 +94,31 @@ pub fn read_text<T: StoredAsText>(text: &str) -> diesel::deserialize::Result<T> 
     T::from_text(text)
         .ok_or_else(|| format!("unexpected {} {text:?} in the database", T::WHAT).into())
 }
+
+/// A value kept as JSON text (a list of participants, say), read back typed.
+#[derive(Debug, Clone, PartialEq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct JsonText<T>(pub T);
+
+/// What a [`JsonText`] column can hold.
+pub trait StoredJson:
+    Serialize + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+{
+}
+impl<T: Serialize + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static> StoredJson for T {}
+
+impl<T: StoredJson> StoredAsText for JsonText<T> {
+    const WHAT: &'static str = "JSON value";
+
+    fn to_text(&self) -> Cow<'static, str> {
+        // The types kept this way are plain data with string keys: failing to serialise one
+        // is a bug.
+        Cow::Owned(serde_json::to_string(&self.0).expect("a stored value serialises to JSON"))
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok().map(JsonText)
+    }
+}
+
+text_column!(JsonText<T>, for T: StoredJson);

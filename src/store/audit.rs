@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::auth::Principal;
+use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
 use crate::domain::ids::AuditEventId;
@@ -91,8 +92,8 @@ pub fn record(
             audit_events::action.eq(change.action),
             audit_events::resource_type.eq(change.resource_type),
             audit_events::resource_id.eq(change.resource_id),
-            audit_events::changed_fields.eq(serde_json::to_string(&change.changed_fields)?),
-            audit_events::detail.eq(change.detail.map(|d| d.to_string())),
+            audit_events::changed_fields.eq(JsonText(change.changed_fields)),
+            audit_events::detail.eq(change.detail.map(JsonText)),
             audit_events::created_at.eq(to_row(now())),
         ))
         .execute(conn)?;

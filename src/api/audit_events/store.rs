@@ -1,6 +1,7 @@
 use diesel::prelude::*;
 
 use super::dto::{AuditEvent, AuditQuery};
+use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
 use crate::domain::ids::{AuditEventId, RecordId};
@@ -16,9 +17,24 @@ struct AuditRow {
     action: String,
     resource_type: String,
     resource_id: RecordId,
-    changed_fields: String,
-    detail: Option<String>,
+    changed_fields: JsonText<Vec<String>>,
+    detail: Option<JsonText<serde_json::Value>>,
     created_at: chrono::NaiveDateTime,
+}
+
+impl AuditRow {
+    fn into_dto(self) -> AuditEvent {
+        AuditEvent {
+            id: self.id.into(),
+            actor: self.actor,
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id.into(),
+            changed_fields: self.changed_fields.0,
+            detail: self.detail.map(|detail| detail.0),
+            created_at: to_utc(self.created_at),
+        }
+    }
 }
 
 pub fn list(
@@ -49,20 +65,5 @@ pub fn list(
         select = select.filter(audit_events::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish(
-        rows,
-        |r| r.id.uuid(),
-        |row| {
-            Ok(AuditEvent {
-                id: row.id.into(),
-                actor: row.actor,
-                action: row.action,
-                resource_type: row.resource_type,
-                resource_id: row.resource_id.into(),
-                changed_fields: serde_json::from_str(&row.changed_fields)?,
-                detail: row.detail.map(|d| serde_json::from_str(&d)).transpose()?,
-                created_at: to_utc(row.created_at),
-            })
-        },
-    )
+    page.finish(rows, |r| r.id.uuid(), |row| Ok(row.into_dto()))
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::dto::{Evidence, Metric};
 use super::store::KIND;
 use crate::api::shared::ExternalRef;
+use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
 use crate::db::DbConnection;
 use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent};
@@ -35,7 +36,7 @@ pub(super) struct EvidenceRow {
     pub(super) metric_unit: Option<String>,
     pub(super) metric_target: Option<f64>,
     pub(super) metric_direction: Option<MetricDirection>,
-    pub(super) links: String,
+    pub(super) links: JsonText<Vec<String>>,
     pub(super) external_system: Option<String>,
     pub(super) external_id: Option<String>,
     pub(super) recorded_by: String,
@@ -90,33 +91,32 @@ pub(super) fn into_dtos(
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut learning = links::links_of(conn, KIND, &ids, RecordKind::LearningEvent)?;
     let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Evidence {
-                id: row.id.into(),
-                metric: row.metric(),
-                source: row.source,
-                respondent: row.respondent,
-                location_id: row.location_id.map(Into::into),
-                quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
-                learning_event_ids: learning.remove(&row.id.any()).unwrap_or_default(),
-                concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
-                links: serde_json::from_str(&row.links)?,
-                external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
-                evidence_category: row.evidence_category,
-                title: row.title,
-                summary: row.summary,
-                observed_at: row.observed_at.map(to_utc),
-                period_start: row.period_start.map(to_utc),
-                period_end: row.period_end.map(to_utc),
-                recorded_by: row.recorded_by,
-                archived_at: row.archived_at.map(to_utc),
-                version: row.version,
-                created_at: to_utc(row.created_at),
-                updated_at: to_utc(row.updated_at),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| Evidence {
+            id: row.id.into(),
+            metric: row.metric(),
+            source: row.source,
+            respondent: row.respondent,
+            location_id: row.location_id.map(Into::into),
+            quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
+            learning_event_ids: learning.remove(&row.id.any()).unwrap_or_default(),
+            concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
+            links: row.links.0,
+            external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
+            evidence_category: row.evidence_category,
+            title: row.title,
+            summary: row.summary,
+            observed_at: row.observed_at.map(to_utc),
+            period_start: row.period_start.map(to_utc),
+            period_end: row.period_end.map(to_utc),
+            recorded_by: row.recorded_by,
+            archived_at: row.archived_at.map(to_utc),
+            version: row.version,
+            created_at: to_utc(row.created_at),
+            updated_at: to_utc(row.updated_at),
         })
-        .collect()
+        .collect())
 }
 
 pub(super) fn into_dto(conn: &mut DbConnection, row: EvidenceRow) -> ApiResult<Evidence> {
@@ -141,6 +141,6 @@ pub(super) struct EvidenceChanges {
     pub(super) metric_unit: Option<Option<String>>,
     pub(super) metric_target: Option<Option<f64>>,
     pub(super) metric_direction: Option<Option<MetricDirection>>,
-    pub(super) links: Option<String>,
+    pub(super) links: Option<JsonText<Vec<String>>>,
     pub(super) archived_at: Option<Option<NaiveDateTime>>,
 }

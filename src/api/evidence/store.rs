@@ -8,6 +8,7 @@ use super::linked::{check_linked, set_links};
 use super::rows::{into_dto, into_dtos, metric_columns, EvidenceChanges, EvidenceRow};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
+use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
 use crate::db::{Backend, DbConnection};
 use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource};
@@ -112,7 +113,7 @@ pub fn create(
         metric_unit,
         metric_target,
         metric_direction,
-        links: serde_json::to_string(&new.links)?,
+        links: JsonText(new.links.clone()),
         external_system: new.external_ref.as_ref().map(|r| r.system.clone()),
         external_id: new.external_ref.as_ref().map(|r| r.id.clone()),
         recorded_by: principal.sub.clone(),
@@ -297,11 +298,7 @@ pub fn update(
         metric_unit: metric_changes.as_ref().map(|m| m.2.clone()),
         metric_target: metric_changes.as_ref().map(|m| m.3),
         metric_direction: metric_changes.as_ref().map(|m| m.4),
-        links: patch
-            .links
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?,
+        links: patch.links.clone().map(JsonText),
         ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {

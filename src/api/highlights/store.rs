@@ -7,6 +7,7 @@ use super::dto::{Highlight, HighlightKind, HighlightQuery};
 use crate::api::locations;
 use crate::api::shared::LinkedRecord;
 use crate::auth::Principal;
+use crate::db::columns::JsonText;
 use crate::db::schema::{concerns, improvement_plans, learning_events, plan_actions, recognitions};
 use crate::db::DbConnection;
 use crate::domain::concern::{ConcernCategory, ConcernStatus};
@@ -187,10 +188,15 @@ pub fn highlights(
     if let Some(location) = &location {
         learning = learning.filter(learning_events::location_id.eq(*location));
     }
-    for (id, title, lessons, at, location) in
-        learning.load::<(RecordId, String, String, NaiveDateTime, Option<LocationId>)>(conn)?
+    for (id, title, lessons, at, location) in learning.load::<(
+        RecordId,
+        String,
+        JsonText<Vec<String>>,
+        NaiveDateTime,
+        Option<LocationId>,
+    )>(conn)?
     {
-        let lessons: Vec<String> = serde_json::from_str(&lessons)?;
+        let JsonText(lessons) = lessons;
         if !lessons.is_empty() {
             items.push(highlight(
                 HighlightKind::Lessons,

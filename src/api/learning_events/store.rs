@@ -5,6 +5,7 @@ use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearn
 use crate::api::shared::{ExternalRef, Participant};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
+use crate::db::columns::JsonText;
 use crate::db::schema::learning_events;
 use crate::db::{Backend, DbConnection};
 use crate::domain::ids::{LearningEventId, LocationId, RecordId};
@@ -31,12 +32,12 @@ struct LearningEventRow {
     title: String,
     summary: Option<String>,
     facilitator: Option<String>,
-    participants: String,
+    participants: JsonText<Vec<Participant>>,
     went_well: Option<String>,
     did_not_go_well: Option<String>,
     to_change: Option<String>,
-    lessons: String,
-    shared_via: String,
+    lessons: JsonText<Vec<String>>,
+    shared_via: JsonText<Vec<SharedVia>>,
     external_system: Option<String>,
     external_id: Option<String>,
     recorded_by: String,
@@ -54,12 +55,12 @@ struct LearningEventChanges {
     title: Option<String>,
     summary: Option<Option<String>>,
     facilitator: Option<Option<String>>,
-    participants: Option<String>,
+    participants: Option<JsonText<Vec<Participant>>>,
     went_well: Option<Option<String>>,
     did_not_go_well: Option<Option<String>>,
     to_change: Option<Option<String>>,
-    lessons: Option<String>,
-    shared_via: Option<String>,
+    lessons: Option<JsonText<Vec<String>>>,
+    shared_via: Option<JsonText<Vec<SharedVia>>>,
 }
 
 /// A governance review must say what went well, what did not, and what needs to change.
@@ -101,32 +102,31 @@ fn into_dtos(
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(LearningEvent {
-                id: row.id.into(),
-                kind: row.kind,
-                occurred_at: to_utc(row.occurred_at),
-                location_id: row.location_id.map(Into::into),
-                participants: serde_json::from_str::<Vec<Participant>>(&row.participants)?,
-                lessons: serde_json::from_str(&row.lessons)?,
-                shared_via: serde_json::from_str::<Vec<SharedVia>>(&row.shared_via)?,
-                quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
-                concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
-                external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
-                title: row.title,
-                summary: row.summary,
-                facilitator: row.facilitator,
-                went_well: row.went_well,
-                did_not_go_well: row.did_not_go_well,
-                to_change: row.to_change,
-                recorded_by: row.recorded_by,
-                version: row.version,
-                created_at: to_utc(row.created_at),
-                updated_at: to_utc(row.updated_at),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| LearningEvent {
+            id: row.id.into(),
+            kind: row.kind,
+            occurred_at: to_utc(row.occurred_at),
+            location_id: row.location_id.map(Into::into),
+            participants: row.participants.0,
+            lessons: row.lessons.0,
+            shared_via: row.shared_via.0,
+            quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
+            concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
+            external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
+            title: row.title,
+            summary: row.summary,
+            facilitator: row.facilitator,
+            went_well: row.went_well,
+            did_not_go_well: row.did_not_go_well,
+            to_change: row.to_change,
+            recorded_by: row.recorded_by,
+            version: row.version,
+            created_at: to_utc(row.created_at),
+            updated_at: to_utc(row.updated_at),
         })
-        .collect()
+        .collect())
 }
 
 fn into_dto(conn: &mut DbConnection, row: LearningEventRow) -> ApiResult<LearningEvent> {
@@ -175,12 +175,12 @@ pub fn create(
         title: new.title.trim().to_owned(),
         summary: trim(&new.summary),
         facilitator: trim(&new.facilitator),
-        participants: serde_json::to_string(&new.participants)?,
+        participants: JsonText(new.participants.clone()),
         went_well: trim(&new.went_well),
         did_not_go_well: trim(&new.did_not_go_well),
         to_change: trim(&new.to_change),
-        lessons: serde_json::to_string(&new.lessons)?,
-        shared_via: serde_json::to_string(&new.shared_via)?,
+        lessons: JsonText(new.lessons.clone()),
+        shared_via: JsonText(new.shared_via.clone()),
         external_system: new.external_ref.as_ref().map(|r| r.system.clone()),
         external_id: new.external_ref.as_ref().map(|r| r.id.clone()),
         recorded_by: principal.sub.clone(),
@@ -305,24 +305,12 @@ pub fn update(
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
         summary: trim(&patch.summary),
         facilitator: trim(&patch.facilitator),
-        participants: patch
-            .participants
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?,
+        participants: patch.participants.clone().map(JsonText),
         went_well: trim(&patch.went_well),
         did_not_go_well: trim(&patch.did_not_go_well),
         to_change: trim(&patch.to_change),
-        lessons: patch
-            .lessons
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?,
-        shared_via: patch
-            .shared_via
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?,
+        lessons: patch.lessons.clone().map(JsonText),
+        shared_via: patch.shared_via.clone().map(JsonText),
     };
     save_if_unchanged!(conn, learning_events, (id, row.version), &changes, if_match)?;
     if let Some(statements) = &patch.quality_statements {

@@ -5,6 +5,7 @@ use super::dto::{NewRecognition, Recognition, RecognitionQuery};
 use crate::api::shared::{LinkedRecord, Owner};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
+use crate::db::columns::JsonText;
 use crate::db::schema::{recognitions, record_links};
 use crate::db::{Backend, DbConnection};
 use crate::domain::ids::{LocationId, RecognitionId, RecordId};
@@ -27,7 +28,7 @@ struct RecognitionRow {
     kind: RecognitionKind,
     title: String,
     message: Option<String>,
-    recipients: String,
+    recipients: JsonText<Vec<String>>,
     from_role: RecognitionFrom,
     occurred_on: NaiveDate,
     recorded_by: String,
@@ -56,7 +57,8 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Ve
             record_links::to_id,
         ))
         .load(conn)?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|row| {
             let linked_records = linked
                 .iter()
@@ -66,11 +68,11 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Ve
                     id: id.into(),
                 })
                 .collect();
-            Ok(Recognition {
+            Recognition {
                 id: row.id.into(),
                 kind: row.kind,
                 from: row.from_role,
-                recipients: serde_json::from_str(&row.recipients)?,
+                recipients: row.recipients.0,
                 location_id: row.location_id.map(Into::into),
                 linked_records,
                 title: row.title,
@@ -80,9 +82,9 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Ve
                 version: row.version,
                 created_at: to_utc(row.created_at),
                 updated_at: to_utc(row.updated_at),
-            })
+            }
         })
-        .collect()
+        .collect())
 }
 
 pub fn get(
@@ -133,7 +135,7 @@ pub fn create(
             kind: new.kind,
             title: new.title.trim().to_owned(),
             message: new.message.as_ref().map(|m| m.trim().to_owned()),
-            recipients: serde_json::to_string(&recipients)?,
+            recipients: JsonText(recipients),
             from_role: new.from,
             occurred_on: new.occurred_on,
             recorded_by: principal.sub.clone(),
@@ -204,7 +206,7 @@ pub fn record_milestone(
             kind: RecognitionKind::ImprovementMilestone,
             title: title.chars().take(200).collect(),
             message,
-            recipients: serde_json::to_string(&[recipient])?,
+            recipients: JsonText(vec![recipient]),
             from_role: from,
             occurred_on: now.date_naive(),
             recorded_by: principal.sub.clone(),

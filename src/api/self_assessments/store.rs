@@ -7,6 +7,7 @@ use serde_json::json;
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary, StatementScore};
 use crate::api::locations;
 use crate::auth::Principal;
+use crate::db::columns::JsonText;
 use crate::db::schema::self_assessments;
 use crate::db::DbConnection;
 use crate::domain::framework::Framework;
@@ -17,6 +18,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::links;
 use crate::store::support::{to_row, to_utc};
+use uuid::Uuid;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = self_assessments)]
@@ -28,7 +30,7 @@ struct AssessmentRow {
     quality_statement_id: String,
     score: i32,
     rationale: String,
-    evidence_ids: String,
+    evidence_ids: JsonText<Vec<Uuid>>,
     assessed_by: String,
     version: i64,
     created_at: NaiveDateTime,
@@ -42,7 +44,7 @@ impl AssessmentRow {
             quality_statement_id: self.quality_statement_id,
             score: u8::try_from(self.score).map_err(ApiError::internal)?,
             rationale: self.rationale,
-            evidence_ids: serde_json::from_str(&self.evidence_ids)?,
+            evidence_ids: self.evidence_ids.0,
             assessed_by: self.assessed_by,
             version: self.version,
             assessed_at: to_utc(self.created_at),
@@ -103,7 +105,7 @@ pub fn assess(
         quality_statement_id: statement_id.to_owned(),
         score: i32::from(new.score),
         rationale: new.rationale.trim().to_owned(),
-        evidence_ids: serde_json::to_string(&evidence_ids)?,
+        evidence_ids: JsonText(evidence_ids),
         assessed_by: principal.sub.clone(),
         version: current + 1,
         created_at: to_row(now()),

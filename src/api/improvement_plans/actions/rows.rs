@@ -43,10 +43,11 @@ pub(super) fn into_dtos(
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut checks = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
     let today = now().date_naive();
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|row| {
             let status = row.status;
-            Ok(PlanAction {
+            PlanAction {
                 id: row.id.into(),
                 plan_id: row.plan_id.into(),
                 owner: Owner {
@@ -66,9 +67,9 @@ pub(super) fn into_dtos(
                 version: row.version,
                 created_at: to_utc(row.created_at),
                 updated_at: to_utc(row.updated_at),
-            })
+            }
         })
-        .collect()
+        .collect())
 }
 
 pub(super) fn into_dto(conn: &mut DbConnection, row: ActionRow) -> ApiResult<PlanAction> {

@@ -7,6 +7,7 @@ use super::dto::{ImprovementPlan, PlanSources};
 use super::store::KIND;
 use crate::api::improvement_plans::{actions, reviews};
 use crate::api::shared::{ExternalRef, Owner, Participant};
+use crate::db::columns::JsonText;
 use crate::db::schema::improvement_plans;
 use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, PlanId, RecordId};
@@ -32,7 +33,7 @@ pub struct PlanRow {
     pub status: PlanStatus,
     pub review_cadence: ReviewCadence,
     pub co_produced: bool,
-    pub involved: String,
+    pub involved: JsonText<Vec<Participant>>,
     pub activated_on: Option<NaiveDate>,
     pub last_reviewed_on: Option<NaiveDate>,
     pub next_review_due: Option<NaiveDate>,
@@ -79,10 +80,11 @@ pub fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<I
     let mut actions = actions::store::actions_of(conn, &plan_ids)?;
     let mut latest = reviews::store::latest_of(conn, &plan_ids)?;
     let today = now().date_naive();
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|row| {
             let plan_actions = actions.remove(&row.id).unwrap_or_default();
-            Ok(ImprovementPlan {
+            ImprovementPlan {
                 id: row.id.into(),
                 owner: row.owner(),
                 priority: row.priority,
@@ -95,7 +97,7 @@ pub fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<I
                     evidence_ids: evidence.remove(&row.id.any()).unwrap_or_default(),
                     learning_event_ids: learning.remove(&row.id.any()).unwrap_or_default(),
                 },
-                involved: serde_json::from_str::<Vec<Participant>>(&row.involved)?,
+                involved: row.involved.0,
                 review_overdue: review_overdue(row.next_review_due, today),
                 ineffective_action_ids: plan_actions
                     .iter()
@@ -116,9 +118,9 @@ pub fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<I
                 version: row.version,
                 created_at: to_utc(row.created_at),
                 updated_at: to_utc(row.updated_at),
-            })
+            }
         })
-        .collect()
+        .collect())
 }
 
 pub fn into_dto(conn: &mut DbConnection, row: PlanRow) -> ApiResult<ImprovementPlan> {
@@ -137,7 +139,7 @@ pub struct PlanChanges {
     pub status: Option<PlanStatus>,
     pub review_cadence: Option<ReviewCadence>,
     pub co_produced: Option<bool>,
-    pub involved: Option<String>,
+    pub involved: Option<JsonText<Vec<Participant>>>,
     pub activated_on: Option<Option<NaiveDate>>,
     pub last_reviewed_on: Option<Option<NaiveDate>>,
     pub next_review_due: Option<Option<NaiveDate>>,

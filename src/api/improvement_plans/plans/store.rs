@@ -12,6 +12,7 @@ use crate::api::improvement_plans::actions;
 use crate::api::recognitions;
 use crate::api::{locations, organisation};
 use crate::auth::Principal;
+use crate::db::columns::JsonText;
 use crate::db::schema::improvement_plans;
 use crate::db::{Backend, DbConnection};
 use crate::domain::ids::{LocationId, PlanId};
@@ -79,7 +80,7 @@ pub fn create(
         status: PlanStatus::Draft,
         review_cadence: new.review_cadence,
         co_produced: new.co_produced,
-        involved: serde_json::to_string(&new.involved)?,
+        involved: JsonText(new.involved.clone()),
         activated_on: None,
         last_reviewed_on: None,
         next_review_due: None,
@@ -219,11 +220,7 @@ pub fn update(
         priority: patch.priority,
         review_cadence: patch.review_cadence,
         co_produced: patch.co_produced,
-        involved: patch
-            .involved
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?,
+        involved: patch.involved.clone().map(JsonText),
         next_review_due: Some(review_due(
             row.status,
             cadence,
