@@ -10,6 +10,7 @@ use actix_web::http::Method;
 use jsonschema::{JsonType, Validator};
 use serde_json::{json, Map, Value};
 
+use crate::api::docs::conventions::resolved;
 use crate::error::FieldError;
 
 mod messages;
@@ -60,15 +61,7 @@ impl Contract {
                 .build(&root)
                 .expect("the OpenAPI document's schemas compile")
         };
-        let resolve = |schema: &Value| -> Value {
-            match schema["$ref"].as_str() {
-                Some(reference) => {
-                    let name = reference.rsplit('/').next().unwrap_or_default();
-                    document["components"]["schemas"][name].clone()
-                }
-                None => schema.clone(),
-            }
-        };
+        let resolve = |schema: &Value| resolved(schema, &document["components"]["schemas"]).clone();
         let mut operations = HashMap::new();
         let mut paths = Vec::new();
         let empty = Map::new();

@@ -100,11 +100,17 @@ fn problem(description: &str) -> Value {
 
 /// Whether an answer's schema is a record with a `version` (sent as its `ETag`).
 fn has_version(schema: &Value, schemas: &Value) -> bool {
-    let schema = match schema["$ref"].as_str() {
+    resolved(schema, schemas)["properties"]
+        .get("version")
+        .is_some()
+}
+
+/// A schema as written, or the component among `schemas` its `$ref` names.
+pub fn resolved<'a>(schema: &'a Value, schemas: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
         Some(reference) => &schemas[component_name(reference)],
         None => schema,
-    };
-    schema["properties"].get("version").is_some()
+    }
 }
 
 fn component_name(reference: &str) -> &str {
