@@ -37,15 +37,6 @@ impl Principal {
     pub fn has_any_role(&self, roles: &[Role]) -> bool {
         self.roles.iter().any(|role| roles.contains(role))
     }
-
-    /// Whether a record at `location_id` is within the caller's locations. A caller limited to
-    /// some locations does not see records that belong to none.
-    pub fn may_see_location(&self, location_id: Option<LocationId>) -> bool {
-        match &self.locations {
-            None => true,
-            Some(allowed) => location_id.is_some_and(|id| allowed.contains(&id)),
-        }
-    }
 }
 
 /// Organisations known to exist. Organisations are never deleted, so once seen, one is taken on

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::db::DbConnection;
 use crate::error::{ApiError, ApiResult};
 
 /// A page of a list, in creation order; pass `next_cursor` back as `cursor` for the next one.
@@ -74,6 +75,34 @@ impl Page {
             items: convert(rows)?,
             next_cursor,
         })
+    }
+
+    /// The rows of this page when whether the caller may see a row is judged after reading it:
+    /// reads `batch(conn, after, limit)` on from the cursor, keeping what `keep` keeps, until a
+    /// page (and one more) is kept or the rows run out. Pass the result to [`Page::finish`].
+    pub fn read_kept<R>(
+        &self,
+        conn: &mut DbConnection,
+        mut batch: impl FnMut(&mut DbConnection, Option<String>, i64) -> ApiResult<Vec<R>>,
+        id: impl Fn(&R) -> Uuid,
+        mut keep: impl FnMut(&mut DbConnection, Vec<R>) -> ApiResult<Vec<R>>,
+    ) -> ApiResult<Vec<R>> {
+        let wanted = self.fetch();
+        let mut kept = Vec::new();
+        let mut after = self.after.clone();
+        loop {
+            let rows = batch(conn, after.clone(), wanted)?;
+            let exhausted = (rows.len() as i64) < wanted;
+            if let Some(last) = rows.last() {
+                after = Some(id(last).hyphenated().to_string());
+            }
+            kept.extend(keep(conn, rows)?);
+            if exhausted || kept.len() as i64 >= wanted {
+                break;
+            }
+        }
+        kept.truncate(wanted as usize);
+        Ok(kept)
     }
 
     /// Cuts the fetched rows to the page and makes the cursor from its last record.

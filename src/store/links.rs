@@ -7,6 +7,7 @@ use diesel::dsl::{Eq, Filter, Select};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::db::schema::{
     concerns, evidence, improvement_plans, learning_events, plan_actions,
     quality_statement_tags as tags, recognitions, record_links as links,
@@ -15,6 +16,7 @@ use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::{ApiError, ApiResult};
+use crate::store::visibility;
 
 /// Replaces a record's quality-statement tags.
 pub fn set_tags(
@@ -77,26 +79,31 @@ pub fn tagged(kind: RecordKind, statement: &str) -> TaggedIds {
         .select(tags::record_id)
 }
 
-/// Replaces the links from a record to records of one kind.
+/// Replaces the links from a record to the records of one kind the caller may see. Links to
+/// records they may not see were never shown to them, so they stay as they are.
 pub fn set_links(
     conn: &mut DbConnection,
-    organisation_id: &str,
+    principal: &Principal,
     from: (RecordKind, RecordId),
     to_kind: RecordKind,
     to_ids: &[Uuid],
 ) -> ApiResult<()> {
-    diesel::delete(
-        links::table
-            .filter(links::from_type.eq(from.0))
-            .filter(links::from_id.eq(from.1))
-            .filter(links::to_type.eq(to_kind)),
-    )
-    .execute(conn)?;
-    let mut unique = to_ids.to_vec();
+    let from_here = links::table
+        .filter(links::from_type.eq(from.0))
+        .filter(links::from_id.eq(from.1))
+        .filter(links::to_type.eq(to_kind));
+    let existing: Vec<RecordId> = from_here.select(links::to_id).load(conn)?;
+    let shown = visibility::visible_ids(conn, principal, to_kind, &existing)?;
+    let hidden: Vec<RecordId> = existing
+        .into_iter()
+        .filter(|id| !shown.contains(id))
+        .collect();
+    diesel::delete(from_here.filter(links::to_id.ne_all(hidden.clone()))).execute(conn)?;
+    let mut unique: Vec<RecordId> = to_ids.iter().copied().map(RecordId::from).collect();
     unique.sort();
     unique.dedup();
-    for to in unique {
-        add_link(conn, organisation_id, from, (to_kind, to.into()))?;
+    for to in unique.into_iter().filter(|id| !hidden.contains(id)) {
+        add_link(conn, &principal.organisation_id, from, (to_kind, to))?;
     }
     Ok(())
 }
@@ -120,21 +127,27 @@ pub fn add_link(
     Ok(())
 }
 
-/// The ids several records of a kind link to, among records of `to_kind`.
+/// The ids several records of a kind link to, among records of `to_kind` the caller may see
+/// (a link to a record they may not see is left out, as if it were not there).
 pub fn links_of(
     conn: &mut DbConnection,
+    principal: &Principal,
     from_kind: RecordKind,
     from_ids: &[RecordId],
     to_kind: RecordKind,
 ) -> ApiResult<HashMap<RecordId, Vec<Uuid>>> {
-    let rows: Vec<(RecordId, Uuid)> = links::table
+    let rows: Vec<(RecordId, RecordId)> = links::table
         .filter(links::from_type.eq(from_kind))
         .filter(links::from_id.eq_any(from_ids))
         .filter(links::to_type.eq(to_kind))
         .select((links::from_id, links::to_id))
         .order((links::from_id, links::to_id))
-        .load::<(RecordId, RecordId)>(conn)?
+        .load(conn)?;
+    let targets: Vec<RecordId> = rows.iter().map(|&(_, to)| to).collect();
+    let seen = visibility::visible_ids(conn, principal, to_kind, &targets)?;
+    let rows = rows
         .into_iter()
+        .filter(|(_, to)| seen.contains(to))
         .map(|(from, to)| (from, to.uuid()))
         .collect();
     Ok(group(rows))
@@ -243,19 +256,20 @@ pub fn summaries(
         .collect())
 }
 
-/// 422 unless every id names a record of the kind in the organisation.
+/// 422 unless every id names a record of the kind the caller may see. A record they may not
+/// see is answered exactly as one that does not exist, so the answer reveals neither.
 pub fn check_exist(
     conn: &mut DbConnection,
-    organisation_id: &str,
+    principal: &Principal,
     kind: RecordKind,
     field: &str,
     ids: &[Uuid],
 ) -> ApiResult<()> {
     let wanted: Vec<RecordId> = ids.iter().copied().map(RecordId::from).collect();
-    let found = summaries(conn, organisation_id, kind, &wanted)?;
+    let found = visibility::visible_ids(conn, principal, kind, &wanted)?;
     let missing: Vec<String> = wanted
         .iter()
-        .filter(|id| !found.iter().any(|f| f.id == **id))
+        .filter(|id| !found.contains(id))
         .map(RecordId::to_string)
         .collect();
     if missing.is_empty() {

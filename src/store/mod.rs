@@ -4,3 +4,4 @@ pub mod audit;
 pub mod external_refs;
 pub mod links;
 pub mod support;
+pub mod visibility;

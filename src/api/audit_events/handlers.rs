@@ -33,10 +33,9 @@ pub async fn list_audit_events(
     let query = query.parse()?;
     check_range(query.from, query.to, "from")?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
-    let organisation_id = principal.organisation_id;
     let events = state
         .db
-        .run(move |conn| store::list(conn, &organisation_id, &query, &page))
+        .run(move |conn| store::list(conn, &principal, &query, &page))
         .await?;
     Answer::ok(&events)
 }

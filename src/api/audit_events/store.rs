@@ -1,6 +1,7 @@
 use diesel::prelude::*;
 
 use super::dto::{AuditEvent, AuditQuery};
+use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
@@ -8,6 +9,7 @@ use crate::domain::ids::{AuditEventId, RecordId};
 use crate::error::ApiResult;
 use crate::http::paging::{Page, Paginated};
 use crate::store::support::{to_row, to_utc};
+use crate::store::visibility;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -37,33 +39,52 @@ impl AuditRow {
     }
 }
 
+/// The audit events the caller may see, oldest first: an event about a record only when they
+/// may see the record (see [`visibility::visible_audit_subjects`]).
 pub fn list(
     conn: &mut DbConnection,
-    organisation_id: &str,
+    principal: &Principal,
     query: &AuditQuery,
     page: &Page,
 ) -> ApiResult<Paginated<AuditEvent>> {
-    let mut select = audit_events::table
-        .filter(audit_events::organisation_id.eq(organisation_id))
-        .select(AuditRow::as_select())
-        .order(audit_events::id.asc())
-        .limit(page.fetch())
-        .into_boxed();
-    if let Some(kind) = &query.resource_type {
-        select = select.filter(audit_events::resource_type.eq(kind.clone()));
-    }
-    if let Some(id) = query.resource_id {
-        select = select.filter(audit_events::resource_id.eq(RecordId::from(id)));
-    }
-    if let Some(from) = query.from {
-        select = select.filter(audit_events::created_at.ge(to_row(from)));
-    }
-    if let Some(to) = query.to {
-        select = select.filter(audit_events::created_at.le(to_row(to)));
-    }
-    if let Some(after) = &page.after {
-        select = select.filter(audit_events::id.gt(after.clone()));
-    }
-    let rows = select.load(conn)?;
+    let rows = page.read_kept(
+        conn,
+        |conn, after, limit| {
+            let mut select = audit_events::table
+                .filter(audit_events::organisation_id.eq(principal.organisation_id.clone()))
+                .select(AuditRow::as_select())
+                .order(audit_events::id.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(kind) = &query.resource_type {
+                select = select.filter(audit_events::resource_type.eq(kind.clone()));
+            }
+            if let Some(id) = query.resource_id {
+                select = select.filter(audit_events::resource_id.eq(RecordId::from(id)));
+            }
+            if let Some(from) = query.from {
+                select = select.filter(audit_events::created_at.ge(to_row(from)));
+            }
+            if let Some(to) = query.to {
+                select = select.filter(audit_events::created_at.le(to_row(to)));
+            }
+            if let Some(after) = after {
+                select = select.filter(audit_events::id.gt(after));
+            }
+            Ok(select.load(conn)?)
+        },
+        |row| row.id.uuid(),
+        |conn, rows| {
+            let subjects: Vec<(String, RecordId)> = rows
+                .iter()
+                .map(|row| (row.resource_type.clone(), row.resource_id))
+                .collect();
+            let seen = visibility::visible_audit_subjects(conn, principal, &subjects)?;
+            Ok(rows
+                .into_iter()
+                .filter(|row| seen.contains(&(row.resource_type.clone(), row.resource_id)))
+                .collect())
+        },
+    )?;
     page.finish(rows, |r| r.id.uuid(), |row| Ok(row.into_dto()))
 }

@@ -1,16 +1,15 @@
 //! The concern store: who sees which concerns; creating, listing, changing and moving them.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Nullable};
 use serde_json::json;
 
 use super::dto::{Concern, ConcernPatch, ConcernQuery, NewConcern, TransitionRequest};
 use super::rows::{ConcernChanges, ConcernRow};
 use super::timeline::{insert_update, Entry};
 use crate::api::{locations, organisation};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::db::schema::concerns;
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::concern::{
     self as rules, ConcernStatus, TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
@@ -22,45 +21,11 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
-use crate::store::support::{in_callers_reach, only, save_if_unchanged, to_row};
+use crate::store::support::{only, save_if_unchanged, to_row};
 
 const KIND: RecordKind = RecordKind::Concern;
 
-type Condition = Box<dyn BoxableExpression<concerns::table, Backend, SqlType = Nullable<Bool>>>;
-
-/// The concerns the caller may see. Managers and admins: all in their locations. Viewers and
-/// integrations: all but confidential ones. Staff: those they raised (never anonymous ones,
-/// which nobody can tie to them). A caller with several roles sees the union.
-fn visible(principal: &Principal) -> concerns::BoxedQuery<'static, Backend> {
-    let query = in_callers_reach!(concerns, location_id, principal);
-    if principal.has_any_role(&[Role::Admin, Role::Manager]) {
-        return query;
-    }
-    let mut conditions: Vec<Condition> = Vec::new();
-    if principal.has_any_role(&[Role::Viewer, Role::Integration]) {
-        conditions.push(Box::new(concerns::confidential.eq(false).nullable()));
-    }
-    if principal.has_any_role(&[Role::Staff]) {
-        conditions.push(Box::new(concerns::raised_by_sub.eq(principal.sub.clone())));
-    }
-    match conditions.into_iter().reduce(|a, b| Box::new(a.or(b))) {
-        Some(condition) => query.filter(condition),
-        None => query.filter(concerns::id.is_null()),
-    }
-}
-
-/// Of `ids`, the concerns the caller may see.
-pub fn visible_ids(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    ids: &[RecordId],
-) -> ApiResult<std::collections::HashSet<RecordId>> {
-    let found: Vec<RecordId> = visible(principal)
-        .filter(concerns::id.eq_any(ids.to_vec()))
-        .select(concerns::id)
-        .load(conn)?;
-    Ok(found.into_iter().collect())
-}
+use crate::store::visibility::concerns as visible;
 
 pub fn find(
     conn: &mut DbConnection,

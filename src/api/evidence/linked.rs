@@ -1,6 +1,7 @@
 //! The records evidence links to: learning events and concerns, checked and linked.
 
 use super::store::KIND;
+use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::domain::ids::EvidenceId;
 use crate::domain::RecordKind;
@@ -10,20 +11,20 @@ use crate::store::links;
 /// Checks the records evidence links to exist in the organisation.
 pub(super) fn check_linked(
     conn: &mut DbConnection,
-    organisation_id: &str,
+    principal: &Principal,
     learning: &[uuid::Uuid],
     concerns: &[uuid::Uuid],
 ) -> ApiResult<()> {
     links::check_exist(
         conn,
-        organisation_id,
+        principal,
         RecordKind::LearningEvent,
         "learning_event_ids",
         learning,
     )?;
     links::check_exist(
         conn,
-        organisation_id,
+        principal,
         RecordKind::Concern,
         "concern_ids",
         concerns,
@@ -33,7 +34,7 @@ pub(super) fn check_linked(
 /// Replaces the links to learning events and to concerns, each when given.
 pub(super) fn set_links(
     conn: &mut DbConnection,
-    organisation_id: &str,
+    principal: &Principal,
     id: EvidenceId,
     learning: Option<&[uuid::Uuid]>,
     concerns: Option<&[uuid::Uuid]>,
@@ -41,7 +42,7 @@ pub(super) fn set_links(
     if let Some(learning) = learning {
         links::set_links(
             conn,
-            organisation_id,
+            principal,
             (KIND, id.any()),
             RecordKind::LearningEvent,
             learning,
@@ -50,7 +51,7 @@ pub(super) fn set_links(
     if let Some(concerns) = concerns {
         links::set_links(
             conn,
-            organisation_id,
+            principal,
             (KIND, id.any()),
             RecordKind::Concern,
             concerns,

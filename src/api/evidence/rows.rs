@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::dto::{Evidence, Metric};
 use super::store::KIND;
 use crate::api::shared::ExternalRef;
+use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
 use crate::db::DbConnection;
@@ -85,12 +86,13 @@ pub(super) fn metric_columns(metric: Option<&Metric>) -> MetricColumns {
 
 pub(super) fn into_dtos(
     conn: &mut DbConnection,
+    principal: &Principal,
     rows: Vec<EvidenceRow>,
 ) -> ApiResult<Vec<Evidence>> {
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
-    let mut learning = links::links_of(conn, KIND, &ids, RecordKind::LearningEvent)?;
-    let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
+    let mut learning = links::links_of(conn, principal, KIND, &ids, RecordKind::LearningEvent)?;
+    let mut concerns = links::links_of(conn, principal, KIND, &ids, RecordKind::Concern)?;
     Ok(rows
         .into_iter()
         .map(|row| Evidence {
@@ -119,8 +121,12 @@ pub(super) fn into_dtos(
         .collect())
 }
 
-pub(super) fn into_dto(conn: &mut DbConnection, row: EvidenceRow) -> ApiResult<Evidence> {
-    only(into_dtos(conn, vec![row])?)
+pub(super) fn into_dto(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    row: EvidenceRow,
+) -> ApiResult<Evidence> {
+    only(into_dtos(conn, principal, vec![row])?)
 }
 
 #[derive(AsChangeset, Default)]

@@ -10,7 +10,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource};
 use crate::domain::framework::Catalogue;
 use crate::domain::ids::{EvidenceId, LocationId};
@@ -21,14 +21,11 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
-use crate::store::support::{in_callers_reach, save_if_unchanged, to_row};
+use crate::store::support::{save_if_unchanged, to_row};
 
 pub(super) const KIND: RecordKind = RecordKind::Evidence;
 
-/// The evidence the caller may see: all of the organisation's, within their locations.
-fn visible(principal: &Principal) -> evidence::BoxedQuery<'static, Backend> {
-    in_callers_reach!(evidence, location_id, principal)
-}
+use crate::store::visibility::evidence as visible;
 
 fn find(conn: &mut DbConnection, principal: &Principal, id: EvidenceId) -> ApiResult<EvidenceRow> {
     visible(principal)
@@ -41,7 +38,7 @@ fn find(conn: &mut DbConnection, principal: &Principal, id: EvidenceId) -> ApiRe
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: EvidenceId) -> ApiResult<Evidence> {
     let row = find(conn, principal, id)?;
-    into_dto(conn, row)
+    into_dto(conn, principal, row)
 }
 
 /// Staff record only what they hear and see.
@@ -80,12 +77,7 @@ pub fn create(
     organisation::store::find(conn, organisation_id)?;
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
-    check_linked(
-        conn,
-        organisation_id,
-        &new.learning_event_ids,
-        &new.concern_ids,
-    )?;
+    check_linked(conn, principal, &new.learning_event_ids, &new.concern_ids)?;
     if let Some(external) = &new.external_ref {
         external_ref_free(
             external_ref_holder!(conn, evidence, organisation_id, external)?,
@@ -134,12 +126,12 @@ pub fn create(
     )?;
     set_links(
         conn,
-        organisation_id,
+        principal,
         row.id,
         Some(&new.learning_event_ids),
         Some(&new.concern_ids),
     )?;
-    let created = into_dto(conn, row)?;
+    let created = into_dto(conn, principal, row)?;
     audit::record(
         conn,
         organisation_id,
@@ -190,7 +182,11 @@ pub fn list(
         select = select.filter(evidence::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
+    page.finish_all(
+        rows,
+        |r| r.id.uuid(),
+        |rows| into_dtos(conn, principal, rows),
+    )
 }
 
 /// Writes `changes` if the row is still at the version read, audits the difference from
@@ -238,7 +234,7 @@ pub fn update(
         ));
     }
     let organisation_id = principal.organisation_id.clone();
-    let current = into_dto(conn, row.clone())?;
+    let current = into_dto(conn, principal, row.clone())?;
     let merged = |patched: Option<Option<DateTime<Utc>>>, stored: Option<DateTime<Utc>>| {
         patched.unwrap_or(stored)
     };
@@ -277,7 +273,7 @@ pub fn update(
     if let Some(location_id) = location_id {
         locations::store::check_reference(conn, principal, location_id)?;
     }
-    check_linked(conn, &organisation_id, &learning, &concerns)?;
+    check_linked(conn, principal, &learning, &concerns)?;
     let metric_changes = patch.metric.as_ref().map(|m| metric_columns(m.as_ref()));
     let changes = EvidenceChanges {
         location_id,
@@ -306,7 +302,7 @@ pub fn update(
     }
     set_links(
         conn,
-        &organisation_id,
+        principal,
         id,
         patch.learning_event_ids.as_deref(),
         patch.concern_ids.as_deref(),
@@ -331,13 +327,13 @@ pub fn archive(
     let row = find(conn, principal, id)?;
     if_match.check(row.version)?;
     if row.archived_at.is_some() {
-        return into_dto(conn, row);
+        return into_dto(conn, principal, row);
     }
     let changes = EvidenceChanges {
         archived_at: Some(Some(to_row(now()))),
         ..Default::default()
     };
-    let before = into_dto(conn, row.clone())?;
+    let before = into_dto(conn, principal, row.clone())?;
     save(
         conn,
         principal,

@@ -65,9 +65,13 @@ pub struct StatementCoverage {
     pub evidence_by_category: BTreeMap<String, i64>,
     pub learning_events: i64,
     pub concerns: i64,
-    /// The newest evidence tagged with it, whenever that was.
+    /// The day (midnight UTC) of the newest evidence tagged with it, whenever that was. Every
+    /// count and date here is of the records the caller may see, and no date is finer than the
+    /// day, so coverage cannot date a single concern.
     pub newest_evidence_at: Option<DateTime<Utc>>,
+    /// The day of the newest learning event tagged with it.
     pub newest_learning_event_at: Option<DateTime<Utc>>,
+    /// The day of the newest concern tagged with it that the caller may see.
     pub newest_concern_at: Option<DateTime<Utc>>,
     /// No evidence since `since` (or none at all, without `since`).
     pub no_recent_evidence: bool,
@@ -81,8 +85,8 @@ pub struct StatementCoverage {
     "statements": [{
         "quality_statement_id": "safe.learning_culture", "code": "S1", "title": "Learning culture",
         "key_question_id": "safe", "evidence": 3, "evidence_by_category": {"processes": 2, "feedback_staff_leaders": 1},
-        "learning_events": 2, "concerns": 1, "newest_evidence_at": "2026-11-02T09:00:00Z",
-        "newest_learning_event_at": "2026-11-20T14:00:00Z", "newest_concern_at": "2026-10-11T08:00:00Z",
+        "learning_events": 2, "concerns": 1, "newest_evidence_at": "2026-11-02T00:00:00Z",
+        "newest_learning_event_at": "2026-11-20T00:00:00Z", "newest_concern_at": "2026-10-11T00:00:00Z",
         "no_recent_evidence": false
     }]
 }))]

@@ -1,63 +1,83 @@
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::dto::{Coverage, CoverageQuery, StatementCoverage};
 use crate::api::locations;
 use crate::auth::Principal;
-use crate::db::{portable, DbConnection};
+use crate::db::schema::{concerns, evidence, learning_events, quality_statement_tags};
+use crate::db::DbConnection;
 use crate::domain::framework::Framework;
-use crate::domain::ids::LocationId;
+use crate::domain::ids::{LocationId, RecordId};
+use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::support::{to_row, to_utc};
+use crate::store::visibility;
 
-#[derive(QueryableByName)]
+/// Per quality statement (and evidence category), how many records fall since `since` and
+/// when the newest was.
 struct Tally {
-    #[diesel(sql_type = Text)]
     statement: String,
-    /// The evidence category; empty for the other tables.
-    #[diesel(sql_type = Text)]
+    /// The evidence category; empty for the other kinds.
     category: String,
-    #[diesel(sql_type = BigInt)]
     recent: i64,
-    #[diesel(sql_type = Nullable<Timestamp>)]
     newest: Option<NaiveDateTime>,
 }
 
-/// Tallies, per quality statement, the records of one table tagged with it: how many fall
-/// since `$3` and when the newest was. One query per table, whatever the number of statements.
+/// A record counted towards coverage: its id, its date and its category (evidence only).
+type Dated = (RecordId, NaiveDateTime, String);
+
+/// Tallies `records` (those the caller may see) by the statements `tags` tag them with.
 fn tally(
-    conn: &mut DbConnection,
-    sql: &str,
-    organisation_id: &str,
-    location_id: Option<LocationId>,
+    records: Vec<Dated>,
+    tags: Vec<(RecordId, String)>,
     since: Option<NaiveDateTime>,
-) -> ApiResult<Vec<Tally>> {
-    Ok(diesel::sql_query(portable(conn, sql))
-        .bind::<Text, _>(organisation_id)
-        .bind::<Nullable<Text>, _>(location_id)
-        .bind::<Nullable<Timestamp>, _>(since)
+) -> Vec<Tally> {
+    let records: HashMap<RecordId, (NaiveDateTime, String)> = records
+        .into_iter()
+        .map(|(id, at, category)| (id, (at, category)))
+        .collect();
+    let mut tallies: HashMap<(String, String), Tally> = HashMap::new();
+    for (id, statement) in tags {
+        let Some((at, category)) = records.get(&id) else {
+            continue;
+        };
+        let tally = tallies
+            .entry((statement.clone(), category.clone()))
+            .or_insert_with(|| Tally {
+                statement,
+                category: category.clone(),
+                recent: 0,
+                newest: None,
+            });
+        if since.is_none_or(|since| *at >= since) {
+            tally.recent += 1;
+        }
+        tally.newest = tally.newest.max(Some(*at));
+    }
+    tallies.into_values().collect()
+}
+
+/// The quality-statement tags of every record of a kind in the organisation.
+fn tags(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    kind: RecordKind,
+) -> ApiResult<Vec<(RecordId, String)>> {
+    Ok(quality_statement_tags::table
+        .filter(quality_statement_tags::organisation_id.eq(organisation_id.to_owned()))
+        .filter(quality_statement_tags::record_type.eq(kind))
+        .select((
+            quality_statement_tags::record_id,
+            quality_statement_tags::quality_statement_id,
+        ))
         .load(conn)?)
 }
 
-/// The tally of `{table}`, tagged as `{kind}` and dated by `{date}`, split by `category` when
-/// given, counting only rows that meet `live`.
-fn tally_sql(table: &str, kind: &str, date: &str, category: Option<&str>, live: &str) -> String {
-    let (category, group) = match category {
-        Some(column) => (column.to_owned(), format!(", {column}")),
-        None => ("''".to_owned(), String::new()),
-    };
-    format!(
-        "SELECT t.quality_statement_id AS statement, {category} AS category, \
-                SUM(CASE WHEN $3 IS NULL OR r.{date} >= $3 THEN 1 ELSE 0 END) AS recent, \
-                MAX(r.{date}) AS newest \
-         FROM quality_statement_tags t JOIN {table} r ON r.id = t.record_id \
-         WHERE t.record_type = '{kind}' AND t.organisation_id = $1 AND r.organisation_id = $1 \
-           AND ($2 IS NULL OR r.location_id = $2) {live} \
-         GROUP BY t.quality_statement_id{group}"
-    )
+/// A time as coverage may show it: the day, so no single record is dated more finely.
+fn day_of(time: NaiveDateTime) -> DateTime<Utc> {
+    to_utc(time.date().and_time(NaiveTime::MIN))
 }
 
 pub fn coverage(
@@ -87,34 +107,57 @@ pub fn coverage(
             );
         }
     }
-    let evidence_sql = tally_sql(
-        "evidence",
-        "evidence",
-        "dated_at",
-        Some("r.evidence_category"),
-        "AND r.archived_at IS NULL",
-    );
-    for row in tally(conn, &evidence_sql, organisation_id, location_id, since)? {
+    // Only what the caller may see is counted (a confidential concern is not, for a viewer).
+    let mut evidence = visibility::evidence(principal)
+        .filter(evidence::archived_at.is_null())
+        .select((
+            evidence::id,
+            evidence::dated_at,
+            evidence::evidence_category,
+        ));
+    let mut learning = visibility::learning_events(principal)
+        .select((learning_events::id, learning_events::occurred_at));
+    let mut raised = visibility::concerns(principal).select((concerns::id, concerns::created_at));
+    if let Some(location) = location_id {
+        evidence = evidence.filter(evidence::location_id.eq(location));
+        learning = learning.filter(learning_events::location_id.eq(location));
+        raised = raised.filter(concerns::location_id.eq(location));
+    }
+    let evidence: Vec<Dated> = evidence.load(conn)?;
+    let undivided = |(id, at): (RecordId, NaiveDateTime)| (id, at, String::new());
+    let learning: Vec<Dated> = learning
+        .load::<(RecordId, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(undivided)
+        .collect();
+    let raised: Vec<Dated> = raised
+        .load::<(RecordId, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(undivided)
+        .collect();
+
+    let evidence_tags = tags(conn, organisation_id, RecordKind::Evidence)?;
+    for row in tally(evidence, evidence_tags, since) {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
             entry.evidence += row.recent;
             if row.recent > 0 {
                 entry.evidence_by_category.insert(row.category, row.recent);
             }
-            entry.newest_evidence_at = entry.newest_evidence_at.max(row.newest.map(to_utc));
+            entry.newest_evidence_at = entry.newest_evidence_at.max(row.newest.map(day_of));
         }
     }
-    let learning_sql = tally_sql("learning_events", "learning_event", "occurred_at", None, "");
-    for row in tally(conn, &learning_sql, organisation_id, location_id, since)? {
+    let learning_tags = tags(conn, organisation_id, RecordKind::LearningEvent)?;
+    for row in tally(learning, learning_tags, since) {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
             entry.learning_events = row.recent;
-            entry.newest_learning_event_at = row.newest.map(to_utc);
+            entry.newest_learning_event_at = row.newest.map(day_of);
         }
     }
-    let concern_sql = tally_sql("concerns", "concern", "created_at", None, "");
-    for row in tally(conn, &concern_sql, organisation_id, location_id, since)? {
+    let concern_tags = tags(conn, organisation_id, RecordKind::Concern)?;
+    for row in tally(raised, concern_tags, since) {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
             entry.concerns = row.recent;
-            entry.newest_concern_at = row.newest.map(to_utc);
+            entry.newest_concern_at = row.newest.map(day_of);
         }
     }
     let mut ordered: Vec<StatementCoverage> = framework

@@ -7,7 +7,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::learning_events;
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::ids::{LearningEventId, LocationId, RecordId};
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::domain::{now, RecordKind};
@@ -17,7 +17,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
-use crate::store::support::{in_callers_reach, only, save_if_unchanged, to_row, to_utc};
+use crate::store::support::{only, save_if_unchanged, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::LearningEvent;
 
@@ -76,10 +76,7 @@ fn check_reflections(kind: LearningKind, given: [Option<&str>; 3]) -> ApiResult<
     }
 }
 
-/// The events the caller may see: all of the organisation's, within their locations.
-fn visible(principal: &Principal) -> learning_events::BoxedQuery<'static, Backend> {
-    in_callers_reach!(learning_events, location_id, principal)
-}
+use crate::store::visibility::learning_events as visible;
 
 fn find(
     conn: &mut DbConnection,
@@ -97,11 +94,12 @@ fn find(
 /// Turns rows into events, reading their tags and links in one query each.
 fn into_dtos(
     conn: &mut DbConnection,
+    principal: &Principal,
     rows: Vec<LearningEventRow>,
 ) -> ApiResult<Vec<LearningEvent>> {
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
-    let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
+    let mut concerns = links::links_of(conn, principal, KIND, &ids, RecordKind::Concern)?;
     Ok(rows
         .into_iter()
         .map(|row| LearningEvent {
@@ -129,8 +127,12 @@ fn into_dtos(
         .collect())
 }
 
-fn into_dto(conn: &mut DbConnection, row: LearningEventRow) -> ApiResult<LearningEvent> {
-    only(into_dtos(conn, vec![row])?)
+fn into_dto(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    row: LearningEventRow,
+) -> ApiResult<LearningEvent> {
+    only(into_dtos(conn, principal, vec![row])?)
 }
 
 pub fn get(
@@ -139,7 +141,7 @@ pub fn get(
     id: LearningEventId,
 ) -> ApiResult<LearningEvent> {
     let row = find(conn, principal, id)?;
-    into_dto(conn, row)
+    into_dto(conn, principal, row)
 }
 
 pub fn create(
@@ -153,7 +155,7 @@ pub fn create(
     locations::store::check_reference(conn, principal, location_id)?;
     links::check_exist(
         conn,
-        organisation_id,
+        principal,
         RecordKind::Concern,
         "concern_ids",
         &new.concern_ids,
@@ -200,12 +202,12 @@ pub fn create(
     )?;
     links::set_links(
         conn,
-        organisation_id,
+        principal,
         (KIND, row.id.any()),
         RecordKind::Concern,
         &new.concern_ids,
     )?;
-    let event = into_dto(conn, row)?;
+    let event = into_dto(conn, principal, row)?;
     audit::record(
         conn,
         organisation_id,
@@ -247,7 +249,11 @@ pub fn list(
         select = select.filter(learning_events::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
+    page.finish_all(
+        rows,
+        |r| r.id.uuid(),
+        |rows| into_dtos(conn, principal, rows),
+    )
 }
 
 pub fn update(
@@ -287,13 +293,13 @@ pub fn update(
     if let Some(concern_ids) = &patch.concern_ids {
         links::check_exist(
             conn,
-            organisation_id,
+            principal,
             RecordKind::Concern,
             "concern_ids",
             concern_ids,
         )?;
     }
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let trim = |text: &Option<Option<String>>| {
         text.as_ref()
             .map(|t| t.as_ref().map(|t| t.trim().to_owned()))
@@ -319,7 +325,7 @@ pub fn update(
     if let Some(concern_ids) = &patch.concern_ids {
         links::set_links(
             conn,
-            organisation_id,
+            principal,
             (KIND, id.any()),
             RecordKind::Concern,
             concern_ids,

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::support::{in_callers_reach, save_if_unchanged, to_row, to_utc};
+use crate::store::support::{save_if_unchanged, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = locations)]
@@ -50,10 +50,7 @@ struct LocationChanges {
     cqc_location_id: Option<Option<String>>,
 }
 
-/// The locations the caller may see: their organisation's, narrowed to their `locations` claim.
-fn visible(principal: &Principal) -> locations::BoxedQuery<'static, crate::db::Backend> {
-    in_callers_reach!(locations, id, principal)
-}
+use crate::store::visibility::locations as visible;
 
 fn find(conn: &mut DbConnection, principal: &Principal, id: LocationId) -> ApiResult<LocationRow> {
     visible(principal)

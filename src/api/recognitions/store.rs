@@ -7,7 +7,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::{recognitions, record_links};
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, RecognitionId, RecordId};
 use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
 use crate::domain::{now, RecordKind};
@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
 use crate::store::links;
-use crate::store::support::{in_callers_reach, only, to_row, to_utc};
+use crate::store::support::{only, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::Recognition;
 
@@ -37,11 +37,13 @@ struct RecognitionRow {
     updated_at: NaiveDateTime,
 }
 
-fn visible(principal: &Principal) -> recognitions::BoxedQuery<'static, Backend> {
-    in_callers_reach!(recognitions, location_id, principal)
-}
+use crate::store::visibility::{self, recognitions as visible};
 
-fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Vec<Recognition>> {
+fn into_dtos(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    rows: Vec<RecognitionRow>,
+) -> ApiResult<Vec<Recognition>> {
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let linked: Vec<(RecordId, RecordKind, RecordId)> = record_links::table
         .filter(record_links::from_type.eq(KIND))
@@ -57,12 +59,15 @@ fn into_dtos(conn: &mut DbConnection, rows: Vec<RecognitionRow>) -> ApiResult<Ve
             record_links::to_id,
         ))
         .load(conn)?;
+    let targets: Vec<(RecordKind, RecordId)> = linked.iter().map(|&(_, k, id)| (k, id)).collect();
+    let seen = visibility::visible_records(conn, principal, &targets)?;
     Ok(rows
         .into_iter()
         .map(|row| {
             let linked_records = linked
                 .iter()
                 .filter(|(from, _, _)| *from == row.id.any())
+                .filter(|&&(_, kind, id)| seen.contains(&(kind, id)))
                 .map(|&(_, kind, id)| LinkedRecord {
                     kind,
                     id: id.into(),
@@ -98,7 +103,7 @@ pub fn get(
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("recognition"))?;
-    only(into_dtos(conn, vec![row])?)
+    only(into_dtos(conn, principal, vec![row])?)
 }
 
 pub fn create(
@@ -122,7 +127,7 @@ pub fn create(
             .filter(|l| l.kind == kind)
             .map(|l| l.id)
             .collect();
-        links::check_exist(conn, organisation_id, kind, "linked_records", &ids)?;
+        links::check_exist(conn, principal, kind, "linked_records", &ids)?;
     }
     let recipients: Vec<String> = new.recipients.iter().map(|r| r.trim().to_owned()).collect();
     let id = insert(
@@ -169,7 +174,7 @@ fn insert(
         )?;
     }
     let id = row.id;
-    let recognition = only(into_dtos(conn, vec![row])?)?;
+    let recognition = only(into_dtos(conn, principal, vec![row])?)?;
     audit::record(
         conn,
         &principal.organisation_id,
@@ -245,5 +250,9 @@ pub fn list(
         select = select.filter(recognitions::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
+    page.finish_all(
+        rows,
+        |r| r.id.uuid(),
+        |rows| into_dtos(conn, principal, rows),
+    )
 }

@@ -80,7 +80,7 @@ pub fn assess(
     let organisation_id = &principal.organisation_id;
     links::check_exist(
         conn,
-        organisation_id,
+        principal,
         RecordKind::Evidence,
         "evidence_ids",
         &new.evidence_ids,

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 
 use super::dto::{Trail, TrailEntry};
-use crate::api::concerns;
 use crate::api::shared::LinkedRecord;
 use crate::auth::Principal;
 use crate::db::schema::record_links;
@@ -14,6 +13,7 @@ use crate::domain::ids::RecordId;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links::{self, RecordSummary};
+use crate::store::visibility;
 
 /// How far the trail follows links, and how many records it shows at most.
 const MAX_DEPTH: u32 = 6;
@@ -80,13 +80,14 @@ fn visible(
         if ids.is_empty() {
             continue;
         }
-        let mut found = links::summaries(conn, &principal.organisation_id, *kind, &ids)?;
-        if *kind == RecordKind::Concern {
-            let seen = concerns::store::visible_ids(conn, principal, &ids)?;
-            found.retain(|s| seen.contains(&s.id));
-        }
-        found.retain(|s| principal.may_see_location(s.location_id));
-        summaries.extend(found);
+        let seen = visibility::visible_ids(conn, principal, *kind, &ids)?;
+        let seen: Vec<RecordId> = seen.into_iter().collect();
+        summaries.extend(links::summaries(
+            conn,
+            &principal.organisation_id,
+            *kind,
+            &seen,
+        )?);
     }
     Ok(summaries)
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::dto::PlanAction;
 use super::store::KIND;
 use crate::api::shared::Owner;
+use crate::auth::Principal;
 use crate::db::schema::plan_actions;
 use crate::db::DbConnection;
 use crate::domain::ids::{ActionId, PlanId, RecordId};
@@ -38,10 +39,11 @@ pub(super) struct ActionRow {
 
 pub(super) fn into_dtos(
     conn: &mut DbConnection,
+    principal: &Principal,
     rows: Vec<ActionRow>,
 ) -> ApiResult<Vec<PlanAction>> {
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
-    let mut checks = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
+    let mut checks = links::links_of(conn, principal, KIND, &ids, RecordKind::Evidence)?;
     let today = now().date_naive();
     Ok(rows
         .into_iter()
@@ -72,8 +74,12 @@ pub(super) fn into_dtos(
         .collect())
 }
 
-pub(super) fn into_dto(conn: &mut DbConnection, row: ActionRow) -> ApiResult<PlanAction> {
-    only(into_dtos(conn, vec![row])?)
+pub(super) fn into_dto(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    row: ActionRow,
+) -> ApiResult<PlanAction> {
+    only(into_dtos(conn, principal, vec![row])?)
 }
 
 #[derive(AsChangeset, Default)]

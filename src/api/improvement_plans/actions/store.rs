@@ -30,6 +30,7 @@ pub const KIND: RecordKind = RecordKind::Action;
 /// The actions of several plans, oldest first, keyed by plan id.
 pub fn actions_of(
     conn: &mut DbConnection,
+    principal: &Principal,
     plan_ids: &[PlanId],
 ) -> ApiResult<HashMap<PlanId, Vec<PlanAction>>> {
     let rows: Vec<ActionRow> = plan_actions::table
@@ -38,7 +39,7 @@ pub fn actions_of(
         .order(plan_actions::id.asc())
         .load(conn)?;
     let mut grouped: HashMap<PlanId, Vec<PlanAction>> = HashMap::new();
-    for action in into_dtos(conn, rows)? {
+    for action in into_dtos(conn, principal, rows)? {
         grouped
             .entry(PlanId::from(action.plan_id))
             .or_default()
@@ -83,7 +84,7 @@ pub fn get(
     id: ActionId,
 ) -> ApiResult<PlanAction> {
     let (_, action) = find(conn, principal, plan_id, id)?;
-    into_dto(conn, action)
+    into_dto(conn, principal, action)
 }
 
 fn audit(
@@ -161,7 +162,7 @@ pub fn create(
         (KIND, row.id.any()),
     )?;
     touch_plan(conn, plan_id)?;
-    let action = into_dto(conn, row)?;
+    let action = into_dto(conn, principal, row)?;
     audit(
         conn,
         principal,
@@ -190,7 +191,11 @@ pub fn list_for_plan(
         select = select.filter(plan_actions::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
+    page.finish_all(
+        rows,
+        |r| r.id.uuid(),
+        |rows| into_dtos(conn, principal, rows),
+    )
 }
 
 /// Actions across the plans the caller may see: a staff member's list for their phone.
@@ -228,12 +233,17 @@ pub fn list(
         select = select.filter(plan_actions::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
+    page.finish_all(
+        rows,
+        |r| r.id.uuid(),
+        |rows| into_dtos(conn, principal, rows),
+    )
 }
 
 /// Writes `changes` to the action as read, bumping its version, and reads it back.
 fn save(
     conn: &mut DbConnection,
+    principal: &Principal,
     row: &ActionRow,
     changes: ActionChanges,
     if_match: &IfMatch,
@@ -250,7 +260,7 @@ fn save(
         .find(&row.id)
         .select(ActionRow::as_select())
         .first(conn)?;
-    into_dto(conn, saved)
+    into_dto(conn, principal, saved)
 }
 
 pub fn update(
@@ -267,18 +277,18 @@ pub fn update(
     check_effectiveness(row.status, effectiveness, checked_on, now().date_naive())
         .map_err(|(field, message)| ApiError::field(field, message).against_record())?;
     // Read before anything is written, so the audit sees every change.
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     if let Some(evidence) = &patch.check_evidence_ids {
         links::check_exist(
             conn,
-            &row.organisation_id,
+            principal,
             RecordKind::Evidence,
             "check_evidence_ids",
             evidence,
         )?;
         links::set_links(
             conn,
-            &row.organisation_id,
+            principal,
             (KIND, id.any()),
             RecordKind::Evidence,
             evidence,
@@ -295,7 +305,7 @@ pub fn update(
         checked_on: patch.checked_on,
         ..Default::default()
     };
-    let action = save(conn, &row, changes, if_match)?;
+    let action = save(conn, principal, &row, changes, if_match)?;
     // A change that did not work reopens the question: a completed plan becomes active again.
     let reopened = newly_ineffective && plans::reopen_after_failed_check(conn, principal, plan_id)?;
     audit(
@@ -339,7 +349,7 @@ pub fn transition(
     let trimmed = |text: &Option<String>| text.as_ref().map(|t| t.trim().to_owned());
     let done = request.to == ActionStatus::Done;
     let reopened = from == ActionStatus::Done;
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let changes = ActionChanges {
         status: Some(request.to),
         completion_note: done.then(|| trimmed(&request.completion_note)),
@@ -350,7 +360,7 @@ pub fn transition(
         checked_on: reopened.then_some(None),
         ..Default::default()
     };
-    let action = save(conn, &row, changes, if_match)?;
+    let action = save(conn, principal, &row, changes, if_match)?;
     if request.celebrate && done {
         recognitions::store::record_milestone(
             conn,

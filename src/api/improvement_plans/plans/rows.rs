@@ -7,6 +7,7 @@ use super::dto::{ImprovementPlan, PlanSources};
 use super::store::KIND;
 use crate::api::improvement_plans::{actions, reviews};
 use crate::api::shared::{ExternalRef, Owner, Participant};
+use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::improvement_plans;
 use crate::db::DbConnection;
@@ -70,14 +71,18 @@ pub fn review_due(
 
 /// Plans as the API shows them, with tags, sources, actions and latest review read in a few
 /// queries for the whole page.
-pub fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<ImprovementPlan>> {
+pub fn into_dtos(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    rows: Vec<PlanRow>,
+) -> ApiResult<Vec<ImprovementPlan>> {
     let plan_ids: Vec<PlanId> = rows.iter().map(|r| r.id).collect();
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
-    let mut concerns = links::links_of(conn, KIND, &ids, RecordKind::Concern)?;
-    let mut evidence = links::links_of(conn, KIND, &ids, RecordKind::Evidence)?;
-    let mut learning = links::links_of(conn, KIND, &ids, RecordKind::LearningEvent)?;
-    let mut actions = actions::store::actions_of(conn, &plan_ids)?;
+    let mut concerns = links::links_of(conn, principal, KIND, &ids, RecordKind::Concern)?;
+    let mut evidence = links::links_of(conn, principal, KIND, &ids, RecordKind::Evidence)?;
+    let mut learning = links::links_of(conn, principal, KIND, &ids, RecordKind::LearningEvent)?;
+    let mut actions = actions::store::actions_of(conn, principal, &plan_ids)?;
     let mut latest = reviews::store::latest_of(conn, &plan_ids)?;
     let today = now().date_naive();
     Ok(rows
@@ -123,8 +128,12 @@ pub fn into_dtos(conn: &mut DbConnection, rows: Vec<PlanRow>) -> ApiResult<Vec<I
         .collect())
 }
 
-pub fn into_dto(conn: &mut DbConnection, row: PlanRow) -> ApiResult<ImprovementPlan> {
-    only(into_dtos(conn, vec![row])?)
+pub fn into_dto(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    row: PlanRow,
+) -> ApiResult<ImprovementPlan> {
+    only(into_dtos(conn, principal, vec![row])?)
 }
 
 #[derive(AsChangeset, Default)]

@@ -14,7 +14,7 @@ use crate::api::{locations, organisation};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::improvement_plans;
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, PlanId};
 use crate::domain::improvement::{move_plan, PlanStatus};
 use crate::domain::{now, RecordKind};
@@ -24,14 +24,11 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{external_ref_free, external_ref_holder};
 use crate::store::links;
-use crate::store::support::{in_callers_reach, save_if_unchanged, to_row};
+use crate::store::support::{save_if_unchanged, to_row};
 
 pub const KIND: RecordKind = RecordKind::ImprovementPlan;
 
-/// The plans the caller may see: all of the organisation's, within their locations.
-pub fn visible(principal: &Principal) -> improvement_plans::BoxedQuery<'static, Backend> {
-    in_callers_reach!(improvement_plans, location_id, principal)
-}
+pub use crate::store::visibility::plans as visible;
 
 pub fn find(conn: &mut DbConnection, principal: &Principal, id: PlanId) -> ApiResult<PlanRow> {
     visible(principal)
@@ -48,7 +45,7 @@ pub fn get(
     id: PlanId,
 ) -> ApiResult<ImprovementPlan> {
     let row = find(conn, principal, id)?;
-    into_dto(conn, row)
+    into_dto(conn, principal, row)
 }
 
 pub fn create(
@@ -60,7 +57,7 @@ pub fn create(
     organisation::store::find(conn, organisation_id)?;
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
-    check_sources(conn, organisation_id, &new.sources)?;
+    check_sources(conn, principal, &new.sources)?;
     if let Some(external) = &new.external_ref {
         external_ref_free(
             external_ref_holder!(conn, improvement_plans, organisation_id, external)?,
@@ -102,8 +99,8 @@ pub fn create(
         row.id.any(),
         &new.quality_statements,
     )?;
-    set_sources(conn, organisation_id, row.id, &new.sources)?;
-    let plan = into_dto(conn, row)?;
+    set_sources(conn, principal, row.id, &new.sources)?;
+    let plan = into_dto(conn, principal, row)?;
     audit(
         conn,
         principal,
@@ -171,7 +168,11 @@ pub fn list(
         select = select.filter(improvement_plans::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
+    page.finish_all(
+        rows,
+        |r| r.id.uuid(),
+        |rows| into_dtos(conn, principal, rows),
+    )
 }
 
 /// Writes `changes` to the plan as read, bumping its version, and reads it back.
@@ -207,9 +208,9 @@ pub fn update(
         locations::store::check_reference(conn, principal, location_id)?;
     }
     if let Some(sources) = &patch.sources {
-        check_sources(conn, &organisation_id, sources)?;
+        check_sources(conn, principal, sources)?;
     }
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let cadence = patch.review_cadence.unwrap_or(row.review_cadence);
     let changes = PlanChanges {
         location_id,
@@ -233,7 +234,7 @@ pub fn update(
         links::set_tags(conn, &organisation_id, KIND, id.any(), statements)?;
     }
     if let Some(sources) = &patch.sources {
-        set_sources(conn, &organisation_id, id, sources)?;
+        set_sources(conn, principal, id, sources)?;
     }
     let after = save(conn, principal, &row, changes, if_match)?;
     audit(conn, principal, "update", id, &before, &after, None)?;
@@ -269,7 +270,7 @@ pub fn transition(
             });
         }
     }
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let plan = move_to(conn, principal, &row, request.to, if_match)?;
     if request.celebrate && request.to == PlanStatus::Completed {
         recognitions::store::record_milestone(
@@ -338,7 +339,7 @@ pub fn reopen_after_failed_check(
     if row.status != PlanStatus::Completed {
         return Ok(false);
     }
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let plan = move_to(
         conn,
         principal,

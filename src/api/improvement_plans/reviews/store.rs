@@ -92,7 +92,7 @@ pub fn add_review(
     }
     let current = row.priority;
     let changed_priority = new.priority.filter(|p| *p != current);
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let review = ReviewRow {
         id: ReviewId::new(),
         organisation_id: row.organisation_id.clone(),

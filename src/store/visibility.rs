@@ -1,0 +1,206 @@
+//! Who sees which records: one rule per kind of record, as a query every read path starts from
+//! (gets, lists, links, trails, the audit trail, counts), so no path can forget a rule.
+//! (The rules are used as top-level queries or against lists of ids, never nested as
+//! subqueries: diesel's `MultiBackend` cannot render a boxed query inside another.)
+//!
+//! Every rule starts from the caller's organisation and their `locations` claim. Concerns add
+//! confidentiality: managers and admins see every concern in reach; viewers and integrations
+//! all but confidential ones; staff the ones they raised (never anonymous ones, which nobody can
+//! tie to them). A caller with several roles sees the union. The other kinds are seen by every
+//! role in reach; an action is seen with its plan.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable};
+
+use crate::auth::{Principal, Role};
+use crate::db::schema::{
+    concern_updates, concerns, evidence, improvement_plans, learning_events, locations,
+    plan_actions, recognitions, self_assessments,
+};
+use crate::db::{Backend, DbConnection};
+use crate::domain::ids::RecordId;
+use crate::domain::RecordKind;
+use crate::error::ApiResult;
+use crate::store::support::in_callers_reach;
+
+type ConcernCondition =
+    Box<dyn BoxableExpression<concerns::table, Backend, SqlType = Nullable<Bool>>>;
+
+pub fn concerns(principal: &Principal) -> concerns::BoxedQuery<'static, Backend> {
+    let query = in_callers_reach!(concerns, location_id, principal);
+    if principal.has_any_role(&[Role::Admin, Role::Manager]) {
+        return query;
+    }
+    let mut conditions: Vec<ConcernCondition> = Vec::new();
+    if principal.has_any_role(&[Role::Viewer, Role::Integration]) {
+        conditions.push(Box::new(concerns::confidential.eq(false).nullable()));
+    }
+    if principal.has_any_role(&[Role::Staff]) {
+        conditions.push(Box::new(concerns::raised_by_sub.eq(principal.sub.clone())));
+    }
+    match conditions.into_iter().reduce(|a, b| Box::new(a.or(b))) {
+        Some(condition) => query.filter(condition),
+        None => query.filter(concerns::id.is_null()),
+    }
+}
+
+pub fn learning_events(principal: &Principal) -> learning_events::BoxedQuery<'static, Backend> {
+    in_callers_reach!(learning_events, location_id, principal)
+}
+
+pub fn evidence(principal: &Principal) -> evidence::BoxedQuery<'static, Backend> {
+    in_callers_reach!(evidence, location_id, principal)
+}
+
+pub fn plans(principal: &Principal) -> improvement_plans::BoxedQuery<'static, Backend> {
+    in_callers_reach!(improvement_plans, location_id, principal)
+}
+
+/// The actions the caller may see: those of the plans they may see (a boxed query of actions
+/// joined to their plans; a macro, as the joined query's type cannot be named).
+macro_rules! actions {
+    ($principal:expr) => {{
+        let principal: &$crate::auth::Principal = $principal;
+        let mut query = plan_actions::table
+            .inner_join(improvement_plans::table)
+            .filter(plan_actions::organisation_id.eq(principal.organisation_id.clone()))
+            .into_boxed();
+        if let Some(allowed) = &principal.locations {
+            query = query.filter(improvement_plans::location_id.eq_any(allowed.clone()));
+        }
+        query
+    }};
+}
+
+pub fn recognitions(principal: &Principal) -> recognitions::BoxedQuery<'static, Backend> {
+    in_callers_reach!(recognitions, location_id, principal)
+}
+
+pub fn locations(principal: &Principal) -> locations::BoxedQuery<'static, Backend> {
+    in_callers_reach!(locations, id, principal)
+}
+
+pub fn self_assessments(principal: &Principal) -> self_assessments::BoxedQuery<'static, Backend> {
+    in_callers_reach!(self_assessments, location_id, principal)
+}
+
+/// Of audit events, given as `(resource_type, resource_id)`, the subjects the caller may see:
+/// an event about a record only when they may see the record (a concern's timeline entry with
+/// its concern); organisation-wide events to every reader of the audit trail.
+pub fn visible_audit_subjects(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    subjects: &[(String, RecordId)],
+) -> ApiResult<HashSet<(String, RecordId)>> {
+    let ids_of = |resource_type: &str| -> Vec<RecordId> {
+        subjects
+            .iter()
+            .filter(|(t, _)| t == resource_type)
+            .map(|&(_, id)| id)
+            .collect()
+    };
+    let mut visible: HashSet<(String, RecordId)> = HashSet::new();
+    let mut add = |resource_type: &str, ids: Vec<RecordId>| {
+        visible.extend(ids.into_iter().map(|id| (resource_type.to_owned(), id)));
+    };
+    add("organisation", ids_of("organisation"));
+    for kind in RecordKind::ALL {
+        let seen = visible_ids(conn, principal, *kind, &ids_of(kind.as_str()))?;
+        add(kind.as_str(), seen.into_iter().collect());
+    }
+    let updates = ids_of("concern_update");
+    if !updates.is_empty() {
+        let of_concerns: Vec<(RecordId, RecordId)> = concern_updates::table
+            .filter(concern_updates::id.eq_any(updates))
+            .select((concern_updates::id, concern_updates::concern_id))
+            .load(conn)?;
+        let concern_ids: Vec<RecordId> = of_concerns.iter().map(|&(_, c)| c).collect();
+        let seen = visible_ids(conn, principal, RecordKind::Concern, &concern_ids)?;
+        add(
+            "concern_update",
+            of_concerns
+                .into_iter()
+                .filter(|(_, concern)| seen.contains(concern))
+                .map(|(update, _)| update)
+                .collect(),
+        );
+    }
+    let places = ids_of("location");
+    if !places.is_empty() {
+        let seen: Vec<RecordId> = locations(principal)
+            .filter(locations::id.eq_any(places))
+            .select(locations::id)
+            .load(conn)?;
+        add("location", seen);
+    }
+    let scores = ids_of("self_assessment");
+    if !scores.is_empty() {
+        let seen: Vec<RecordId> = self_assessments(principal)
+            .filter(self_assessments::id.eq_any(scores))
+            .select(self_assessments::id)
+            .load(conn)?;
+        add("self_assessment", seen);
+    }
+    Ok(visible)
+}
+
+/// Of `ids` of records of `kind`, those the caller may see.
+pub fn visible_ids(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    kind: RecordKind,
+    ids: &[RecordId],
+) -> ApiResult<HashSet<RecordId>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids = ids.to_vec();
+    let found: Vec<RecordId> = match kind {
+        RecordKind::Concern => concerns(principal)
+            .filter(concerns::id.eq_any(ids))
+            .select(concerns::id)
+            .load(conn)?,
+        RecordKind::LearningEvent => learning_events(principal)
+            .filter(learning_events::id.eq_any(ids))
+            .select(learning_events::id)
+            .load(conn)?,
+        RecordKind::Evidence => evidence(principal)
+            .filter(evidence::id.eq_any(ids))
+            .select(evidence::id)
+            .load(conn)?,
+        RecordKind::ImprovementPlan => plans(principal)
+            .filter(improvement_plans::id.eq_any(ids))
+            .select(improvement_plans::id)
+            .load(conn)?,
+        RecordKind::Action => actions!(principal)
+            .filter(plan_actions::id.eq_any(ids))
+            .select(plan_actions::id)
+            .load(conn)?,
+        RecordKind::Recognition => recognitions(principal)
+            .filter(recognitions::id.eq_any(ids))
+            .select(recognitions::id)
+            .load(conn)?,
+    };
+    Ok(found.into_iter().collect())
+}
+
+/// Of records of any kinds, those the caller may see.
+pub fn visible_records(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    records: &[(RecordKind, RecordId)],
+) -> ApiResult<HashSet<(RecordKind, RecordId)>> {
+    let mut visible = HashSet::new();
+    for kind in RecordKind::ALL {
+        let ids: Vec<RecordId> = records
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|&(_, id)| id)
+            .collect();
+        let seen = visible_ids(conn, principal, *kind, &ids)?;
+        visible.extend(seen.into_iter().map(|id| (*kind, id)));
+    }
+    Ok(visible)
+}
