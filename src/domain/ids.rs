@@ -24,6 +24,21 @@ impl<K> Id<K> {
         Self::from(Uuid::now_v7())
     }
 
+    /// A new id that says no more of when it was made than `moment` (for what an anonymous
+    /// raiser does, whose ids must not encode the millisecond they acted).
+    pub fn at(moment: chrono::DateTime<chrono::Utc>) -> Self {
+        let seconds = u64::try_from(moment.timestamp()).unwrap_or_default();
+        let timestamp =
+            uuid::Timestamp::from_unix(uuid::NoContext, seconds, moment.timestamp_subsec_nanos());
+        Self::from(Uuid::new_v7(timestamp))
+    }
+
+    /// The moment a v7 id encodes (to the millisecond).
+    pub fn moment(self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let (seconds, nanos) = self.0.get_timestamp()?.to_unix();
+        chrono::DateTime::from_timestamp(i64::try_from(seconds).ok()?, nanos)
+    }
+
     pub fn uuid(self) -> Uuid {
         self.0
     }

@@ -10,7 +10,7 @@ pub mod learning;
 pub mod location;
 pub mod receipt;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Timelike, Utc};
 
 /// Declares an enum stored and sent as fixed snake_case text.
 macro_rules! text_enum {
@@ -102,9 +102,26 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// The hour a moment falls in: all careloop keeps of when an anonymous raiser acted, so no
+/// stored time can be matched against a rota, a door log or a proxy log.
+pub fn hour_of(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.with_nanosecond(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_minute(0))
+        .unwrap_or(time)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hour_of_keeps_only_the_hour() {
+        let time = "2026-11-26T14:43:47.123456Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap();
+        assert_eq!(hour_of(time).to_rfc3339(), "2026-11-26T14:00:00+00:00");
+    }
 
     #[test]
     fn now_keeps_microseconds_only() {

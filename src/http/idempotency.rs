@@ -18,7 +18,7 @@ use utoipa::IntoParams;
 use crate::auth::Principal;
 use crate::db::schema::idempotency_keys;
 use crate::db::{Db, DbConnection};
-use crate::domain::now;
+use crate::domain::{hour_of, now};
 use crate::error::{ApiError, ApiResult};
 use crate::http::respond::Answer;
 use crate::store::support::to_row;
@@ -70,14 +70,17 @@ impl IntoParams for IdempotencyKey {
     }
 }
 
-/// A keyed request: whose organisation and who sent it (the scope), its key, and a fingerprint
-/// of what it asked.
+/// A keyed request: whose organisation, the scope it is kept under, its key (hashed with whoever
+/// sent it, so a key is never stored as sent and two senders' keys never meet), and a
+/// fingerprint of what it asked.
 #[derive(Debug, Clone)]
 pub struct Keyed {
     organisation_id: String,
     scope: String,
-    key: String,
+    key_hash: String,
     fingerprint: String,
+    /// An anonymous raiser's key is kept with the hour it came in, like all they do.
+    anonymous: bool,
 }
 
 impl IdempotencyKey {
@@ -88,15 +91,42 @@ impl IdempotencyKey {
         req: &HttpRequest,
         body: &impl Serialize,
     ) -> ApiResult<Option<Keyed>> {
-        self.bind(&principal.organisation_id, &principal.sub, req, body)
+        let sender = (principal.sub.as_str(), principal.sub.as_str());
+        self.bind(&principal.organisation_id, sender, false, req, body)
     }
 
-    /// Binds the key to a scope of an organisation (a caller, or a token-free raiser) and to this
-    /// request's method, path and body.
-    pub fn bind(
+    /// Binds the key of a caller raising a concern anonymously. It is kept under the
+    /// organisation's one anonymous scope, hashed with the caller's `sub`: another raiser's
+    /// key cannot replay it or collide with it, and the row names nobody (linking it to the
+    /// caller would take the key they chose).
+    pub fn for_anonymous_raiser(
+        self,
+        principal: &Principal,
+        req: &HttpRequest,
+        body: &impl Serialize,
+    ) -> ApiResult<Option<Keyed>> {
+        let sender = ("anonymous", principal.sub.as_str());
+        self.bind(&principal.organisation_id, sender, true, req, body)
+    }
+
+    /// Binds the key of a receipt holder (no token), hashed with the receipt's hash.
+    pub fn for_receipt(
         self,
         organisation_id: &str,
-        scope: &str,
+        receipt_hash: &str,
+        req: &HttpRequest,
+        body: &impl Serialize,
+    ) -> ApiResult<Option<Keyed>> {
+        self.bind(organisation_id, ("receipt", receipt_hash), true, req, body)
+    }
+
+    /// Binds the key to a scope and a sender (`(scope, sender)`) and to this request's method,
+    /// path and body.
+    fn bind(
+        self,
+        organisation_id: &str,
+        (scope, sender): (&str, &str),
+        anonymous: bool,
         req: &HttpRequest,
         body: &impl Serialize,
     ) -> ApiResult<Option<Keyed>> {
@@ -113,11 +143,17 @@ impl IdempotencyKey {
         hasher.update(req.path());
         hasher.update([0]);
         hasher.update(serde_json::to_vec(body)?);
+        let key_hash = Sha256::new()
+            .chain_update(sender)
+            .chain_update([0])
+            .chain_update(&key)
+            .finalize();
         Ok(Some(Keyed {
             organisation_id: organisation_id.to_owned(),
             scope: scope.to_owned(),
-            key,
+            key_hash: hex::encode(key_hash),
             fingerprint: hex::encode(hasher.finalize()),
+            anonymous,
         }))
     }
 }
@@ -142,19 +178,22 @@ fn replay_or_run(
     let Some(keyed) = keyed else {
         return work(conn);
     };
-    let this_key = idempotency_keys::table
+    // Keys are kept 24 hours: every keyed request first forgets the expired ones (an indexed
+    // delete), so the table holds one day of keys whatever the traffic.
+    let now = now();
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::created_at.lt(to_row(now - Duration::hours(KEPT_FOR_HOURS)))),
+    )
+    .execute(conn)?;
+    let stored: Option<StoredAnswer> = idempotency_keys::table
         .filter(idempotency_keys::organisation_id.eq(&keyed.organisation_id))
         .filter(idempotency_keys::scope.eq(&keyed.scope))
-        .filter(idempotency_keys::idempotency_key.eq(&keyed.key));
-    let stored: Option<StoredAnswer> = this_key
+        .filter(idempotency_keys::idempotency_key.eq(&keyed.key_hash))
         .select(StoredAnswer::as_select())
         .first(conn)
         .optional()?;
-    let now = now();
     match stored {
-        Some(kept) if kept.created_at < to_row(now - Duration::hours(KEPT_FOR_HOURS)) => {
-            diesel::delete(this_key).execute(conn)?;
-        }
         Some(kept) if kept.request_hash != keyed.fingerprint => {
             return Err(ApiError::IdempotencyKeyReused)
         }
@@ -162,6 +201,13 @@ fn replay_or_run(
         None => {}
     }
     let answer = work(conn)?;
+    // An anonymous sender's key is dated by the end of the hour it came in: no finer, and
+    // still kept a full day.
+    let kept_from = if keyed.anonymous {
+        hour_of(now) + Duration::hours(1)
+    } else {
+        now
+    };
     let mut kept = answer.body.clone();
     // A one-time secret (an anonymous raiser's receipt code) is shown once and never stored.
     if let Some(code) = kept.get_mut("receipt_code") {
@@ -171,13 +217,13 @@ fn replay_or_run(
         .values((
             idempotency_keys::organisation_id.eq(&keyed.organisation_id),
             idempotency_keys::scope.eq(&keyed.scope),
-            idempotency_keys::idempotency_key.eq(&keyed.key),
+            idempotency_keys::idempotency_key.eq(&keyed.key_hash),
             idempotency_keys::request_hash.eq(&keyed.fingerprint),
             idempotency_keys::response_status.eq(i32::from(answer.status.as_u16())),
             idempotency_keys::response_location.eq(&answer.location),
             idempotency_keys::response_body.eq(serde_json::to_string(&kept)?),
             idempotency_keys::response_version.eq(answer.version),
-            idempotency_keys::created_at.eq(to_row(now)),
+            idempotency_keys::created_at.eq(to_row(kept_from)),
         ))
         .execute(conn)?;
     Ok(answer)
@@ -192,7 +238,6 @@ struct StoredAnswer {
     response_location: Option<String>,
     response_body: String,
     response_version: Option<i64>,
-    created_at: chrono::NaiveDateTime,
 }
 
 impl StoredAnswer {

@@ -8,10 +8,11 @@ use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
-use crate::domain::ids::AuditEventId;
-use crate::domain::now;
+use crate::domain::ids::{kinds, Id};
+use crate::domain::{hour_of, now};
 use crate::error::ApiResult;
 use crate::store::support::to_row;
+use chrono::{DateTime, Utc};
 
 /// Who made a change.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +25,23 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
+    /// When the actor acted, as careloop keeps it: an anonymous raiser only to the hour.
+    pub fn moment(&self) -> DateTime<Utc> {
+        match self {
+            Actor::Anonymous => hour_of(now()),
+            Actor::Caller(_) | Actor::System => now(),
+        }
+    }
+
+    /// A new id for what the actor makes at `moment`: an anonymous raiser's encodes only that
+    /// hour; the others' sort in the order they were made.
+    pub fn new_id<K>(&self, moment: DateTime<Utc>) -> Id<K> {
+        match self {
+            Actor::Anonymous => Id::at(moment),
+            Actor::Caller(_) | Actor::System => Id::new(),
+        }
+    }
+
     fn name(&self) -> &str {
         match self {
             Actor::Caller(principal) => &principal.sub,
@@ -84,9 +102,10 @@ pub fn record(
     actor: Actor<'_>,
     change: Change<'_>,
 ) -> ApiResult<()> {
+    let at = actor.moment();
     diesel::insert_into(audit_events::table)
         .values((
-            audit_events::id.eq(AuditEventId::new()),
+            audit_events::id.eq(actor.new_id::<kinds::AuditEvent>(at)),
             audit_events::organisation_id.eq(organisation_id),
             audit_events::actor.eq(actor.name()),
             audit_events::action.eq(change.action),
@@ -94,7 +113,7 @@ pub fn record(
             audit_events::resource_id.eq(change.resource_id),
             audit_events::changed_fields.eq(JsonText(change.changed_fields)),
             audit_events::detail.eq(change.detail.map(JsonText)),
-            audit_events::created_at.eq(to_row(now())),
+            audit_events::created_at.eq(to_row(at)),
         ))
         .execute(conn)?;
     Ok(())

@@ -465,12 +465,13 @@ async fn each_role_sees_the_concerns_it_should() {
         .raise(&app.manager, json!({"category": "safeguarding"}))
         .await;
     let anonymous = app.raise(&app.staff, json!({"anonymous": true})).await;
+    // An anonymous concern's id encodes only the hour it was raised in, so it lists first.
     let all = vec![
+        anonymous.clone(),
         own.clone(),
         own_confidential.clone(),
         colleagues.clone(),
         confidential.clone(),
-        anonymous.clone(),
     ];
 
     let list = |token: String| {
@@ -483,7 +484,7 @@ async fn each_role_sees_the_concerns_it_should() {
         list(app.staff.clone()).await,
         vec![own.clone(), own_confidential.clone()]
     );
-    let open = vec![own.clone(), colleagues.clone(), anonymous.clone()];
+    let open = vec![anonymous.clone(), own.clone(), colleagues.clone()];
     assert_eq!(list(app.viewer.clone()).await, open);
     assert_eq!(list(app.integration.clone()).await, open);
 
@@ -511,7 +512,7 @@ async fn each_role_sees_the_concerns_it_should() {
     ));
     assert_eq!(
         list(both).await,
-        vec![own, own_confidential, colleagues, anonymous]
+        vec![anonymous, own, own_confidential, colleagues]
     );
 }
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use careloop::auth::Role;
+use chrono::{DateTime, Timelike, Utc};
 use serde_json::json;
 
 use crate::helpers::{claims, dump_everything, log_capture, sign, TestApp, RECEIPT_ATTEMPTS};
@@ -76,10 +77,13 @@ async fn an_anonymous_concern_leaves_no_identity_anywhere() {
         everything.contains(&id),
         "the dump must include the concern itself"
     );
-    for needle in identifying
-        .iter()
-        .map(String::as_str)
-        .chain(["10.1.2.3", code.as_str()])
+    // The Idempotency-Key is kept only hashed (with the sender), so it cannot be matched either.
+    let key = identifying[2].replace("req-", "idem-");
+    for needle in
+        identifying
+            .iter()
+            .map(String::as_str)
+            .chain(["10.1.2.3", code.as_str(), key.as_str()])
     {
         assert!(
             !everything.contains(needle),
@@ -100,6 +104,59 @@ async fn an_anonymous_concern_leaves_no_identity_anywhere() {
         .expect(200);
     assert_eq!(audit.body["items"][0]["action"], "create");
     assert_eq!(audit.body["items"][0]["actor"], "anonymous");
+
+    // Of when the raiser acted careloop keeps only the hour: the concern's time, its id, the
+    // audit events and the timeline entries of the raiser.
+    let on_the_hour = |time: &serde_json::Value| {
+        let time: DateTime<Utc> = time.as_str().expect("a time").parse().expect("RFC 3339");
+        (time.minute(), time.second(), time.nanosecond()) == (0, 0, 0)
+    };
+    let id_on_the_hour = |id: &str| {
+        let (seconds, nanos) = uuid::Uuid::parse_str(id)
+            .expect("a UUID")
+            .get_timestamp()
+            .expect("a v7 id")
+            .to_unix();
+        seconds % 3600 == 0 && nanos == 0
+    };
+    let concern = app
+        .get(&app.manager, &format!("/v1/concerns/{id}"))
+        .await
+        .expect(200);
+    assert!(on_the_hour(&concern.body["created_at"]), "{}", concern.body);
+    assert!(id_on_the_hour(&id));
+    let events = app
+        .get(&app.admin, "/v1/audit-events?limit=200")
+        .await
+        .expect(200);
+    let anonymous: Vec<_> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "anonymous")
+        .collect();
+    assert_eq!(
+        anonymous.len(),
+        2,
+        "the raise and the message: {}",
+        events.body
+    );
+    for event in anonymous {
+        assert!(on_the_hour(&event["created_at"]), "{event}");
+        assert!(id_on_the_hour(event["id"].as_str().unwrap()), "{event}");
+    }
+    let timeline = app
+        .get(&app.manager, &format!("/v1/concerns/{id}/updates"))
+        .await
+        .expect(200);
+    let from_raiser: Vec<_> = timeline.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["by_raiser"] == true)
+        .collect();
+    assert_eq!(from_raiser.len(), 1);
+    assert!(on_the_hour(&from_raiser[0]["created_at"]));
 
     // Nobody can see it as theirs: not even the raiser's own token.
     let raiser = sign(&claims(&app.org, &[Role::Staff], &identifying[0]));
@@ -269,4 +326,48 @@ async fn wrong_codes_are_404_and_guessing_is_rate_limited() {
     app.send(from([192, 0, 2, 2], format!("/v1/receipts/{code}")))
         .await
         .expect(200);
+}
+
+#[actix_web::test]
+async fn two_anonymous_raisers_never_share_an_idempotency_key() {
+    let app = TestApp::new().await;
+    let body = json!({"title": "t", "description": "d", "category": "culture", "risk": "low",
+                      "location_id": app.location, "anonymous": true});
+    let other = sign(&claims(&app.org, &[Role::Staff], "another-carer"));
+    let first = app
+        .post_keyed(&app.staff, "/v1/concerns", "same-key", body.clone())
+        .await
+        .expect(201);
+    let second = app
+        .post_keyed(&other, "/v1/concerns", "same-key", body.clone())
+        .await
+        .expect(201);
+    assert_ne!(first.id(), second.id());
+    assert_eq!(second.header("idempotent-replayed"), None);
+    assert!(second.body["receipt_code"].is_string());
+    assert_eq!(app.count("concerns"), 2);
+}
+
+#[actix_web::test]
+async fn idempotency_keys_are_forgotten_after_a_day() {
+    let app = TestApp::new().await;
+    let body = json!({"title": "t", "description": "d", "category": "culture", "risk": "low",
+                      "location_id": app.location});
+    app.post_keyed(&app.staff, "/v1/concerns", "old-key", body.clone())
+        .await
+        .expect(201);
+    assert_eq!(app.count("idempotency_keys"), 1);
+    app.with_conn(|conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("UPDATE idempotency_keys SET created_at = '2020-01-01 00:00:00'")
+            .unwrap()
+    });
+    // Any keyed request purges what is older than a day; the old key then works afresh.
+    let again = app
+        .post_keyed(&app.staff, "/v1/concerns", "old-key", body)
+        .await
+        .expect(201);
+    assert_eq!(again.header("idempotent-replayed"), None);
+    assert_eq!(app.count("idempotency_keys"), 1);
+    assert_eq!(app.count("concerns"), 2);
 }

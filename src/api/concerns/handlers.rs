@@ -17,9 +17,6 @@ use crate::http::respond::Answer;
 use crate::state::AppState;
 use crate::telemetry::Unlogged;
 
-/// The scope an anonymous concern's Idempotency-Key is kept under: never the caller's `sub`.
-const ANONYMOUS_SCOPE: &str = "anonymous";
-
 /// Raise a concern
 ///
 /// Staff, managers, admins and integrations. With `anonymous: true` careloop keeps nothing
@@ -45,14 +42,13 @@ pub async fn create_concern(
 ) -> ApiResult<Answer> {
     principal.require(Permission::RaiseConcern)?;
     let new = body.parse()?;
-    let scope = if new.anonymous {
-        req.extensions_mut().insert(Unlogged);
-        ANONYMOUS_SCOPE
-    } else {
-        principal.sub.as_str()
-    };
     new.validate(&state.catalogue)?;
-    let keyed = key.bind(&principal.organisation_id, scope, &req, &new)?;
+    let keyed = if new.anonymous {
+        req.extensions_mut().insert(Unlogged);
+        key.for_anonymous_raiser(&principal, &req, &new)?
+    } else {
+        key.for_caller(&principal, &req, &new)?
+    };
     idempotency::once(&state.db, keyed, move |conn| {
         let concern = store::create(conn, &principal, &new)?;
         Answer::created(format!("/v1/concerns/{}", concern.id), &concern)

@@ -72,12 +72,17 @@ pub fn create(
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
     if let Some(external) = &new.external_ref {
-        external_ref_free(
-            external_ref_holder!(conn, concerns, &principal.organisation_id, external)?,
-            "concern",
-        )?;
+        let holder = external_ref_holder!(conn, concerns, &principal.organisation_id, external)?;
+        external_ref_free(conn, principal, RecordKind::Concern, holder)?;
     }
-    let now = now();
+    // Of an anonymous concern careloop keeps only the hour it was raised in: its id, its
+    // times, its deadlines and its audit event say no more.
+    let actor = if new.anonymous {
+        Actor::Anonymous
+    } else {
+        Actor::Caller(principal)
+    };
+    let now = actor.moment();
     let deadlines = rules::deadlines(now, settings);
     let receipt_code = new.anonymous.then(receipt::new_code);
     let (raised_by_sub, raised_by_name) = if new.anonymous {
@@ -86,7 +91,7 @@ pub fn create(
         (Some(principal.sub.clone()), principal.name.clone())
     };
     let row = ConcernRow {
-        id: ConcernId::new(),
+        id: actor.new_id(now),
         organisation_id: principal.organisation_id.clone(),
         location_id,
         title: new.title.trim().to_owned(),
@@ -116,11 +121,6 @@ pub fn create(
     diesel::insert_into(concerns::table)
         .values(&row)
         .execute(conn)?;
-    let actor = if new.anonymous {
-        Actor::Anonymous
-    } else {
-        Actor::Caller(principal)
-    };
     audit::record(
         conn,
         &principal.organisation_id,

@@ -1,5 +1,6 @@
 //! A concern's timeline: notes, messages and transitions, for the team or the raiser too.
 
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -11,7 +12,6 @@ use crate::db::schema::{concern_updates, concerns};
 use crate::db::{Backend, DbConnection};
 use crate::domain::concern::{ConcernStatus, UpdateKind, UpdateVisibility};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
-use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
@@ -41,8 +41,10 @@ pub(super) fn insert_update(
         None => true,
         Some(author) => concern.raised_by_sub.as_deref() == Some(author.sub.as_str()),
     };
+    let actor = entry.author.map_or(Actor::Anonymous, Actor::Caller);
+    let at = actor.moment();
     let row = UpdateRow {
-        id: ConcernUpdateId::new(),
+        id: next_entry_id(conn, concern, actor, at)?,
         organisation_id: concern.organisation_id.clone(),
         concern_id: concern.id,
         kind: entry.kind,
@@ -53,7 +55,7 @@ pub(super) fn insert_update(
         author_sub: entry.author.map(|a| a.sub.clone()),
         author_name: entry.author.and_then(|a| a.name.clone()),
         by_raiser,
-        created_at: to_row(now()),
+        created_at: to_row(at),
     };
     diesel::insert_into(concern_updates::table)
         .values(&row)
@@ -62,7 +64,7 @@ pub(super) fn insert_update(
     audit::record(
         conn,
         &concern.organisation_id,
-        entry.author.map_or(Actor::Anonymous, Actor::Caller),
+        actor,
         Change {
             action: "create",
             resource_type: "concern_update",
@@ -72,6 +74,30 @@ pub(super) fn insert_update(
         },
     )?;
     Ok(update)
+}
+
+/// A timeline entry's id, which orders the timeline. An anonymous raiser's entry is dated to
+/// the hour, so its id encodes the hour, or just after the entry before it if that is later:
+/// the timeline stays in order, and the id says no more than that order already does.
+fn next_entry_id(
+    conn: &mut DbConnection,
+    concern: &ConcernRow,
+    actor: Actor<'_>,
+    at: DateTime<Utc>,
+) -> ApiResult<ConcernUpdateId> {
+    if !matches!(actor, Actor::Anonymous) {
+        return Ok(actor.new_id(at));
+    }
+    let last: Option<ConcernUpdateId> = concern_updates::table
+        .filter(concern_updates::concern_id.eq(concern.id))
+        .select(diesel::dsl::max(concern_updates::id))
+        .first(conn)?;
+    let after_last = last
+        .and_then(ConcernUpdateId::moment)
+        .map(|moment| moment + Duration::milliseconds(1));
+    Ok(ConcernUpdateId::at(
+        after_last.map_or(at, |after| after.max(at)),
+    ))
 }
 
 pub fn add_update(
@@ -108,14 +134,18 @@ pub fn add_update(
             author: Some(principal),
         },
     )?;
-    touch(conn, &concern)?;
+    touch(conn, &concern, Actor::Caller(principal))?;
     Ok(update)
 }
 
-/// A new timeline entry changes the concern for anyone syncing by `updated_since`.
-fn touch(conn: &mut DbConnection, concern: &ConcernRow) -> ApiResult<()> {
+/// A new timeline entry changes the concern for anyone syncing by `updated_since`. An
+/// anonymous raiser's message moves it only to the hour, and never back: a message within the
+/// hour of the concern's last change leaves `updated_at` as it was.
+fn touch(conn: &mut DbConnection, concern: &ConcernRow, actor: Actor<'_>) -> ApiResult<()> {
+    let at = to_row(actor.moment());
     diesel::update(concerns::table.find(concern.id))
-        .set(concerns::updated_at.eq(to_row(now())))
+        .filter(concerns::updated_at.lt(at))
+        .set(concerns::updated_at.eq(at))
         .execute(conn)?;
     Ok(())
 }
@@ -198,6 +228,6 @@ pub fn add_raiser_message(
             author: None,
         },
     )?;
-    touch(conn, concern)?;
+    touch(conn, concern, Actor::Anonymous)?;
     Ok(update)
 }

@@ -79,10 +79,8 @@ pub fn create(
     locations::store::check_reference(conn, principal, location_id)?;
     check_linked(conn, principal, &new.learning_event_ids, &new.concern_ids)?;
     if let Some(external) = &new.external_ref {
-        external_ref_free(
-            external_ref_holder!(conn, evidence, organisation_id, external)?,
-            "evidence",
-        )?;
+        let holder = external_ref_holder!(conn, evidence, organisation_id, external)?;
+        external_ref_free(conn, principal, RecordKind::Evidence, holder)?;
     }
     let now = to_row(now());
     let (metric_name, metric_value, metric_unit, metric_target, metric_direction) =

@@ -161,10 +161,8 @@ pub fn create(
         &new.concern_ids,
     )?;
     if let Some(external) = &new.external_ref {
-        external_ref_free(
-            external_ref_holder!(conn, learning_events, organisation_id, external)?,
-            "learning event",
-        )?;
+        let holder = external_ref_holder!(conn, learning_events, organisation_id, external)?;
+        external_ref_free(conn, principal, RecordKind::LearningEvent, holder)?;
     }
     let now = to_row(now());
     let trim = |text: &Option<String>| text.as_ref().map(|t| t.trim().to_owned());

@@ -103,12 +103,7 @@ pub async fn add_receipt_message(
 ) -> ApiResult<Answer> {
     let (hash, concern) = open(&state, &req, &code).await?;
     let message = body.parse()?;
-    let keyed = key.bind(
-        &concern.organisation_id,
-        &format!("receipt:{hash}"),
-        &req,
-        &message,
-    )?;
+    let keyed = key.for_receipt(&concern.organisation_id, &hash, &req, &message)?;
     idempotency::once(&state.db, keyed, move |conn| {
         let update = timeline::add_raiser_message(conn, &concern, &message.body)?;
         Ok(Answer {

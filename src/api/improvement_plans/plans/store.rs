@@ -59,10 +59,8 @@ pub fn create(
     locations::store::check_reference(conn, principal, location_id)?;
     check_sources(conn, principal, &new.sources)?;
     if let Some(external) = &new.external_ref {
-        external_ref_free(
-            external_ref_holder!(conn, improvement_plans, organisation_id, external)?,
-            "improvement plan",
-        )?;
+        let holder = external_ref_holder!(conn, improvement_plans, organisation_id, external)?;
+        external_ref_free(conn, principal, RecordKind::ImprovementPlan, holder)?;
     }
     let now = to_row(now());
     let row = PlanRow {
