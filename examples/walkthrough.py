@@ -44,7 +44,7 @@ from careloop_client.api.improvement import (
 )
 from careloop_client.api.learning import create_learning_event
 from careloop_client.api.locations import create_location
-from careloop_client.api.receipts import add_receipt_message, get_receipt
+from careloop_client.api.receipts import add_receipt_message, get_receipt, list_receipt_messages
 from careloop_client.api.recognition import list_highlights
 from careloop_client.api.self_assessment import assess_statement, self_assessment_summary
 from careloop_client.models import (
@@ -78,6 +78,7 @@ from careloop_client.models import (
     PaginatedAuditEvent,
     PaginatedConcern,
     PaginatedConcernUpdate,
+    PaginatedReceiptUpdate,
     PaginatedDueReview,
     PaginatedHighlight,
     PaginatedPlanAction,
@@ -113,17 +114,16 @@ def remember(response):  # an httpx event hook
     last["response"] = response
 
 
-def client(token=None):
+def client(token=None, prefix="Bearer"):
     hooks = {"event_hooks": {"response": [remember]}}
     if token is None:
         return Client(base_url=BASE, httpx_args=hooks)
-    return AuthenticatedClient(base_url=BASE, token=token, httpx_args=hooks)
+    return AuthenticatedClient(base_url=BASE, token=token, prefix=prefix, httpx_args=hooks)
 
 
 admin = client(os.environ["CARELOOP_ADMIN_TOKEN"])
 manager = client(os.environ["CARELOOP_MANAGER_TOKEN"])
 staff = client(os.environ["CARELOOP_STAFF_TOKEN"])
-anonymous = client()  # for the receipt endpoints, which take no token
 
 
 def mismatches(value, path):
@@ -278,10 +278,12 @@ receipt_code = anonymous_concern.receipt_code
 check("raise an anonymous concern (staff)", isinstance(receipt_code, str) and receipt_code, "no receipt_code")
 check("raise an anonymous concern (staff)", anonymous_concern.raised_by is None, "raised_by is kept")
 
-# With the code and no token, the raiser reads the status and writes to the team.
+# With the code and no token, the raiser reads the status and writes to the team. The code is
+# a credential: it travels as `Authorization: Receipt <code>`, never in a URL.
+raiser = client(receipt_code, prefix="Receipt")
 step(
     "follow it by its receipt (no token)",
-    lambda: get_receipt.sync_detailed(receipt_code, client=anonymous),
+    lambda: get_receipt.sync_detailed(client=raiser),
     200,
     Receipt,
     lambda p: p.status,
@@ -289,10 +291,17 @@ step(
 step(
     "write to the team by the receipt (no token)",
     lambda: add_receipt_message.sync_detailed(
-        receipt_code, client=anonymous, body=NewReceiptMessage(body="It happened again last night.")
+        client=raiser, body=NewReceiptMessage(body="It happened again last night.")
     ),
     201,
     ReceiptUpdate,
+)
+step(
+    "read the thread by the receipt (no token)",
+    lambda: list_receipt_messages.sync_detailed(client=raiser),
+    200,
+    PaginatedReceiptUpdate,
+    lambda p: f"{len(p.items)} entries",
 )
 
 # The monthly governance review: what went well, what did not, what needs to change.

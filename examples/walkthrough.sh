@@ -71,10 +71,12 @@ RECEIPT=$(call "raise an anonymous concern" "$BASE/v1/concerns" -H "$(as "$STAFF
   | field receipt_code)
 echo "keep this receipt code: $RECEIPT"
 
-# With the code and no token, the raiser reads the status and writes to the team.
-call "follow by receipt" "$BASE/v1/receipts/$RECEIPT"; echo
-call "write by receipt" "$BASE/v1/receipts/$RECEIPT/messages" "${json[@]}" \
+# With the code and no token, the raiser reads the status and writes to the team. The code is
+# a credential: it travels in the Authorization header, never in a URL.
+call "follow by receipt" "$BASE/v1/receipt" -H "Authorization: Receipt $RECEIPT"; echo
+call "write by receipt" "$BASE/v1/receipt/messages" -H "Authorization: Receipt $RECEIPT" "${json[@]}" \
   -d '{"body": "It happened again last night."}'; echo
+call "read the thread by receipt" "$BASE/v1/receipt/messages" -H "Authorization: Receipt $RECEIPT"; echo
 
 # The monthly governance review: what went well, what did not, what needs to change.
 call "record the governance review" "$BASE/v1/learning-events" -H "$(as "$MANAGER")" "${json[@]}" \

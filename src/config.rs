@@ -104,6 +104,16 @@ pub struct Config {
         global = true
     )]
     pub receipt_attempts_per_minute: u32,
+    /// Addresses of the proxies in front of careloop (comma-separated). Only from these is
+    /// `X-Forwarded-For` believed, to find the client address the receipt limiter counts.
+    #[arg(
+        long,
+        env = "CARELOOP_TRUSTED_PROXIES",
+        value_name = "ADDRESSES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A folder of further assessment framework JSON files to load beside the shipped ones.
     #[arg(
         long,
@@ -323,6 +333,7 @@ mod tests {
                 "CARELOOP_BODY_LIMIT",
                 "CARELOOP_DB_POOL_SIZE",
                 "CARELOOP_RECEIPT_ATTEMPTS_PER_MINUTE",
+                "CARELOOP_TRUSTED_PROXIES",
                 "CARELOOP_FRAMEWORKS_DIR",
             ]
         );

@@ -32,7 +32,10 @@ impl AppState {
             db,
             verifier: config.verifier(development_secret.as_deref())?,
             organisations: KnownOrganisations::default(),
-            receipts: ReceiptGuard::new(config.receipt_attempts_per_minute),
+            receipts: ReceiptGuard::new(
+                config.receipt_attempts_per_minute,
+                config.trusted_proxies.clone(),
+            ),
             catalogue: Catalogue::load(config.frameworks_dir.as_deref())
                 .map_err(|e| anyhow::anyhow!("cannot load the assessment frameworks: {e}"))?,
         })

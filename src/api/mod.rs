@@ -40,6 +40,7 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(concerns::handlers::get_concern_update)
             .service(trail::handlers::concern_trail)
             .service(receipts::handlers::get_receipt)
+            .service(receipts::handlers::list_receipt_messages)
             .service(receipts::handlers::add_receipt_message)
             .service(learning_events::handlers::create_learning_event)
             .service(learning_events::handlers::list_learning_events)

@@ -1,4 +1,5 @@
-//! Who is calling: bearer JWTs verified into a [`Principal`], roles, and the permission table.
+//! Who is calling: bearer JWTs verified into a [`Principal`], roles, the permission table, and
+//! an anonymous raiser's receipt code.
 
 mod jwt;
 mod permissions;
@@ -8,7 +9,7 @@ mod receipt_guard;
 pub use jwt::{mint_hs256, Claims, Verifier, LEEWAY_SECS};
 pub use permissions::{allows, Permission};
 pub use principal::{KnownOrganisations, Principal};
-pub use receipt_guard::ReceiptGuard;
+pub use receipt_guard::{ReceiptCode, ReceiptGuard};
 
 use crate::domain::text_enum;
 

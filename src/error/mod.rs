@@ -51,6 +51,9 @@ pub enum ApiError {
     ConflictsWithRecord(Vec<FieldError>),
     #[error("{0}")]
     Unauthorized(String),
+    /// A receipt endpoint called without `Authorization: Receipt <code>`.
+    #[error("send the receipt code as `Authorization: Receipt <code>`")]
+    ReceiptRequired,
     #[error("your role does not allow this")]
     Forbidden,
     /// Also the answer for records of another organisation or outside the caller's locations.
@@ -121,7 +124,7 @@ impl ApiError {
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::ConflictsWithRecord(_) => "conflicts_with_record",
-            Self::Unauthorized(_) => "unauthorized",
+            Self::Unauthorized(_) | Self::ReceiptRequired => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
@@ -139,7 +142,7 @@ impl ApiError {
             Self::BadRequest { .. } => "Bad request",
             Self::Validation(_) => "Invalid request",
             Self::ConflictsWithRecord(_) => "Conflicts with the record",
-            Self::Unauthorized(_) => "Authentication required",
+            Self::Unauthorized(_) | Self::ReceiptRequired => "Authentication required",
             Self::Forbidden => "Forbidden",
             Self::NotFound(_) => "Not found",
             Self::Conflict { .. } => "Conflict",

@@ -44,7 +44,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::ReceiptRequired => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } | Self::ConflictsWithRecord(_) => StatusCode::CONFLICT,
@@ -99,6 +99,9 @@ impl ResponseError for ApiError {
                     header::WWW_AUTHENTICATE,
                     "Bearer realm=\"careloop\", error=\"invalid_token\"",
                 ));
+            }
+            Self::ReceiptRequired => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Receipt realm=\"careloop\""));
             }
             Self::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));

@@ -249,6 +249,7 @@ impl StoredAnswer {
             version: self.response_version,
             body: serde_json::from_str(&self.response_body)?,
             replayed: true,
+            no_store: false,
         })
     }
 }

@@ -57,6 +57,8 @@ pub struct Answer {
     pub body: Value,
     /// Whether this is a stored answer replayed for a repeated `Idempotency-Key`.
     pub replayed: bool,
+    /// Sent with `Cache-Control: no-store`: it holds a receipt code or what one opens.
+    pub no_store: bool,
 }
 
 impl Answer {
@@ -67,7 +69,17 @@ impl Answer {
             version: body.version(),
             body: serde_json::to_value(body)?,
             replayed: false,
+            no_store: false,
         })
+    }
+
+    /// The same answer, never to be kept by a browser or a proxy (a shared tablet keeps what
+    /// it is allowed to).
+    pub fn no_store(self) -> Self {
+        Self {
+            no_store: true,
+            ..self
+        }
     }
 
     pub fn created(location: String, body: &impl Representation) -> ApiResult<Self> {
@@ -89,6 +101,9 @@ impl Responder for Answer {
         }
         if let Some(version) = self.version {
             response.insert_header((header::ETAG, etag(version)));
+        }
+        if self.no_store {
+            response.insert_header((header::CACHE_CONTROL, "no-store"));
         }
         if self.replayed {
             response.insert_header((

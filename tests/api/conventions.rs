@@ -133,7 +133,7 @@ fn every_operation_is_documented_with_errors_and_security() {
     // token-free list) and `the_app_serves_exactly_the_documented_methods_of_each_path` to a
     // route, so a new route changes these numbers along with its row.
     assert_eq!(spec["paths"].as_object().unwrap().len(), 40);
-    assert_eq!(operations(spec).count(), 57);
+    assert_eq!(operations(spec).count(), 58);
     for (method, path, operation) in operations(spec) {
         let responses = operation["responses"].as_object().unwrap();
         assert!(
@@ -144,7 +144,24 @@ fn every_operation_is_documented_with_errors_and_security() {
             responses.keys().any(|s| s.starts_with('2')),
             "{method} {path}"
         );
-        if path.starts_with("/v1/") && !path.starts_with("/v1/receipts") {
+        if path.starts_with("/v1/receipt") {
+            // The anonymous raiser's receipt code is the credential, in a header.
+            assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+            assert_eq!(
+                security(spec, operation),
+                &json!([{"receipt": []}]),
+                "{method} {path}"
+            );
+            let success = responses
+                .iter()
+                .find(|(s, _)| s.starts_with('2'))
+                .unwrap()
+                .1;
+            assert!(
+                success["headers"]["Cache-Control"].is_object(),
+                "{method} {path} does not say no-store"
+            );
+        } else if path.starts_with("/v1/") {
             assert!(responses.contains_key("401"), "{method} {path} lacks 401");
             assert!(responses.contains_key("403"), "{method} {path} lacks 403");
             assert_eq!(
@@ -153,7 +170,7 @@ fn every_operation_is_documented_with_errors_and_security() {
                 "{method} {path}"
             );
         } else {
-            // Health and the anonymous raiser's receipts take no token, and say so.
+            // Health takes no token, and says so.
             let requirements = security(spec, operation).as_array().unwrap();
             assert!(
                 requirements.iter().all(|r| r == &json!({})),
@@ -169,6 +186,7 @@ fn every_operation_is_documented_with_errors_and_security() {
         }
     }
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(spec["components"]["securitySchemes"]["receipt"].is_object());
     assert!(spec["components"]["schemas"]["Concern"]["example"].is_object());
 }
 
@@ -261,7 +279,7 @@ async fn who_may_act_is_decided_before_what_they_sent() {
         .iter()
         .map(|(method, path, _)| format!("{method} {path}"))
         .collect();
-    assert_eq!(token_free, ["POST /v1/receipts/{code}/messages"]);
+    assert_eq!(token_free, ["POST /v1/receipt/messages"]);
     for (method, path, _) in writes {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let path = with_ids_of_nothing(path);

@@ -189,7 +189,7 @@ impl TestApp {
             db: db.clone(),
             verifier,
             organisations: Default::default(),
-            receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS),
+            receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS, Vec::new()),
             catalogue: Catalogue::load(Some(std::path::Path::new(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/fixtures/frameworks"

@@ -23,8 +23,9 @@ const CQC: &str = "cqc-saf-2024";
 const TOKEN_FREE: &[(&str, &str)] = &[
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
-    ("GET", "/v1/receipts/{code}"),
-    ("POST", "/v1/receipts/{code}/messages"),
+    ("GET", "/v1/receipt"),
+    ("GET", "/v1/receipt/messages"),
+    ("POST", "/v1/receipt/messages"),
 ];
 
 struct Endpoint {

@@ -42,6 +42,14 @@ async fn raise_anonymously(app: &TestApp) -> (crate::helpers::Response, [String;
     (response, [sub, name, request_id])
 }
 
+/// A request carrying a receipt code as its credential.
+fn by_receipt(method: Method, path: &str, code: &str) -> TestRequest {
+    TestRequest::default()
+        .method(method)
+        .uri(path)
+        .insert_header(("Authorization", format!("Receipt {code}")))
+}
+
 #[actix_web::test]
 async fn an_anonymous_concern_leaves_no_identity_anywhere() {
     let app = TestApp::new().await;
@@ -63,11 +71,9 @@ async fn an_anonymous_concern_leaves_no_identity_anywhere() {
         json!({"to": "acknowledged", "note": "Thank you", "visibility": "raiser"}),
     )
     .await;
-    app.call(
-        Method::POST,
-        &format!("/v1/receipts/{code}/messages"),
-        None,
-        Some(json!({"body": "Still happening"})),
+    app.send(
+        by_receipt(Method::POST, "/v1/receipt/messages", &code)
+            .set_json(json!({"body": "Still happening"})),
     )
     .await
     .expect(201);
@@ -188,17 +194,22 @@ async fn the_receipt_is_shown_once_and_never_replayed() {
 async fn the_raiser_follows_the_concern_and_writes_back_with_the_code() {
     let app = TestApp::new().await;
     let (created, _) = raise_anonymously(&app).await;
+    assert_eq!(created.header("cache-control"), Some("no-store"));
     let id = created.id();
     let code = created.body["receipt_code"].as_str().unwrap().to_owned();
-    let receipt_path = format!("/v1/receipts/{code}");
 
     let fresh = app
-        .call(Method::GET, &receipt_path, None, None)
+        .send(by_receipt(Method::GET, "/v1/receipt", &code))
         .await
         .expect(200);
+    assert_eq!(fresh.header("cache-control"), Some("no-store"));
     assert_eq!(fresh.body["status"], "raised");
     assert_eq!(fresh.body["title"], "Residents shouted at on nights");
-    assert_eq!(fresh.body["updates"], json!([]));
+    let thread = app
+        .send(by_receipt(Method::GET, "/v1/receipt/messages", &code))
+        .await
+        .expect(200);
+    assert_eq!(thread.body["items"], json!([]));
 
     app.post(
         &app.manager,
@@ -213,14 +224,13 @@ async fn the_raiser_follows_the_concern_and_writes_back_with_the_code() {
     )
     .await;
     let message = app
-        .call(
-            Method::POST,
-            &format!("{receipt_path}/messages"),
-            None,
-            Some(json!({"body": "It happened again"})),
+        .send(
+            by_receipt(Method::POST, "/v1/receipt/messages", &code)
+                .set_json(json!({"body": "It happened again"})),
         )
         .await
         .expect(201);
+    assert_eq!(message.header("cache-control"), Some("no-store"));
     assert_eq!(message.body["by_raiser"], true);
     assert!(message.header("location").is_none());
     app.move_to(&id, json!({"to": "investigating"})).await;
@@ -233,7 +243,7 @@ async fn the_raiser_follows_the_concern_and_writes_back_with_the_code() {
     // Codes are forgiving about case, spaces and dashes.
     let loose = code.to_uppercase().replace('-', "");
     let receipt = app
-        .call(Method::GET, &format!("/v1/receipts/{loose}"), None, None)
+        .send(by_receipt(Method::GET, "/v1/receipt", &loose))
         .await
         .expect(200);
     assert_eq!(receipt.body["status"], "resolved");
@@ -241,9 +251,36 @@ async fn the_raiser_follows_the_concern_and_writes_back_with_the_code() {
         receipt.body["outcome"],
         "Both staff retrained; night spot checks started"
     );
-    let updates = receipt.body["updates"].as_array().unwrap();
+    // The thread, a page at a time: the internal note and the transitions not shared with the
+    // raiser stay hidden, and authors are never shown.
+    let first = app
+        .send(by_receipt(
+            Method::GET,
+            "/v1/receipt/messages?limit=1",
+            &code,
+        ))
+        .await
+        .expect(200);
+    assert_eq!(first.header("cache-control"), Some("no-store"));
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let second = app
+        .send(by_receipt(
+            Method::GET,
+            &format!("/v1/receipt/messages?limit=1&cursor={cursor}"),
+            &code,
+        ))
+        .await
+        .expect(200);
+    assert_eq!(second.body["next_cursor"], json!(null));
+    let updates: Vec<_> = [
+        first.body["items"][0].clone(),
+        second.body["items"][0].clone(),
+    ]
+    .to_vec();
     let bodies: Vec<_> = updates.iter().map(|u| u["body"].clone()).collect();
-    // The internal note and the transitions not shared with the raiser stay hidden.
     assert_eq!(
         bodies,
         vec![
@@ -268,64 +305,97 @@ async fn the_raiser_follows_the_concern_and_writes_back_with_the_code() {
     assert_eq!(from_raiser["author"], json!(null));
     assert_eq!(from_raiser["by_raiser"], true);
 
-    app.call(
-        Method::POST,
-        &format!("{receipt_path}/messages"),
-        None,
-        Some(json!({"body": " "})),
-    )
-    .await
-    .expect_problem(422, "validation_failed");
-    app.call(
-        Method::POST,
-        &format!("{receipt_path}/messages"),
-        None,
-        Some(json!({"text": "x"})),
-    )
-    .await
-    .expect_problem(422, "validation_failed");
+    for bad in [json!({"body": " "}), json!({"text": "x"})] {
+        app.send(by_receipt(Method::POST, "/v1/receipt/messages", &code).set_json(bad))
+            .await
+            .expect_problem(422, "validation_failed");
+    }
 }
 
 #[actix_web::test]
-async fn wrong_codes_are_404_and_guessing_is_rate_limited() {
+async fn the_code_is_a_credential_in_a_header() {
     let app = TestApp::new().await;
     let (created, _) = raise_anonymously(&app).await;
     let code = created.body["receipt_code"].as_str().unwrap().to_owned();
-    let from = |ip: [u8; 4], path: String| {
-        TestRequest::get()
-            .uri(&path)
-            .peer_addr(SocketAddr::from((ip, 1234)))
+    for path in ["/v1/receipt", "/v1/receipt/messages"] {
+        let missing = app
+            .call(Method::GET, path, None, None)
+            .await
+            .expect_problem(401, "unauthorized");
+        assert_eq!(
+            missing.header("www-authenticate"),
+            Some("Receipt realm=\"careloop\"")
+        );
+        // A bearer token is not a receipt.
+        app.get(&app.manager, path)
+            .await
+            .expect_problem(401, "unauthorized");
+    }
+    // The old address, with the code in the path, is gone.
+    app.call(Method::GET, &format!("/v1/receipts/{code}"), None, None)
+        .await
+        .expect_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn wrong_codes_are_404_then_429_but_a_right_code_always_opens() {
+    let app = TestApp::new().await;
+    let (created, _) = raise_anonymously(&app).await;
+    let code = created.body["receipt_code"].as_str().unwrap().to_owned();
+    let from = |ip: [u8; 4], code: &str| {
+        by_receipt(Method::GET, "/v1/receipt", code).peer_addr(SocketAddr::from((ip, 1234)))
     };
 
     let guesser = [192, 0, 2, 1];
     for attempt in 0..RECEIPT_ATTEMPTS {
         let guess = if attempt % 2 == 0 {
-            format!("/v1/receipts/{}", uuid::Uuid::now_v7().simple())
+            uuid::Uuid::now_v7().simple().to_string()
         } else {
-            "/v1/receipts/not-even-a-code".to_owned()
+            "not-even-a-code".to_owned()
         };
-        app.send(from(guesser, guess))
+        app.send(from(guesser, &guess))
             .await
             .expect_problem(404, "not_found");
     }
     let limited = app
-        .send(from(guesser, format!("/v1/receipts/{code}")))
+        .send(from(guesser, "0000-0000-0000-0000-0000-0000-0000-0000"))
         .await
         .expect_problem(429, "too_many_requests");
     // The rest of the minute that began with the first guess, moments ago.
     let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((50..=60).contains(&retry_after), "{retry_after}");
-    let post = TestRequest::post()
-        .uri(&format!("/v1/receipts/{code}/messages"))
-        .peer_addr(SocketAddr::from((guesser, 1234)))
-        .set_json(json!({"body": "hello"}));
-    app.send(post)
-        .await
-        .expect_problem(429, "too_many_requests");
-    // Another client is unaffected.
-    app.send(from([192, 0, 2, 2], format!("/v1/receipts/{code}")))
-        .await
-        .expect(200);
+    // A right code is never refused, even from the guesser's address (a shared proxy, say).
+    app.send(from(guesser, &code)).await.expect(200);
+    app.send(
+        by_receipt(Method::POST, "/v1/receipt/messages", &code)
+            .peer_addr(SocketAddr::from((guesser, 1234)))
+            .set_json(json!({"body": "hello"})),
+    )
+    .await
+    .expect(201);
+    app.send(from([192, 0, 2, 2], &code)).await.expect(200);
+}
+
+#[actix_web::test]
+async fn a_receipt_holder_sends_a_bounded_number_of_messages_a_day() {
+    let app = TestApp::new().await;
+    let (created, _) = raise_anonymously(&app).await;
+    let code = created.body["receipt_code"].as_str().unwrap().to_owned();
+    let send = |n: usize| {
+        app.send(
+            by_receipt(Method::POST, "/v1/receipt/messages", &code)
+                .set_json(json!({"body": format!("Message {n}")})),
+        )
+    };
+    for n in 0..careloop::domain::receipt::MESSAGES_PER_DAY as usize {
+        send(n).await.expect(201);
+    }
+    let refused = send(99).await.expect_problem(429, "too_many_requests");
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(
+        app.count("concern_updates"),
+        careloop::domain::receipt::MESSAGES_PER_DAY
+    );
 }
 
 #[actix_web::test]

@@ -78,7 +78,7 @@ pub struct Concern {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Set only in the answer to creating an anonymous concern, and never again (`null`
-    /// otherwise): the raiser's key to `/v1/receipts/{code}`. careloop keeps only its hash.
+    /// otherwise): the raiser's key to `GET /v1/receipt` (as `Authorization: Receipt <code>`). careloop keeps only its hash.
     pub receipt_code: Option<String>,
 }
 

@@ -21,7 +21,7 @@ use crate::telemetry::Unlogged;
 ///
 /// Staff, managers, admins and integrations. With `anonymous: true` careloop keeps nothing
 /// that identifies the raiser (no `sub`, name, address or request id, in the record, the audit
-/// trail or the log) and answers once with a `receipt_code` for `/v1/receipts/{code}`. A second
+/// trail or the log) and answers once (`Cache-Control: no-store`) with a `receipt_code` for `/v1/receipt`. A second
 /// create with the same `external_ref` is 409 naming the existing concern.
 #[utoipa::path(
     tag = "concerns",
@@ -51,7 +51,13 @@ pub async fn create_concern(
     };
     idempotency::once(&state.db, keyed, move |conn| {
         let concern = store::create(conn, &principal, &new)?;
-        Answer::created(format!("/v1/concerns/{}", concern.id), &concern)
+        let answer = Answer::created(format!("/v1/concerns/{}", concern.id), &concern)?;
+        // The receipt code is shown once: nothing may keep the answer that holds it.
+        Ok(if concern.receipt_code.is_some() {
+            answer.no_store()
+        } else {
+            answer
+        })
     })
     .await
 }

@@ -12,6 +12,7 @@ use crate::db::schema::{concern_updates, concerns};
 use crate::db::{Backend, DbConnection};
 use crate::domain::concern::{ConcernStatus, UpdateKind, UpdateVisibility};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
+use crate::domain::{hour_of, receipt};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
@@ -197,26 +198,42 @@ pub fn get_update(
         .into_dto())
 }
 
-/// The timeline entries an anonymous raiser may read, oldest first.
+/// A page of the timeline entries an anonymous raiser may read, oldest first.
 pub fn raiser_updates(
     conn: &mut DbConnection,
     concern_id: ConcernId,
-) -> ApiResult<Vec<ConcernUpdate>> {
-    Ok(updates_of(concern_id, true)
+    page: &Page,
+) -> ApiResult<Paginated<ConcernUpdate>> {
+    let mut select = updates_of(concern_id, true)
         .select(UpdateRow::as_select())
         .order(concern_updates::id.asc())
-        .load(conn)?
-        .into_iter()
-        .map(UpdateRow::into_dto)
-        .collect())
+        .limit(page.fetch());
+    if let Some(after) = &page.after {
+        select = select.filter(concern_updates::id.gt(after.clone()));
+    }
+    let rows = select.load(conn)?;
+    page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 
-/// A message from an anonymous raiser, written with no identity at all.
+/// A message from an anonymous raiser, written with no identity at all. A receipt holder sends
+/// at most [`receipt::MESSAGES_PER_DAY`] a day, so the channel cannot flood the team.
 pub fn add_raiser_message(
     conn: &mut DbConnection,
     concern: &ConcernRow,
     body: &str,
 ) -> ApiResult<ConcernUpdate> {
+    let day_ago = to_row(hour_of(Utc::now()) - Duration::hours(24));
+    let sent: i64 = concern_updates::table
+        .filter(concern_updates::concern_id.eq(concern.id))
+        .filter(concern_updates::by_raiser.eq(true))
+        .filter(concern_updates::created_at.ge(day_ago))
+        .count()
+        .get_result(conn)?;
+    if sent >= receipt::MESSAGES_PER_DAY {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: 3600,
+        });
+    }
     let update = insert_update(
         conn,
         concern,

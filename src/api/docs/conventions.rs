@@ -19,7 +19,8 @@ pub fn apply(document: &mut Value) {
         "Location": header("Where the new record is read.", json!({"type": "string"})),
         "ETag": header("The record's version, as a strong validator: send it back in `If-Match` to update only what you read.", json!({"type": "string", "pattern": "^\"[0-9]+\"$"})),
         "RetryAfter": header("Seconds to wait before trying again.", json!({"type": "integer", "minimum": 0})),
-        "WwwAuthenticate": header("`Bearer realm=\"careloop\"` with the token error.", json!({"type": "string"})),
+        "WwwAuthenticate": header("`Bearer realm=\"careloop\"` with the token error; `Receipt realm=\"careloop\"` on the receipt endpoints.", json!({"type": "string"})),
+        "CacheControl": header("`no-store`: the answer holds a receipt code, or what one opens; no browser or proxy may keep it.", json!({"type": "string", "enum": ["no-store"]})),
         "IdempotentReplayed": header("`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.", json!({"type": "string", "enum": ["true"]})),
     });
     let schemas = document["components"]["schemas"].clone();
@@ -45,6 +46,7 @@ pub fn apply(document: &mut Value) {
             if operation.get("security") == Some(&json!([{}])) {
                 operation["security"] = json!([]);
             }
+            let by_receipt = operation["security"] == json!([{"receipt": []}]);
             let keyed = operation["parameters"]
                 .as_array()
                 .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key"));
@@ -68,6 +70,10 @@ pub fn apply(document: &mut Value) {
                     && has_version(&response["content"]["application/json"]["schema"], &schemas)
                 {
                     names.push(("ETag", "ETag"));
+                }
+                let schema = resolved(&response["content"]["application/json"]["schema"], &schemas);
+                if success && (by_receipt || schema["properties"].get("receipt_code").is_some()) {
+                    names.push(("Cache-Control", "CacheControl"));
                 }
                 if success && keyed && method == "post" {
                     names.push(("Idempotent-Replayed", "IdempotentReplayed"));

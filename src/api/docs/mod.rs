@@ -10,7 +10,7 @@ use actix_web::App;
 use serde_json::Value;
 use utoipa_actix_web::AppExt;
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
@@ -33,7 +33,8 @@ use crate::error::{FieldError, Problem};
         license(name = "MIT OR Apache-2.0")
     ),
     components(schemas(Problem, FieldError)),
-    // Every operation needs a bearer token unless it says otherwise (`security(())`).
+    // Every operation needs a bearer token unless it says otherwise (`security(())`, or the
+    // receipt endpoints' `security(("receipt" = []))`).
     security(("bearer" = [])),
     modifiers(&BearerAuth),
     tags(
@@ -90,6 +91,15 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "receipt",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "An anonymous raiser's receipt code, as `Authorization: Receipt <code>`: the \
+                 value is the word `Receipt`, a space and the code (dashes, spaces and case are \
+                 forgiven). Never put the code in a URL.",
+            ))),
+        );
     }
 }
 
@@ -112,9 +122,15 @@ fn problems(statuses: &[u16]) -> BTreeMap<String, RefOr<Response>> {
         .map(|status| {
             let description = match status {
                 400 => "Malformed JSON, path, query string, cursor or Idempotency-Key",
-                401 => "Missing or invalid bearer token (`WWW-Authenticate: Bearer`)",
+                401 => {
+                    "Missing or invalid credentials: a bearer token (`WWW-Authenticate: Bearer`), \
+                        or on the receipt endpoints `Authorization: Receipt <code>`"
+                }
                 403 => "The caller's roles do not allow this",
-                404 => "No such record in the caller's organisation and locations",
+                404 => {
+                    "No such record in the caller's organisation and locations (on the receipt \
+                        endpoints: no concern has this receipt code)"
+                }
                 409 => {
                     "Conflict: an illegal transition (`allowed` lists the legal ones), a \
                         duplicate `external_ref` (`existing_id` names the holder) or a \
@@ -166,5 +182,5 @@ error_set!(
 );
 error_set!(
     /// Errors of the token-less receipt endpoints.
-    ReceiptErrors: 400, 404, 413, 415, 422, 429
+    ReceiptErrors: 400, 401, 404, 413, 415, 422, 429
 );

@@ -16,8 +16,7 @@ use crate::http::respond::unversioned;
     "raised_at": "2026-11-20T22:00:00Z",
     "acknowledge_by": "2026-11-23T22:00:00Z",
     "feedback_by": "2027-02-18T22:00:00Z",
-    "updated_at": "2026-11-25T10:00:00Z",
-    "updates": []
+    "updated_at": "2026-11-25T10:00:00Z"
 }))]
 pub struct Receipt {
     pub title: String,
@@ -29,8 +28,6 @@ pub struct Receipt {
     pub acknowledge_by: DateTime<Utc>,
     pub feedback_by: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The timeline entries shared with the raiser, oldest first; authors are not shown.
-    pub updates: Vec<ReceiptUpdate>,
 }
 
 /// A timeline entry as the anonymous raiser sees it.
