@@ -39,8 +39,8 @@ pub struct Config {
         global = true
     )]
     pub bind: String,
-    /// HS256 secret for tokens (development and simple installs); prefer the variable to the
-    /// flag, which other users of the machine can see.
+    /// HS256 secret for tokens (development and simple installs), at least 32 bytes; prefer the
+    /// variable to the flag, which other users of the machine can see.
     #[arg(
         long,
         env = "CARELOOP_JWT_SECRET",
@@ -60,7 +60,7 @@ pub struct Config {
     /// Path to a JWKS document; tokens are matched by `kid`.
     #[arg(long, env = "CARELOOP_JWKS_FILE", value_name = "PATH", global = true)]
     pub jwks_file: Option<PathBuf>,
-    /// When set, tokens must carry this `iss`.
+    /// Tokens must carry this `iss`; required with a public key or JWKS.
     #[arg(
         long,
         env = "CARELOOP_JWT_ISSUER",
@@ -68,7 +68,7 @@ pub struct Config {
         global = true
     )]
     pub jwt_issuer: Option<String>,
-    /// When set, tokens must carry this `aud`.
+    /// Tokens must carry this `aud` (alone or in a list); required with a public key or JWKS.
     #[arg(
         long,
         env = "CARELOOP_JWT_AUDIENCE",
@@ -124,6 +124,9 @@ pub struct Config {
     pub frameworks_dir: Option<PathBuf>,
 }
 
+/// The shortest HS256 secret careloop accepts: the hash's own output size (RFC 7518 §3.2).
+const MIN_SECRET_BYTES: usize = 32;
+
 fn parse_database(url: &str) -> Result<DatabaseUrl, Infallible> {
     Ok(DatabaseUrl::parse(url))
 }
@@ -164,6 +167,40 @@ impl Config {
     /// No key configured: careloop signs and verifies with a development secret of its own.
     pub fn is_development(&self) -> bool {
         self.jwt_secret.is_none() && self.jwt_public_key.is_none() && self.jwks_file.is_none()
+    }
+
+    /// Refuses key settings that would let the wrong tokens in: a guessable HS256 secret, or a
+    /// public key without an issuer and audience to check (the identity provider signs tokens
+    /// for every application it serves with that key, and those are not meant for careloop).
+    pub fn check_keys(&self) -> anyhow::Result<()> {
+        if let Some(secret) = &self.jwt_secret {
+            let length = secret.expose_secret().len();
+            if length < MIN_SECRET_BYTES {
+                bail!(
+                    "CARELOOP_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (got {length}); \
+                     generate one with `openssl rand -base64 48`"
+                );
+            }
+        }
+        if self.jwt_public_key.is_some() || self.jwks_file.is_some() {
+            let missing: Vec<&str> = [
+                ("CARELOOP_JWT_ISSUER", &self.jwt_issuer),
+                ("CARELOOP_JWT_AUDIENCE", &self.jwt_audience),
+            ]
+            .into_iter()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name)
+            .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "CARELOOP_JWT_PUBLIC_KEY and CARELOOP_JWKS_FILE need CARELOOP_JWT_ISSUER and \
+                     CARELOOP_JWT_AUDIENCE, so that a token the identity provider signed for \
+                     another application is refused here; missing: {}",
+                    missing.join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The token verifier for the configured keys. In development mode it verifies with the
@@ -225,6 +262,13 @@ mod tests {
         Config::from_args(args).unwrap()
     }
 
+    const SECRET: &str = "--jwt-secret=0123456789abcdef0123456789abcdef";
+
+    /// Why `check_keys` refuses this configuration.
+    fn refusal(args: &[&str]) -> String {
+        config(args).check_keys().unwrap_err().to_string()
+    }
+
     #[test]
     fn defaults() {
         let c = config(&[]);
@@ -246,7 +290,7 @@ mod tests {
     fn flags_set_every_field() {
         let c = config(&[
             "--bind=0.0.0.0:9000",
-            "--jwt-secret=s",
+            SECRET,
             "--jwt-public-key=key.pem",
             "--jwks-file=keys.json",
             "--jwt-issuer=https://id.example",
@@ -257,7 +301,10 @@ mod tests {
             "--frameworks-dir=frameworks",
         ]);
         assert_eq!(c.bind, "0.0.0.0:9000");
-        assert_eq!(c.jwt_secret.as_ref().map(|s| s.expose_secret()), Some("s"));
+        assert_eq!(
+            c.jwt_secret.as_ref().map(|s| s.expose_secret()),
+            Some("0123456789abcdef0123456789abcdef")
+        );
         assert_eq!(c.jwt_public_key, Some("key.pem".into()));
         assert_eq!(c.jwks_file, Some("keys.json".into()));
         assert_eq!(c.jwt_issuer.as_deref(), Some("https://id.example"));
@@ -296,13 +343,55 @@ mod tests {
         let open = config(&["--bind", "0.0.0.0:8080"]);
         let error = open.listen_address().unwrap_err().to_string();
         assert!(error.contains("without a configured key"), "{error}");
-        let keyed = config(&["--bind", "0.0.0.0:8080", "--jwt-secret", "s"]);
+        let keyed = config(&["--bind", "0.0.0.0:8080", SECRET]);
         assert!(keyed.listen_address().is_ok());
     }
 
     #[test]
+    fn a_short_secret_is_refused() {
+        let said = refusal(&["--jwt-secret", "short-secret"]);
+        assert_eq!(
+            said,
+            "CARELOOP_JWT_SECRET must be at least 32 bytes (got 12); generate one with \
+             `openssl rand -base64 48`"
+        );
+        assert!(refusal(&["--jwt-secret", &"x".repeat(31)]).contains("(got 31)"));
+        // Bytes, not characters: 11 three-byte characters are 33 bytes.
+        assert!(config(&["--jwt-secret", &"€".repeat(11)])
+            .check_keys()
+            .is_ok());
+        assert!(config(&[SECRET]).check_keys().is_ok());
+        // Without a key careloop makes its own development secret.
+        assert!(config(&[]).check_keys().is_ok());
+    }
+
+    #[test]
+    fn public_keys_need_an_issuer_and_an_audience() {
+        for key in ["--jwt-public-key=key.pem", "--jwks-file=keys.json"] {
+            let said = refusal(&[key]);
+            assert!(
+                said.contains("another application")
+                    && said.ends_with("missing: CARELOOP_JWT_ISSUER, CARELOOP_JWT_AUDIENCE"),
+                "{said}"
+            );
+            let said = refusal(&[key, "--jwt-issuer=https://id.example"]);
+            assert!(said.ends_with("missing: CARELOOP_JWT_AUDIENCE"), "{said}");
+            let said = refusal(&[key, "--jwt-audience=careloop"]);
+            assert!(said.ends_with("missing: CARELOOP_JWT_ISSUER"), "{said}");
+            let both = config(&[
+                key,
+                "--jwt-issuer=https://id.example",
+                "--jwt-audience=careloop",
+            ]);
+            assert!(both.check_keys().is_ok());
+        }
+        // A shared secret is careloop's own: no identity provider signs other apps' tokens with it.
+        assert!(config(&[SECRET]).check_keys().is_ok());
+    }
+
+    #[test]
     fn the_secret_never_prints() {
-        let secret = "do-not-print-this-secret";
+        let secret = "do-not-print-this-secret-of-enough-length";
         let c = config(&["--jwt-secret", secret]);
         let debug = format!("{c:?}");
         assert!(!debug.contains(secret), "{debug}");

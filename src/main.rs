@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use careloop::api::organisation::{dto::OrganisationPatch, store as organisations};
-use careloop::auth::{mint_hs256, Claims, Role};
+use careloop::auth::{mint_hs256, Audience, Claims, Role};
 use careloop::config::Config;
 use careloop::{app, db};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -100,6 +100,7 @@ fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = parse_command_line();
     let config = cli.config;
+    config.check_keys()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(app::serve(config)),
         Command::Migrate => {
@@ -171,7 +172,7 @@ fn main() -> anyhow::Result<()> {
                 exp: now + i64::try_from(ttl.as_secs()).context("ttl is too long")?,
                 iat: Some(now),
                 iss: config.jwt_issuer.clone(),
-                aud: config.jwt_audience.clone(),
+                aud: config.jwt_audience.clone().map(Audience::One),
             };
             println!("{}", mint_hs256(secret.as_bytes(), &claims));
             Ok(())

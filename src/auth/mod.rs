@@ -6,7 +6,7 @@ mod permissions;
 mod principal;
 mod receipt_guard;
 
-pub use jwt::{mint_hs256, Claims, Verifier, LEEWAY_SECS};
+pub use jwt::{mint_hs256, Audience, Claims, Verifier, LEEWAY_SECS};
 pub use permissions::{allows, Permission};
 pub use principal::{KnownOrganisations, Principal};
 pub use receipt_guard::{ReceiptCode, ReceiptGuard};

@@ -3,11 +3,11 @@
 use actix_web::http::Method;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use careloop::auth::{Claims, Role};
+use careloop::auth::{Audience, Claims, Role};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
-use crate::helpers::{claims, nothing_id, sign, test_verifier, TestApp};
+use crate::helpers::{claims, nothing_id, sign, test_verifier, TestApp, AUDIENCE};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -84,7 +84,7 @@ async fn token_errors_say_what_is_wrong_in_plain_words() {
         "the token's issuer (iss) is not the one this service trusts"
     );
     let mut wrong_audience = manager_claims(&app);
-    wrong_audience.aud = Some("another-api".into());
+    wrong_audience.aud = Some(Audience::One("another-api".into()));
     assert_eq!(
         why_rejected(&app, &sign(&wrong_audience)).await,
         "the token is not meant for this service (aud)"
@@ -166,12 +166,40 @@ async fn wrong_issuer_audience_and_signature_are_401() {
     expect_rejected(&app, &sign(&no_issuer)).await;
 
     let mut wrong_audience = manager_claims(&app);
-    wrong_audience.aud = Some("another-api".into());
+    wrong_audience.aud = Some(Audience::One("another-api".into()));
     expect_rejected(&app, &sign(&wrong_audience)).await;
 
     let forged =
         careloop::auth::mint_hs256(b"some-other-secret-of-enough-length", &manager_claims(&app));
     expect_rejected(&app, &forged).await;
+}
+
+/// An identity provider may name several audiences; the token is for careloop when ours is
+/// among them.
+#[actix_web::test]
+async fn a_list_of_audiences_must_hold_ours() {
+    let app = TestApp::new().await;
+    let mut ours_among_others = manager_claims(&app);
+    ours_among_others.aud = Some(Audience::Many(vec!["rota-app".into(), AUDIENCE.into()]));
+    app.get(&sign(&ours_among_others), "/v1/organisation")
+        .await
+        .expect(200);
+
+    let mut others_only = manager_claims(&app);
+    others_only.aud = Some(Audience::Many(vec![
+        "rota-app".into(),
+        "payroll-app".into(),
+    ]));
+    assert_eq!(
+        why_rejected(&app, &sign(&others_only)).await,
+        "the token is not meant for this service (aud)"
+    );
+    let mut empty = manager_claims(&app);
+    empty.aud = Some(Audience::Many(Vec::new()));
+    assert_eq!(
+        why_rejected(&app, &sign(&empty)).await,
+        "the token is not meant for this service (aud)"
+    );
 }
 
 #[actix_web::test]

@@ -169,3 +169,34 @@ fn openapi_prints_the_document() {
     let spec: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
 }
+
+#[test]
+fn weak_key_settings_refuse_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in [&["serve"][..], &["token", "--org", "o", "--role", "admin"]] {
+        let output = careloop(dir.path())
+            .env("CARELOOP_JWT_SECRET", "guessable")
+            .args(command)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        assert!(output.stdout.is_empty());
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            said.contains("CARELOOP_JWT_SECRET must be at least 32 bytes (got 9)"),
+            "{said}"
+        );
+        assert!(!said.contains("guessable"), "{said}");
+    }
+    let output = careloop(dir.path())
+        .env("CARELOOP_JWT_PUBLIC_KEY", "key.pem")
+        .env("CARELOOP_JWT_ISSUER", "https://id.example")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("missing: CARELOOP_JWT_AUDIENCE"), "{said}");
+    // Refused before anything was made.
+    assert!(!dir.path().join("careloop.db").exists());
+}

@@ -13,7 +13,7 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use careloop::app::build_app;
 use careloop::auth::ReceiptGuard;
-use careloop::auth::{mint_hs256, Claims, Role, Verifier};
+use careloop::auth::{mint_hs256, Audience, Claims, Role, Verifier};
 use careloop::db::{DatabaseUrl, Db, DbConnection};
 use careloop::domain::framework::Catalogue;
 use careloop::state::AppState;
@@ -160,7 +160,7 @@ pub fn claims(org: &str, roles: &[Role], sub: &str) -> Claims {
         exp: chrono::Utc::now().timestamp() + 3600,
         iat: None,
         iss: Some(ISSUER.to_owned()),
-        aud: Some(AUDIENCE.to_owned()),
+        aud: Some(Audience::One(AUDIENCE.to_owned())),
     }
 }
 
