@@ -27,11 +27,17 @@ pub struct Principal {
 impl Principal {
     /// The one permission check a handler makes: 403 unless one of the caller's roles allows it.
     pub fn require(&self, permission: Permission) -> ApiResult<()> {
-        if self.roles.iter().any(|role| allows(*role, permission)) {
+        if self.may(permission) {
             Ok(())
         } else {
             Err(ApiError::Forbidden)
         }
+    }
+
+    /// Whether one of the caller's roles allows `permission`: for a store whose effect on
+    /// other records depends on who asks.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.roles.iter().any(|role| allows(*role, permission))
     }
 
     pub fn has_any_role(&self, roles: &[Role]) -> bool {

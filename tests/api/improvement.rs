@@ -605,6 +605,56 @@ async fn an_ineffective_change_reopens_the_question() {
     );
 }
 
+/// A completed plan is a manager's sign-off: an integration's check that an action did not
+/// work shows on the plan, and a manager decides whether to reopen it.
+#[actix_web::test]
+async fn an_integrations_ineffective_check_leaves_a_completed_plan_to_a_manager() {
+    let app = TestApp::new().await;
+    let plan = new_plan(&app, json!({})).await;
+    move_plan(&app, &plan, json!({"to": "active"}))
+        .await
+        .expect(200);
+    let action = new_action(&app, &plan, "user-manager").await;
+    for step in [
+        json!({"to": "in_progress"}),
+        json!({"to": "done", "completion_note": "Rota changed"}),
+    ] {
+        move_action(&app, &app.manager, &plan, &action, step)
+            .await
+            .expect(200);
+    }
+    move_plan(&app, &plan, json!({"to": "completed"}))
+        .await
+        .expect(200);
+    app.patch(
+        &app.integration,
+        &format!("/v1/improvement-plans/{plan}/actions/{action}"),
+        json!({"effectiveness": "not_effective", "checked_on": today().to_string()}),
+    )
+    .await
+    .expect(200);
+    let read = app
+        .get(&app.manager, &format!("/v1/improvement-plans/{plan}"))
+        .await
+        .expect(200);
+    assert_eq!(read.body["status"], "completed");
+    assert_eq!(read.body["ineffective_action_ids"], json!([action]));
+    let audit = app
+        .get(
+            &app.admin,
+            &format!("/v1/audit-events?resource_type=action&resource_id={action}"),
+        )
+        .await
+        .expect(200);
+    let last = audit.body["items"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["detail"], json!(null));
+    // The manager reads it and reopens the plan.
+    let reopened = move_plan(&app, &plan, json!({"to": "active"}))
+        .await
+        .expect(200);
+    assert_eq!(reopened.body["ineffective_action_ids"], json!([action]));
+}
+
 #[actix_web::test]
 async fn a_failed_completion_celebrates_nothing() {
     let app = TestApp::new().await;

@@ -1,10 +1,13 @@
 //! `If-Match` by strong comparison (RFC 9110), and what racing writers get: one create per
-//! `external_ref`, one piece of work per `Idempotency-Key`.
+//! `external_ref`, one piece of work per `Idempotency-Key`, one score per statement version, and
+//! a plan that never completes beside an action added at the same moment.
 
+use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
 use crate::helpers::{Response, TestApp};
+use crate::improvement::{move_plan, new_plan};
 
 async fn rename(app: &TestApp, id: &str, if_match: &str, name: &str) -> Response {
     app.send(
@@ -100,4 +103,83 @@ async fn two_retries_racing_with_one_idempotency_key_do_the_work_once() {
         );
     }
     assert_eq!(app.count("concerns"), 5);
+}
+
+/// A score on condition that the statement is still at `etag`, or unconditionally.
+async fn score(app: &TestApp, path: &str, etag: Option<&str>, score: u8) -> Response {
+    let if_match = etag.map(|etag| ("If-Match", etag));
+    app.send_with(
+        Method::PUT,
+        path,
+        &app.manager,
+        if_match.as_slice(),
+        Some(json!({"score": score, "rationale": "Seen in audits and debriefs"})),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn two_scores_racing_on_one_version_give_one_success_and_one_412() {
+    let app = TestApp::new().await;
+    let path = format!(
+        "/v1/self-assessments/{}/cqc-saf-2024/safe.learning_culture",
+        app.location
+    );
+    // Two first scores without a condition both count, one after the other.
+    let (first, second) =
+        futures_util::join!(score(&app, &path, None, 2), score(&app, &path, None, 3),);
+    let mut answers = [
+        (first.status.as_u16(), first.body["version"].clone()),
+        (second.status.as_u16(), second.body["version"].clone()),
+    ];
+    answers.sort_by_key(|(status, _)| *status);
+    assert_eq!(answers, [(200, json!(2)), (201, json!(1))]);
+    for version in 2..7 {
+        let etag = format!("\"{version}\"");
+        let (first, second) = futures_util::join!(
+            score(&app, &path, Some(&etag), 3),
+            score(&app, &path, Some(&etag), 4),
+        );
+        let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 412], "{:#} {:#}", first.body, second.body);
+        let loser = if first.status == 200 { second } else { first };
+        loser.expect_problem(412, "precondition_failed");
+    }
+    assert_eq!(app.count("self_assessments"), 7);
+}
+
+#[actix_web::test]
+async fn a_plan_completing_while_an_action_is_added_lets_one_win() {
+    let app = TestApp::new().await;
+    for _ in 0..5 {
+        let plan = new_plan(&app, json!({})).await;
+        move_plan(&app, &plan, json!({"to": "active"}))
+            .await
+            .expect(200);
+        let actions = format!("/v1/improvement-plans/{plan}/actions");
+        let (completed, added) = futures_util::join!(
+            move_plan(&app, &plan, json!({"to": "completed"})),
+            app.post(
+                &app.manager,
+                &actions,
+                json!({"description": "Add a second carer to the night rota",
+                       "owner": {"sub": "user-manager"}}),
+            ),
+        );
+        let read = app
+            .get(&app.viewer, &format!("/v1/improvement-plans/{plan}"))
+            .await
+            .expect(200);
+        if completed.status == 200 {
+            added.expect_problem(409, "plan_closed");
+            assert_eq!(read.body["status"], "completed");
+            assert_eq!(read.body["actions"], json!([]));
+        } else {
+            added.expect(201);
+            completed.expect_problem(409, "open_actions");
+            assert_eq!(read.body["status"], "active");
+            assert_eq!(read.body["actions"].as_array().unwrap().len(), 1);
+        }
+    }
 }

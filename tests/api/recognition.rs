@@ -375,3 +375,26 @@ async fn the_trail_hides_what_the_caller_may_not_see() {
         .expect(200);
     assert_eq!(staff_view.body["items"], json!([]));
 }
+
+#[actix_web::test]
+async fn a_wide_trail_stops_at_its_bound() {
+    let app = TestApp::new().await;
+    let plan = new_plan(&app, json!({})).await;
+    move_plan(&app, &plan, json!({"to": "active"}))
+        .await
+        .expect(200);
+    for _ in 0..501 {
+        new_action(&app, &plan, "user-manager").await;
+    }
+    let trail = app
+        .get(&app.manager, &format!("/v1/improvement-plans/{plan}/trail"))
+        .await
+        .expect(200);
+    let items = trail.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 500);
+    let ids: std::collections::HashSet<_> = items.iter().map(|i| i["id"].clone()).collect();
+    assert_eq!(ids.len(), 500);
+    assert!(items
+        .iter()
+        .all(|i| i["kind"] == "action" && i["depth"] == 1 && i["via"]["id"] == json!(plan)));
+}

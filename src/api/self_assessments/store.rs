@@ -93,6 +93,9 @@ pub fn assess(
         .select(diesel::dsl::max(self_assessments::version))
         .first(conn)?;
     let current = latest.unwrap_or(0);
+    // Two writers may both read `current` (on PostgreSQL; SQLite's write transaction excludes
+    // the second). The unique version per statement fails the later insert, `Db::write` runs
+    // this again, and the loser's If-Match then meets the winner's version: 412.
     if_match.check(current)?;
     let mut evidence_ids = new.evidence_ids.clone();
     evidence_ids.sort();

@@ -21,11 +21,15 @@ const MAX_RECORDS: usize = 500;
 
 type Node = (RecordKind, RecordId);
 
-/// The records linked to `frontier`, either way, not yet seen: each with the node it came from.
+/// Links to `frontier`, either way, from records not yet on the walk (not in `seen`): each
+/// record with the node it came from, at most `limit` of them. The limit is applied as the
+/// links are read, so a record linked to thousands costs no more than the trail can show.
 fn neighbours(
     conn: &mut DbConnection,
     organisation_id: &str,
     frontier: &[Node],
+    seen: &[RecordId],
+    limit: usize,
 ) -> ApiResult<Vec<(Node, Node)>> {
     let mut found = Vec::new();
     for kind in RecordKind::ALL {
@@ -34,6 +38,10 @@ fn neighbours(
             .filter(|(k, _)| k == kind)
             .map(|&(_, id)| id)
             .collect();
+        let room = limit - found.len();
+        if room == 0 {
+            break;
+        }
         if ids.is_empty() {
             continue;
         }
@@ -41,22 +49,41 @@ fn neighbours(
             .filter(record_links::organisation_id.eq(organisation_id))
             .filter(record_links::from_type.eq(kind))
             .filter(record_links::from_id.eq_any(&ids))
+            .filter(record_links::to_id.ne_all(seen))
             .select((
                 record_links::from_id,
                 record_links::to_type,
                 record_links::to_id,
             ))
-            .load(conn)?;
-        let incoming: Vec<(RecordId, RecordKind, RecordId)> = record_links::table
-            .filter(record_links::organisation_id.eq(organisation_id))
-            .filter(record_links::to_type.eq(kind))
-            .filter(record_links::to_id.eq_any(&ids))
-            .select((
-                record_links::to_id,
-                record_links::from_type,
+            .order((
                 record_links::from_id,
+                record_links::to_type,
+                record_links::to_id,
             ))
+            .limit(room as i64)
             .load(conn)?;
+        let room = room - outgoing.len();
+        let incoming: Vec<(RecordId, RecordKind, RecordId)> = if room == 0 {
+            Vec::new()
+        } else {
+            record_links::table
+                .filter(record_links::organisation_id.eq(organisation_id))
+                .filter(record_links::to_type.eq(kind))
+                .filter(record_links::to_id.eq_any(&ids))
+                .filter(record_links::from_id.ne_all(seen))
+                .select((
+                    record_links::to_id,
+                    record_links::from_type,
+                    record_links::from_id,
+                ))
+                .order((
+                    record_links::to_id,
+                    record_links::from_type,
+                    record_links::from_id,
+                ))
+                .limit(room as i64)
+                .load(conn)?
+        };
         for (from, other_kind, other_id) in outgoing.into_iter().chain(incoming) {
             found.push(((other_kind, other_id), (*kind, from)));
         }
@@ -98,8 +125,11 @@ pub fn trail(conn: &mut DbConnection, principal: &Principal, start: Node) -> Api
     let mut frontier = vec![start];
     let mut items = Vec::new();
     for depth in 1..=MAX_DEPTH {
+        // Ids are UUIDs, unique across kinds, so a record is known by its id alone.
+        let known: Vec<RecordId> = seen.iter().map(|&(_, id)| id).collect();
+        let room = MAX_RECORDS - items.len();
         let mut reached: Vec<(Node, Node)> = Vec::new();
-        for (node, via) in neighbours(conn, &principal.organisation_id, &frontier)? {
+        for (node, via) in neighbours(conn, &principal.organisation_id, &frontier, &known, room)? {
             if seen.insert(node) {
                 reached.push((node, via));
             }
@@ -131,7 +161,6 @@ pub fn trail(conn: &mut DbConnection, principal: &Principal, start: Node) -> Api
             break;
         }
     }
-    items.truncate(MAX_RECORDS);
     Ok(Trail {
         record: LinkedRecord {
             kind: start.0,

@@ -113,8 +113,10 @@ pub async fn get_action(
 ///
 /// Description, owner and due date; and for a done action the effectiveness check
 /// (`effective` or `not_effective`, with `checked_on` and `check_evidence_ids`). A change found
-/// not effective reopens the question: the plan lists it, and a completed plan is active again.
-/// Managers, admins and integrations; honours `If-Match`.
+/// not effective reopens the question: the plan lists it in `ineffective_action_ids`, and when a
+/// manager or admin records the check a completed plan is active again (an integration's check
+/// leaves the plan completed for a manager to decide). Managers, admins and integrations;
+/// honours `If-Match`.
 #[utoipa::path(
     tag = "improvement",
     request_body = PlanActionPatch,

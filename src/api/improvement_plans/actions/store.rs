@@ -10,7 +10,7 @@ use super::rows::{into_dto, into_dtos, ActionChanges, ActionRow};
 use crate::api::improvement_plans::plans::rows::PlanRow;
 use crate::api::improvement_plans::plans::store as plans;
 use crate::api::recognitions;
-use crate::auth::{Principal, Role};
+use crate::auth::{Permission, Principal, Role};
 use crate::db::schema::{improvement_plans, plan_actions};
 use crate::db::DbConnection;
 use crate::domain::ids::{ActionId, PlanId};
@@ -59,22 +59,15 @@ pub fn open_action_ids(conn: &mut DbConnection, plan_id: PlanId) -> ApiResult<Ve
         .load(conn)?)
 }
 
-/// An action of a plan the caller may see.
-fn find(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    plan_id: PlanId,
-    id: ActionId,
-) -> ApiResult<(PlanRow, ActionRow)> {
-    let plan = plans::find(conn, principal, plan_id)?;
-    let action = plan_actions::table
-        .filter(plan_actions::plan_id.eq(plan_id))
+/// An action of a plan already found for the caller.
+fn find(conn: &mut DbConnection, plan: &PlanRow, id: ActionId) -> ApiResult<ActionRow> {
+    plan_actions::table
+        .filter(plan_actions::plan_id.eq(plan.id))
         .filter(plan_actions::id.eq(id))
         .select(ActionRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("action"))?;
-    Ok((plan, action))
+        .ok_or(ApiError::NotFound("action"))
 }
 
 pub fn get(
@@ -83,7 +76,8 @@ pub fn get(
     plan_id: PlanId,
     id: ActionId,
 ) -> ApiResult<PlanAction> {
-    let (_, action) = find(conn, principal, plan_id, id)?;
+    let plan = plans::find(conn, principal, plan_id)?;
+    let action = find(conn, &plan, id)?;
     into_dto(conn, principal, action)
 }
 
@@ -130,7 +124,7 @@ pub fn create(
     plan_id: PlanId,
     new: &NewPlanAction,
 ) -> ApiResult<PlanAction> {
-    let plan = plans::find(conn, principal, plan_id)?;
+    let plan = plans::find_for_update(conn, principal, plan_id)?;
     check_plan_open(&plan, "takes no new actions")?;
     let now = to_row(now());
     let row = ActionRow {
@@ -270,7 +264,8 @@ pub fn update(
     patch: &PlanActionPatch,
     if_match: &IfMatch,
 ) -> ApiResult<PlanAction> {
-    let (_, row) = find(conn, principal, plan_id, id)?;
+    let plan = plans::find_for_update(conn, principal, plan_id)?;
+    let row = find(conn, &plan, id)?;
     if_match.check(row.version)?;
     let effectiveness = patch.effectiveness.unwrap_or(row.effectiveness);
     let checked_on = patch.checked_on.unwrap_or(row.checked_on);
@@ -306,8 +301,12 @@ pub fn update(
         ..Default::default()
     };
     let action = save(conn, principal, &row, changes, if_match)?;
-    // A change that did not work reopens the question: a completed plan becomes active again.
-    let reopened = newly_ineffective && plans::reopen_after_failed_check(conn, principal, plan_id)?;
+    // A change that did not work reopens the question. Making a completed plan active again
+    // undoes a sign-off, so only a caller who may sign plans off does it; otherwise the plan
+    // shows the action among its ineffective ones and a manager decides.
+    let reopened = newly_ineffective
+        && principal.may(Permission::SignOffPlans)
+        && plans::reopen_after_failed_check(conn, principal, plan_id)?;
     audit(
         conn,
         principal,
@@ -326,7 +325,8 @@ pub fn transition(
     request: &ActionTransition,
     if_match: &IfMatch,
 ) -> ApiResult<PlanAction> {
-    let (plan, row) = find(conn, principal, plan_id, id)?;
+    let plan = plans::find_for_update(conn, principal, plan_id)?;
+    let row = find(conn, &plan, id)?;
     // Staff move the actions they own; managers and admins any.
     if !principal.has_any_role(&[Role::Admin, Role::Manager]) && row.owner_sub != principal.sub {
         return Err(ApiError::Forbidden);

@@ -39,6 +39,25 @@ pub fn find(conn: &mut DbConnection, principal: &Principal, id: PlanId) -> ApiRe
         .ok_or(ApiError::NotFound("improvement plan"))
 }
 
+/// A plan the caller may see, held until the transaction ends: moving a plan and changing its
+/// actions take turns on it, each seeing what the other committed, so a plan never completes
+/// beside an action added or reopened at that moment. PostgreSQL locks the row; SQLite's write
+/// transaction already holds the whole database.
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: PlanId,
+) -> ApiResult<PlanRow> {
+    if let DbConnection::Pg(pg) = conn {
+        improvement_plans::table
+            .find(id)
+            .select(improvement_plans::id)
+            .for_update()
+            .execute(pg)?;
+    }
+    find(conn, principal, id)
+}
+
 pub fn get(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -248,7 +267,7 @@ pub fn transition(
     request: &PlanTransition,
     if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
-    let row = find(conn, principal, id)?;
+    let row = find_for_update(conn, principal, id)?;
     if_match.check(row.version)?;
     let from = row.status;
     move_plan(from, request.to).map_err(|illegal| illegal_move("improvement plan", illegal))?;

@@ -1,0 +1,1 @@
+DROP INDEX self_assessments_one_per_version;
