@@ -502,6 +502,13 @@ struct Text {
     text: String,
 }
 
+/// The first column of a query's rows, as text.
+pub fn texts(conn: &mut DbConnection, sql: &str) -> Vec<String> {
+    use diesel::RunQueryDsl;
+    let rows: Vec<Text> = diesel::sql_query(sql).load(conn).expect("a query of text");
+    rows.into_iter().map(|row| row.text).collect()
+}
+
 /// Every value of every table of the database, as text, to search for what must not be there.
 pub fn dump_everything(conn: &mut DbConnection) -> String {
     use diesel::RunQueryDsl;

@@ -16,5 +16,6 @@ mod openapi_examples;
 mod organisation;
 mod permissions;
 mod preconditions;
+mod privacy;
 mod receipts;
 mod recognition;

@@ -8,7 +8,9 @@ use careloop::auth::Role;
 use chrono::{DateTime, Timelike, Utc};
 use serde_json::json;
 
-use crate::helpers::{claims, dump_everything, log_capture, sign, TestApp, RECEIPT_ATTEMPTS};
+use crate::helpers::{
+    claims, dump_everything, log_capture, sign, texts, TestApp, RECEIPT_ATTEMPTS,
+};
 
 /// Raises an anonymous concern as a staff member with a unique sub, name and request id;
 /// answers the creation's response and those three identifying strings.
@@ -163,6 +165,28 @@ async fn an_anonymous_concern_leaves_no_identity_anywhere() {
         .collect();
     assert_eq!(from_raiser.len(), 1);
     assert!(on_the_hour(&from_raiser[0]["created_at"]));
+
+    // And in the tables: every time stored of what the raiser did is on the hour.
+    let stored = app.with_conn(|conn| {
+        let mut times = Vec::new();
+        for sql in [
+            format!("SELECT CAST(created_at AS TEXT) AS text FROM concerns WHERE id = '{id}'"),
+            "SELECT CAST(created_at AS TEXT) AS text FROM audit_events WHERE actor = 'anonymous'"
+                .to_owned(),
+            "SELECT CAST(created_at AS TEXT) AS text FROM concern_updates WHERE by_raiser"
+                .to_owned(),
+            "SELECT CAST(created_at AS TEXT) AS text FROM idempotency_keys \
+             WHERE scope IN ('anonymous', 'receipt')"
+                .to_owned(),
+        ] {
+            times.extend(texts(conn, &sql));
+        }
+        times
+    });
+    assert_eq!(stored.len(), 5, "{stored:?}");
+    for time in stored {
+        assert!(time.ends_with(":00:00"), "{time} is finer than the hour");
+    }
 
     // Nobody can see it as theirs: not even the raiser's own token.
     let raiser = sign(&claims(&app.org, &[Role::Staff], &identifying[0]));

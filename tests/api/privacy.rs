@@ -1,0 +1,341 @@
+//! Speaking up safely: every read path of the document, walked as every role that may not see a
+//! confidential concern (and as tokens limited to another location), never shows it, who raised
+//! it, or what links to it.
+
+use careloop::auth::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{claims, operations, sign, takes_a_token, TestApp};
+
+/// What the walk makes: a confidential concern and the records around it, all at `location`.
+struct Scene {
+    /// Strings that must never reach a caller who may not see the concern.
+    secrets: Vec<String>,
+    /// The ids of the other records at the concern's location, which a caller limited to
+    /// another location must not see either.
+    at_location: Vec<String>,
+    concern: String,
+    update: String,
+    learning: String,
+    evidence: String,
+    plan: String,
+    action: String,
+    recognition: String,
+}
+
+async fn scene(app: &TestApp) -> Scene {
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    let sub = format!("raiser-{unique}");
+    let name = format!("Raiser Name {unique}");
+    let title = format!("SECRET {unique}");
+    let external = format!("ext-{unique}");
+    let mut raiser = claims(&app.org, &[Role::Manager], &sub);
+    raiser.name = Some(name.clone());
+    let raiser = sign(&raiser);
+    let location = &app.location;
+    let concern = app
+        .post(
+            &raiser,
+            "/v1/concerns",
+            json!({"title": title, "description": "Bruising seen on a resident's arms",
+                   "category": "safeguarding", "risk": "high", "location_id": location,
+                   "quality_statements": ["safe.safeguarding"],
+                   "external_ref": {"system": "vendor", "id": external}}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(concern.body["confidential"], true);
+    let concern = concern.id();
+    let update = app
+        .post(
+            &app.manager,
+            &format!("/v1/concerns/{concern}/updates"),
+            json!({"body": "Spoke to the night team"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.move_to(&concern, json!({"to": "acknowledged"})).await;
+    let learning = app
+        .post(
+            &app.manager,
+            "/v1/learning-events",
+            json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z", "title": "Supervision",
+                   "location_id": location, "concern_ids": [concern],
+                   "quality_statements": ["safe.safeguarding"], "lessons": ["Check arms at bathing"]}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let evidence = app
+        .post(
+            &app.manager,
+            "/v1/evidence",
+            json!({"source": "audit", "evidence_category": "processes",
+                   "quality_statements": ["safe.safeguarding"], "title": "Body map audit",
+                   "observed_at": "2026-11-01T10:00:00Z", "location_id": location,
+                   "concern_ids": [concern], "metric": {"name": "falls", "value": 3.0}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let plan = app
+        .post(
+            &app.manager,
+            "/v1/improvement-plans",
+            json!({"title": "Safeguarding plan", "objective": "o", "owner": {"sub": "user-manager"},
+                   "priority": "high", "review_cadence": "monthly", "location_id": location,
+                   "sources": {"concern_ids": [concern]}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let action = app
+        .post(
+            &app.manager,
+            &format!("/v1/improvement-plans/{plan}/actions"),
+            json!({"description": "Body maps on admission", "owner": {"sub": "user-staff"}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let recognition = app
+        .post(
+            &app.manager,
+            "/v1/recognitions",
+            json!({"kind": "thanks", "title": "Thank you", "recipients": ["Night team"], "from": "manager",
+                   "occurred_on": "2026-11-02", "location_id": location,
+                   "linked_records": [{"kind": "concern", "id": concern}]}),
+        )
+        .await
+        .expect(201)
+        .id();
+    Scene {
+        secrets: vec![concern.clone(), update.clone(), title, sub, name, external],
+        at_location: vec![
+            learning.clone(),
+            evidence.clone(),
+            plan.clone(),
+            action.clone(),
+            recognition.clone(),
+        ],
+        concern,
+        update,
+        learning,
+        evidence,
+        plan,
+        action,
+        recognition,
+    }
+}
+
+/// A documented path with its parameters filled from the scene.
+fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
+    let id = if path.starts_with("/v1/concerns/") {
+        &scene.concern
+    } else if path.starts_with("/v1/learning-events/") {
+        &scene.learning
+    } else if path.starts_with("/v1/evidence/") {
+        &scene.evidence
+    } else if path.starts_with("/v1/improvement-plans/") {
+        &scene.plan
+    } else if path.starts_with("/v1/recognitions/") {
+        &scene.recognition
+    } else {
+        &app.location
+    };
+    path.replace("{id}", id)
+        .replace("{update_id}", &scene.update)
+        .replace("{action_id}", &scene.action)
+        .replace("{framework_id}", "cqc-saf-2024")
+        .replace("{location_id}", &app.location)
+        .replace("{name}", "falls")
+}
+
+#[actix_web::test]
+async fn no_read_path_shows_a_confidential_concern_to_a_caller_who_may_not_see_it() {
+    let app = TestApp::new().await;
+    let scene = scene(&app).await;
+    let limited = |roles: &[Role], sub: &str| {
+        let mut claims = claims(&app.org, roles, sub);
+        claims.locations = Some(vec![app.second_location.clone()]);
+        sign(&claims)
+    };
+    // Who may not see the concern: by role, or by location.
+    let callers: Vec<(&str, String, bool)> = vec![
+        ("viewer", app.viewer.clone(), false),
+        ("integration", app.integration.clone(), false),
+        ("staff", app.staff.clone(), false),
+        (
+            "manager of the other location",
+            limited(&[Role::Manager], "user-manager"),
+            true,
+        ),
+        (
+            "admin of the other location",
+            limited(&[Role::Admin], "user-admin"),
+            true,
+        ),
+        (
+            "viewer of the other location",
+            limited(&[Role::Viewer], "user-viewer"),
+            true,
+        ),
+    ];
+
+    let document = careloop::api::docs::document();
+    let reads: Vec<(String, Vec<String>)> = operations(document)
+        .filter(|(method, _, operation)| method == "GET" && takes_a_token(document, operation))
+        .map(|(_, path, operation)| {
+            let queries: Vec<String> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect();
+            (path.to_owned(), queries)
+        })
+        .collect();
+    assert!(reads.len() >= 30, "{} reads", reads.len());
+
+    for (who, token, location_limited) in &callers {
+        let mut forbidden = scene.secrets.clone();
+        if *location_limited {
+            forbidden.extend(scene.at_location.iter().cloned());
+        }
+        for (template, queries) in &reads {
+            let path = fill(template, &scene, &app);
+            // Lists as they come, and (where a list takes one) at the caller's own location;
+            // the audit trail and the lists at their longest page.
+            let mut asks = vec![path.clone()];
+            if queries.iter().any(|q| q == "location_id") {
+                let place = if *location_limited {
+                    &app.second_location
+                } else {
+                    &app.location
+                };
+                asks.push(format!("{path}?location_id={place}"));
+            }
+            if queries.iter().any(|q| q == "limit") {
+                asks.push(format!("{path}?limit=200"));
+            }
+            for ask in asks {
+                let answer = app.get(token, &ask).await;
+                assert!(
+                    answer.status.as_u16() < 500,
+                    "{who}: GET {ask} is {}",
+                    answer.status
+                );
+                let body = answer.body.to_string();
+                for secret in &forbidden {
+                    assert!(
+                        !body.contains(secret.as_str()),
+                        "{who}: GET {ask} shows {secret:?}: {body}"
+                    );
+                }
+            }
+        }
+    }
+
+    // The walk would have caught it: an admin of every location sees the concern everywhere
+    // the others did not.
+    let concern = &scene.concern;
+    for (path, shown) in [
+        (format!("/v1/concerns/{concern}"), &scene.secrets[2]),
+        ("/v1/audit-events?limit=200".to_owned(), concern),
+        (format!("/v1/learning-events/{}", scene.learning), concern),
+        (format!("/v1/evidence/{}", scene.evidence), concern),
+        (format!("/v1/improvement-plans/{}", scene.plan), concern),
+        (format!("/v1/recognitions/{}", scene.recognition), concern),
+        (
+            format!("/v1/learning-events/{}/trail", scene.learning),
+            concern,
+        ),
+    ] {
+        let body = app
+            .get(&app.admin, &path)
+            .await
+            .expect(200)
+            .body
+            .to_string();
+        assert!(body.contains(shown.as_str()), "GET {path}: {body}");
+    }
+}
+
+#[actix_web::test]
+async fn counts_leave_out_what_the_caller_may_not_see_and_date_no_finer_than_the_day() {
+    let app = TestApp::new().await;
+    let scene = scene(&app).await;
+    let statement = |body: &Value| -> Value {
+        body["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["quality_statement_id"] == "safe.safeguarding")
+            .cloned()
+            .unwrap()
+    };
+    let coverage = "/v1/frameworks/cqc-saf-2024/coverage";
+    let admin = statement(&app.get(&app.admin, coverage).await.expect(200).body);
+    assert_eq!(admin["concerns"], 1);
+    let newest: chrono::DateTime<chrono::Utc> = admin["newest_concern_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(newest.time(), chrono::NaiveTime::MIN, "dated to the day");
+    let viewer = statement(&app.get(&app.viewer, coverage).await.expect(200).body);
+    assert_eq!(viewer["concerns"], 0);
+    assert_eq!(viewer["newest_concern_at"], json!(null));
+    // What the viewer may see still counts.
+    assert_eq!(viewer["learning_events"], 1);
+    assert_eq!(viewer["evidence"], 1);
+    drop(scene);
+}
+
+#[actix_web::test]
+async fn linking_a_concern_the_caller_may_not_see_answers_as_if_it_did_not_exist() {
+    let app = TestApp::new().await;
+    let scene = scene(&app).await;
+    let link = |concern: String| {
+        app.post(
+            &app.integration,
+            "/v1/learning-events",
+            json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z", "title": "S",
+                   "location_id": app.location, "concern_ids": [concern]}),
+        )
+    };
+    let hidden = link(scene.concern.clone())
+        .await
+        .expect_problem(422, "validation_failed");
+    let missing = link(uuid::Uuid::now_v7().to_string())
+        .await
+        .expect_problem(422, "validation_failed");
+    let message = |body: &Value| body["errors"][0]["message"].as_str().unwrap().to_owned();
+    assert_eq!(
+        message(&hidden.body).replace(&scene.concern, "ID"),
+        message(&missing.body).replace(
+            missing.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .rsplit(' ')
+                .next()
+                .unwrap(),
+            "ID"
+        )
+    );
+    // A duplicate external_ref is refused, without naming a holder the caller may not see.
+    let external = scene.secrets[5].clone();
+    let duplicate = app
+        .post(
+            &app.integration,
+            "/v1/concerns",
+            json!({"title": "t", "description": "d", "category": "care_practice", "risk": "low",
+                   "location_id": app.location, "external_ref": {"system": "vendor", "id": external}}),
+        )
+        .await
+        .expect_problem(409, "duplicate_external_ref");
+    assert_eq!(duplicate.body.get("existing_id"), None);
+    assert!(!duplicate.body.to_string().contains(&scene.concern));
+}
