@@ -33,6 +33,16 @@ impl Actor<'_> {
         }
     }
 
+    /// What a record's `updated_at` says of a change the actor makes: now, or for an anonymous
+    /// raiser the end of the hour they acted in, so that a client syncing by `updated_since`
+    /// never misses the change yet learns no more than the hour.
+    pub fn changed_at(&self) -> DateTime<Utc> {
+        match self {
+            Actor::Anonymous => hour_of(now()) + chrono::Duration::hours(1),
+            Actor::Caller(_) | Actor::System => now(),
+        }
+    }
+
     /// A new id for what the actor makes at `moment`: an anonymous raiser's encodes only that
     /// hour; the others' sort in the order they were made.
     pub fn new_id<K>(&self, moment: DateTime<Utc>) -> Id<K> {

@@ -465,3 +465,37 @@ async fn idempotency_keys_are_forgotten_after_a_day() {
     assert_eq!(app.count("idempotency_keys"), 1);
     assert_eq!(app.count("concerns"), 2);
 }
+
+#[actix_web::test]
+async fn a_sync_by_updated_since_never_misses_an_anonymous_concern() {
+    let app = TestApp::new().await;
+    let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let (created, _) = raise_anonymously(&app).await;
+    // Dated to the hour it was raised in, and changed as of the end of that hour.
+    let id = created.id();
+    let since = app
+        .get(
+            &app.manager,
+            &format!("/v1/concerns?updated_since={}", before.replace('+', "%2B")),
+        )
+        .await
+        .expect(200);
+    let ids: Vec<_> = since.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.contains(&id), "{ids:?}");
+    let raised: DateTime<Utc> = created.body["created_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let changed: DateTime<Utc> = created.body["updated_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(changed - raised, chrono::Duration::hours(1));
+}

@@ -116,7 +116,7 @@ pub fn create(
         resolved_at: None,
         version: 1,
         created_at: to_row(now),
-        updated_at: to_row(now),
+        updated_at: to_row(actor.changed_at()),
     };
     diesel::insert_into(concerns::table)
         .values(&row)

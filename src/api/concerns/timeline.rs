@@ -139,11 +139,10 @@ pub fn add_update(
     Ok(update)
 }
 
-/// A new timeline entry changes the concern for anyone syncing by `updated_since`. An
-/// anonymous raiser's message moves it only to the hour, and never back: a message within the
-/// hour of the concern's last change leaves `updated_at` as it was.
+/// A new timeline entry changes the concern for anyone syncing by `updated_since` (an
+/// anonymous raiser's to the end of the hour; never backwards).
 fn touch(conn: &mut DbConnection, concern: &ConcernRow, actor: Actor<'_>) -> ApiResult<()> {
-    let at = to_row(actor.moment());
+    let at = to_row(actor.changed_at());
     diesel::update(concerns::table.find(concern.id))
         .filter(concerns::updated_at.lt(at))
         .set(concerns::updated_at.eq(at))
