@@ -35,6 +35,18 @@ impl FromRequest for ReceiptCode {
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
+
+/// Whom a wrong code is counted against: an IPv4 address, or an IPv6 /64 (one subscriber's
+/// network, where every address is theirs to use).
+fn bucket(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(network.into())
+        }
+        v4 => v4,
+    }
+}
 /// How many client addresses the limiter remembers at most; past it, the oldest is forgotten.
 const MAX_TRACKED: usize = 10_000;
 
@@ -53,7 +65,10 @@ impl ReceiptGuard {
     pub fn new(failures_per_minute: u32, trusted_proxies: Vec<IpAddr>) -> Self {
         Self {
             limit: failures_per_minute,
-            trusted_proxies,
+            trusted_proxies: trusted_proxies
+                .into_iter()
+                .map(|address| address.to_canonical())
+                .collect(),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -62,30 +77,33 @@ impl ReceiptGuard {
     /// address in `X-Forwarded-For` that is not one of those proxies. Only then is the header
     /// believed: anyone can write it.
     pub fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr().map(|address| address.ip())?;
-        if !self.trusted_proxies.contains(&peer) {
-            return Some(peer);
-        }
-        let forwarded: Vec<IpAddr> = req
+        let trusted = |address: &IpAddr| self.trusted_proxies.contains(&address.to_canonical());
+        let mut client = req.peer_addr().map(|address| address.ip().to_canonical())?;
+        // Read from the nearest hop back: each trusted proxy appended the address it saw; what
+        // the client itself wrote further left is not believed.
+        let hops: Vec<String> = req
             .headers()
             .get_all("x-forwarded-for")
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
-            .map_while(|address| address.trim().parse().ok())
+            .map(|hop| hop.trim().to_owned())
             .collect();
-        Some(
-            forwarded
-                .into_iter()
-                .rev()
-                .find(|address| !self.trusted_proxies.contains(address))
-                .unwrap_or(peer),
-        )
+        for hop in hops.iter().rev() {
+            if !trusted(&client) {
+                break;
+            }
+            match hop.parse::<IpAddr>() {
+                Ok(address) => client = address.to_canonical(),
+                Err(_) => break,
+            }
+        }
+        Some(client)
     }
 
     /// Counts a wrong code from `client`, and answers what to tell them: 404, or 429 once the
     /// address has used up its attempts for the window.
     pub fn wrong_code(&self, client: Option<IpAddr>) -> ApiError {
-        let Some(client) = client else {
+        let Some(client) = client.map(bucket) else {
             return ApiError::NotFound("receipt");
         };
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,5 +185,33 @@ mod tests {
             .insert_header(("X-Forwarded-For", "198.51.100.7"))
             .to_http_request();
         assert_eq!(guard.client(&direct), Some([192, 0, 2, 5].into()));
+        // What the client wrote before the proxy's hop is not believed, junk or not.
+        let spoofed = TestRequest::default()
+            .peer_addr((proxy, 4000).into())
+            .insert_header(("X-Forwarded-For", "junk, 198.51.100.7"))
+            .to_http_request();
+        assert_eq!(guard.client(&spoofed), Some([198, 51, 100, 7].into()));
+        // A dual-stack listener sees the proxy as an IPv4-mapped address.
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let via_mapped = TestRequest::default()
+            .peer_addr((mapped, 4000).into())
+            .insert_header(("X-Forwarded-For", "198.51.100.7"))
+            .to_http_request();
+        assert_eq!(guard.client(&via_mapped), Some([198, 51, 100, 7].into()));
+    }
+
+    #[test]
+    fn one_ipv6_network_is_one_client() {
+        let guard = ReceiptGuard::new(1, Vec::new());
+        let first: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let second: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert!(matches!(
+            guard.wrong_code(Some(first)),
+            ApiError::NotFound(_)
+        ));
+        assert!(matches!(
+            guard.wrong_code(Some(second)),
+            ApiError::TooManyRequests { .. }
+        ));
     }
 }

@@ -3,11 +3,11 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-/// 128 bits from the operating system's CSPRNG, as 32 hex digits in groups of four for reading
-/// aloud or writing down.
 /// How many messages a receipt holder may send a day.
 pub const MESSAGES_PER_DAY: i64 = 20;
 
+/// 128 bits from the operating system's CSPRNG, as 32 hex digits in groups of four for reading
+/// aloud or writing down.
 pub fn new_code() -> String {
     let bytes: [u8; 16] = rand::rng().random();
     let hex = hex::encode(bytes);

@@ -24,6 +24,8 @@ pub struct Page {
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
+/// How many batches [`Page::read_kept`] reads for one page at most.
+pub const MAX_BATCHES: usize = 10;
 
 impl Page {
     pub fn new(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<Self> {
@@ -79,30 +81,43 @@ impl Page {
 
     /// The rows of this page when whether the caller may see a row is judged after reading it:
     /// reads `batch(conn, after, limit)` on from the cursor, keeping what `keep` keeps, until a
-    /// page (and one more) is kept or the rows run out. Pass the result to [`Page::finish`].
-    pub fn read_kept<R>(
+    /// page (and one more) is kept, the rows run out, or [`MAX_BATCHES`] were read. In that last
+    /// case the page may be short, and its cursor resumes after the last row read, so a caller
+    /// who may see little of a long list pays a bounded price per page.
+    pub fn read_kept<R, T: ToSchema>(
         &self,
         conn: &mut DbConnection,
         mut batch: impl FnMut(&mut DbConnection, Option<String>, i64) -> ApiResult<Vec<R>>,
         id: impl Fn(&R) -> Uuid,
         mut keep: impl FnMut(&mut DbConnection, Vec<R>) -> ApiResult<Vec<R>>,
-    ) -> ApiResult<Vec<R>> {
+        mut into: impl FnMut(R) -> T,
+    ) -> ApiResult<Paginated<T>> {
         let wanted = self.fetch();
         let mut kept = Vec::new();
         let mut after = self.after.clone();
-        loop {
+        let mut read_to = None;
+        for _ in 0..MAX_BATCHES {
             let rows = batch(conn, after.clone(), wanted)?;
             let exhausted = (rows.len() as i64) < wanted;
-            if let Some(last) = rows.last() {
-                after = Some(id(last).hyphenated().to_string());
+            read_to = rows.last().map(&id);
+            if let Some(last) = read_to {
+                after = Some(last.hyphenated().to_string());
             }
             kept.extend(keep(conn, rows)?);
-            if exhausted || kept.len() as i64 >= wanted {
+            if exhausted {
+                read_to = None;
+                break;
+            }
+            if kept.len() as i64 >= wanted {
                 break;
             }
         }
-        kept.truncate(wanted as usize);
-        Ok(kept)
+        let full = kept.len() as i64 > self.limit;
+        let mut page = self.finish(kept, &id, |row| Ok(into(row)))?;
+        if !full {
+            page.next_cursor = read_to.map(|last| last.simple().to_string());
+        }
+        Ok(page)
     }
 
     /// Cuts the fetched rows to the page and makes the cursor from its last record.

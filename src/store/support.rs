@@ -41,9 +41,13 @@ pub fn to_row(time: DateTime<Utc>) -> NaiveDateTime {
 /// The one optimistic save: writes `$changes` (an `AsChangeset`) to the row `$id` of `$table`
 /// only if it is still at `$version`, the version the request read, bumping the version and
 /// stamping `updated_at`. Answers as [`guarded_update`] does; the caller reads the record back.
+/// With `(id, version, not_before updated_at)`, `updated_at` never moves back (a concern an
+/// anonymous raiser changed is dated to the end of the hour; see `Actor::changed_at`).
 macro_rules! save_if_unchanged {
-    ($conn:expr, $table:ident, ($id:expr, $version:expr), $changes:expr, $if_match:expr) => {{
+    ($conn:expr, $table:ident, ($id:expr, $version:expr $(, not_before $stamped:expr)?), $changes:expr, $if_match:expr) => {{
         let version: i64 = $version;
+        let stamp = $crate::store::support::to_row($crate::domain::now());
+        $(let stamp = stamp.max($stamped);)?
         let affected = diesel::update(
             $table::table
                 .filter($table::id.eq($id))
@@ -52,7 +56,7 @@ macro_rules! save_if_unchanged {
         .set((
             $changes,
             $table::version.eq(version + 1),
-            $table::updated_at.eq($crate::store::support::to_row($crate::domain::now())),
+            $table::updated_at.eq(stamp),
         ))
         .execute($conn)?;
         $crate::store::support::guarded_update(affected, $if_match)

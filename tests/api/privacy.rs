@@ -339,3 +339,49 @@ async fn linking_a_concern_the_caller_may_not_see_answers_as_if_it_did_not_exist
     assert_eq!(duplicate.body.get("existing_id"), None);
     assert!(!duplicate.body.to_string().contains(&scene.concern));
 }
+
+#[actix_web::test]
+async fn a_score_cites_only_the_evidence_its_reader_may_see() {
+    let app = TestApp::new().await;
+    let evidence_at = |location: String| {
+        let app = &app;
+        async move {
+            app.post(
+                &app.manager,
+                "/v1/evidence",
+                json!({"source": "observation", "evidence_category": "observation",
+                       "quality_statements": ["safe.safeguarding"], "title": "Seen",
+                       "observed_at": "2026-11-01T10:00:00Z", "location_id": location}),
+            )
+            .await
+            .expect(201)
+            .id()
+        }
+    };
+    let here = evidence_at(app.location.clone()).await;
+    let there = evidence_at(app.second_location.clone()).await;
+    let path = format!(
+        "/v1/self-assessments/{}/cqc-saf-2024/safe.safeguarding",
+        app.location
+    );
+    app.put(
+        &app.manager,
+        &path,
+        json!({"score": 3, "rationale": "Body maps seen", "evidence_ids": [here, there]}),
+    )
+    .await
+    .expect(201);
+    let mut limited = claims(&app.org, &[Role::Viewer], "user-viewer");
+    limited.locations = Some(vec![app.location.clone()]);
+    let summary = app
+        .get(
+            &sign(&limited),
+            &format!("/v1/self-assessments/{}/cqc-saf-2024", app.location),
+        )
+        .await
+        .expect(200)
+        .body
+        .to_string();
+    assert!(summary.contains(&here), "{summary}");
+    assert!(!summary.contains(&there), "{summary}");
+}

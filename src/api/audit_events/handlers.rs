@@ -14,7 +14,10 @@ use crate::state::AppState;
 /// List the audit trail
 ///
 /// Every create, update and transition in the caller's organisation, oldest first: the change
-/// feed for sync. Admins and viewers only.
+/// feed for sync. Admins and viewers only. An event about a record is listed only to a caller
+/// who may see the record (a confidential concern's, say), so a page can hold fewer than
+/// `limit` events, even none, and still have a `next_cursor`: follow it until it is `null`.
+/// An anonymous raiser's events are dated to the hour they acted in.
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),

@@ -47,7 +47,7 @@ pub fn list(
     query: &AuditQuery,
     page: &Page,
 ) -> ApiResult<Paginated<AuditEvent>> {
-    let rows = page.read_kept(
+    page.read_kept(
         conn,
         |conn, after, limit| {
             let mut select = audit_events::table
@@ -85,6 +85,6 @@ pub fn list(
                 .filter(|row| seen.contains(&(row.resource_type.clone(), row.resource_id)))
                 .collect())
         },
-    )?;
-    page.finish(rows, |r| r.id.uuid(), |row| Ok(row.into_dto()))
+        AuditRow::into_dto,
+    )
 }

@@ -41,12 +41,15 @@ pub async fn create_concern(
     body: Json<NewConcern>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::RaiseConcern)?;
+    // Until the body says the raiser is named, the request may be an anonymous one: it stays out
+    // of the log even when it fails.
+    req.extensions_mut().insert(Unlogged);
     let new = body.parse()?;
     new.validate(&state.catalogue)?;
     let keyed = if new.anonymous {
-        req.extensions_mut().insert(Unlogged);
         key.for_anonymous_raiser(&principal, &req, &new)?
     } else {
+        req.extensions_mut().remove::<Unlogged>();
         key.for_caller(&principal, &req, &new)?
     };
     idempotency::once(&state.db, keyed, move |conn| {

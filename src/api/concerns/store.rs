@@ -211,7 +211,13 @@ fn save(
     changes: &ConcernChanges,
     if_match: &IfMatch,
 ) -> ApiResult<Concern> {
-    save_if_unchanged!(conn, concerns, (&row.id, row.version), changes, if_match)?;
+    save_if_unchanged!(
+        conn,
+        concerns,
+        (&row.id, row.version, not_before row.updated_at),
+        changes,
+        if_match
+    )?;
     let saved = concerns::table
         .find(&row.id)
         .select(ConcernRow::as_select())

@@ -11,13 +11,13 @@ use crate::db::columns::JsonText;
 use crate::db::schema::self_assessments;
 use crate::db::DbConnection;
 use crate::domain::framework::Framework;
-use crate::domain::ids::{LocationId, SelfAssessmentId};
+use crate::domain::ids::{LocationId, RecordId, SelfAssessmentId};
 use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::links;
 use crate::store::support::{to_row, to_utc};
+use crate::store::{links, visibility};
 use uuid::Uuid;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -37,14 +37,27 @@ struct AssessmentRow {
 }
 
 impl AssessmentRow {
-    fn into_dto(self) -> ApiResult<SelfAssessment> {
+    /// The score as the API shows it, citing only the evidence the caller may see.
+    fn into_dto(self, conn: &mut DbConnection, principal: &Principal) -> ApiResult<SelfAssessment> {
+        let cited: Vec<RecordId> = self
+            .evidence_ids
+            .0
+            .iter()
+            .copied()
+            .map(RecordId::from)
+            .collect();
+        let seen = visibility::visible_ids(conn, principal, RecordKind::Evidence, &cited)?;
         Ok(SelfAssessment {
             location_id: self.location_id.into(),
             framework_id: self.framework_id,
             quality_statement_id: self.quality_statement_id,
             score: u8::try_from(self.score).map_err(ApiError::internal)?,
             rationale: self.rationale,
-            evidence_ids: self.evidence_ids.0,
+            evidence_ids: cited
+                .into_iter()
+                .filter(|id| seen.contains(id))
+                .map(RecordId::uuid)
+                .collect(),
             assessed_by: self.assessed_by,
             version: self.version,
             assessed_at: to_utc(self.created_at),
@@ -133,7 +146,7 @@ pub fn assess(
             })),
         },
     )?;
-    Ok((row.into_dto()?, current == 0))
+    Ok((row.into_dto(conn, principal)?, current == 0))
 }
 
 /// Each statement's latest score at a location, and the key questions rolled up.
@@ -154,7 +167,7 @@ pub fn summary(
     // Oldest first, so each statement ends with its latest score.
     let mut latest: HashMap<String, SelfAssessment> = HashMap::new();
     for row in rows {
-        let assessment = row.into_dto()?;
+        let assessment = row.into_dto(conn, principal)?;
         latest.insert(assessment.quality_statement_id.clone(), assessment);
     }
     let scores: HashMap<&str, u8> = latest
