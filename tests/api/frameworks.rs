@@ -1,9 +1,8 @@
 //! Frameworks as data, coverage of quality statements, and self-assessment roll-ups.
 
-use actix_web::http::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{nothing_id, Response, TestApp};
+use crate::helpers::{nothing_id, TestApp};
 
 const CQC: &str = "cqc-saf-2024";
 
@@ -213,19 +212,6 @@ async fn coverage_counts_what_references_each_statement() {
     );
 }
 
-/// Scores a quality statement as the manager, on condition of `etag` when there is one.
-async fn put_score(app: &TestApp, path: &str, score: u8, etag: Option<&str>) -> Response {
-    let if_match = etag.map(|etag| ("If-Match", etag));
-    app.send_with(
-        Method::PUT,
-        path,
-        &app.manager,
-        if_match.as_slice(),
-        Some(json!({"score": score, "rationale": "Seen in audits and debriefs"})),
-    )
-    .await
-}
-
 #[actix_web::test]
 async fn self_assessment_scores_roll_up_to_key_questions() {
     let app = TestApp::new().await;
@@ -249,23 +235,14 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
     assert_eq!(first.body["version"], 1);
     assert_eq!(first.body["evidence_ids"], json!([evidence]));
     // A new score replaces the old; a stale one is refused.
-    let second = put_score(
-        &app,
-        &format!("{base}/safe.learning_culture"),
-        4,
-        Some("\"1\""),
-    )
-    .await
-    .expect(200);
+    let second = app
+        .put_score(&format!("{base}/safe.learning_culture"), 4, Some("\"1\""))
+        .await
+        .expect(200);
     assert_eq!(second.body["version"], 2);
-    put_score(
-        &app,
-        &format!("{base}/safe.learning_culture"),
-        3,
-        Some("\"1\""),
-    )
-    .await
-    .expect_problem(412, "precondition_failed");
+    app.put_score(&format!("{base}/safe.learning_culture"), 3, Some("\"1\""))
+        .await
+        .expect_problem(412, "precondition_failed");
 
     // Safe: 4, 4, 4 and a 1 → 13/16 = 81% good, capped at requires improvement.
     for (statement, score) in [
@@ -273,7 +250,7 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
         ("safe.safeguarding", 4),
         ("safe.involving_people_to_manage_risks", 1),
     ] {
-        put_score(&app, &format!("{base}/{statement}"), score, None)
+        app.put_score(&format!("{base}/{statement}"), score, None)
             .await
             .expect(201);
     }
@@ -282,7 +259,7 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
         ("caring.kindness_compassion_dignity", 4),
         ("caring.treating_people_as_individuals", 3),
     ] {
-        put_score(&app, &format!("{base}/{statement}"), score, None)
+        app.put_score(&format!("{base}/{statement}"), score, None)
             .await
             .expect(201);
     }
@@ -325,17 +302,16 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
 async fn self_assessment_input_is_checked() {
     let app = TestApp::new().await;
     let base = format!("/v1/self-assessments/{}/{CQC}", app.location);
-    put_score(&app, &format!("{base}/safe.learning_culture"), 5, None)
+    app.put_score(&format!("{base}/safe.learning_culture"), 5, None)
         .await
         .expect_problem(422, "validation_failed");
-    put_score(&app, &format!("{base}/safe.learning_culture"), 0, None)
+    app.put_score(&format!("{base}/safe.learning_culture"), 0, None)
         .await
         .expect_problem(422, "validation_failed");
-    put_score(&app, &format!("{base}/safe.nothing"), 3, None)
+    app.put_score(&format!("{base}/safe.nothing"), 3, None)
         .await
         .expect_problem(404, "not_found");
-    put_score(
-        &app,
+    app.put_score(
         &format!(
             "/v1/self-assessments/{}/nice-2030/safe.learning_culture",
             app.location
@@ -345,8 +321,7 @@ async fn self_assessment_input_is_checked() {
     )
     .await
     .expect_problem(404, "not_found");
-    put_score(
-        &app,
+    app.put_score(
         &format!(
             "/v1/self-assessments/{}/{CQC}/safe.learning_culture",
             app.other_org_location
@@ -375,18 +350,18 @@ async fn a_second_framework_works_end_to_end_as_data() {
     let app = TestApp::new().await;
     let base = format!("/v1/self-assessments/{}/test-care-2027", app.location);
     // Its own scale (1 to 3) and its own bands and limiter.
-    put_score(&app, &format!("{base}/wellbeing.nutrition"), 4, None)
+    app.put_score(&format!("{base}/wellbeing.nutrition"), 4, None)
         .await
         .expect_problem(422, "validation_failed");
-    put_score(&app, &format!("{base}/wellbeing.nutrition"), 3, None)
+    app.put_score(&format!("{base}/wellbeing.nutrition"), 3, None)
         .await
         .expect(201);
-    put_score(&app, &format!("{base}/wellbeing.activity"), 3, None)
+    app.put_score(&format!("{base}/wellbeing.activity"), 3, None)
         .await
         .expect(201);
     let summary = app.get(&app.manager, &base).await.expect(200);
     assert_eq!(summary.body["key_questions"][0]["rating"], "leading");
-    put_score(&app, &format!("{base}/wellbeing.activity"), 1, None)
+    app.put_score(&format!("{base}/wellbeing.activity"), 1, None)
         .await
         .expect(200);
     let capped = app.get(&app.manager, &base).await.expect(200);

@@ -346,6 +346,19 @@ impl TestApp {
         .await
     }
 
+    /// Scores a quality statement as the manager, on condition of `etag` when there is one.
+    pub async fn put_score(&self, path: &str, score: u8, etag: Option<&str>) -> Response {
+        let if_match = etag.map(|etag| ("If-Match", etag));
+        self.send_with(
+            Method::PUT,
+            path,
+            &self.manager,
+            if_match.as_slice(),
+            Some(json!({"score": score, "rationale": "Seen in audits and debriefs"})),
+        )
+        .await
+    }
+
     /// A `POST` (a transition) on condition that the record's ETag is still `etag`.
     pub async fn post_if_match(
         &self,

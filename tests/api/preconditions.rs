@@ -2,7 +2,6 @@
 //! `external_ref`, one piece of work per `Idempotency-Key`, one score per statement version, and
 //! a plan that never completes beside an action added at the same moment.
 
-use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
@@ -105,19 +104,6 @@ async fn two_retries_racing_with_one_idempotency_key_do_the_work_once() {
     assert_eq!(app.count("concerns"), 5);
 }
 
-/// A score on condition that the statement is still at `etag`, or unconditionally.
-async fn score(app: &TestApp, path: &str, etag: Option<&str>, score: u8) -> Response {
-    let if_match = etag.map(|etag| ("If-Match", etag));
-    app.send_with(
-        Method::PUT,
-        path,
-        &app.manager,
-        if_match.as_slice(),
-        Some(json!({"score": score, "rationale": "Seen in audits and debriefs"})),
-    )
-    .await
-}
-
 #[actix_web::test]
 async fn two_scores_racing_on_one_version_give_one_success_and_one_412() {
     let app = TestApp::new().await;
@@ -127,7 +113,7 @@ async fn two_scores_racing_on_one_version_give_one_success_and_one_412() {
     );
     // Two first scores without a condition both count, one after the other.
     let (first, second) =
-        futures_util::join!(score(&app, &path, None, 2), score(&app, &path, None, 3),);
+        futures_util::join!(app.put_score(&path, 2, None), app.put_score(&path, 3, None),);
     let mut answers = [
         (first.status.as_u16(), first.body["version"].clone()),
         (second.status.as_u16(), second.body["version"].clone()),
@@ -137,8 +123,8 @@ async fn two_scores_racing_on_one_version_give_one_success_and_one_412() {
     for version in 2..7 {
         let etag = format!("\"{version}\"");
         let (first, second) = futures_util::join!(
-            score(&app, &path, Some(&etag), 3),
-            score(&app, &path, Some(&etag), 4),
+            app.put_score(&path, 3, Some(&etag)),
+            app.put_score(&path, 4, Some(&etag)),
         );
         let mut statuses = [first.status.as_u16(), second.status.as_u16()];
         statuses.sort();
