@@ -111,6 +111,12 @@ pub fn hour_of(time: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(time)
 }
 
+/// The end of the hour a moment falls in: what careloop says of when an anonymous raiser last
+/// changed something, so that nothing syncing from an earlier moment misses it.
+pub fn end_of_hour(time: DateTime<Utc>) -> DateTime<Utc> {
+    hour_of(time) + chrono::Duration::hours(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +127,7 @@ mod tests {
             .parse::<DateTime<Utc>>()
             .unwrap();
         assert_eq!(hour_of(time).to_rfc3339(), "2026-11-26T14:00:00+00:00");
+        assert_eq!(end_of_hour(time).to_rfc3339(), "2026-11-26T15:00:00+00:00");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use utoipa::IntoParams;
 use crate::auth::Principal;
 use crate::db::schema::idempotency_keys;
 use crate::db::{Db, DbConnection};
-use crate::domain::{hour_of, now};
+use crate::domain::{end_of_hour, now};
 use crate::error::{ApiError, ApiResult};
 use crate::http::respond::Answer;
 use crate::store::support::to_row;
@@ -204,7 +204,7 @@ fn replay_or_run(
     // An anonymous sender's key is dated by the end of the hour it came in: no finer, and
     // still kept a full day.
     let kept_from = if keyed.anonymous {
-        hour_of(now) + Duration::hours(1)
+        end_of_hour(now)
     } else {
         now
     };

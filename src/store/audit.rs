@@ -9,7 +9,7 @@ use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
 use crate::domain::ids::{kinds, Id};
-use crate::domain::{hour_of, now};
+use crate::domain::{end_of_hour, hour_of, now};
 use crate::error::ApiResult;
 use crate::store::support::to_row;
 use chrono::{DateTime, Utc};
@@ -38,7 +38,7 @@ impl Actor<'_> {
     /// never misses the change yet learns no more than the hour.
     pub fn changed_at(&self) -> DateTime<Utc> {
         match self {
-            Actor::Anonymous => hour_of(now()) + chrono::Duration::hours(1),
+            Actor::Anonymous => end_of_hour(now()),
             Actor::Caller(_) | Actor::System => now(),
         }
     }

@@ -106,9 +106,12 @@ pub fn visible_audit_subjects(
         visible.extend(ids.into_iter().map(|id| (resource_type.to_owned(), id)));
     };
     add("organisation", ids_of("organisation"));
-    for kind in RecordKind::ALL {
-        let seen = visible_ids(conn, principal, *kind, &ids_of(kind.as_str()))?;
-        add(kind.as_str(), seen.into_iter().collect());
+    let records: Vec<(RecordKind, RecordId)> = subjects
+        .iter()
+        .filter_map(|(resource_type, id)| RecordKind::parse(resource_type).map(|k| (k, *id)))
+        .collect();
+    for (kind, id) in visible_records(conn, principal, &records)? {
+        add(kind.as_str(), vec![id]);
     }
     let updates = ids_of("concern_update");
     if !updates.is_empty() {

@@ -12,7 +12,7 @@ use crate::db::schema::{concern_updates, concerns};
 use crate::db::{Backend, DbConnection};
 use crate::domain::concern::{ConcernStatus, UpdateKind, UpdateVisibility};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
-use crate::domain::{hour_of, receipt};
+use crate::domain::receipt;
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
@@ -221,7 +221,7 @@ pub fn add_raiser_message(
     concern: &ConcernRow,
     body: &str,
 ) -> ApiResult<ConcernUpdate> {
-    let day_ago = to_row(hour_of(Utc::now()) - Duration::hours(24));
+    let day_ago = to_row(Actor::Anonymous.moment() - Duration::hours(24));
     let sent: i64 = concern_updates::table
         .filter(concern_updates::concern_id.eq(concern.id))
         .filter(concern_updates::by_raiser.eq(true))
