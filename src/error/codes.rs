@@ -6,22 +6,6 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     ("malformed_json", 400, "the body is not well-formed JSON"),
     ("unreadable_body", 400, "the body could not be read"),
     ("invalid_query", 400, "the query string is not form-encoded"),
-    ("invalid_path", 400, "a record id in the path is not a UUID"),
-    (
-        "invalid_cursor",
-        400,
-        "the `cursor` is not one careloop issued",
-    ),
-    (
-        "invalid_if_match",
-        400,
-        "`If-Match` is not `*` or a list of entity tags",
-    ),
-    (
-        "invalid_idempotency_key",
-        400,
-        "the `Idempotency-Key` is not 1 to 255 visible ASCII characters",
-    ),
     (
         "unauthorized",
         401,
@@ -93,7 +77,7 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     (
         "validation_failed",
         422,
-        "fields of the body or query break the rules; `errors` names every one",
+        "the request is read but a path id, query parameter, header or body field breaks the rules; `errors` names every one",
     ),
     (
         "idempotency_key_reused",

@@ -38,11 +38,14 @@ impl FieldError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request is not understood: malformed JSON, a bad query string or path, a bad cursor.
+    /// The request's bytes cannot be read as its media type: a body that is not JSON, a query
+    /// string that is not form-encoded. (Anything that can be read and is wrong is `Validation`.)
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
-    /// The request is understood but fields of its body or query break the documented rules
-    /// (a missing or unknown field, a wrong type or value, a length, a range): every one named.
+    /// The request is read but parts of it break the documented rules (a path id that is not a
+    /// UUID, a query parameter, a header's value, a body field that is missing, unknown, of a
+    /// wrong type or value, a length, a range, a cursor not issued for this query): every one
+    /// named.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// A PATCH valid in itself that would leave the record breaking its rules, given what is
@@ -233,15 +236,18 @@ impl From<serde_json::Error> for ApiError {
 /// Maps actix's path extractor errors to a problem, so a client meets one error format whatever
 /// went wrong. (Bodies and query strings are read by `http::extract`.)
 pub mod extractors {
-    use super::ApiError;
+    use super::{ApiError, FieldError};
     use actix_web::error::PathError;
     use actix_web::HttpRequest;
 
-    pub fn path_handler(_: PathError, _: &HttpRequest) -> actix_web::Error {
-        ApiError::bad_request(
-            "invalid_path",
-            "a record id in the path is not valid: ids are UUIDs",
-        )
-        .into()
+    /// Every path parameter careloop has is a record id: each one that is not a UUID is named.
+    pub fn path_handler(_: PathError, req: &HttpRequest) -> actix_web::Error {
+        let errors = req
+            .match_info()
+            .iter()
+            .filter(|(_, value)| uuid::Uuid::parse_str(value).is_err())
+            .map(|(name, _)| FieldError::new(name, "must be a UUID"))
+            .collect();
+        ApiError::Validation(errors).into()
     }
 }

@@ -37,6 +37,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub existing_id: Option<serde_json::Value>,
+    /// For `open_actions`: the actions still open, which must be done or cancelled first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
+    pub open_action_ids: Option<serde_json::Value>,
 }
 
 impl ResponseError for ApiError {
@@ -78,6 +82,7 @@ impl ResponseError for ApiError {
             errors: None,
             allowed: None,
             existing_id: None,
+            open_action_ids: None,
         };
         match self {
             Self::Validation(errors) | Self::ConflictsWithRecord(errors) => {
@@ -88,6 +93,7 @@ impl ResponseError for ApiError {
             } => {
                 problem.allowed = extra.get("allowed").cloned();
                 problem.existing_id = extra.get("existing_id").cloned();
+                problem.open_action_ids = extra.get("open_action_ids").cloned();
             }
             _ => {}
         }

@@ -132,9 +132,9 @@ impl IdempotencyKey {
     ) -> ApiResult<Option<Keyed>> {
         let Some(key) = self.0 else { return Ok(None) };
         if !is_valid_key(key.as_bytes()) {
-            return Err(ApiError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters, without spaces",
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters, without spaces",
             ));
         }
         let mut hasher = Sha256::new();

@@ -40,12 +40,7 @@ impl Page {
             .map(|c| {
                 Uuid::parse_str(c)
                     .map(|id| id.hyphenated().to_string())
-                    .map_err(|_| {
-                        ApiError::bad_request(
-                            "invalid_cursor",
-                            "the cursor is not one careloop issued",
-                        )
-                    })
+                    .map_err(|_| ApiError::field("cursor", "is not a cursor careloop issued"))
             })
             .transpose()?;
         Ok(Self { limit, after })

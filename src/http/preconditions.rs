@@ -59,10 +59,9 @@ impl FromRequest for IfMatch {
                     )
                 })
                 .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_if_match",
-                        "If-Match must be `*` or entity tags such as \"3\" (quoted), separated \
-                         by commas",
+                    ApiError::field(
+                        "If-Match",
+                        "must be `*` or entity tags such as \"3\" (quoted), separated by commas",
                     )
                 })
         };

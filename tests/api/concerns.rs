@@ -219,11 +219,21 @@ async fn bad_input_is_a_problem_and_stores_nothing() {
 }
 
 #[actix_web::test]
-async fn bad_paths_and_queries_are_400() {
+async fn bad_paths_and_queries_are_422_naming_the_part() {
     let app = TestApp::new().await;
-    app.get(&app.manager, "/v1/concerns/not-a-uuid")
+    let bad_id = app
+        .get(&app.manager, "/v1/concerns/not-a-uuid")
         .await
-        .expect_problem(400, "invalid_path");
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        bad_id.body["errors"],
+        json!([{"field": "id", "message": "must be a UUID"}])
+    );
+    let bad_cursor = app
+        .get(&app.manager, "/v1/concerns?cursor=nonsense")
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(bad_cursor.body["errors"][0]["field"], "cursor");
     app.get(&app.manager, "/v1/concerns?status=lost")
         .await
         .expect_problem(422, "validation_failed");
@@ -767,7 +777,7 @@ async fn idempotency_keys_replay_the_first_answer() {
     assert_eq!(timeline.body["items"].as_array().unwrap().len(), 1);
     app.post_keyed(&app.staff, "/v1/concerns", &"x".repeat(300), body)
         .await
-        .expect_problem(400, "invalid_idempotency_key");
+        .expect_problem(422, "validation_failed");
 }
 
 #[actix_web::test]

@@ -407,13 +407,15 @@ async fn query_errors_are_named_like_body_errors_and_empty_values_are_absent() {
 }
 
 #[actix_web::test]
-async fn a_malformed_idempotency_key_is_400_and_changes_nothing() {
+async fn a_malformed_idempotency_key_is_422_and_changes_nothing() {
     let app = TestApp::new().await;
     for key in ["has spaces", &"k".repeat(256)] {
         let body = json!({"title": "t", "description": "d", "category": "other", "risk": "low"});
-        app.post_keyed(&app.staff, "/v1/concerns", key, body)
+        let refused = app
+            .post_keyed(&app.staff, "/v1/concerns", key, body)
             .await
-            .expect_problem(400, "invalid_idempotency_key");
+            .expect_problem(422, "validation_failed");
+        assert_eq!(refused.body["errors"][0]["field"], "Idempotency-Key");
     }
     assert_eq!(app.count("concerns"), 0);
 }

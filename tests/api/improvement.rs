@@ -107,6 +107,7 @@ async fn a_plan_lives_from_draft_to_completion() {
         blocked.body["detail"],
         format!("the plan cannot complete while these actions are open: {action}")
     );
+    assert_eq!(blocked.body["open_action_ids"], json!([action]));
     move_action(&app, &app.staff, &id, &action, json!({"to": "in_progress"}))
         .await
         .expect(200);

@@ -2,7 +2,6 @@ use actix_web::{get, web};
 
 use super::dto::{AuditEvent, AuditQuery};
 use super::store;
-use crate::api::docs::ListErrors;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
 use crate::http::extract::Query;
@@ -23,7 +22,6 @@ use crate::state::AppState;
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of audit events", body = Paginated<AuditEvent>),
-        ListErrors,
     )
 )]
 #[get("/audit-events")]

@@ -5,7 +5,6 @@ use super::dto::{
     TransitionRequest,
 };
 use super::{store, timeline};
-use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
 use crate::error::ApiResult;
@@ -29,7 +28,6 @@ use crate::telemetry::Unlogged;
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Raised; `Location` names it", body = Concern),
-        CreateErrors,
     )
 )]
 #[post("/concerns")]
@@ -74,7 +72,6 @@ pub async fn create_concern(
     params(ConcernQuery),
     responses(
         (status = 200, description = "A page of concerns", body = Paginated<Concern>),
-        ListErrors,
     )
 )]
 #[get("/concerns")]
@@ -99,7 +96,6 @@ pub async fn list_concerns(
     params(("id" = Uuid, Path, description = "Concern id")),
     responses(
         (status = 200, description = "The concern; `ETag` carries its version", body = Concern),
-        ReadErrors,
     )
 )]
 #[get("/concerns/{id}")]
@@ -130,7 +126,6 @@ pub async fn get_concern(
     ),
     responses(
         (status = 200, description = "The updated concern", body = Concern),
-        UpdateErrors,
     )
 )]
 #[patch("/concerns/{id}")]
@@ -168,7 +163,6 @@ pub async fn update_concern(
     ),
     responses(
         (status = 200, description = "The concern in its new state", body = Concern),
-        UpdateErrors,
     )
 )]
 #[post("/concerns/{id}/transitions")]
@@ -206,7 +200,6 @@ pub async fn transition_concern(
     ),
     responses(
         (status = 201, description = "Added; `Location` names it", body = ConcernUpdate),
-        CreateErrors,
         (status = 404, description = "No such concern for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -238,7 +231,6 @@ pub async fn add_concern_update(
     params(("id" = Uuid, Path, description = "Concern id"), PageQuery),
     responses(
         (status = 200, description = "A page of timeline entries", body = Paginated<ConcernUpdate>),
-        ReadErrors,
         (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -269,7 +261,6 @@ pub async fn list_concern_updates(
     ),
     responses(
         (status = 200, description = "The entry", body = ConcernUpdate),
-        ReadErrors,
     )
 )]
 #[get("/concerns/{id}/updates/{update_id}")]

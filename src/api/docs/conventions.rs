@@ -1,6 +1,6 @@
 //! What every operation shares, written into the generated document in one place, as the code
-//! applies it in one place: response headers, the 500 answer, empty query values, required
-//! fields of answers, page items by reference, and the list of problem codes.
+//! applies it in one place: response headers, each operation's problems, empty query values,
+//! required fields of answers, page items by reference, and the list of problem codes.
 
 use std::collections::BTreeSet;
 
@@ -46,6 +46,7 @@ pub fn apply(document: &mut Value) {
             if operation.get("security") == Some(&json!([{}])) {
                 operation["security"] = json!([]);
             }
+            super::problems::document(operation);
             let by_receipt = operation["security"] == json!([{"receipt": []}]);
             let keyed = operation["parameters"]
                 .as_array()
@@ -53,10 +54,6 @@ pub fn apply(document: &mut Value) {
             let Some(responses) = operation["responses"].as_object_mut() else {
                 continue;
             };
-            responses.insert(
-                "500".into(),
-                problem("An unexpected error; the answer says nothing of its cause (the log does)"),
-            );
             for (status, response) in responses.iter_mut() {
                 let mut names = vec![("x-request-id", "RequestId")];
                 let success = status.starts_with('2');
@@ -95,13 +92,6 @@ pub fn apply(document: &mut Value) {
 
 fn header(description: &str, schema: Value) -> Value {
     json!({"description": description, "schema": schema})
-}
-
-fn problem(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    })
 }
 
 /// Whether an answer's schema is a record with a `version` (sent as its `ETag`).

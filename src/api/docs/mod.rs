@@ -1,9 +1,9 @@
-//! The OpenAPI document: its frame (info, security scheme, tags), the error responses the
-//! handlers share, and the finished document as served and as the contract applies it.
+//! The OpenAPI document: its frame (info, security schemes, tags), and the finished document as
+//! served and as the contract applies it.
 
 pub mod conventions;
+mod problems;
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use actix_web::App;
@@ -11,8 +11,7 @@ use serde_json::Value;
 use utoipa_actix_web::AppExt;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{IntoResponses, Modify, OpenApi};
+use utoipa::{Modify, OpenApi};
 
 use crate::auth::LEEWAY_SECS;
 use crate::error::{FieldError, Problem};
@@ -102,85 +101,3 @@ impl Modify for BearerAuth {
         );
     }
 }
-
-fn problem(description: &str) -> RefOr<Response> {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/problem+json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build(),
-        )
-        .build()
-        .into()
-}
-
-fn problems(statuses: &[u16]) -> BTreeMap<String, RefOr<Response>> {
-    statuses
-        .iter()
-        .map(|status| {
-            let description = match status {
-                400 => "Malformed JSON, path, query string, cursor or Idempotency-Key",
-                401 => {
-                    "Missing or invalid credentials: a bearer token (`WWW-Authenticate: Bearer`), \
-                        or on the receipt endpoints `Authorization: Receipt <code>`"
-                }
-                403 => "The caller's roles do not allow this",
-                404 => {
-                    "No such record in the caller's organisation and locations (on the receipt \
-                        endpoints: no concern has this receipt code)"
-                }
-                409 => {
-                    "Conflict: an illegal transition (`allowed` lists the legal ones), a \
-                        duplicate `external_ref` (`existing_id` names the holder) or a \
-                        concurrent edit"
-                }
-                412 => "`If-Match` does not match the record's current ETag",
-                413 => "The body is over the size limit",
-                415 => "The body is not `application/json`",
-                422 => {
-                    "Invalid fields (`errors` lists them), a wrong type or unknown enum \
-                        value, or an `Idempotency-Key` reused with another body"
-                }
-                429 => "Too many failed attempts; see `Retry-After`",
-                _ => "Error",
-            };
-            (status.to_string(), problem(description))
-        })
-        .collect()
-}
-
-macro_rules! error_set {
-    ($(#[$meta:meta])* $name:ident: $($status:literal),+) => {
-        $(#[$meta])*
-        pub struct $name;
-
-        impl IntoResponses for $name {
-            fn responses() -> BTreeMap<String, RefOr<Response>> {
-                problems(&[$($status),+])
-            }
-        }
-    };
-}
-
-error_set!(
-    /// Errors of a list.
-    ListErrors: 400, 401, 403, 422
-);
-error_set!(
-    /// Errors of reading one record.
-    ReadErrors: 400, 401, 403, 404
-);
-error_set!(
-    /// Errors of a create.
-    CreateErrors: 400, 401, 403, 409, 413, 415, 422
-);
-error_set!(
-    /// Errors of an update or transition of one record.
-    UpdateErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422
-);
-error_set!(
-    /// Errors of the token-less receipt endpoints.
-    ReceiptErrors: 400, 401, 404, 413, 415, 422, 429
-);

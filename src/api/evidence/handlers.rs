@@ -2,7 +2,6 @@ use actix_web::{delete, get, patch, post, web, HttpRequest};
 
 use super::dto::{Evidence, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery};
 use super::{series, store};
-use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::EvidenceId;
 use crate::error::ApiResult;
@@ -25,7 +24,6 @@ use crate::state::AppState;
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Added; `Location` names it", body = Evidence),
-        CreateErrors,
     )
 )]
 #[post("/evidence")]
@@ -55,7 +53,6 @@ pub async fn create_evidence(
     params(EvidenceQuery),
     responses(
         (status = 200, description = "A page of evidence", body = Paginated<Evidence>),
-        ListErrors,
     )
 )]
 #[get("/evidence")]
@@ -81,7 +78,6 @@ pub async fn list_evidence(
     params(("id" = Uuid, Path, description = "Evidence id")),
     responses(
         (status = 200, description = "The evidence; `ETag` carries its version", body = Evidence),
-        ReadErrors,
     )
 )]
 #[get("/evidence/{id}")]
@@ -112,7 +108,6 @@ pub async fn get_evidence(
     ),
     responses(
         (status = 200, description = "The updated evidence", body = Evidence),
-        UpdateErrors,
     )
 )]
 #[patch("/evidence/{id}")]
@@ -147,7 +142,6 @@ pub async fn update_evidence(
     ),
     responses(
         (status = 200, description = "The archived evidence", body = Evidence),
-        UpdateErrors,
     )
 )]
 #[delete("/evidence/{id}")]
@@ -175,7 +169,6 @@ pub async fn archive_evidence(
     params(("name" = String, Path, description = "Metric name"), SeriesQuery),
     responses(
         (status = 200, description = "The metric's series", body = MetricSeries),
-        ListErrors,
     )
 )]
 #[get("/evidence/metrics/{name}/series")]

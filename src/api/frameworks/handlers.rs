@@ -4,7 +4,6 @@ use actix_web::{get, web};
 
 use super::dto::{Coverage, CoverageQuery, FrameworkSummary, QualityStatementEntry};
 use super::store;
-use crate::api::docs::{ListErrors, ReadErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::framework::Framework;
 use crate::error::{ApiError, ApiResult};
@@ -30,7 +29,6 @@ pub fn framework(state: &AppState, id: &str) -> ApiResult<Arc<Framework>> {
     tag = "frameworks",
     responses(
         (status = 200, description = "Every framework (one page)", body = Paginated<FrameworkSummary>),
-        ListErrors,
     )
 )]
 #[get("/frameworks")]
@@ -67,7 +65,6 @@ pub async fn list_frameworks(
     params(("framework_id" = String, Path, description = "Framework id, for example cqc-saf-2024")),
     responses(
         (status = 200, description = "The framework", body = Framework),
-        ReadErrors,
     )
 )]
 #[get("/frameworks/{framework_id}")]
@@ -86,7 +83,6 @@ pub async fn get_framework(
     params(("framework_id" = String, Path, description = "Framework id")),
     responses(
         (status = 200, description = "Every quality statement, in the framework's order (one page)", body = Paginated<QualityStatementEntry>),
-        ReadErrors,
     )
 )]
 #[get("/frameworks/{framework_id}/quality-statements")]
@@ -128,7 +124,6 @@ pub async fn list_quality_statements(
     params(("framework_id" = String, Path, description = "Framework id"), CoverageQuery),
     responses(
         (status = 200, description = "Coverage per quality statement", body = Coverage),
-        ReadErrors,
         (status = 422, description = "A location outside the caller's", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -4,7 +4,6 @@ use actix_web::{get, web};
 
 use super::dto::{Highlight, HighlightQuery};
 use super::store;
-use crate::api::docs::ListErrors;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
 use crate::http::extract::Query;
@@ -22,7 +21,6 @@ use crate::state::AppState;
     params(HighlightQuery),
     responses(
         (status = 200, description = "Highlights, newest first (one page)", body = Paginated<Highlight>),
-        ListErrors,
     )
 )]
 #[get("/highlights")]

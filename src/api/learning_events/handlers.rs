@@ -2,7 +2,6 @@ use actix_web::{get, patch, post, web, HttpRequest};
 
 use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
 use super::store;
-use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::LearningEventId;
 use crate::error::ApiResult;
@@ -25,7 +24,6 @@ use crate::state::AppState;
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Recorded; `Location` names it", body = LearningEvent),
-        CreateErrors,
     )
 )]
 #[post("/learning-events")]
@@ -53,7 +51,6 @@ pub async fn create_learning_event(
     params(LearningEventQuery),
     responses(
         (status = 200, description = "A page of learning events", body = Paginated<LearningEvent>),
-        ListErrors,
     )
 )]
 #[get("/learning-events")]
@@ -79,7 +76,6 @@ pub async fn list_learning_events(
     params(("id" = Uuid, Path, description = "Learning event id")),
     responses(
         (status = 200, description = "The learning event; `ETag` carries its version", body = LearningEvent),
-        ReadErrors,
     )
 )]
 #[get("/learning-events/{id}")]
@@ -110,7 +106,6 @@ pub async fn get_learning_event(
     ),
     responses(
         (status = 200, description = "The updated learning event", body = LearningEvent),
-        UpdateErrors,
     )
 )]
 #[patch("/learning-events/{id}")]

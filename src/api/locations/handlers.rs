@@ -2,7 +2,6 @@ use actix_web::{get, patch, post, web, HttpRequest};
 
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use super::store;
-use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::LocationId;
 use crate::error::ApiResult;
@@ -23,7 +22,6 @@ use crate::store::audit::Actor;
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Created; `Location` names it", body = Location),
-        CreateErrors,
     )
 )]
 #[post("/locations")]
@@ -53,7 +51,6 @@ pub async fn create_location(
     params(LocationQuery),
     responses(
         (status = 200, description = "A page of locations", body = Paginated<Location>),
-        ListErrors,
     )
 )]
 #[get("/locations")]
@@ -78,7 +75,6 @@ pub async fn list_locations(
     params(("id" = Uuid, Path, description = "Location id")),
     responses(
         (status = 200, description = "The location; `ETag` carries its version", body = Location),
-        ReadErrors,
     )
 )]
 #[get("/locations/{id}")]
@@ -108,7 +104,6 @@ pub async fn get_location(
     ),
     responses(
         (status = 200, description = "The updated location", body = Location),
-        UpdateErrors,
     )
 )]
 #[patch("/locations/{id}")]

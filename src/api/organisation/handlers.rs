@@ -2,7 +2,6 @@ use actix_web::{get, patch, web};
 
 use super::dto::{Organisation, OrganisationPatch};
 use super::store;
-use crate::api::docs::{ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
 use crate::http::extract::Json;
@@ -16,7 +15,6 @@ use crate::store::audit::Actor;
     tag = "organisation",
     responses(
         (status = 200, description = "The organisation; `ETag` carries its version", body = Organisation),
-        ReadErrors,
     )
 )]
 #[get("/organisation")]
@@ -42,7 +40,6 @@ pub async fn get_organisation(
     params(IfMatch),
     responses(
         (status = 200, description = "The updated organisation", body = Organisation),
-        UpdateErrors,
     )
 )]
 #[patch("/organisation")]

@@ -7,7 +7,6 @@ use actix_web::{get, post, web, HttpMessage, HttpRequest};
 use super::dto::{NewReceiptMessage, Receipt, ReceiptUpdate};
 use crate::api::concerns::rows::ConcernRow;
 use crate::api::concerns::{store, timeline};
-use crate::api::docs::ReceiptErrors;
 use crate::auth::ReceiptCode;
 use crate::domain::{now, receipt};
 use crate::error::ApiResult;
@@ -50,7 +49,6 @@ async fn open(
     tag = "receipts",
     responses(
         (status = 200, description = "The concern as its raiser may see it (`Cache-Control: no-store`)", body = Receipt),
-        ReceiptErrors,
     ),
     security(("receipt" = [])),
 )]
@@ -85,7 +83,6 @@ pub async fn get_receipt(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of the thread (`Cache-Control: no-store`)", body = Paginated<ReceiptUpdate>),
-        ReceiptErrors,
     ),
     security(("receipt" = [])),
 )]
@@ -122,7 +119,6 @@ pub async fn list_receipt_messages(
     params(IdempotencyKey),
     responses(
         (status = 201, description = "The message, as it appears in the thread (`Cache-Control: no-store`)", body = ReceiptUpdate),
-        ReceiptErrors,
     ),
     security(("receipt" = [])),
 )]

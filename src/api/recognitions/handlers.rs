@@ -2,7 +2,6 @@ use actix_web::{get, post, web, HttpRequest};
 
 use super::dto::{NewRecognition, Recognition, RecognitionQuery};
 use super::store;
-use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::RecognitionId;
 use crate::error::ApiResult;
@@ -21,7 +20,6 @@ use crate::state::AppState;
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Recorded; `Location` names it", body = Recognition),
-        CreateErrors,
     )
 )]
 #[post("/recognitions")]
@@ -49,7 +47,6 @@ pub async fn create_recognition(
     params(RecognitionQuery),
     responses(
         (status = 200, description = "A page of recognitions", body = Paginated<Recognition>),
-        ListErrors,
     )
 )]
 #[get("/recognitions")]
@@ -74,7 +71,6 @@ pub async fn list_recognitions(
     params(("id" = Uuid, Path, description = "Recognition id")),
     responses(
         (status = 200, description = "The recognition", body = Recognition),
-        ReadErrors,
     )
 )]
 #[get("/recognitions/{id}")]

@@ -3,7 +3,6 @@ use uuid::Uuid;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary};
 use super::store;
-use crate::api::docs::{ReadErrors, UpdateErrors};
 use crate::api::frameworks::handlers::framework;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::LocationId;
@@ -30,7 +29,6 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "The statement's first score here", body = SelfAssessment),
         (status = 200, description = "A new score replacing the previous one", body = SelfAssessment),
-        UpdateErrors,
     )
 )]
 #[put("/self-assessments/{location_id}/{framework_id}/{quality_statement_id}")]
@@ -86,7 +84,6 @@ pub async fn assess_statement(
     ),
     responses(
         (status = 200, description = "Scores and the roll-up", body = SelfAssessmentSummary),
-        ReadErrors,
     )
 )]
 #[get("/self-assessments/{location_id}/{framework_id}")]

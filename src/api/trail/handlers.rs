@@ -5,7 +5,6 @@ use actix_web::{get, web};
 
 use super::dto::Trail;
 use super::walk::trail;
-use crate::api::docs::ReadErrors;
 use crate::api::{concerns, evidence, improvement_plans, learning_events};
 use crate::auth::{Permission, Principal};
 use crate::db::DbConnection;
@@ -42,7 +41,7 @@ where
 #[utoipa::path(
     tag = "concerns",
     params(("id" = Uuid, Path, description = "Concern id")),
-    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
+    responses((status = 200, description = "The linked records, nearest first", body = Trail))
 )]
 #[get("/concerns/{id}/trail")]
 pub async fn concern_trail(
@@ -65,7 +64,7 @@ pub async fn concern_trail(
 #[utoipa::path(
     tag = "evidence",
     params(("id" = Uuid, Path, description = "Evidence id")),
-    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
+    responses((status = 200, description = "The linked records, nearest first", body = Trail))
 )]
 #[get("/evidence/{id}/trail")]
 pub async fn evidence_trail(
@@ -88,7 +87,7 @@ pub async fn evidence_trail(
 #[utoipa::path(
     tag = "learning",
     params(("id" = Uuid, Path, description = "Learning event id")),
-    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
+    responses((status = 200, description = "The linked records, nearest first", body = Trail))
 )]
 #[get("/learning-events/{id}/trail")]
 pub async fn learning_event_trail(
@@ -111,7 +110,7 @@ pub async fn learning_event_trail(
 #[utoipa::path(
     tag = "improvement",
     params(("id" = Uuid, Path, description = "Plan id")),
-    responses((status = 200, description = "The linked records, nearest first", body = Trail), ReadErrors)
+    responses((status = 200, description = "The linked records, nearest first", body = Trail))
 )]
 #[get("/improvement-plans/{id}/trail")]
 pub async fn plan_trail(

@@ -4,7 +4,6 @@ use actix_web::{get, patch, post, web, HttpRequest};
 
 use super::dto::{ActionQuery, ActionTransition, NewPlanAction, PlanAction, PlanActionPatch};
 use super::store;
-use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{ActionId, PlanId};
 use crate::error::ApiResult;
@@ -27,7 +26,6 @@ use crate::state::AppState;
     ),
     responses(
         (status = 201, description = "Added; `Location` names it", body = PlanAction),
-        CreateErrors,
         (status = 404, description = "No such plan for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -60,7 +58,6 @@ pub async fn create_action(
     params(("id" = Uuid, Path, description = "Plan id"), PageQuery),
     responses(
         (status = 200, description = "A page of the plan's actions, oldest first", body = Paginated<PlanAction>),
-        ReadErrors,
         (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -91,7 +88,6 @@ pub async fn list_plan_actions(
     ),
     responses(
         (status = 200, description = "The action; `ETag` carries its version", body = PlanAction),
-        ReadErrors,
     )
 )]
 #[get("/improvement-plans/{id}/actions/{action_id}")]
@@ -127,7 +123,6 @@ pub async fn get_action(
     ),
     responses(
         (status = 200, description = "The updated action", body = PlanAction),
-        UpdateErrors,
     )
 )]
 #[patch("/improvement-plans/{id}/actions/{action_id}")]
@@ -164,7 +159,6 @@ pub async fn update_action(
     ),
     responses(
         (status = 200, description = "The action in its new state", body = PlanAction),
-        UpdateErrors,
     )
 )]
 #[post("/improvement-plans/{id}/actions/{action_id}/transitions")]
@@ -197,7 +191,6 @@ pub async fn transition_action(
     params(ActionQuery),
     responses(
         (status = 200, description = "A page of actions", body = Paginated<PlanAction>),
-        ListErrors,
     )
 )]
 #[get("/actions")]

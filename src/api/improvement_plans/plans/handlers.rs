@@ -6,7 +6,6 @@ use super::dto::{
     ImprovementPlan, ImprovementPlanPatch, NewImprovementPlan, PlanQuery, PlanTransition,
 };
 use super::store;
-use crate::api::docs::{CreateErrors, ListErrors, ReadErrors, UpdateErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::PlanId;
 use crate::error::ApiResult;
@@ -27,7 +26,6 @@ use crate::state::AppState;
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Created as a draft; `Location` names it", body = ImprovementPlan),
-        CreateErrors,
     )
 )]
 #[post("/improvement-plans")]
@@ -55,7 +53,6 @@ pub async fn create_plan(
     params(PlanQuery),
     responses(
         (status = 200, description = "A page of plans, each with its actions and latest review", body = Paginated<ImprovementPlan>),
-        ListErrors,
     )
 )]
 #[get("/improvement-plans")]
@@ -82,7 +79,6 @@ pub async fn list_plans(
     params(("id" = Uuid, Path, description = "Plan id")),
     responses(
         (status = 200, description = "The plan; `ETag` carries its version", body = ImprovementPlan),
-        ReadErrors,
     )
 )]
 #[get("/improvement-plans/{id}")]
@@ -113,7 +109,6 @@ pub async fn get_plan(
     ),
     responses(
         (status = 200, description = "The updated plan", body = ImprovementPlan),
-        UpdateErrors,
     )
 )]
 #[patch("/improvement-plans/{id}")]
@@ -151,7 +146,6 @@ pub async fn update_plan(
     ),
     responses(
         (status = 200, description = "The plan in its new state", body = ImprovementPlan),
-        UpdateErrors,
     )
 )]
 #[post("/improvement-plans/{id}/transitions")]

@@ -283,7 +283,7 @@ pub fn transition(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                extra: None,
+                extra: Some(serde_json::json!({ "open_action_ids": open })),
             });
         }
     }

@@ -4,7 +4,6 @@ use actix_web::{get, post, web, HttpRequest};
 
 use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
 use super::store;
-use crate::api::docs::{CreateErrors, ListErrors, ReadErrors};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::PlanId;
 use crate::error::{ApiError, ApiResult};
@@ -27,7 +26,6 @@ use crate::state::AppState;
     ),
     responses(
         (status = 201, description = "Recorded; `Location` names the plan's reviews", body = PlanReview),
-        CreateErrors,
         (status = 404, description = "No such plan for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -58,7 +56,6 @@ pub async fn create_review(
     params(("id" = Uuid, Path, description = "Plan id"), PageQuery),
     responses(
         (status = 200, description = "A page of the plan's reviews, oldest first", body = Paginated<PlanReview>),
-        ReadErrors,
         (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -89,7 +86,6 @@ pub async fn list_reviews(
     params(DueQuery),
     responses(
         (status = 200, description = "Plans due for review (one page)", body = Paginated<DueReview>),
-        ListErrors,
     )
 )]
 #[get("/reviews/due")]

@@ -1,0 +1,167 @@
+//! The problems each operation can answer, derived from what the operation takes (a body, a
+//! query, path ids, `If-Match`, `Idempotency-Key`, a token or a receipt) and, for the 409s,
+//! from the one table of which operation can meet which conflict. Each error status is
+//! documented with exactly the codes it carries there, so a client branches on what can happen.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::error::PROBLEM_CODES;
+
+/// The 409 codes each writing operation can answer, by operationId. `conflict` (a lost race for
+/// a unique value, retried once by the service) is possible wherever a unique value is written:
+/// an idempotency key, an `external_ref`, a score's version.
+const CONFLICTS: &[(&str, &[&str])] = &[
+    ("create_concern", &["duplicate_external_ref", "conflict"]),
+    ("update_concern", &["edit_conflict"]),
+    (
+        "transition_concern",
+        &["illegal_transition", "edit_conflict"],
+    ),
+    ("add_concern_update", &["conflict"]),
+    ("create_evidence", &["duplicate_external_ref", "conflict"]),
+    (
+        "update_evidence",
+        &["archived", "conflicts_with_record", "edit_conflict"],
+    ),
+    ("archive_evidence", &["edit_conflict"]),
+    (
+        "create_learning_event",
+        &["duplicate_external_ref", "conflict"],
+    ),
+    (
+        "update_learning_event",
+        &["conflicts_with_record", "edit_conflict"],
+    ),
+    ("create_plan", &["duplicate_external_ref", "conflict"]),
+    ("update_plan", &["edit_conflict"]),
+    (
+        "transition_plan",
+        &["illegal_transition", "open_actions", "edit_conflict"],
+    ),
+    ("create_action", &["plan_closed", "conflict"]),
+    (
+        "update_action",
+        &["plan_closed", "conflicts_with_record", "edit_conflict"],
+    ),
+    (
+        "transition_action",
+        &["illegal_transition", "plan_closed", "edit_conflict"],
+    ),
+    ("create_review", &["plan_not_reviewable", "conflict"]),
+    ("create_location", &["conflict"]),
+    ("update_location", &["edit_conflict"]),
+    ("update_organisation", &["edit_conflict"]),
+    ("create_recognition", &["conflict"]),
+    ("assess_statement", &["conflict"]),
+    ("add_receipt_message", &["conflict"]),
+];
+
+/// The conflicts an operation can meet (none for one not in the table).
+pub fn conflicts_of(operation_id: &str) -> &'static [&'static str] {
+    CONFLICTS
+        .iter()
+        .find(|(id, _)| *id == operation_id)
+        .map_or(&[], |(_, codes)| codes)
+}
+
+/// Adds the operation's error responses, each described by the codes it carries there.
+pub fn document(operation: &mut Value) {
+    let parameters = operation["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let takes = |place: &str| parameters.iter().any(|p| p["in"] == place);
+    let header = |name: &str| parameters.iter().any(|p| p["name"] == name);
+    let body = operation.get("requestBody").is_some();
+    let receipt = operation["security"] == json!([{"receipt": []}]);
+    let bearer = operation.get("security").is_none();
+    let if_match = header("If-Match");
+    let keyed = header("Idempotency-Key");
+    let mut codes: Vec<&str> = Vec::new();
+    if body {
+        codes.extend(["malformed_json", "unreadable_body"]);
+    }
+    if takes("query") {
+        codes.push("invalid_query");
+    }
+    if bearer || receipt {
+        codes.push("unauthorized");
+    }
+    if bearer {
+        codes.push("forbidden");
+    }
+    if takes("path") || receipt {
+        codes.push("not_found");
+    }
+    codes.extend(conflicts_of(
+        operation["operationId"].as_str().unwrap_or_default(),
+    ));
+    if if_match {
+        codes.push("precondition_failed");
+    }
+    if body {
+        codes.extend(["payload_too_large", "unsupported_media_type"]);
+    }
+    if body || takes("path") || takes("query") || if_match || keyed {
+        codes.push("validation_failed");
+    }
+    if keyed {
+        codes.push("idempotency_key_reused");
+    }
+    if receipt {
+        codes.push("too_many_requests");
+    }
+    codes.push("internal_error");
+    let mut by_status: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    for code in codes {
+        let (_, status, meaning) = PROBLEM_CODES
+            .iter()
+            .find(|(known, _, _)| *known == code)
+            .expect("every documented problem code is in PROBLEM_CODES");
+        by_status
+            .entry(*status)
+            .or_default()
+            .push(format!("- `{code}`: {meaning}"));
+    }
+    for (status, lines) in by_status {
+        operation["responses"][status.to_string()] = json!({
+            "description": lines.join("\n"),
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_in_the_table_exists() {
+        let document = crate::api::docs::document();
+        let ids: Vec<&str> = document["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|item| item.values())
+            .filter_map(|operation| operation["operationId"].as_str())
+            .collect();
+        for (operation, _) in CONFLICTS {
+            assert!(ids.contains(operation), "{operation} is not an operation");
+        }
+    }
+
+    #[test]
+    fn every_conflict_code_is_a_409() {
+        for (operation, codes) in CONFLICTS {
+            for code in *codes {
+                assert!(
+                    PROBLEM_CODES.iter().any(|(c, s, _)| c == code && *s == 409),
+                    "{operation}: {code} is not a 409 in PROBLEM_CODES"
+                );
+            }
+        }
+    }
+}
