@@ -12,6 +12,7 @@ mod helpers;
 mod improvement;
 mod learning;
 mod locations;
+mod merge_patch;
 mod openapi_examples;
 mod organisation;
 mod permissions;

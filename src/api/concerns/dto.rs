@@ -129,11 +129,13 @@ impl NewConcern {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"risk": "critical"}))]
 pub struct ConcernPatch {
-    #[schema(max_length = 200, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
-    #[schema(max_length = 10000, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 10000, pattern = r"\S")]
     pub description: Option<String>,
+    #[schema(nullable = false)]
     pub category: Option<ConcernCategory>,
+    #[schema(nullable = false)]
     pub risk: Option<RiskLevel>,
     /// `null` detaches the concern from its location.
     #[serde(
@@ -143,8 +145,10 @@ pub struct ConcernPatch {
     )]
     #[schema(value_type = Option<Uuid>)]
     pub location_id: Option<Option<Uuid>>,
+    #[schema(nullable = false)]
     pub confidential: Option<bool>,
     /// Replaces the quality statements: each one of an assessment framework's.
+    #[schema(nullable = false)]
     pub quality_statements: Option<Vec<String>>,
 }
 

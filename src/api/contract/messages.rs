@@ -68,6 +68,11 @@ fn collect(error: &ValidationError<'_>, fields: &mut Vec<(FieldError, bool)>) {
                 _ => push(path, "does not match any of the allowed forms".into()),
             }
         }
+        // JSON Merge Patch: `null` clears a field, so on one that cannot be cleared say that.
+        _ if error.instance().is_null() => push(
+            path,
+            "cannot be null: it cannot be cleared (leave it out to keep it as it is)".into(),
+        ),
         kind => push(path, message(kind)),
     }
 }

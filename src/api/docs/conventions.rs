@@ -11,6 +11,7 @@ use crate::error::PROBLEM_CODES;
 /// Completes the generated document.
 pub fn apply(document: &mut Value) {
     refer_to_page_items(document);
+    describe_merge_patches(document);
     require_every_answered_field(document);
     describe_problem_codes(document);
     let headers = &mut document["components"]["headers"];
@@ -111,6 +112,51 @@ pub fn resolved<'a>(schema: &'a Value, schemas: &'a Value) -> &'a Value {
 
 fn component_name(reference: &str) -> &str {
     reference.rsplit('/').next().unwrap_or_default()
+}
+
+/// A PATCH body is a JSON Merge Patch (RFC 7396): its schema says so and names the fields `null`
+/// may clear (those typed nullable); `null` on any other is refused by the schema itself.
+fn describe_merge_patches(document: &mut Value) {
+    let bodies: Vec<String> = document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(|item| {
+            item["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+        })
+        .map(|reference| component_name(reference).to_owned())
+        .collect();
+    for name in bodies {
+        let schema = &mut document["components"]["schemas"][&name];
+        let clearable: Vec<String> = schema["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, field)| is_nullable(field))
+            .map(|(field, _)| format!("`{field}`"))
+            .collect();
+        let rule =
+            format!(
+            "A JSON Merge Patch (RFC 7396): a field left out is unchanged, a field sent is set. \
+             `null` clears a field that may be cleared ({}); on any other field it is a 422 \
+             naming the field.",
+            if clearable.is_empty() { "none here".to_owned() } else { clearable.join(", ") }
+        );
+        let description = match schema["description"].as_str() {
+            Some(own) => format!("{own}\n\n{rule}"),
+            None => rule,
+        };
+        schema["description"] = Value::String(description);
+    }
+}
+
+/// Whether a property's schema admits `null` (`type: [.., "null"]` or a `oneOf` with a null branch).
+pub fn is_nullable(field: &Value) -> bool {
+    let null = json!("null");
+    field["type"].as_array().is_some_and(|t| t.contains(&null))
+        || field["oneOf"]
+            .as_array()
+            .is_some_and(|branches| branches.iter().any(|b| b["type"] == null))
 }
 
 /// utoipa writes each page's item schema out again; a page refers to its item instead, so a

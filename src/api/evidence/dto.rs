@@ -139,13 +139,15 @@ pub struct NewEvidence {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"summary": "MAR charts complete; two missed signatures, both followed up."}))]
 pub struct EvidencePatch {
+    #[schema(nullable = false)]
     pub source: Option<EvidenceSource>,
     /// One of an assessment framework's evidence categories.
+    #[schema(nullable = false)]
     pub evidence_category: Option<String>,
     /// Each one of an assessment framework's quality statements.
-    #[schema(min_items = 1)]
+    #[schema(nullable = false, min_items = 1)]
     pub quality_statements: Option<Vec<String>>,
-    #[schema(max_length = 200, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
     #[serde(
         default,
@@ -200,11 +202,11 @@ pub struct EvidencePatch {
     #[schema(value_type = Option<Metric>)]
     pub metric: Option<Option<Metric>>,
     /// Documents held elsewhere.
-    #[schema(value_type = Option<Vec<Link>>, inline, max_items = 20)]
+    #[schema(nullable = false, value_type = Option<Vec<Link>>, inline, max_items = 20)]
     pub links: Option<Vec<String>>,
-    #[schema(max_items = 100)]
+    #[schema(nullable = false, max_items = 100)]
     pub learning_event_ids: Option<Vec<Uuid>>,
-    #[schema(max_items = 100)]
+    #[schema(nullable = false, max_items = 100)]
     pub concern_ids: Option<Vec<Uuid>>,
 }
 

@@ -127,10 +127,12 @@ pub struct NewLearningEvent {
 pub struct LearningEventPatch {
     /// A governance review must have `went_well`, `did_not_go_well` and `to_change` after the
     /// change.
+    #[schema(nullable = false)]
     pub kind: Option<LearningKind>,
     /// Not in the future.
+    #[schema(nullable = false)]
     pub occurred_at: Option<DateTime<Utc>>,
-    #[schema(max_length = 200, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
     #[serde(
         default,
@@ -153,7 +155,7 @@ pub struct LearningEventPatch {
     )]
     #[schema(value_type = Option<String>, max_length = 200, pattern = r"\S")]
     pub facilitator: Option<Option<String>>,
-    #[schema(max_items = 100)]
+    #[schema(nullable = false, max_items = 100)]
     pub participants: Option<Vec<Participant>>,
     /// Required for a governance review.
     #[serde(
@@ -180,13 +182,15 @@ pub struct LearningEventPatch {
     #[schema(value_type = Option<String>, max_length = 10000, pattern = r"\S")]
     pub to_change: Option<Option<String>>,
     /// What the event taught.
-    #[schema(value_type = Option<Vec<Lesson>>, inline, max_items = 100)]
+    #[schema(nullable = false, value_type = Option<Vec<Lesson>>, inline, max_items = 100)]
     pub lessons: Option<Vec<String>>,
+    #[schema(nullable = false)]
     pub shared_via: Option<Vec<SharedVia>>,
     /// Each one of an assessment framework's quality statements.
+    #[schema(nullable = false)]
     pub quality_statements: Option<Vec<String>>,
     /// Concerns of the organisation this learning came from.
-    #[schema(max_items = 100)]
+    #[schema(nullable = false, max_items = 100)]
     pub concern_ids: Option<Vec<Uuid>>,
 }
 

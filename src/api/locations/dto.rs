@@ -45,8 +45,9 @@ pub struct NewLocation {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Meadowbank House (nursing wing)"}))]
 pub struct LocationPatch {
-    #[schema(max_length = 200, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(nullable = false)]
     pub kind: Option<LocationKind>,
     /// CQC location id: `1-` and 5 to 12 digits.
     #[serde(

@@ -42,7 +42,8 @@ pub struct Organisation {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Meadowbank Care Ltd", "acknowledge_within_hours": 48}))]
 pub struct OrganisationPatch {
-    #[schema(max_length = 200, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 200, pattern = r"\S")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// CQC provider id: `1-` and 5 to 12 digits.
     #[serde(
@@ -61,10 +62,12 @@ pub struct OrganisationPatch {
     #[schema(value_type = Option<String>, pattern = r"^[A-Z0-9]{3,10}$")]
     pub ods_code: Option<Option<String>>,
     /// Hours from raising a concern to acknowledging it.
-    #[schema(minimum = 1, maximum = 720)]
+    #[schema(nullable = false, minimum = 1, maximum = 720)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledge_within_hours: Option<i32>,
     /// Days from raising a concern to resolving it with feedback to the raiser.
-    #[schema(minimum = 1, maximum = 365)]
+    #[schema(nullable = false, minimum = 1, maximum = 365)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback_within_days: Option<i32>,
 }
 

@@ -72,8 +72,9 @@ pub struct NewPlanAction {
 #[schema(example = json!({"effectiveness": "effective", "checked_on": "2026-11-24",
                           "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]}))]
 pub struct PlanActionPatch {
-    #[schema(max_length = 10000, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 10000, pattern = r"\S")]
     pub description: Option<String>,
+    #[schema(nullable = false)]
     pub owner: Option<Owner>,
     #[serde(
         default,
@@ -83,6 +84,7 @@ pub struct PlanActionPatch {
     #[schema(value_type = Option<NaiveDate>)]
     pub due_on: Option<Option<NaiveDate>>,
     /// `effective` or `not_effective` only for a done action, and with `checked_on`.
+    #[schema(nullable = false)]
     pub effectiveness: Option<Effectiveness>,
     /// The day of the check: not in the future, and only while `effectiveness` is `effective`
     /// or `not_effective`.
@@ -94,7 +96,7 @@ pub struct PlanActionPatch {
     #[schema(value_type = Option<NaiveDate>)]
     pub checked_on: Option<Option<NaiveDate>>,
     /// Evidence of the organisation from the check.
-    #[schema(max_items = 100)]
+    #[schema(nullable = false, max_items = 100)]
     pub check_evidence_ids: Option<Vec<Uuid>>,
 }
 

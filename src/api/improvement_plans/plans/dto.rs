@@ -147,9 +147,9 @@ impl NewImprovementPlan {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"priority": "urgent", "review_cadence": "monthly"}))]
 pub struct ImprovementPlanPatch {
-    #[schema(max_length = 200, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
-    #[schema(max_length = 10000, pattern = r"\S")]
+    #[schema(nullable = false, max_length = 10000, pattern = r"\S")]
     pub objective: Option<String>,
     #[serde(
         default,
@@ -158,15 +158,21 @@ pub struct ImprovementPlanPatch {
     )]
     #[schema(value_type = Option<Uuid>)]
     pub location_id: Option<Option<Uuid>>,
+    #[schema(nullable = false)]
     pub owner: Option<Owner>,
+    #[schema(nullable = false)]
     pub priority: Option<Priority>,
+    #[schema(nullable = false)]
     pub review_cadence: Option<ReviewCadence>,
     /// Each one of an assessment framework's quality statements.
+    #[schema(nullable = false)]
     pub quality_statements: Option<Vec<String>>,
     /// At most 100 records of all kinds together.
+    #[schema(nullable = false)]
     pub sources: Option<PlanSources>,
+    #[schema(nullable = false)]
     pub co_produced: Option<bool>,
-    #[schema(max_items = 100)]
+    #[schema(nullable = false, max_items = 100)]
     pub involved: Option<Vec<Participant>>,
 }
 
