@@ -46,7 +46,7 @@ from careloop_client.api.learning import create_learning_event
 from careloop_client.api.locations import create_location
 from careloop_client.api.receipts import add_receipt_message, get_receipt, list_receipt_messages
 from careloop_client.api.recognition import list_highlights
-from careloop_client.api.self_assessment import assess_statement, self_assessment_summary
+from careloop_client.api.self_assessment import get_self_assessment, set_statement_score
 from careloop_client.models import (
     ActionStatus,
     ActionTransition,
@@ -382,7 +382,7 @@ step(
 for statement in ("safe.learning_culture", "safe.safeguarding", "safe.medicines_optimisation"):
     step(
         f"self-assess {statement} (manager)",
-        lambda: assess_statement.sync_detailed(
+        lambda: set_statement_score.sync_detailed(
             location.id,
             "cqc-saf-2024",
             statement,
@@ -394,7 +394,7 @@ for statement in ("safe.learning_culture", "safe.safeguarding", "safe.medicines_
     )
 step(
     "self-assessment roll-up (manager)",
-    lambda: self_assessment_summary.sync_detailed(location.id, "cqc-saf-2024", client=manager),
+    lambda: get_self_assessment.sync_detailed(location.id, "cqc-saf-2024", client=manager),
     200,
     SelfAssessmentSummary,
     lambda p: " ".join(f"{k.key_question_id}={k.rating}" for k in p.key_questions),

@@ -110,10 +110,10 @@ call "read coverage" "$BASE/v1/frameworks/cqc-saf-2024/coverage?since=2026-01-01
   -H "$(as "$MANAGER")" | head -c 600; echo
 for statement in safe.learning_culture safe.safeguarding safe.medicines_optimisation; do
   call "self-assess $statement" -X PUT \
-    "$BASE/v1/self-assessments/$LOCATION/cqc-saf-2024/$statement" -H "$(as "$MANAGER")" "${json[@]}" \
+    "$BASE/v1/locations/$LOCATION/self-assessments/cqc-saf-2024/quality-statements/$statement" -H "$(as "$MANAGER")" "${json[@]}" \
     -d '{"score": 3, "rationale": "Audits and debriefs show a good standard"}' | field score >/dev/null
 done
-call "read the self-assessment" "$BASE/v1/self-assessments/$LOCATION/cqc-saf-2024" \
+call "read the self-assessment" "$BASE/v1/locations/$LOCATION/self-assessments/cqc-saf-2024" \
   -H "$(as "$MANAGER")" | field key_questions; echo
 
 # Round the loop: the concern led to learning; the learning leads to a plan with an action.

@@ -236,18 +236,18 @@ impl From<serde_json::Error> for ApiError {
 /// Maps actix's path extractor errors to a problem, so a client meets one error format whatever
 /// went wrong. (Bodies and query strings are read by `http::extract`.)
 pub mod extractors {
-    use super::{ApiError, FieldError};
+    use super::ApiError;
+    use crate::api::contract::contract;
     use actix_web::error::PathError;
     use actix_web::HttpRequest;
 
-    /// Every path parameter careloop has is a record id: each one that is not a UUID is named.
+    /// Each record id in the path that is not a UUID is named.
     pub fn path_handler(_: PathError, req: &HttpRequest) -> actix_web::Error {
-        let errors = req
-            .match_info()
-            .iter()
-            .filter(|(_, value)| uuid::Uuid::parse_str(value).is_err())
-            .map(|(name, _)| FieldError::new(name, "must be a UUID"))
-            .collect();
+        let errors = contract().check_path_ids(
+            req.method(),
+            &req.match_pattern().unwrap_or_default(),
+            req.match_info().iter(),
+        );
         ApiError::Validation(errors).into()
     }
 }

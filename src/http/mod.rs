@@ -1,5 +1,6 @@
 //! HTTP helpers every resource shares, one file per job.
 
+pub mod deprecation;
 pub mod extract;
 pub mod idempotency;
 pub mod methods;

@@ -132,8 +132,8 @@ fn every_operation_is_documented_with_errors_and_security() {
     // The whole API. permissions.rs ties each operation to a row of its table (or to the
     // token-free list) and `the_app_serves_exactly_the_documented_methods_of_each_path` to a
     // route, so a new route changes these numbers along with its row.
-    assert_eq!(spec["paths"].as_object().unwrap().len(), 40);
-    assert_eq!(operations(spec).count(), 58);
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 44);
+    assert_eq!(operations(spec).count(), 64);
     for (method, path, operation) in operations(spec) {
         let responses = operation["responses"].as_object().unwrap();
         assert!(
@@ -478,7 +478,7 @@ async fn numbers_and_shapes_are_read_as_the_schema_reads_them() {
         .put(
             &app.manager,
             &format!(
-                "/v1/self-assessments/{}/cqc-saf-2024/safe.learning_culture",
+                "/v1/locations/{}/self-assessments/cqc-saf-2024/quality-statements/safe.learning_culture",
                 app.location
             ),
             json!({"score": 3.0, "rationale": "Debriefs after every fall"}),

@@ -215,7 +215,7 @@ async fn coverage_counts_what_references_each_statement() {
 #[actix_web::test]
 async fn self_assessment_scores_roll_up_to_key_questions() {
     let app = TestApp::new().await;
-    let base = format!("/v1/self-assessments/{}/{CQC}", app.location);
+    let base = format!("/v1/locations/{}/self-assessments/{CQC}", app.location);
     let evidence = add_evidence(
         &app,
         json!(["safe.learning_culture"]),
@@ -226,23 +226,34 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
     let first = app
         .put(
             &app.manager,
-            &format!("{base}/safe.learning_culture"),
+            &format!("{base}/quality-statements/safe.learning_culture"),
             json!({"score": 2, "rationale": "Debriefs are late", "evidence_ids": [evidence]}),
         )
         .await
         .expect(201);
-    assert_eq!(first.header("location"), Some(base.as_str()));
+    assert_eq!(
+        first.header("location"),
+        Some(format!("{base}/quality-statements/safe.learning_culture").as_str())
+    );
     assert_eq!(first.body["version"], 1);
     assert_eq!(first.body["evidence_ids"], json!([evidence]));
     // A new score replaces the old; a stale one is refused.
     let second = app
-        .put_score(&format!("{base}/safe.learning_culture"), 4, Some("\"1\""))
+        .put_score(
+            &format!("{base}/quality-statements/safe.learning_culture"),
+            4,
+            Some("\"1\""),
+        )
         .await
         .expect(200);
     assert_eq!(second.body["version"], 2);
-    app.put_score(&format!("{base}/safe.learning_culture"), 3, Some("\"1\""))
-        .await
-        .expect_problem(412, "precondition_failed");
+    app.put_score(
+        &format!("{base}/quality-statements/safe.learning_culture"),
+        3,
+        Some("\"1\""),
+    )
+    .await
+    .expect_problem(412, "precondition_failed");
 
     // Safe: 4, 4, 4 and a 1 → 13/16 = 81% good, capped at requires improvement.
     for (statement, score) in [
@@ -250,18 +261,26 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
         ("safe.safeguarding", 4),
         ("safe.involving_people_to_manage_risks", 1),
     ] {
-        app.put_score(&format!("{base}/{statement}"), score, None)
-            .await
-            .expect(201);
+        app.put_score(
+            &format!("{base}/quality-statements/{statement}"),
+            score,
+            None,
+        )
+        .await
+        .expect(201);
     }
     // Caring: 4 and 3 → 7/8 = 87.5% → 88% outstanding.
     for (statement, score) in [
         ("caring.kindness_compassion_dignity", 4),
         ("caring.treating_people_as_individuals", 3),
     ] {
-        app.put_score(&format!("{base}/{statement}"), score, None)
-            .await
-            .expect(201);
+        app.put_score(
+            &format!("{base}/quality-statements/{statement}"),
+            score,
+            None,
+        )
+        .await
+        .expect(201);
     }
     let summary = app.get(&app.viewer, &base).await.expect(200);
     let safe = &summary.body["key_questions"][0];
@@ -301,19 +320,27 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
 #[actix_web::test]
 async fn self_assessment_input_is_checked() {
     let app = TestApp::new().await;
-    let base = format!("/v1/self-assessments/{}/{CQC}", app.location);
-    app.put_score(&format!("{base}/safe.learning_culture"), 5, None)
-        .await
-        .expect_problem(422, "validation_failed");
-    app.put_score(&format!("{base}/safe.learning_culture"), 0, None)
-        .await
-        .expect_problem(422, "validation_failed");
-    app.put_score(&format!("{base}/safe.nothing"), 3, None)
+    let base = format!("/v1/locations/{}/self-assessments/{CQC}", app.location);
+    app.put_score(
+        &format!("{base}/quality-statements/safe.learning_culture"),
+        5,
+        None,
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    app.put_score(
+        &format!("{base}/quality-statements/safe.learning_culture"),
+        0,
+        None,
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    app.put_score(&format!("{base}/quality-statements/safe.nothing"), 3, None)
         .await
         .expect_problem(404, "not_found");
     app.put_score(
         &format!(
-            "/v1/self-assessments/{}/nice-2030/safe.learning_culture",
+            "/v1/locations/{}/self-assessments/nice-2030/quality-statements/safe.learning_culture",
             app.location
         ),
         3,
@@ -323,7 +350,7 @@ async fn self_assessment_input_is_checked() {
     .expect_problem(404, "not_found");
     app.put_score(
         &format!(
-            "/v1/self-assessments/{}/{CQC}/safe.learning_culture",
+            "/v1/locations/{}/self-assessments/{CQC}/quality-statements/safe.learning_culture",
             app.other_org_location
         ),
         3,
@@ -331,7 +358,7 @@ async fn self_assessment_input_is_checked() {
     )
     .await
     .expect_problem(404, "not_found");
-    let culture = format!("{base}/safe.learning_culture");
+    let culture = format!("{base}/quality-statements/safe.learning_culture");
     app.put(
         &app.manager,
         &culture,
@@ -348,22 +375,41 @@ async fn self_assessment_input_is_checked() {
 #[actix_web::test]
 async fn a_second_framework_works_end_to_end_as_data() {
     let app = TestApp::new().await;
-    let base = format!("/v1/self-assessments/{}/test-care-2027", app.location);
+    let base = format!(
+        "/v1/locations/{}/self-assessments/test-care-2027",
+        app.location
+    );
     // Its own scale (1 to 3) and its own bands and limiter.
-    app.put_score(&format!("{base}/wellbeing.nutrition"), 4, None)
-        .await
-        .expect_problem(422, "validation_failed");
-    app.put_score(&format!("{base}/wellbeing.nutrition"), 3, None)
-        .await
-        .expect(201);
-    app.put_score(&format!("{base}/wellbeing.activity"), 3, None)
-        .await
-        .expect(201);
+    app.put_score(
+        &format!("{base}/quality-statements/wellbeing.nutrition"),
+        4,
+        None,
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    app.put_score(
+        &format!("{base}/quality-statements/wellbeing.nutrition"),
+        3,
+        None,
+    )
+    .await
+    .expect(201);
+    app.put_score(
+        &format!("{base}/quality-statements/wellbeing.activity"),
+        3,
+        None,
+    )
+    .await
+    .expect(201);
     let summary = app.get(&app.manager, &base).await.expect(200);
     assert_eq!(summary.body["key_questions"][0]["rating"], "leading");
-    app.put_score(&format!("{base}/wellbeing.activity"), 1, None)
-        .await
-        .expect(200);
+    app.put_score(
+        &format!("{base}/quality-statements/wellbeing.activity"),
+        1,
+        None,
+    )
+    .await
+    .expect(200);
     let capped = app.get(&app.manager, &base).await.expect(200);
     assert_eq!(capped.body["key_questions"][0]["rating"], "on_track");
     // Its statements and categories are valid references anywhere in the API.

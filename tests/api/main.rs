@@ -20,3 +20,4 @@ mod preconditions;
 mod privacy;
 mod receipts;
 mod recognition;
+mod self_assessments;

@@ -109,6 +109,18 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
         .await
         .expect(201)
         .id();
+    let statement = format!(
+        "/v1/locations/{location}/self-assessments/{CQC}/quality-statements/safe.learning_culture"
+    );
+    let score = app
+        .post(
+            &app.manager,
+            &format!("{statement}/scores"),
+            json!({"score": 2, "rationale": "r"}),
+        )
+        .await
+        .expect(201)
+        .id();
     let feedback = json!({"source": "feedback", "evidence_category": "peoples_experience",
                           "quality_statements": ["caring.kindness_compassion_dignity"], "title": "Thanks",
                           "observed_at": "2026-11-01T10:00:00Z", "location_id": location, "respondent": "relative"});
@@ -376,6 +388,48 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             Method::GET,
             "/v1/self-assessments/{location_id}/{framework_id}",
             &[location, CQC],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/locations/{location_id}/self-assessments/{framework_id}",
+            &[location, CQC],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::PUT,
+            "/v1/locations/{location_id}/self-assessments/{framework_id}/quality-statements/{quality_statement_id}",
+            &[location, CQC, "safe.learning_culture"],
+            Some(json!({"score": 4, "rationale": "r"})),
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/locations/{location_id}/self-assessments/{framework_id}/quality-statements/{quality_statement_id}",
+            &[location, CQC, "safe.learning_culture"],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/locations/{location_id}/self-assessments/{framework_id}/quality-statements/{quality_statement_id}/scores",
+            &[location, CQC, "safe.learning_culture"],
+            Some(json!({"score": 1, "rationale": "r"})),
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/locations/{location_id}/self-assessments/{framework_id}/quality-statements/{quality_statement_id}/scores",
+            &[location, CQC, "safe.learning_culture"],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/locations/{location_id}/self-assessments/{framework_id}/quality-statements/{quality_statement_id}/scores/{score_id}",
+            &[location, CQC, "safe.learning_culture", &score],
             None,
             EVERYONE,
         ),

@@ -2,6 +2,7 @@
 //! `external_ref`, one piece of work per `Idempotency-Key`, one score per statement version, and
 //! a plan that never completes beside an action added at the same moment.
 
+use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
@@ -109,7 +110,7 @@ async fn two_retries_racing_with_one_idempotency_key_do_the_work_once() {
 async fn two_scores_racing_on_one_version_give_one_success_and_one_412() {
     let app = TestApp::new().await;
     let path = format!(
-        "/v1/self-assessments/{}/cqc-saf-2024/safe.learning_culture",
+        "/v1/locations/{}/self-assessments/cqc-saf-2024/quality-statements/safe.learning_culture",
         app.location
     );
     // Two first scores without a condition both count, one after the other.
@@ -123,9 +124,22 @@ async fn two_scores_racing_on_one_version_give_one_success_and_one_412() {
     assert_eq!(answers, [(200, json!(2)), (201, json!(1))]);
     for version in 2..7 {
         let etag = format!("\"{version}\"");
+        // Each round's scores differ from the current one, so each would write.
+        let (app, path, etag) = (&app, &path, &etag);
+        let score = |rationale: String| async move {
+            let body = json!({"score": 3, "rationale": rationale});
+            app.send_with(
+                Method::PUT,
+                path,
+                &app.manager,
+                &[("If-Match", etag)],
+                Some(body),
+            )
+            .await
+        };
         let (first, second) = futures_util::join!(
-            app.put_score(&path, 3, Some(&etag)),
-            app.put_score(&path, 4, Some(&etag)),
+            score(format!("round {version}, first")),
+            score(format!("round {version}, second")),
         );
         let mut statuses = [first.status.as_u16(), second.status.as_u16()];
         statuses.sort();

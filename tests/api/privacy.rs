@@ -21,6 +21,8 @@ struct Scene {
     plan: String,
     action: String,
     recognition: String,
+    /// A self-assessment score citing the evidence.
+    score: String,
 }
 
 async fn scene(app: &TestApp) -> Scene {
@@ -110,6 +112,17 @@ async fn scene(app: &TestApp) -> Scene {
         .await
         .expect(201)
         .id();
+    let score = app
+        .post(
+            &app.manager,
+            &format!(
+                "/v1/locations/{location}/self-assessments/cqc-saf-2024/quality-statements/safe.safeguarding/scores"
+            ),
+            json!({"score": 2, "rationale": "Body maps missing", "evidence_ids": [evidence]}),
+        )
+        .await
+        .expect(201)
+        .id();
     Scene {
         secrets: vec![concern.clone(), update.clone(), title, sub, name, external],
         at_location: vec![
@@ -118,6 +131,7 @@ async fn scene(app: &TestApp) -> Scene {
             plan.clone(),
             action.clone(),
             recognition.clone(),
+            score.clone(),
         ],
         concern,
         update,
@@ -126,6 +140,7 @@ async fn scene(app: &TestApp) -> Scene {
         plan,
         action,
         recognition,
+        score,
     }
 }
 
@@ -148,6 +163,8 @@ fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
         .replace("{update_id}", &scene.update)
         .replace("{action_id}", &scene.action)
         .replace("{framework_id}", "cqc-saf-2024")
+        .replace("{quality_statement_id}", "safe.safeguarding")
+        .replace("{score_id}", &scene.score)
         .replace("{location_id}", &app.location)
         .replace("{name}", "falls")
 }
@@ -361,7 +378,7 @@ async fn a_score_cites_only_the_evidence_its_reader_may_see() {
     let here = evidence_at(app.location.clone()).await;
     let there = evidence_at(app.second_location.clone()).await;
     let path = format!(
-        "/v1/self-assessments/{}/cqc-saf-2024/safe.safeguarding",
+        "/v1/locations/{}/self-assessments/cqc-saf-2024/quality-statements/safe.safeguarding",
         app.location
     );
     app.put(
@@ -376,7 +393,10 @@ async fn a_score_cites_only_the_evidence_its_reader_may_see() {
     let summary = app
         .get(
             &sign(&limited),
-            &format!("/v1/self-assessments/{}/cqc-saf-2024", app.location),
+            &format!(
+                "/v1/locations/{}/self-assessments/cqc-saf-2024",
+                app.location
+            ),
         )
         .await
         .expect(200)

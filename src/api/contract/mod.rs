@@ -34,6 +34,8 @@ pub struct Contract {
 struct Operation {
     body: Option<Validator>,
     query: Option<QueryRules>,
+    /// The path parameters that are record ids (UUIDs).
+    path_ids: Vec<String>,
 }
 
 /// An operation's query parameters: how to read each one's text, and their joint schema.
@@ -98,7 +100,21 @@ impl Contract {
                         })),
                     }
                 });
-                operations.insert((method, path.clone()), Operation { body, query });
+                let path_ids = operation["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "path" && p["schema"]["format"] == "uuid")
+                    .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                    .collect();
+                operations.insert(
+                    (method, path.clone()),
+                    Operation {
+                        body,
+                        query,
+                        path_ids,
+                    },
+                );
             }
             let segments = path
                 .split('/')
@@ -159,6 +175,25 @@ impl Contract {
         } else {
             Err(sorted(errors))
         }
+    }
+
+    /// The path's record ids that are not UUIDs, each named, for a path the router matched.
+    pub fn check_path_ids<'a>(
+        &self,
+        method: &Method,
+        pattern: &str,
+        parameters: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<FieldError> {
+        let ids = self
+            .operation(method, pattern)
+            .map(|o| o.path_ids.as_slice())
+            .unwrap_or_default();
+        parameters
+            .filter(|(name, value)| {
+                ids.iter().any(|id| id == name) && uuid::Uuid::parse_str(value).is_err()
+            })
+            .map(|(name, _)| FieldError::new(name, "must be a UUID"))
+            .collect()
     }
 
     /// The methods the document declares for a path, when some template matches it.

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::error::PROBLEM_CODES;
+use crate::http::deprecation::{DEPRECATED, SINCE, SUNSET};
 
 /// Completes the generated document.
 pub fn apply(document: &mut Value) {
@@ -22,13 +23,16 @@ pub fn apply(document: &mut Value) {
         "RetryAfter": header("Seconds to wait before trying again.", json!({"type": "integer", "minimum": 0})),
         "WwwAuthenticate": header("`Bearer realm=\"careloop\"` with the token error; `Receipt realm=\"careloop\"` on the receipt endpoints.", json!({"type": "string"})),
         "CacheControl": header("`no-store`: the answer holds a receipt code, or what one opens; no browser or proxy may keep it.", json!({"type": "string", "enum": ["no-store"]})),
+        "Deprecation": header("When this operation was deprecated, as `@` and a Unix time (RFC 9745).", json!({"type": "string", "pattern": "^@[0-9]+$"})),
+        "Sunset": header("The HTTP date after which this operation may be gone (RFC 8594).", json!({"type": "string"})),
+        "Link": header("`<successor path>; rel=\"successor-version\"`: the operation to use instead.", json!({"type": "string"})),
         "IdempotentReplayed": header("`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.", json!({"type": "string", "enum": ["true"]})),
     });
     let schemas = document["components"]["schemas"].clone();
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
     };
-    for item in paths.values_mut() {
+    for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
@@ -48,6 +52,20 @@ pub fn apply(document: &mut Value) {
                 operation["security"] = json!([]);
             }
             super::problems::document(operation);
+            let deprecated = DEPRECATED
+                .iter()
+                .find(|d| d.path == path && d.method.eq_ignore_ascii_case(method));
+            if let Some(deprecated) = deprecated {
+                operation["deprecated"] = Value::Bool(true);
+                let note = format!(
+                    "\n\n**Deprecated** since {SINCE}: use `{} {}`. Kept until the next minor \
+                     version, and at least until {SUNSET}; every answer carries `Deprecation`, \
+                     `Sunset` and a `Link` to the successor.",
+                    deprecated.method, deprecated.successor
+                );
+                let description = operation["description"].as_str().unwrap_or_default();
+                operation["description"] = Value::String(format!("{description}{note}"));
+            }
             let by_receipt = operation["security"] == json!([{"receipt": []}]);
             let keyed = operation["parameters"]
                 .as_array()
@@ -72,6 +90,13 @@ pub fn apply(document: &mut Value) {
                 let schema = resolved(&response["content"]["application/json"]["schema"], &schemas);
                 if success && (by_receipt || schema["properties"].get("receipt_code").is_some()) {
                     names.push(("Cache-Control", "CacheControl"));
+                }
+                if deprecated.is_some() {
+                    names.extend([
+                        ("Deprecation", "Deprecation"),
+                        ("Sunset", "Sunset"),
+                        ("Link", "Link"),
+                    ]);
                 }
                 if success && keyed && method == "post" {
                     names.push(("Idempotent-Replayed", "IdempotentReplayed"));

@@ -54,6 +54,8 @@ const CONFLICTS: &[(&str, &[&str])] = &[
     ("update_location", &["edit_conflict"]),
     ("update_organisation", &["edit_conflict"]),
     ("create_recognition", &["conflict"]),
+    ("set_statement_score", &["conflict"]),
+    ("record_score", &["conflict"]),
     ("assess_statement", &["conflict"]),
     ("add_receipt_message", &["conflict"]),
 ];

@@ -43,6 +43,7 @@ impl NewSelfAssessment {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
+    "id": "0192f0c4-9999-7000-8000-000000000001",
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
     "framework_id": "cqc-saf-2024",
     "quality_statement_id": "safe.learning_culture",
@@ -53,7 +54,10 @@ impl NewSelfAssessment {
     "version": 2,
     "assessed_at": "2026-11-21T10:00:00Z"
 }))]
+/// One score of a quality statement at a location: the current one, or one of its history.
 pub struct SelfAssessment {
+    /// The score's own id (it is read at `.../scores/{score_id}`).
+    pub id: Uuid,
     pub location_id: Uuid,
     pub framework_id: String,
     pub quality_statement_id: String,
@@ -61,7 +65,8 @@ pub struct SelfAssessment {
     pub rationale: String,
     pub evidence_ids: Vec<Uuid>,
     pub assessed_by: String,
-    /// How many times this statement has been scored at this location.
+    /// This score's place in the statement's history at this location (1 for the first): the
+    /// statement's version while this score is its current one.
     pub version: i64,
     pub assessed_at: DateTime<Utc>,
 }
