@@ -21,6 +21,7 @@ pub fn demo_organisation(db: &Db) -> anyhow::Result<String> {
                     name: "Demo House".into(),
                     kind: LocationKind::CareHome,
                     cqc_location_id: None,
+                    external_ref: None,
                 },
             )?;
             log::info!("created the demo organisation {id} with the location Demo House");

@@ -1,8 +1,11 @@
-//! The API shapes several resources share: external refs, linked records, owners, participants.
+//! The API shapes several resources share: external refs and the lookups by them, linked
+//! records, owners, participants.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
 
 use crate::domain::learning::ParticipantRole;
 use crate::domain::RecordKind;
@@ -26,6 +29,55 @@ impl ExternalRef {
             system: system?,
             id: id?,
         })
+    }
+}
+
+/// How a list finds particular records: by their ids (a batch read) or by the id another system
+/// gave one. Every list of records that can come from another system takes these.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Lookup {
+    /// Only these records: repeat the parameter (`id=…&id=…`) to read up to 100 at once. Ids
+    /// the caller may not see, or that do not exist, are left out.
+    #[serde(default)]
+    #[param(max_items = 100)]
+    pub id: Vec<Uuid>,
+    /// With `external_ref.id`: only the record another system knows by that id.
+    #[serde(rename = "external_ref.system")]
+    #[param(max_length = 100, pattern = r"\S")]
+    pub external_ref_system: Option<String>,
+    /// With `external_ref.system`: the record's id in that system.
+    #[serde(rename = "external_ref.id")]
+    #[param(max_length = 200, pattern = r"\S")]
+    pub external_ref_id: Option<String>,
+}
+
+impl Lookup {
+    /// The ids as stored.
+    pub fn ids(&self) -> Vec<String> {
+        self.id
+            .iter()
+            .map(|id| id.hyphenated().to_string())
+            .collect()
+    }
+
+    /// The external reference looked up: both halves or neither.
+    pub fn external_ref(&self) -> ApiResult<Option<ExternalRef>> {
+        match (&self.external_ref_system, &self.external_ref_id) {
+            (Some(system), Some(id)) => Ok(Some(ExternalRef {
+                system: system.clone(),
+                id: id.clone(),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ApiError::field(
+                "external_ref.id",
+                "is required with external_ref.system",
+            )),
+            (None, Some(_)) => Err(ApiError::field(
+                "external_ref.system",
+                "is required with external_ref.id",
+            )),
+        }
     }
 }
 

@@ -1,5 +1,7 @@
-//! External references: the record of a table that already holds one, and the 409 naming it.
+//! External references: the record of a table that already holds one, the 409 naming it, the
+//! rule that one is set once, and lists narrowed to the records a lookup names.
 
+use crate::api::shared::ExternalRef;
 use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::domain::ids::RecordId;
@@ -21,6 +23,98 @@ macro_rules! external_ref_holder {
 }
 pub(crate) use external_ref_holder;
 
+/// 409 when a record of `$table` (of `$kind`) already holds `$external`, an
+/// `Option<&ExternalRef>` (see [`external_ref_free`]).
+macro_rules! ensure_external_ref_free {
+    ($conn:expr, $principal:expr, $table:ident, $kind:expr, $external:expr) => {
+        match $external {
+            Some(external) => {
+                let holder = $crate::store::external_refs::external_ref_holder!(
+                    $conn,
+                    $table,
+                    &$principal.organisation_id,
+                    external
+                )?;
+                $crate::store::external_refs::external_ref_free($conn, $principal, $kind, holder)
+            }
+            None => Ok(()),
+        }
+    };
+}
+pub(crate) use ensure_external_ref_free;
+
+/// The external reference a change sets on a record of `$table` that holds `$stored` (see
+/// [`set_once`]), checked free: `None` when nothing changes.
+macro_rules! external_ref_to_set {
+    ($conn:expr, $principal:expr, $table:ident, $kind:expr, $stored:expr, $sent:expr) => {{
+        let external = $crate::store::external_refs::set_once($stored, $sent)?;
+        $crate::store::external_refs::ensure_external_ref_free!(
+            $conn,
+            $principal,
+            $table,
+            $kind,
+            external.as_ref()
+        )?;
+        external
+    }};
+}
+pub(crate) use external_ref_to_set;
+
+/// Narrows a boxed list query to the records a [`Lookup`](crate::api::shared::Lookup) names:
+/// by id, and by external reference.
+macro_rules! looked_up {
+    ($select:expr, $table:ident, $lookup:expr) => {{
+        let mut select = $select;
+        if !$lookup.id.is_empty() {
+            select = select.filter($table::id.eq_any($lookup.ids()));
+        }
+        if let Some(external) = $lookup.external_ref()? {
+            select = select
+                .filter($table::external_system.eq(external.system))
+                .filter($table::external_id.eq(external.id));
+        }
+        select
+    }};
+}
+pub(crate) use looked_up;
+
+/// The external reference a change sets: `None` when it sends none or the one stored. A record's
+/// external reference is set once (at creation, or later while it has none): another one is
+/// 409 `conflicts_with_record`.
+pub fn set_once(
+    stored: Option<&ExternalRef>,
+    sent: Option<&ExternalRef>,
+) -> ApiResult<Option<ExternalRef>> {
+    match (stored, sent) {
+        (_, None) => Ok(None),
+        (Some(stored), Some(sent)) if stored == sent => Ok(None),
+        (Some(_), Some(_)) => Err(ApiError::field(
+            "external_ref",
+            "is set already; a record's external_ref cannot change",
+        )
+        .against_record()),
+        (None, Some(sent)) => Ok(Some(sent.clone())),
+    }
+}
+
+/// 409 `duplicate_external_ref` for a reference `existing` holds: naming it (and giving its
+/// id) only to a caller who may see it (`seen`).
+pub fn duplicate_external_ref(what: &str, existing: RecordId, seen: bool) -> ApiError {
+    let (detail, extra) = if seen {
+        (
+            format!("{what} {existing} already has this external_ref"),
+            Some(serde_json::json!({ "existing_id": existing })),
+        )
+    } else {
+        (format!("a {what} already has this external_ref"), None)
+    };
+    ApiError::Conflict {
+        code: "duplicate_external_ref",
+        detail,
+        extra,
+    }
+}
+
 /// 409 when a record of the kind already holds an external reference, naming it (and giving
 /// its id) only to a caller who may see it: to anyone else the answer does not say which.
 pub fn external_ref_free(
@@ -34,17 +128,9 @@ pub fn external_ref_free(
     };
     let what = kind.as_str().replace('_', " ");
     let seen = visibility::visible_ids(conn, principal, kind, &[existing])?;
-    let (detail, extra) = if seen.contains(&existing) {
-        (
-            format!("{what} {existing} already has this external_ref"),
-            Some(serde_json::json!({ "existing_id": existing })),
-        )
-    } else {
-        (format!("a {what} already has this external_ref"), None)
-    };
-    Err(ApiError::Conflict {
-        code: "duplicate_external_ref",
-        detail,
-        extra,
-    })
+    Err(duplicate_external_ref(
+        &what,
+        existing,
+        seen.contains(&existing),
+    ))
 }

@@ -73,6 +73,7 @@ macro_rules! actions {
         query
     }};
 }
+pub(crate) use actions;
 
 pub fn recognitions(principal: &Principal) -> recognitions::BoxedQuery<'static, Backend> {
     in_callers_reach!(recognitions, location_id, principal)

@@ -455,6 +455,7 @@ fn seed_organisation(db: &Db, name: &str, locations: usize) -> (String, String, 
                 name: format!("House {n}"),
                 kind: LocationKind::CareHome,
                 cqc_location_id: None,
+                external_ref: None,
             };
             ids.push(
                 location_store::create(conn, Actor::System, &org, &new)?

@@ -12,6 +12,7 @@ mod helpers;
 mod improvement;
 mod learning;
 mod locations;
+mod lookups;
 mod merge_patch;
 mod openapi_examples;
 mod organisation;

@@ -152,6 +152,15 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
         .await
         .expect(201)
         .id();
+    let review = app
+        .post(
+            &app.manager,
+            &format!("/v1/improvement-plans/{plan}/reviews"),
+            json!({"reviewed_on": "2026-11-20", "progress": "green"}),
+        )
+        .await
+        .expect(201)
+        .id();
     let recognition_body = json!({"kind": "thanks", "title": "t", "recipients": ["x"], "from": "staff",
                                   "occurred_on": "2026-01-01", "location_id": location});
     let recognition = app
@@ -268,6 +277,20 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             EVERYONE,
         ),
         endpoint(Method::GET, "/v1/actions?owner=me", &[], None, EVERYONE),
+        endpoint(
+            Method::GET,
+            "/v1/actions/{action_id}",
+            &[&action],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/improvement-plans/{id}/reviews/{review_id}",
+            &[&plan, &review],
+            None,
+            EVERYONE,
+        ),
         endpoint(Method::GET, "/v1/reviews/due", &[], None, EVERYONE),
         endpoint(
             Method::POST,

@@ -165,6 +165,7 @@ fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
         .replace("{framework_id}", "cqc-saf-2024")
         .replace("{quality_statement_id}", "safe.safeguarding")
         .replace("{score_id}", &scene.score)
+        .replace("{review_id}", &uuid::Uuid::now_v7().to_string())
         .replace("{location_id}", &app.location)
         .replace("{name}", "falls")
 }

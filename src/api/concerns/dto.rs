@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::ExternalRef;
+use crate::api::shared::{ExternalRef, Lookup};
 use crate::domain::concern::{
     ConcernCategory, ConcernStatus, RiskLevel, UpdateKind, UpdateVisibility,
 };
@@ -150,6 +150,9 @@ pub struct ConcernPatch {
     /// Replaces the quality statements: each one of an assessment framework's.
     #[schema(nullable = false)]
     pub quality_statements: Option<Vec<String>>,
+    /// Set once: while the record has none; the one it has may be sent again.
+    #[schema(nullable = false)]
+    pub external_ref: Option<ExternalRef>,
 }
 
 impl ConcernPatch {
@@ -232,8 +235,10 @@ pub struct NewConcernUpdate {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct ConcernQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub lookup: Lookup,
     pub status: Option<ConcernStatus>,
     pub category: Option<ConcernCategory>,
     pub risk: Option<RiskLevel>,

@@ -5,6 +5,7 @@ use super::dto::{
     TransitionRequest,
 };
 use super::{store, timeline};
+use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
 use crate::error::ApiResult;
@@ -69,7 +70,7 @@ pub async fn create_concern(
 /// viewers and integrations all but confidential ones; staff those they raised.
 #[utoipa::path(
     tag = "concerns",
-    params(ConcernQuery),
+    params(ConcernQuery, Lookup),
     responses(
         (status = 200, description = "A page of concerns", body = Paginated<Concern>),
     )
@@ -200,7 +201,6 @@ pub async fn transition_concern(
     ),
     responses(
         (status = 201, description = "Added; `Location` names it", body = ConcernUpdate),
-        (status = 404, description = "No such concern for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/concerns/{id}/updates")]
@@ -231,7 +231,6 @@ pub async fn add_concern_update(
     params(("id" = Uuid, Path, description = "Concern id"), PageQuery),
     responses(
         (status = 200, description = "A page of timeline entries", body = Paginated<ConcernUpdate>),
-        (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/concerns/{id}/updates")]

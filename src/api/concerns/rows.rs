@@ -143,4 +143,6 @@ pub struct ConcernChanges {
     pub outcome: Option<String>,
     pub acknowledged_at: Option<Option<NaiveDateTime>>,
     pub resolved_at: Option<Option<NaiveDateTime>>,
+    pub external_system: Option<String>,
+    pub external_id: Option<String>,
 }

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::dto::{Concern, ConcernPatch, ConcernQuery, NewConcern, TransitionRequest};
 use super::rows::{ConcernChanges, ConcernRow};
 use super::timeline::{insert_update, Entry};
+use crate::api::shared::ExternalRef;
 use crate::api::{locations, organisation};
 use crate::auth::Principal;
 use crate::db::schema::concerns;
@@ -19,7 +20,7 @@ use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::external_refs::{external_ref_free, external_ref_holder};
+use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
 use crate::store::support::{only, save_if_unchanged, to_row};
 
@@ -71,10 +72,13 @@ pub fn create(
     let settings = organisation::store::find(conn, &principal.organisation_id)?.clock_settings();
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
-    if let Some(external) = &new.external_ref {
-        let holder = external_ref_holder!(conn, concerns, &principal.organisation_id, external)?;
-        external_ref_free(conn, principal, RecordKind::Concern, holder)?;
-    }
+    ensure_external_ref_free!(
+        conn,
+        principal,
+        concerns,
+        RecordKind::Concern,
+        new.external_ref.as_ref()
+    )?;
     // Of an anonymous concern careloop keeps only the hour it was raised in: its id, its
     // times, its deadlines and its audit event say no more.
     let actor = if new.anonymous {
@@ -167,6 +171,7 @@ pub fn list(
         .select(ConcernRow::as_select())
         .order(concerns::id.asc())
         .limit(page.fetch());
+    select = looked_up!(select, concerns, query.lookup);
     if let Some(status) = query.status {
         select = select.filter(concerns::status.eq(status));
     }
@@ -238,6 +243,14 @@ pub fn update(
     if let Some(location_id) = location_id {
         locations::store::check_reference(conn, principal, location_id)?;
     }
+    let external = external_ref_to_set!(
+        conn,
+        principal,
+        concerns,
+        KIND,
+        ExternalRef::from_columns(row.external_system.clone(), row.external_id.clone()).as_ref(),
+        patch.external_ref.as_ref()
+    );
     let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
     let changes = ConcernChanges {
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
@@ -246,6 +259,8 @@ pub fn update(
         risk: patch.risk,
         location_id,
         confidential: patch.confidential,
+        external_system: external.as_ref().map(|r| r.system.clone()),
+        external_id: external.map(|r| r.id),
         ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {

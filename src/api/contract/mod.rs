@@ -40,8 +40,16 @@ struct Operation {
 
 /// An operation's query parameters: how to read each one's text, and their joint schema.
 struct QueryRules {
-    kinds: HashMap<String, JsonType>,
+    kinds: HashMap<String, ParamKind>,
     validator: Validator,
+}
+
+/// How a query parameter's text is read: as one value of a type, or (an `array` parameter,
+/// repeated as `id=…&id=…`) as a list of them.
+#[derive(Clone, Copy)]
+struct ParamKind {
+    scalar: JsonType,
+    repeated: bool,
 }
 
 static CONTRACT: LazyLock<Contract> = LazyLock::new(|| Contract::new(super::docs::document()));
@@ -87,7 +95,14 @@ impl Contract {
                     let mut kinds = HashMap::new();
                     for parameter in parameters {
                         let name = parameter["name"].as_str().unwrap_or_default().to_owned();
-                        kinds.insert(name.clone(), scalar_kind(&resolve(&parameter["schema"])));
+                        let schema = resolve(&parameter["schema"]);
+                        let repeated = schema["type"] == "array";
+                        let scalar = if repeated {
+                            scalar_kind(&resolve(&schema["items"]))
+                        } else {
+                            scalar_kind(&schema)
+                        };
+                        kinds.insert(name.clone(), ParamKind { scalar, repeated });
                         if parameter["required"] == true {
                             required.push(Value::String(name.clone()));
                         }
@@ -137,7 +152,8 @@ impl Contract {
     }
 
     /// Reads a query string as the operation declares it: each parameter as its type (an empty
-    /// value counts as absent), checked against its schema. An undeclared parameter is an error,
+    /// value counts as absent; an `array` one is repeated, each value one item), checked against
+    /// its schema. An undeclared parameter is an error,
     /// so a misspelt filter is not silently ignored. Answers the parameters as a JSON object, or
     /// every invalid one.
     pub fn read_query(
@@ -162,11 +178,20 @@ impl Contract {
             if text.is_empty() {
                 continue;
             }
+            if kind.repeated {
+                let list = object
+                    .entry(name)
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = list {
+                    items.push(typed(kind.scalar, text));
+                }
+                continue;
+            }
             if object.contains_key(&name) {
                 errors.push(FieldError::new(name, "must be given once"));
                 continue;
             }
-            object.insert(name, typed(*kind, text));
+            object.insert(name, typed(kind.scalar, text));
         }
         let object = Value::Object(object);
         errors.extend(field_errors(rules.validator.iter_errors(&object)));
@@ -272,7 +297,9 @@ mod tests {
                     "get": {"parameters": [
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                         {"name": "kind", "in": "query", "schema": {"$ref": "#/components/schemas/Kind"}},
-                        {"name": "archived", "in": "query", "schema": {"type": "boolean"}}
+                        {"name": "archived", "in": "query", "schema": {"type": "boolean"}},
+                        {"name": "size", "in": "query", "schema": {"type": "array", "maxItems": 2, "items": {"$ref": "#/components/schemas/Kind"}}},
+                        {"name": "id", "in": "query", "schema": {"type": "array", "items": {"type": "integer"}}}
                     ]}
                 },
                 "/v1/things/{id}": {"get": {}, "delete": {}}
@@ -361,6 +388,36 @@ mod tests {
             Err(vec![
                 ("limit".into(), "must be given once".into()),
                 ("limit".into(), "must be at least 1".into()),
+            ])
+        );
+    }
+
+    #[test]
+    fn reads_a_repeated_parameter_as_a_list() {
+        let contract = contract();
+        let read = |query: &[(&str, &str)]| {
+            let pairs = query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            contract
+                .read_query(&Method::GET, "/v1/things", pairs)
+                .map_err(fields)
+        };
+        assert_eq!(
+            read(&[
+                ("size", "big"),
+                ("id", "3"),
+                ("size", "small"),
+                ("size", "")
+            ]),
+            Ok(json!({"size": ["big", "small"], "id": [3]}))
+        );
+        assert_eq!(
+            read(&[("size", "big"), ("size", "huge"), ("size", "small")]),
+            Err(vec![
+                ("size".into(), "must have at most 2 entries".into()),
+                ("size[1]".into(), "must be one of: big, small".into()),
             ])
         );
     }

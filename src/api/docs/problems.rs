@@ -13,52 +13,49 @@ use crate::error::PROBLEM_CODES;
 /// a unique value, retried once by the service) is possible wherever a unique value is written:
 /// an idempotency key, an `external_ref`, a score's version.
 const CONFLICTS: &[(&str, &[&str])] = &[
-    ("create_concern", &["duplicate_external_ref", "conflict"]),
-    ("update_concern", &["edit_conflict"]),
-    (
-        "transition_concern",
-        &["illegal_transition", "edit_conflict"],
-    ),
+    ("create_concern", &[DUPLICATE, "conflict"]),
+    ("update_concern", &[SET_ONCE, DUPLICATE, EDITED]),
+    ("transition_concern", &["illegal_transition", EDITED]),
     ("add_concern_update", &["conflict"]),
-    ("create_evidence", &["duplicate_external_ref", "conflict"]),
+    ("create_evidence", &[DUPLICATE, "conflict"]),
     (
         "update_evidence",
-        &["archived", "conflicts_with_record", "edit_conflict"],
+        &["archived", SET_ONCE, DUPLICATE, EDITED],
     ),
-    ("archive_evidence", &["edit_conflict"]),
-    (
-        "create_learning_event",
-        &["duplicate_external_ref", "conflict"],
-    ),
-    (
-        "update_learning_event",
-        &["conflicts_with_record", "edit_conflict"],
-    ),
-    ("create_plan", &["duplicate_external_ref", "conflict"]),
-    ("update_plan", &["edit_conflict"]),
+    ("archive_evidence", &[EDITED]),
+    ("create_learning_event", &[DUPLICATE, "conflict"]),
+    ("update_learning_event", &[SET_ONCE, DUPLICATE, EDITED]),
+    ("create_plan", &[DUPLICATE, "conflict"]),
+    ("update_plan", &[SET_ONCE, DUPLICATE, EDITED]),
     (
         "transition_plan",
-        &["illegal_transition", "open_actions", "edit_conflict"],
+        &["illegal_transition", "open_actions", EDITED],
     ),
-    ("create_action", &["plan_closed", "conflict"]),
+    ("create_action", &["plan_closed", DUPLICATE, "conflict"]),
     (
         "update_action",
-        &["plan_closed", "conflicts_with_record", "edit_conflict"],
+        &["plan_closed", SET_ONCE, DUPLICATE, EDITED],
     ),
     (
         "transition_action",
-        &["illegal_transition", "plan_closed", "edit_conflict"],
+        &["illegal_transition", "plan_closed", EDITED],
     ),
     ("create_review", &["plan_not_reviewable", "conflict"]),
-    ("create_location", &["conflict"]),
-    ("update_location", &["edit_conflict"]),
-    ("update_organisation", &["edit_conflict"]),
-    ("create_recognition", &["conflict"]),
+    ("create_location", &[DUPLICATE, "conflict"]),
+    ("update_location", &[SET_ONCE, DUPLICATE, EDITED]),
+    ("update_organisation", &[EDITED]),
+    ("create_recognition", &[DUPLICATE, "conflict"]),
     ("set_statement_score", &["conflict"]),
     ("record_score", &["conflict"]),
     ("assess_statement", &["conflict"]),
     ("add_receipt_message", &["conflict"]),
 ];
+
+/// A change that breaks the record's rules as stored: among them, another `external_ref` on a
+/// record that has one.
+const SET_ONCE: &str = "conflicts_with_record";
+const DUPLICATE: &str = "duplicate_external_ref";
+const EDITED: &str = "edit_conflict";
 
 /// The conflicts an operation can meet (none for one not in the table).
 pub fn conflicts_of(operation_id: &str) -> &'static [&'static str] {

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::ExternalRef;
+use crate::api::shared::{ExternalRef, Lookup};
 use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent, SeriesInterval};
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
@@ -208,6 +208,9 @@ pub struct EvidencePatch {
     pub learning_event_ids: Option<Vec<Uuid>>,
     #[schema(nullable = false, max_items = 100)]
     pub concern_ids: Option<Vec<Uuid>>,
+    /// Set once: while the record has none; the one it has may be sent again.
+    #[schema(nullable = false)]
+    pub external_ref: Option<ExternalRef>,
 }
 
 /// The rules every stored evidence record must keep that the document cannot state (they need the
@@ -261,8 +264,10 @@ impl NewEvidence {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct EvidenceQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub lookup: Lookup,
     pub source: Option<EvidenceSource>,
     pub evidence_category: Option<String>,
     /// Only evidence tagged with this quality statement id.

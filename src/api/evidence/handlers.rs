@@ -2,6 +2,7 @@ use actix_web::{delete, get, patch, post, web, HttpRequest};
 
 use super::dto::{Evidence, EvidencePatch, EvidenceQuery, MetricSeries, NewEvidence, SeriesQuery};
 use super::{series, store};
+use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::EvidenceId;
 use crate::error::ApiResult;
@@ -50,7 +51,7 @@ pub async fn create_evidence(
 /// Archived evidence is left out unless `include_archived=true`.
 #[utoipa::path(
     tag = "evidence",
-    params(EvidenceQuery),
+    params(EvidenceQuery, Lookup),
     responses(
         (status = 200, description = "A page of evidence", body = Paginated<Evidence>),
     )

@@ -149,4 +149,6 @@ pub(super) struct EvidenceChanges {
     pub(super) metric_direction: Option<Option<MetricDirection>>,
     pub(super) links: Option<JsonText<Vec<String>>>,
     pub(super) archived_at: Option<Option<NaiveDateTime>>,
+    pub(super) external_system: Option<String>,
+    pub(super) external_id: Option<String>,
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::dto::{Evidence, EvidenceFields, EvidencePatch, EvidenceQuery, NewEvidence};
 use super::linked::{check_linked, set_links};
 use super::rows::{into_dto, into_dtos, metric_columns, EvidenceChanges, EvidenceRow};
+use crate::api::shared::ExternalRef;
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
@@ -19,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::external_refs::{external_ref_free, external_ref_holder};
+use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
 use crate::store::support::{save_if_unchanged, to_row};
 
@@ -78,10 +79,13 @@ pub fn create(
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
     check_linked(conn, principal, &new.learning_event_ids, &new.concern_ids)?;
-    if let Some(external) = &new.external_ref {
-        let holder = external_ref_holder!(conn, evidence, organisation_id, external)?;
-        external_ref_free(conn, principal, RecordKind::Evidence, holder)?;
-    }
+    ensure_external_ref_free!(
+        conn,
+        principal,
+        evidence,
+        RecordKind::Evidence,
+        new.external_ref.as_ref()
+    )?;
     let now = to_row(now());
     let (metric_name, metric_value, metric_unit, metric_target, metric_direction) =
         metric_columns(new.metric.as_ref());
@@ -149,6 +153,7 @@ pub fn list(
         .select(EvidenceRow::as_select())
         .order(evidence::id.asc())
         .limit(page.fetch());
+    select = looked_up!(select, evidence, query.lookup);
     if !query.include_archived {
         select = select.filter(evidence::archived_at.is_null());
     }
@@ -232,6 +237,14 @@ pub fn update(
         ));
     }
     let organisation_id = principal.organisation_id.clone();
+    let external = external_ref_to_set!(
+        conn,
+        principal,
+        evidence,
+        KIND,
+        ExternalRef::from_columns(row.external_system.clone(), row.external_id.clone()).as_ref(),
+        patch.external_ref.as_ref()
+    );
     let current = into_dto(conn, principal, row.clone())?;
     let merged = |patched: Option<Option<DateTime<Utc>>>, stored: Option<DateTime<Utc>>| {
         patched.unwrap_or(stored)
@@ -293,6 +306,8 @@ pub fn update(
         metric_target: metric_changes.as_ref().map(|m| m.3),
         metric_direction: metric_changes.as_ref().map(|m| m.4),
         links: patch.links.clone().map(JsonText),
+        external_system: external.as_ref().map(|r| r.system.clone()),
+        external_id: external.map(|r| r.id),
         ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {

@@ -124,7 +124,6 @@ pub async fn list_quality_statements(
     params(("framework_id" = String, Path, description = "Framework id"), CoverageQuery),
     responses(
         (status = 200, description = "Coverage per quality statement", body = Coverage),
-        (status = 422, description = "A location outside the caller's", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/frameworks/{framework_id}/coverage")]

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, Participant};
+use crate::api::shared::{ExternalRef, Lookup, Participant};
 use crate::domain::framework::Catalogue;
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::error::ApiResult;
@@ -192,6 +192,9 @@ pub struct LearningEventPatch {
     /// Concerns of the organisation this learning came from.
     #[schema(nullable = false, max_items = 100)]
     pub concern_ids: Option<Vec<Uuid>>,
+    /// Set once: while the record has none; the one it has may be sent again.
+    #[schema(nullable = false)]
+    pub external_ref: Option<ExternalRef>,
 }
 
 /// The rules a new event and a patched one share that the document cannot state.
@@ -242,8 +245,10 @@ impl LearningEventPatch {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct LearningEventQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub lookup: Lookup,
     pub kind: Option<LearningKind>,
     pub location_id: Option<Uuid>,
     /// Only events that occurred at or after this time; not after `to`.

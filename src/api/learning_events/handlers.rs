@@ -2,6 +2,7 @@ use actix_web::{get, patch, post, web, HttpRequest};
 
 use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
 use super::store;
+use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::LearningEventId;
 use crate::error::ApiResult;
@@ -48,7 +49,7 @@ pub async fn create_learning_event(
 /// List learning events
 #[utoipa::path(
     tag = "learning",
-    params(LearningEventQuery),
+    params(LearningEventQuery, Lookup),
     responses(
         (status = 200, description = "A page of learning events", body = Paginated<LearningEvent>),
     )

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::external_refs::{external_ref_free, external_ref_holder};
+use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
 use crate::store::support::{only, save_if_unchanged, to_row, to_utc};
 
@@ -61,6 +61,8 @@ struct LearningEventChanges {
     to_change: Option<Option<String>>,
     lessons: Option<JsonText<Vec<String>>>,
     shared_via: Option<JsonText<Vec<SharedVia>>>,
+    external_system: Option<String>,
+    external_id: Option<String>,
 }
 
 /// A governance review must say what went well, what did not, and what needs to change.
@@ -160,10 +162,13 @@ pub fn create(
         "concern_ids",
         &new.concern_ids,
     )?;
-    if let Some(external) = &new.external_ref {
-        let holder = external_ref_holder!(conn, learning_events, organisation_id, external)?;
-        external_ref_free(conn, principal, RecordKind::LearningEvent, holder)?;
-    }
+    ensure_external_ref_free!(
+        conn,
+        principal,
+        learning_events,
+        RecordKind::LearningEvent,
+        new.external_ref.as_ref()
+    )?;
     let now = to_row(now());
     let trim = |text: &Option<String>| text.as_ref().map(|t| t.trim().to_owned());
     let row = LearningEventRow {
@@ -225,6 +230,7 @@ pub fn list(
         .select(LearningEventRow::as_select())
         .order(learning_events::id.asc())
         .limit(page.fetch());
+    select = looked_up!(select, learning_events, query.lookup);
     if let Some(kind) = query.kind {
         select = select.filter(learning_events::kind.eq(kind));
     }
@@ -297,6 +303,14 @@ pub fn update(
             concern_ids,
         )?;
     }
+    let external = external_ref_to_set!(
+        conn,
+        principal,
+        learning_events,
+        KIND,
+        ExternalRef::from_columns(row.external_system.clone(), row.external_id.clone()).as_ref(),
+        patch.external_ref.as_ref()
+    );
     let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let trim = |text: &Option<Option<String>>| {
         text.as_ref()
@@ -315,6 +329,8 @@ pub fn update(
         to_change: trim(&patch.to_change),
         lessons: patch.lessons.clone().map(JsonText),
         shared_via: patch.shared_via.clone().map(JsonText),
+        external_system: external.as_ref().map(|r| r.system.clone()),
+        external_id: external.map(|r| r.id),
     };
     save_if_unchanged!(conn, learning_events, (id, row.version), &changes, if_match)?;
     if let Some(statements) = &patch.quality_statements {

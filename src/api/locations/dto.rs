@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::api::shared::{ExternalRef, Lookup};
 use crate::domain::location::LocationKind;
 use crate::http::respond::versioned;
 use crate::http::validate::nullable;
@@ -13,6 +14,7 @@ use crate::http::validate::nullable;
     "name": "Meadowbank House",
     "kind": "care_home",
     "cqc_location_id": "1-2345678901",
+    "external_ref": null,
     "version": 1,
     "created_at": "2026-01-05T10:00:00Z",
     "updated_at": "2026-01-05T10:00:00Z"
@@ -23,6 +25,8 @@ pub struct Location {
     pub kind: LocationKind,
     /// CQC location id (`1-` and 5 to 12 digits).
     pub cqc_location_id: Option<String>,
+    /// Its id in another system (a care record vendor's), unique per organisation.
+    pub external_ref: Option<ExternalRef>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -38,6 +42,8 @@ pub struct NewLocation {
     /// CQC location id: `1-` and 5 to 12 digits.
     #[schema(pattern = r"^1-[0-9]{5,12}$")]
     pub cqc_location_id: Option<String>,
+    /// Its id in another system; another location holding it is 409 naming it.
+    pub external_ref: Option<ExternalRef>,
 }
 
 /// The fields to change; a field left out is kept, `null` clears `cqc_location_id`.
@@ -57,12 +63,17 @@ pub struct LocationPatch {
     )]
     #[schema(value_type = Option<String>, pattern = r"^1-[0-9]{5,12}$")]
     pub cqc_location_id: Option<Option<String>>,
+    /// Set once: while the location has none; the one it has may be sent again.
+    #[schema(nullable = false)]
+    pub external_ref: Option<ExternalRef>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct LocationQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub lookup: Lookup,
     /// Only locations changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).

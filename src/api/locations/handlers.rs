@@ -2,6 +2,7 @@ use actix_web::{get, patch, post, web, HttpRequest};
 
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use super::store;
+use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::LocationId;
 use crate::error::ApiResult;
@@ -48,7 +49,7 @@ pub async fn create_location(
 /// The organisation's locations, narrowed to the caller's `locations` claim.
 #[utoipa::path(
     tag = "locations",
-    params(LocationQuery),
+    params(LocationQuery, Lookup),
     responses(
         (status = 200, description = "A page of locations", body = Paginated<Location>),
     )

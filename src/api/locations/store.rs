@@ -3,6 +3,7 @@ use diesel::prelude::*;
 
 use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use crate::api::organisation;
+use crate::api::shared::ExternalRef;
 use crate::auth::Principal;
 use crate::db::schema::locations;
 use crate::db::DbConnection;
@@ -13,6 +14,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
+use crate::store::external_refs::{
+    duplicate_external_ref, external_ref_holder, looked_up, set_once,
+};
 use crate::store::support::{save_if_unchanged, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -23,6 +27,8 @@ struct LocationRow {
     name: String,
     kind: LocationKind,
     cqc_location_id: Option<String>,
+    external_system: Option<String>,
+    external_id: Option<String>,
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -35,6 +41,7 @@ impl LocationRow {
             kind: self.kind,
             name: self.name,
             cqc_location_id: self.cqc_location_id,
+            external_ref: ExternalRef::from_columns(self.external_system, self.external_id),
             version: self.version,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
@@ -48,6 +55,8 @@ struct LocationChanges {
     name: Option<String>,
     kind: Option<LocationKind>,
     cqc_location_id: Option<Option<String>>,
+    external_system: Option<String>,
+    external_id: Option<String>,
 }
 
 use crate::store::visibility::locations as visible;
@@ -103,6 +112,7 @@ pub fn list(
         .select(LocationRow::as_select())
         .order(locations::id.asc())
         .limit(page.fetch());
+    select = looked_up!(select, locations, query.lookup);
     if let Some(since) = query.updated_since {
         select = select.filter(locations::updated_at.ge(to_row(since)));
     }
@@ -120,6 +130,9 @@ pub fn create(
     new: &NewLocation,
 ) -> ApiResult<Location> {
     organisation::store::find(conn, organisation_id)?;
+    if let Some(external) = &new.external_ref {
+        external_ref_free(conn, &actor, organisation_id, external)?;
+    }
     let now = to_row(now());
     let row = LocationRow {
         id: LocationId::new(),
@@ -127,6 +140,8 @@ pub fn create(
         name: new.name.trim().to_owned(),
         kind: new.kind,
         cqc_location_id: new.cqc_location_id.clone(),
+        external_system: new.external_ref.as_ref().map(|r| r.system.clone()),
+        external_id: new.external_ref.as_ref().map(|r| r.id.clone()),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -143,11 +158,30 @@ pub fn create(
             action: "create",
             resource_type: "location",
             resource_id: location.id.to_string(),
-            changed_fields: vec!["name".into(), "kind".into(), "cqc_location_id".into()],
+            changed_fields: ["name", "kind", "cqc_location_id", "external_ref"]
+                .map(String::from)
+                .to_vec(),
             detail: None,
         },
     )?;
     Ok(location)
+}
+
+/// 409 when another location holds the external reference, naming it to a caller who may see it.
+fn external_ref_free(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    organisation_id: &str,
+    external: &ExternalRef,
+) -> ApiResult<()> {
+    let Some(existing) = external_ref_holder!(conn, locations, organisation_id, external)? else {
+        return Ok(());
+    };
+    let seen = match actor {
+        Actor::Caller(principal) => is_usable(conn, principal, LocationId::from(existing.uuid()))?,
+        _ => true,
+    };
+    Err(duplicate_external_ref("location", existing, seen))
 }
 
 pub fn update(
@@ -160,11 +194,23 @@ pub fn update(
     let before = find(conn, principal, id)?;
     if_match.check(before.version)?;
     let version = before.version;
-    let before = serde_json::to_value(before.into_dto())?;
+    let before = before.into_dto();
+    let external = set_once(before.external_ref.as_ref(), patch.external_ref.as_ref())?;
+    if let Some(external) = &external {
+        external_ref_free(
+            conn,
+            &Actor::Caller(principal),
+            &principal.organisation_id,
+            external,
+        )?;
+    }
+    let before = serde_json::to_value(before)?;
     let changes = LocationChanges {
         name: patch.name.as_ref().map(|n| n.trim().to_owned()),
         kind: patch.kind,
         cqc_location_id: patch.cqc_location_id.clone(),
+        external_system: external.as_ref().map(|r| r.system.clone()),
+        external_id: external.map(|r| r.id),
     };
     save_if_unchanged!(conn, locations, (id, version), &changes, if_match)?;
     let after = get(conn, principal, id)?;

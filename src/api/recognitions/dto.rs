@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::LinkedRecord;
+use crate::api::shared::{ExternalRef, LinkedRecord, Lookup};
 use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
 use crate::domain::text_enum;
 use crate::error::ApiResult;
@@ -49,6 +49,7 @@ pub struct RecognisedRecord {
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
     "occurred_on": "2026-12-10",
     "recorded_by": "manager-1",
+    "external_ref": null,
     "version": 1,
     "created_at": "2026-12-10T09:00:00Z",
     "updated_at": "2026-12-10T09:00:00Z"
@@ -66,6 +67,8 @@ pub struct Recognition {
     pub location_id: Option<Uuid>,
     pub occurred_on: NaiveDate,
     pub recorded_by: String,
+    /// Its id in another system, unique per organisation.
+    pub external_ref: Option<ExternalRef>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -102,6 +105,8 @@ pub struct NewRecognition {
     pub location_id: Option<Uuid>,
     /// The day it happened: not in the future.
     pub occurred_on: NaiveDate,
+    /// Its id in another system; another recognition holding it is 409 naming it.
+    pub external_ref: Option<ExternalRef>,
 }
 
 impl NewRecognition {
@@ -119,8 +124,10 @@ impl NewRecognition {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct RecognitionQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub lookup: Lookup,
     pub kind: Option<RecognitionKind>,
     pub location_id: Option<Uuid>,
     /// Only recognitions changed at or after this time.

@@ -2,6 +2,7 @@ use actix_web::{get, post, web, HttpRequest};
 
 use super::dto::{NewRecognition, Recognition, RecognitionQuery};
 use super::store;
+use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::RecognitionId;
 use crate::error::ApiResult;
@@ -44,7 +45,7 @@ pub async fn create_recognition(
 /// List recognitions
 #[utoipa::path(
     tag = "recognition",
-    params(RecognitionQuery),
+    params(RecognitionQuery, Lookup),
     responses(
         (status = 200, description = "A page of recognitions", body = Paginated<Recognition>),
     )

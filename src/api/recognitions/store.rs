@@ -2,7 +2,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::dto::{NewRecognition, Recognition, RecognitionQuery};
-use crate::api::shared::{LinkedRecord, Owner};
+use crate::api::shared::{ExternalRef, LinkedRecord, Owner};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
@@ -14,6 +14,7 @@ use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
+use crate::store::external_refs::{ensure_external_ref_free, looked_up};
 use crate::store::links;
 use crate::store::support::{only, to_row, to_utc};
 
@@ -32,6 +33,8 @@ struct RecognitionRow {
     from_role: RecognitionFrom,
     occurred_on: NaiveDate,
     recorded_by: String,
+    external_system: Option<String>,
+    external_id: Option<String>,
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -84,6 +87,7 @@ fn into_dtos(
                 message: row.message,
                 occurred_on: row.occurred_on,
                 recorded_by: row.recorded_by,
+                external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
                 version: row.version,
                 created_at: to_utc(row.created_at),
                 updated_at: to_utc(row.updated_at),
@@ -129,6 +133,13 @@ pub fn create(
             .collect();
         links::check_exist(conn, principal, kind, "linked_records", &ids)?;
     }
+    ensure_external_ref_free!(
+        conn,
+        principal,
+        recognitions,
+        KIND,
+        new.external_ref.as_ref()
+    )?;
     let recipients: Vec<String> = new.recipients.iter().map(|r| r.trim().to_owned()).collect();
     let id = insert(
         conn,
@@ -144,6 +155,8 @@ pub fn create(
             from_role: new.from,
             occurred_on: new.occurred_on,
             recorded_by: principal.sub.clone(),
+            external_system: new.external_ref.as_ref().map(|r| r.system.clone()),
+            external_id: new.external_ref.as_ref().map(|r| r.id.clone()),
             version: 1,
             created_at: to_row(now()),
             updated_at: to_row(now()),
@@ -215,6 +228,8 @@ pub fn record_milestone(
             from_role: from,
             occurred_on: now.date_naive(),
             recorded_by: principal.sub.clone(),
+            external_system: None,
+            external_id: None,
             version: 1,
             created_at: to_row(now),
             updated_at: to_row(now),
@@ -237,6 +252,7 @@ pub fn list(
         .select(RecognitionRow::as_select())
         .order(recognitions::id.asc())
         .limit(page.fetch());
+    select = looked_up!(select, recognitions, query.lookup);
     if let Some(kind) = query.kind {
         select = select.filter(recognitions::kind.eq(kind));
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::Owner;
+use crate::api::shared::{ExternalRef, Lookup, Owner};
 use crate::domain::improvement::{ActionStatus, Effectiveness};
 use crate::http::respond::versioned;
 use crate::http::validate::nullable;
@@ -24,6 +24,7 @@ use crate::http::validate::nullable;
     "checked_on": "2027-01-05",
     "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"],
     "completed_at": "2026-12-01T09:00:00Z",
+    "external_ref": null,
     "overdue": false,
     "version": 4,
     "created_at": "2026-11-21T10:00:00Z",
@@ -44,6 +45,8 @@ pub struct PlanAction {
     /// Evidence from the check.
     pub check_evidence_ids: Vec<Uuid>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Its id in another system, unique per organisation.
+    pub external_ref: Option<ExternalRef>,
     /// Still open after its due date.
     pub overdue: bool,
     pub version: i64,
@@ -63,6 +66,8 @@ pub struct NewPlanAction {
     pub description: String,
     pub owner: Owner,
     pub due_on: Option<NaiveDate>,
+    /// Its id in another system; another action holding it is 409 naming it.
+    pub external_ref: Option<ExternalRef>,
 }
 
 /// The fields to change. Setting `effectiveness` to `effective` or `not_effective` records the
@@ -98,6 +103,9 @@ pub struct PlanActionPatch {
     /// Evidence of the organisation from the check.
     #[schema(nullable = false, max_items = 100)]
     pub check_evidence_ids: Option<Vec<Uuid>>,
+    /// Set once: while the action has none; the one it has may be sent again.
+    #[schema(nullable = false)]
+    pub external_ref: Option<ExternalRef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -120,13 +128,17 @@ pub struct ActionTransition {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct ActionQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub lookup: Lookup,
     /// The owner's `sub`, or `me` for the caller.
     pub owner: Option<String>,
     pub status: Option<ActionStatus>,
     /// Only actions due before this day.
     pub due_before: Option<NaiveDate>,
+    /// Only actions changed at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

@@ -4,12 +4,13 @@ use actix_web::{get, patch, post, web, HttpRequest};
 
 use super::dto::{ActionQuery, ActionTransition, NewPlanAction, PlanAction, PlanActionPatch};
 use super::store;
+use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{ActionId, PlanId};
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, PageQuery, Paginated};
+use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::state::AppState;
@@ -26,7 +27,6 @@ use crate::state::AppState;
     ),
     responses(
         (status = 201, description = "Added; `Location` names it", body = PlanAction),
-        (status = 404, description = "No such plan for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/improvement-plans/{id}/actions")]
@@ -53,12 +53,13 @@ pub async fn create_action(
 }
 
 /// List a plan's actions
+///
+/// Oldest first; the same filters as `/v1/actions`, within the plan.
 #[utoipa::path(
     tag = "improvement",
-    params(("id" = Uuid, Path, description = "Plan id"), PageQuery),
+    params(("id" = Uuid, Path, description = "Plan id"), ActionQuery, Lookup),
     responses(
         (status = 200, description = "A page of the plan's actions, oldest first", body = Paginated<PlanAction>),
-        (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/improvement-plans/{id}/actions")]
@@ -66,17 +67,9 @@ pub async fn list_plan_actions(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<PlanId>,
-    query: Query<PageQuery>,
+    query: Query<ActionQuery>,
 ) -> ApiResult<Answer> {
-    principal.require(Permission::ReadPlans)?;
-    let query: PageQuery = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
-    let plan_id = id.into_inner();
-    let actions = state
-        .db
-        .run(move |conn| store::list_for_plan(conn, &principal, plan_id, &page))
-        .await?;
-    Answer::ok(&actions)
+    actions(state, principal, Some(id.into_inner()), query).await
 }
 
 /// Read an action
@@ -184,11 +177,11 @@ pub async fn transition_action(
 
 /// Actions across plans
 ///
-/// `owner=me` gives the caller's own, for a staff member's phone; filter by `status` and
-/// `due_before`.
+/// Oldest first. `owner=me` gives the caller's own, for a staff member's phone; filter by
+/// `status` and `due_before`.
 #[utoipa::path(
     tag = "improvement",
-    params(ActionQuery),
+    params(ActionQuery, Lookup),
     responses(
         (status = 200, description = "A page of actions", body = Paginated<PlanAction>),
     )
@@ -199,12 +192,48 @@ pub async fn list_actions(
     principal: Principal,
     query: Query<ActionQuery>,
 ) -> ApiResult<Answer> {
+    actions(state, principal, None, query).await
+}
+
+async fn actions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    plan_id: Option<PlanId>,
+    query: Query<ActionQuery>,
+) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
     let query = query.parse()?;
     let page = Page::new(query.limit, query.cursor.as_deref())?;
     let actions = state
         .db
-        .run(move |conn| store::list(conn, &principal, &query, &page))
+        .run(move |conn| store::list(conn, &principal, plan_id, &query, &page))
         .await?;
     Answer::ok(&actions)
+}
+
+/// Read an action by its id
+///
+/// The action, whichever plan it is in (its `plan_id` says which), as
+/// `/v1/improvement-plans/{id}/actions/{action_id}` shows it. Every role, for actions of the
+/// plans they may see.
+#[utoipa::path(
+    tag = "improvement",
+    params(("action_id" = Uuid, Path, description = "Action id")),
+    responses(
+        (status = 200, description = "The action; `ETag` carries its version", body = PlanAction),
+    )
+)]
+#[get("/actions/{action_id}")]
+pub async fn get_action_by_id(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<ActionId>,
+) -> ApiResult<Answer> {
+    principal.require(Permission::ReadPlans)?;
+    let id = id.into_inner();
+    let action = state
+        .db
+        .run(move |conn| store::get_by_id(conn, &principal, id))
+        .await?;
+    Answer::ok(&action)
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::dto::PlanAction;
 use super::store::KIND;
-use crate::api::shared::Owner;
+use crate::api::shared::{ExternalRef, Owner};
 use crate::auth::Principal;
 use crate::db::schema::plan_actions;
 use crate::db::DbConnection;
@@ -32,6 +32,8 @@ pub(super) struct ActionRow {
     pub(super) effectiveness: Effectiveness,
     pub(super) checked_on: Option<NaiveDate>,
     pub(super) completed_at: Option<NaiveDateTime>,
+    pub(super) external_system: Option<String>,
+    pub(super) external_id: Option<String>,
     pub(super) version: i64,
     pub(super) created_at: NaiveDateTime,
     pub(super) updated_at: NaiveDateTime,
@@ -66,6 +68,7 @@ pub(super) fn into_dtos(
                 cancel_reason: row.cancel_reason,
                 checked_on: row.checked_on,
                 completed_at: row.completed_at.map(to_utc),
+                external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
                 version: row.version,
                 created_at: to_utc(row.created_at),
                 updated_at: to_utc(row.updated_at),
@@ -95,4 +98,6 @@ pub(super) struct ActionChanges {
     pub(super) effectiveness: Option<Effectiveness>,
     pub(super) checked_on: Option<Option<NaiveDate>>,
     pub(super) completed_at: Option<Option<NaiveDateTime>>,
+    pub(super) external_system: Option<String>,
+    pub(super) external_id: Option<String>,
 }

@@ -22,8 +22,9 @@ use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::links;
+use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::support::{save_if_unchanged, to_row};
+use crate::store::{links, visibility};
 
 pub const KIND: RecordKind = RecordKind::Action;
 
@@ -81,6 +82,21 @@ pub fn get(
     into_dto(conn, principal, action)
 }
 
+/// An action by its id alone, from any plan the caller may see.
+pub fn get_by_id(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: ActionId,
+) -> ApiResult<PlanAction> {
+    let row = visibility::actions!(principal)
+        .filter(plan_actions::id.eq(id))
+        .select(ActionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("action"))?;
+    into_dto(conn, principal, row)
+}
+
 fn audit(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -126,6 +142,13 @@ pub fn create(
 ) -> ApiResult<PlanAction> {
     let plan = plans::find_for_update(conn, principal, plan_id)?;
     check_plan_open(&plan, "takes no new actions")?;
+    ensure_external_ref_free!(
+        conn,
+        principal,
+        plan_actions,
+        KIND,
+        new.external_ref.as_ref()
+    )?;
     let now = to_row(now());
     let row = ActionRow {
         id: ActionId::new(),
@@ -141,6 +164,8 @@ pub fn create(
         effectiveness: Effectiveness::NotChecked,
         checked_on: None,
         completed_at: None,
+        external_system: new.external_ref.as_ref().map(|r| r.system.clone()),
+        external_id: new.external_ref.as_ref().map(|r| r.id.clone()),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -168,46 +193,28 @@ pub fn create(
     Ok(action)
 }
 
-pub fn list_for_plan(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    plan_id: PlanId,
-    page: &Page,
-) -> ApiResult<Paginated<PlanAction>> {
-    plans::find(conn, principal, plan_id)?;
-    let mut select = plan_actions::table
-        .filter(plan_actions::plan_id.eq(plan_id))
-        .select(ActionRow::as_select())
-        .order(plan_actions::id.asc())
-        .limit(page.fetch())
-        .into_boxed();
-    if let Some(after) = &page.after {
-        select = select.filter(plan_actions::id.gt(after.clone()));
-    }
-    let rows = select.load(conn)?;
-    page.finish_all(
-        rows,
-        |r| r.id.uuid(),
-        |rows| into_dtos(conn, principal, rows),
-    )
-}
-
-/// Actions across the plans the caller may see: a staff member's list for their phone.
+/// Actions across the plans the caller may see (a staff member's list for their phone), or of
+/// one plan (404 unless the caller may see it).
 pub fn list(
     conn: &mut DbConnection,
     principal: &Principal,
+    plan_id: Option<PlanId>,
     query: &ActionQuery,
     page: &Page,
 ) -> ApiResult<Paginated<PlanAction>> {
-    let mut select = plan_actions::table
-        .inner_join(improvement_plans::table)
-        .filter(plan_actions::organisation_id.eq(principal.organisation_id.clone()))
+    if let Some(plan_id) = plan_id {
+        plans::find(conn, principal, plan_id)?;
+    }
+    let mut select = visibility::actions!(principal)
         .select(ActionRow::as_select())
         .order(plan_actions::id.asc())
-        .limit(page.fetch())
-        .into_boxed();
-    if let Some(allowed) = &principal.locations {
-        select = select.filter(improvement_plans::location_id.eq_any(allowed.clone()));
+        .limit(page.fetch());
+    if let Some(plan_id) = plan_id {
+        select = select.filter(plan_actions::plan_id.eq(plan_id));
+    }
+    select = looked_up!(select, plan_actions, query.lookup);
+    if let Some(since) = query.updated_since {
+        select = select.filter(plan_actions::updated_at.ge(to_row(since)));
     }
     if let Some(owner) = &query.owner {
         let owner = if owner == "me" {
@@ -272,7 +279,16 @@ pub fn update(
     check_effectiveness(row.status, effectiveness, checked_on, now().date_naive())
         .map_err(|(field, message)| ApiError::field(field, message).against_record())?;
     // Read before anything is written, so the audit sees every change.
-    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
+    let before = into_dto(conn, principal, row.clone())?;
+    let external = external_ref_to_set!(
+        conn,
+        principal,
+        plan_actions,
+        KIND,
+        before.external_ref.as_ref(),
+        patch.external_ref.as_ref()
+    );
+    let before = serde_json::to_value(before)?;
     if let Some(evidence) = &patch.check_evidence_ids {
         links::check_exist(
             conn,
@@ -298,6 +314,8 @@ pub fn update(
         due_on: patch.due_on,
         effectiveness: patch.effectiveness,
         checked_on: patch.checked_on,
+        external_system: external.as_ref().map(|r| r.system.clone()),
+        external_id: external.map(|r| r.id),
         ..Default::default()
     };
     let action = save(conn, principal, &row, changes, if_match)?;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::api::improvement_plans::actions::dto::PlanAction;
 use crate::api::improvement_plans::reviews::dto::PlanReview;
-use crate::api::shared::{ExternalRef, Owner, Participant};
+use crate::api::shared::{ExternalRef, Lookup, Owner, Participant};
 use crate::domain::framework::Catalogue;
 use crate::domain::improvement::{PlanStatus, Priority, ReviewCadence};
 use crate::error::ApiResult;
@@ -174,6 +174,9 @@ pub struct ImprovementPlanPatch {
     pub co_produced: Option<bool>,
     #[schema(nullable = false, max_items = 100)]
     pub involved: Option<Vec<Participant>>,
+    /// Set once: while the record has none; the one it has may be sent again.
+    #[schema(nullable = false)]
+    pub external_ref: Option<ExternalRef>,
 }
 
 impl ImprovementPlanPatch {
@@ -206,8 +209,10 @@ pub struct PlanTransition {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct PlanQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub lookup: Lookup,
     pub status: Option<PlanStatus>,
     pub location_id: Option<Uuid>,
     /// The owner's `sub`, or `me`.

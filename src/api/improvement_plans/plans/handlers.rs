@@ -6,6 +6,7 @@ use super::dto::{
     ImprovementPlan, ImprovementPlanPatch, NewImprovementPlan, PlanQuery, PlanTransition,
 };
 use super::store;
+use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::PlanId;
 use crate::error::ApiResult;
@@ -50,7 +51,7 @@ pub async fn create_plan(
 /// List improvement plans
 #[utoipa::path(
     tag = "improvement",
-    params(PlanQuery),
+    params(PlanQuery, Lookup),
     responses(
         (status = 200, description = "A page of plans, each with its actions and latest review", body = Paginated<ImprovementPlan>),
     )

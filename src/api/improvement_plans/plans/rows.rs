@@ -153,4 +153,6 @@ pub struct PlanChanges {
     pub last_reviewed_on: Option<Option<NaiveDate>>,
     pub next_review_due: Option<Option<NaiveDate>>,
     pub completed_at: Option<Option<NaiveDateTime>>,
+    pub external_system: Option<String>,
+    pub external_id: Option<String>,
 }

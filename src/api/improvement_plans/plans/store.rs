@@ -10,6 +10,7 @@ use super::rows::{into_dto, into_dtos, review_due, PlanChanges, PlanRow};
 use super::sources::{check_sources, set_sources};
 use crate::api::improvement_plans::actions;
 use crate::api::recognitions;
+use crate::api::shared::ExternalRef;
 use crate::api::{locations, organisation};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
@@ -22,7 +23,7 @@ use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::external_refs::{external_ref_free, external_ref_holder};
+use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
 use crate::store::support::{save_if_unchanged, to_row};
 
@@ -77,10 +78,13 @@ pub fn create(
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
     check_sources(conn, principal, &new.sources)?;
-    if let Some(external) = &new.external_ref {
-        let holder = external_ref_holder!(conn, improvement_plans, organisation_id, external)?;
-        external_ref_free(conn, principal, RecordKind::ImprovementPlan, holder)?;
-    }
+    ensure_external_ref_free!(
+        conn,
+        principal,
+        improvement_plans,
+        RecordKind::ImprovementPlan,
+        new.external_ref.as_ref()
+    )?;
     let now = to_row(now());
     let row = PlanRow {
         id: PlanId::new(),
@@ -158,6 +162,7 @@ pub fn list(
         .select(PlanRow::as_select())
         .order(improvement_plans::id.asc())
         .limit(page.fetch());
+    select = looked_up!(select, improvement_plans, query.lookup);
     if let Some(status) = query.status {
         select = select.filter(improvement_plans::status.eq(status));
     }
@@ -227,6 +232,14 @@ pub fn update(
     if let Some(sources) = &patch.sources {
         check_sources(conn, principal, sources)?;
     }
+    let external = external_ref_to_set!(
+        conn,
+        principal,
+        improvement_plans,
+        KIND,
+        ExternalRef::from_columns(row.external_system.clone(), row.external_id.clone()).as_ref(),
+        patch.external_ref.as_ref()
+    );
     let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let cadence = patch.review_cadence.unwrap_or(row.review_cadence);
     let changes = PlanChanges {
@@ -245,6 +258,8 @@ pub fn update(
             row.last_reviewed_on,
             row.activated_on,
         )),
+        external_system: external.as_ref().map(|r| r.system.clone()),
+        external_id: external.map(|r| r.id),
         ..Default::default()
     };
     if let Some(statements) = &patch.quality_statements {

@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpRequest};
 use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
 use super::store;
 use crate::auth::{Permission, Principal};
-use crate::domain::ids::PlanId;
+use crate::domain::ids::{PlanId, ReviewId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -25,8 +25,7 @@ use crate::state::AppState;
         IdempotencyKey,
     ),
     responses(
-        (status = 201, description = "Recorded; `Location` names the plan's reviews", body = PlanReview),
-        (status = 404, description = "No such plan for the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Recorded; `Location` names the review", body = PlanReview),
     )
 )]
 #[post("/improvement-plans/{id}/reviews")]
@@ -45,7 +44,10 @@ pub async fn create_review(
     let plan_id = id.into_inner();
     idempotency::once(&state.db, keyed, move |conn| {
         let review = store::add_review(conn, &principal, plan_id, &new)?;
-        Answer::created(format!("/v1/improvement-plans/{plan_id}/reviews"), &review)
+        Answer::created(
+            format!("/v1/improvement-plans/{plan_id}/reviews/{}", review.id),
+            &review,
+        )
     })
     .await
 }
@@ -56,7 +58,6 @@ pub async fn create_review(
     params(("id" = Uuid, Path, description = "Plan id"), PageQuery),
     responses(
         (status = 200, description = "A page of the plan's reviews, oldest first", body = Paginated<PlanReview>),
-        (status = 422, description = "Invalid page size", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/improvement-plans/{id}/reviews")]
@@ -75,6 +76,32 @@ pub async fn list_reviews(
         .run(move |conn| store::list_reviews(conn, &principal, plan_id, &page))
         .await?;
     Answer::ok(&reviews)
+}
+
+/// Read a review
+#[utoipa::path(
+    tag = "improvement",
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        ("review_id" = Uuid, Path, description = "Review id"),
+    ),
+    responses(
+        (status = 200, description = "The review", body = PlanReview),
+    )
+)]
+#[get("/improvement-plans/{id}/reviews/{review_id}")]
+pub async fn get_review(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(PlanId, ReviewId)>,
+) -> ApiResult<Answer> {
+    principal.require(Permission::ReadPlans)?;
+    let (plan_id, id) = path.into_inner();
+    let review = state
+        .db
+        .run(move |conn| store::get_review(conn, &principal, plan_id, id))
+        .await?;
+    Answer::ok(&review)
 }
 
 /// Reviews due

@@ -134,6 +134,24 @@ pub fn add_review(
     Ok(review.into_dto())
 }
 
+/// One review of a plan the caller may see.
+pub fn get_review(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    plan_id: PlanId,
+    id: ReviewId,
+) -> ApiResult<PlanReview> {
+    find(conn, principal, plan_id)?;
+    Ok(plan_reviews::table
+        .filter(plan_reviews::plan_id.eq(plan_id))
+        .filter(plan_reviews::id.eq(id))
+        .select(ReviewRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("review"))?
+        .into_dto())
+}
+
 pub fn list_reviews(
     conn: &mut DbConnection,
     principal: &Principal,
