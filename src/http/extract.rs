@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::api::contract::contract;
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::paging::{fingerprint, Page};
 
 /// The largest body careloop reads, in bytes (`CARELOOP_BODY_LIMIT`).
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +93,7 @@ impl<T: 'static> FromRequest for Json<T> {
 /// type (an empty value counts as absent); an undeclared one is named as an error.
 pub struct Query<T> {
     pairs: Option<Vec<(String, String)>>,
+    path: String,
     operation: Operation,
     record: PhantomData<fn() -> T>,
 }
@@ -99,13 +101,30 @@ pub struct Query<T> {
 impl<T: DeserializeOwned> Query<T> {
     /// 400 when the query string is not form-encoded, 422 naming every invalid parameter.
     pub fn parse(self) -> ApiResult<T> {
+        Ok(self.read()?.0)
+    }
+
+    /// A list's query as `T`, and the page it asks for: its `limit`, and its `cursor` checked
+    /// against this very query (the path and the other parameters).
+    pub fn parse_paged(self) -> ApiResult<(T, Page)> {
+        let (query, value, fingerprint) = self.read()?;
+        let page = Page::new(
+            value.get("limit").and_then(Value::as_i64),
+            value.get("cursor").and_then(Value::as_str),
+            fingerprint,
+        )?;
+        Ok((query, page))
+    }
+
+    fn read(self) -> ApiResult<(T, Value, [u8; 4])> {
         let pairs = self.pairs.ok_or_else(|| {
             ApiError::bad_request("invalid_query", "the query string is not form-encoded")
         })?;
+        let fingerprint = fingerprint(&self.path, &pairs);
         let value = contract()
             .read_query(&self.operation.method, &self.operation.pattern, pairs)
             .map_err(ApiError::Validation)?;
-        typed(value)
+        Ok((typed(value.clone())?, value, fingerprint))
     }
 }
 
@@ -119,6 +138,7 @@ impl<T> FromRequest for Query<T> {
             .map(web::Query::into_inner);
         ready(Ok(Self {
             pairs,
+            path: req.path().to_owned(),
             operation: Operation::of(req),
             record: PhantomData,
         }))

@@ -1,25 +1,34 @@
 //! Pagination: the page a list asks for, and a page of records with the next cursor.
+//!
+//! A cursor is opaque to clients: the position after which the next page starts (a record's id,
+//! or the sort key of a list in another order) and a fingerprint of the query it was issued
+//! for, so a cursor sent with other filters is refused rather than silently mixing two lists.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::DbConnection;
 use crate::error::{ApiError, ApiResult};
 
-/// A page of a list, in creation order; pass `next_cursor` back as `cursor` for the next one.
+/// A page of a list in its documented order; pass `next_cursor` back as `cursor` for the next.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Paginated<T: ToSchema> {
     pub items: Vec<T>,
-    /// An opaque cursor: pass it back as `cursor` for the next page. `null` on the last page.
+    /// An opaque cursor: pass it back as `cursor`, with the same filters, for the next page.
+    /// `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
-/// Which page to read: at most `limit` records after the cursor's record.
+/// Which page to read: at most `limit` records after the cursor's position.
 #[derive(Debug, Clone)]
 pub struct Page {
     pub limit: i64,
+    /// Where the page starts: after this key (for most lists, a record's hyphenated id).
     pub after: Option<String>,
+    /// The fingerprint of the query, which every cursor of this list carries.
+    query: [u8; 4],
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -27,8 +36,28 @@ pub const MAX_LIMIT: i64 = 200;
 /// How many batches [`Page::read_kept`] reads for one page at most.
 pub const MAX_BATCHES: usize = 10;
 
+/// The fingerprint of a list's query: its path and every parameter but `limit` and `cursor`.
+pub fn fingerprint(path: &str, pairs: &[(String, String)]) -> [u8; 4] {
+    let mut kept: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(name, value)| name != "limit" && name != "cursor" && !value.is_empty())
+        .collect();
+    kept.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(path);
+    for (name, value) in kept {
+        hasher.update([0]);
+        hasher.update(name);
+        hasher.update([1]);
+        hasher.update(value);
+    }
+    let digest = hasher.finalize();
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
 impl Page {
-    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<Self> {
+    /// The page a list's query asks for; `query` is its [`fingerprint`].
+    pub fn new(limit: Option<i64>, cursor: Option<&str>, query: [u8; 4]) -> ApiResult<Self> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::field(
@@ -37,13 +66,27 @@ impl Page {
             ));
         }
         let after = cursor
-            .map(|c| {
-                Uuid::parse_str(c)
-                    .map(|id| id.hyphenated().to_string())
+            .map(|cursor| {
+                let bytes = hex::decode(cursor)
+                    .ok()
+                    .filter(|b| b.len() > 4)
+                    .ok_or_else(|| ApiError::field("cursor", "is not a cursor careloop issued"))?;
+                if bytes[..4] != query {
+                    return Err(ApiError::field(
+                        "cursor",
+                        "was issued for another query: send it with the filters of the page it \
+                         came with",
+                    ));
+                }
+                String::from_utf8(bytes[4..].to_vec())
                     .map_err(|_| ApiError::field("cursor", "is not a cursor careloop issued"))
             })
             .transpose()?;
-        Ok(Self { limit, after })
+        Ok(Self {
+            limit,
+            after,
+            query,
+        })
     }
 
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
@@ -51,27 +94,67 @@ impl Page {
         self.limit + 1
     }
 
+    /// The cursor of the page after `key`.
+    fn cursor(&self, key: &str) -> String {
+        let mut bytes = self.query.to_vec();
+        bytes.extend_from_slice(key.as_bytes());
+        hex::encode(bytes)
+    }
+
     /// Cuts the fetched rows to the page and answers the cursor of the next page, if any.
-    fn cursor_after<R>(&self, rows: &mut Vec<R>, id: impl Fn(&R) -> Uuid) -> Option<String> {
+    fn cursor_after<R>(&self, rows: &mut Vec<R>, key: impl Fn(&R) -> String) -> Option<String> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        more.then(|| rows.last().map(|r| id(r).simple().to_string()))
+        more.then(|| rows.last().map(|r| self.cursor(&key(r))))
             .flatten()
+    }
+
+    /// Like [`Page::finish_all`], for a list in another order than by id: `key` gives a row's
+    /// position in it, as the list's query reads `after`.
+    pub fn finish_keyed<R, T: ToSchema>(
+        &self,
+        mut rows: Vec<R>,
+        key: impl Fn(&R) -> String,
+        convert: impl FnOnce(Vec<R>) -> ApiResult<Vec<T>>,
+    ) -> ApiResult<Paginated<T>> {
+        let next_cursor = self.cursor_after(&mut rows, key);
+        Ok(Paginated {
+            items: convert(rows)?,
+            next_cursor,
+        })
+    }
+
+    /// The page of a list held whole in memory, in its order: the items after the one whose
+    /// `key` is the cursor's.
+    pub fn slice<T: ToSchema>(
+        &self,
+        items: Vec<T>,
+        key: impl Fn(&T) -> String,
+    ) -> ApiResult<Paginated<T>> {
+        let start = match &self.after {
+            Some(after) => items
+                .iter()
+                .position(|item| &key(item) == after)
+                .map_or(items.len(), |at| at + 1),
+            None => 0,
+        };
+        let rows: Vec<T> = items
+            .into_iter()
+            .skip(start)
+            .take(self.fetch() as usize)
+            .collect();
+        self.finish_keyed(rows, key, Ok)
     }
 
     /// Like [`Page::finish`], converting the page's rows together (to read what they link to in
     /// one query per table).
     pub fn finish_all<R, T: ToSchema>(
         &self,
-        mut rows: Vec<R>,
+        rows: Vec<R>,
         id: impl Fn(&R) -> Uuid,
         convert: impl FnOnce(Vec<R>) -> ApiResult<Vec<T>>,
     ) -> ApiResult<Paginated<T>> {
-        let next_cursor = self.cursor_after(&mut rows, id);
-        Ok(Paginated {
-            items: convert(rows)?,
-            next_cursor,
-        })
+        self.finish_keyed(rows, |r| id(r).hyphenated().to_string(), convert)
     }
 
     /// The rows of this page when whether the caller may see a row is judged after reading it:
@@ -94,9 +177,9 @@ impl Page {
         for _ in 0..MAX_BATCHES {
             let rows = batch(conn, after.clone(), wanted)?;
             let exhausted = (rows.len() as i64) < wanted;
-            read_to = rows.last().map(&id);
-            if let Some(last) = read_to {
-                after = Some(last.hyphenated().to_string());
+            read_to = rows.last().map(|row| id(row).hyphenated().to_string());
+            if let Some(last) = &read_to {
+                after = Some(last.clone());
             }
             kept.extend(keep(conn, rows)?);
             if exhausted {
@@ -110,7 +193,7 @@ impl Page {
         let full = kept.len() as i64 > self.limit;
         let mut page = self.finish(kept, &id, |row| Ok(into(row)))?;
         if !full {
-            page.next_cursor = read_to.map(|last| last.simple().to_string());
+            page.next_cursor = read_to.map(|last| self.cursor(&last));
         }
         Ok(page)
     }
@@ -126,16 +209,15 @@ impl Page {
     }
 }
 
-/// The query of a list that takes only a page: its size and the cursor.
+/// A list's page: its size and the cursor. Every list takes these.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` from the previous page, as it was sent.
-    #[param(pattern = "^[0-9a-f]{32}$")]
+    /// `next_cursor` from the previous page, as it was sent, with the same filters.
+    #[param(pattern = "^[0-9a-f]{10,2000}$")]
     pub cursor: Option<String>,
 }
 
@@ -143,28 +225,67 @@ pub struct PageQuery {
 mod tests {
     use super::*;
 
+    const QUERY: [u8; 4] = [1, 2, 3, 4];
+
     #[test]
     fn page_limits() {
-        assert_eq!(Page::new(None, None).unwrap().limit, 50);
-        assert!(Page::new(Some(0), None).is_err());
-        assert!(Page::new(Some(201), None).is_err());
-        assert!(Page::new(Some(200), None).is_ok());
-        assert!(Page::new(None, Some("nonsense")).is_err());
+        assert_eq!(Page::new(None, None, QUERY).unwrap().limit, 50);
+        assert!(Page::new(Some(0), None, QUERY).is_err());
+        assert!(Page::new(Some(201), None, QUERY).is_err());
+        assert!(Page::new(Some(200), None, QUERY).is_ok());
+        assert!(Page::new(None, Some("nonsense"), QUERY).is_err());
     }
 
     #[test]
-    fn page_cursor_round_trips() {
-        let page = Page::new(Some(2), None).unwrap();
+    fn page_cursor_round_trips_with_its_query_only() {
+        let page = Page::new(Some(2), None, QUERY).unwrap();
         let ids: Vec<Uuid> = (1..=3).map(|_| Uuid::now_v7()).collect();
         let paginated = page
             .finish(ids.clone(), |id| *id, |id| Ok(id.to_string()))
             .unwrap();
         assert_eq!(paginated.items.len(), 2);
-        let next = Page::new(Some(2), paginated.next_cursor.as_deref()).unwrap();
+        let cursor = paginated.next_cursor.unwrap();
+        let next = Page::new(Some(2), Some(&cursor), QUERY).unwrap();
         assert_eq!(next.after, Some(ids[1].to_string()));
         let last = next
             .finish(vec![ids[2]], |id| *id, |id| Ok(id.to_string()))
             .unwrap();
         assert_eq!(last.next_cursor, None);
+        assert!(Page::new(Some(2), Some(&cursor), [4, 3, 2, 1]).is_err());
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_paging_order_and_empty_values() {
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let one = fingerprint(
+            "/v1/concerns",
+            &pairs(&[("status", "raised"), ("risk", "low")]),
+        );
+        let same = fingerprint(
+            "/v1/concerns",
+            &pairs(&[
+                ("risk", "low"),
+                ("limit", "5"),
+                ("status", "raised"),
+                ("cursor", "ab"),
+                ("location_id", ""),
+            ]),
+        );
+        assert_eq!(one, same);
+        assert_ne!(
+            one,
+            fingerprint("/v1/concerns", &pairs(&[("status", "raised")]))
+        );
+        assert_ne!(
+            one,
+            fingerprint(
+                "/v1/evidence",
+                &pairs(&[("status", "raised"), ("risk", "low")])
+            )
+        );
     }
 }

@@ -455,19 +455,10 @@ fn every_cursor_parameter_is_described_as_the_cursor_careloop_sends() {
             }
         }
     }
-    // Paging takes both; only lists take them; every list pages but those short enough to
-    // answer whole.
+    // Paging takes both; only lists take them; every list pages.
     assert_eq!(with_cursor, with_limit);
     assert_eq!(with_cursor, lists);
-    assert_eq!(
-        whole_lists,
-        [
-            "GET /v1/frameworks",
-            "GET /v1/frameworks/{framework_id}/quality-statements",
-            "GET /v1/highlights",
-            "GET /v1/reviews/due",
-        ]
-    );
+    assert!(whole_lists.is_empty(), "{whole_lists:?}");
 }
 
 #[actix_web::test]

@@ -11,6 +11,7 @@ mod frameworks;
 mod helpers;
 mod improvement;
 mod learning;
+mod lists;
 mod locations;
 mod lookups;
 mod merge_patch;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::{claims, operations, sign, takes_a_token, TestApp};
 
 /// What the walk makes: a confidential concern and the records around it, all at `location`.
-struct Scene {
+pub struct Scene {
     /// Strings that must never reach a caller who may not see the concern.
     secrets: Vec<String>,
     /// The ids of the other records at the concern's location, which a caller limited to
@@ -25,7 +25,7 @@ struct Scene {
     score: String,
 }
 
-async fn scene(app: &TestApp) -> Scene {
+pub async fn scene(app: &TestApp) -> Scene {
     let unique = uuid::Uuid::now_v7().simple().to_string();
     let sub = format!("raiser-{unique}");
     let name = format!("Raiser Name {unique}");
@@ -145,7 +145,7 @@ async fn scene(app: &TestApp) -> Scene {
 }
 
 /// A documented path with its parameters filled from the scene.
-fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
+pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
     let id = if path.starts_with("/v1/concerns/") {
         &scene.concern
     } else if path.starts_with("/v1/learning-events/") {

@@ -198,10 +198,43 @@ async fn highlights_share_what_went_well_and_nothing_confidential() {
         })
         .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    // Paged one at a time, the feed is the same list, each highlight once.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let ask = match &cursor {
+            Some(cursor) => format!("/v1/highlights?limit=1&cursor={cursor}"),
+            None => "/v1/highlights?limit=1".to_owned(),
+        };
+        let page = app.get(&app.viewer, &ask).await.expect(200);
+        paged.extend(page.body["items"].as_array().unwrap().iter().cloned());
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(&paged, items);
+    // A cursor is for the query it came with.
+    let first = app
+        .get(&app.viewer, "/v1/highlights?limit=1")
+        .await
+        .expect(200);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let refused = app
+        .get(
+            &app.viewer,
+            &format!(
+                "/v1/highlights?limit=1&cursor={cursor}&location_id={}",
+                app.location
+            ),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(refused.body["errors"][0]["field"], "cursor");
 
     let later = (now + Duration::days(2)).to_rfc3339().replace('+', "%2B");
     let nothing = app
-        .get(&app.viewer, &format!("/v1/highlights?since={later}"))
+        .get(&app.viewer, &format!("/v1/highlights?from={later}"))
         .await
         .expect(200);
     assert_eq!(nothing.body["items"], json!([]));
@@ -274,6 +307,7 @@ async fn the_trail_follows_a_concern_round_the_loop() {
         .get(&app.manager, &format!("/v1/concerns/{concern}/trail"))
         .await
         .expect(200);
+    assert_eq!(trail.body["truncated"], false);
     assert_eq!(
         trail.body["record"],
         json!({"kind": "concern", "id": concern})
@@ -392,6 +426,7 @@ async fn a_wide_trail_stops_at_its_bound() {
         .expect(200);
     let items = trail.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 500);
+    assert_eq!(trail.body["truncated"], true);
     let ids: std::collections::HashSet<_> = items.iter().map(|i| i["id"].clone()).collect();
     assert_eq!(ids.len(), 500);
     assert!(items

@@ -33,7 +33,6 @@ pub struct AuditEvent {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only changes to this kind of record (`organisation`, `location`, `concern`).
     pub resource_type: Option<String>,
@@ -43,10 +42,4 @@ pub struct AuditQuery {
     pub from: Option<DateTime<Utc>>,
     /// Only changes at or before this time.
     pub to: Option<DateTime<Utc>>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` from the previous page, as it was sent.
-    #[param(pattern = "^[0-9a-f]{32}$")]
-    pub cursor: Option<String>,
 }

@@ -5,7 +5,7 @@ use super::store;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
 use crate::http::extract::Query;
-use crate::http::paging::{Page, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::respond::Answer;
 use crate::http::validate::check_range;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// An anonymous raiser's events are dated to the hour they acted in.
 #[utoipa::path(
     tag = "audit",
-    params(AuditQuery),
+    params(AuditQuery, PageQuery),
     responses(
         (status = 200, description = "A page of audit events", body = Paginated<AuditEvent>),
     )
@@ -31,9 +31,8 @@ pub async fn list_audit_events(
     query: Query<AuditQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadAuditEvents)?;
-    let query = query.parse()?;
+    let (query, page) = query.parse_paged()?;
     check_range(query.from, query.to, "from")?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
     let events = state
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))

@@ -11,7 +11,7 @@ use crate::domain::ids::{ConcernId, ConcernUpdateId};
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, PageQuery, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::state::AppState;
@@ -70,7 +70,7 @@ pub async fn create_concern(
 /// viewers and integrations all but confidential ones; staff those they raised.
 #[utoipa::path(
     tag = "concerns",
-    params(ConcernQuery, Lookup),
+    params(ConcernQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of concerns", body = Paginated<Concern>),
     )
@@ -82,8 +82,7 @@ pub async fn list_concerns(
     query: Query<ConcernQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
-    let query = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (query, page) = query.parse_paged()?;
     let concerns = state
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))
@@ -241,8 +240,7 @@ pub async fn list_concern_updates(
     query: Query<PageQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
-    let query: PageQuery = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (_, page) = query.parse_paged()?;
     let id = id.into_inner();
     let updates = state
         .db

@@ -21,7 +21,7 @@ use messages::{field_errors, sorted};
 pub const NOT_BLANK: &str = r"\S";
 
 /// The pattern of a page cursor (`next_cursor`, sent back as `cursor`).
-pub const CURSOR: &str = "^[0-9a-f]{32}$";
+pub const CURSOR: &str = "^[0-9a-f]{10,2000}$";
 
 /// The document's rules for each operation, and its path templates.
 pub struct Contract {

@@ -285,17 +285,10 @@ pub struct EvidenceQuery {
     /// Include archived evidence.
     #[serde(default)]
     pub include_archived: bool,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` from the previous page, as it was sent.
-    #[param(pattern = "^[0-9a-f]{32}$")]
-    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct SeriesQuery {
     /// One location's values; a caller limited to some locations must name one of theirs.
     pub location_id: Option<Uuid>,

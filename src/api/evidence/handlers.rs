@@ -8,7 +8,7 @@ use crate::domain::ids::EvidenceId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::http::validate::check_range;
@@ -51,7 +51,7 @@ pub async fn create_evidence(
 /// Archived evidence is left out unless `include_archived=true`.
 #[utoipa::path(
     tag = "evidence",
-    params(EvidenceQuery, Lookup),
+    params(EvidenceQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of evidence", body = Paginated<Evidence>),
     )
@@ -63,9 +63,8 @@ pub async fn list_evidence(
     query: Query<EvidenceQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadEvidence)?;
-    let query = query.parse()?;
+    let (query, page) = query.parse_paged()?;
     check_range(query.from, query.to, "from")?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
     let items = state
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))

@@ -44,7 +44,6 @@ pub struct QualityStatementEntry {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct CoverageQuery {
     /// One location's records; a caller limited to some locations must name one of theirs.
     pub location_id: Option<Uuid>,

@@ -8,7 +8,7 @@ use crate::auth::{Permission, Principal};
 use crate::domain::framework::Framework;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
-use crate::http::paging::Paginated;
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::respond::Answer;
 use crate::state::AppState;
 
@@ -27,16 +27,19 @@ pub fn framework(state: &AppState, id: &str) -> ApiResult<Arc<Framework>> {
 /// Framework 2024 ships with careloop). Every role.
 #[utoipa::path(
     tag = "frameworks",
+    params(PageQuery),
     responses(
-        (status = 200, description = "Every framework (one page)", body = Paginated<FrameworkSummary>),
+        (status = 200, description = "A page of frameworks, in the catalogue's order", body = Paginated<FrameworkSummary>),
     )
 )]
 #[get("/frameworks")]
 pub async fn list_frameworks(
     state: web::Data<AppState>,
     principal: Principal,
+    query: Query<PageQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadFrameworks)?;
+    let (_, page) = query.parse_paged()?;
     let items = state
         .catalogue
         .frameworks()
@@ -50,10 +53,7 @@ pub async fn list_frameworks(
             quality_statements: f.statements().count(),
         })
         .collect();
-    Answer::ok(&Paginated {
-        items,
-        next_cursor: None,
-    })
+    Answer::ok(&page.slice(items, |f: &FrameworkSummary| f.id.clone())?)
 }
 
 /// Read a whole framework
@@ -80,9 +80,9 @@ pub async fn get_framework(
 /// List a framework's quality statements
 #[utoipa::path(
     tag = "frameworks",
-    params(("framework_id" = String, Path, description = "Framework id")),
+    params(("framework_id" = String, Path, description = "Framework id"), PageQuery),
     responses(
-        (status = 200, description = "Every quality statement, in the framework's order (one page)", body = Paginated<QualityStatementEntry>),
+        (status = 200, description = "A page of quality statements, in the framework's order", body = Paginated<QualityStatementEntry>),
     )
 )]
 #[get("/frameworks/{framework_id}/quality-statements")]
@@ -90,8 +90,10 @@ pub async fn list_quality_statements(
     state: web::Data<AppState>,
     principal: Principal,
     framework_id: web::Path<String>,
+    query: Query<PageQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadFrameworks)?;
+    let (_, page) = query.parse_paged()?;
     let framework = framework(&state, &framework_id)?;
     let items = framework
         .key_questions
@@ -109,10 +111,7 @@ pub async fn list_quality_statements(
                 })
         })
         .collect();
-    Answer::ok(&Paginated {
-        items,
-        next_cursor: None,
-    })
+    Answer::ok(&page.slice(items, |s: &QualityStatementEntry| s.id.clone())?)
 }
 
 /// How well records cover a framework

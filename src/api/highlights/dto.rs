@@ -9,10 +9,9 @@ use crate::api::shared::LinkedRecord;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct HighlightQuery {
     /// From this time on (default: 30 days ago).
-    pub since: Option<DateTime<Utc>>,
+    pub from: Option<DateTime<Utc>>,
     pub location_id: Option<Uuid>,
 }
 

@@ -7,20 +7,21 @@ use super::store;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
 use crate::http::extract::Query;
-use crate::http::paging::Paginated;
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::respond::Answer;
 use crate::state::AppState;
 
 /// What to share in a newsletter or handover
 ///
 /// Recognitions, completed actions and plans, lessons from learning events, and resolved
-/// concerns' outcomes ("you said, we did"), newest first. Never anything confidential, and
-/// nothing that could identify an anonymous raiser.
+/// concerns' outcomes ("you said, we did"), newest first (the one list not oldest first: a feed
+/// is read from its top). Never anything confidential, and nothing that could identify an
+/// anonymous raiser.
 #[utoipa::path(
     tag = "recognition",
-    params(HighlightQuery),
+    params(HighlightQuery, PageQuery),
     responses(
-        (status = 200, description = "Highlights, newest first (one page)", body = Paginated<Highlight>),
+        (status = 200, description = "A page of highlights, newest first", body = Paginated<Highlight>),
     )
 )]
 #[get("/highlights")]
@@ -30,10 +31,10 @@ pub async fn list_highlights(
     query: Query<HighlightQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadRecognitions)?;
-    let query = query.parse()?;
+    let (query, page) = query.parse_paged()?;
     let highlights = state
         .db
-        .run(move |conn| store::highlights(conn, &principal, &query))
+        .run(move |conn| store::highlights(conn, &principal, &query, &page))
         .await?;
     Answer::ok(&highlights)
 }

@@ -14,12 +14,19 @@ use crate::domain::concern::{ConcernCategory, ConcernStatus};
 use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::improvement::{ActionStatus, PlanStatus, RecognitionKind};
 use crate::domain::{now, RecordKind};
-use crate::error::ApiResult;
-use crate::http::paging::Paginated;
+use crate::error::{ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
 use crate::store::support::{to_row, to_utc};
 
-/// How many of each kind of highlight one answer carries at most.
-const HIGHLIGHTS_PER_KIND: i64 = 100;
+/// Records strictly before a position in the feed's order: an earlier moment, or the same
+/// moment and a lower id.
+macro_rules! before {
+    ($at:expr, $id:expr, $position:expr) => {
+        $at.lt(to_row($position.at)).or($at
+            .eq(to_row($position.at))
+            .and($id.lt($position.id.clone())))
+    };
+}
 
 fn highlight(
     kind: HighlightKind,
@@ -49,8 +56,11 @@ pub fn highlights(
     conn: &mut DbConnection,
     principal: &Principal,
     query: &HighlightQuery,
+    page: &Page,
 ) -> ApiResult<Paginated<Highlight>> {
-    let since = query.since.unwrap_or_else(|| now() - Duration::days(30));
+    let since = query.from.unwrap_or_else(|| now() - Duration::days(30));
+    let after = page.after.as_deref().map(Position::read).transpose()?;
+    let fetch = page.fetch();
     let location = query.location_id.map(LocationId::from);
     if principal.locations.is_some() || location.is_some() {
         locations::store::check_reference(conn, principal, location)?;
@@ -70,10 +80,26 @@ pub fn highlights(
             recognitions::location_id,
         ))
         .order(recognitions::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
+        .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
         recognised = recognised.filter(recognitions::location_id.eq(*location));
+    }
+    // A recognition's moment is the start of its day: before the position's moment is before
+    // its day, or on its day when the position is later in the day (or the same, with a lower id).
+    if let Some(after) = &after {
+        let day = after.at.date_naive();
+        recognised = if after.at.time() == chrono::NaiveTime::MIN {
+            recognised.filter(
+                recognitions::occurred_on
+                    .lt(day)
+                    .or(recognitions::occurred_on
+                        .eq(day)
+                        .and(recognitions::id.lt(after.id.clone()))),
+            )
+        } else {
+            recognised.filter(recognitions::occurred_on.le(day))
+        };
     }
     for (id, kind, title, message, on, location) in recognised.load::<(
         RecordId,
@@ -112,10 +138,13 @@ pub fn highlights(
             improvement_plans::location_id,
         ))
         .order(plan_actions::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
+        .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
         actions = actions.filter(improvement_plans::location_id.eq(*location));
+    }
+    if let Some(after) = &after {
+        actions = actions.filter(before!(plan_actions::completed_at, plan_actions::id, after));
     }
     for (id, description, note, done_at, location) in actions.load::<(
         RecordId,
@@ -148,10 +177,17 @@ pub fn highlights(
             improvement_plans::location_id,
         ))
         .order(improvement_plans::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
+        .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
         plans = plans.filter(improvement_plans::location_id.eq(*location));
+    }
+    if let Some(after) = &after {
+        plans = plans.filter(before!(
+            improvement_plans::completed_at,
+            improvement_plans::id,
+            after
+        ));
     }
     for (id, title, objective, done_at, location) in plans.load::<(
         RecordId,
@@ -175,6 +211,8 @@ pub fn highlights(
     let mut learning = learning_events::table
         .filter(learning_events::organisation_id.eq(organisation_id.clone()))
         .filter(learning_events::occurred_at.ge(to_row(since)))
+        // In SQL, so that a page of events without lessons cannot hide the next with some.
+        .filter(learning_events::lessons.ne("[]"))
         .select((
             learning_events::id,
             learning_events::title,
@@ -183,10 +221,17 @@ pub fn highlights(
             learning_events::location_id,
         ))
         .order(learning_events::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
+        .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
         learning = learning.filter(learning_events::location_id.eq(*location));
+    }
+    if let Some(after) = &after {
+        learning = learning.filter(before!(
+            learning_events::occurred_at,
+            learning_events::id,
+            after
+        ));
     }
     for (id, title, lessons, at, location) in learning.load::<(
         RecordId,
@@ -197,16 +242,14 @@ pub fn highlights(
     )>(conn)?
     {
         let JsonText(lessons) = lessons;
-        if !lessons.is_empty() {
-            items.push(highlight(
-                HighlightKind::Lessons,
-                to_utc(at),
-                title,
-                Some(lessons.join("; ")),
-                (RecordKind::LearningEvent, id),
-                location,
-            ));
-        }
+        items.push(highlight(
+            HighlightKind::Lessons,
+            to_utc(at),
+            title,
+            Some(lessons.join("; ")),
+            (RecordKind::LearningEvent, id),
+            location,
+        ));
     }
 
     let resolved = [ConcernStatus::Resolved, ConcernStatus::Closed];
@@ -224,10 +267,13 @@ pub fn highlights(
             concerns::location_id,
         ))
         .order(concerns::id.desc())
-        .limit(HIGHLIGHTS_PER_KIND)
+        .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
         outcomes = outcomes.filter(concerns::location_id.eq(*location));
+    }
+    if let Some(after) = &after {
+        outcomes = outcomes.filter(before!(concerns::resolved_at, concerns::id, after));
     }
     for (id, category, outcome, resolved_at, location) in outcomes.load::<(
         RecordId,
@@ -248,9 +294,42 @@ pub fn highlights(
         ));
     }
 
-    items.sort_by_key(|item| std::cmp::Reverse(item.at));
-    Ok(Paginated {
-        items,
-        next_cursor: None,
-    })
+    // Each kind gave its newest page after the position; together, newest first, the first
+    // page of them is the feed's.
+    items.sort_by_key(|item| std::cmp::Reverse((item.at, item.record.id)));
+    page.finish_keyed(items, |item| Position::of(item).write(), Ok)
+}
+
+/// Where a page of the feed ends: a highlight's moment and its record's id (newest first).
+struct Position {
+    at: DateTime<Utc>,
+    id: String,
+}
+
+impl Position {
+    fn of(item: &Highlight) -> Self {
+        Self {
+            at: item.at,
+            id: item.record.id.hyphenated().to_string(),
+        }
+    }
+
+    fn write(&self) -> String {
+        format!(
+            "{}/{}",
+            self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            self.id
+        )
+    }
+
+    fn read(text: &str) -> ApiResult<Self> {
+        text.split_once('/')
+            .and_then(|(at, id)| {
+                Some(Self {
+                    at: DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+                    id: id.to_owned(),
+                })
+            })
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor careloop issued"))
+    }
 }

@@ -8,7 +8,7 @@ use crate::domain::ids::LearningEventId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::http::validate::check_range;
@@ -49,7 +49,7 @@ pub async fn create_learning_event(
 /// List learning events
 #[utoipa::path(
     tag = "learning",
-    params(LearningEventQuery, Lookup),
+    params(LearningEventQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of learning events", body = Paginated<LearningEvent>),
     )
@@ -61,9 +61,8 @@ pub async fn list_learning_events(
     query: Query<LearningEventQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadLearning)?;
-    let query = query.parse()?;
+    let (query, page) = query.parse_paged()?;
     check_range(query.from, query.to, "from")?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
     let events = state
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))

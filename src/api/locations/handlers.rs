@@ -8,7 +8,7 @@ use crate::domain::ids::LocationId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::state::AppState;
@@ -49,7 +49,7 @@ pub async fn create_location(
 /// The organisation's locations, narrowed to the caller's `locations` claim.
 #[utoipa::path(
     tag = "locations",
-    params(LocationQuery, Lookup),
+    params(LocationQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of locations", body = Paginated<Location>),
     )
@@ -61,8 +61,7 @@ pub async fn list_locations(
     query: Query<LocationQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadLocations)?;
-    let query = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (query, page) = query.parse_paged()?;
     let locations = state
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))

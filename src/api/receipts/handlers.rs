@@ -12,7 +12,7 @@ use crate::domain::{now, receipt};
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, PageQuery, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::respond::Answer;
 use crate::state::AppState;
 use crate::telemetry::Unlogged;
@@ -93,8 +93,7 @@ pub async fn list_receipt_messages(
     code: ReceiptCode,
     query: Query<PageQuery>,
 ) -> ApiResult<Answer> {
-    let query = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (_, page) = query.parse_paged()?;
     let (_, concern) = open(&state, &req, &code).await?;
     let concern_id = concern.id;
     let updates = state

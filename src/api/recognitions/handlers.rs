@@ -8,7 +8,7 @@ use crate::domain::ids::RecognitionId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::respond::Answer;
 use crate::state::AppState;
 
@@ -45,7 +45,7 @@ pub async fn create_recognition(
 /// List recognitions
 #[utoipa::path(
     tag = "recognition",
-    params(RecognitionQuery, Lookup),
+    params(RecognitionQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of recognitions", body = Paginated<Recognition>),
     )
@@ -57,8 +57,7 @@ pub async fn list_recognitions(
     query: Query<RecognitionQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadRecognitions)?;
-    let query = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (query, page) = query.parse_paged()?;
     let items = state
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))

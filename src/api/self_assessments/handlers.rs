@@ -14,7 +14,7 @@ use crate::domain::ids::{LocationId, SelfAssessmentId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, PageQuery, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::state::AppState;
@@ -327,8 +327,7 @@ pub async fn list_scores(
     principal.require(Permission::ReadSelfAssessments)?;
     let path = path.into_inner();
     let framework = path.framework(&state)?;
-    let query = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (_, page) = query.parse_paged()?;
     let scores = state
         .db
         .run(move |conn| store::history(conn, &principal, &path.statement(&framework), &page))

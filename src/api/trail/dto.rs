@@ -30,12 +30,16 @@ pub struct TrailEntry {
          "status": "governance_review", "depth": 1, "via": {"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"}},
         {"kind": "improvement_plan", "id": "0192f0c4-8888-7000-8000-000000000001", "title": "Answer call bells within 5 minutes",
          "status": "active", "depth": 2, "via": {"kind": "learning_event", "id": "0192f0c4-5555-7000-8000-000000000001"}}
-    ]
+    ],
+    "truncated": false
 }))]
 pub struct Trail {
     pub record: LinkedRecord,
     /// Nearest first.
     pub items: Vec<TrailEntry>,
+    /// `true` when the walk stopped at its bounds (500 records, or 6 links from the record)
+    /// with links still to follow: the rest is read from the trails of the deepest records.
+    pub truncated: bool,
 }
 
 unversioned!(Trail);

@@ -124,6 +124,7 @@ pub fn trail(conn: &mut DbConnection, principal: &Principal, start: Node) -> Api
     let mut seen: HashSet<Node> = HashSet::from([start]);
     let mut frontier = vec![start];
     let mut items = Vec::new();
+    let mut truncated = false;
     for depth in 1..=MAX_DEPTH {
         // Ids are UUIDs, unique across kinds, so a record is known by its id alone.
         let known: Vec<RecordId> = seen.iter().map(|&(_, id)| id).collect();
@@ -157,7 +158,11 @@ pub fn trail(conn: &mut DbConnection, principal: &Principal, start: Node) -> Api
             });
             frontier.push(node);
         }
-        if frontier.is_empty() || items.len() >= MAX_RECORDS {
+        if frontier.is_empty() {
+            break;
+        }
+        if items.len() >= MAX_RECORDS || depth == MAX_DEPTH {
+            truncated = true;
             break;
         }
     }
@@ -167,5 +172,6 @@ pub fn trail(conn: &mut DbConnection, principal: &Principal, start: Node) -> Api
             id: start.1.into(),
         },
         items,
+        truncated,
     })
 }

@@ -139,12 +139,6 @@ pub struct ActionQuery {
     pub due_before: Option<NaiveDate>,
     /// Only actions changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` from the previous page, as it was sent.
-    #[param(pattern = "^[0-9a-f]{32}$")]
-    pub cursor: Option<String>,
 }
 
 versioned!(PlanAction);

@@ -10,7 +10,7 @@ use crate::domain::ids::{ActionId, PlanId};
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::state::AppState;
@@ -57,7 +57,7 @@ pub async fn create_action(
 /// Oldest first; the same filters as `/v1/actions`, within the plan.
 #[utoipa::path(
     tag = "improvement",
-    params(("id" = Uuid, Path, description = "Plan id"), ActionQuery, Lookup),
+    params(("id" = Uuid, Path, description = "Plan id"), ActionQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of the plan's actions, oldest first", body = Paginated<PlanAction>),
     )
@@ -181,7 +181,7 @@ pub async fn transition_action(
 /// `status` and `due_before`.
 #[utoipa::path(
     tag = "improvement",
-    params(ActionQuery, Lookup),
+    params(ActionQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of actions", body = Paginated<PlanAction>),
     )
@@ -202,8 +202,7 @@ async fn actions(
     query: Query<ActionQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
-    let query = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (query, page) = query.parse_paged()?;
     let actions = state
         .db
         .run(move |conn| store::list(conn, &principal, plan_id, &query, &page))

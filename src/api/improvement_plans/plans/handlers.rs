@@ -12,7 +12,7 @@ use crate::domain::ids::PlanId;
 use crate::error::ApiResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::state::AppState;
@@ -51,7 +51,7 @@ pub async fn create_plan(
 /// List improvement plans
 #[utoipa::path(
     tag = "improvement",
-    params(PlanQuery, Lookup),
+    params(PlanQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of plans, each with its actions and latest review", body = Paginated<ImprovementPlan>),
     )
@@ -63,8 +63,7 @@ pub async fn list_plans(
     query: Query<PlanQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
-    let query = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (query, page) = query.parse_paged()?;
     let plans = state
         .db
         .run(move |conn| store::list(conn, &principal, &query, &page))

@@ -65,7 +65,6 @@ impl NewPlanReview {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct DueQuery {
     /// Plans due within this many days from today, and those overdue (0 to 366; default 14).
     #[param(minimum = 0, maximum = 366)]

@@ -9,7 +9,7 @@ use crate::domain::ids::{PlanId, ReviewId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
-use crate::http::paging::{Page, PageQuery, Paginated};
+use crate::http::paging::{PageQuery, Paginated};
 use crate::http::respond::Answer;
 use crate::state::AppState;
 
@@ -68,8 +68,7 @@ pub async fn list_reviews(
     query: Query<PageQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
-    let query: PageQuery = query.parse()?;
-    let page = Page::new(query.limit, query.cursor.as_deref())?;
+    let (_, page) = query.parse_paged()?;
     let plan_id = id.into_inner();
     let reviews = state
         .db
@@ -110,9 +109,9 @@ pub async fn get_review(
 /// first: the agenda of the monthly governance meeting.
 #[utoipa::path(
     tag = "improvement",
-    params(DueQuery),
+    params(DueQuery, PageQuery),
     responses(
-        (status = 200, description = "Plans due for review (one page)", body = Paginated<DueReview>),
+        (status = 200, description = "A page of plans due for review, soonest first", body = Paginated<DueReview>),
     )
 )]
 #[get("/reviews/due")]
@@ -122,7 +121,7 @@ pub async fn reviews_due(
     query: Query<DueQuery>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
-    let query = query.parse()?;
+    let (query, page) = query.parse_paged()?;
     if query
         .within_days
         .is_some_and(|days| !(0..=366).contains(&days))
@@ -131,7 +130,7 @@ pub async fn reviews_due(
     }
     let due = state
         .db
-        .run(move |conn| store::due_reviews(conn, &principal, &query))
+        .run(move |conn| store::due_reviews(conn, &principal, &query, &page))
         .await?;
     Answer::ok(&due)
 }

@@ -194,6 +194,7 @@ pub fn due_reviews(
     conn: &mut DbConnection,
     principal: &Principal,
     query: &DueQuery,
+    page: &Page,
 ) -> ApiResult<Paginated<DueReview>> {
     let today = now().date_naive();
     let horizon = today + Duration::days(query.within_days.unwrap_or(14));
@@ -204,17 +205,39 @@ pub fn due_reviews(
         .order((
             improvement_plans::next_review_due.asc(),
             improvement_plans::id.asc(),
-        ));
+        ))
+        .limit(page.fetch());
     if let Some(location) = query.location_id {
         select = select.filter(improvement_plans::location_id.eq(LocationId::from(location)));
     }
-    let items = select
-        .load(conn)?
-        .into_iter()
-        .filter_map(|row| due_review(row, today).transpose())
-        .collect::<ApiResult<_>>()?;
-    Ok(Paginated {
-        items,
-        next_cursor: None,
-    })
+    // The list is in due order: a page starts after the last plan's (due day, id).
+    if let Some(after) = &page.after {
+        let (due, id) = after
+            .split_once('/')
+            .and_then(|(due, id)| Some((due.parse::<NaiveDate>().ok()?, id.to_owned())))
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor careloop issued"))?;
+        select = select.filter(
+            improvement_plans::next_review_due
+                .gt(due)
+                .or(improvement_plans::next_review_due
+                    .eq(due)
+                    .and(improvement_plans::id.gt(id))),
+        );
+    }
+    let rows = select.load(conn)?;
+    page.finish_keyed(
+        rows,
+        |row: &PlanRow| {
+            let due = row
+                .next_review_due
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            format!("{due}/{}", row.id)
+        },
+        |rows| {
+            rows.into_iter()
+                .filter_map(|row| due_review(row, today).transpose())
+                .collect()
+        },
+    )
 }

@@ -1,0 +1,49 @@
+//! One list contract: every collection of the document pages with `limit` and `cursor`, and
+//! walking it a record at a time gives the same list as one long page, each item once.
+
+use serde_json::Value;
+
+use crate::helpers::{operations, TestApp};
+use crate::privacy::{fill, scene};
+
+#[actix_web::test]
+async fn every_list_pages_to_the_same_items_as_one_long_page() {
+    let app = TestApp::new().await;
+    let scene = scene(&app).await;
+    let document = careloop::api::docs::document();
+    let mut walked = 0;
+    for (method, template, operation) in operations(document) {
+        let takes_cursor = operation["parameters"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["name"] == "cursor"));
+        if method != "GET" || !takes_cursor || template.starts_with("/v1/receipt") {
+            continue;
+        }
+        let path = fill(template, &scene, &app);
+        let whole = app
+            .get(&app.admin, &format!("{path}?limit=200"))
+            .await
+            .expect(200);
+        assert_eq!(whole.body["next_cursor"], Value::Null, "{path}");
+        let mut paged: Vec<Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let ask = match &cursor {
+                Some(cursor) => format!("{path}?limit=1&cursor={cursor}"),
+                None => format!("{path}?limit=1"),
+            };
+            let page = app.get(&app.admin, &ask).await.expect(200);
+            let items = page.body["items"].as_array().unwrap();
+            assert!(items.len() <= 1, "{ask}");
+            paged.extend(items.iter().cloned());
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+            assert!(paged.len() <= 200, "{path} does not end");
+        }
+        assert_eq!(&paged, whole.body["items"].as_array().unwrap(), "{path}");
+        walked += 1;
+    }
+    assert!(walked >= 16, "{walked} lists");
+}
