@@ -373,7 +373,7 @@ check("the metric's monthly series (manager)", len(series.points) == 3, f"{len(s
 step(
     "framework coverage (manager)",
     lambda: framework_coverage.sync_detailed(
-        "cqc-saf-2024", client=manager, since=dt.datetime(today.year, 1, 1, tzinfo=dt.timezone.utc)
+        "cqc-saf-2024", client=manager, from_=dt.datetime(today.year, 1, 1, tzinfo=dt.timezone.utc)
     ),
     200,
     Coverage,

@@ -106,7 +106,7 @@ call "read the metric's series" \
   -H "$(as "$MANAGER")"; echo
 
 # Which quality statements have evidence, and a self-assessment rolled up to key questions.
-call "read coverage" "$BASE/v1/frameworks/cqc-saf-2024/coverage?since=2026-01-01T00:00:00Z" \
+call "read coverage" "$BASE/v1/frameworks/cqc-saf-2024/coverage?from=2026-01-01T00:00:00Z" \
   -H "$(as "$MANAGER")" | head -c 600; echo
 for statement in safe.learning_culture safe.safeguarding safe.medicines_optimisation; do
   call "self-assess $statement" -X PUT \

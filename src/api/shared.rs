@@ -1,6 +1,7 @@
 //! The API shapes several resources share: external refs and the lookups by them, linked
 //! records, owners, participants.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -79,6 +80,15 @@ impl Lookup {
             )),
         }
     }
+}
+
+/// The sync filter of a list of records that never change once written (timeline entries,
+/// reviews, scores): `updated_since` reads those written since.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangedSince {
+    /// Only records changed (for these, written) at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// A record a recognition is about.

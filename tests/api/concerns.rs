@@ -559,6 +559,15 @@ async fn list_filters_narrow_the_results() {
         get("status=raised&risk=high").await,
         vec![medication.clone()]
     );
+    // A repeated filter takes any of its values.
+    assert_eq!(
+        get("status=raised&status=acknowledged").await,
+        vec![medication.clone(), staffing.clone()]
+    );
+    assert_eq!(
+        get("category=medication&category=staffing&risk=low").await,
+        vec![staffing.clone()]
+    );
     let by_location = app
         .get(
             &app.manager,

@@ -228,6 +228,26 @@ async fn archiving_hides_evidence_but_keeps_it() {
             .body),
         vec![kept.clone(), gone.clone()]
     );
+    // A sync read brings the archived record, so a mirror can drop it; unless asked not to.
+    let synced = app
+        .get(
+            &app.viewer,
+            "/v1/evidence?updated_since=2000-01-01T00:00:00Z",
+        )
+        .await
+        .body;
+    assert_eq!(ids(&synced), vec![kept.clone(), gone.clone()]);
+    assert!(synced["items"][1]["archived_at"].is_string());
+    assert_eq!(
+        ids(&app
+            .get(
+                &app.viewer,
+                "/v1/evidence?updated_since=2000-01-01T00:00:00Z&include_archived=false"
+            )
+            .await
+            .body),
+        vec![kept.clone()]
+    );
     app.get(&app.viewer, &path).await.expect(200);
     app.patch(&app.manager, &path, json!({"title": "Revived"}))
         .await
@@ -355,7 +375,7 @@ async fn evidence_lists_filter() {
         vec![observed.clone()]
     );
     assert_eq!(
-        list("quality_statement=safe.medicines_optimisation".into()).await,
+        list("quality_statement_id=safe.medicines_optimisation".into()).await,
         vec![september.clone()]
     );
     assert_eq!(

@@ -170,7 +170,7 @@ async fn coverage_counts_what_references_each_statement() {
     let recent = app
         .get(
             &app.viewer,
-            &format!("/v1/frameworks/{CQC}/coverage?since=2026-06-01T00:00:00Z"),
+            &format!("/v1/frameworks/{CQC}/coverage?from=2026-06-01T00:00:00Z"),
         )
         .await
         .expect(200);
@@ -187,7 +187,7 @@ async fn coverage_counts_what_references_each_statement() {
     let late = app
         .get(
             &app.viewer,
-            &format!("/v1/frameworks/{CQC}/coverage?since=2026-10-02T00:00:00Z"),
+            &format!("/v1/frameworks/{CQC}/coverage?from=2026-10-02T00:00:00Z"),
         )
         .await
         .expect(200);

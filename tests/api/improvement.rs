@@ -365,11 +365,10 @@ async fn the_governance_meeting_sees_what_is_due() {
         .await
         .expect_problem(422, "validation_failed");
 
-    let before = (today() + Duration::days(1)).to_string();
     let listed = app
         .get(
             &app.viewer,
-            &format!("/v1/improvement-plans?review_due_before={before}"),
+            &format!("/v1/improvement-plans?review_due_to={}", today()),
         )
         .await
         .expect(200);
@@ -386,7 +385,7 @@ async fn the_governance_meeting_sees_what_is_due() {
         .expect(200);
     assert_eq!(drafts.body["items"][0]["id"], json!(draft));
     let statement = app
-        .get(&app.viewer, "/v1/improvement-plans?quality_statement=safe.safe_and_effective_staffing&owner=user-manager")
+        .get(&app.viewer, "/v1/improvement-plans?quality_statement_id=safe.safe_and_effective_staffing&owner=user-manager")
         .await
         .expect(200);
     assert_eq!(statement.body["items"].as_array().unwrap().len(), 4);
@@ -456,11 +455,11 @@ async fn staff_move_their_own_actions_only() {
 
     // A staff member's phone: their open actions, due soon.
     let other = new_action(&app, &plan, "user-staff").await;
-    let due_before = (today() + Duration::days(11)).to_string();
+    let due_to = (today() + Duration::days(10)).to_string();
     let phone = app
         .get(
             &app.staff,
-            &format!("/v1/actions?owner=me&status=open&due_before={due_before}"),
+            &format!("/v1/actions?owner=me&status=open&due_to={due_to}"),
         )
         .await
         .expect(200);
@@ -474,7 +473,10 @@ async fn staff_move_their_own_actions_only() {
     let none_due = app
         .get(
             &app.staff,
-            &format!("/v1/actions?owner=me&due_before={}", today()),
+            &format!(
+                "/v1/actions?owner=me&due_to={}",
+                today() - Duration::days(1)
+            ),
         )
         .await
         .expect(200);

@@ -240,11 +240,11 @@ async fn learning_events_are_filtered() {
         vec![debrief.clone()]
     );
     assert_eq!(
-        list("quality_statement=safe.learning_culture").await,
+        list("quality_statement_id=safe.learning_culture").await,
         vec![review.clone(), debrief.clone()]
     );
     assert_eq!(
-        list("quality_statement=well_led.governance_management_sustainability").await,
+        list("quality_statement_id=well_led.governance_management_sustainability").await,
         vec![review.clone()]
     );
     assert_eq!(

@@ -239,9 +239,18 @@ pub struct ConcernQuery {
     #[serde(flatten)]
     #[param(ignore)]
     pub lookup: Lookup,
-    pub status: Option<ConcernStatus>,
-    pub category: Option<ConcernCategory>,
-    pub risk: Option<RiskLevel>,
+    /// Only concerns in this status (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub status: Vec<ConcernStatus>,
+    /// Only concerns of this category (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub category: Vec<ConcernCategory>,
+    /// Only concerns at this risk (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub risk: Vec<RiskLevel>,
     pub location_id: Option<Uuid>,
     /// Only concerns past (true) or within (false) their deadlines.
     pub overdue: Option<bool>,

@@ -5,6 +5,7 @@ use super::dto::{
     TransitionRequest,
 };
 use super::{store, timeline};
+use crate::api::shared::ChangedSince;
 use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
@@ -227,7 +228,7 @@ pub async fn add_concern_update(
 /// Oldest first; transitions appear here too. A raiser sees only the entries shared with them.
 #[utoipa::path(
     tag = "concerns",
-    params(("id" = Uuid, Path, description = "Concern id"), PageQuery),
+    params(("id" = Uuid, Path, description = "Concern id"), ChangedSince, PageQuery),
     responses(
         (status = 200, description = "A page of timeline entries", body = Paginated<ConcernUpdate>),
     )
@@ -237,14 +238,14 @@ pub async fn list_concern_updates(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<ConcernId>,
-    query: Query<PageQuery>,
+    query: Query<ChangedSince>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadConcerns)?;
-    let (_, page) = query.parse_paged()?;
+    let (query, page) = query.parse_paged()?;
     let id = id.into_inner();
     let updates = state
         .db
-        .run(move |conn| timeline::list_updates(conn, &principal, id, &page))
+        .run(move |conn| timeline::list_updates(conn, &principal, id, &query, &page))
         .await?;
     Answer::ok(&updates)
 }

@@ -172,14 +172,14 @@ pub fn list(
         .order(concerns::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, concerns, query.lookup);
-    if let Some(status) = query.status {
-        select = select.filter(concerns::status.eq(status));
+    if !query.status.is_empty() {
+        select = select.filter(concerns::status.eq_any(query.status.clone()));
     }
-    if let Some(category) = query.category {
-        select = select.filter(concerns::category.eq(category));
+    if !query.category.is_empty() {
+        select = select.filter(concerns::category.eq_any(query.category.clone()));
     }
-    if let Some(risk) = query.risk {
-        select = select.filter(concerns::risk.eq(risk));
+    if !query.risk.is_empty() {
+        select = select.filter(concerns::risk.eq_any(query.risk.clone()));
     }
     if let Some(location) = query.location_id {
         select = select.filter(concerns::location_id.eq(location.to_string()));

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::dto::{ConcernUpdate, NewConcernUpdate};
 use super::rows::{ConcernRow, UpdateRow};
 use super::store::find;
+use crate::api::shared::ChangedSince;
 use crate::auth::{Principal, Role};
 use crate::db::schema::{concern_updates, concerns};
 use crate::db::{Backend, DbConnection};
@@ -167,6 +168,7 @@ pub fn list_updates(
     conn: &mut DbConnection,
     principal: &Principal,
     id: ConcernId,
+    query: &ChangedSince,
     page: &Page,
 ) -> ApiResult<Paginated<ConcernUpdate>> {
     find(conn, principal, id)?;
@@ -174,6 +176,9 @@ pub fn list_updates(
         .select(UpdateRow::as_select())
         .order(concern_updates::id.asc())
         .limit(page.fetch());
+    if let Some(since) = query.updated_since {
+        select = select.filter(concern_updates::created_at.ge(to_row(since)));
+    }
     if let Some(after) = &page.after {
         select = select.filter(concern_updates::id.gt(after.clone()));
     }

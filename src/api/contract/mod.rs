@@ -194,7 +194,17 @@ impl Contract {
             object.insert(name, typed(kind.scalar, text));
         }
         let object = Value::Object(object);
-        errors.extend(field_errors(rules.validator.iter_errors(&object)));
+        // A query parameter is named as sent, not by the index of one of its repeats.
+        errors.extend(
+            field_errors(rules.validator.iter_errors(&object))
+                .into_iter()
+                .map(|mut error| {
+                    if let Some((name, _)) = error.field.split_once('[') {
+                        error.field = name.to_owned();
+                    }
+                    error
+                }),
+        );
         if errors.is_empty() {
             Ok(object)
         } else {
@@ -417,7 +427,7 @@ mod tests {
             read(&[("size", "big"), ("size", "huge"), ("size", "small")]),
             Err(vec![
                 ("size".into(), "must have at most 2 entries".into()),
-                ("size[1]".into(), "must be one of: big, small".into()),
+                ("size".into(), "must be one of: big, small".into()),
             ])
         );
     }

@@ -41,9 +41,14 @@ pub fn apply(document: &mut Value) {
                 .get_mut("parameters")
                 .and_then(Value::as_array_mut)
             {
-                // The contract reads an empty query value as absent.
+                // The contract reads an empty query value as absent, and a list parameter
+                // repeated (`status=raised&status=acknowledged`).
                 for parameter in parameters.iter_mut().filter(|p| p["in"] == "query") {
                     parameter["allowEmptyValue"] = Value::Bool(true);
+                    if parameter["schema"]["type"] == "array" {
+                        parameter["style"] = json!("form");
+                        parameter["explode"] = Value::Bool(true);
+                    }
                 }
             }
             // A token-free operation says so with `security(())`, which utoipa writes as `[{}]`

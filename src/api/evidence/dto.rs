@@ -268,10 +268,13 @@ pub struct EvidenceQuery {
     #[serde(flatten)]
     #[param(ignore)]
     pub lookup: Lookup,
-    pub source: Option<EvidenceSource>,
+    /// Only evidence from this source (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub source: Vec<EvidenceSource>,
     pub evidence_category: Option<String>,
-    /// Only evidence tagged with this quality statement id.
-    pub quality_statement: Option<String>,
+    /// Only evidence tagged with this quality statement.
+    pub quality_statement_id: Option<String>,
     pub location_id: Option<Uuid>,
     /// Only evidence with a metric of this name.
     pub metric: Option<String>,
@@ -282,9 +285,9 @@ pub struct EvidenceQuery {
     pub to: Option<DateTime<Utc>>,
     /// Only evidence changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
-    /// Include archived evidence.
-    #[serde(default)]
-    pub include_archived: bool,
+    /// Include archived evidence (with its `archived_at`). Default: `false`, but `true` in a
+    /// sync read by `updated_since`, so a mirror learns what was archived.
+    pub include_archived: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -154,16 +154,21 @@ pub fn list(
         .order(evidence::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, evidence, query.lookup);
-    if !query.include_archived {
+    // A sync read (by `updated_since`) brings archived evidence too, by default, so a mirror
+    // learns of the archiving from `archived_at`.
+    if !query
+        .include_archived
+        .unwrap_or(query.updated_since.is_some())
+    {
         select = select.filter(evidence::archived_at.is_null());
     }
-    if let Some(source) = query.source {
-        select = select.filter(evidence::source.eq(source));
+    if !query.source.is_empty() {
+        select = select.filter(evidence::source.eq_any(query.source.clone()));
     }
     if let Some(category) = &query.evidence_category {
         select = select.filter(evidence::evidence_category.eq(category.clone()));
     }
-    if let Some(statement) = &query.quality_statement {
+    if let Some(statement) = &query.quality_statement_id {
         select = select.filter(evidence::id.eq_any(links::tagged(KIND, statement)));
     }
     if let Some(location) = query.location_id {

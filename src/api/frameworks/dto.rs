@@ -48,7 +48,7 @@ pub struct CoverageQuery {
     /// One location's records; a caller limited to some locations must name one of theirs.
     pub location_id: Option<Uuid>,
     /// Count records from this time on, and flag statements with no evidence since.
-    pub since: Option<DateTime<Utc>>,
+    pub from: Option<DateTime<Utc>>,
 }
 
 /// How one quality statement is covered.
@@ -80,7 +80,7 @@ pub struct StatementCoverage {
 #[schema(example = json!({
     "framework_id": "cqc-saf-2024",
     "location_id": null,
-    "since": "2026-01-01T00:00:00Z",
+    "from": "2026-01-01T00:00:00Z",
     "statements": [{
         "quality_statement_id": "safe.learning_culture", "code": "S1", "title": "Learning culture",
         "key_question_id": "safe", "evidence": 3, "evidence_by_category": {"processes": 2, "feedback_staff_leaders": 1},
@@ -92,7 +92,8 @@ pub struct StatementCoverage {
 pub struct Coverage {
     pub framework_id: String,
     pub location_id: Option<Uuid>,
-    pub since: Option<DateTime<Utc>>,
+    /// The window's start the counts are from, as asked.
+    pub from: Option<DateTime<Utc>>,
     pub statements: Vec<StatementCoverage>,
 }
 

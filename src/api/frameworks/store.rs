@@ -90,7 +90,7 @@ pub fn coverage(
     if principal.locations.is_some() || location_id.is_some() {
         locations::store::check_reference(conn, principal, location_id)?;
     }
-    let since = query.since.map(to_row);
+    let since = query.from.map(to_row);
     let organisation_id = principal.organisation_id.as_str();
     let mut statements: HashMap<&str, StatementCoverage> = HashMap::new();
     for question in &framework.key_questions {
@@ -170,7 +170,7 @@ pub fn coverage(
     Ok(Coverage {
         framework_id: framework.id.clone(),
         location_id: query.location_id,
-        since: query.since,
+        from: query.from,
         statements: ordered,
     })
 }

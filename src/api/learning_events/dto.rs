@@ -249,14 +249,17 @@ pub struct LearningEventQuery {
     #[serde(flatten)]
     #[param(ignore)]
     pub lookup: Lookup,
-    pub kind: Option<LearningKind>,
+    /// Only events of this kind (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub kind: Vec<LearningKind>,
     pub location_id: Option<Uuid>,
     /// Only events that occurred at or after this time; not after `to`.
     pub from: Option<DateTime<Utc>>,
     /// Only events that occurred at or before this time.
     pub to: Option<DateTime<Utc>>,
-    /// Only events tagged with this quality statement id.
-    pub quality_statement: Option<String>,
+    /// Only events tagged with this quality statement.
+    pub quality_statement_id: Option<String>,
     /// Only events changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
 }

@@ -231,8 +231,8 @@ pub fn list(
         .order(learning_events::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, learning_events, query.lookup);
-    if let Some(kind) = query.kind {
-        select = select.filter(learning_events::kind.eq(kind));
+    if !query.kind.is_empty() {
+        select = select.filter(learning_events::kind.eq_any(query.kind.clone()));
     }
     if let Some(location) = query.location_id {
         select = select.filter(learning_events::location_id.eq(LocationId::from(location)));
@@ -243,7 +243,7 @@ pub fn list(
     if let Some(to) = query.to {
         select = select.filter(learning_events::occurred_at.le(to_row(to)));
     }
-    if let Some(statement) = &query.quality_statement {
+    if let Some(statement) = &query.quality_statement_id {
         select = select.filter(learning_events::id.eq_any(links::tagged(KIND, statement)));
     }
     if let Some(since) = query.updated_since {

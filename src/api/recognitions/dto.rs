@@ -128,7 +128,10 @@ pub struct RecognitionQuery {
     #[serde(flatten)]
     #[param(ignore)]
     pub lookup: Lookup,
-    pub kind: Option<RecognitionKind>,
+    /// Only recognitions of this kind (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub kind: Vec<RecognitionKind>,
     pub location_id: Option<Uuid>,
     /// Only recognitions changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,

@@ -253,8 +253,8 @@ pub fn list(
         .order(recognitions::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, recognitions, query.lookup);
-    if let Some(kind) = query.kind {
-        select = select.filter(recognitions::kind.eq(kind));
+    if !query.kind.is_empty() {
+        select = select.filter(recognitions::kind.eq_any(query.kind.clone()));
     }
     if let Some(location) = query.location_id {
         select = select.filter(recognitions::location_id.eq(LocationId::from(location)));

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary};
 use super::store::{self, Scored, Statement};
 use crate::api::frameworks::handlers::framework;
+use crate::api::shared::ChangedSince;
 use crate::auth::{Permission, Principal};
 use crate::domain::framework::Framework;
 use crate::domain::ids::{LocationId, SelfAssessmentId};
@@ -311,6 +312,7 @@ pub async fn record_score(
         ("location_id" = Uuid, Path, description = "Location id"),
         ("framework_id" = String, Path, description = "Framework id"),
         ("quality_statement_id" = String, Path, description = "Quality statement id"),
+        ChangedSince,
         PageQuery,
     ),
     responses(
@@ -322,15 +324,17 @@ pub async fn list_scores(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<StatementPath>,
-    query: Query<PageQuery>,
+    query: Query<ChangedSince>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadSelfAssessments)?;
     let path = path.into_inner();
     let framework = path.framework(&state)?;
-    let (_, page) = query.parse_paged()?;
+    let (since, page) = query.parse_paged()?;
     let scores = state
         .db
-        .run(move |conn| store::history(conn, &principal, &path.statement(&framework), &page))
+        .run(move |conn| {
+            store::history(conn, &principal, &path.statement(&framework), &since, &page)
+        })
         .await?;
     Answer::ok(&scores)
 }

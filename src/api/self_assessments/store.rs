@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary, StatementScore};
 use crate::api::locations;
+use crate::api::shared::ChangedSince;
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::self_assessments;
@@ -276,10 +277,14 @@ pub fn history(
     conn: &mut DbConnection,
     principal: &Principal,
     statement: &Statement,
+    since: &ChangedSince,
     page: &Page,
 ) -> ApiResult<Paginated<SelfAssessment>> {
     check_location(conn, principal, statement.location_id)?;
     let mut query = statement.scores(&principal.organisation_id);
+    if let Some(since) = since.updated_since {
+        query = query.filter(self_assessments::created_at.ge(to_row(since)));
+    }
     if let Some(after) = &page.after {
         query = query.filter(self_assessments::id.gt(after.clone()));
     }

@@ -134,9 +134,12 @@ pub struct ActionQuery {
     pub lookup: Lookup,
     /// The owner's `sub`, or `me` for the caller.
     pub owner: Option<String>,
-    pub status: Option<ActionStatus>,
-    /// Only actions due before this day.
-    pub due_before: Option<NaiveDate>,
+    /// Only actions in this status (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub status: Vec<ActionStatus>,
+    /// Only actions due on or before this day.
+    pub due_to: Option<NaiveDate>,
     /// Only actions changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
 }

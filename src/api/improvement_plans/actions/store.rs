@@ -224,11 +224,11 @@ pub fn list(
         };
         select = select.filter(plan_actions::owner_sub.eq(owner));
     }
-    if let Some(status) = query.status {
-        select = select.filter(plan_actions::status.eq(status));
+    if !query.status.is_empty() {
+        select = select.filter(plan_actions::status.eq_any(query.status.clone()));
     }
-    if let Some(before) = query.due_before {
-        select = select.filter(plan_actions::due_on.lt(before));
+    if let Some(to) = query.due_to {
+        select = select.filter(plan_actions::due_on.le(to));
     }
     if let Some(after) = &page.after {
         select = select.filter(plan_actions::id.gt(after.clone()));

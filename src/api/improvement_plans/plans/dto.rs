@@ -213,14 +213,17 @@ pub struct PlanQuery {
     #[serde(flatten)]
     #[param(ignore)]
     pub lookup: Lookup,
-    pub status: Option<PlanStatus>,
+    /// Only plans in this status (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub status: Vec<PlanStatus>,
     pub location_id: Option<Uuid>,
     /// The owner's `sub`, or `me`.
     pub owner: Option<String>,
-    /// Only plans tagged with this quality statement id.
-    pub quality_statement: Option<String>,
-    /// Only plans whose next review is due before this day.
-    pub review_due_before: Option<NaiveDate>,
+    /// Only plans tagged with this quality statement.
+    pub quality_statement_id: Option<String>,
+    /// Only plans whose next review is due on or before this day.
+    pub review_due_to: Option<NaiveDate>,
     /// Only plans changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
 }

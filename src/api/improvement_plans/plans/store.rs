@@ -163,8 +163,8 @@ pub fn list(
         .order(improvement_plans::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, improvement_plans, query.lookup);
-    if let Some(status) = query.status {
-        select = select.filter(improvement_plans::status.eq(status));
+    if !query.status.is_empty() {
+        select = select.filter(improvement_plans::status.eq_any(query.status.clone()));
     }
     if let Some(location) = query.location_id {
         select = select.filter(improvement_plans::location_id.eq(LocationId::from(location)));
@@ -177,11 +177,11 @@ pub fn list(
         };
         select = select.filter(improvement_plans::owner_sub.eq(owner));
     }
-    if let Some(statement) = &query.quality_statement {
+    if let Some(statement) = &query.quality_statement_id {
         select = select.filter(improvement_plans::id.eq_any(links::tagged(KIND, statement)));
     }
-    if let Some(before) = query.review_due_before {
-        select = select.filter(improvement_plans::next_review_due.lt(before));
+    if let Some(to) = query.review_due_to {
+        select = select.filter(improvement_plans::next_review_due.le(to));
     }
     if let Some(since) = query.updated_since {
         select = select.filter(improvement_plans::updated_at.ge(to_row(since)));

@@ -4,6 +4,7 @@ use actix_web::{get, post, web, HttpRequest};
 
 use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
 use super::store;
+use crate::api::shared::ChangedSince;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{PlanId, ReviewId};
 use crate::error::{ApiError, ApiResult};
@@ -55,7 +56,7 @@ pub async fn create_review(
 /// List a plan's reviews
 #[utoipa::path(
     tag = "improvement",
-    params(("id" = Uuid, Path, description = "Plan id"), PageQuery),
+    params(("id" = Uuid, Path, description = "Plan id"), ChangedSince, PageQuery),
     responses(
         (status = 200, description = "A page of the plan's reviews, oldest first", body = Paginated<PlanReview>),
     )
@@ -65,14 +66,14 @@ pub async fn list_reviews(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<PlanId>,
-    query: Query<PageQuery>,
+    query: Query<ChangedSince>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::ReadPlans)?;
-    let (_, page) = query.parse_paged()?;
+    let (query, page) = query.parse_paged()?;
     let plan_id = id.into_inner();
     let reviews = state
         .db
-        .run(move |conn| store::list_reviews(conn, &principal, plan_id, &page))
+        .run(move |conn| store::list_reviews(conn, &principal, plan_id, &query, &page))
         .await?;
     Answer::ok(&reviews)
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
 use crate::api::improvement_plans::plans::rows::{into_dto, review_due, PlanChanges, PlanRow};
 use crate::api::improvement_plans::plans::store::{audit, find, save, visible};
+use crate::api::shared::ChangedSince;
 use crate::auth::Principal;
 use crate::db::schema::{improvement_plans, plan_reviews};
 use crate::db::DbConnection;
@@ -156,6 +157,7 @@ pub fn list_reviews(
     conn: &mut DbConnection,
     principal: &Principal,
     id: PlanId,
+    query: &ChangedSince,
     page: &Page,
 ) -> ApiResult<Paginated<PlanReview>> {
     find(conn, principal, id)?;
@@ -165,6 +167,9 @@ pub fn list_reviews(
         .order(plan_reviews::id.asc())
         .limit(page.fetch())
         .into_boxed();
+    if let Some(since) = query.updated_since {
+        select = select.filter(plan_reviews::created_at.ge(to_row(since)));
+    }
     if let Some(after) = &page.after {
         select = select.filter(plan_reviews::id.gt(after.clone()));
     }
