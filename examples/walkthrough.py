@@ -485,7 +485,7 @@ step(
 # Sam, who owns the action, sees it on their phone and finishes it (celebrating the milestone).
 mine = step(
     "my open actions (staff)",
-    lambda: list_actions.sync_detailed(client=staff, owner="me", status=ActionStatus.OPEN),
+    lambda: list_actions.sync_detailed(client=staff, owner="me", status=[ActionStatus.OPEN]),
     200,
     PaginatedPlanAction,
     lambda p: f"{len(p.items)} actions",
