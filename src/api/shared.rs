@@ -6,8 +6,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
-
 use crate::domain::learning::ParticipantRole;
 use crate::domain::RecordKind;
 
@@ -43,11 +41,11 @@ pub struct Lookup {
     #[serde(default)]
     #[param(max_items = 100)]
     pub id: Vec<Uuid>,
-    /// With `external_ref.id`: only the record another system knows by that id.
+    /// Only records from this system (with `external_ref.id`, the one it knows by that id).
     #[serde(rename = "external_ref.system")]
     #[param(max_length = 100, pattern = r"\S")]
     pub external_ref_system: Option<String>,
-    /// With `external_ref.system`: the record's id in that system.
+    /// Only records another system knows by this id.
     #[serde(rename = "external_ref.id")]
     #[param(max_length = 200, pattern = r"\S")]
     pub external_ref_id: Option<String>,
@@ -60,25 +58,6 @@ impl Lookup {
             .iter()
             .map(|id| id.hyphenated().to_string())
             .collect()
-    }
-
-    /// The external reference looked up: both halves or neither.
-    pub fn external_ref(&self) -> ApiResult<Option<ExternalRef>> {
-        match (&self.external_ref_system, &self.external_ref_id) {
-            (Some(system), Some(id)) => Ok(Some(ExternalRef {
-                system: system.clone(),
-                id: id.clone(),
-            })),
-            (None, None) => Ok(None),
-            (Some(_), None) => Err(ApiError::field(
-                "external_ref.id",
-                "is required with external_ref.system",
-            )),
-            (None, Some(_)) => Err(ApiError::field(
-                "external_ref.system",
-                "is required with external_ref.id",
-            )),
-        }
     }
 }
 

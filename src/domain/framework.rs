@@ -201,7 +201,9 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// Parses framework documents; each must be consistent and have its own id.
+    /// Parses framework documents; each must be consistent and have its own id. A quality
+    /// statement's id must be unique across the catalogue too: records tag statements by id
+    /// alone, so an id two frameworks shared would not say which one it meant.
     pub fn from_documents<'a>(
         documents: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, String> {
@@ -214,6 +216,18 @@ impl Catalogue {
                 return Err(format!(
                     "{name}: framework {} is defined twice",
                     framework.id
+                ));
+            }
+            if let Some((shared, other)) = framework.statements().find_map(|s| {
+                frameworks
+                    .iter()
+                    .find(|f| f.has_statement(&s.id))
+                    .map(|f| (&s.id, &f.id))
+            }) {
+                return Err(format!(
+                    "{name}: quality statement {shared} is framework {other}'s already; \
+                     statement ids are unique across frameworks (prefix them with the \
+                     framework's own key questions)"
                 ));
             }
             frameworks.push(framework);
@@ -405,6 +419,13 @@ mod tests {
         let rolled = tiny.roll_up(&HashMap::from([("care.kind", 4)]));
         assert_eq!(rolled[0].rating.as_deref(), Some("strong"));
         assert!(Catalogue::from_documents([("a", small), ("b", small)]).is_err());
+        // A statement id another framework has would make tags ambiguous.
+        let reusing = small
+            .replace("tiny-2027", "reuse-2028")
+            .replace("care.kind", "safe.safeguarding");
+        let error =
+            Catalogue::from_documents([("cqc", cqc), ("reuse", reusing.as_str())]).unwrap_err();
+        assert!(error.contains("safe.safeguarding"), "{error}");
         let five_points = small.replace(r#""2": "fine""#, r#""5": "superb""#);
         let error = Catalogue::from_documents([("tiny", five_points.as_str())]).unwrap_err();
         assert!(

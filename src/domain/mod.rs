@@ -75,6 +75,51 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What a change recorded in the audit trail did.
+    AuditAction {
+        Create => "create",
+        Update => "update",
+        Transition => "transition",
+        /// A plan reviewed.
+        Review => "review",
+        /// Evidence archived.
+        Archive => "archive",
+        /// A quality statement scored.
+        Assess => "assess",
+    }
+);
+
+text_enum!(
+    /// The kind of record a change in the audit trail was to.
+    AuditResource {
+        Organisation => "organisation",
+        Location => "location",
+        Concern => "concern",
+        /// A concern's timeline entry, or a message by its receipt.
+        ConcernUpdate => "concern_update",
+        LearningEvent => "learning_event",
+        Evidence => "evidence",
+        ImprovementPlan => "improvement_plan",
+        Action => "action",
+        Recognition => "recognition",
+        SelfAssessment => "self_assessment",
+    }
+);
+
+impl From<RecordKind> for AuditResource {
+    fn from(kind: RecordKind) -> Self {
+        match kind {
+            RecordKind::Concern => Self::Concern,
+            RecordKind::LearningEvent => Self::LearningEvent,
+            RecordKind::Evidence => Self::Evidence,
+            RecordKind::ImprovementPlan => Self::ImprovementPlan,
+            RecordKind::Action => Self::Action,
+            RecordKind::Recognition => Self::Recognition,
+        }
+    }
+}
+
 /// A move a workflow does not allow, with the moves it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IllegalMove<S: 'static> {

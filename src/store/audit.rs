@@ -9,7 +9,7 @@ use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
 use crate::domain::ids::{kinds, Id};
-use crate::domain::{end_of_hour, hour_of, now};
+use crate::domain::{end_of_hour, hour_of, now, AuditAction, AuditResource};
 use crate::error::ApiResult;
 use crate::store::support::to_row;
 use chrono::{DateTime, Utc};
@@ -62,37 +62,43 @@ impl Actor<'_> {
 }
 
 /// One change to record.
-pub struct Change<'a> {
-    pub action: &'a str,
-    pub resource_type: &'a str,
+pub struct Change {
+    pub action: AuditAction,
+    pub resource_type: AuditResource,
     /// A record's id, or the organisation's for a change to it.
     pub resource_id: String,
     pub changed_fields: Vec<String>,
     pub detail: Option<Value>,
 }
 
-impl<'a> Change<'a> {
+impl Change {
     /// A record created: the fields it was given.
     pub fn created(
-        resource_type: &'a str,
+        resource_type: impl Into<AuditResource>,
         resource_id: impl std::fmt::Display,
         record: &impl Serialize,
     ) -> ApiResult<Self> {
-        Self::between("create", resource_type, resource_id, &json!({}), record)
+        Self::between(
+            AuditAction::Create,
+            resource_type,
+            resource_id,
+            &json!({}),
+            record,
+        )
     }
 
     /// A record changed from `before` (its API shape, read before anything was written) to
     /// `after`: the fields that differ.
     pub fn between(
-        action: &'a str,
-        resource_type: &'a str,
+        action: AuditAction,
+        resource_type: impl Into<AuditResource>,
         resource_id: impl std::fmt::Display,
         before: &Value,
         after: &impl Serialize,
     ) -> ApiResult<Self> {
         Ok(Self {
             action,
-            resource_type,
+            resource_type: resource_type.into(),
             resource_id: resource_id.to_string(),
             changed_fields: changed_fields(before, &serde_json::to_value(after)?),
             detail: None,
@@ -110,7 +116,7 @@ pub fn record(
     conn: &mut DbConnection,
     organisation_id: &str,
     actor: Actor<'_>,
-    change: Change<'_>,
+    change: Change,
 ) -> ApiResult<()> {
     let at = actor.moment();
     diesel::insert_into(audit_events::table)
@@ -118,8 +124,8 @@ pub fn record(
             audit_events::id.eq(actor.new_id::<kinds::AuditEvent>(at)),
             audit_events::organisation_id.eq(organisation_id),
             audit_events::actor.eq(actor.name()),
-            audit_events::action.eq(change.action),
-            audit_events::resource_type.eq(change.resource_type),
+            audit_events::action.eq(change.action.as_str()),
+            audit_events::resource_type.eq(change.resource_type.as_str()),
             audit_events::resource_id.eq(change.resource_id),
             audit_events::changed_fields.eq(JsonText(change.changed_fields)),
             audit_events::detail.eq(change.detail.map(JsonText)),

@@ -68,10 +68,11 @@ macro_rules! looked_up {
         if !$lookup.id.is_empty() {
             select = select.filter($table::id.eq_any($lookup.ids()));
         }
-        if let Some(external) = $lookup.external_ref()? {
-            select = select
-                .filter($table::external_system.eq(external.system))
-                .filter($table::external_id.eq(external.id));
+        if let Some(system) = &$lookup.external_ref_system {
+            select = select.filter($table::external_system.eq(system.clone()));
+        }
+        if let Some(id) = &$lookup.external_ref_id {
+            select = select.filter($table::external_id.eq(id.clone()));
         }
         select
     }};

@@ -7,6 +7,7 @@ mod cli;
 mod concerns;
 mod conventions;
 mod evidence;
+mod evolution;
 mod frameworks;
 mod helpers;
 mod improvement;

@@ -14,15 +14,15 @@ pub struct Scene {
     /// The ids of the other records at the concern's location, which a caller limited to
     /// another location must not see either.
     at_location: Vec<String>,
-    concern: String,
-    update: String,
-    learning: String,
-    evidence: String,
-    plan: String,
-    action: String,
-    recognition: String,
+    pub concern: String,
+    pub update: String,
+    pub learning: String,
+    pub evidence: String,
+    pub plan: String,
+    pub action: String,
+    pub recognition: String,
     /// A self-assessment score citing the evidence.
-    score: String,
+    pub score: String,
 }
 
 pub async fn scene(app: &TestApp) -> Scene {

@@ -3,6 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::domain::{AuditAction, AuditResource};
+
 /// One change to one record.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -19,8 +21,9 @@ pub struct AuditEvent {
     pub id: Uuid,
     /// The caller's `sub`, or `anonymous` for an anonymous raiser.
     pub actor: String,
-    /// `create`, `update`, `transition` or `message`.
+    #[schema(value_type = AuditAction)]
     pub action: String,
+    #[schema(value_type = AuditResource)]
     pub resource_type: String,
     pub resource_id: Uuid,
     /// The names of the fields the change set.
@@ -34,8 +37,10 @@ pub struct AuditEvent {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only changes to this kind of record (`organisation`, `location`, `concern`).
-    pub resource_type: Option<String>,
+    /// Only changes to this kind of record (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub resource_type: Vec<AuditResource>,
     /// Only changes to this record.
     pub resource_id: Option<Uuid>,
     /// Only changes at or after this time; not after `to`.

@@ -56,8 +56,9 @@ pub fn list(
                 .order(audit_events::id.asc())
                 .limit(limit)
                 .into_boxed();
-            if let Some(kind) = &query.resource_type {
-                select = select.filter(audit_events::resource_type.eq(kind.clone()));
+            if !query.resource_type.is_empty() {
+                let kinds: Vec<&str> = query.resource_type.iter().map(|k| k.as_str()).collect();
+                select = select.filter(audit_events::resource_type.eq_any(kinds));
             }
             if let Some(id) = query.resource_id {
                 select = select.filter(audit_events::resource_id.eq(RecordId::from(id)));

@@ -16,6 +16,7 @@ use crate::domain::concern::{
 };
 use crate::domain::ids::{ConcernId, LocationId, RecordId};
 use crate::domain::{now, receipt, RecordKind};
+use crate::domain::{AuditAction, AuditResource};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
@@ -130,8 +131,8 @@ pub fn create(
         &principal.organisation_id,
         actor,
         Change {
-            action: "create",
-            resource_type: "concern",
+            action: AuditAction::Create,
+            resource_type: AuditResource::Concern,
             resource_id: row.id.to_string(),
             changed_fields: [
                 "title",
@@ -271,7 +272,13 @@ pub fn update(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change::between("update", "concern", id, &before, &after)?,
+        Change::between(
+            AuditAction::Update,
+            AuditResource::Concern,
+            id,
+            &before,
+            &after,
+        )?,
     )?;
     Ok(after)
 }
@@ -330,8 +337,8 @@ pub fn transition(
         &principal.organisation_id,
         Actor::Caller(principal),
         Change {
-            action: "transition",
-            resource_type: "concern",
+            action: AuditAction::Transition,
+            resource_type: AuditResource::Concern,
             resource_id: id.to_string(),
             changed_fields: changed,
             detail: Some(json!({ "from": from, "to": next.status })),

@@ -14,6 +14,7 @@ use crate::db::{Backend, DbConnection};
 use crate::domain::concern::{ConcernStatus, UpdateKind, UpdateVisibility};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
 use crate::domain::receipt;
+use crate::domain::{AuditAction, AuditResource};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
@@ -68,8 +69,8 @@ pub(super) fn insert_update(
         &concern.organisation_id,
         actor,
         Change {
-            action: "create",
-            resource_type: "concern_update",
+            action: AuditAction::Create,
+            resource_type: AuditResource::ConcernUpdate,
             resource_id: update.id.to_string(),
             changed_fields: vec!["body".into(), "visibility".into()],
             detail: Some(json!({ "concern_id": concern.id, "kind": entry.kind })),

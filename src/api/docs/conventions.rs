@@ -14,6 +14,7 @@ pub fn apply(document: &mut Value) {
     refer_to_page_items(document);
     describe_merge_patches(document);
     require_every_answered_field(document);
+    open_to_evolution(document);
     describe_problem_codes(document);
     let headers = &mut document["components"]["headers"];
     *headers = json!({
@@ -207,28 +208,34 @@ fn refer_to_page_items(document: &mut Value) {
     }
 }
 
-/// careloop sends every field of an answer, `null` when it has no value, so each field of a
-/// schema only answers use is `required` (nullable where it can be null). Schemas that requests
-/// use too keep what their type says.
-fn require_every_answered_field(document: &mut Value) {
+/// The schemas requests use and those answers use, by name.
+fn usage(document: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut requested = BTreeSet::new();
     let mut answered = BTreeSet::new();
-    let schemas = document["components"]["schemas"].clone();
+    let schemas = &document["components"]["schemas"];
     if let Some(paths) = document["paths"].as_object() {
         for operation in paths
             .values()
             .filter_map(Value::as_object)
             .flat_map(|i| i.values())
         {
-            reach(&operation["requestBody"], &schemas, &mut requested);
+            reach(&operation["requestBody"], schemas, &mut requested);
             if let Some(parameters) = operation["parameters"].as_array() {
                 parameters
                     .iter()
-                    .for_each(|p| reach(p, &schemas, &mut requested));
+                    .for_each(|p| reach(p, schemas, &mut requested));
             }
-            reach(&operation["responses"], &schemas, &mut answered);
+            reach(&operation["responses"], schemas, &mut answered);
         }
     }
+    (requested, answered)
+}
+
+/// careloop sends every field of an answer, `null` when it has no value, so each field of a
+/// schema only answers use is `required` (nullable where it can be null). Schemas that requests
+/// use too keep what their type says.
+fn require_every_answered_field(document: &mut Value) {
+    let (requested, answered) = usage(document);
     let Some(schemas) = document["components"]["schemas"].as_object_mut() else {
         return;
     };
@@ -238,6 +245,37 @@ fn require_every_answered_field(document: &mut Value) {
         if let Some(properties) = schema["properties"].as_object() {
             let all: Vec<Value> = properties.keys().cloned().map(Value::String).collect();
             schema["required"] = Value::Array(all);
+        }
+    }
+}
+
+/// Answers may gain fields and enum values (README, "Evolution"): no schema an answer uses
+/// forbids unknown fields, and every enum tells clients to accept values it does not list.
+/// Requests stay strict: the contract forbids unknown fields in every request object.
+fn open_to_evolution(document: &mut Value) {
+    let (_, answered) = usage(document);
+    let Some(schemas) = document["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    for (name, schema) in schemas.iter_mut() {
+        if answered.contains(name) && schema["additionalProperties"] == false {
+            if let Some(schema) = schema.as_object_mut() {
+                schema.remove("additionalProperties");
+            }
+        }
+        if schema.get("enum").is_some() {
+            let own = schema["description"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_end();
+            let rule = "Values may be added in a later version: a client must accept one it \
+                        does not know (show it as it is, or treat it as \"other\"), as it \
+                        ignores a field it does not know.";
+            schema["description"] = Value::String(if own.is_empty() {
+                rule.to_owned()
+            } else {
+                format!("{own}\n\n{rule}")
+            });
         }
     }
 }

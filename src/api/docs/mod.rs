@@ -23,12 +23,20 @@ use crate::error::{FieldError, Problem};
         description = "Continuous improvement for care providers under the CQC Single Assessment \
             Framework: concerns raised safely (anonymously if wished), learning, evidence, \
             improvement plans and the trends a governance meeting needs.\n\n\
-            This document is the contract: careloop checks every request body and query string \
-            against it, and one 422 `validation_failed` names every invalid field by its JSON \
-            path. Errors are `application/problem+json` (RFC 9457) with a stable `code` (listed \
-            on `Problem`). Lists page with `limit` and `cursor`. Reads carry an `ETag`; updates \
-            and transitions honour `If-Match`. POSTs honour `Idempotency-Key`. `HEAD` works \
-            wherever `GET` does; another method on a known path is 405 with `Allow`.",
+            This document is the contract: careloop checks every request's path, query string, \
+            headers and body against it, and one 422 `validation_failed` names every invalid \
+            part by its name or JSON path. Errors are `application/problem+json` (RFC 9457) \
+            with a stable `code` (listed on `Problem`); each operation documents the codes it \
+            can answer. Every list pages with `limit` and an opaque `cursor` tied to its query. \
+            Reads carry an `ETag`; updates and transitions honour `If-Match`. POSTs honour \
+            `Idempotency-Key`. PATCH is a JSON Merge Patch (RFC 7396). `HEAD` works wherever \
+            `GET` does; another method on a known path is 405 with `Allow`.\n\n\
+            Evolution: within a major version careloop only adds. Answers may gain fields, and \
+            enums may gain values: a client must ignore a field it does not know and accept an \
+            enum value it does not know, so no answer's schema forbids unknown fields. Requests \
+            stay strict: an unknown field is a 422. An operation on its way out is marked \
+            `deprecated`, names its successor, and answers with `Deprecation`, `Sunset` and \
+            `Link` headers until it is removed in a later minor version.",
         license(name = "MIT OR Apache-2.0")
     ),
     components(schemas(Problem, FieldError)),

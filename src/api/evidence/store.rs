@@ -15,6 +15,7 @@ use crate::db::DbConnection;
 use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource};
 use crate::domain::framework::Catalogue;
 use crate::domain::ids::{EvidenceId, LocationId};
+use crate::domain::AuditAction;
 use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
@@ -138,7 +139,7 @@ pub fn create(
         conn,
         organisation_id,
         Actor::Caller(principal),
-        Change::created(KIND.as_str(), created.id, &created)?,
+        Change::created(KIND, created.id, &created)?,
     )?;
     Ok(created)
 }
@@ -205,7 +206,7 @@ fn save(
     (row, before): (EvidenceRow, &Evidence),
     changes: &EvidenceChanges,
     if_match: &IfMatch,
-    action: &str,
+    action: AuditAction,
 ) -> ApiResult<Evidence> {
     save_if_unchanged!(conn, evidence, (&row.id, row.version), changes, if_match)?;
     let id = row.id;
@@ -214,13 +215,7 @@ fn save(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change::between(
-            action,
-            KIND.as_str(),
-            id,
-            &serde_json::to_value(before)?,
-            &after,
-        )?,
+        Change::between(action, KIND, id, &serde_json::to_value(before)?, &after)?,
     )?;
     Ok(after)
 }
@@ -331,7 +326,7 @@ pub fn update(
         (row, &current),
         &changes,
         if_match,
-        "update",
+        AuditAction::Update,
     )
 }
 
@@ -358,6 +353,6 @@ pub fn archive(
         (row, &before),
         &changes,
         if_match,
-        "archive",
+        AuditAction::Archive,
     )
 }

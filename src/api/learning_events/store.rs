@@ -10,6 +10,7 @@ use crate::db::schema::learning_events;
 use crate::db::DbConnection;
 use crate::domain::ids::{LearningEventId, LocationId, RecordId};
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
+use crate::domain::AuditAction;
 use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::paging::{Page, Paginated};
@@ -215,7 +216,7 @@ pub fn create(
         conn,
         organisation_id,
         Actor::Caller(principal),
-        Change::created(KIND.as_str(), event.id, &event)?,
+        Change::created(KIND, event.id, &event)?,
     )?;
     Ok(event)
 }
@@ -350,7 +351,7 @@ pub fn update(
         conn,
         organisation_id,
         Actor::Caller(principal),
-        Change::between("update", KIND.as_str(), id, &before, &after)?,
+        Change::between(AuditAction::Update, KIND, id, &before, &after)?,
     )?;
     Ok(after)
 }

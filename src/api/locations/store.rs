@@ -10,6 +10,7 @@ use crate::db::DbConnection;
 use crate::domain::ids::LocationId;
 use crate::domain::location::LocationKind;
 use crate::domain::now;
+use crate::domain::{AuditAction, AuditResource};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
@@ -155,8 +156,8 @@ pub fn create(
         organisation_id,
         actor,
         Change {
-            action: "create",
-            resource_type: "location",
+            action: AuditAction::Create,
+            resource_type: AuditResource::Location,
             resource_id: location.id.to_string(),
             changed_fields: ["name", "kind", "cqc_location_id", "external_ref"]
                 .map(String::from)
@@ -218,7 +219,13 @@ pub fn update(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change::between("update", "location", id, &before, &after)?,
+        Change::between(
+            AuditAction::Update,
+            AuditResource::Location,
+            id,
+            &before,
+            &after,
+        )?,
     )?;
     Ok(after)
 }

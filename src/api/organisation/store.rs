@@ -7,6 +7,7 @@ use crate::db::DbConnection;
 use crate::domain::concern::ClockSettings;
 use crate::domain::ids::OrganisationId;
 use crate::domain::now;
+use crate::domain::{AuditAction, AuditResource};
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
@@ -107,7 +108,13 @@ pub fn update(
         conn,
         id,
         actor,
-        Change::between("update", "organisation", id, &before, &after)?,
+        Change::between(
+            AuditAction::Update,
+            AuditResource::Organisation,
+            id,
+            &before,
+            &after,
+        )?,
     )?;
     Ok(after)
 }
@@ -140,8 +147,8 @@ pub fn create(
         &row.id.to_string(),
         Actor::System,
         Change {
-            action: "create",
-            resource_type: "organisation",
+            action: AuditAction::Create,
+            resource_type: AuditResource::Organisation,
             resource_id: row.id.to_string(),
             changed_fields: vec!["name".into(), "cqc_provider_id".into(), "ods_code".into()],
             detail: None,

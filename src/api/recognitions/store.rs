@@ -192,7 +192,7 @@ fn insert(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change::created(KIND.as_str(), id, &recognition)?,
+        Change::created(KIND, id, &recognition)?,
     )?;
     Ok(id)
 }

@@ -14,6 +14,7 @@ use crate::db::{Backend, DbConnection};
 use crate::domain::framework::Framework;
 use crate::domain::ids::{LocationId, RecordId, SelfAssessmentId};
 use crate::domain::{now, RecordKind};
+use crate::domain::{AuditAction, AuditResource};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
@@ -227,8 +228,8 @@ fn insert(
         organisation_id,
         Actor::Caller(principal),
         Change {
-            action: "assess",
-            resource_type: "self_assessment",
+            action: AuditAction::Assess,
+            resource_type: AuditResource::SelfAssessment,
             resource_id: row.id.to_string(),
             changed_fields: vec!["score".into(), "rationale".into(), "evidence_ids".into()],
             detail: Some(json!({

@@ -17,6 +17,7 @@ use crate::domain::ids::{ActionId, PlanId};
 use crate::domain::improvement::{
     check_effectiveness, move_action, ActionMoveError, ActionStatus, Effectiveness, PlanStatus,
 };
+use crate::domain::AuditAction;
 use crate::domain::{now, RecordKind};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
@@ -100,7 +101,7 @@ pub fn get_by_id(
 fn audit(
     conn: &mut DbConnection,
     principal: &Principal,
-    action: &str,
+    action: AuditAction,
     before: &serde_json::Value,
     after: &PlanAction,
     detail: Option<serde_json::Value>,
@@ -109,7 +110,7 @@ fn audit(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change::between(action, KIND.as_str(), after.id, before, after)?.detailed(detail),
+        Change::between(action, KIND, after.id, before, after)?.detailed(detail),
     )
 }
 
@@ -185,7 +186,7 @@ pub fn create(
     audit(
         conn,
         principal,
-        "create",
+        AuditAction::Create,
         &json!({}),
         &action,
         Some(json!({"plan_id": plan_id})),
@@ -328,7 +329,7 @@ pub fn update(
     audit(
         conn,
         principal,
-        "update",
+        AuditAction::Update,
         &before,
         &action,
         reopened.then(|| json!({"reopened_plan": plan_id})),
@@ -393,7 +394,7 @@ pub fn transition(
     audit(
         conn,
         principal,
-        "transition",
+        AuditAction::Transition,
         &before,
         &action,
         Some(json!({"from": from, "to": request.to})),

@@ -18,6 +18,7 @@ use crate::db::schema::improvement_plans;
 use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, PlanId};
 use crate::domain::improvement::{move_plan, PlanStatus};
+use crate::domain::AuditAction;
 use crate::domain::{now, RecordKind};
 use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
@@ -125,7 +126,7 @@ pub fn create(
     audit(
         conn,
         principal,
-        "create",
+        AuditAction::Create,
         plan.id.into(),
         &json!({}),
         &plan,
@@ -138,7 +139,7 @@ pub fn create(
 pub fn audit(
     conn: &mut DbConnection,
     principal: &Principal,
-    action: &str,
+    action: AuditAction,
     id: PlanId,
     before: &serde_json::Value,
     after: &ImprovementPlan,
@@ -148,7 +149,7 @@ pub fn audit(
         conn,
         &principal.organisation_id,
         Actor::Caller(principal),
-        Change::between(action, KIND.as_str(), id, before, after)?.detailed(detail),
+        Change::between(action, KIND, id, before, after)?.detailed(detail),
     )
 }
 
@@ -269,7 +270,15 @@ pub fn update(
         set_sources(conn, principal, id, sources)?;
     }
     let after = save(conn, principal, &row, changes, if_match)?;
-    audit(conn, principal, "update", id, &before, &after, None)?;
+    audit(
+        conn,
+        principal,
+        AuditAction::Update,
+        id,
+        &before,
+        &after,
+        None,
+    )?;
     Ok(after)
 }
 
@@ -318,7 +327,7 @@ pub fn transition(
     audit(
         conn,
         principal,
-        "transition",
+        AuditAction::Transition,
         id,
         &before,
         &plan,
@@ -382,7 +391,7 @@ pub fn reopen_after_failed_check(
     audit(
         conn,
         principal,
-        "transition",
+        AuditAction::Transition,
         plan_id,
         &before,
         &plan,

@@ -16,6 +16,7 @@ use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, PlanId, ReviewId};
 use crate::domain::improvement::{review_overdue, PlanStatus, Priority, Progress};
 use crate::domain::now;
+use crate::domain::AuditAction;
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
@@ -126,7 +127,7 @@ pub fn add_review(
     audit(
         conn,
         principal,
-        "review",
+        AuditAction::Review,
         id,
         &before,
         &plan,
