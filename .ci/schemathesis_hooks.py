@@ -80,11 +80,11 @@ def in_order(data, first, last):
 # Fields another field's value makes required (documented on the fields), by the operation's
 # path: {path suffix: (field, {value: {field needed: filler}})}.
 NEEDED = {
-    "/v1/concerns/{id}/transitions": ("to", {
+    "/v1/concerns/{concern_id}/transitions": ("to", {
         "escalated": {"escalated_to": "Area safeguarding lead"},
         "resolved": {"outcome": "Second night carer from 1 December"},
     }),
-    "/v1/improvement-plans/{id}/actions/{action_id}/transitions": ("to", {
+    "/v1/improvement-plans/{plan_id}/actions/{action_id}/transitions": ("to", {
         "done": {"completion_note": "Rota changed"},
         "cancelled": {"reason": "Superseded by the new rota"},
     }),

@@ -23,24 +23,24 @@ from careloop_client import AuthenticatedClient, Client
 from careloop_client.types import Unset
 from careloop_client.api.audit import list_audit_events
 from careloop_client.api.concerns import (
-    concern_trail,
+    get_concern_trail,
     create_concern,
     get_concern,
     list_concern_updates,
     list_concerns,
     transition_concern,
 )
-from careloop_client.api.evidence import create_evidence, metric_series
-from careloop_client.api.frameworks import framework_coverage
+from careloop_client.api.evidence import create_evidence, get_metric_series
+from careloop_client.api.frameworks import get_framework_coverage
 from careloop_client.api.improvement import (
-    create_action,
+    create_plan_action,
     create_plan,
     create_review,
     list_actions,
-    reviews_due,
-    transition_action,
+    list_due_reviews,
+    transition_plan_action,
     transition_plan,
-    update_action,
+    update_plan_action,
 )
 from careloop_client.api.learning import create_learning_event
 from careloop_client.api.locations import create_location
@@ -360,7 +360,7 @@ for months_back, score in ((3, 91), (2, 94), (1, 97)):
     )
 series = step(
     "the metric's monthly series (manager)",
-    lambda: metric_series.sync_detailed(
+    lambda: get_metric_series.sync_detailed(
         "medication_audit_score", client=manager, interval=SeriesInterval.MONTH, location_id=location.id
     ),
     200,
@@ -372,7 +372,7 @@ check("the metric's monthly series (manager)", len(series.points) == 3, f"{len(s
 # Which quality statements have evidence, and a self-assessment rolled up to key questions.
 step(
     "framework coverage (manager)",
-    lambda: framework_coverage.sync_detailed(
+    lambda: get_framework_coverage.sync_detailed(
         "cqc-saf-2024", client=manager, from_=dt.datetime(today.year, 1, 1, tzinfo=dt.timezone.utc)
     ),
     200,
@@ -449,7 +449,7 @@ active = step(
 check("activate the plan (manager)", active.status == PlanStatus.ACTIVE, f"status is {active.status}")
 action = step(
     "add an action owned by Sam (manager)",
-    lambda: create_action.sync_detailed(
+    lambda: create_plan_action.sync_detailed(
         plan.id,
         client=manager,
         body=NewPlanAction(
@@ -476,7 +476,7 @@ step(
 )
 step(
     "reviews due within 40 days (manager)",
-    lambda: reviews_due.sync_detailed(client=manager, within_days=40),
+    lambda: list_due_reviews.sync_detailed(client=manager, within_days=40),
     200,
     PaginatedDueReview,
     lambda p: f"{len(p.items)} plans",
@@ -500,7 +500,7 @@ for body in (
     name = f"move the action to {body.to} (staff owner)"
     moved = step(
         name,
-        lambda: transition_action.sync_detailed(plan.id, action.id, client=staff, body=body),
+        lambda: transition_plan_action.sync_detailed(plan.id, action.id, client=staff, body=body),
         200,
         PlanAction,
         lambda p: p.status,
@@ -530,7 +530,7 @@ check_evidence = step(
 )
 checked = step(
     "record that the action worked (manager)",
-    lambda: update_action.sync_detailed(
+    lambda: update_plan_action.sync_detailed(
         plan.id,
         action.id,
         client=manager,
@@ -558,7 +558,7 @@ step(
 )
 step(
     "the concern's trail (manager)",
-    lambda: concern_trail.sync_detailed(concern.id, client=manager),
+    lambda: get_concern_trail.sync_detailed(concern.id, client=manager),
     200,
     Trail,
     lambda p: f"{len(p.items)} linked records",

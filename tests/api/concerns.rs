@@ -227,7 +227,7 @@ async fn bad_paths_and_queries_are_422_naming_the_part() {
         .expect_problem(422, "validation_failed");
     assert_eq!(
         bad_id.body["errors"],
-        json!([{"field": "id", "message": "must be a UUID"}])
+        json!([{"field": "concern_id", "message": "must be a UUID"}])
     );
     let bad_cursor = app
         .get(&app.manager, "/v1/concerns?cursor=nonsense")

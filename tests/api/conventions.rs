@@ -490,3 +490,34 @@ async fn numbers_and_shapes_are_read_as_the_schema_reads_them() {
     let unchanged = app.get(&app.admin, &location).await.expect(200);
     assert_ne!(unchanged.body["name"], "Renamed");
 }
+
+/// One vocabulary: operationIds are `verb_noun` from one small set of verbs, and every path
+/// parameter is named for what it identifies.
+#[test]
+fn operation_ids_and_path_parameters_follow_one_style() {
+    const VERBS: [&str; 10] = [
+        "list",
+        "get",
+        "create",
+        "update",
+        "transition",
+        "add",
+        "archive",
+        "set",
+        "record",
+        "check",
+    ];
+    let document = careloop::api::docs::document();
+    for (method, path, operation) in operations(document) {
+        let id = operation["operationId"].as_str().unwrap();
+        let verb = id.split('_').next().unwrap();
+        assert!(VERBS.contains(&verb), "{method} {path}: {id}");
+        for segment in path.split('/').filter(|s| s.starts_with('{')) {
+            let name = segment.trim_matches(|c| c == '{' || c == '}');
+            assert!(
+                name.ends_with("_id") || name == "metric_name",
+                "{method} {path}: {{{name}}} does not say what it identifies"
+            );
+        }
+    }
+}

@@ -55,21 +55,30 @@ async fn records(app: &TestApp) -> Vec<(&'static str, String)> {
         .expect(201)
         .id();
     vec![
-        ("/v1/concerns/{id}", format!("/v1/concerns/{concern}")),
         (
-            "/v1/learning-events/{id}",
+            "/v1/concerns/{concern_id}",
+            format!("/v1/concerns/{concern}"),
+        ),
+        (
+            "/v1/learning-events/{learning_event_id}",
             format!("/v1/learning-events/{learning}"),
         ),
-        ("/v1/evidence/{id}", format!("/v1/evidence/{evidence}")),
         (
-            "/v1/improvement-plans/{id}",
+            "/v1/evidence/{evidence_id}",
+            format!("/v1/evidence/{evidence}"),
+        ),
+        (
+            "/v1/improvement-plans/{plan_id}",
             format!("/v1/improvement-plans/{plan}"),
         ),
         (
-            "/v1/improvement-plans/{id}/actions/{action_id}",
+            "/v1/improvement-plans/{plan_id}/actions/{action_id}",
             format!("/v1/improvement-plans/{plan}/actions/{action}"),
         ),
-        ("/v1/locations/{id}", format!("/v1/locations/{location}")),
+        (
+            "/v1/locations/{location_id}",
+            format!("/v1/locations/{location}"),
+        ),
         ("/v1/organisation", "/v1/organisation".to_owned()),
     ]
 }

@@ -146,20 +146,11 @@ pub async fn scene(app: &TestApp) -> Scene {
 
 /// A documented path with its parameters filled from the scene.
 pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
-    let id = if path.starts_with("/v1/concerns/") {
-        &scene.concern
-    } else if path.starts_with("/v1/learning-events/") {
-        &scene.learning
-    } else if path.starts_with("/v1/evidence/") {
-        &scene.evidence
-    } else if path.starts_with("/v1/improvement-plans/") {
-        &scene.plan
-    } else if path.starts_with("/v1/recognitions/") {
-        &scene.recognition
-    } else {
-        &app.location
-    };
-    path.replace("{id}", id)
+    path.replace("{concern_id}", &scene.concern)
+        .replace("{learning_event_id}", &scene.learning)
+        .replace("{evidence_id}", &scene.evidence)
+        .replace("{plan_id}", &scene.plan)
+        .replace("{recognition_id}", &scene.recognition)
         .replace("{update_id}", &scene.update)
         .replace("{action_id}", &scene.action)
         .replace("{framework_id}", "cqc-saf-2024")
@@ -167,7 +158,7 @@ pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
         .replace("{score_id}", &scene.score)
         .replace("{review_id}", &uuid::Uuid::now_v7().to_string())
         .replace("{location_id}", &app.location)
-        .replace("{name}", "falls")
+        .replace("{metric_name}", "falls")
 }
 
 #[actix_web::test]

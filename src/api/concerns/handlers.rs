@@ -94,12 +94,12 @@ pub async fn list_concerns(
 /// Read a concern
 #[utoipa::path(
     tag = "concerns",
-    params(("id" = Uuid, Path, description = "Concern id")),
+    params(("concern_id" = Uuid, Path, description = "Concern id")),
     responses(
         (status = 200, description = "The concern; `ETag` carries its version", body = Concern),
     )
 )]
-#[get("/concerns/{id}")]
+#[get("/concerns/{concern_id}")]
 pub async fn get_concern(
     state: web::Data<AppState>,
     principal: Principal,
@@ -122,14 +122,14 @@ pub async fn get_concern(
     tag = "concerns",
     request_body = ConcernPatch,
     params(
-        ("id" = Uuid, Path, description = "Concern id"),
+        ("concern_id" = Uuid, Path, description = "Concern id"),
         IfMatch,
     ),
     responses(
         (status = 200, description = "The updated concern", body = Concern),
     )
 )]
-#[patch("/concerns/{id}")]
+#[patch("/concerns/{concern_id}")]
 pub async fn update_concern(
     state: web::Data<AppState>,
     principal: Principal,
@@ -158,7 +158,7 @@ pub async fn update_concern(
     tag = "concerns",
     request_body = TransitionRequest,
     params(
-        ("id" = Uuid, Path, description = "Concern id"),
+        ("concern_id" = Uuid, Path, description = "Concern id"),
         IfMatch,
         IdempotencyKey,
     ),
@@ -166,7 +166,7 @@ pub async fn update_concern(
         (status = 200, description = "The concern in its new state", body = Concern),
     )
 )]
-#[post("/concerns/{id}/transitions")]
+#[post("/concerns/{concern_id}/transitions")]
 pub async fn transition_concern(
     state: web::Data<AppState>,
     principal: Principal,
@@ -196,14 +196,14 @@ pub async fn transition_concern(
     tag = "concerns",
     request_body = NewConcernUpdate,
     params(
-        ("id" = Uuid, Path, description = "Concern id"),
+        ("concern_id" = Uuid, Path, description = "Concern id"),
         IdempotencyKey,
     ),
     responses(
         (status = 201, description = "Added; `Location` names it", body = ConcernUpdate),
     )
 )]
-#[post("/concerns/{id}/updates")]
+#[post("/concerns/{concern_id}/updates")]
 pub async fn add_concern_update(
     state: web::Data<AppState>,
     principal: Principal,
@@ -228,12 +228,12 @@ pub async fn add_concern_update(
 /// Oldest first; transitions appear here too. A raiser sees only the entries shared with them.
 #[utoipa::path(
     tag = "concerns",
-    params(("id" = Uuid, Path, description = "Concern id"), ChangedSince, PageQuery),
+    params(("concern_id" = Uuid, Path, description = "Concern id"), ChangedSince, PageQuery),
     responses(
         (status = 200, description = "A page of timeline entries", body = Paginated<ConcernUpdate>),
     )
 )]
-#[get("/concerns/{id}/updates")]
+#[get("/concerns/{concern_id}/updates")]
 pub async fn list_concern_updates(
     state: web::Data<AppState>,
     principal: Principal,
@@ -254,14 +254,14 @@ pub async fn list_concern_updates(
 #[utoipa::path(
     tag = "concerns",
     params(
-        ("id" = Uuid, Path, description = "Concern id"),
+        ("concern_id" = Uuid, Path, description = "Concern id"),
         ("update_id" = Uuid, Path, description = "Timeline entry id"),
     ),
     responses(
         (status = 200, description = "The entry", body = ConcernUpdate),
     )
 )]
-#[get("/concerns/{id}/updates/{update_id}")]
+#[get("/concerns/{concern_id}/updates/{update_id}")]
 pub async fn get_concern_update(
     state: web::Data<AppState>,
     principal: Principal,

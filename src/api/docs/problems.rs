@@ -31,13 +31,16 @@ const CONFLICTS: &[(&str, &[&str])] = &[
         "transition_plan",
         &["illegal_transition", "open_actions", EDITED],
     ),
-    ("create_action", &["plan_closed", DUPLICATE, "conflict"]),
     (
-        "update_action",
+        "create_plan_action",
+        &["plan_closed", DUPLICATE, "conflict"],
+    ),
+    (
+        "update_plan_action",
         &["plan_closed", SET_ONCE, DUPLICATE, EDITED],
     ),
     (
-        "transition_action",
+        "transition_plan_action",
         &["illegal_transition", "plan_closed", EDITED],
     ),
     ("create_review", &["plan_not_reviewable", "conflict"]),
@@ -47,7 +50,7 @@ const CONFLICTS: &[(&str, &[&str])] = &[
     ("create_recognition", &[DUPLICATE, "conflict"]),
     ("set_statement_score", &["conflict"]),
     ("record_score", &["conflict"]),
-    ("assess_statement", &["conflict"]),
+    ("set_statement_score_alias", &["conflict"]),
     ("add_receipt_message", &["conflict"]),
 ];
 

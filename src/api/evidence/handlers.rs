@@ -75,12 +75,12 @@ pub async fn list_evidence(
 /// Read evidence
 #[utoipa::path(
     tag = "evidence",
-    params(("id" = Uuid, Path, description = "Evidence id")),
+    params(("evidence_id" = Uuid, Path, description = "Evidence id")),
     responses(
         (status = 200, description = "The evidence; `ETag` carries its version", body = Evidence),
     )
 )]
-#[get("/evidence/{id}")]
+#[get("/evidence/{evidence_id}")]
 pub async fn get_evidence(
     state: web::Data<AppState>,
     principal: Principal,
@@ -103,14 +103,14 @@ pub async fn get_evidence(
     tag = "evidence",
     request_body = EvidencePatch,
     params(
-        ("id" = Uuid, Path, description = "Evidence id"),
+        ("evidence_id" = Uuid, Path, description = "Evidence id"),
         IfMatch,
     ),
     responses(
         (status = 200, description = "The updated evidence", body = Evidence),
     )
 )]
-#[patch("/evidence/{id}")]
+#[patch("/evidence/{evidence_id}")]
 pub async fn update_evidence(
     state: web::Data<AppState>,
     principal: Principal,
@@ -137,14 +137,14 @@ pub async fn update_evidence(
 #[utoipa::path(
     tag = "evidence",
     params(
-        ("id" = Uuid, Path, description = "Evidence id"),
+        ("evidence_id" = Uuid, Path, description = "Evidence id"),
         IfMatch,
     ),
     responses(
         (status = 200, description = "The archived evidence", body = Evidence),
     )
 )]
-#[delete("/evidence/{id}")]
+#[delete("/evidence/{evidence_id}")]
 pub async fn archive_evidence(
     state: web::Data<AppState>,
     principal: Principal,
@@ -166,13 +166,13 @@ pub async fn archive_evidence(
 /// how many met their target. Computed by the database.
 #[utoipa::path(
     tag = "evidence",
-    params(("name" = String, Path, description = "Metric name"), SeriesQuery),
+    params(("metric_name" = String, Path, description = "Metric name"), SeriesQuery),
     responses(
         (status = 200, description = "The metric's series", body = MetricSeries),
     )
 )]
-#[get("/evidence/metrics/{name}/series")]
-pub async fn metric_series(
+#[get("/evidence/metrics/{metric_name}/series")]
+pub async fn get_metric_series(
     state: web::Data<AppState>,
     principal: Principal,
     name: web::Path<String>,

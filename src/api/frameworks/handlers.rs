@@ -126,7 +126,7 @@ pub async fn list_quality_statements(
     )
 )]
 #[get("/frameworks/{framework_id}/coverage")]
-pub async fn framework_coverage(
+pub async fn get_framework_coverage(
     state: web::Data<AppState>,
     principal: Principal,
     framework_id: web::Path<String>,

@@ -73,12 +73,12 @@ pub async fn list_learning_events(
 /// Read a learning event
 #[utoipa::path(
     tag = "learning",
-    params(("id" = Uuid, Path, description = "Learning event id")),
+    params(("learning_event_id" = Uuid, Path, description = "Learning event id")),
     responses(
         (status = 200, description = "The learning event; `ETag` carries its version", body = LearningEvent),
     )
 )]
-#[get("/learning-events/{id}")]
+#[get("/learning-events/{learning_event_id}")]
 pub async fn get_learning_event(
     state: web::Data<AppState>,
     principal: Principal,
@@ -101,14 +101,14 @@ pub async fn get_learning_event(
     tag = "learning",
     request_body = LearningEventPatch,
     params(
-        ("id" = Uuid, Path, description = "Learning event id"),
+        ("learning_event_id" = Uuid, Path, description = "Learning event id"),
         IfMatch,
     ),
     responses(
         (status = 200, description = "The updated learning event", body = LearningEvent),
     )
 )]
-#[patch("/learning-events/{id}")]
+#[patch("/learning-events/{learning_event_id}")]
 pub async fn update_learning_event(
     state: web::Data<AppState>,
     principal: Principal,

@@ -72,12 +72,12 @@ pub async fn list_locations(
 /// Read a location
 #[utoipa::path(
     tag = "locations",
-    params(("id" = Uuid, Path, description = "Location id")),
+    params(("location_id" = Uuid, Path, description = "Location id")),
     responses(
         (status = 200, description = "The location; `ETag` carries its version", body = Location),
     )
 )]
-#[get("/locations/{id}")]
+#[get("/locations/{location_id}")]
 pub async fn get_location(
     state: web::Data<AppState>,
     principal: Principal,
@@ -99,14 +99,14 @@ pub async fn get_location(
     tag = "locations",
     request_body = LocationPatch,
     params(
-        ("id" = Uuid, Path, description = "Location id"),
+        ("location_id" = Uuid, Path, description = "Location id"),
         IfMatch,
     ),
     responses(
         (status = 200, description = "The updated location", body = Location),
     )
 )]
-#[patch("/locations/{id}")]
+#[patch("/locations/{location_id}")]
 pub async fn update_location(
     state: web::Data<AppState>,
     principal: Principal,

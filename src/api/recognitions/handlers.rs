@@ -68,12 +68,12 @@ pub async fn list_recognitions(
 /// Read a recognition
 #[utoipa::path(
     tag = "recognition",
-    params(("id" = Uuid, Path, description = "Recognition id")),
+    params(("recognition_id" = Uuid, Path, description = "Recognition id")),
     responses(
         (status = 200, description = "The recognition", body = Recognition),
     )
 )]
-#[get("/recognitions/{id}")]
+#[get("/recognitions/{recognition_id}")]
 pub async fn get_recognition(
     state: web::Data<AppState>,
     principal: Principal,

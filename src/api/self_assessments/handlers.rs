@@ -110,7 +110,7 @@ pub async fn get_self_assessment(
     )
 )]
 #[get("/self-assessments/{location_id}/{framework_id}")]
-pub async fn self_assessment_summary(
+pub async fn get_self_assessment_alias(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<AssessmentPath>,
@@ -214,7 +214,7 @@ pub async fn set_statement_score(
     )
 )]
 #[put("/self-assessments/{location_id}/{framework_id}/{quality_statement_id}")]
-pub async fn assess_statement(
+pub async fn set_statement_score_alias(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<StatementPath>,

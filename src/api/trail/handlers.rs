@@ -40,11 +40,11 @@ where
 /// recognitions), with kind, id, title and status.
 #[utoipa::path(
     tag = "concerns",
-    params(("id" = Uuid, Path, description = "Concern id")),
+    params(("concern_id" = Uuid, Path, description = "Concern id")),
     responses((status = 200, description = "The linked records, nearest first", body = Trail))
 )]
-#[get("/concerns/{id}/trail")]
-pub async fn concern_trail(
+#[get("/concerns/{concern_id}/trail")]
+pub async fn get_concern_trail(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<ConcernId>,
@@ -63,11 +63,11 @@ pub async fn concern_trail(
 /// The trail of evidence
 #[utoipa::path(
     tag = "evidence",
-    params(("id" = Uuid, Path, description = "Evidence id")),
+    params(("evidence_id" = Uuid, Path, description = "Evidence id")),
     responses((status = 200, description = "The linked records, nearest first", body = Trail))
 )]
-#[get("/evidence/{id}/trail")]
-pub async fn evidence_trail(
+#[get("/evidence/{evidence_id}/trail")]
+pub async fn get_evidence_trail(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<EvidenceId>,
@@ -86,11 +86,11 @@ pub async fn evidence_trail(
 /// The trail of a learning event
 #[utoipa::path(
     tag = "learning",
-    params(("id" = Uuid, Path, description = "Learning event id")),
+    params(("learning_event_id" = Uuid, Path, description = "Learning event id")),
     responses((status = 200, description = "The linked records, nearest first", body = Trail))
 )]
-#[get("/learning-events/{id}/trail")]
-pub async fn learning_event_trail(
+#[get("/learning-events/{learning_event_id}/trail")]
+pub async fn get_learning_event_trail(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<LearningEventId>,
@@ -109,11 +109,11 @@ pub async fn learning_event_trail(
 /// The trail of an improvement plan
 #[utoipa::path(
     tag = "improvement",
-    params(("id" = Uuid, Path, description = "Plan id")),
+    params(("plan_id" = Uuid, Path, description = "Plan id")),
     responses((status = 200, description = "The linked records, nearest first", body = Trail))
 )]
-#[get("/improvement-plans/{id}/trail")]
-pub async fn plan_trail(
+#[get("/improvement-plans/{plan_id}/trail")]
+pub async fn get_plan_trail(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<PlanId>,

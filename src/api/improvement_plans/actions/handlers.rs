@@ -22,15 +22,15 @@ use crate::state::AppState;
     tag = "improvement",
     request_body = NewPlanAction,
     params(
-        ("id" = Uuid, Path, description = "Plan id"),
+        ("plan_id" = Uuid, Path, description = "Plan id"),
         IdempotencyKey,
     ),
     responses(
         (status = 201, description = "Added; `Location` names it", body = PlanAction),
     )
 )]
-#[post("/improvement-plans/{id}/actions")]
-pub async fn create_action(
+#[post("/improvement-plans/{plan_id}/actions")]
+pub async fn create_plan_action(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
@@ -57,12 +57,12 @@ pub async fn create_action(
 /// Oldest first; the same filters as `/v1/actions`, within the plan.
 #[utoipa::path(
     tag = "improvement",
-    params(("id" = Uuid, Path, description = "Plan id"), ActionQuery, Lookup, PageQuery),
+    params(("plan_id" = Uuid, Path, description = "Plan id"), ActionQuery, Lookup, PageQuery),
     responses(
         (status = 200, description = "A page of the plan's actions, oldest first", body = Paginated<PlanAction>),
     )
 )]
-#[get("/improvement-plans/{id}/actions")]
+#[get("/improvement-plans/{plan_id}/actions")]
 pub async fn list_plan_actions(
     state: web::Data<AppState>,
     principal: Principal,
@@ -76,15 +76,15 @@ pub async fn list_plan_actions(
 #[utoipa::path(
     tag = "improvement",
     params(
-        ("id" = Uuid, Path, description = "Plan id"),
+        ("plan_id" = Uuid, Path, description = "Plan id"),
         ("action_id" = Uuid, Path, description = "Action id"),
     ),
     responses(
         (status = 200, description = "The action; `ETag` carries its version", body = PlanAction),
     )
 )]
-#[get("/improvement-plans/{id}/actions/{action_id}")]
-pub async fn get_action(
+#[get("/improvement-plans/{plan_id}/actions/{action_id}")]
+pub async fn get_plan_action(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(PlanId, ActionId)>,
@@ -110,7 +110,7 @@ pub async fn get_action(
     tag = "improvement",
     request_body = PlanActionPatch,
     params(
-        ("id" = Uuid, Path, description = "Plan id"),
+        ("plan_id" = Uuid, Path, description = "Plan id"),
         ("action_id" = Uuid, Path, description = "Action id"),
         IfMatch,
     ),
@@ -118,8 +118,8 @@ pub async fn get_action(
         (status = 200, description = "The updated action", body = PlanAction),
     )
 )]
-#[patch("/improvement-plans/{id}/actions/{action_id}")]
-pub async fn update_action(
+#[patch("/improvement-plans/{plan_id}/actions/{action_id}")]
+pub async fn update_plan_action(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(PlanId, ActionId)>,
@@ -145,7 +145,7 @@ pub async fn update_action(
     tag = "improvement",
     request_body = ActionTransition,
     params(
-        ("id" = Uuid, Path, description = "Plan id"),
+        ("plan_id" = Uuid, Path, description = "Plan id"),
         ("action_id" = Uuid, Path, description = "Action id"),
         IfMatch,
         IdempotencyKey,
@@ -154,8 +154,8 @@ pub async fn update_action(
         (status = 200, description = "The action in its new state", body = PlanAction),
     )
 )]
-#[post("/improvement-plans/{id}/actions/{action_id}/transitions")]
-pub async fn transition_action(
+#[post("/improvement-plans/{plan_id}/actions/{action_id}/transitions")]
+pub async fn transition_plan_action(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
@@ -223,7 +223,7 @@ async fn actions(
     )
 )]
 #[get("/actions/{action_id}")]
-pub async fn get_action_by_id(
+pub async fn get_action(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<ActionId>,

@@ -76,12 +76,12 @@ pub async fn list_plans(
 /// With its actions and latest review, when its next review is due and whether that is past.
 #[utoipa::path(
     tag = "improvement",
-    params(("id" = Uuid, Path, description = "Plan id")),
+    params(("plan_id" = Uuid, Path, description = "Plan id")),
     responses(
         (status = 200, description = "The plan; `ETag` carries its version", body = ImprovementPlan),
     )
 )]
-#[get("/improvement-plans/{id}")]
+#[get("/improvement-plans/{plan_id}")]
 pub async fn get_plan(
     state: web::Data<AppState>,
     principal: Principal,
@@ -104,14 +104,14 @@ pub async fn get_plan(
     tag = "improvement",
     request_body = ImprovementPlanPatch,
     params(
-        ("id" = Uuid, Path, description = "Plan id"),
+        ("plan_id" = Uuid, Path, description = "Plan id"),
         IfMatch,
     ),
     responses(
         (status = 200, description = "The updated plan", body = ImprovementPlan),
     )
 )]
-#[patch("/improvement-plans/{id}")]
+#[patch("/improvement-plans/{plan_id}")]
 pub async fn update_plan(
     state: web::Data<AppState>,
     principal: Principal,
@@ -140,7 +140,7 @@ pub async fn update_plan(
     tag = "improvement",
     request_body = PlanTransition,
     params(
-        ("id" = Uuid, Path, description = "Plan id"),
+        ("plan_id" = Uuid, Path, description = "Plan id"),
         IfMatch,
         IdempotencyKey,
     ),
@@ -148,7 +148,7 @@ pub async fn update_plan(
         (status = 200, description = "The plan in its new state", body = ImprovementPlan),
     )
 )]
-#[post("/improvement-plans/{id}/transitions")]
+#[post("/improvement-plans/{plan_id}/transitions")]
 pub async fn transition_plan(
     state: web::Data<AppState>,
     principal: Principal,

@@ -22,14 +22,14 @@ use crate::state::AppState;
     tag = "improvement",
     request_body = NewPlanReview,
     params(
-        ("id" = Uuid, Path, description = "Plan id"),
+        ("plan_id" = Uuid, Path, description = "Plan id"),
         IdempotencyKey,
     ),
     responses(
         (status = 201, description = "Recorded; `Location` names the review", body = PlanReview),
     )
 )]
-#[post("/improvement-plans/{id}/reviews")]
+#[post("/improvement-plans/{plan_id}/reviews")]
 pub async fn create_review(
     state: web::Data<AppState>,
     principal: Principal,
@@ -56,12 +56,12 @@ pub async fn create_review(
 /// List a plan's reviews
 #[utoipa::path(
     tag = "improvement",
-    params(("id" = Uuid, Path, description = "Plan id"), ChangedSince, PageQuery),
+    params(("plan_id" = Uuid, Path, description = "Plan id"), ChangedSince, PageQuery),
     responses(
         (status = 200, description = "A page of the plan's reviews, oldest first", body = Paginated<PlanReview>),
     )
 )]
-#[get("/improvement-plans/{id}/reviews")]
+#[get("/improvement-plans/{plan_id}/reviews")]
 pub async fn list_reviews(
     state: web::Data<AppState>,
     principal: Principal,
@@ -82,14 +82,14 @@ pub async fn list_reviews(
 #[utoipa::path(
     tag = "improvement",
     params(
-        ("id" = Uuid, Path, description = "Plan id"),
+        ("plan_id" = Uuid, Path, description = "Plan id"),
         ("review_id" = Uuid, Path, description = "Review id"),
     ),
     responses(
         (status = 200, description = "The review", body = PlanReview),
     )
 )]
-#[get("/improvement-plans/{id}/reviews/{review_id}")]
+#[get("/improvement-plans/{plan_id}/reviews/{review_id}")]
 pub async fn get_review(
     state: web::Data<AppState>,
     principal: Principal,
@@ -116,7 +116,7 @@ pub async fn get_review(
     )
 )]
 #[get("/reviews/due")]
-pub async fn reviews_due(
+pub async fn list_due_reviews(
     state: web::Data<AppState>,
     principal: Principal,
     query: Query<DueQuery>,
