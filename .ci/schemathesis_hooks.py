@@ -86,7 +86,7 @@ NEEDED = {
     }),
     "/v1/improvement-plans/{plan_id}/actions/{action_id}/transitions": ("to", {
         "done": {"completion_note": "Rota changed"},
-        "cancelled": {"reason": "Superseded by the new rota"},
+        "cancelled": {"cancel_reason": "Superseded by the new rota"},
     }),
     "/v1/learning-events": ("kind", {
         "governance_review": {"went_well": "Falls down", "did_not_go_well": "Call bells",

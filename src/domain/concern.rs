@@ -163,22 +163,22 @@ impl Default for ClockSettings {
 /// The deadlines a concern raised at `raised_at` is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadlines {
-    pub acknowledge_by: DateTime<Utc>,
-    pub feedback_by: DateTime<Utc>,
+    pub acknowledge_due_at: DateTime<Utc>,
+    pub feedback_due_at: DateTime<Utc>,
 }
 
 pub fn deadlines(raised_at: DateTime<Utc>, settings: ClockSettings) -> Deadlines {
     Deadlines {
-        acknowledge_by: raised_at + Duration::hours(settings.acknowledge_within_hours.into()),
-        feedback_by: raised_at + Duration::days(settings.feedback_within_days.into()),
+        acknowledge_due_at: raised_at + Duration::hours(settings.acknowledge_within_hours.into()),
+        feedback_due_at: raised_at + Duration::days(settings.feedback_within_days.into()),
     }
 }
 
-/// Past a deadline without reaching its state: not acknowledged by `acknowledge_by`, or not
-/// resolved by `feedback_by`. The store's `overdue` filter states the same rule in SQL.
+/// Past a deadline without reaching its state: not acknowledged by `acknowledge_due_at`, or not
+/// resolved by `feedback_due_at`. The store's `overdue` filter states the same rule in SQL.
 pub fn is_overdue(deadlines: Deadlines, progress: Progress, now: DateTime<Utc>) -> bool {
-    (progress.acknowledged_at.is_none() && now > deadlines.acknowledge_by)
-        || (progress.resolved_at.is_none() && now > deadlines.feedback_by)
+    (progress.acknowledged_at.is_none() && now > deadlines.acknowledge_due_at)
+        || (progress.resolved_at.is_none() && now > deadlines.feedback_due_at)
 }
 
 #[cfg(test)]
@@ -292,8 +292,8 @@ mod tests {
     #[test]
     fn deadlines_follow_the_settings() {
         let d = deadlines(at(0), ClockSettings::default());
-        assert_eq!(d.acknowledge_by, at(0) + Duration::hours(72));
-        assert_eq!(d.feedback_by, at(0) + Duration::days(90));
+        assert_eq!(d.acknowledge_due_at, at(0) + Duration::hours(72));
+        assert_eq!(d.feedback_due_at, at(0) + Duration::days(90));
         let quick = deadlines(
             at(0),
             ClockSettings {
@@ -301,14 +301,14 @@ mod tests {
                 feedback_within_days: 1,
             },
         );
-        assert_eq!(quick.acknowledge_by, at(2));
+        assert_eq!(quick.acknowledge_due_at, at(2));
     }
 
     #[test]
     fn overdue_when_a_deadline_passes_unmet() {
         let d = Deadlines {
-            acknowledge_by: at(2),
-            feedback_by: at(10),
+            acknowledge_due_at: at(2),
+            feedback_due_at: at(10),
         };
         let raised = progress(Raised);
         assert!(!is_overdue(d, raised, at(2)));

@@ -133,7 +133,7 @@ pub fn move_action(
         ActionStatus::Done if !given(completion_note) => {
             Err(ActionMoveError::Missing("completion_note"))
         }
-        ActionStatus::Cancelled if !given(reason) => Err(ActionMoveError::Missing("reason")),
+        ActionStatus::Cancelled if !given(reason) => Err(ActionMoveError::Missing("cancel_reason")),
         _ => Ok(()),
     }
 }
@@ -270,7 +270,7 @@ mod tests {
         );
         assert_eq!(
             move_action(Open, Cancelled, None, Some(" ")),
-            Err(ActionMoveError::Missing("reason"))
+            Err(ActionMoveError::Missing("cancel_reason"))
         );
         assert!(matches!(
             move_action(Open, Done, Some("n"), None),

@@ -51,8 +51,11 @@ async fn raising_a_concern_answers_201_with_its_clocks() {
     assert_eq!(body["overdue"], false);
     assert!(body["receipt_code"].is_null());
     let created = time(&body["created_at"]);
-    assert_eq!(time(&body["acknowledge_by"]), created + Duration::hours(72));
-    assert_eq!(time(&body["feedback_by"]), created + Duration::days(90));
+    assert_eq!(
+        time(&body["acknowledge_due_at"]),
+        created + Duration::hours(72)
+    );
+    assert_eq!(time(&body["feedback_due_at"]), created + Duration::days(90));
     assert!(uuid::Uuid::parse_str(&id).unwrap().get_version_num() == 7);
 
     let read = app
@@ -78,8 +81,11 @@ async fn clocks_follow_the_organisation_settings() {
         .await
         .body;
     let created = time(&body["created_at"]);
-    assert_eq!(time(&body["acknowledge_by"]), created + Duration::hours(24));
-    assert_eq!(time(&body["feedback_by"]), created + Duration::days(28));
+    assert_eq!(
+        time(&body["acknowledge_due_at"]),
+        created + Duration::hours(24)
+    );
+    assert_eq!(time(&body["feedback_due_at"]), created + Duration::days(28));
 }
 
 #[actix_web::test]

@@ -449,9 +449,9 @@ async fn a_metric_series_is_aggregated_per_interval() {
     assert_eq!(
         monthly.body["points"],
         json!([
-            {"period_start": "2026-07-01", "count": 1, "mean": 90.0, "min": 90.0, "max": 90.0, "with_target": 1, "met_target": 0},
-            {"period_start": "2026-08-01", "count": 2, "mean": 95.0, "min": 94.0, "max": 96.0, "with_target": 2, "met_target": 1},
-            {"period_start": "2026-09-01", "count": 2, "mean": 98.0, "min": 97.0, "max": 99.0, "with_target": 1, "met_target": 1}
+            {"period_start": "2026-07-01", "count": 1, "mean": 90.0, "min": 90.0, "max": 90.0, "with_target_count": 1, "met_target_count": 0},
+            {"period_start": "2026-08-01", "count": 2, "mean": 95.0, "min": 94.0, "max": 96.0, "with_target_count": 2, "met_target_count": 1},
+            {"period_start": "2026-09-01", "count": 2, "mean": 98.0, "min": 97.0, "max": 99.0, "with_target_count": 1, "met_target_count": 1}
         ])
     );
     let quarterly = app
@@ -470,7 +470,7 @@ async fn a_metric_series_is_aggregated_per_interval() {
         yearly.body["points"],
         json!([{
             "period_start": "2026-01-01", "count": 6, "mean": 87.66666666666667, "min": 50.0, "max": 99.0,
-            "with_target": 5, "met_target": 2
+            "with_target_count": 5, "met_target_count": 2
         }])
     );
     let window = app
@@ -512,5 +512,5 @@ async fn an_at_most_target_is_met_by_staying_under_it() {
         .get(&app.viewer, "/v1/evidence/metrics/falls/series")
         .await
         .expect(200);
-    assert_eq!(series.body["points"][0]["met_target"], 2);
+    assert_eq!(series.body["points"][0]["met_target_count"], 2);
 }

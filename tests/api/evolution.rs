@@ -39,6 +39,44 @@ fn answers_are_open_to_new_fields_and_enums_to_new_values() {
     assert!(text.contains("Evolution"));
 }
 
+#[test]
+fn every_object_a_request_uses_forbids_fields_it_does_not_name() {
+    let document = careloop::api::docs::document();
+    let mut requested = std::collections::BTreeSet::new();
+    let mut pending: Vec<&Value> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|operation| &operation["requestBody"])
+        .collect();
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
+                    let name = reference.rsplit('/').next().unwrap();
+                    if requested.insert(name.to_owned()) {
+                        pending.push(&schemas()[name]);
+                    }
+                }
+                pending.extend(map.values());
+            }
+            Value::Array(list) => pending.extend(list.iter()),
+            _ => {}
+        }
+    }
+    assert!(requested.contains("ExternalRefInput"), "{requested:?}");
+    for name in &requested {
+        let schema = &schemas()[name.as_str()];
+        if schema.get("properties").is_some() {
+            assert_eq!(
+                schema["additionalProperties"], false,
+                "{name} takes unknown fields"
+            );
+        }
+    }
+}
+
 #[actix_web::test]
 async fn requests_stay_strict_in_objects_answers_share() {
     let app = TestApp::new().await;

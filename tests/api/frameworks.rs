@@ -18,7 +18,7 @@ async fn the_cqc_catalogue_is_served_whole() {
         .collect();
     // The second framework is only a data file in the tests' frameworks folder.
     assert_eq!(framework_ids, vec![json!(CQC), json!("test-care-2027")]);
-    assert_eq!(list.body["items"][0]["quality_statements"], 34);
+    assert_eq!(list.body["items"][0]["quality_statement_count"], 34);
 
     let whole = app
         .get(&app.viewer, &format!("/v1/frameworks/{CQC}"))
@@ -147,22 +147,28 @@ async fn coverage_counts_what_references_each_statement() {
         .expect(200);
     assert_eq!(all.body["statements"].as_array().unwrap().len(), 34);
     let culture = statement(&all.body, "safe.learning_culture");
-    assert_eq!(culture["evidence"], 2);
+    assert_eq!(culture["evidence_count"], 2);
     assert_eq!(
-        culture["evidence_by_category"],
+        culture["evidence_count_by_category"],
         json!({"feedback_staff_leaders": 1, "processes": 1})
     );
-    assert_eq!(culture["learning_events"], 1);
-    assert_eq!(culture["concerns"], 1);
+    assert_eq!(culture["learning_event_count"], 1);
+    assert_eq!(culture["concern_count"], 1);
     assert_eq!(culture["newest_evidence_at"], "2026-10-01T00:00:00Z");
     assert_eq!(culture["newest_learning_event_at"], "2026-09-01T00:00:00Z");
     assert_eq!(culture["no_recent_evidence"], false);
     assert_eq!(culture["code"], "S1");
     // The archived item does not count.
-    assert_eq!(statement(&all.body, "safe.safeguarding")["evidence"], 1);
+    assert_eq!(
+        statement(&all.body, "safe.safeguarding")["evidence_count"],
+        1
+    );
     let speak_up = statement(&all.body, "well_led.freedom_to_speak_up");
     assert_eq!(
-        (speak_up["concerns"].clone(), speak_up["evidence"].clone()),
+        (
+            speak_up["concern_count"].clone(),
+            speak_up["evidence_count"].clone()
+        ),
         (json!(1), json!(0))
     );
     assert_eq!(speak_up["no_recent_evidence"], true);
@@ -175,9 +181,9 @@ async fn coverage_counts_what_references_each_statement() {
         .await
         .expect(200);
     let culture = statement(&recent.body, "safe.learning_culture");
-    assert_eq!(culture["evidence"], 1);
+    assert_eq!(culture["evidence_count"], 1);
     assert_eq!(
-        culture["evidence_by_category"],
+        culture["evidence_count_by_category"],
         json!({"feedback_staff_leaders": 1})
     );
     assert_eq!(
@@ -207,7 +213,7 @@ async fn coverage_counts_what_references_each_statement() {
         .await
         .expect(200);
     assert_eq!(
-        statement(&elsewhere.body, "safe.learning_culture")["evidence"],
+        statement(&elsewhere.body, "safe.learning_culture")["evidence_count"],
         0
     );
 }
@@ -426,7 +432,7 @@ async fn a_second_framework_works_end_to_end_as_data() {
         .await
         .expect(200);
     assert_eq!(
-        coverage.body["statements"][0]["evidence_by_category"],
+        coverage.body["statements"][0]["evidence_count_by_category"],
         json!({"care_records": 1})
     );
 }

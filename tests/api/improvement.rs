@@ -426,7 +426,7 @@ async fn staff_move_their_own_actions_only() {
         &app.manager,
         &plan,
         &theirs,
-        json!({"to": "cancelled", "reason": "Covered by the rota change"}),
+        json!({"to": "cancelled", "cancel_reason": "Covered by the rota change"}),
     )
     .await
     .expect(200);

@@ -287,7 +287,7 @@ async fn counts_leave_out_what_the_caller_may_not_see_and_date_no_finer_than_the
     };
     let coverage = "/v1/frameworks/cqc-saf-2024/coverage";
     let admin = statement(&app.get(&app.admin, coverage).await.expect(200).body);
-    assert_eq!(admin["concerns"], 1);
+    assert_eq!(admin["concern_count"], 1);
     let newest: chrono::DateTime<chrono::Utc> = admin["newest_concern_at"]
         .as_str()
         .unwrap()
@@ -295,11 +295,11 @@ async fn counts_leave_out_what_the_caller_may_not_see_and_date_no_finer_than_the
         .unwrap();
     assert_eq!(newest.time(), chrono::NaiveTime::MIN, "dated to the day");
     let viewer = statement(&app.get(&app.viewer, coverage).await.expect(200).body);
-    assert_eq!(viewer["concerns"], 0);
+    assert_eq!(viewer["concern_count"], 0);
     assert_eq!(viewer["newest_concern_at"], json!(null));
     // What the viewer may see still counts.
-    assert_eq!(viewer["learning_events"], 1);
-    assert_eq!(viewer["evidence"], 1);
+    assert_eq!(viewer["learning_event_count"], 1);
+    assert_eq!(viewer["evidence_count"], 1);
     drop(scene);
 }
 

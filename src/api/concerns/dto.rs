@@ -34,8 +34,8 @@ pub struct Person {
     "raised_by": {"sub": "user-4821", "name": "Sam Carer"},
     "escalated_to": null,
     "outcome": null,
-    "acknowledge_by": "2026-11-28T09:00:00Z",
-    "feedback_by": "2027-02-24T09:00:00Z",
+    "acknowledge_due_at": "2026-11-28T09:00:00Z",
+    "feedback_due_at": "2027-02-24T09:00:00Z",
     "acknowledged_at": "2026-11-25T11:30:00Z",
     "resolved_at": null,
     "overdue": false,
@@ -64,9 +64,9 @@ pub struct Concern {
     /// What changed as a result ("you said, we did"), once resolved.
     pub outcome: Option<String>,
     /// Acknowledge by this time (`acknowledge_within_hours` after raising).
-    pub acknowledge_by: DateTime<Utc>,
+    pub acknowledge_due_at: DateTime<Utc>,
     /// Resolve, with feedback to the raiser, by this time (`feedback_within_days` after raising).
-    pub feedback_by: DateTime<Utc>,
+    pub feedback_due_at: DateTime<Utc>,
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     /// Past a deadline without reaching its state; computed when read.

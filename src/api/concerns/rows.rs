@@ -53,8 +53,8 @@ impl ConcernRow {
 
     pub fn deadlines(&self) -> Deadlines {
         Deadlines {
-            acknowledge_by: to_utc(self.acknowledge_by),
-            feedback_by: to_utc(self.feedback_by),
+            acknowledge_due_at: to_utc(self.acknowledge_by),
+            feedback_due_at: to_utc(self.feedback_by),
         }
     }
 
@@ -74,8 +74,8 @@ impl ConcernRow {
                 name: self.raised_by_name.clone(),
             }),
             overdue: rules::is_overdue(self.deadlines(), progress, now),
-            acknowledge_by: to_utc(self.acknowledge_by),
-            feedback_by: to_utc(self.feedback_by),
+            acknowledge_due_at: to_utc(self.acknowledge_by),
+            feedback_due_at: to_utc(self.feedback_by),
             acknowledged_at: progress.acknowledged_at,
             resolved_at: progress.resolved_at,
             external_ref: ExternalRef::from_columns(self.external_system, self.external_id),

@@ -61,7 +61,7 @@ pub fn contract() -> &'static Contract {
 
 impl Contract {
     fn new(document: &Value) -> Self {
-        let components = json!({ "schemas": strict(&document["components"]["schemas"]) });
+        let components = json!({ "schemas": document["components"]["schemas"].clone() });
         let compile = |schema: Value| -> Validator {
             let mut root = schema;
             root["components"] = components.clone();
@@ -256,21 +256,6 @@ impl Contract {
     fn operation(&self, method: &Method, pattern: &str) -> Option<&Operation> {
         self.operations.get(&(method.clone(), pattern.to_owned()))
     }
-}
-
-/// The schemas as requests are held to them: an object schema that does not say otherwise takes
-/// no field it does not name. (The document leaves the objects answers share open, so that an
-/// answer may gain a field; a request never may.)
-fn strict(schemas: &Value) -> Value {
-    let mut schemas = schemas.clone();
-    if let Some(schemas) = schemas.as_object_mut() {
-        for schema in schemas.values_mut() {
-            if schema.get("properties").is_some() && schema.get("additionalProperties").is_none() {
-                schema["additionalProperties"] = Value::Bool(false);
-            }
-        }
-    }
-    schemas
 }
 
 /// The JSON type a query parameter's text is read as.

@@ -12,6 +12,7 @@ use crate::http::deprecation::{DEPRECATED, SINCE, SUNSET};
 /// Completes the generated document.
 pub fn apply(document: &mut Value) {
     refer_to_page_items(document);
+    split_shared_objects(document);
     describe_merge_patches(document);
     require_every_answered_field(document);
     open_to_evolution(document);
@@ -249,9 +250,57 @@ fn require_every_answered_field(document: &mut Value) {
     }
 }
 
+/// An object that requests and answers both use is two schemas: `{Name}` as answered, which may
+/// gain fields, and `{Name}Input` as requested, which takes no field it does not name. So a
+/// request stays strict while an answer stays open to evolution.
+fn split_shared_objects(document: &mut Value) {
+    let (requested, answered) = usage(document);
+    let schemas = document["components"]["schemas"].clone();
+    let shared: BTreeSet<String> = requested
+        .intersection(&answered)
+        .filter(|name| schemas[name.as_str()]["additionalProperties"] == false)
+        .cloned()
+        .collect();
+    let to_input = |value: &mut Value| refer_to_inputs(value, &shared);
+    for name in &shared {
+        let mut input = schemas[name.as_str()].clone();
+        to_input(&mut input);
+        document["components"]["schemas"][format!("{name}Input")] = input;
+    }
+    for name in requested.difference(&answered) {
+        to_input(&mut document["components"]["schemas"][name.as_str()]);
+    }
+    if let Some(paths) = document["paths"].as_object_mut() {
+        for operation in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+        {
+            to_input(&mut operation["requestBody"]);
+            to_input(&mut operation["parameters"]);
+        }
+    }
+}
+
+/// Points every reference to one of `shared` at its `Input` schema.
+fn refer_to_inputs(value: &mut Value, shared: &BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get_mut("$ref") {
+                if shared.contains(component_name(reference)) {
+                    reference.push_str("Input");
+                }
+            }
+            map.values_mut().for_each(|v| refer_to_inputs(v, shared));
+        }
+        Value::Array(list) => list.iter_mut().for_each(|v| refer_to_inputs(v, shared)),
+        _ => {}
+    }
+}
+
 /// Answers may gain fields and enum values (README, "Evolution"): no schema an answer uses
 /// forbids unknown fields, and every enum tells clients to accept values it does not list.
-/// Requests stay strict: the contract forbids unknown fields in every request object.
+/// Requests stay strict: every object a request uses forbids fields it does not name.
 fn open_to_evolution(document: &mut Value) {
     let (_, answered) = usage(document);
     let Some(schemas) = document["components"]["schemas"].as_object_mut() else {

@@ -19,7 +19,7 @@ pub struct Link(pub String);
 /// A measured value, so trends can be drawn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "medication_audit_score", "value": 92.5, "unit": "%", "target": 95.0}))]
+#[schema(example = json!({"name": "medication_audit_score", "value": 92.5, "unit": "%", "target": 95.0, "direction": "at_least"}))]
 pub struct Metric {
     /// The series it belongs to, for example `medication_audit_score`.
     #[schema(max_length = 100, pattern = r"\S")]
@@ -313,9 +313,9 @@ pub struct SeriesPoint {
     pub min: f64,
     pub max: f64,
     /// How many values had a target.
-    pub with_target: i64,
+    pub with_target_count: i64,
     /// How many of those met it.
-    pub met_target: i64,
+    pub met_target_count: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -324,8 +324,8 @@ pub struct SeriesPoint {
     "interval": "month",
     "location_id": null,
     "points": [
-        {"period_start": "2026-09-01", "count": 2, "mean": 91.0, "min": 90.0, "max": 92.0, "with_target": 2, "met_target": 0},
-        {"period_start": "2026-10-01", "count": 1, "mean": 96.0, "min": 96.0, "max": 96.0, "with_target": 1, "met_target": 1}
+        {"period_start": "2026-09-01", "count": 2, "mean": 91.0, "min": 90.0, "max": 92.0, "with_target_count": 2, "met_target_count": 0},
+        {"period_start": "2026-10-01", "count": 1, "mean": 96.0, "min": 96.0, "max": 96.0, "with_target_count": 1, "met_target_count": 1}
     ]
 }))]
 pub struct MetricSeries {

@@ -93,8 +93,8 @@ pub fn series(
                 mean: b.mean,
                 min: b.low,
                 max: b.high,
-                with_target: b.with_target,
-                met_target: b.met,
+                with_target_count: b.with_target,
+                met_target_count: b.met,
             })
         })
         .collect::<ApiResult<_>>()?;

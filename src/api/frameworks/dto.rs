@@ -12,8 +12,8 @@ use uuid::Uuid;
     "title": "CQC Single Assessment Framework (providers)",
     "regulator": "Care Quality Commission (England)",
     "status": "in force",
-    "key_questions": 5,
-    "quality_statements": 34
+    "key_question_count": 5,
+    "quality_statement_count": 34
 }))]
 pub struct FrameworkSummary {
     pub id: String,
@@ -21,9 +21,9 @@ pub struct FrameworkSummary {
     pub regulator: String,
     pub status: Option<String>,
     /// How many key questions it has.
-    pub key_questions: usize,
+    pub key_question_count: usize,
     /// How many quality statements it has.
-    pub quality_statements: usize,
+    pub quality_statement_count: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,11 +59,11 @@ pub struct StatementCoverage {
     pub title: String,
     pub key_question_id: String,
     /// Evidence items tagged with it (since `since`, when given).
-    pub evidence: i64,
+    pub evidence_count: i64,
     /// The same, by evidence category.
-    pub evidence_by_category: BTreeMap<String, i64>,
-    pub learning_events: i64,
-    pub concerns: i64,
+    pub evidence_count_by_category: BTreeMap<String, i64>,
+    pub learning_event_count: i64,
+    pub concern_count: i64,
     /// The day (midnight UTC) of the newest evidence tagged with it, whenever that was. Every
     /// count and date here is of the records the caller may see, and no date is finer than the
     /// day, so coverage cannot date a single concern.
@@ -83,8 +83,8 @@ pub struct StatementCoverage {
     "from": "2026-01-01T00:00:00Z",
     "statements": [{
         "quality_statement_id": "safe.learning_culture", "code": "S1", "title": "Learning culture",
-        "key_question_id": "safe", "evidence": 3, "evidence_by_category": {"processes": 2, "feedback_staff_leaders": 1},
-        "learning_events": 2, "concerns": 1, "newest_evidence_at": "2026-11-02T00:00:00Z",
+        "key_question_id": "safe", "evidence_count": 3, "evidence_count_by_category": {"processes": 2, "feedback_staff_leaders": 1},
+        "learning_event_count": 2, "concern_count": 1, "newest_evidence_at": "2026-11-02T00:00:00Z",
         "newest_learning_event_at": "2026-11-20T00:00:00Z", "newest_concern_at": "2026-10-11T00:00:00Z",
         "no_recent_evidence": false
     }]

@@ -49,8 +49,8 @@ pub async fn list_frameworks(
             title: f.title.clone(),
             regulator: f.regulator.clone(),
             status: f.status.clone(),
-            key_questions: f.key_questions.len(),
-            quality_statements: f.statements().count(),
+            key_question_count: f.key_questions.len(),
+            quality_statement_count: f.statements().count(),
         })
         .collect();
     Answer::ok(&page.slice(items, |f: &FrameworkSummary| f.id.clone())?)

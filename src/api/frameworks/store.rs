@@ -139,9 +139,11 @@ pub fn coverage(
     let evidence_tags = tags(conn, organisation_id, RecordKind::Evidence)?;
     for row in tally(evidence, evidence_tags, since) {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
-            entry.evidence += row.recent;
+            entry.evidence_count += row.recent;
             if row.recent > 0 {
-                entry.evidence_by_category.insert(row.category, row.recent);
+                entry
+                    .evidence_count_by_category
+                    .insert(row.category, row.recent);
             }
             entry.newest_evidence_at = entry.newest_evidence_at.max(row.newest.map(day_of));
         }
@@ -149,14 +151,14 @@ pub fn coverage(
     let learning_tags = tags(conn, organisation_id, RecordKind::LearningEvent)?;
     for row in tally(learning, learning_tags, since) {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
-            entry.learning_events = row.recent;
+            entry.learning_event_count = row.recent;
             entry.newest_learning_event_at = row.newest.map(day_of);
         }
     }
     let concern_tags = tags(conn, organisation_id, RecordKind::Concern)?;
     for row in tally(raised, concern_tags, since) {
         if let Some(entry) = statements.get_mut(row.statement.as_str()) {
-            entry.concerns = row.recent;
+            entry.concern_count = row.recent;
             entry.newest_concern_at = row.newest.map(day_of);
         }
     }
@@ -165,7 +167,7 @@ pub fn coverage(
         .filter_map(|s| statements.remove(s.id.as_str()))
         .collect();
     for entry in &mut ordered {
-        entry.no_recent_evidence = entry.evidence == 0;
+        entry.no_recent_evidence = entry.evidence_count == 0;
     }
     Ok(Coverage {
         framework_id: framework.id.clone(),

@@ -14,8 +14,8 @@ use crate::http::respond::unversioned;
     "status": "resolved",
     "outcome": "Night staff retrained; the manager now does unannounced night checks.",
     "raised_at": "2026-11-20T22:00:00Z",
-    "acknowledge_by": "2026-11-23T22:00:00Z",
-    "feedback_by": "2027-02-18T22:00:00Z",
+    "acknowledge_due_at": "2026-11-23T22:00:00Z",
+    "feedback_due_at": "2027-02-18T22:00:00Z",
     "updated_at": "2026-11-25T10:00:00Z"
 }))]
 pub struct Receipt {
@@ -25,8 +25,8 @@ pub struct Receipt {
     /// What changed as a result, once resolved.
     pub outcome: Option<String>,
     pub raised_at: DateTime<Utc>,
-    pub acknowledge_by: DateTime<Utc>,
-    pub feedback_by: DateTime<Utc>,
+    pub acknowledge_due_at: DateTime<Utc>,
+    pub feedback_due_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -66,8 +66,8 @@ pub async fn get_receipt(
         status: concern.status,
         outcome: concern.outcome,
         raised_at: concern.created_at,
-        acknowledge_by: concern.acknowledge_by,
-        feedback_by: concern.feedback_by,
+        acknowledge_due_at: concern.acknowledge_due_at,
+        feedback_due_at: concern.feedback_due_at,
         updated_at: concern.updated_at,
     };
     Ok(Answer::ok(&receipt)?.no_store())

@@ -120,7 +120,7 @@ pub struct ActionTransition {
     pub completion_note: Option<String>,
     /// Required to move to `cancelled`: why.
     #[schema(max_length = 10000, pattern = r"\S")]
-    pub reason: Option<String>,
+    pub cancel_reason: Option<String>,
     /// On moving to done: record an improvement milestone recognition too.
     #[serde(default)]
     pub celebrate: bool,

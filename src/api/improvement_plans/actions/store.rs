@@ -357,7 +357,7 @@ pub fn transition(
         from,
         request.to,
         request.completion_note.as_deref(),
-        request.reason.as_deref(),
+        request.cancel_reason.as_deref(),
     )
     .map_err(|e| match e {
         ActionMoveError::Illegal(illegal) => illegal_move("action", illegal),
@@ -372,7 +372,8 @@ pub fn transition(
     let changes = ActionChanges {
         status: Some(request.to),
         completion_note: done.then(|| trimmed(&request.completion_note)),
-        cancel_reason: (request.to == ActionStatus::Cancelled).then(|| trimmed(&request.reason)),
+        cancel_reason: (request.to == ActionStatus::Cancelled)
+            .then(|| trimmed(&request.cancel_reason)),
         completed_at: Some(done.then(|| to_row(now()))),
         // Reopening makes any earlier check of the change stale.
         effectiveness: reopened.then_some(Effectiveness::NotChecked),

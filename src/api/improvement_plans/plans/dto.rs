@@ -17,7 +17,7 @@ use crate::http::validate::{nullable, Checks};
 /// The records a plan came from, each a record of the organisation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"]}))]
+#[schema(example = json!({"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"], "learning_event_ids": [], "evidence_ids": []}))]
 pub struct PlanSources {
     #[serde(default)]
     #[schema(max_items = 100)]
