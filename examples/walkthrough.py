@@ -48,6 +48,8 @@ from careloop_client.api.receipts import add_receipt_message, get_receipt, list_
 from careloop_client.api.recognition import list_highlights
 from careloop_client.api.self_assessment import get_self_assessment, set_statement_score
 from careloop_client.models import (
+    AuditResource,
+    PersonKind,
     ActionStatus,
     ActionTransition,
     Concern,
@@ -276,7 +278,11 @@ anonymous_concern = step(
 )
 receipt_code = anonymous_concern.receipt_code
 check("raise an anonymous concern (staff)", isinstance(receipt_code, str) and receipt_code, "no receipt_code")
-check("raise an anonymous concern (staff)", anonymous_concern.raised_by is None, "raised_by is kept")
+check(
+    "raise an anonymous concern (staff)",
+    anonymous_concern.raised_by.kind == PersonKind.ANONYMOUS and anonymous_concern.raised_by.sub is None,
+    "raised_by is kept",
+)
 
 # With the code and no token, the raiser reads the status and writes to the team. The code is
 # a credential: it travels as `Authorization: Receipt <code>`, never in a URL.
@@ -574,7 +580,7 @@ step(
 )
 step(
     "the audit trail of concerns (admin)",
-    lambda: list_audit_events.sync_detailed(client=admin, resource_type="concern"),
+    lambda: list_audit_events.sync_detailed(client=admin, resource_type=[AuditResource.CONCERN]),
     200,
     PaginatedAuditEvent,
     lambda p: f"{len(p.items)} events",

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::learning::ParticipantRole;
-use crate::domain::RecordKind;
+use crate::domain::{PersonKind, RecordKind};
 
 /// A record's identity in another system, unique per organisation, so imports can upsert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -79,15 +79,53 @@ pub struct LinkedRecord {
     pub id: Uuid,
 }
 
-/// Who owns a plan or an action: the subject of their token, and a name to show.
+/// A person a request names (an owner): the subject of their token, and a name to show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"sub": "manager-1", "name": "Alex Manager"}))]
-pub struct Owner {
+pub struct PersonInput {
     #[schema(max_length = 200, pattern = r"\S")]
     pub sub: String,
     #[schema(max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+}
+
+/// Whoever an answer names, always in this one shape: who owns, raised, recorded, reviewed,
+/// assessed or changed something.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(example = json!({"kind": "user", "sub": "manager-1", "name": "Alex Manager"}))]
+pub struct Person {
+    pub kind: PersonKind,
+    /// The subject of their token, for a user.
+    pub sub: Option<String>,
+    /// A name to show, when careloop was given one.
+    pub name: Option<String>,
+}
+
+impl Person {
+    pub fn user(sub: impl Into<String>, name: Option<String>) -> Self {
+        Self {
+            kind: PersonKind::User,
+            sub: Some(sub.into()),
+            name,
+        }
+    }
+
+    pub fn anonymous() -> Self {
+        Self {
+            kind: PersonKind::Anonymous,
+            sub: None,
+            name: None,
+        }
+    }
+
+    pub fn system() -> Self {
+        Self {
+            kind: PersonKind::System,
+            sub: None,
+            name: Some("careloop".to_owned()),
+        }
+    }
 }
 
 /// Someone who took part, by role; names are optional.

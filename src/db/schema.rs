@@ -80,6 +80,7 @@ diesel::table! {
         id -> Text,
         organisation_id -> Text,
         actor -> Text,
+        actor_kind -> Text,
         action -> Text,
         resource_type -> Text,
         resource_id -> Text,

@@ -76,6 +76,18 @@ text_enum!(
 );
 
 text_enum!(
+    /// What kind of actor a person is.
+    PersonKind {
+        /// Someone with a token: `sub` says who.
+        User => "user",
+        /// An anonymous raiser: careloop keeps nothing that says who.
+        Anonymous => "anonymous",
+        /// careloop itself (the command line, first-run data).
+        System => "system",
+    }
+);
+
+text_enum!(
     /// What a change recorded in the audit trail did.
     AuditAction {
         Create => "create",

@@ -9,7 +9,7 @@ use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
 use crate::domain::ids::{kinds, Id};
-use crate::domain::{end_of_hour, hour_of, now, AuditAction, AuditResource};
+use crate::domain::{end_of_hour, hour_of, now, AuditAction, AuditResource, PersonKind};
 use crate::error::ApiResult;
 use crate::store::support::to_row;
 use chrono::{DateTime, Utc};
@@ -52,11 +52,12 @@ impl Actor<'_> {
         }
     }
 
-    fn name(&self) -> &str {
+    /// Who the actor is, as the trail keeps it: a kind, and a user's `sub` (empty for the others).
+    fn who(&self) -> (PersonKind, &str) {
         match self {
-            Actor::Caller(principal) => &principal.sub,
-            Actor::Anonymous => "anonymous",
-            Actor::System => "careloop",
+            Actor::Caller(principal) => (PersonKind::User, &principal.sub),
+            Actor::Anonymous => (PersonKind::Anonymous, ""),
+            Actor::System => (PersonKind::System, ""),
         }
     }
 }
@@ -123,7 +124,8 @@ pub fn record(
         .values((
             audit_events::id.eq(actor.new_id::<kinds::AuditEvent>(at)),
             audit_events::organisation_id.eq(organisation_id),
-            audit_events::actor.eq(actor.name()),
+            audit_events::actor.eq(actor.who().1),
+            audit_events::actor_kind.eq(actor.who().0),
             audit_events::action.eq(change.action.as_str()),
             audit_events::resource_type.eq(change.resource_type.as_str()),
             audit_events::resource_id.eq(change.resource_id),

@@ -36,7 +36,7 @@ async fn every_change_is_recorded_with_its_actor_and_fields() {
         .iter()
         .map(|e| {
             (
-                e["actor"].clone(),
+                e["actor"]["sub"].clone(),
                 e["action"].clone(),
                 e["changed_fields"].clone(),
             )

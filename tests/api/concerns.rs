@@ -46,7 +46,7 @@ async fn raising_a_concern_answers_201_with_its_clocks() {
     assert_eq!(body["anonymous"], false);
     assert_eq!(
         body["raised_by"],
-        json!({"sub": "user-staff", "name": "Test user-staff"})
+        json!({"kind": "user", "sub": "user-staff", "name": "Test user-staff"})
     );
     assert_eq!(body["overdue"], false);
     assert!(body["receipt_code"].is_null());

@@ -509,6 +509,9 @@ fn operation_ids_and_path_parameters_follow_one_style() {
     ];
     let document = careloop::api::docs::document();
     for (method, path, operation) in operations(document) {
+        for (member, value) in operation.as_object().unwrap() {
+            assert!(!value.is_null(), "{method} {path}: {member} is null");
+        }
         let id = operation["operationId"].as_str().unwrap();
         let verb = id.split('_').next().unwrap();
         assert!(VERBS.contains(&verb), "{method} {path}: {id}");

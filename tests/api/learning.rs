@@ -62,7 +62,10 @@ async fn a_governance_review_is_recorded_with_its_links() {
         ])
     );
     assert_eq!(created.body["concern_ids"], json!([concern]));
-    assert_eq!(created.body["recorded_by"], "user-manager");
+    assert_eq!(
+        created.body["recorded_by"],
+        json!({"kind": "user", "sub": "user-manager", "name": null})
+    );
     let read = app
         .get(&app.viewer, &format!("/v1/learning-events/{id}"))
         .await

@@ -61,7 +61,10 @@ async fn an_anonymous_concern_leaves_no_identity_anywhere() {
         .expect("a receipt code")
         .to_owned();
     assert_eq!(created.body["anonymous"], true);
-    assert_eq!(created.body["raised_by"], json!(null));
+    assert_eq!(
+        created.body["raised_by"],
+        json!({"kind": "anonymous", "sub": null, "name": null})
+    );
     assert_eq!(created.body["confidential"], true);
     // At least 128 bits: 32 hex digits.
     assert_eq!(code.replace('-', "").len(), 32);
@@ -111,7 +114,10 @@ async fn an_anonymous_concern_leaves_no_identity_anywhere() {
         .await
         .expect(200);
     assert_eq!(audit.body["items"][0]["action"], "create");
-    assert_eq!(audit.body["items"][0]["actor"], "anonymous");
+    assert_eq!(
+        audit.body["items"][0]["actor"],
+        json!({"kind": "anonymous", "sub": null, "name": null})
+    );
 
     // Of when the raiser acted careloop keeps only the hour: the concern's time, its id, the
     // audit events and the timeline entries of the raiser.
@@ -141,7 +147,7 @@ async fn an_anonymous_concern_leaves_no_identity_anywhere() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["actor"] == "anonymous")
+        .filter(|e| e["actor"]["kind"] == "anonymous")
         .collect();
     assert_eq!(
         anonymous.len(),
@@ -171,7 +177,7 @@ async fn an_anonymous_concern_leaves_no_identity_anywhere() {
         let mut times = Vec::new();
         for sql in [
             format!("SELECT CAST(created_at AS TEXT) AS text FROM concerns WHERE id = '{id}'"),
-            "SELECT CAST(created_at AS TEXT) AS text FROM audit_events WHERE actor = 'anonymous'"
+            "SELECT CAST(created_at AS TEXT) AS text FROM audit_events WHERE actor_kind = 'anonymous'"
                 .to_owned(),
             "SELECT CAST(created_at AS TEXT) AS text FROM concern_updates WHERE by_raiser"
                 .to_owned(),
@@ -326,7 +332,10 @@ async fn the_raiser_follows_the_concern_and_writes_back_with_the_code() {
         .find(|u| u["kind"] == "message")
         .expect("the raiser's message")
         .clone();
-    assert_eq!(from_raiser["author"], json!(null));
+    assert_eq!(
+        from_raiser["author"],
+        json!({"kind": "anonymous", "sub": null, "name": null})
+    );
     assert_eq!(from_raiser["by_raiser"], true);
 
     for bad in [json!({"body": " "}), json!({"text": "x"})] {

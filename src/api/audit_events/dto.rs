@@ -3,13 +3,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::api::shared::Person;
 use crate::domain::{AuditAction, AuditResource};
 
 /// One change to one record.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0192f0c4-8d2e-7c43-9f0a-3b1d2e4f5a6b",
-    "actor": "user-4821",
+    "actor": {"kind": "user", "sub": "user-4821", "name": null},
     "action": "transition",
     "resource_type": "concern",
     "resource_id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f",
@@ -19,8 +20,8 @@ use crate::domain::{AuditAction, AuditResource};
 }))]
 pub struct AuditEvent {
     pub id: Uuid,
-    /// The caller's `sub`, or `anonymous` for an anonymous raiser.
-    pub actor: String,
+    /// Who made the change: a user, an anonymous raiser (nothing says who) or careloop itself.
+    pub actor: Person,
     #[schema(value_type = AuditAction)]
     pub action: String,
     #[schema(value_type = AuditResource)]

@@ -1,11 +1,13 @@
 use diesel::prelude::*;
 
 use super::dto::{AuditEvent, AuditQuery};
+use crate::api::shared::Person;
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
 use crate::domain::ids::{AuditEventId, RecordId};
+use crate::domain::PersonKind;
 use crate::error::ApiResult;
 use crate::http::paging::{Page, Paginated};
 use crate::store::support::{to_row, to_utc};
@@ -16,6 +18,7 @@ use crate::store::visibility;
 struct AuditRow {
     id: AuditEventId,
     actor: String,
+    actor_kind: PersonKind,
     action: String,
     resource_type: String,
     resource_id: RecordId,
@@ -28,7 +31,11 @@ impl AuditRow {
     fn into_dto(self) -> AuditEvent {
         AuditEvent {
             id: self.id.into(),
-            actor: self.actor,
+            actor: match self.actor_kind {
+                PersonKind::User => Person::user(self.actor, None),
+                PersonKind::Anonymous => Person::anonymous(),
+                PersonKind::System => Person::system(),
+            },
             action: self.action,
             resource_type: self.resource_type,
             resource_id: self.resource_id.into(),

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, Lookup};
+use crate::api::shared::{ExternalRef, Lookup, Person};
 use crate::domain::concern::{
     ConcernCategory, ConcernStatus, RiskLevel, UpdateKind, UpdateVisibility,
 };
@@ -11,14 +11,6 @@ use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
 use crate::http::respond::{unversioned, versioned};
 use crate::http::validate::{nullable, Checks};
-
-/// Who raised a concern or wrote an update (never kept for an anonymous raiser).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Person {
-    /// The subject of their token.
-    pub sub: String,
-    pub name: Option<String>,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -31,7 +23,7 @@ pub struct Person {
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
     "confidential": false,
     "anonymous": false,
-    "raised_by": {"sub": "user-4821", "name": "Sam Carer"},
+    "raised_by": {"kind": "user", "sub": "user-4821", "name": "Sam Carer"},
     "escalated_to": null,
     "outcome": null,
     "acknowledge_due_at": "2026-11-28T09:00:00Z",
@@ -56,9 +48,10 @@ pub struct Concern {
     pub location_id: Option<Uuid>,
     /// Seen only by managers, admins and the raiser.
     pub confidential: bool,
-    /// Raised without identity: `raised_by` is null and cannot be recovered.
+    /// Raised without identity: `raised_by` is an `anonymous` person, and who it was cannot be
+    /// recovered.
     pub anonymous: bool,
-    pub raised_by: Option<Person>,
+    pub raised_by: Person,
     /// Who the concern was escalated to, once escalated.
     pub escalated_to: Option<String>,
     /// What changed as a result ("you said, we did"), once resolved.
@@ -202,7 +195,7 @@ pub struct TransitionRequest {
     "body": "Thank you for raising this; we are looking at the rota.",
     "from_status": "raised",
     "to_status": "acknowledged",
-    "author": {"sub": "manager-17", "name": "Alex Manager"},
+    "author": {"kind": "user", "sub": "manager-17", "name": "Alex Manager"},
     "by_raiser": false,
     "created_at": "2026-11-25T11:30:00Z"
 }))]
@@ -215,7 +208,7 @@ pub struct ConcernUpdate {
     pub from_status: Option<ConcernStatus>,
     pub to_status: Option<ConcernStatus>,
     /// Null for an anonymous raiser's messages.
-    pub author: Option<Person>,
+    pub author: Person,
     /// Written by the concern's raiser.
     pub by_raiser: bool,
     pub created_at: DateTime<Utc>,

@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::dto::{Concern, ConcernUpdate, Person};
-use crate::api::shared::ExternalRef;
+use super::dto::{Concern, ConcernUpdate};
+use crate::api::shared::{ExternalRef, Person};
 use crate::db::schema::{concern_updates, concerns};
 use crate::domain::concern::{
     self as rules, ConcernCategory, ConcernStatus, Deadlines, Progress, RiskLevel, UpdateKind,
@@ -69,10 +69,10 @@ impl ConcernRow {
             location_id: self.location_id.map(Into::into),
             confidential: self.confidential,
             anonymous: self.anonymous,
-            raised_by: self.raised_by_sub.clone().map(|sub| Person {
-                sub,
-                name: self.raised_by_name.clone(),
-            }),
+            raised_by: match &self.raised_by_sub {
+                Some(sub) => Person::user(sub, self.raised_by_name.clone()),
+                None => Person::anonymous(),
+            },
             overdue: rules::is_overdue(self.deadlines(), progress, now),
             acknowledge_due_at: to_utc(self.acknowledge_by),
             feedback_due_at: to_utc(self.feedback_by),
@@ -119,10 +119,11 @@ impl UpdateRow {
             body: self.body,
             from_status: self.from_status,
             to_status: self.to_status,
-            author: self.author_sub.map(|sub| Person {
-                sub,
-                name: self.author_name,
-            }),
+            // Only an anonymous raiser writes without a `sub`.
+            author: match self.author_sub {
+                Some(sub) => Person::user(sub, self.author_name),
+                None => Person::anonymous(),
+            },
             by_raiser: self.by_raiser,
             created_at: to_utc(self.created_at),
         }

@@ -276,8 +276,11 @@ fn split_shared_objects(document: &mut Value) {
             .filter_map(Value::as_object_mut)
             .flat_map(|item| item.values_mut())
         {
-            to_input(&mut operation["requestBody"]);
-            to_input(&mut operation["parameters"]);
+            for part in ["requestBody", "parameters"] {
+                if let Some(part) = operation.get_mut(part) {
+                    to_input(part);
+                }
+            }
         }
     }
 }

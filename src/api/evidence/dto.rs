@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, Lookup};
+use crate::api::shared::{ExternalRef, Lookup, Person};
 use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent, SeriesInterval};
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
@@ -50,7 +50,7 @@ pub struct Metric {
     "learning_event_ids": [],
     "concern_ids": [],
     "external_ref": null,
-    "recorded_by": "manager-1",
+    "recorded_by": {"kind": "user", "sub": "manager-1", "name": null},
     "archived_at": null,
     "version": 1,
     "created_at": "2026-11-02T09:00:00Z",
@@ -75,7 +75,7 @@ pub struct Evidence {
     pub learning_event_ids: Vec<Uuid>,
     pub concern_ids: Vec<Uuid>,
     pub external_ref: Option<ExternalRef>,
-    pub recorded_by: String,
+    pub recorded_by: Person,
     /// Set when archived: hidden from lists unless asked for, kept for the record.
     pub archived_at: Option<DateTime<Utc>>,
     pub version: i64,

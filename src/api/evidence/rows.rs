@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::dto::{Evidence, Metric};
 use super::store::KIND;
-use crate::api::shared::ExternalRef;
+use crate::api::shared::{ExternalRef, Person};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
@@ -112,7 +112,7 @@ pub(super) fn into_dtos(
             observed_at: row.observed_at.map(to_utc),
             period_start: row.period_start.map(to_utc),
             period_end: row.period_end.map(to_utc),
-            recorded_by: row.recorded_by,
+            recorded_by: Person::user(row.recorded_by, None),
             archived_at: row.archived_at.map(to_utc),
             version: row.version,
             created_at: to_utc(row.created_at),

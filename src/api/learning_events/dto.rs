@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, Lookup, Participant};
+use crate::api::shared::{ExternalRef, Lookup, Participant, Person};
 use crate::domain::framework::Catalogue;
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::error::ApiResult;
@@ -34,7 +34,7 @@ pub struct Lesson(pub String);
     "quality_statements": ["well_led.governance_management_sustainability"],
     "concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"],
     "external_ref": null,
-    "recorded_by": "manager-1",
+    "recorded_by": {"kind": "user", "sub": "manager-1", "name": null},
     "version": 1,
     "created_at": "2026-11-20T16:00:00Z",
     "updated_at": "2026-11-20T16:00:00Z"
@@ -58,7 +58,7 @@ pub struct LearningEvent {
     pub concern_ids: Vec<Uuid>,
     pub external_ref: Option<ExternalRef>,
     /// The `sub` of whoever recorded it.
-    pub recorded_by: String,
+    pub recorded_by: Person,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

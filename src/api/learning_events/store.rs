@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
-use crate::api::shared::{ExternalRef, Participant};
+use crate::api::shared::{ExternalRef, Participant, Person};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
@@ -122,7 +122,7 @@ fn into_dtos(
             went_well: row.went_well,
             did_not_go_well: row.did_not_go_well,
             to_change: row.to_change,
-            recorded_by: row.recorded_by,
+            recorded_by: Person::user(row.recorded_by, None),
             version: row.version,
             created_at: to_utc(row.created_at),
             updated_at: to_utc(row.updated_at),

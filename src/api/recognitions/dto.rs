@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, LinkedRecord, Lookup};
+use crate::api::shared::{ExternalRef, LinkedRecord, Lookup, Person};
 use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
 use crate::domain::text_enum;
 use crate::error::ApiResult;
@@ -48,7 +48,7 @@ pub struct RecognisedRecord {
     "linked_records": [{"kind": "improvement_plan", "id": "0192f0c4-8888-7000-8000-000000000001"}],
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
     "occurred_on": "2026-12-10",
-    "recorded_by": "manager-1",
+    "recorded_by": {"kind": "user", "sub": "manager-1", "name": null},
     "external_ref": null,
     "version": 1,
     "created_at": "2026-12-10T09:00:00Z",
@@ -66,7 +66,7 @@ pub struct Recognition {
     pub linked_records: Vec<LinkedRecord>,
     pub location_id: Option<Uuid>,
     pub occurred_on: NaiveDate,
-    pub recorded_by: String,
+    pub recorded_by: Person,
     /// Its id in another system, unique per organisation.
     pub external_ref: Option<ExternalRef>,
     pub version: i64,

@@ -2,7 +2,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::dto::{NewRecognition, Recognition, RecognitionQuery};
-use crate::api::shared::{ExternalRef, LinkedRecord, Owner};
+use crate::api::shared::{ExternalRef, LinkedRecord, Person};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
@@ -86,7 +86,7 @@ fn into_dtos(
                 title: row.title,
                 message: row.message,
                 occurred_on: row.occurred_on,
-                recorded_by: row.recorded_by,
+                recorded_by: Person::user(row.recorded_by, None),
                 external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
                 version: row.version,
                 created_at: to_utc(row.created_at),
@@ -203,11 +203,15 @@ pub fn record_milestone(
     principal: &Principal,
     title: &str,
     message: Option<String>,
-    owner: &Owner,
+    owner: &Person,
     location_id: Option<LocationId>,
     (kind, record_id): (RecordKind, RecordId),
 ) -> ApiResult<()> {
-    let recipient = owner.name.clone().unwrap_or_else(|| owner.sub.clone());
+    let recipient = owner
+        .name
+        .clone()
+        .or_else(|| owner.sub.clone())
+        .unwrap_or_default();
     let from = if principal.has_any_role(&[Role::Admin, Role::Manager]) {
         RecognitionFrom::Manager
     } else {

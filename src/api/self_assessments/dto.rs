@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::api::shared::Person;
 use crate::domain::framework::{Framework, KeyQuestionRollup};
 use crate::error::ApiResult;
 use crate::http::respond::{unversioned, versioned};
@@ -50,7 +51,7 @@ impl NewSelfAssessment {
     "score": 3,
     "rationale": "Incidents are debriefed within a week and lessons shared at handover.",
     "evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"],
-    "assessed_by": "manager-1",
+    "assessed_by": {"kind": "user", "sub": "manager-1", "name": null},
     "version": 2,
     "assessed_at": "2026-11-21T10:00:00Z"
 }))]
@@ -64,7 +65,7 @@ pub struct SelfAssessment {
     pub score: u8,
     pub rationale: String,
     pub evidence_ids: Vec<Uuid>,
-    pub assessed_by: String,
+    pub assessed_by: Person,
     /// This score's place in the statement's history at this location (1 for the first): the
     /// statement's version while this score is its current one.
     pub version: i64,

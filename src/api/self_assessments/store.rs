@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary, StatementScore};
 use crate::api::locations;
-use crate::api::shared::ChangedSince;
+use crate::api::shared::{ChangedSince, Person};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::self_assessments;
@@ -62,7 +62,7 @@ impl AssessmentRow {
                 .filter(|id| seen.contains(id))
                 .map(RecordId::uuid)
                 .collect(),
-            assessed_by: self.assessed_by,
+            assessed_by: Person::user(self.assessed_by, None),
             version: self.version,
             assessed_at: to_utc(self.created_at),
         })

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, Lookup, Owner};
+use crate::api::shared::{ExternalRef, Lookup, Person, PersonInput};
 use crate::domain::improvement::{ActionStatus, Effectiveness};
 use crate::http::respond::versioned;
 use crate::http::validate::nullable;
@@ -15,7 +15,7 @@ use crate::http::validate::nullable;
     "id": "0192f0c4-7777-7000-8000-000000000001",
     "plan_id": "0192f0c4-8888-7000-8000-000000000001",
     "description": "Add a second carer to the first-floor night rota",
-    "owner": {"sub": "manager-1", "name": "Alex Manager"},
+    "owner": {"kind": "user", "sub": "manager-1", "name": "Alex Manager"},
     "due_on": "2026-12-01",
     "status": "done",
     "completion_note": "Rota changed from 1 December",
@@ -34,7 +34,7 @@ pub struct PlanAction {
     pub id: Uuid,
     pub plan_id: Uuid,
     pub description: String,
-    pub owner: Owner,
+    pub owner: Person,
     pub due_on: Option<NaiveDate>,
     pub status: ActionStatus,
     pub completion_note: Option<String>,
@@ -64,7 +64,7 @@ pub struct PlanAction {
 pub struct NewPlanAction {
     #[schema(max_length = 10000, pattern = r"\S")]
     pub description: String,
-    pub owner: Owner,
+    pub owner: PersonInput,
     pub due_on: Option<NaiveDate>,
     /// Its id in another system; another action holding it is 409 naming it.
     pub external_ref: Option<ExternalRef>,
@@ -80,7 +80,7 @@ pub struct PlanActionPatch {
     #[schema(nullable = false, max_length = 10000, pattern = r"\S")]
     pub description: Option<String>,
     #[schema(nullable = false)]
-    pub owner: Option<Owner>,
+    pub owner: Option<PersonInput>,
     #[serde(
         default,
         deserialize_with = "nullable",

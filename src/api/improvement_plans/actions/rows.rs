@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::dto::PlanAction;
 use super::store::KIND;
-use crate::api::shared::{ExternalRef, Owner};
+use crate::api::shared::{ExternalRef, Person};
 use crate::auth::Principal;
 use crate::db::schema::plan_actions;
 use crate::db::DbConnection;
@@ -54,10 +54,7 @@ pub(super) fn into_dtos(
             PlanAction {
                 id: row.id.into(),
                 plan_id: row.plan_id.into(),
-                owner: Owner {
-                    sub: row.owner_sub.clone(),
-                    name: row.owner_name.clone(),
-                },
+                owner: Person::user(row.owner_sub.clone(), row.owner_name.clone()),
                 effectiveness: row.effectiveness,
                 overdue: status.is_open() && row.due_on.is_some_and(|due| due < today),
                 status,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::api::improvement_plans::actions::dto::PlanAction;
 use crate::api::improvement_plans::reviews::dto::PlanReview;
-use crate::api::shared::{ExternalRef, Lookup, Owner, Participant};
+use crate::api::shared::{ExternalRef, Lookup, Participant, Person, PersonInput};
 use crate::domain::framework::Catalogue;
 use crate::domain::improvement::{PlanStatus, Priority, ReviewCadence};
 use crate::error::ApiResult;
@@ -36,7 +36,7 @@ pub struct PlanSources {
     "title": "Answer call bells at night within 5 minutes",
     "objective": "Every call bell on nights answered within 5 minutes by March.",
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
-    "owner": {"sub": "manager-1", "name": "Alex Manager"},
+    "owner": {"kind": "user", "sub": "manager-1", "name": "Alex Manager"},
     "priority": "high",
     "status": "active",
     "review_cadence": "monthly",
@@ -53,7 +53,7 @@ pub struct PlanSources {
     "actions": [],
     "latest_review": null,
     "ineffective_action_ids": [],
-    "created_by": "manager-1",
+    "created_by": {"kind": "user", "sub": "manager-1", "name": null},
     "version": 2,
     "created_at": "2026-11-21T10:00:00Z",
     "updated_at": "2026-11-21T10:05:00Z"
@@ -63,7 +63,7 @@ pub struct ImprovementPlan {
     pub title: String,
     pub objective: String,
     pub location_id: Option<Uuid>,
-    pub owner: Owner,
+    pub owner: Person,
     pub priority: Priority,
     pub status: PlanStatus,
     pub review_cadence: ReviewCadence,
@@ -85,7 +85,7 @@ pub struct ImprovementPlan {
     pub latest_review: Option<PlanReview>,
     /// Done actions whose check found they did not work: the question is open again.
     pub ineffective_action_ids: Vec<Uuid>,
-    pub created_by: String,
+    pub created_by: Person,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -114,7 +114,7 @@ pub struct NewImprovementPlan {
     /// One of the organisation's locations; a caller whose token limits them to some locations
     /// must name one of theirs.
     pub location_id: Option<Uuid>,
-    pub owner: Owner,
+    pub owner: PersonInput,
     pub priority: Priority,
     pub review_cadence: ReviewCadence,
     /// Each one of an assessment framework's quality statements.
@@ -159,7 +159,7 @@ pub struct ImprovementPlanPatch {
     #[schema(value_type = Option<Uuid>)]
     pub location_id: Option<Option<Uuid>>,
     #[schema(nullable = false)]
-    pub owner: Option<Owner>,
+    pub owner: Option<PersonInput>,
     #[schema(nullable = false)]
     pub priority: Option<Priority>,
     #[schema(nullable = false)]

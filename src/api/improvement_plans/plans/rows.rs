@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::dto::{ImprovementPlan, PlanSources};
 use super::store::KIND;
 use crate::api::improvement_plans::{actions, reviews};
-use crate::api::shared::{ExternalRef, Owner, Participant};
+use crate::api::shared::{ExternalRef, Participant, Person};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::improvement_plans;
@@ -48,11 +48,8 @@ pub struct PlanRow {
 }
 
 impl PlanRow {
-    pub fn owner(&self) -> Owner {
-        Owner {
-            sub: self.owner_sub.clone(),
-            name: self.owner_name.clone(),
-        }
+    pub fn owner(&self) -> Person {
+        Person::user(self.owner_sub.clone(), self.owner_name.clone())
     }
 }
 
@@ -119,7 +116,7 @@ pub fn into_dtos(
                 last_reviewed_on: row.last_reviewed_on,
                 next_review_due: row.next_review_due,
                 completed_at: row.completed_at.map(to_utc),
-                created_by: row.created_by,
+                created_by: Person::user(row.created_by, None),
                 version: row.version,
                 created_at: to_utc(row.created_at),
                 updated_at: to_utc(row.updated_at),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::Owner;
+use crate::api::shared::Person;
 use crate::domain::improvement::{Priority, Progress, ReviewCadence};
 use crate::error::ApiResult;
 use crate::http::respond::unversioned;
@@ -20,7 +20,7 @@ use crate::http::validate::Checks;
     "notes": "Rota changed; call-bell times not yet measured.",
     "priority_from": "medium",
     "priority_to": "high",
-    "reviewed_by": "manager-1",
+    "reviewed_by": {"kind": "user", "sub": "manager-1", "name": null},
     "created_at": "2026-12-20T15:00:00Z"
 }))]
 pub struct PlanReview {
@@ -32,7 +32,7 @@ pub struct PlanReview {
     /// The plan's priority before the review, when the review changed it.
     pub priority_from: Option<Priority>,
     pub priority_to: Option<Priority>,
-    pub reviewed_by: String,
+    pub reviewed_by: Person,
     pub created_at: DateTime<Utc>,
 }
 
@@ -78,7 +78,7 @@ pub struct DueReview {
     pub plan_id: Uuid,
     pub title: String,
     pub location_id: Option<Uuid>,
-    pub owner: Owner,
+    pub owner: Person,
     pub priority: Priority,
     pub review_cadence: ReviewCadence,
     pub last_reviewed_on: Option<NaiveDate>,

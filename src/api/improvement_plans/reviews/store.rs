@@ -9,7 +9,7 @@ use serde_json::json;
 use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
 use crate::api::improvement_plans::plans::rows::{into_dto, review_due, PlanChanges, PlanRow};
 use crate::api::improvement_plans::plans::store::{audit, find, save, visible};
-use crate::api::shared::ChangedSince;
+use crate::api::shared::{ChangedSince, Person};
 use crate::auth::Principal;
 use crate::db::schema::{improvement_plans, plan_reviews};
 use crate::db::DbConnection;
@@ -47,7 +47,7 @@ impl ReviewRow {
             notes: self.notes,
             priority_from: self.priority_from,
             priority_to: self.priority_to,
-            reviewed_by: self.reviewed_by,
+            reviewed_by: Person::user(self.reviewed_by, None),
             created_at: to_utc(self.created_at),
         }
     }
