@@ -127,7 +127,7 @@ PLAN=$(call "create a plan" "$BASE/v1/improvement-plans" -H "$(as "$MANAGER")" "
        \"location_id\": \"$LOCATION\", \"owner\": {\"sub\": \"manager-1\", \"name\": \"Alex Manager\"},
        \"priority\": \"high\", \"review_cadence\": \"monthly\", \"co_produced\": true,
        \"involved\": [{\"role\": \"relative\"}], \"quality_statements\": [\"safe.safe_and_effective_staffing\"],
-       \"sources\": {\"learning_event_ids\": [\"$LEARNING\"]}}" | field id)
+       \"sources\": [{\"kind\": \"learning_event\", \"id\": \"$LEARNING\"}]}" | field id)
 call "activate the plan" "$BASE/v1/improvement-plans/$PLAN/transitions" -H "$(as "$MANAGER")" \
   "${json[@]}" -d '{"to": "active"}' | field status; echo
 ACTION=$(call "add an action" "$BASE/v1/improvement-plans/$PLAN/actions" -H "$(as "$MANAGER")" "${json[@]}" \

@@ -72,7 +72,7 @@ async fn a_plan_lives_from_draft_to_completion() {
     let concern = app.raise(&app.staff, json!({})).await;
     let id = new_plan(
         &app,
-        json!({"sources": {"concern_ids": [concern]}, "co_produced": true,
+        json!({"sources": [{"kind": "concern", "id": concern}], "co_produced": true,
                                    "involved": [{"role": "relative"}]}),
     )
     .await;
@@ -80,7 +80,10 @@ async fn a_plan_lives_from_draft_to_completion() {
     let draft = app.get(&app.viewer, &path).await.expect(200);
     assert_eq!(draft.body["status"], "draft");
     assert_eq!(draft.body["next_review_due"], json!(null));
-    assert_eq!(draft.body["sources"]["concern_ids"], json!([concern]));
+    assert_eq!(
+        draft.body["sources"],
+        json!([{"kind": "concern", "id": concern}])
+    );
     assert_eq!(draft.body["co_produced"], true);
     assert_eq!(
         draft.body["involved"],
@@ -192,7 +195,7 @@ async fn plans_are_validated_and_bad_ones_not_stored() {
             app.post(&app.manager, "/v1/improvement-plans", body).await
         }
     };
-    post(json!({"sources": {"concern_ids": [nothing_id()]}}))
+    post(json!({"sources": [{"kind": "concern", "id": nothing_id()}]}))
         .await
         .expect_problem(422, "validation_failed");
     post(json!({"quality_statements": ["nope"]}))

@@ -87,7 +87,7 @@ pub async fn scene(app: &TestApp) -> Scene {
             "/v1/improvement-plans",
             json!({"title": "Safeguarding plan", "objective": "o", "owner": {"sub": "user-manager"},
                    "priority": "high", "review_cadence": "monthly", "location_id": location,
-                   "sources": {"concern_ids": [concern]}}),
+                   "sources": [{"kind": "concern", "id": concern}]}),
         )
         .await
         .expect(201)

@@ -261,7 +261,7 @@ async fn the_trail_follows_a_concern_round_the_loop() {
         .id();
     let plan = new_plan(
         &app,
-        json!({"title": "Night staffing plan", "sources": {"learning_event_ids": [learning]}}),
+        json!({"title": "Night staffing plan", "sources": [{"kind": "learning_event", "id": learning}]}),
     )
     .await;
     move_plan(&app, &plan, json!({"to": "active"}))

@@ -7,27 +7,32 @@ use uuid::Uuid;
 
 use crate::api::improvement_plans::actions::dto::PlanAction;
 use crate::api::improvement_plans::reviews::dto::PlanReview;
-use crate::api::shared::{ExternalRef, Lookup, Participant, Person, PersonInput};
+use crate::api::shared::{ExternalRef, LinkedRecord, Lookup, Participant, Person, PersonInput};
 use crate::domain::framework::Catalogue;
 use crate::domain::improvement::{PlanStatus, Priority, ReviewCadence};
+use crate::domain::text_enum;
 use crate::error::ApiResult;
 use crate::http::respond::versioned;
 use crate::http::validate::{nullable, Checks};
 
-/// The records a plan came from, each a record of the organisation.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+text_enum!(
+    /// The kinds of record a plan may come from.
+    PlanSourceKind {
+        Concern => "concern",
+        LearningEvent => "learning_event",
+        Evidence => "evidence",
+    }
+);
+
+/// A record a new plan comes from: a record of the organisation.
+// The document's schema of an item of `sources` (read as a `LinkedRecord`): it names the kinds
+// a plan may come from.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"], "learning_event_ids": [], "evidence_ids": []}))]
-pub struct PlanSources {
-    #[serde(default)]
-    #[schema(max_items = 100)]
-    pub concern_ids: Vec<Uuid>,
-    #[serde(default)]
-    #[schema(max_items = 100)]
-    pub evidence_ids: Vec<Uuid>,
-    #[serde(default)]
-    #[schema(max_items = 100)]
-    pub learning_event_ids: Vec<Uuid>,
+pub struct PlanSourceRecord {
+    #[schema(inline)]
+    pub kind: PlanSourceKind,
+    pub id: Uuid,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,7 +46,7 @@ pub struct PlanSources {
     "status": "active",
     "review_cadence": "monthly",
     "quality_statements": ["safe.safe_and_effective_staffing"],
-    "sources": {"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"], "evidence_ids": [], "learning_event_ids": []},
+    "sources": [{"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"}],
     "co_produced": true,
     "involved": [{"role": "relative", "name": null}],
     "activated_on": "2026-11-21",
@@ -68,7 +73,7 @@ pub struct ImprovementPlan {
     pub status: PlanStatus,
     pub review_cadence: ReviewCadence,
     pub quality_statements: Vec<String>,
-    pub sources: PlanSources,
+    pub sources: Vec<LinkedRecord>,
     /// Whether people using the service or their relatives helped write it.
     pub co_produced: bool,
     /// Who was involved, by role.
@@ -101,7 +106,7 @@ pub struct ImprovementPlan {
     "priority": "high",
     "review_cadence": "monthly",
     "quality_statements": ["safe.safe_and_effective_staffing"],
-    "sources": {"concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"]},
+    "sources": [{"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"}],
     "co_produced": true,
     "involved": [{"role": "relative"}]
 }))]
@@ -122,7 +127,8 @@ pub struct NewImprovementPlan {
     pub quality_statements: Vec<String>,
     /// The records it came from: at most 100 of all kinds together.
     #[serde(default)]
-    pub sources: PlanSources,
+    #[schema(value_type = Vec<PlanSourceRecord>, max_items = 100)]
+    pub sources: Vec<LinkedRecord>,
     /// Whether people using the service or their relatives helped write it.
     #[serde(default)]
     pub co_produced: bool,
@@ -168,8 +174,8 @@ pub struct ImprovementPlanPatch {
     #[schema(nullable = false)]
     pub quality_statements: Option<Vec<String>>,
     /// At most 100 records of all kinds together.
-    #[schema(nullable = false)]
-    pub sources: Option<PlanSources>,
+    #[schema(nullable = false, value_type = Option<Vec<PlanSourceRecord>>, max_items = 100)]
+    pub sources: Option<Vec<LinkedRecord>>,
     #[schema(nullable = false)]
     pub co_produced: Option<bool>,
     #[schema(nullable = false, max_items = 100)]
@@ -180,8 +186,7 @@ pub struct ImprovementPlanPatch {
 }
 
 impl ImprovementPlanPatch {
-    /// The rules the document cannot state: quality statements are the frameworks' data, and
-    /// the sources' limit counts three lists together.
+    /// The rule the document cannot state: quality statements are the frameworks' data.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
         Checks::new()
             .quality_statements(

@@ -3,10 +3,10 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::dto::{ImprovementPlan, PlanSources};
+use super::dto::ImprovementPlan;
 use super::store::KIND;
 use crate::api::improvement_plans::{actions, reviews};
-use crate::api::shared::{ExternalRef, Participant, Person};
+use crate::api::shared::{ExternalRef, LinkedRecord, Participant, Person};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::improvement_plans;
@@ -94,11 +94,20 @@ pub fn into_dtos(
                 review_cadence: row.review_cadence,
                 location_id: row.location_id.map(Into::into),
                 quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
-                sources: PlanSources {
-                    concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
-                    evidence_ids: evidence.remove(&row.id.any()).unwrap_or_default(),
-                    learning_event_ids: learning.remove(&row.id.any()).unwrap_or_default(),
-                },
+                sources: [
+                    (RecordKind::Concern, &mut concerns),
+                    (RecordKind::Evidence, &mut evidence),
+                    (RecordKind::LearningEvent, &mut learning),
+                ]
+                .into_iter()
+                .flat_map(|(kind, linked)| {
+                    linked
+                        .remove(&row.id.any())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(move |id| LinkedRecord { kind, id })
+                })
+                .collect(),
                 involved: row.involved.0,
                 review_overdue: review_overdue(row.next_review_due, today),
                 ineffective_action_ids: plan_actions

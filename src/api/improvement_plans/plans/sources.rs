@@ -1,41 +1,41 @@
 //! A plan's sources (concerns, evidence, learning events), checked and linked.
 
-use super::dto::PlanSources;
 use super::store::KIND;
+use crate::api::shared::LinkedRecord;
 use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::domain::ids::PlanId;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links;
+use uuid::Uuid;
+
+/// The kinds of record a plan comes from (the document's `PlanSourceKind`).
+const SOURCE_KINDS: [RecordKind; 3] = [
+    RecordKind::Concern,
+    RecordKind::Evidence,
+    RecordKind::LearningEvent,
+];
+
+/// The ids among `sources` of one kind.
+fn of_kind(sources: &[LinkedRecord], kind: RecordKind) -> Vec<Uuid> {
+    sources
+        .iter()
+        .filter(|s| s.kind == kind)
+        .map(|s| s.id)
+        .collect()
+}
 
 /// 422 unless every source is a record of the organisation.
 pub fn check_sources(
     conn: &mut DbConnection,
     principal: &Principal,
-    sources: &PlanSources,
+    sources: &[LinkedRecord],
 ) -> ApiResult<()> {
-    links::check_exist(
-        conn,
-        principal,
-        RecordKind::Concern,
-        "sources.concern_ids",
-        &sources.concern_ids,
-    )?;
-    links::check_exist(
-        conn,
-        principal,
-        RecordKind::Evidence,
-        "sources.evidence_ids",
-        &sources.evidence_ids,
-    )?;
-    links::check_exist(
-        conn,
-        principal,
-        RecordKind::LearningEvent,
-        "sources.learning_event_ids",
-        &sources.learning_event_ids,
-    )
+    for kind in SOURCE_KINDS {
+        links::check_exist(conn, principal, kind, "sources", &of_kind(sources, kind))?;
+    }
+    Ok(())
 }
 
 /// Replaces the plan's links to its sources.
@@ -43,27 +43,16 @@ pub fn set_sources(
     conn: &mut DbConnection,
     principal: &Principal,
     id: PlanId,
-    sources: &PlanSources,
+    sources: &[LinkedRecord],
 ) -> ApiResult<()> {
-    links::set_links(
-        conn,
-        principal,
-        (KIND, id.any()),
-        RecordKind::Concern,
-        &sources.concern_ids,
-    )?;
-    links::set_links(
-        conn,
-        principal,
-        (KIND, id.any()),
-        RecordKind::Evidence,
-        &sources.evidence_ids,
-    )?;
-    links::set_links(
-        conn,
-        principal,
-        (KIND, id.any()),
-        RecordKind::LearningEvent,
-        &sources.learning_event_ids,
-    )
+    for kind in SOURCE_KINDS {
+        links::set_links(
+            conn,
+            principal,
+            (KIND, id.any()),
+            kind,
+            &of_kind(sources, kind),
+        )?;
+    }
+    Ok(())
 }
