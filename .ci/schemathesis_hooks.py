@@ -3,13 +3,14 @@
 A request schemathesis means to be valid (positive mode) must also keep rules that JSON Schema
 cannot state, or careloop refuses it, as it should. This hook makes such requests keep them:
 
-- references name records that exist: the ones .ci/contract seeded (CARELOOP_FUZZ_* ids),
+- references name records that exist: the ones .ci/contract seeded (CARELOOP_FUZZ_* ids, and
+  a concern for a `{kind, id}` reference of a recognition or a plan's sources),
   and quality statements and evidence categories from the assessment framework, which is data;
 - dates that must not be in the future are not (reviews, recognitions, learning, checks);
-- a `from`/`to` or `period_start`/`period_end` pair is in order;
+- a `from`/`to` or `period_start_at`/`period_end_at` pair is in order;
 - the fields the field descriptions make required by another field's value are given: a
   concern moved to `escalated` names `escalated_to`, to `resolved` an `outcome`; an action moved
-  to `done` has a `completion_note`, to `cancelled` a `reason`; a new governance review has its
+  to `done` has a `completion_note`, to `cancelled` a `cancel_reason`; a new governance review has its
   three reflections; new evidence has `observed_at` or a whole period, and feedback its
   `respondent`;
 - a well-formed Idempotency-Key is unique, since the same key with another body is 422 by
@@ -106,11 +107,11 @@ def give_needed(path, data):
     if path == "/v1/evidence":
         # `observed_at`, or both ends of a period, and not both.
         if data.get("observed_at") is not None:
-            data.pop("period_start", None)
-            data.pop("period_end", None)
-        elif data.get("period_start") is None or data.get("period_end") is None:
-            data.pop("period_start", None)
-            data.pop("period_end", None)
+            data.pop("period_start_at", None)
+            data.pop("period_end_at", None)
+        elif data.get("period_start_at") is None or data.get("period_end_at") is None:
+            data.pop("period_start_at", None)
+            data.pop("period_end_at", None)
             data["observed_at"] = "2026-01-15T10:00:00Z"
 
 
@@ -126,7 +127,7 @@ def keep_rules(data):
             data[key] = seeded(key)
         elif key in SEEDED and isinstance(value, list) and all(is_uuid(v) for v in value):
             data[key] = [seeded(key) for _ in value]
-        elif key == "linked_records" and isinstance(value, list):
+        elif key in ("linked_records", "sources") and isinstance(value, list):
             for record in value:
                 if isinstance(record, dict) and is_uuid(record.get("id")):
                     record.update(kind="concern", id=os.environ["CARELOOP_FUZZ_CONCERN"])
@@ -138,7 +139,7 @@ def keep_rules(data):
             data[key] = not_future(value)
         else:
             keep_rules(value)
-    in_order(data, "period_start", "period_end")
+    in_order(data, "period_start_at", "period_end_at")
 
 
 @schemathesis.hook

@@ -96,7 +96,7 @@ for result in 09:91 10:94 11:97; do
   call "record audit $month" "$BASE/v1/evidence" -H "$(as "$MANAGER")" "${json[@]}" \
     -d "{\"source\": \"audit\", \"evidence_category\": \"processes\",
          \"quality_statements\": [\"safe.medicines_optimisation\"], \"title\": \"Medication audit 2026-$month\",
-         \"period_start\": \"2026-$month-01T00:00:00Z\", \"period_end\": \"2026-$month-20T00:00:00Z\",
+         \"period_start_at\": \"2026-$month-01T00:00:00Z\", \"period_end_at\": \"2026-$month-20T00:00:00Z\",
          \"location_id\": \"$LOCATION\",
          \"metric\": {\"name\": \"medication_audit_score\", \"value\": $score, \"unit\": \"%\", \"target\": 95}}" \
     | field id >/dev/null

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::domain::learning::ParticipantRole;
+use crate::domain::PersonRole;
 use crate::domain::{PersonKind, RecordKind};
 
 /// A record's identity in another system, unique per organisation, so imports can upsert.
@@ -132,7 +132,7 @@ impl Person {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Participant {
-    pub role: ParticipantRole,
+    pub role: PersonRole,
     #[schema(max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
 }

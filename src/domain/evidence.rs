@@ -20,16 +20,6 @@ text_enum!(
 );
 
 text_enum!(
-    /// Who gave feedback.
-    Respondent {
-        Staff => "staff",
-        PersonUsingService => "person_using_service",
-        Relative => "relative",
-        Professional => "professional",
-    }
-);
-
-text_enum!(
     /// Whether a metric meets its target by reaching it or by staying under it.
     MetricDirection {
         /// Higher is better: met when value ≥ target (an audit score).
@@ -65,9 +55,9 @@ pub fn dated_at(
     match (observed_at, period) {
         (Some(at), (None, None)) => Ok(at),
         (None, (Some(start), Some(end))) if start <= end => Ok(start),
-        (None, (Some(_), Some(_))) => Err("period_end must not be before period_start"),
+        (None, (Some(_), Some(_))) => Err("period_end_at must not be before period_start_at"),
         (Some(_), _) => Err("give observed_at or a period, not both"),
-        (None, _) => Err("give observed_at, or both period_start and period_end"),
+        (None, _) => Err("give observed_at, or both period_start_at and period_end_at"),
     }
 }
 

@@ -69,17 +69,6 @@ text_enum!(
     }
 );
 
-text_enum!(
-    /// Who a recognition comes from.
-    RecognitionFrom {
-        PersonUsingService => "person_using_service",
-        Relative => "relative",
-        Staff => "staff",
-        Manager => "manager",
-        Professional => "professional",
-    }
-);
-
 impl PlanStatus {
     pub fn allowed_next(self) -> &'static [PlanStatus] {
         use PlanStatus::*;

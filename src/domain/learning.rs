@@ -18,17 +18,6 @@ text_enum!(
 );
 
 text_enum!(
-    /// Who took part, by role.
-    ParticipantRole {
-        Staff => "staff",
-        Manager => "manager",
-        PersonUsingService => "person_using_service",
-        Relative => "relative",
-        Professional => "professional",
-    }
-);
-
-text_enum!(
     /// Where the lessons were shared.
     SharedVia {
         TeamMeeting => "team_meeting",

@@ -76,6 +76,18 @@ text_enum!(
 );
 
 text_enum!(
+    /// A person's part in care, wherever a record says who someone was: who took part in a
+    /// learning event, who gave feedback, who a recognition comes from.
+    PersonRole {
+        Staff => "staff",
+        Manager => "manager",
+        PersonUsingService => "person_using_service",
+        Relative => "relative",
+        Professional => "professional",
+    }
+);
+
+text_enum!(
     /// What kind of actor a person is.
     PersonKind {
         /// Someone with a token: `sub` says who.

@@ -524,3 +524,25 @@ fn operation_ids_and_path_parameters_follow_one_style() {
         }
     }
 }
+
+/// Times are named for what they are: an instant ends in `_at`, a day in `_on`, in every schema
+/// of the document (query windows are `from` and `to`, and the sync filter `updated_since`).
+#[test]
+fn instants_end_in_at_and_days_in_on() {
+    let schemas = careloop::api::docs::document()["components"]["schemas"]
+        .as_object()
+        .unwrap();
+    for (name, schema) in schemas {
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            if field == "from" || field == "to" {
+                continue;
+            }
+            let text = property.to_string();
+            if text.contains("\"date-time\"") {
+                assert!(field.ends_with("_at"), "{name}.{field} is an instant");
+            } else if text.contains("\"format\":\"date\"") {
+                assert!(field.ends_with("_on"), "{name}.{field} is a day");
+            }
+        }
+    }
+}

@@ -11,8 +11,8 @@ fn audit_result(app: &TestApp, month: u32, value: f64) -> Value {
         "evidence_category": "processes",
         "quality_statements": ["safe.medicines_optimisation"],
         "title": format!("Medication audit, month {month}"),
-        "period_start": format!("2026-{month:02}-01T00:00:00Z"),
-        "period_end": format!("2026-{month:02}-28T00:00:00Z"),
+        "period_start_at": format!("2026-{month:02}-01T00:00:00Z"),
+        "period_end_at": format!("2026-{month:02}-28T00:00:00Z"),
         "location_id": app.location,
         "metric": {"name": "medication_audit_score", "value": value, "unit": "%", "target": 95.0}
     })
@@ -55,7 +55,7 @@ async fn an_audit_result_with_a_metric_is_recorded() {
     );
     assert_eq!(created.body["learning_event_ids"], json!([learning]));
     assert_eq!(created.body["observed_at"], json!(null));
-    assert_eq!(created.body["period_start"], "2026-09-01T00:00:00Z");
+    assert_eq!(created.body["period_start_at"], "2026-09-01T00:00:00Z");
     assert_eq!(created.body["archived_at"], json!(null));
     let read = app
         .get(&app.staff, &format!("/v1/evidence/{id}"))
@@ -134,11 +134,11 @@ async fn bad_evidence_is_rejected_and_not_stored() {
     )
     .await;
     expect_invalid(
-        with("period_end", json!("2026-08-01T00:00:00Z")),
-        "period_start",
+        with("period_end_at", json!("2026-08-01T00:00:00Z")),
+        "period_start_at",
     )
     .await;
-    expect_invalid(with("period_end", Value::Null), "period_start").await;
+    expect_invalid(with("period_end_at", Value::Null), "period_start_at").await;
     expect_invalid(with("links", json!(["not a url"])), "links[0]").await;
     expect_invalid(
         with("metric", json!({"name": " ", "value": 1.0})),
@@ -301,7 +301,7 @@ async fn evidence_is_edited_with_merged_rules() {
         .patch(
             &app.manager,
             &path,
-            json!({"observed_at": "2026-09-15T10:00:00Z", "period_start": null, "period_end": null,
+            json!({"observed_at": "2026-09-15T10:00:00Z", "period_start_at": null, "period_end_at": null,
                       "metric": null, "quality_statements": ["safe.learning_culture"]}),
         )
         .await
@@ -330,8 +330,8 @@ async fn evidence_is_edited_with_merged_rules() {
         json!([
             "quality_statements",
             "observed_at",
-            "period_start",
-            "period_end",
+            "period_start_at",
+            "period_end_at",
             "metric"
         ])
     );
@@ -449,16 +449,16 @@ async fn a_metric_series_is_aggregated_per_interval() {
     assert_eq!(
         monthly.body["points"],
         json!([
-            {"period_start": "2026-07-01", "count": 1, "mean": 90.0, "min": 90.0, "max": 90.0, "with_target_count": 1, "met_target_count": 0},
-            {"period_start": "2026-08-01", "count": 2, "mean": 95.0, "min": 94.0, "max": 96.0, "with_target_count": 2, "met_target_count": 1},
-            {"period_start": "2026-09-01", "count": 2, "mean": 98.0, "min": 97.0, "max": 99.0, "with_target_count": 1, "met_target_count": 1}
+            {"period_start_on": "2026-07-01", "count": 1, "mean": 90.0, "min": 90.0, "max": 90.0, "with_target_count": 1, "met_target_count": 0},
+            {"period_start_on": "2026-08-01", "count": 2, "mean": 95.0, "min": 94.0, "max": 96.0, "with_target_count": 2, "met_target_count": 1},
+            {"period_start_on": "2026-09-01", "count": 2, "mean": 98.0, "min": 97.0, "max": 99.0, "with_target_count": 1, "met_target_count": 1}
         ])
     );
     let quarterly = app
         .get(&app.viewer, &format!("{path}&interval=quarter"))
         .await
         .expect(200);
-    assert_eq!(quarterly.body["points"][0]["period_start"], "2026-07-01");
+    assert_eq!(quarterly.body["points"][0]["period_start_on"], "2026-07-01");
     assert_eq!(quarterly.body["points"][0]["count"], 5);
     let yearly = app
         .get(
@@ -469,7 +469,7 @@ async fn a_metric_series_is_aggregated_per_interval() {
     assert_eq!(
         yearly.body["points"],
         json!([{
-            "period_start": "2026-01-01", "count": 6, "mean": 87.66666666666667, "min": 50.0, "max": 99.0,
+            "period_start_on": "2026-01-01", "count": 6, "mean": 87.66666666666667, "min": 50.0, "max": 99.0,
             "with_target_count": 5, "met_target_count": 2
         }])
     );

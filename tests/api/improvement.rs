@@ -79,7 +79,7 @@ async fn a_plan_lives_from_draft_to_completion() {
     let path = format!("/v1/improvement-plans/{id}");
     let draft = app.get(&app.viewer, &path).await.expect(200);
     assert_eq!(draft.body["status"], "draft");
-    assert_eq!(draft.body["next_review_due"], json!(null));
+    assert_eq!(draft.body["next_review_due_on"], json!(null));
     assert_eq!(
         draft.body["sources"],
         json!([{"kind": "concern", "id": concern}])
@@ -99,7 +99,7 @@ async fn a_plan_lives_from_draft_to_completion() {
         .expect(200);
     assert_eq!(active.body["activated_on"], today().to_string());
     let due = today().checked_add_months(Months::new(1)).unwrap();
-    assert_eq!(active.body["next_review_due"], due.to_string());
+    assert_eq!(active.body["next_review_due_on"], due.to_string());
     assert_eq!(active.body["review_overdue"], false);
 
     let action = new_action(&app, &id, "user-staff").await;
@@ -132,7 +132,7 @@ async fn a_plan_lives_from_draft_to_completion() {
         .await
         .expect(200);
     assert_eq!(completed.body["status"], "completed");
-    assert_eq!(completed.body["next_review_due"], json!(null));
+    assert_eq!(completed.body["next_review_due_on"], json!(null));
     assert!(completed.body["completed_at"].is_string());
     assert_eq!(completed.body["actions"][0]["status"], "done");
     let recognitions = app
@@ -253,7 +253,7 @@ async fn reviews_move_the_cycle_and_refresh_priorities() {
         .await
         .expect(200);
     assert_eq!(plan.body["last_reviewed_on"], "2026-01-31");
-    assert_eq!(plan.body["next_review_due"], "2026-02-28");
+    assert_eq!(plan.body["next_review_due_on"], "2026-02-28");
     assert_eq!(plan.body["review_overdue"], true);
     assert_eq!(plan.body["priority"], "high");
     assert_eq!(plan.body["latest_review"]["progress"], "amber");
@@ -278,7 +278,7 @@ async fn reviews_move_the_cycle_and_refresh_priorities() {
         .expect(200);
     // A back-dated review does not move the cycle back.
     assert_eq!(plan.body["last_reviewed_on"], "2026-01-31");
-    assert_eq!(plan.body["next_review_due"], "2026-04-30");
+    assert_eq!(plan.body["next_review_due_on"], "2026-04-30");
     assert_eq!(plan.body["latest_review"]["progress"], "amber");
     let listed = app.get(&app.viewer, &reviews).await.expect(200);
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 2);
@@ -586,7 +586,7 @@ async fn an_ineffective_change_reopens_the_question() {
         .expect(200);
     assert_eq!(reopened.body["status"], "active");
     assert_eq!(reopened.body["ineffective_action_ids"], json!([action]));
-    assert!(reopened.body["next_review_due"].is_string());
+    assert!(reopened.body["next_review_due_on"].is_string());
     // Reopening the action makes the old check stale.
     let again = move_action(
         &app,

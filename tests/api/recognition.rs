@@ -190,7 +190,7 @@ async fn highlights_share_what_went_well_and_nothing_confidential() {
     let times: Vec<_> = items
         .iter()
         .map(|h| {
-            h["at"]
+            h["occurred_at"]
                 .as_str()
                 .unwrap()
                 .parse::<chrono::DateTime<Utc>>()

@@ -4,8 +4,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::shared::{ExternalRef, Lookup, Person};
-use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent, SeriesInterval};
+use crate::domain::evidence::{EvidenceSource, MetricDirection, SeriesInterval};
 use crate::domain::framework::Catalogue;
+use crate::domain::PersonRole;
 use crate::error::ApiResult;
 use crate::http::respond::{unversioned, versioned};
 use crate::http::validate::{nullable, Checks};
@@ -41,8 +42,8 @@ pub struct Metric {
     "title": "October medication audit",
     "summary": "MAR charts complete; two missed signatures.",
     "observed_at": null,
-    "period_start": "2026-10-01T00:00:00Z",
-    "period_end": "2026-10-31T23:59:59Z",
+    "period_start_at": "2026-10-01T00:00:00Z",
+    "period_end_at": "2026-10-31T23:59:59Z",
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
     "respondent": null,
     "metric": {"name": "medication_audit_score", "value": 92.5, "unit": "%", "target": 95.0, "direction": "at_least"},
@@ -65,10 +66,12 @@ pub struct Evidence {
     pub title: String,
     pub summary: Option<String>,
     pub observed_at: Option<DateTime<Utc>>,
+    #[serde(rename = "period_start_at")]
     pub period_start: Option<DateTime<Utc>>,
+    #[serde(rename = "period_end_at")]
     pub period_end: Option<DateTime<Utc>>,
     pub location_id: Option<Uuid>,
-    pub respondent: Option<Respondent>,
+    pub respondent: Option<PersonRole>,
     pub metric: Option<Metric>,
     /// Documents held elsewhere.
     pub links: Vec<String>,
@@ -90,8 +93,8 @@ pub struct Evidence {
     "evidence_category": "processes",
     "quality_statements": ["safe.medicines_optimisation"],
     "title": "October medication audit",
-    "period_start": "2026-10-01T00:00:00Z",
-    "period_end": "2026-10-31T23:59:59Z",
+    "period_start_at": "2026-10-01T00:00:00Z",
+    "period_end_at": "2026-10-31T23:59:59Z",
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
     "metric": {"name": "medication_audit_score", "value": 92.5, "unit": "%", "target": 95.0}
 }))]
@@ -107,17 +110,19 @@ pub struct NewEvidence {
     pub title: String,
     #[schema(max_length = 10000, pattern = r"\S")]
     pub summary: Option<String>,
-    /// When it was observed. Give this, or both `period_start` and `period_end`, not both.
+    /// When it was observed. Give this, or both `period_start_at` and `period_end_at`, not both.
     pub observed_at: Option<DateTime<Utc>>,
-    /// The start of the period it covers (with `period_end`, instead of `observed_at`).
+    /// The start of the period it covers (with `period_end_at`, instead of `observed_at`).
+    #[serde(rename = "period_start_at")]
     pub period_start: Option<DateTime<Utc>>,
-    /// The end of the period it covers: not before `period_start`.
+    /// The end of the period it covers: not before `period_start_at`.
+    #[serde(rename = "period_end_at")]
     pub period_end: Option<DateTime<Utc>>,
     /// One of the organisation's locations; a caller whose token limits them to some locations
     /// must name one of theirs.
     pub location_id: Option<Uuid>,
     /// Who gave it: required when `source` is `feedback`.
-    pub respondent: Option<Respondent>,
+    pub respondent: Option<PersonRole>,
     pub metric: Option<Metric>,
     /// Documents held elsewhere.
     #[serde(default)]
@@ -156,8 +161,8 @@ pub struct EvidencePatch {
     )]
     #[schema(value_type = Option<String>, max_length = 10000, pattern = r"\S")]
     pub summary: Option<Option<String>>,
-    /// After the change the record must have `observed_at`, or both `period_start` and
-    /// `period_end` (not after each other), and not both.
+    /// After the change the record must have `observed_at`, or both `period_start_at`
+    /// and `period_end_at` (not after each other), and not both.
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -171,6 +176,7 @@ pub struct EvidencePatch {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<DateTime<Utc>>)]
+    #[serde(rename = "period_start_at")]
     pub period_start: Option<Option<DateTime<Utc>>>,
     #[serde(
         default,
@@ -178,6 +184,7 @@ pub struct EvidencePatch {
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Option<DateTime<Utc>>)]
+    #[serde(rename = "period_end_at")]
     pub period_end: Option<Option<DateTime<Utc>>>,
     #[serde(
         default,
@@ -192,8 +199,8 @@ pub struct EvidencePatch {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<Respondent>)]
-    pub respondent: Option<Option<Respondent>>,
+    #[schema(value_type = Option<PersonRole>)]
+    pub respondent: Option<Option<PersonRole>>,
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -221,7 +228,7 @@ pub struct EvidenceFields<'a> {
     pub source: EvidenceSource,
     pub evidence_category: &'a str,
     pub quality_statements: &'a [String],
-    pub respondent: Option<Respondent>,
+    pub respondent: Option<PersonRole>,
 }
 
 impl EvidenceFields<'_> {
@@ -307,6 +314,7 @@ pub struct SeriesQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SeriesPoint {
     /// The first day of the bucket.
+    #[serde(rename = "period_start_on")]
     pub period_start: chrono::NaiveDate,
     pub count: i64,
     pub mean: f64,
@@ -324,8 +332,8 @@ pub struct SeriesPoint {
     "interval": "month",
     "location_id": null,
     "points": [
-        {"period_start": "2026-09-01", "count": 2, "mean": 91.0, "min": 90.0, "max": 92.0, "with_target_count": 2, "met_target_count": 0},
-        {"period_start": "2026-10-01", "count": 1, "mean": 96.0, "min": 96.0, "max": 96.0, "with_target_count": 1, "met_target_count": 1}
+        {"period_start_on": "2026-09-01", "count": 2, "mean": 91.0, "min": 90.0, "max": 92.0, "with_target_count": 2, "met_target_count": 0},
+        {"period_start_on": "2026-10-01", "count": 1, "mean": 96.0, "min": 96.0, "max": 96.0, "with_target_count": 1, "met_target_count": 1}
     ]
 }))]
 pub struct MetricSeries {

@@ -10,8 +10,9 @@ use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
 use crate::db::DbConnection;
-use crate::domain::evidence::{EvidenceSource, MetricDirection, Respondent};
+use crate::domain::evidence::{EvidenceSource, MetricDirection};
 use crate::domain::ids::{EvidenceId, LocationId, RecordId};
+use crate::domain::PersonRole;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links;
@@ -31,7 +32,7 @@ pub(super) struct EvidenceRow {
     pub(super) period_start: Option<NaiveDateTime>,
     pub(super) period_end: Option<NaiveDateTime>,
     pub(super) dated_at: NaiveDateTime,
-    pub(super) respondent: Option<Respondent>,
+    pub(super) respondent: Option<PersonRole>,
     pub(super) metric_name: Option<String>,
     pub(super) metric_value: Option<f64>,
     pub(super) metric_unit: Option<String>,
@@ -141,7 +142,7 @@ pub(super) struct EvidenceChanges {
     pub(super) period_start: Option<Option<NaiveDateTime>>,
     pub(super) period_end: Option<Option<NaiveDateTime>>,
     pub(super) dated_at: Option<NaiveDateTime>,
-    pub(super) respondent: Option<Option<Respondent>>,
+    pub(super) respondent: Option<Option<PersonRole>>,
     pub(super) metric_name: Option<Option<String>>,
     pub(super) metric_value: Option<Option<f64>>,
     pub(super) metric_unit: Option<Option<String>>,

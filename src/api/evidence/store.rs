@@ -62,7 +62,7 @@ fn check_dates(
         let field = if observed_at.is_some() {
             "observed_at"
         } else {
-            "period_start"
+            "period_start_at"
         };
         ApiError::field(field, message)
     })

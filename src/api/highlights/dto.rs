@@ -31,7 +31,7 @@ pub enum HighlightKind {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "kind": "you_said_we_did",
-    "at": "2026-11-26T10:00:00Z",
+    "occurred_at": "2026-11-26T10:00:00Z",
     "title": "You said, we did: staffing",
     "text": "Second night carer on the first floor from 1 December",
     "record": {"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"},
@@ -39,6 +39,7 @@ pub enum HighlightKind {
 }))]
 pub struct Highlight {
     pub kind: HighlightKind,
+    #[serde(rename = "occurred_at")]
     pub at: DateTime<Utc>,
     pub title: String,
     pub text: Option<String>,

@@ -4,8 +4,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::shared::{ExternalRef, LinkedRecord, Lookup, Person};
-use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
+use crate::domain::improvement::RecognitionKind;
 use crate::domain::text_enum;
+use crate::domain::PersonRole;
 use crate::error::ApiResult;
 use crate::http::respond::versioned;
 use crate::http::validate::Checks;
@@ -62,7 +63,7 @@ pub struct Recognition {
     /// Names or teams.
     pub recipients: Vec<String>,
     /// Who it comes from.
-    pub from: RecognitionFrom,
+    pub from: PersonRole,
     pub linked_records: Vec<LinkedRecord>,
     pub location_id: Option<Uuid>,
     pub occurred_on: NaiveDate,
@@ -95,7 +96,7 @@ pub struct NewRecognition {
     /// The names or teams recognised.
     #[schema(value_type = Vec<Recipient>, inline, min_items = 1, max_items = 50)]
     pub recipients: Vec<String>,
-    pub from: RecognitionFrom,
+    pub from: PersonRole,
     /// Concerns, improvement plans, actions or evidence of the organisation it is about.
     #[serde(default)]
     #[schema(value_type = Vec<RecognisedRecord>, inline, max_items = 50)]

@@ -9,7 +9,8 @@ use crate::db::columns::JsonText;
 use crate::db::schema::{recognitions, record_links};
 use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, RecognitionId, RecordId};
-use crate::domain::improvement::{RecognitionFrom, RecognitionKind};
+use crate::domain::improvement::RecognitionKind;
+use crate::domain::PersonRole;
 use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
@@ -30,7 +31,7 @@ struct RecognitionRow {
     title: String,
     message: Option<String>,
     recipients: JsonText<Vec<String>>,
-    from_role: RecognitionFrom,
+    from_role: PersonRole,
     occurred_on: NaiveDate,
     recorded_by: String,
     external_system: Option<String>,
@@ -213,9 +214,9 @@ pub fn record_milestone(
         .or_else(|| owner.sub.clone())
         .unwrap_or_default();
     let from = if principal.has_any_role(&[Role::Admin, Role::Manager]) {
-        RecognitionFrom::Manager
+        PersonRole::Manager
     } else {
-        RecognitionFrom::Staff
+        PersonRole::Staff
     };
     let now = now();
     insert(

@@ -51,7 +51,7 @@ pub struct PlanSourceRecord {
     "involved": [{"role": "relative", "name": null}],
     "activated_on": "2026-11-21",
     "last_reviewed_on": null,
-    "next_review_due": "2026-12-21",
+    "next_review_due_on": "2026-12-21",
     "review_overdue": false,
     "completed_at": null,
     "external_ref": null,
@@ -81,6 +81,7 @@ pub struct ImprovementPlan {
     pub activated_on: Option<NaiveDate>,
     pub last_reviewed_on: Option<NaiveDate>,
     /// One cadence after the last review, or after activation; null unless active.
+    #[serde(rename = "next_review_due_on")]
     pub next_review_due: Option<NaiveDate>,
     pub review_overdue: bool,
     pub completed_at: Option<DateTime<Utc>>,

@@ -82,6 +82,7 @@ pub struct DueReview {
     pub priority: Priority,
     pub review_cadence: ReviewCadence,
     pub last_reviewed_on: Option<NaiveDate>,
+    #[serde(rename = "next_review_due_on")]
     pub next_review_due: NaiveDate,
     pub review_overdue: bool,
 }
