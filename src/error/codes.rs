@@ -3,9 +3,7 @@
 /// Every problem `code` careloop sends, with its status and meaning: the OpenAPI document lists
 /// them, and a debug build refuses to send one missing here.
 pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
-    ("malformed_json", 400, "the body is not well-formed JSON"),
     ("unreadable_body", 400, "the body could not be read"),
-    ("invalid_query", 400, "the query string is not form-encoded"),
     (
         "unauthorized",
         401,
@@ -77,7 +75,7 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     (
         "validation_failed",
         422,
-        "the request is read but a path id, query parameter, header or body field breaks the rules; `errors` names every one",
+        "a path id, query parameter, header, the body or a body field breaks the rules (malformed JSON included); `errors` names every one",
     ),
     (
         "idempotency_key_reused",

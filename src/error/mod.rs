@@ -38,14 +38,14 @@ impl FieldError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request's bytes cannot be read as its media type: a body that is not JSON, a query
-    /// string that is not form-encoded. (Anything that can be read and is wrong is `Validation`.)
+    /// The request's body could not be read at all (the connection lost it). Anything that
+    /// arrived and is wrong, malformed JSON included, is `Validation`.
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
-    /// The request is read but parts of it break the documented rules (a path id that is not a
-    /// UUID, a query parameter, a header's value, a body field that is missing, unknown, of a
-    /// wrong type or value, a length, a range, a cursor not issued for this query): every one
-    /// named.
+    /// Parts of the request break the documented rules (a path id that is not a UUID, a query
+    /// parameter, a header's value, a body that is not JSON, a body field that is missing,
+    /// unknown, of a wrong type or value, a length, a range, a cursor not issued for this
+    /// query): every one named.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// A PATCH valid in itself that would leave the record breaking its rules, given what is

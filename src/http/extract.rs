@@ -46,8 +46,8 @@ pub struct Json<T> {
 }
 
 impl<T: DeserializeOwned> Json<T> {
-    /// The body as `T`: 415 unless it is JSON, 413 when over the limit, 400 when it is not
-    /// well-formed, 422 naming every field that breaks the operation's schema.
+    /// The body as `T`: 415 unless it is JSON, 413 when over the limit, 422 naming `body` when
+    /// it is not well-formed JSON, or every field that breaks the operation's schema.
     pub fn parse(self) -> ApiResult<T> {
         let bytes = self.sent?;
         let value: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
@@ -99,7 +99,7 @@ pub struct Query<T> {
 }
 
 impl<T: DeserializeOwned> Query<T> {
-    /// 400 when the query string is not form-encoded, 422 naming every invalid parameter.
+    /// 422 naming `query` when the query string is not form-encoded, or every invalid parameter.
     pub fn parse(self) -> ApiResult<T> {
         Ok(self.read()?.0)
     }
@@ -117,9 +117,9 @@ impl<T: DeserializeOwned> Query<T> {
     }
 
     fn read(self) -> ApiResult<(T, Value, [u8; 4])> {
-        let pairs = self.pairs.ok_or_else(|| {
-            ApiError::bad_request("invalid_query", "the query string is not form-encoded")
-        })?;
+        let pairs = self
+            .pairs
+            .ok_or_else(|| ApiError::field("query", "is not a form-encoded query string"))?;
         let fingerprint = fingerprint(&self.path, &pairs);
         let value = contract()
             .read_query(&self.operation.method, &self.operation.pattern, pairs)
@@ -178,14 +178,14 @@ fn whole_numbers_as_integers(value: &mut Value) {
 
 /// Malformed JSON, said in plain words with where it went wrong.
 fn malformed(error: serde_json::Error) -> ApiError {
-    let detail = if error.is_eof() {
-        "the body ends before its JSON is complete".to_owned()
+    let message = if error.is_eof() {
+        "ends before its JSON is complete".to_owned()
     } else {
         format!(
-            "the body is not valid JSON (line {}, column {})",
+            "is not valid JSON (line {}, column {})",
             error.line(),
             error.column()
         )
     };
-    ApiError::bad_request("malformed_json", detail)
+    ApiError::field("body", message)
 }

@@ -130,7 +130,7 @@ async fn bad_input_is_a_problem_and_stores_nothing() {
     for malformed in ["{\"title\": ", "not json"] {
         send_raw("application/json", malformed.to_owned())
             .await
-            .expect_problem(400, "malformed_json");
+            .expect_problem(422, "validation_failed");
     }
     let valid = json!({"title": "t", "description": "d", "category": "other", "risk": "low"});
     let with = |field: &str, value: Value| {

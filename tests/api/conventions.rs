@@ -363,10 +363,10 @@ async fn one_answer_names_every_bad_field_by_its_json_path() {
             "{\"title\": ",
         )
         .await
-        .expect_problem(400, "malformed_json");
+        .expect_problem(422, "validation_failed");
     assert_eq!(
-        malformed.body["detail"],
-        "the body ends before its JSON is complete"
+        malformed.body["errors"],
+        json!([{"field": "body", "message": "ends before its JSON is complete"}])
     );
 }
 

@@ -243,7 +243,7 @@ async fn reviews_move_the_cycle_and_refresh_priorities() {
     // Reviewed on 31 January: the next monthly review is due at the end of February.
     let review = app
         .post(&app.manager, &reviews,
-              json!({"reviewed_on": "2026-01-31", "progress": "amber", "notes": "Rota changed", "priority": "high"}))
+              json!({"reviewed_on": "2026-01-31", "progress": "amber", "notes": "Rota changed", "priority_to": "high"}))
         .await
         .expect(201);
     assert_eq!(review.body["priority_from"], "medium");

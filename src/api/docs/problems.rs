@@ -83,10 +83,7 @@ pub fn document(operation: &mut Value) {
     let keyed = header("Idempotency-Key");
     let mut codes: Vec<&str> = Vec::new();
     if body {
-        codes.extend(["malformed_json", "unreadable_body"]);
-    }
-    if takes("query") {
-        codes.push("invalid_query");
+        codes.push("unreadable_body");
     }
     if bearer || receipt {
         codes.push("unauthorized");

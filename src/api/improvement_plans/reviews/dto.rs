@@ -39,7 +39,7 @@ pub struct PlanReview {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reviewed_on": "2026-11-20", "progress": "amber",
-                          "notes": "Rota changed; call-bell times not yet measured.", "priority": "high"}))]
+                          "notes": "Rota changed; call-bell times not yet measured.", "priority_to": "high"}))]
 pub struct NewPlanReview {
     /// The day of the review: not in the future.
     pub reviewed_on: NaiveDate,
@@ -47,7 +47,7 @@ pub struct NewPlanReview {
     #[schema(max_length = 10000, pattern = r"\S")]
     pub notes: Option<String>,
     /// The plan's priority from now on, when the review changes it.
-    pub priority: Option<Priority>,
+    pub priority_to: Option<Priority>,
 }
 
 impl NewPlanReview {

@@ -93,7 +93,7 @@ pub fn add_review(
         ));
     }
     let current = row.priority;
-    let changed_priority = new.priority.filter(|p| *p != current);
+    let changed_priority = new.priority_to.filter(|p| *p != current);
     let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let review = ReviewRow {
         id: ReviewId::new(),
