@@ -6,66 +6,24 @@ use serde_json::{json, Value};
 use careloop::api::docs::conventions::is_nullable;
 
 use crate::helpers::{operations, TestApp};
+use crate::privacy::scene;
 
-/// One record of each kind that has a PATCH, by the path template that changes it.
+/// One record of each kind that has a PATCH (the privacy walk's), by the template that changes it.
 async fn records(app: &TestApp) -> Vec<(&'static str, String)> {
-    let location = &app.location;
-    let concern = app
-        .raise(&app.manager, json!({"location_id": location}))
-        .await;
-    let learning = app
-        .post(
-            &app.manager,
-            "/v1/learning-events",
-            json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z",
-                   "title": "Supervision", "location_id": location, "summary": "Went over it"}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let evidence = app
-        .post(
-            &app.manager,
-            "/v1/evidence",
-            json!({"source": "audit", "evidence_category": "processes",
-                   "quality_statements": ["safe.safeguarding"], "title": "Body map audit",
-                   "observed_at": "2026-11-01T10:00:00Z", "location_id": location}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let plan = app
-        .post(
-            &app.manager,
-            "/v1/improvement-plans",
-            json!({"title": "Plan", "objective": "o", "owner": {"sub": "user-manager"},
-                   "priority": "high", "review_cadence": "monthly", "location_id": location}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let action = app
-        .post(
-            &app.manager,
-            &format!("/v1/improvement-plans/{plan}/actions"),
-            json!({"description": "Body maps on admission", "owner": {"sub": "user-staff"},
-                   "due_on": "2026-12-24"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let scene = scene(app).await;
+    let (plan, action) = (&scene.plan, &scene.action);
     vec![
         (
             "/v1/concerns/{concern_id}",
-            format!("/v1/concerns/{concern}"),
+            format!("/v1/concerns/{}", scene.concern),
         ),
         (
             "/v1/learning-events/{learning_event_id}",
-            format!("/v1/learning-events/{learning}"),
+            format!("/v1/learning-events/{}", scene.learning),
         ),
         (
             "/v1/evidence/{evidence_id}",
-            format!("/v1/evidence/{evidence}"),
+            format!("/v1/evidence/{}", scene.evidence),
         ),
         (
             "/v1/improvement-plans/{plan_id}",
@@ -77,7 +35,7 @@ async fn records(app: &TestApp) -> Vec<(&'static str, String)> {
         ),
         (
             "/v1/locations/{location_id}",
-            format!("/v1/locations/{location}"),
+            format!("/v1/locations/{}", app.location),
         ),
         ("/v1/organisation", "/v1/organisation".to_owned()),
     ]

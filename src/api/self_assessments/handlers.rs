@@ -4,6 +4,7 @@
 
 use actix_web::{get, post, put, web, HttpRequest};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary};
 use super::store::{self, Scored, Statement};
@@ -21,17 +22,26 @@ use crate::http::respond::Answer;
 use crate::state::AppState;
 
 /// The path of a location's assessment against a framework.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct AssessmentPath {
+    /// Location id
+    #[param(value_type = Uuid)]
     location_id: LocationId,
+    /// Framework id, for example cqc-saf-2024
     framework_id: String,
 }
 
 /// The path of one quality statement's score at a location.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct StatementPath {
+    /// Location id
+    #[param(value_type = Uuid)]
     location_id: LocationId,
+    /// Framework id, for example cqc-saf-2024
     framework_id: String,
+    /// Quality statement id, for example safe.safeguarding
     quality_statement_id: String,
 }
 
@@ -63,11 +73,18 @@ impl StatementPath {
 }
 
 /// The path of one score in a statement's history.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct ScorePath {
+    /// Location id
+    #[param(value_type = Uuid)]
     location_id: LocationId,
+    /// Framework id, for example cqc-saf-2024
     framework_id: String,
+    /// Quality statement id, for example safe.safeguarding
     quality_statement_id: String,
+    /// Score id
+    #[param(value_type = Uuid)]
     score_id: SelfAssessmentId,
 }
 
@@ -79,8 +96,7 @@ pub struct ScorePath {
 #[utoipa::path(
     tag = "self-assessment",
     params(
-        ("location_id" = Uuid, Path, description = "Location id"),
-        ("framework_id" = String, Path, description = "Framework id"),
+        AssessmentPath,
     ),
     responses(
         (status = 200, description = "Scores and the roll-up", body = SelfAssessmentSummary),
@@ -102,8 +118,7 @@ pub async fn get_self_assessment(
 #[utoipa::path(
     tag = "self-assessment",
     params(
-        ("location_id" = Uuid, Path, description = "Location id"),
-        ("framework_id" = String, Path, description = "Framework id"),
+        AssessmentPath,
     ),
     responses(
         (status = 200, description = "Scores and the roll-up", body = SelfAssessmentSummary),
@@ -139,9 +154,7 @@ async fn assessment(
 #[utoipa::path(
     tag = "self-assessment",
     params(
-        ("location_id" = Uuid, Path, description = "Location id"),
-        ("framework_id" = String, Path, description = "Framework id"),
-        ("quality_statement_id" = String, Path, description = "Quality statement id"),
+        StatementPath,
     ),
     responses(
         (status = 200, description = "The current score", body = SelfAssessment),
@@ -174,9 +187,7 @@ pub async fn get_statement_score(
     tag = "self-assessment",
     request_body = NewSelfAssessment,
     params(
-        ("location_id" = Uuid, Path, description = "Location id"),
-        ("framework_id" = String, Path, description = "Framework id"),
-        ("quality_statement_id" = String, Path, description = "Quality statement id"),
+        StatementPath,
         IfMatch,
     ),
     responses(
@@ -203,9 +214,7 @@ pub async fn set_statement_score(
     tag = "self-assessment",
     request_body = NewSelfAssessment,
     params(
-        ("location_id" = Uuid, Path, description = "Location id"),
-        ("framework_id" = String, Path, description = "Framework id"),
-        ("quality_statement_id" = String, Path, description = "Quality statement id"),
+        StatementPath,
         IfMatch,
     ),
     responses(
@@ -263,9 +272,7 @@ async fn put_score(
     tag = "self-assessment",
     request_body = NewSelfAssessment,
     params(
-        ("location_id" = Uuid, Path, description = "Location id"),
-        ("framework_id" = String, Path, description = "Framework id"),
-        ("quality_statement_id" = String, Path, description = "Quality statement id"),
+        StatementPath,
         IfMatch,
         IdempotencyKey,
     ),
@@ -309,9 +316,7 @@ pub async fn record_score(
 #[utoipa::path(
     tag = "self-assessment",
     params(
-        ("location_id" = Uuid, Path, description = "Location id"),
-        ("framework_id" = String, Path, description = "Framework id"),
-        ("quality_statement_id" = String, Path, description = "Quality statement id"),
+        StatementPath,
         ChangedSince,
         PageQuery,
     ),
@@ -345,10 +350,7 @@ pub async fn list_scores(
 #[utoipa::path(
     tag = "self-assessment",
     params(
-        ("location_id" = Uuid, Path, description = "Location id"),
-        ("framework_id" = String, Path, description = "Framework id"),
-        ("quality_statement_id" = String, Path, description = "Quality statement id"),
-        ("score_id" = Uuid, Path, description = "Score id"),
+        ScorePath,
     ),
     responses(
         (status = 200, description = "The score", body = SelfAssessment),
