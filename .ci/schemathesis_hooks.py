@@ -3,8 +3,8 @@
 A request schemathesis means to be valid (positive mode) must also keep rules that JSON Schema
 cannot state, or careloop refuses it, as it should. This hook makes such requests keep them:
 
-- references name records that exist: the ones .ci/contract seeded (CARELOOP_FUZZ_* ids, and
-  a concern for a `{kind, id}` reference of a recognition or a plan's sources),
+- references name records that exist: the ones .ci/contract seeded (CARELOOP_FUZZ_* ids; a
+  `{kind, id}` reference names the seeded record of its kind),
   and quality statements and evidence categories from the assessment framework, which is data;
 - dates that must not be in the future are not (reviews, recognitions, learning, checks);
 - a `from`/`to` or `period_start_at`/`period_end_at` pair is in order;
@@ -34,13 +34,16 @@ WELL_FORMED_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # the server's rule for Ide
 # without their `pattern` (it sent `If-Match: 0`), so a drawn value outside it is replaced by one
 # inside; an invalid If-Match is still sent in negative mode and must be refused.
 IF_MATCH = re.compile(r'(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)')
-SEEDED = {
-    "location_id": "CARELOOP_FUZZ_LOCATION",
-    "concern_ids": "CARELOOP_FUZZ_CONCERN",
-    "learning_event_ids": "CARELOOP_FUZZ_LEARNING",
-    "evidence_ids": "CARELOOP_FUZZ_EVIDENCE",
-    "check_evidence_ids": "CARELOOP_FUZZ_EVIDENCE",
+SEEDED = {"location_id": "CARELOOP_FUZZ_LOCATION"}
+# A `{kind, id}` reference names the seeded record of its kind.
+SEEDED_KIND = {
+    "concern": "CARELOOP_FUZZ_CONCERN",
+    "learning_event": "CARELOOP_FUZZ_LEARNING",
+    "evidence": "CARELOOP_FUZZ_EVIDENCE",
+    "improvement_plan": "CARELOOP_FUZZ_PLAN",
+    "action": "CARELOOP_FUZZ_ACTION",
 }
+REFERENCES = {"linked_records", "sources", "check_evidence", "evidence"}
 NOT_FUTURE = {"reviewed_on", "occurred_on", "occurred_at", "checked_on"}
 FRAMEWORK_DATA = {"quality_statements": "safe.safeguarding", "evidence_category": "processes"}
 
@@ -125,12 +128,10 @@ def keep_rules(data):
     for key, value in data.items():
         if key == "location_id" and is_uuid(value):
             data[key] = seeded(key)
-        elif key in SEEDED and isinstance(value, list) and all(is_uuid(v) for v in value):
-            data[key] = [seeded(key) for _ in value]
-        elif key in ("linked_records", "sources") and isinstance(value, list):
+        elif key in REFERENCES and isinstance(value, list):
             for record in value:
-                if isinstance(record, dict) and is_uuid(record.get("id")):
-                    record.update(kind="concern", id=os.environ["CARELOOP_FUZZ_CONCERN"])
+                if isinstance(record, dict) and is_uuid(record.get("id")) and record.get("kind") in SEEDED_KIND:
+                    record["id"] = os.environ[SEEDED_KIND[record["kind"]]]
         elif key == "quality_statements" and isinstance(value, list) and all(isinstance(v, str) for v in value):
             data[key] = [FRAMEWORK_DATA[key] for _ in value]
         elif key == "evidence_category" and isinstance(value, str):

@@ -48,6 +48,10 @@ from careloop_client.api.receipts import add_receipt_message, get_receipt, list_
 from careloop_client.api.recognition import list_highlights
 from careloop_client.api.self_assessment import get_self_assessment, set_statement_score
 from careloop_client.models import (
+    EvidenceReference,
+    EvidenceReferenceKind,
+    LearningSourceRecord,
+    LearningSourceRecordKind,
     AuditResource,
     PersonKind,
     ActionStatus,
@@ -331,7 +335,7 @@ step(
             lessons=["Check call-bell logs weekly"],
             shared_via=[SharedVia.TEAM_MEETING],
             quality_statements=["well_led.governance_management_sustainability"],
-            concern_ids=[concern.id],
+            linked_records=[LearningSourceRecord(kind=LearningSourceRecordKind.CONCERN, id=concern.id)],
         ),
     ),
     201,
@@ -417,7 +421,7 @@ learning = step(
             occurred_at=now - dt.timedelta(days=5),
             title="Night call bells",
             location_id=location.id,
-            concern_ids=[concern.id],
+            linked_records=[LearningSourceRecord(kind=LearningSourceRecordKind.CONCERN, id=concern.id)],
             lessons=["One carer cannot cover two floors"],
         ),
     ),
@@ -542,7 +546,9 @@ checked = step(
         action.id,
         client=manager,
         body=PlanActionPatch(
-            effectiveness=Effectiveness.EFFECTIVE, checked_on=today, check_evidence_ids=[check_evidence.id]
+            effectiveness=Effectiveness.EFFECTIVE,
+            checked_on=today,
+            check_evidence=[EvidenceReference(kind=EvidenceReferenceKind.EVIDENCE, id=check_evidence.id)],
         ),
     ),
     200,

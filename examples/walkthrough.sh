@@ -88,7 +88,7 @@ call "record the governance review" "$BASE/v1/learning-events" -H "$(as "$MANAGE
        \"to_change\": \"Second night carer on the first floor\",
        \"lessons\": [\"Check call-bell logs weekly\"], \"shared_via\": [\"team_meeting\"],
        \"quality_statements\": [\"well_led.governance_management_sustainability\"],
-       \"concern_ids\": [\"$CONCERN\"]}" | field id; echo
+       \"linked_records\": [{\"kind\": \"concern\", \"id\": \"$CONCERN\"}]}" | field id; echo
 
 # Monthly medication audit results with a metric, and the metric's trend per month.
 for result in 09:91 10:94 11:97; do
@@ -119,7 +119,7 @@ call "read the self-assessment" "$BASE/v1/locations/$LOCATION/self-assessments/c
 # Round the loop: the concern led to learning; the learning leads to a plan with an action.
 LEARNING=$(call "record an after-action review" "$BASE/v1/learning-events" -H "$(as "$MANAGER")" "${json[@]}" \
   -d "{\"kind\": \"after_action_review\", \"occurred_at\": \"2026-11-21T10:00:00Z\", \"title\": \"Night call bells\",
-       \"location_id\": \"$LOCATION\", \"concern_ids\": [\"$CONCERN\"], \"lessons\": [\"One carer cannot cover two floors\"]}" \
+       \"location_id\": \"$LOCATION\", \"linked_records\": [{\"kind\": \"concern\", \"id\": \"$CONCERN\"}], \"lessons\": [\"One carer cannot cover two floors\"]}" \
   | field id)
 PLAN=$(call "create a plan" "$BASE/v1/improvement-plans" -H "$(as "$MANAGER")" "${json[@]}" \
   -d "{\"title\": \"Answer night call bells within 5 minutes\",
@@ -155,7 +155,7 @@ CHECK=$(call "record the check" "$BASE/v1/evidence" -H "$(as "$MANAGER")" "${jso
   | field id)
 call "record that the change worked" -X PATCH "$BASE/v1/improvement-plans/$PLAN/actions/$ACTION" \
   -H "$(as "$MANAGER")" "${json[@]}" \
-  -d "{\"effectiveness\": \"effective\", \"checked_on\": \"2026-11-26\", \"check_evidence_ids\": [\"$CHECK\"]}"; echo
+  -d "{\"effectiveness\": \"effective\", \"checked_on\": \"2026-11-26\", \"check_evidence\": [{\"kind\": \"evidence\", \"id\": \"$CHECK\"}]}"; echo
 
 # The newsletter's highlights ("you said, we did", lessons, milestones), and the concern's trail.
 call "read highlights" "$BASE/v1/highlights" -H "$(as "$STAFF")"; echo

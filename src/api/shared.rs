@@ -70,14 +70,57 @@ pub struct ChangedSince {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
-/// A record a recognition is about.
+/// A reference to another record: the one shape of every link between records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkedRecord {
-    /// `concern`, `improvement_plan`, `action` or `evidence`.
     pub kind: RecordKind,
     pub id: Uuid,
 }
+
+impl LinkedRecord {
+    /// The ids of the references to records of one kind.
+    pub fn ids_of(references: &[Self], kind: RecordKind) -> Vec<Uuid> {
+        references
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// References to records of one kind.
+    pub fn to_all(kind: RecordKind, ids: impl IntoIterator<Item = Uuid>) -> Vec<Self> {
+        ids.into_iter().map(|id| Self { kind, id }).collect()
+    }
+}
+
+/// Declares the document's schema of the references a request may send in one field: `{kind,
+/// id}` with the kinds it may name. The request reads them as `LinkedRecord`s; the store checks
+/// each names a record of the organisation the caller may see.
+macro_rules! reference_to {
+    ($(#[$meta:meta])* $name:ident, $kinds:ident { $($variant:ident => $text:tt),+ $(,)? }) => {
+        $crate::domain::text_enum!(
+            #[doc = concat!("The kinds of record a `", stringify!($name), "` may name.")]
+            $kinds { $($variant => $text),+ }
+        );
+
+        $(#[$meta])*
+        #[derive(serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            #[schema(inline)]
+            pub kind: $kinds,
+            pub id: uuid::Uuid,
+        }
+    };
+}
+pub(crate) use reference_to;
+
+reference_to!(
+    /// Evidence a request cites: a record of the organisation.
+    EvidenceReference,
+    EvidenceReferenceKind { Evidence => "evidence" }
+);
 
 /// A person a request names (an owner): the subject of their token, and a name to show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

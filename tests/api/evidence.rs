@@ -38,7 +38,7 @@ async fn an_audit_result_with_a_metric_is_recorded() {
         .expect(201)
         .id();
     let mut body = audit_result(&app, 9, 92.5);
-    body["learning_event_ids"] = json!([learning]);
+    body["linked_records"] = json!([{"kind": "learning_event", "id": learning}]);
     body["links"] = json!(["https://records.example/audits/2026-09"]);
     let created = app
         .post(&app.integration, "/v1/evidence", body)
@@ -53,7 +53,10 @@ async fn an_audit_result_with_a_metric_is_recorded() {
         created.body["metric"],
         json!({"name": "medication_audit_score", "value": 92.5, "unit": "%", "target": 95.0, "direction": "at_least"})
     );
-    assert_eq!(created.body["learning_event_ids"], json!([learning]));
+    assert_eq!(
+        created.body["linked_records"],
+        json!([{"kind": "learning_event", "id": learning}])
+    );
     assert_eq!(created.body["observed_at"], json!(null));
     assert_eq!(created.body["period_start_at"], "2026-09-01T00:00:00Z");
     assert_eq!(created.body["archived_at"], json!(null));
@@ -145,10 +148,20 @@ async fn bad_evidence_is_rejected_and_not_stored() {
         "metric.name",
     )
     .await;
-    expect_invalid(with("concern_ids", json!([nothing_id()])), "concern_ids").await;
     expect_invalid(
-        with("learning_event_ids", json!([nothing_id()])),
-        "learning_event_ids",
+        with(
+            "linked_records",
+            json!([{"kind": "concern", "id": nothing_id()}]),
+        ),
+        "linked_records",
+    )
+    .await;
+    expect_invalid(
+        with(
+            "linked_records",
+            json!([{"kind": "learning_event", "id": nothing_id()}]),
+        ),
+        "linked_records",
     )
     .await;
     expect_invalid(with("title", json!("x".repeat(201))), "title").await;

@@ -233,7 +233,7 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
         .put(
             &app.manager,
             &format!("{base}/quality-statements/safe.learning_culture"),
-            json!({"score": 2, "rationale": "Debriefs are late", "evidence_ids": [evidence]}),
+            json!({"score": 2, "rationale": "Debriefs are late", "evidence": [{"kind": "evidence", "id": evidence}]}),
         )
         .await
         .expect(201);
@@ -242,7 +242,10 @@ async fn self_assessment_scores_roll_up_to_key_questions() {
         Some(format!("{base}/quality-statements/safe.learning_culture").as_str())
     );
     assert_eq!(first.body["version"], 1);
-    assert_eq!(first.body["evidence_ids"], json!([evidence]));
+    assert_eq!(
+        first.body["evidence"],
+        json!([{"kind": "evidence", "id": evidence}])
+    );
     // A new score replaces the old; a stale one is refused.
     let second = app
         .put_score(
@@ -368,7 +371,7 @@ async fn self_assessment_input_is_checked() {
     app.put(
         &app.manager,
         &culture,
-        json!({"score": 3, "rationale": "r", "evidence_ids": [nothing_id()]}),
+        json!({"score": 3, "rationale": "r", "evidence": [{"kind": "evidence", "id": nothing_id()}]}),
     )
     .await
     .expect_problem(422, "validation_failed");

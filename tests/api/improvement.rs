@@ -535,7 +535,7 @@ async fn an_ineffective_change_reopens_the_question() {
         &app.manager,
         &path,
         json!({"effectiveness": "effective", "checked_on": today().to_string(),
-                                          "check_evidence_ids": [nothing_id()]}),
+                                          "check_evidence": [{"kind": "evidence", "id": nothing_id()}]}),
     )
     .await
     .expect_problem(422, "validation_failed");
@@ -556,12 +556,15 @@ async fn an_ineffective_change_reopens_the_question() {
             &app.manager,
             &path,
             json!({"effectiveness": "not_effective", "checked_on": today().to_string(),
-                                           "check_evidence_ids": [evidence]}),
+                                           "check_evidence": [{"kind": "evidence", "id": evidence}]}),
         )
         .await
         .expect(200);
     assert_eq!(checked.body["effectiveness"], "not_effective");
-    assert_eq!(checked.body["check_evidence_ids"], json!([evidence]));
+    assert_eq!(
+        checked.body["check_evidence"],
+        json!([{"kind": "evidence", "id": evidence}])
+    );
     let audit = app
         .get(
             &app.admin,
@@ -577,7 +580,7 @@ async fn an_ineffective_change_reopens_the_question() {
         .clone();
     assert_eq!(
         last["changed_fields"],
-        json!(["effectiveness", "checked_on", "check_evidence_ids"])
+        json!(["effectiveness", "checked_on", "check_evidence"])
     );
     assert_eq!(last["detail"], json!({"reopened_plan": plan}));
     let reopened = app

@@ -35,7 +35,7 @@ async fn a_governance_review_is_recorded_with_its_links() {
     let app = TestApp::new().await;
     let concern = app.raise(&app.staff, json!({})).await;
     let mut body = governance_review(&app);
-    body["concern_ids"] = json!([concern]);
+    body["linked_records"] = json!([{"kind": "concern", "id": concern}]);
     let created = app
         .post(&app.manager, "/v1/learning-events", body)
         .await
@@ -61,7 +61,10 @@ async fn a_governance_review_is_recorded_with_its_links() {
             "well_led.governance_management_sustainability"
         ])
     );
-    assert_eq!(created.body["concern_ids"], json!([concern]));
+    assert_eq!(
+        created.body["linked_records"],
+        json!([{"kind": "concern", "id": concern}])
+    );
     assert_eq!(
         created.body["recorded_by"],
         json!({"kind": "user", "sub": "user-manager", "name": null})
@@ -139,13 +142,16 @@ async fn bad_learning_events_are_rejected_and_not_stored() {
         .post(
             &app.manager,
             "/v1/learning-events",
-            with("concern_ids", json!([missing])),
+            with(
+                "linked_records",
+                json!([{"kind": "concern", "id": missing}]),
+            ),
         )
         .await
         .expect_problem(422, "validation_failed");
     assert_eq!(
         bad_link.body["errors"],
-        json!([{"field": "concern_ids", "message": format!("no such concern: {missing}")}])
+        json!([{"field": "linked_records", "message": format!("no such concern: {missing}")}])
     );
     // Another organisation's concern is as good as none.
     let theirs = app
@@ -160,7 +166,7 @@ async fn bad_learning_events_are_rejected_and_not_stored() {
     app.post(
         &app.manager,
         "/v1/learning-events",
-        with("concern_ids", json!([theirs])),
+        with("linked_records", json!([{"kind": "concern", "id": theirs}])),
     )
     .await
     .expect_problem(422, "validation_failed");

@@ -63,7 +63,7 @@ pub async fn scene(app: &TestApp) -> Scene {
             &app.manager,
             "/v1/learning-events",
             json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z", "title": "Supervision",
-                   "location_id": location, "concern_ids": [concern],
+                   "location_id": location, "linked_records": [{"kind": "concern", "id": concern}],
                    "quality_statements": ["safe.safeguarding"], "lessons": ["Check arms at bathing"]}),
         )
         .await
@@ -76,7 +76,7 @@ pub async fn scene(app: &TestApp) -> Scene {
             json!({"source": "audit", "evidence_category": "processes",
                    "quality_statements": ["safe.safeguarding"], "title": "Body map audit",
                    "observed_at": "2026-11-01T10:00:00Z", "location_id": location,
-                   "concern_ids": [concern], "metric": {"name": "falls", "value": 3.0}}),
+                   "linked_records": [{"kind": "concern", "id": concern}], "metric": {"name": "falls", "value": 3.0}}),
         )
         .await
         .expect(201)
@@ -118,7 +118,7 @@ pub async fn scene(app: &TestApp) -> Scene {
             &format!(
                 "/v1/locations/{location}/self-assessments/cqc-saf-2024/quality-statements/safe.safeguarding/scores"
             ),
-            json!({"score": 2, "rationale": "Body maps missing", "evidence_ids": [evidence]}),
+            json!({"score": 2, "rationale": "Body maps missing", "evidence": [{"kind": "evidence", "id": evidence}]}),
         )
         .await
         .expect(201)
@@ -312,7 +312,7 @@ async fn linking_a_concern_the_caller_may_not_see_answers_as_if_it_did_not_exist
             &app.integration,
             "/v1/learning-events",
             json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z", "title": "S",
-                   "location_id": app.location, "concern_ids": [concern]}),
+                   "location_id": app.location, "linked_records": [{"kind": "concern", "id": concern}]}),
         )
     };
     let hidden = link(scene.concern.clone())
@@ -376,7 +376,7 @@ async fn a_score_cites_only_the_evidence_its_reader_may_see() {
     app.put(
         &app.manager,
         &path,
-        json!({"score": 3, "rationale": "Body maps seen", "evidence_ids": [here, there]}),
+        json!({"score": 3, "rationale": "Body maps seen", "evidence": [{"kind": "evidence", "id": here}, {"kind": "evidence", "id": there}]}),
     )
     .await
     .expect(201);

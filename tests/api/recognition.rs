@@ -255,7 +255,7 @@ async fn the_trail_follows_a_concern_round_the_loop() {
     let learning = app
         .post(&app.manager, "/v1/learning-events",
               json!({"kind": "after_action_review", "occurred_at": Utc::now().to_rfc3339(), "title": "Night review",
-                     "location_id": app.location, "concern_ids": [concern]}))
+                     "location_id": app.location, "linked_records": [{"kind": "concern", "id": concern}]}))
         .await
         .expect(201)
         .id();
@@ -298,7 +298,7 @@ async fn the_trail_follows_a_concern_round_the_loop() {
         &app.manager,
         &format!("/v1/improvement-plans/{plan}/actions/{action}"),
         json!({"effectiveness": "effective", "checked_on": Utc::now().date_naive().to_string(),
-                     "check_evidence_ids": [evidence]}),
+                     "check_evidence": [{"kind": "evidence", "id": evidence}]}),
     )
     .await
     .expect(200);
@@ -379,7 +379,7 @@ async fn the_trail_hides_what_the_caller_may_not_see() {
     let learning = app
         .post(&app.manager, "/v1/learning-events",
               json!({"kind": "post_incident_debrief", "occurred_at": Utc::now().to_rfc3339(), "title": "Debrief",
-                     "location_id": app.location, "concern_ids": [secret]}))
+                     "location_id": app.location, "linked_records": [{"kind": "concern", "id": secret}]}))
         .await
         .expect(201)
         .id();

@@ -3,13 +3,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, Lookup, Person};
+use crate::api::shared::{reference_to, ExternalRef, LinkedRecord, Lookup, Person};
 use crate::domain::evidence::{EvidenceSource, MetricDirection, SeriesInterval};
 use crate::domain::framework::Catalogue;
 use crate::domain::PersonRole;
 use crate::error::ApiResult;
 use crate::http::respond::{unversioned, versioned};
 use crate::http::validate::{nullable, Checks};
+
+reference_to!(
+    /// A record evidence came from: a learning event or a concern of the organisation.
+    EvidenceSourceRecord,
+    EvidenceSourceKind {
+        LearningEvent => "learning_event",
+        Concern => "concern",
+    }
+);
 
 /// A document held elsewhere: an `http` or `https` URL, without spaces.
 // The document's schema of an item of `links` (read as text): it states the rule.
@@ -48,8 +57,7 @@ pub struct Metric {
     "respondent": null,
     "metric": {"name": "medication_audit_score", "value": 92.5, "unit": "%", "target": 95.0, "direction": "at_least"},
     "links": ["https://records.example/audits/2026-10"],
-    "learning_event_ids": [],
-    "concern_ids": [],
+    "linked_records": [],
     "external_ref": null,
     "recorded_by": {"kind": "user", "sub": "manager-1", "name": null},
     "archived_at": null,
@@ -75,8 +83,8 @@ pub struct Evidence {
     pub metric: Option<Metric>,
     /// Documents held elsewhere.
     pub links: Vec<String>,
-    pub learning_event_ids: Vec<Uuid>,
-    pub concern_ids: Vec<Uuid>,
+    /// The learning events and concerns it came from.
+    pub linked_records: Vec<LinkedRecord>,
     pub external_ref: Option<ExternalRef>,
     pub recorded_by: Person,
     /// Set when archived: hidden from lists unless asked for, kept for the record.
@@ -128,14 +136,10 @@ pub struct NewEvidence {
     #[serde(default)]
     #[schema(value_type = Vec<Link>, inline, max_items = 20)]
     pub links: Vec<String>,
-    /// Learning events of the organisation it came from.
+    /// Learning events and concerns of the organisation it came from.
     #[serde(default)]
-    #[schema(max_items = 100)]
-    pub learning_event_ids: Vec<Uuid>,
-    /// Concerns of the organisation it came from.
-    #[serde(default)]
-    #[schema(max_items = 100)]
-    pub concern_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<EvidenceSourceRecord>, max_items = 100)]
+    pub linked_records: Vec<LinkedRecord>,
     pub external_ref: Option<ExternalRef>,
 }
 
@@ -211,10 +215,8 @@ pub struct EvidencePatch {
     /// Documents held elsewhere.
     #[schema(nullable = false, value_type = Option<Vec<Link>>, inline, max_items = 20)]
     pub links: Option<Vec<String>>,
-    #[schema(nullable = false, max_items = 100)]
-    pub learning_event_ids: Option<Vec<Uuid>>,
-    #[schema(nullable = false, max_items = 100)]
-    pub concern_ids: Option<Vec<Uuid>>,
+    #[schema(nullable = false, value_type = Option<Vec<EvidenceSourceRecord>>, max_items = 100)]
+    pub linked_records: Option<Vec<LinkedRecord>>,
     /// Set once: while the record has none; the one it has may be sent again.
     #[schema(nullable = false)]
     pub external_ref: Option<ExternalRef>,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::dto::{Evidence, Metric};
 use super::store::KIND;
-use crate::api::shared::{ExternalRef, Person};
+use crate::api::shared::{ExternalRef, LinkedRecord, Person};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
@@ -103,8 +103,15 @@ pub(super) fn into_dtos(
             respondent: row.respondent,
             location_id: row.location_id.map(Into::into),
             quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
-            learning_event_ids: learning.remove(&row.id.any()).unwrap_or_default(),
-            concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
+            linked_records: [
+                (RecordKind::LearningEvent, &mut learning),
+                (RecordKind::Concern, &mut concerns),
+            ]
+            .into_iter()
+            .flat_map(|(kind, linked)| {
+                LinkedRecord::to_all(kind, linked.remove(&row.id.any()).unwrap_or_default())
+            })
+            .collect(),
             links: row.links.0,
             external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
             evidence_category: row.evidence_category,

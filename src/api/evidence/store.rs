@@ -79,7 +79,7 @@ pub fn create(
     organisation::store::find(conn, organisation_id)?;
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
-    check_linked(conn, principal, &new.learning_event_ids, &new.concern_ids)?;
+    check_linked(conn, principal, &new.linked_records)?;
     ensure_external_ref_free!(
         conn,
         principal,
@@ -127,13 +127,7 @@ pub fn create(
         row.id.any(),
         &new.quality_statements,
     )?;
-    set_links(
-        conn,
-        principal,
-        row.id,
-        Some(&new.learning_event_ids),
-        Some(&new.concern_ids),
-    )?;
+    set_links(conn, principal, row.id, Some(&new.linked_records))?;
     let created = into_dto(conn, principal, row)?;
     audit::record(
         conn,
@@ -260,14 +254,10 @@ pub fn update(
         .quality_statements
         .clone()
         .unwrap_or(current.quality_statements.clone());
-    let learning = patch
-        .learning_event_ids
+    let linked = patch
+        .linked_records
         .clone()
-        .unwrap_or(current.learning_event_ids.clone());
-    let concerns = patch
-        .concern_ids
-        .clone()
-        .unwrap_or(current.concern_ids.clone());
+        .unwrap_or(current.linked_records.clone());
     let source = patch.source.unwrap_or(current.source);
     EvidenceFields {
         source,
@@ -284,7 +274,7 @@ pub fn update(
     if let Some(location_id) = location_id {
         locations::store::check_reference(conn, principal, location_id)?;
     }
-    check_linked(conn, principal, &learning, &concerns)?;
+    check_linked(conn, principal, &linked)?;
     let metric_changes = patch.metric.as_ref().map(|m| metric_columns(m.as_ref()));
     let changes = EvidenceChanges {
         location_id,
@@ -313,13 +303,7 @@ pub fn update(
     if let Some(statements) = &patch.quality_statements {
         links::set_tags(conn, &organisation_id, KIND, id.any(), statements)?;
     }
-    set_links(
-        conn,
-        principal,
-        id,
-        patch.learning_event_ids.as_deref(),
-        patch.concern_ids.as_deref(),
-    )?;
+    set_links(conn, principal, id, patch.linked_records.as_deref())?;
     save(
         conn,
         principal,

@@ -3,12 +3,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, Lookup, Participant, Person};
+use crate::api::shared::{reference_to, ExternalRef, LinkedRecord, Lookup, Participant, Person};
 use crate::domain::framework::Catalogue;
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::error::ApiResult;
 use crate::http::respond::versioned;
 use crate::http::validate::{nullable, Checks};
+
+reference_to!(
+    /// A concern a learning event came from: a record of the organisation.
+    LearningSourceRecord,
+    LearningSourceKind { Concern => "concern" }
+);
 
 /// A lesson the event taught, in a sentence or two.
 // The document's schema of an item of `lessons` (read as text): it states the rule.
@@ -32,7 +38,7 @@ pub struct Lesson(pub String);
     "lessons": ["Check call-bell logs weekly"],
     "shared_via": ["team_meeting", "newsletter"],
     "quality_statements": ["well_led.governance_management_sustainability"],
-    "concern_ids": ["0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"],
+    "linked_records": [{"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"}],
     "external_ref": null,
     "recorded_by": {"kind": "user", "sub": "manager-1", "name": null},
     "version": 1,
@@ -55,7 +61,7 @@ pub struct LearningEvent {
     pub shared_via: Vec<SharedVia>,
     pub quality_statements: Vec<String>,
     /// The concerns this learning came from.
-    pub concern_ids: Vec<Uuid>,
+    pub linked_records: Vec<LinkedRecord>,
     pub external_ref: Option<ExternalRef>,
     /// The `sub` of whoever recorded it.
     pub recorded_by: Person,
@@ -115,8 +121,8 @@ pub struct NewLearningEvent {
     pub quality_statements: Vec<String>,
     /// Concerns of the organisation this learning came from.
     #[serde(default)]
-    #[schema(max_items = 100)]
-    pub concern_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<LearningSourceRecord>, max_items = 100)]
+    pub linked_records: Vec<LinkedRecord>,
     pub external_ref: Option<ExternalRef>,
 }
 
@@ -190,8 +196,8 @@ pub struct LearningEventPatch {
     #[schema(nullable = false)]
     pub quality_statements: Option<Vec<String>>,
     /// Concerns of the organisation this learning came from.
-    #[schema(nullable = false, max_items = 100)]
-    pub concern_ids: Option<Vec<Uuid>>,
+    #[schema(nullable = false, value_type = Option<Vec<LearningSourceRecord>>, max_items = 100)]
+    pub linked_records: Option<Vec<LinkedRecord>>,
     /// Set once: while the record has none; the one it has may be sent again.
     #[schema(nullable = false)]
     pub external_ref: Option<ExternalRef>,

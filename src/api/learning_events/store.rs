@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearningEvent};
-use crate::api::shared::{ExternalRef, Participant, Person};
+use crate::api::shared::{ExternalRef, LinkedRecord, Participant, Person};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
@@ -114,7 +114,10 @@ fn into_dtos(
             lessons: row.lessons.0,
             shared_via: row.shared_via.0,
             quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
-            concern_ids: concerns.remove(&row.id.any()).unwrap_or_default(),
+            linked_records: LinkedRecord::to_all(
+                RecordKind::Concern,
+                concerns.remove(&row.id.any()).unwrap_or_default(),
+            ),
             external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
             title: row.title,
             summary: row.summary,
@@ -156,12 +159,13 @@ pub fn create(
     organisation::store::find(conn, organisation_id)?;
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
+    let concern_ids = LinkedRecord::ids_of(&new.linked_records, RecordKind::Concern);
     links::check_exist(
         conn,
         principal,
         RecordKind::Concern,
-        "concern_ids",
-        &new.concern_ids,
+        "linked_records",
+        &concern_ids,
     )?;
     ensure_external_ref_free!(
         conn,
@@ -209,7 +213,7 @@ pub fn create(
         principal,
         (KIND, row.id.any()),
         RecordKind::Concern,
-        &new.concern_ids,
+        &concern_ids,
     )?;
     let event = into_dto(conn, principal, row)?;
     audit::record(
@@ -295,12 +299,16 @@ pub fn update(
     if let Some(location_id) = location_id {
         locations::store::check_reference(conn, principal, location_id)?;
     }
-    if let Some(concern_ids) = &patch.concern_ids {
+    let concern_ids = patch
+        .linked_records
+        .as_deref()
+        .map(|linked| LinkedRecord::ids_of(linked, RecordKind::Concern));
+    if let Some(concern_ids) = &concern_ids {
         links::check_exist(
             conn,
             principal,
             RecordKind::Concern,
-            "concern_ids",
+            "linked_records",
             concern_ids,
         )?;
     }
@@ -337,7 +345,7 @@ pub fn update(
     if let Some(statements) = &patch.quality_statements {
         links::set_tags(conn, organisation_id, KIND, id.any(), statements)?;
     }
-    if let Some(concern_ids) = &patch.concern_ids {
+    if let Some(concern_ids) = &concern_ids {
         links::set_links(
             conn,
             principal,

@@ -3,9 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, LinkedRecord, Lookup, Person};
+use crate::api::shared::{reference_to, ExternalRef, LinkedRecord, Lookup, Person};
 use crate::domain::improvement::RecognitionKind;
-use crate::domain::text_enum;
 use crate::domain::PersonRole;
 use crate::error::ApiResult;
 use crate::http::respond::versioned;
@@ -17,8 +16,9 @@ use crate::http::validate::Checks;
 #[schema(max_length = 200, pattern = r"\S")]
 pub struct Recipient(pub String);
 
-text_enum!(
-    /// The kinds of record a recognition may be about.
+reference_to!(
+    /// A record a new recognition is about: a record of the organisation.
+    RecognisedRecord,
     RecognisedKind {
         Concern => "concern",
         ImprovementPlan => "improvement_plan",
@@ -26,17 +26,6 @@ text_enum!(
         Evidence => "evidence",
     }
 );
-
-/// A record a new recognition is about: a record of the organisation.
-// The document's schema of an item of `linked_records` (read as a `LinkedRecord`): it names the
-// kinds a recognition may link to.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecognisedRecord {
-    #[schema(inline)]
-    pub kind: RecognisedKind,
-    pub id: Uuid,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({

@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::shared::Person;
+use crate::api::shared::{EvidenceReference, LinkedRecord};
 use crate::domain::framework::{Framework, KeyQuestionRollup};
 use crate::error::ApiResult;
 use crate::http::respond::{unversioned, versioned};
@@ -14,7 +15,7 @@ use crate::http::validate::Checks;
 #[schema(example = json!({
     "score": 3,
     "rationale": "Incidents are debriefed within a week and lessons shared at handover.",
-    "evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]
+    "evidence": [{"kind": "evidence", "id": "0192f0c4-6666-7000-8000-000000000001"}]
 }))]
 pub struct NewSelfAssessment {
     /// A score on the framework's own scale (its `score_scale`): 1 to 4 for the CQC framework;
@@ -25,8 +26,8 @@ pub struct NewSelfAssessment {
     pub rationale: String,
     /// Evidence of the organisation that supports the score.
     #[serde(default)]
-    #[schema(max_items = 100)]
-    pub evidence_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<EvidenceReference>, max_items = 100)]
+    pub evidence: Vec<LinkedRecord>,
 }
 
 impl NewSelfAssessment {
@@ -50,7 +51,7 @@ impl NewSelfAssessment {
     "quality_statement_id": "safe.learning_culture",
     "score": 3,
     "rationale": "Incidents are debriefed within a week and lessons shared at handover.",
-    "evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"],
+    "evidence": [{"kind": "evidence", "id": "0192f0c4-6666-7000-8000-000000000001"}],
     "assessed_by": {"kind": "user", "sub": "manager-1", "name": null},
     "version": 2,
     "assessed_at": "2026-11-21T10:00:00Z"
@@ -64,7 +65,7 @@ pub struct SelfAssessment {
     pub quality_statement_id: String,
     pub score: u8,
     pub rationale: String,
-    pub evidence_ids: Vec<Uuid>,
+    pub evidence: Vec<LinkedRecord>,
     pub assessed_by: Person,
     /// This score's place in the statement's history at this location (1 for the first): the
     /// statement's version while this score is its current one.

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::dto::{NewSelfAssessment, SelfAssessment, SelfAssessmentSummary, StatementScore};
 use crate::api::locations;
-use crate::api::shared::{ChangedSince, Person};
+use crate::api::shared::{ChangedSince, LinkedRecord, Person};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::self_assessments;
@@ -57,11 +57,13 @@ impl AssessmentRow {
             quality_statement_id: self.quality_statement_id,
             score: u8::try_from(self.score).map_err(ApiError::internal)?,
             rationale: self.rationale,
-            evidence_ids: cited
-                .into_iter()
-                .filter(|id| seen.contains(id))
-                .map(RecordId::uuid)
-                .collect(),
+            evidence: LinkedRecord::to_all(
+                RecordKind::Evidence,
+                cited
+                    .into_iter()
+                    .filter(|id| seen.contains(id))
+                    .map(RecordId::uuid),
+            ),
             assessed_by: Person::user(self.assessed_by, None),
             version: self.version,
             assessed_at: to_utc(self.created_at),
@@ -129,7 +131,7 @@ fn latest_row(
 
 /// The evidence a score cites, each once and in order.
 fn cited(new: &NewSelfAssessment) -> Vec<Uuid> {
-    let mut evidence_ids = new.evidence_ids.clone();
+    let mut evidence_ids = LinkedRecord::ids_of(&new.evidence, RecordKind::Evidence);
     evidence_ids.sort();
     evidence_ids.dedup();
     evidence_ids
@@ -200,8 +202,8 @@ fn insert(
         conn,
         principal,
         RecordKind::Evidence,
-        "evidence_ids",
-        &new.evidence_ids,
+        "evidence",
+        &cited(new),
     )?;
     // Two writers may both read `current` (on PostgreSQL; SQLite's write transaction excludes
     // the second). The unique version per statement fails the later insert, `Db::write` runs
@@ -231,7 +233,7 @@ fn insert(
             action: AuditAction::Assess,
             resource_type: AuditResource::SelfAssessment,
             resource_id: row.id.to_string(),
-            changed_fields: vec!["score".into(), "rationale".into(), "evidence_ids".into()],
+            changed_fields: vec!["score".into(), "rationale".into(), "evidence".into()],
             detail: Some(json!({
                 "location_id": statement.location_id,
                 "framework_id": statement.framework.id,

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{ExternalRef, Lookup, Person, PersonInput};
+use crate::api::shared::{
+    EvidenceReference, ExternalRef, LinkedRecord, Lookup, Person, PersonInput,
+};
 use crate::domain::improvement::{ActionStatus, Effectiveness};
 use crate::http::respond::versioned;
 use crate::http::validate::nullable;
@@ -22,7 +24,7 @@ use crate::http::validate::nullable;
     "cancel_reason": null,
     "effectiveness": "effective",
     "checked_on": "2027-01-05",
-    "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"],
+    "check_evidence": [{"kind": "evidence", "id": "0192f0c4-6666-7000-8000-000000000001"}],
     "completed_at": "2026-12-01T09:00:00Z",
     "external_ref": null,
     "overdue": false,
@@ -43,7 +45,7 @@ pub struct PlanAction {
     pub effectiveness: Effectiveness,
     pub checked_on: Option<NaiveDate>,
     /// Evidence from the check.
-    pub check_evidence_ids: Vec<Uuid>,
+    pub check_evidence: Vec<LinkedRecord>,
     pub completed_at: Option<DateTime<Utc>>,
     /// Its id in another system, unique per organisation.
     pub external_ref: Option<ExternalRef>,
@@ -75,7 +77,7 @@ pub struct NewPlanAction {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"effectiveness": "effective", "checked_on": "2026-11-24",
-                          "check_evidence_ids": ["0192f0c4-6666-7000-8000-000000000001"]}))]
+                          "check_evidence": [{"kind": "evidence", "id": "0192f0c4-6666-7000-8000-000000000001"}]}))]
 pub struct PlanActionPatch {
     #[schema(nullable = false, max_length = 10000, pattern = r"\S")]
     pub description: Option<String>,
@@ -101,8 +103,8 @@ pub struct PlanActionPatch {
     #[schema(value_type = Option<NaiveDate>)]
     pub checked_on: Option<Option<NaiveDate>>,
     /// Evidence of the organisation from the check.
-    #[schema(nullable = false, max_items = 100)]
-    pub check_evidence_ids: Option<Vec<Uuid>>,
+    #[schema(nullable = false, value_type = Option<Vec<EvidenceReference>>, max_items = 100)]
+    pub check_evidence: Option<Vec<LinkedRecord>>,
     /// Set once: while the action has none; the one it has may be sent again.
     #[schema(nullable = false)]
     pub external_ref: Option<ExternalRef>,

@@ -101,7 +101,7 @@ pub async fn get_plan_action(
 /// Update an action, or record whether it worked
 ///
 /// Description, owner and due date; and for a done action the effectiveness check
-/// (`effective` or `not_effective`, with `checked_on` and `check_evidence_ids`). A change found
+/// (`effective` or `not_effective`, with `checked_on` and `check_evidence`). A change found
 /// not effective reopens the question: the plan lists it in `ineffective_action_ids`, and when a
 /// manager or admin records the check a completed plan is active again (an integration's check
 /// leaves the plan completed for a manager to decide). Managers, admins and integrations;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::dto::PlanAction;
 use super::store::KIND;
-use crate::api::shared::{ExternalRef, Person};
+use crate::api::shared::{ExternalRef, LinkedRecord, Person};
 use crate::auth::Principal;
 use crate::db::schema::plan_actions;
 use crate::db::DbConnection;
@@ -58,7 +58,10 @@ pub(super) fn into_dtos(
                 effectiveness: row.effectiveness,
                 overdue: status.is_open() && row.due_on.is_some_and(|due| due < today),
                 status,
-                check_evidence_ids: checks.remove(&row.id.any()).unwrap_or_default(),
+                check_evidence: LinkedRecord::to_all(
+                    RecordKind::Evidence,
+                    checks.remove(&row.id.any()).unwrap_or_default(),
+                ),
                 description: row.description,
                 due_on: row.due_on,
                 completion_note: row.completion_note,

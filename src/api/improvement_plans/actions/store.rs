@@ -10,6 +10,7 @@ use super::rows::{into_dto, into_dtos, ActionChanges, ActionRow};
 use crate::api::improvement_plans::plans::rows::PlanRow;
 use crate::api::improvement_plans::plans::store as plans;
 use crate::api::recognitions;
+use crate::api::shared::LinkedRecord;
 use crate::auth::{Permission, Principal, Role};
 use crate::db::schema::{improvement_plans, plan_actions};
 use crate::db::DbConnection;
@@ -290,20 +291,21 @@ pub fn update(
         patch.external_ref.as_ref()
     );
     let before = serde_json::to_value(before)?;
-    if let Some(evidence) = &patch.check_evidence_ids {
+    if let Some(evidence) = &patch.check_evidence {
+        let evidence = LinkedRecord::ids_of(evidence, RecordKind::Evidence);
         links::check_exist(
             conn,
             principal,
             RecordKind::Evidence,
-            "check_evidence_ids",
-            evidence,
+            "check_evidence",
+            &evidence,
         )?;
         links::set_links(
             conn,
             principal,
             (KIND, id.any()),
             RecordKind::Evidence,
-            evidence,
+            &evidence,
         )?;
     }
     let newly_ineffective = effectiveness == Effectiveness::NotEffective

@@ -7,33 +7,24 @@ use uuid::Uuid;
 
 use crate::api::improvement_plans::actions::dto::PlanAction;
 use crate::api::improvement_plans::reviews::dto::PlanReview;
-use crate::api::shared::{ExternalRef, LinkedRecord, Lookup, Participant, Person, PersonInput};
+use crate::api::shared::{
+    reference_to, ExternalRef, LinkedRecord, Lookup, Participant, Person, PersonInput,
+};
 use crate::domain::framework::Catalogue;
 use crate::domain::improvement::{PlanStatus, Priority, ReviewCadence};
-use crate::domain::text_enum;
 use crate::error::ApiResult;
 use crate::http::respond::versioned;
 use crate::http::validate::{nullable, Checks};
 
-text_enum!(
-    /// The kinds of record a plan may come from.
+reference_to!(
+    /// A record a new plan comes from: a record of the organisation.
+    PlanSourceRecord,
     PlanSourceKind {
         Concern => "concern",
         LearningEvent => "learning_event",
         Evidence => "evidence",
     }
 );
-
-/// A record a new plan comes from: a record of the organisation.
-// The document's schema of an item of `sources` (read as a `LinkedRecord`): it names the kinds
-// a plan may come from.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanSourceRecord {
-    #[schema(inline)]
-    pub kind: PlanSourceKind,
-    pub id: Uuid,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({

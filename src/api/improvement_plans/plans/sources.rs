@@ -8,7 +8,6 @@ use crate::domain::ids::PlanId;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::links;
-use uuid::Uuid;
 
 /// The kinds of record a plan comes from (the document's `PlanSourceKind`).
 const SOURCE_KINDS: [RecordKind; 3] = [
@@ -17,15 +16,6 @@ const SOURCE_KINDS: [RecordKind; 3] = [
     RecordKind::LearningEvent,
 ];
 
-/// The ids among `sources` of one kind.
-fn of_kind(sources: &[LinkedRecord], kind: RecordKind) -> Vec<Uuid> {
-    sources
-        .iter()
-        .filter(|s| s.kind == kind)
-        .map(|s| s.id)
-        .collect()
-}
-
 /// 422 unless every source is a record of the organisation.
 pub fn check_sources(
     conn: &mut DbConnection,
@@ -33,7 +23,13 @@ pub fn check_sources(
     sources: &[LinkedRecord],
 ) -> ApiResult<()> {
     for kind in SOURCE_KINDS {
-        links::check_exist(conn, principal, kind, "sources", &of_kind(sources, kind))?;
+        links::check_exist(
+            conn,
+            principal,
+            kind,
+            "sources",
+            &LinkedRecord::ids_of(sources, kind),
+        )?;
     }
     Ok(())
 }
@@ -51,7 +47,7 @@ pub fn set_sources(
             principal,
             (KIND, id.any()),
             kind,
-            &of_kind(sources, kind),
+            &LinkedRecord::ids_of(sources, kind),
         )?;
     }
     Ok(())
