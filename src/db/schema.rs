@@ -209,6 +209,7 @@ diesel::table! {
         co_produced -> Bool,
         involved -> Text,
         activated_on -> Nullable<Date>,
+        activated_at -> Nullable<Timestamp>,
         last_reviewed_on -> Nullable<Date>,
         next_review_due -> Nullable<Date>,
         completed_at -> Nullable<Timestamp>,

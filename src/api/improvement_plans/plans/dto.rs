@@ -40,7 +40,7 @@ reference_to!(
     "sources": [{"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"}],
     "co_produced": true,
     "involved": [{"role": "relative", "name": null}],
-    "activated_on": "2026-11-21",
+    "activated_at": "2026-11-21T10:00:00Z",
     "last_reviewed_on": null,
     "next_review_due_on": "2026-12-21",
     "review_overdue": false,
@@ -69,7 +69,7 @@ pub struct ImprovementPlan {
     pub co_produced: bool,
     /// Who was involved, by role.
     pub involved: Vec<Participant>,
-    pub activated_on: Option<NaiveDate>,
+    pub activated_at: Option<DateTime<Utc>>,
     pub last_reviewed_on: Option<NaiveDate>,
     /// One cadence after the last review, or after activation; null unless active.
     #[serde(rename = "next_review_due_on")]

@@ -101,6 +101,7 @@ pub fn create(
         co_produced: new.co_produced,
         involved: JsonText(new.involved.clone()),
         activated_on: None,
+        activated_at: None,
         last_reviewed_on: None,
         next_review_due: None,
         completed_at: None,
@@ -344,15 +345,16 @@ fn move_to(
     to: PlanStatus,
     if_match: &IfMatch,
 ) -> ApiResult<ImprovementPlan> {
-    let today = now().date_naive();
-    let activated_on = if to == PlanStatus::Active {
-        Some(today)
+    let now = now();
+    let (activated_on, activated_at) = if to == PlanStatus::Active {
+        (Some(now.date_naive()), Some(to_row(now)))
     } else {
-        row.activated_on
+        (row.activated_on, row.activated_at)
     };
     let changes = PlanChanges {
         status: Some(to),
         activated_on: Some(activated_on),
+        activated_at: Some(activated_at),
         next_review_due: Some(review_due(
             to,
             row.review_cadence,
@@ -360,7 +362,7 @@ fn move_to(
             activated_on,
         )),
         completed_at: Some(match to {
-            PlanStatus::Completed => Some(to_row(now())),
+            PlanStatus::Completed => Some(to_row(now)),
             PlanStatus::Archived => row.completed_at,
             _ => None,
         }),

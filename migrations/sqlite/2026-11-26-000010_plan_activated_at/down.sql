@@ -1,0 +1,1 @@
+ALTER TABLE improvement_plans DROP COLUMN activated_at;
