@@ -23,6 +23,8 @@ pub struct Scene {
     pub recognition: String,
     /// A self-assessment score citing the evidence.
     pub score: String,
+    /// A review of the plan.
+    pub review: String,
 }
 
 pub async fn scene(app: &TestApp) -> Scene {
@@ -92,6 +94,22 @@ pub async fn scene(app: &TestApp) -> Scene {
         .await
         .expect(201)
         .id();
+    app.post(
+        &app.manager,
+        &format!("/v1/improvement-plans/{plan}/transitions"),
+        json!({"to": "active"}),
+    )
+    .await
+    .expect(200);
+    let review = app
+        .post(
+            &app.manager,
+            &format!("/v1/improvement-plans/{plan}/reviews"),
+            json!({"reviewed_on": "2026-11-20", "progress": "amber", "notes": "Body maps at handover"}),
+        )
+        .await
+        .expect(201)
+        .id();
     let action = app
         .post(
             &app.manager,
@@ -141,6 +159,7 @@ pub async fn scene(app: &TestApp) -> Scene {
         action,
         recognition,
         score,
+        review,
     }
 }
 
@@ -156,7 +175,7 @@ pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
         .replace("{framework_id}", "cqc-saf-2024")
         .replace("{quality_statement_id}", "safe.safeguarding")
         .replace("{score_id}", &scene.score)
-        .replace("{review_id}", &uuid::Uuid::now_v7().to_string())
+        .replace("{review_id}", &scene.review)
         .replace("{location_id}", &app.location)
         .replace("{metric_name}", "falls")
 }

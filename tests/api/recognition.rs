@@ -433,3 +433,46 @@ async fn a_wide_trail_stops_at_its_bound() {
         .iter()
         .all(|i| i["kind"] == "action" && i["depth"] == 1 && i["via"]["id"] == json!(plan)));
 }
+
+/// The feed pages by each highlight's own moment, not by when its record was created: a lesson
+/// recorded late about an older event comes after a newer one, on the next page, not lost.
+#[actix_web::test]
+async fn highlights_page_by_their_moment_not_their_creation() {
+    let app = TestApp::new().await;
+    let lesson = |title: &'static str, days_ago: i64| {
+        let app = &app;
+        async move {
+            app.post(
+                &app.manager,
+                "/v1/learning-events",
+                json!({"kind": "supervision", "title": title, "lessons": [title],
+                       "occurred_at": (Utc::now() - Duration::days(days_ago)).to_rfc3339(),
+                       "location_id": app.location}),
+            )
+            .await
+            .expect(201)
+            .id()
+        }
+    };
+    // Recorded newest moment first, so ids run against the feed's order.
+    let recent = lesson("Recent", 1).await;
+    let older = lesson("Older, recorded later", 10).await;
+    let oldest = lesson("Oldest, recorded last", 20).await;
+    let mut paged = Vec::new();
+    let mut ask = "/v1/highlights?limit=1".to_owned();
+    loop {
+        let page = app.get(&app.viewer, &ask).await.expect(200);
+        paged.extend(
+            page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["record"]["id"].as_str().unwrap().to_owned()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => ask = format!("/v1/highlights?limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, [recent, older, oldest]);
+}

@@ -29,9 +29,11 @@ use crate::error::{FieldError, Problem};
             with a stable `code` (listed on `Problem`); each operation documents the codes it \
             can answer. Every list pages with `limit` and an opaque `cursor` tied to its query. \
             Reads carry an `ETag`; updates and transitions honour `If-Match`. POSTs honour \
-            `Idempotency-Key`. PATCH is a JSON Merge Patch (RFC 7396). `HEAD` works wherever \
+            `Idempotency-Key`. PATCH means what a JSON Merge Patch (RFC 7396) means, a sent object or \
+            list replacing the whole. `HEAD` works wherever \
             `GET` does; another method on a known path is 405 with `Allow`.\n\n\
-            Evolution: within a major version careloop only adds. Answers may gain fields, and \
+            Evolution: within a major version careloop only adds (and removes an operation only \
+            after it was deprecated and its sunset passed). Answers may gain fields, and \
             enums may gain values: a client must ignore a field it does not know and accept an \
             enum value it does not know, so no answer's schema forbids unknown fields. Requests \
             stay strict: an unknown field is a 422. An operation on its way out is marked \

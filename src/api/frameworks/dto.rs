@@ -58,7 +58,7 @@ pub struct StatementCoverage {
     pub code: String,
     pub title: String,
     pub key_question_id: String,
-    /// Evidence items tagged with it (since `since`, when given).
+    /// Evidence items tagged with it (from `from`, when given).
     pub evidence_count: i64,
     /// The same, by evidence category.
     pub evidence_count_by_category: BTreeMap<String, i64>,
@@ -72,7 +72,7 @@ pub struct StatementCoverage {
     pub newest_learning_event_at: Option<DateTime<Utc>>,
     /// The day of the newest concern tagged with it that the caller may see.
     pub newest_concern_at: Option<DateTime<Utc>>,
-    /// No evidence since `since` (or none at all, without `since`).
+    /// No evidence since `from` (or none at all, without `from`).
     pub no_recent_evidence: bool,
 }
 

@@ -117,7 +117,7 @@ pub async fn list_quality_statements(
 /// How well records cover a framework
 ///
 /// For each quality statement: the evidence (by category), learning events and concerns tagged
-/// with it, and when the newest was; statements without evidence since `since` are flagged.
+/// with it, and when the newest was; statements without evidence since `from` are flagged.
 #[utoipa::path(
     tag = "frameworks",
     params(("framework_id" = String, Path, description = "Framework id"), CoverageQuery),

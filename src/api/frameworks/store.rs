@@ -15,7 +15,7 @@ use crate::error::ApiResult;
 use crate::store::support::{to_row, to_utc};
 use crate::store::visibility;
 
-/// Per quality statement (and evidence category), how many records fall since `since` and
+/// Per quality statement (and evidence category), how many records fall since `from` and
 /// when the newest was.
 struct Tally {
     statement: String,

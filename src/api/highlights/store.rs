@@ -79,7 +79,7 @@ pub fn highlights(
             recognitions::occurred_on,
             recognitions::location_id,
         ))
-        .order(recognitions::id.desc())
+        .order((recognitions::occurred_on.desc(), recognitions::id.desc()))
         .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
@@ -137,7 +137,7 @@ pub fn highlights(
             plan_actions::completed_at,
             improvement_plans::location_id,
         ))
-        .order(plan_actions::id.desc())
+        .order((plan_actions::completed_at.desc(), plan_actions::id.desc()))
         .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
@@ -176,7 +176,10 @@ pub fn highlights(
             improvement_plans::completed_at,
             improvement_plans::location_id,
         ))
-        .order(improvement_plans::id.desc())
+        .order((
+            improvement_plans::completed_at.desc(),
+            improvement_plans::id.desc(),
+        ))
         .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
@@ -220,7 +223,10 @@ pub fn highlights(
             learning_events::occurred_at,
             learning_events::location_id,
         ))
-        .order(learning_events::id.desc())
+        .order((
+            learning_events::occurred_at.desc(),
+            learning_events::id.desc(),
+        ))
         .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
@@ -266,7 +272,7 @@ pub fn highlights(
             concerns::resolved_at,
             concerns::location_id,
         ))
-        .order(concerns::id.desc())
+        .order((concerns::resolved_at.desc(), concerns::id.desc()))
         .limit(fetch)
         .into_boxed();
     if let Some(location) = &location {
@@ -294,8 +300,8 @@ pub fn highlights(
         ));
     }
 
-    // Each kind gave its newest page after the position; together, newest first, the first
-    // page of them is the feed's.
+    // Each kind gave its newest page after the position, in the feed's order (its moment, then
+    // id, newest first); together, the first page of them is the feed's.
     items.sort_by_key(|item| std::cmp::Reverse((item.at, item.record.id)));
     page.finish_keyed(items, |item| Position::of(item).write(), Ok)
 }

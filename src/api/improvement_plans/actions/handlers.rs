@@ -178,7 +178,7 @@ pub async fn transition_plan_action(
 /// Actions across plans
 ///
 /// Oldest first. `owner=me` gives the caller's own, for a staff member's phone; filter by
-/// `status` and `due_before`.
+/// `status` and `due_to`.
 #[utoipa::path(
     tag = "improvement",
     params(ActionQuery, Lookup, PageQuery),
