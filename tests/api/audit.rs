@@ -72,6 +72,21 @@ async fn every_change_is_recorded_with_its_actor_and_fields() {
         items[2]["detail"],
         json!({"from": "raised", "to": "acknowledged"})
     );
+    // Filters repeat for any of their values.
+    let moves = app
+        .get(
+            &app.admin,
+            &format!("/v1/audit-events?resource_id={id}&action=transition&action=update"),
+        )
+        .await
+        .expect(200);
+    let actions: Vec<_> = moves.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].clone())
+        .collect();
+    assert_eq!(actions, [json!("update"), json!("transition")]);
     let notes = app
         .get(&app.viewer, "/v1/audit-events?resource_type=concern_update")
         .await

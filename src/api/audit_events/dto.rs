@@ -42,6 +42,10 @@ pub struct AuditQuery {
     #[serde(default)]
     #[param(max_items = 20)]
     pub resource_type: Vec<AuditResource>,
+    /// Only changes of this kind (repeat the parameter for any of several).
+    #[serde(default)]
+    #[param(max_items = 20)]
+    pub action: Vec<AuditAction>,
     /// Only changes to this record.
     pub resource_id: Option<Uuid>,
     /// Only changes at or after this time; not after `to`.

@@ -63,6 +63,10 @@ pub fn list(
                 .order(audit_events::id.asc())
                 .limit(limit)
                 .into_boxed();
+            if !query.action.is_empty() {
+                let actions: Vec<&str> = query.action.iter().map(|a| a.as_str()).collect();
+                select = select.filter(audit_events::action.eq_any(actions));
+            }
             if !query.resource_type.is_empty() {
                 let kinds: Vec<&str> = query.resource_type.iter().map(|k| k.as_str()).collect();
                 select = select.filter(audit_events::resource_type.eq_any(kinds));
