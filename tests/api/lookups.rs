@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
+use crate::improvement::new_plan;
 
 /// One kind of record: its list, and how to create one (with `extra` merged into the body).
 struct Kind {
@@ -16,16 +17,7 @@ struct Kind {
 
 async fn kinds(app: &TestApp) -> Vec<Kind> {
     let location = &app.location;
-    let plan = app
-        .post(
-            &app.manager,
-            "/v1/improvement-plans",
-            json!({"title": "Plan", "objective": "o", "owner": {"sub": "user-manager"},
-                   "priority": "high", "review_cadence": "monthly", "location_id": location}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let plan = new_plan(app, json!({})).await;
     vec![
         Kind {
             list: "/v1/concerns".into(),
@@ -236,16 +228,7 @@ async fn an_external_ref_is_set_once_by_patch() {
 #[actix_web::test]
 async fn actions_and_reviews_are_read_at_their_own_urls() {
     let app = TestApp::new().await;
-    let plan = app
-        .post(
-            &app.manager,
-            "/v1/improvement-plans",
-            json!({"title": "Plan", "objective": "o", "owner": {"sub": "user-manager"},
-                   "priority": "high", "review_cadence": "monthly", "location_id": app.location}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let plan = new_plan(&app, json!({})).await;
     let action = app
         .post(
             &app.manager,
@@ -287,16 +270,7 @@ async fn actions_and_reviews_are_read_at_their_own_urls() {
     );
     let read = app.get(&app.viewer, &location).await.expect(200);
     assert_eq!(read.body, review.body);
-    let other_plan = app
-        .post(
-            &app.manager,
-            "/v1/improvement-plans",
-            json!({"title": "Other", "objective": "o", "owner": {"sub": "user-manager"},
-                   "priority": "low", "review_cadence": "monthly", "location_id": app.location}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let other_plan = new_plan(&app, json!({"title": "Other"})).await;
     app.get(
         &app.viewer,
         &format!("/v1/improvement-plans/{other_plan}/reviews/{}", review.id()),

@@ -361,18 +361,19 @@ mod tests {
         );
     }
 
+    /// A query string of `/v1/things` as the contract reads it.
+    fn read(query: &[(&str, &str)]) -> Result<Value, Vec<(String, String)>> {
+        let pairs = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        contract()
+            .read_query(&Method::GET, "/v1/things", pairs)
+            .map_err(fields)
+    }
+
     #[test]
     fn reads_query_parameters_as_their_types() {
-        let contract = contract();
-        let read = |query: &[(&str, &str)]| {
-            let pairs = query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            contract
-                .read_query(&Method::GET, "/v1/things", pairs)
-                .map_err(fields)
-        };
         assert_eq!(
             read(&[("limit", "5"), ("archived", "true"), ("kind", "")]),
             Ok(json!({"limit": 5, "archived": true}))
@@ -404,16 +405,6 @@ mod tests {
 
     #[test]
     fn reads_a_repeated_parameter_as_a_list() {
-        let contract = contract();
-        let read = |query: &[(&str, &str)]| {
-            let pairs = query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            contract
-                .read_query(&Method::GET, "/v1/things", pairs)
-                .map_err(fields)
-        };
         assert_eq!(
             read(&[
                 ("size", "big"),
