@@ -106,8 +106,10 @@ call "read the metric's series" \
   -H "$(as "$MANAGER")"; echo
 
 # Which quality statements have evidence, and a self-assessment rolled up to key questions.
-call "read coverage" "$BASE/v1/frameworks/cqc-saf-2024/coverage?from=2026-01-01T00:00:00Z" \
-  -H "$(as "$MANAGER")" | head -c 600; echo
+# Read whole, then shown in part: `head` closing the pipe early would fail the step.
+coverage=$(call "read coverage" "$BASE/v1/frameworks/cqc-saf-2024/coverage?from=2026-01-01T00:00:00Z" \
+  -H "$(as "$MANAGER")")
+echo "${coverage:0:600}"
 for statement in safe.learning_culture safe.safeguarding safe.medicines_optimisation; do
   call "self-assess $statement" -X PUT \
     "$BASE/v1/locations/$LOCATION/self-assessments/cqc-saf-2024/quality-statements/$statement" -H "$(as "$MANAGER")" "${json[@]}" \
