@@ -101,22 +101,23 @@ pub struct Query<T> {
 impl<T: DeserializeOwned> Query<T> {
     /// 422 naming `query` when the query string is not form-encoded, or every invalid parameter.
     pub fn parse(self) -> ApiResult<T> {
-        Ok(self.read()?.0)
+        typed(self.read()?.0)
     }
 
     /// A list's query as `T`, and the page it asks for: its `limit`, and its `cursor` checked
     /// against this very query (the path and the other parameters).
     pub fn parse_paged(self) -> ApiResult<(T, Page)> {
-        let (query, value, fingerprint) = self.read()?;
+        let (value, fingerprint) = self.read()?;
         let page = Page::new(
             value.get("limit").and_then(Value::as_i64),
             value.get("cursor").and_then(Value::as_str),
             fingerprint,
         )?;
-        Ok((query, page))
+        Ok((typed(value)?, page))
     }
 
-    fn read(self) -> ApiResult<(T, Value, [u8; 4])> {
+    /// The parameters as the document reads them, and the query's fingerprint.
+    fn read(self) -> ApiResult<(Value, [u8; 4])> {
         let pairs = self
             .pairs
             .ok_or_else(|| ApiError::field("query", "is not a form-encoded query string"))?;
@@ -124,7 +125,7 @@ impl<T: DeserializeOwned> Query<T> {
         let value = contract()
             .read_query(&self.operation.method, &self.operation.pattern, pairs)
             .map_err(ApiError::Validation)?;
-        Ok((typed(value.clone())?, value, fingerprint))
+        Ok((value, fingerprint))
     }
 }
 
