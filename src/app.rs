@@ -15,7 +15,7 @@ use crate::error::extractors;
 use crate::http::extract::BodyLimit;
 use crate::http::{deprecation, methods};
 use crate::state::AppState;
-use crate::{seed, telemetry};
+use crate::{background, seed, telemetry};
 
 /// The application: the API, its OpenAPI document at `/openapi.json` and the docs at `/docs`.
 pub fn build_app(
@@ -67,6 +67,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // Compile the document's schemas now, not on the first request.
     api::contract::contract();
+    actix_web::rt::spawn(background::prune_changes(
+        state.db.clone(),
+        config.changes_retention_days,
+    ));
     let state = web::Data::new(state);
     let body_limit = config.body_limit;
     let server = HttpServer::new(move || build_app(state.clone(), body_limit))

@@ -1,6 +1,7 @@
 //! The HTTP API: one folder per resource (handlers, DTOs, store), and what they share.
 
 pub mod audit_events;
+pub mod changes;
 pub mod concerns;
 pub mod contract;
 pub mod docs;
@@ -87,6 +88,8 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(recognitions::handlers::list_recognitions)
             .service(recognitions::handlers::get_recognition)
             .service(highlights::handlers::list_highlights)
-            .service(audit_events::handlers::list_audit_events),
+            .service(audit_events::handlers::list_audit_events)
+            .service(changes::handlers::get_changes_cursor)
+            .service(changes::handlers::list_changes),
     );
 }

@@ -32,6 +32,8 @@ pub enum Permission {
     MoveActions,
     Recognise,
     ReadRecognitions,
+    /// The change feed: each change shown only with a record the caller may read.
+    ReadChanges,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -41,7 +43,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Role::*;
     match permission {
         ReadOrganisation | ReadLocations | ReadConcerns | ReadFrameworks | ReadLearning
-        | ReadEvidence | ReadSelfAssessments | ReadPlans | ReadRecognitions => true,
+        | ReadEvidence | ReadSelfAssessments | ReadPlans | ReadRecognitions | ReadChanges => true,
         ManageOrganisation | ManageLocations => matches!(role, Admin),
         RaiseConcern => matches!(role, Admin | Manager | Staff | Integration),
         EditConcern => matches!(role, Admin | Manager | Integration),

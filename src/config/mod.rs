@@ -122,6 +122,16 @@ pub struct Config {
         global = true
     )]
     pub frameworks_dir: Option<PathBuf>,
+    /// Days the change feed keeps each change; a cursor older than that is `410 Gone`.
+    #[arg(
+        long,
+        env = "CARELOOP_CHANGES_RETENTION_DAYS",
+        value_name = "DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=3650),
+        global = true
+    )]
+    pub changes_retention_days: u32,
 }
 
 /// The shortest HS256 secret careloop accepts: the hash's own output size (RFC 7518 §3.2).

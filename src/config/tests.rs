@@ -168,6 +168,7 @@ fn every_variable_has_its_name() {
             "CARELOOP_RECEIPT_ATTEMPTS_PER_MINUTE",
             "CARELOOP_TRUSTED_PROXIES",
             "CARELOOP_FRAMEWORKS_DIR",
+            "CARELOOP_CHANGES_RETENTION_DAYS",
         ]
     );
 }

@@ -5,7 +5,10 @@ pub mod columns;
 pub mod instance;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use anyhow::Context;
 
@@ -135,6 +138,8 @@ pub type Pool = r2d2::Pool<ConnectionManager>;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// Counts this node's committed writes, so a long-polling feed reader wakes at once.
+    committed: Arc<watch::Sender<u64>>,
 }
 
 impl Db {
@@ -148,7 +153,10 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager(url.clone()))
             .context("cannot open the database pool")?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            committed: Arc::new(watch::channel(0).0),
+        })
     }
 
     /// Connects and brings the schema up to date: all `careloop migrate` needs.
@@ -198,13 +206,22 @@ impl Db {
         F: Fn(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| match write_transaction(conn, &work) {
-            Err(ApiError::Conflict {
-                code: UNIQUE_RACE, ..
-            }) => write_transaction(conn, &work),
-            other => other,
-        })
-        .await
+        let written = self
+            .run(move |conn| match write_transaction(conn, &work) {
+                Err(ApiError::Conflict {
+                    code: UNIQUE_RACE, ..
+                }) => write_transaction(conn, &work),
+                other => other,
+            })
+            .await?;
+        self.committed
+            .send_modify(|count| *count = count.wrapping_add(1));
+        Ok(written)
+    }
+
+    /// Wakes at this node's next committed write (writes on other nodes are not seen).
+    pub fn watch_writes(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
     }
 
     /// Readiness: the database answers a query.

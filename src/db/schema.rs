@@ -310,3 +310,28 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_reviews,
     recognitions,
 );
+
+diesel::table! {
+    change_heads (organisation_id) {
+        organisation_id -> Text,
+        last_seq -> BigInt,
+        pruned_through -> BigInt,
+    }
+}
+
+diesel::table! {
+    changes (id) {
+        id -> Text,
+        organisation_id -> Text,
+        seq -> Nullable<BigInt>,
+        record_type -> Text,
+        record_id -> Text,
+        action -> Text,
+        to_state -> Nullable<Text>,
+        version -> BigInt,
+        location_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        publish_after -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+    }
+}

@@ -147,6 +147,7 @@ pub mod kinds {
     pub enum Recognition {}
     pub enum SelfAssessment {}
     pub enum AuditEvent {}
+    pub enum Change {}
     /// Any kind: a link's or a tag's record, whose kind is kept beside it.
     pub enum AnyRecord {}
 }

@@ -1,6 +1,7 @@
 //! Domain types and rules: plain data and functions, no HTTP and no queries, unit-tested here.
 //! (An enum declares that it is kept as TEXT, so rows can hold it typed.)
 
+pub mod change;
 pub mod concern;
 pub mod evidence;
 pub mod framework;

@@ -57,6 +57,12 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     ),
     ("archived", 409, "the record is archived and cannot change"),
     (
+        "cursor_expired",
+        410,
+        "the cursor is older than the changes kept; resynchronise with the lists, then read \
+         from `GET /v1/changes/cursor`",
+    ),
+    (
         "conflicts_with_record",
         409,
         "the change is valid in itself but not for the record as stored; `errors` names the fields",

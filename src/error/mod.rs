@@ -80,6 +80,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    /// A change feed cursor older than the feed keeps.
+    #[error(
+        "this cursor is older than the changes careloop keeps; resynchronise with the lists' \
+         `updated_since`, then read the feed from `GET /v1/changes/cursor`"
+    )]
+    CursorExpired,
     #[error("too many attempts; retry after {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
     /// Anything unexpected. The cause, with its chain, is logged, never sent.
@@ -135,6 +141,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::CursorExpired => "cursor_expired",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal(_) => "internal_error",
         }
@@ -154,6 +161,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::IdempotencyKeyReused => "Idempotency key reused",
+            Self::CursorExpired => "Gone",
             Self::TooManyRequests { .. } => "Too many requests",
             Self::Internal(_) => "Internal server error",
         }

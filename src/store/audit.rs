@@ -10,7 +10,8 @@ use crate::db::schema::audit_events;
 use crate::db::DbConnection;
 use crate::domain::ids::{kinds, Id};
 use crate::domain::{end_of_hour, hour_of, now, AuditAction, AuditResource, PersonKind};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::store::changes;
 use crate::store::support::to_row;
 use chrono::{DateTime, Utc};
 
@@ -112,7 +113,8 @@ impl Change {
     }
 }
 
-/// Appends an audit event, inside the transaction that makes the change.
+/// Appends an audit event, and the change to the change feed, inside the transaction that
+/// makes the change.
 pub fn record(
     conn: &mut DbConnection,
     organisation_id: &str,
@@ -128,13 +130,25 @@ pub fn record(
             audit_events::actor_kind.eq(actor.who().0),
             audit_events::action.eq(change.action.as_str()),
             audit_events::resource_type.eq(change.resource_type.as_str()),
-            audit_events::resource_id.eq(change.resource_id),
+            audit_events::resource_id.eq(&change.resource_id),
             audit_events::changed_fields.eq(JsonText(change.changed_fields)),
             audit_events::detail.eq(change.detail.map(JsonText)),
             audit_events::created_at.eq(to_row(at)),
         ))
         .execute(conn)?;
-    Ok(())
+    let record_id = change.resource_id.parse::<uuid::Uuid>().map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!(
+            "audited a change to a record without an id: {e}"
+        ))
+    })?;
+    changes::append(
+        conn,
+        organisation_id,
+        actor,
+        change.resource_type.into(),
+        record_id.into(),
+        change.action.into(),
+    )
 }
 
 /// The top-level fields whose values differ between two JSON forms of a record (against `{}`

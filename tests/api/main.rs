@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod changes;
 mod cli;
 mod concerns;
 mod conventions;

@@ -540,6 +540,8 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             EVERYONE,
         ),
         endpoint(Method::GET, "/v1/audit-events", &[], None, &[Admin, Viewer]),
+        endpoint(Method::GET, "/v1/changes", &[], None, EVERYONE),
+        endpoint(Method::GET, "/v1/changes/cursor", &[], None, EVERYONE),
     ]
 }
 

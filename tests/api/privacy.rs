@@ -272,6 +272,7 @@ async fn no_read_path_shows_a_confidential_concern_to_a_caller_who_may_not_see_i
     for (path, shown) in [
         (format!("/v1/concerns/{concern}"), &scene.secrets[2]),
         ("/v1/audit-events?limit=200".to_owned(), concern),
+        ("/v1/changes?limit=200".to_owned(), concern),
         (format!("/v1/learning-events/{}", scene.learning), concern),
         (format!("/v1/evidence/{}", scene.evidence), concern),
         (format!("/v1/improvement-plans/{}", scene.plan), concern),

@@ -45,11 +45,13 @@ struct QueryRules {
 }
 
 /// How a query parameter's text is read: as one value of a type, or (an `array` parameter,
-/// repeated as `id=…&id=…`) as a list of them.
+/// repeated as `id=…&id=…`, or with `explode: false` comma-separated as `types=a,b`) as a list
+/// of them.
 #[derive(Clone, Copy)]
 struct ParamKind {
     scalar: JsonType,
     repeated: bool,
+    comma_separated: bool,
 }
 
 static CONTRACT: LazyLock<Contract> = LazyLock::new(|| Contract::new(super::docs::document()));
@@ -102,7 +104,15 @@ impl Contract {
                         } else {
                             scalar_kind(&schema)
                         };
-                        kinds.insert(name.clone(), ParamKind { scalar, repeated });
+                        let comma_separated = repeated && parameter["explode"] == false;
+                        kinds.insert(
+                            name.clone(),
+                            ParamKind {
+                                scalar,
+                                repeated,
+                                comma_separated,
+                            },
+                        );
                         if parameter["required"] == true {
                             required.push(Value::String(name.clone()));
                         }
@@ -183,7 +193,11 @@ impl Contract {
                     .entry(name)
                     .or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(items) = list {
-                    items.push(typed(kind.scalar, text));
+                    if kind.comma_separated {
+                        items.extend(text.split(',').map(|item| typed(kind.scalar, item.into())));
+                    } else {
+                        items.push(typed(kind.scalar, text));
+                    }
                 }
                 continue;
             }

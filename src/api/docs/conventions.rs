@@ -44,10 +44,11 @@ pub fn apply(document: &mut Value) {
                 .and_then(Value::as_array_mut)
             {
                 // The contract reads an empty query value as absent, and a list parameter
-                // repeated (`status=raised&status=acknowledged`).
+                // repeated (`status=raised&status=acknowledged`) unless it says it is
+                // comma-separated (`explode: false`).
                 for parameter in parameters.iter_mut().filter(|p| p["in"] == "query") {
                     parameter["allowEmptyValue"] = Value::Bool(true);
-                    if parameter["schema"]["type"] == "array" {
+                    if parameter["schema"]["type"] == "array" && parameter["explode"] != false {
                         parameter["style"] = json!("form");
                         parameter["explode"] = Value::Bool(true);
                     }

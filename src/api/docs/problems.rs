@@ -1,6 +1,6 @@
 //! The problems each operation can answer, derived from what the operation takes (a body, a
-//! query, path ids, `If-Match`, `Idempotency-Key`, a token or a receipt) and, for the 409s,
-//! from the one table of which operation can meet which conflict. Each error status is
+//! query, path ids, `If-Match`, `Idempotency-Key`, a token or a receipt) and, for the 409s and
+//! 410s, from the one table of which operation can meet which conflict with what is stored. Each error status is
 //! documented with exactly the codes it carries there, so a client branches on what can happen.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::error::PROBLEM_CODES;
 
-/// The 409 codes each writing operation can answer, by operationId. `conflict` (a lost race for
+/// The 409 (and 410) codes each operation can answer, by operationId. `conflict` (a lost race for
 /// a unique value, retried once by the service) is possible wherever a unique value is written:
 /// an idempotency key, an `external_ref`, a score's version.
 const CONFLICTS: &[(&str, &[&str])] = &[
@@ -52,6 +52,7 @@ const CONFLICTS: &[(&str, &[&str])] = &[
     ("record_score", &["conflict"]),
     ("set_statement_score_alias", &["conflict"]),
     ("add_receipt_message", &["conflict"]),
+    ("list_changes", &["cursor_expired"]),
 ];
 
 /// A change that breaks the record's rules as stored: among them, another `external_ref` on a
@@ -153,12 +154,14 @@ mod tests {
     }
 
     #[test]
-    fn every_conflict_code_is_a_409() {
+    fn every_conflict_code_is_a_409_or_410() {
         for (operation, codes) in CONFLICTS {
             for code in *codes {
                 assert!(
-                    PROBLEM_CODES.iter().any(|(c, s, _)| c == code && *s == 409),
-                    "{operation}: {code} is not a 409 in PROBLEM_CODES"
+                    PROBLEM_CODES
+                        .iter()
+                        .any(|(c, s, _)| c == code && matches!(*s, 409 | 410)),
+                    "{operation}: {code} is not a 409 or 410 in PROBLEM_CODES"
                 );
             }
         }

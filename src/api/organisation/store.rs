@@ -11,6 +11,7 @@ use crate::domain::{AuditAction, AuditResource};
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
+use crate::store::changes;
 use crate::store::support::{save_if_unchanged, to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -142,6 +143,7 @@ pub fn create(
     diesel::insert_into(organisations::table)
         .values(&row)
         .execute(conn)?;
+    changes::start_log(conn, &row.id.to_string())?;
     audit::record(
         conn,
         &row.id.to_string(),

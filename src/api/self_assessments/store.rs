@@ -275,6 +275,21 @@ pub fn score(
         .into_dto(conn, principal)
 }
 
+/// One score by its id alone, at any location the caller may see (for the change feed).
+pub fn get_by_id(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: SelfAssessmentId,
+) -> ApiResult<SelfAssessment> {
+    visibility::self_assessments(principal)
+        .filter(self_assessments::id.eq(id))
+        .select(AssessmentRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("score"))?
+        .into_dto(conn, principal)
+}
+
 /// The statement's scores, oldest first: its history.
 pub fn history(
     conn: &mut DbConnection,

@@ -13,6 +13,7 @@ use crate::api::shared::{ChangedSince, Person};
 use crate::auth::Principal;
 use crate::db::schema::{improvement_plans, plan_reviews};
 use crate::db::DbConnection;
+use crate::domain::change::{ChangeAction, ChangeType};
 use crate::domain::ids::{LocationId, PlanId, ReviewId};
 use crate::domain::improvement::{review_overdue, PlanStatus, Priority, Progress};
 use crate::domain::now;
@@ -20,6 +21,8 @@ use crate::domain::AuditAction;
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
+use crate::store::audit::Actor;
+use crate::store::changes;
 use crate::store::support::{to_row, to_utc};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -132,6 +135,14 @@ pub fn add_review(
         &before,
         &plan,
         Some(json!({"review_id": review.id, "progress": new.progress})),
+    )?;
+    changes::append(
+        conn,
+        &principal.organisation_id,
+        Actor::Caller(principal),
+        ChangeType::Review,
+        review.id.any(),
+        ChangeAction::Created,
     )?;
     Ok(review.into_dto())
 }

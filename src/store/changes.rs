@@ -1,0 +1,300 @@
+//! The change log's writing side: one numbered change per committed write, appended in the
+//! transaction that makes it, and its retention.
+//!
+//! Numbers come from the organisation's row in `change_heads`, incremented in the writing
+//! transaction: the row lock it takes is held until commit, so number n+1 is only given out
+//! once the transaction holding n has committed (and is visible: PostgreSQL makes a commit
+//! visible before it releases its locks; SQLite has one writer at a time). A reader that has
+//! read up to n has therefore seen every change numbered before it, and one that resumes after
+//! n misses none. Writers of one organisation queue on that row for the last moments of their
+//! transactions; other organisations do not wait for them.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    change_heads, changes, concern_updates, concerns, evidence, improvement_plans, learning_events,
+    locations, organisations, plan_actions, plan_reviews, recognitions, self_assessments,
+};
+use crate::db::DbConnection;
+use crate::domain::change::{publish_after, ChangeAction, ChangeType};
+use crate::domain::ids::{kinds, RecordId};
+use crate::domain::now;
+use crate::error::{ApiError, ApiResult};
+use crate::store::audit::Actor;
+use crate::store::support::to_row;
+
+/// One change as the log keeps it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = changes)]
+pub struct ChangeRow {
+    pub seq: Option<i64>,
+    pub record_type: ChangeType,
+    pub record_id: RecordId,
+    pub action: ChangeAction,
+    pub to_state: Option<String>,
+    pub version: i64,
+    pub occurred_at: chrono::NaiveDateTime,
+}
+
+/// Appends the change `actor` just made to a record, inside the transaction that makes it.
+/// Each change says the record's version after it, and where the record is (for filtering).
+pub fn append(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    actor: Actor<'_>,
+    record_type: ChangeType,
+    record_id: RecordId,
+    action: ChangeAction,
+) -> ApiResult<()> {
+    let (version, location_id, state) = describe(conn, record_type, record_id)?;
+    let now = now();
+    // Earlier withheld changes to this record go first, so its versions come in order.
+    release(conn, organisation_id, now, Some(record_id))?;
+    let anonymous = matches!(actor, Actor::Anonymous);
+    let seq = if anonymous {
+        None
+    } else {
+        Some(next_seq(conn, organisation_id)?)
+    };
+    let occurred_at = actor.moment();
+    diesel::insert_into(changes::table)
+        .values((
+            changes::id.eq(actor.new_id::<kinds::Change>(occurred_at)),
+            changes::organisation_id.eq(organisation_id),
+            changes::seq.eq(seq),
+            changes::record_type.eq(record_type),
+            changes::record_id.eq(record_id),
+            changes::action.eq(action),
+            changes::to_state.eq((action == ChangeAction::Transitioned)
+                .then_some(state)
+                .flatten()),
+            changes::version.eq(version),
+            changes::location_id.eq(location_id),
+            changes::occurred_at.eq(to_row(occurred_at)),
+            changes::publish_after.eq(to_row(publish_after(anonymous, occurred_at))),
+            changes::published_at.eq(seq.map(|_| to_row(now))),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Makes the organisation's change log; in the transaction that makes the organisation.
+pub fn start_log(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
+    diesel::insert_into(change_heads::table)
+        .values(change_heads::organisation_id.eq(organisation_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The next change number, holding the organisation's head row until the transaction ends.
+fn next_seq(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<i64> {
+    let updated = diesel::update(change_heads::table.find(organisation_id))
+        .set(change_heads::last_seq.eq(change_heads::last_seq + 1))
+        .execute(conn)?;
+    if updated != 1 {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "organisation {organisation_id} has no change log"
+        )));
+    }
+    Ok(change_heads::table
+        .find(organisation_id)
+        .select(change_heads::last_seq)
+        .first(conn)?)
+}
+
+/// Numbers the withheld changes whose hour is over (and, with `record`, that record's), in a
+/// write transaction.
+fn release(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    now: DateTime<Utc>,
+    record: Option<RecordId>,
+) -> ApiResult<()> {
+    let mut due = withheld(organisation_id)
+        .filter(changes::publish_after.le(to_row(now)))
+        .into_boxed();
+    if let Some(record) = record {
+        due = due.or_filter(
+            changes::organisation_id
+                .eq(organisation_id.to_owned())
+                .and(changes::seq.is_null())
+                .and(changes::record_id.eq(record)),
+        );
+    }
+    // In the order they were made; within one hour, in the random order of their ids.
+    let ids: Vec<String> = due
+        .order((changes::publish_after.asc(), changes::id.asc()))
+        .select(changes::id)
+        .load(conn)?;
+    for id in ids {
+        let seq = next_seq(conn, organisation_id)?;
+        diesel::update(changes::table.find(id))
+            .set((changes::seq.eq(seq), changes::published_at.eq(to_row(now))))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn withheld(
+    organisation_id: &str,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Filter<changes::table, diesel::dsl::Eq<changes::organisation_id, String>>,
+    diesel::dsl::IsNull<changes::seq>,
+> {
+    changes::table
+        .filter(changes::organisation_id.eq(organisation_id.to_owned()))
+        .filter(changes::seq.is_null())
+}
+
+/// Numbers the withheld changes whose hour is over, when there are any: before a read of the
+/// feed, so a reader need not wait for the next write to see them.
+pub fn release_due(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
+    let now = now();
+    let due: i64 = withheld(organisation_id)
+        .filter(changes::publish_after.le(to_row(now)))
+        .count()
+        .get_result(conn)?;
+    if due > 0 {
+        crate::db::write_transaction(conn, |conn| release(conn, organisation_id, now, None))?;
+    }
+    Ok(())
+}
+
+/// The organisation's head (the last number given out) and the number retention has dropped
+/// changes through.
+pub fn head(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<(i64, i64)> {
+    Ok(change_heads::table
+        .find(organisation_id)
+        .select((change_heads::last_seq, change_heads::pruned_through))
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// What to read of the log.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub types: Vec<ChangeType>,
+    pub location_id: Option<String>,
+}
+
+/// Up to `limit` changes after number `after`, oldest first.
+pub fn read(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    filter: &Filter,
+    after: i64,
+    limit: i64,
+) -> ApiResult<Vec<ChangeRow>> {
+    let mut select = changes::table
+        .filter(changes::organisation_id.eq(organisation_id.to_owned()))
+        .filter(changes::seq.gt(after))
+        .order(changes::seq.asc())
+        .limit(limit)
+        .select(ChangeRow::as_select())
+        .into_boxed();
+    if !filter.types.is_empty() {
+        select = select.filter(changes::record_type.eq_any(filter.types.clone()));
+    }
+    if let Some(location) = &filter.location_id {
+        select = select.filter(changes::location_id.eq(location.clone()));
+    }
+    Ok(select.load(conn)?)
+}
+
+/// Drops the changes published more than `retention` before `now`, in every organisation, and
+/// remembers how far each log was dropped so an older cursor is answered `410 Gone`. Answers
+/// how many changes were dropped.
+pub fn prune(conn: &mut DbConnection, retention: Duration, now: DateTime<Utc>) -> ApiResult<usize> {
+    let cutoff = to_row(now - retention);
+    crate::db::write_transaction(conn, |conn| {
+        let through: Vec<(String, Option<i64>)> = changes::table
+            .filter(changes::published_at.lt(cutoff))
+            .group_by(changes::organisation_id)
+            .select((changes::organisation_id, diesel::dsl::max(changes::seq)))
+            .load(conn)?;
+        let mut dropped = 0;
+        for (organisation_id, seq) in through {
+            let Some(seq) = seq else { continue };
+            dropped += diesel::delete(
+                changes::table
+                    .filter(changes::organisation_id.eq(&organisation_id))
+                    .filter(changes::seq.le(seq)),
+            )
+            .execute(conn)?;
+            diesel::update(change_heads::table.find(&organisation_id))
+                .set(change_heads::pruned_through.eq(seq))
+                .execute(conn)?;
+        }
+        Ok(dropped)
+    })
+}
+
+/// A record's version now, its location, and its state (for a transition's `to_state`).
+fn describe(
+    conn: &mut DbConnection,
+    record_type: ChangeType,
+    id: RecordId,
+) -> ApiResult<(i64, Option<String>, Option<String>)> {
+    macro_rules! of {
+        ($table:ident, $location:expr) => {
+            $table::table
+                .find(id)
+                .select(($table::version, $location))
+                .first::<(i64, Option<String>)>(conn)
+                .map(|(version, location)| (version, location, None))?
+        };
+        ($table:ident, $location:expr, $state:expr) => {
+            $table::table
+                .find(id)
+                .select(($table::version, $location, $state))
+                .first::<(i64, Option<String>, Option<String>)>(conn)?
+        };
+    }
+    Ok(match record_type {
+        ChangeType::Organisation => organisations::table
+            .find(id.to_string())
+            .select(organisations::version)
+            .first::<i64>(conn)
+            .map(|version| (version, None, None))?,
+        ChangeType::Location => locations::table
+            .find(id)
+            .select(locations::version)
+            .first::<i64>(conn)
+            .map(|version| (version, Some(id.to_string()), None))?,
+        ChangeType::Concern => of!(concerns, concerns::location_id, concerns::status.nullable()),
+        ChangeType::LearningEvent => of!(learning_events, learning_events::location_id),
+        ChangeType::Evidence => of!(evidence, evidence::location_id),
+        ChangeType::Recognition => of!(recognitions, recognitions::location_id),
+        ChangeType::ImprovementPlan => of!(
+            improvement_plans,
+            improvement_plans::location_id,
+            improvement_plans::status.nullable()
+        ),
+        ChangeType::SelfAssessment => {
+            of!(self_assessments, self_assessments::location_id.nullable())
+        }
+        ChangeType::ConcernUpdate => concern_updates::table
+            .inner_join(concerns::table)
+            .filter(concern_updates::id.eq(id))
+            .select(concerns::location_id)
+            .first::<Option<String>>(conn)
+            .map(|location| (1, location, None))?,
+        ChangeType::Action => plan_actions::table
+            .inner_join(improvement_plans::table)
+            .filter(plan_actions::id.eq(id))
+            .select((
+                plan_actions::version,
+                improvement_plans::location_id,
+                plan_actions::status.nullable(),
+            ))
+            .first::<(i64, Option<String>, Option<String>)>(conn)?,
+        ChangeType::Review => plan_reviews::table
+            .inner_join(improvement_plans::table)
+            .filter(plan_reviews::id.eq(id))
+            .select(improvement_plans::location_id)
+            .first::<Option<String>>(conn)
+            .map(|location| (1, location, None))?,
+    })
+}
