@@ -4,7 +4,8 @@ A request schemathesis means to be valid (positive mode) must also keep rules th
 cannot state, or careloop refuses it, as it should. This hook makes such requests keep them:
 
 - references name records that exist: the ones .ci/contract seeded (CARELOOP_FUZZ_* ids; a
-  `{kind, id}` reference names the seeded record of its kind),
+  `{kind, id}` reference names the seeded record of its kind; a client's `locations` the
+  seeded location),
   and quality statements and evidence categories from the assessment framework, which is data;
 - dates that must not be in the future are not (reviews, recognitions, learning, checks);
 - a `from`/`to` or `period_start_at`/`period_end_at` pair is in order;
@@ -128,6 +129,8 @@ def keep_rules(data):
     for key, value in data.items():
         if key == "location_id" and is_uuid(value):
             data[key] = seeded(key)
+        elif key == "locations" and isinstance(value, list) and all(is_uuid(v) for v in value):
+            data[key] = [seeded("location_id") for _ in value]
         elif key in REFERENCES and isinstance(value, list):
             for record in value:
                 if isinstance(record, dict) and is_uuid(record.get("id")) and record.get("kind") in SEEDED_KIND:

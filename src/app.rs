@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::extractors;
 use crate::http::extract::BodyLimit;
-use crate::http::{deprecation, methods};
+use crate::http::{deprecation, methods, rate_limit};
 use crate::state::AppState;
 use crate::{background, seed, telemetry};
 
@@ -45,6 +45,7 @@ pub fn build_app(
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(methods::unrouted))
         .wrap(from_fn(deprecation::announce))
+        .wrap(from_fn(rate_limit::announce))
         .wrap(from_fn(methods::head_as_get))
         .wrap(from_fn(telemetry::request_context))
 }

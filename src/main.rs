@@ -173,6 +173,7 @@ fn main() -> anyhow::Result<()> {
                 iat: Some(now),
                 iss: config.jwt_issuer.clone(),
                 aud: config.jwt_audience.clone().map(Audience::One),
+                client_id: None,
             };
             println!("{}", mint_hs256(secret.as_bytes(), &claims));
             Ok(())

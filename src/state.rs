@@ -1,17 +1,25 @@
 //! The state every request may use. A leaf: it knows the database, the token verifier and the
 //! frameworks, and nothing of the handlers.
 
-use crate::auth::{KnownOrganisations, ReceiptGuard, Verifier};
+use crate::auth::{
+    ActiveClients, KnownOrganisations, RateLimiter, ReceiptGuard, TokenSigner, Verifier,
+};
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::framework::Catalogue;
 
-/// What every request may use. The API nodes keep no other state: several can share one
-/// PostgreSQL behind a load balancer.
+/// What every request may use. The API nodes keep no other state than caches and the rate
+/// and receipt limiters (counted per node): several can share one PostgreSQL behind a load
+/// balancer.
 pub struct AppState {
     pub db: Db,
     pub verifier: Verifier,
+    /// Signs the tokens `/oauth/token` issues.
+    pub signer: TokenSigner,
     pub organisations: KnownOrganisations,
+    /// Which machine clients are active, as this node last read it.
+    pub clients: ActiveClients,
+    pub limiter: RateLimiter,
     pub receipts: ReceiptGuard,
     pub catalogue: Catalogue,
 }
@@ -28,10 +36,14 @@ impl AppState {
         } else {
             None
         };
+        let signer = config.token_signer(development_secret.as_deref())?;
         Ok(Self {
             db,
-            verifier: config.verifier(development_secret.as_deref())?,
+            verifier: config.verifier(development_secret.as_deref(), &signer)?,
+            signer,
             organisations: KnownOrganisations::default(),
+            clients: ActiveClients::default(),
+            limiter: RateLimiter::new(config.rate_limit_per_minute),
             receipts: ReceiptGuard::new(
                 config.receipt_attempts_per_minute,
                 config.trusted_proxies.clone(),

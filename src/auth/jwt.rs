@@ -5,9 +5,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use super::Role;
 
@@ -30,7 +33,22 @@ pub struct Claims {
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
+    /// The machine client a token careloop issued at `/oauth/token` was issued to (RFC 9068).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
+
+/// A verified token's claims, and whether careloop signed it (with its secret or its signing
+/// key) rather than an identity provider: only then does a `client_id` name one of its clients.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub claims: Claims,
+    pub signed_here: bool,
+}
+
+/// The `iss` and `aud` of the tokens careloop signs with its own signing key.
+pub const OWN_ISSUER: &str = "careloop";
+pub const OWN_AUDIENCE: &str = "careloop";
 
 /// The `aud` claim: one audience or several (RFC 7519 §4.1.3). Validation accepts either when
 /// it holds the configured audience.
@@ -42,10 +60,15 @@ pub enum Audience {
 }
 
 struct VerifyingKey {
-    /// JWKS keys are chosen by the token's `kid`; the others by algorithm.
+    /// JWKS keys (and careloop's signing key) are chosen by the token's `kid`; the others by
+    /// algorithm.
     kid: Option<String>,
     key: DecodingKey,
     algorithm: Algorithm,
+    /// The `iss` and `aud` tokens signed with this key must carry, when set.
+    issuer: Option<String>,
+    audience: Option<String>,
+    signed_here: bool,
 }
 
 pub struct Verifier {
@@ -63,12 +86,45 @@ impl Verifier {
         }
     }
 
+    /// A key of the identity provider's (or the shared secret): tokens must carry the
+    /// configured issuer and audience.
+    fn provider_key(
+        &self,
+        kid: Option<String>,
+        key: DecodingKey,
+        algorithm: Algorithm,
+    ) -> VerifyingKey {
+        VerifyingKey {
+            kid,
+            key,
+            algorithm,
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            signed_here: false,
+        }
+    }
+
     pub fn with_secret(mut self, secret: &[u8]) -> Self {
-        self.keys.push(VerifyingKey {
-            kid: None,
-            key: DecodingKey::from_secret(secret),
-            algorithm: Algorithm::HS256,
-        });
+        let key = VerifyingKey {
+            signed_here: true,
+            ..self.provider_key(None, DecodingKey::from_secret(secret), Algorithm::HS256)
+        };
+        self.keys.push(key);
+        self
+    }
+
+    /// Trusts the tokens careloop signs with its own ES256 key (see [`TokenSigner`]).
+    pub fn with_signing_key(mut self, signer: &TokenSigner) -> Self {
+        if let TokenSigner::Es256(own) = signer {
+            self.keys.push(VerifyingKey {
+                kid: Some(own.kid.clone()),
+                key: own.public.clone(),
+                algorithm: Algorithm::ES256,
+                issuer: Some(OWN_ISSUER.to_owned()),
+                audience: Some(OWN_AUDIENCE.to_owned()),
+                signed_here: true,
+            });
+        }
         self
     }
 
@@ -83,11 +139,8 @@ impl Verifier {
         } else {
             bail!("{} is not a PEM RSA or EC public key", path.display());
         };
-        self.keys.push(VerifyingKey {
-            kid: None,
-            key,
-            algorithm,
-        });
+        let key = self.provider_key(None, key, algorithm);
+        self.keys.push(key);
         Ok(self)
     }
 
@@ -117,11 +170,8 @@ impl Verifier {
                 (AlgorithmParameters::OctetKeyPair(_), None) => Algorithm::EdDSA,
             };
             let key = DecodingKey::from_jwk(jwk).with_context(|| format!("key {kid}"))?;
-            self.keys.push(VerifyingKey {
-                kid: Some(kid),
-                key,
-                algorithm,
-            });
+            let key = self.provider_key(Some(kid), key, algorithm);
+            self.keys.push(key);
         }
         Ok(self)
     }
@@ -133,15 +183,20 @@ impl Verifier {
     /// Verifies signature, algorithm, `exp`, `nbf` (both with [`LEEWAY_SECS`] of leeway for
     /// clock differences), and `iss`/`aud` when configured. The error says in plain words what
     /// was wrong, for the 401's detail.
-    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+    pub fn verify(&self, token: &str) -> Result<Verified, String> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| NOT_A_JWT.to_owned())?;
+        // A key with the token's `kid` first, so careloop's own key wins over a provider's
+        // public key of the same algorithm.
+        let named =
+            |k: &&VerifyingKey| k.kid.is_some() && k.kid == header.kid && k.algorithm == header.alg;
         let key = self
             .keys
             .iter()
-            .find(|k| match (&k.kid, &header.kid) {
-                (Some(kid), Some(wanted)) => kid == wanted && k.algorithm == header.alg,
-                (Some(_), None) => false,
-                (None, _) => k.algorithm == header.alg,
+            .find(named)
+            .or_else(|| {
+                self.keys
+                    .iter()
+                    .find(|k| k.kid.is_none() && k.algorithm == header.alg)
             })
             .ok_or_else(|| {
                 let kid = header
@@ -158,14 +213,14 @@ impl Verifier {
         validation.validate_nbf = true;
         // A configured issuer or audience must be present, not merely right when present.
         let mut required = vec!["exp", "sub"];
-        match &self.issuer {
+        match &key.issuer {
             Some(issuer) => {
                 validation.set_issuer(&[issuer]);
                 required.push("iss");
             }
             None => validation.iss = None,
         }
-        match &self.audience {
+        match &key.audience {
             Some(audience) => {
                 validation.set_audience(&[audience]);
                 required.push("aud");
@@ -174,7 +229,10 @@ impl Verifier {
         }
         validation.set_required_spec_claims(&required);
         jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
-            .map(|data| data.claims)
+            .map(|data| Verified {
+                claims: data.claims,
+                signed_here: key.signed_here,
+            })
             .map_err(|e| rejection(e.kind()))
     }
 }
@@ -233,4 +291,90 @@ pub fn mint_hs256(secret: &[u8], claims: &Claims) -> String {
         &EncodingKey::from_secret(secret),
     )
     .expect("HS256 signing with an in-memory secret cannot fail")
+}
+
+/// How careloop signs the tokens it issues to machine clients: with the HS256 secret (which
+/// verifies them too), or with an ES256 private key whose public half `/.well-known/jwks.json`
+/// serves. `None` when careloop only verifies an identity provider's tokens.
+pub enum TokenSigner {
+    Hs256 {
+        secret: Vec<u8>,
+        issuer: Option<String>,
+        audience: Option<String>,
+    },
+    Es256(Box<Es256Key>),
+    None,
+}
+
+/// careloop's ES256 signing key, its public half, and how the JWKS names it.
+pub struct Es256Key {
+    key: EncodingKey,
+    public: DecodingKey,
+    kid: String,
+    jwk: Jwk,
+}
+
+impl TokenSigner {
+    /// An ES256 signer from a PEM (PKCS#8) P-256 private key file.
+    pub fn es256_from_file(path: &Path) -> anyhow::Result<Self> {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read the signing key {}", path.display()))?;
+        let key = EncodingKey::from_ec_pem(&pem)
+            .with_context(|| format!("{} is not a PEM P-256 private key", path.display()))?;
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256)
+            .with_context(|| format!("{} is not a P-256 key", path.display()))?;
+        let public = DecodingKey::from_jwk(&jwk).context("the signing key's public half")?;
+        // The key id is a digest of the public key, so it changes with the key.
+        let AlgorithmParameters::EllipticCurve(ec) = &jwk.algorithm else {
+            bail!("{} is not an EC key", path.display());
+        };
+        let digest = sha2::Sha256::digest(format!("{}.{}", ec.x, ec.y).as_bytes());
+        let kid = format!("careloop-{}", &hex::encode(digest)[..16]);
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        Ok(Self::Es256(Box::new(Es256Key {
+            key,
+            public,
+            kid,
+            jwk,
+        })))
+    }
+
+    pub fn signs(&self) -> bool {
+        !matches!(self, Self::None)
+    }
+
+    /// Signs `claims`, filling in the issuer and audience this signer's tokens carry.
+    pub fn sign(&self, mut claims: Claims) -> anyhow::Result<String> {
+        match self {
+            Self::Hs256 {
+                secret,
+                issuer,
+                audience,
+            } => {
+                claims.iss = issuer.clone();
+                claims.aud = audience.clone().map(Audience::One);
+                Ok(mint_hs256(secret, &claims))
+            }
+            Self::Es256(own) => {
+                let Es256Key { key, kid, .. } = own.as_ref();
+                claims.iss = Some(OWN_ISSUER.to_owned());
+                claims.aud = Some(Audience::One(OWN_AUDIENCE.to_owned()));
+                let mut header = Header::new(Algorithm::ES256);
+                header.kid = Some(kid.clone());
+                Ok(jsonwebtoken::encode(&header, &claims, key)?)
+            }
+            Self::None => bail!("careloop has no key to sign tokens with"),
+        }
+    }
+
+    /// The public keys a client verifies careloop's tokens with (none for a shared secret).
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: match self {
+                Self::Es256(own) => vec![own.jwk.clone()],
+                Self::Hs256 { .. } | Self::None => Vec::new(),
+            },
+        }
+    }
 }

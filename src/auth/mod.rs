@@ -1,15 +1,22 @@
 //! Who is calling: bearer JWTs verified into a [`Principal`], roles, the permission table, and
 //! an anonymous raiser's receipt code.
 
+mod clients;
 mod jwt;
 mod permissions;
 mod principal;
 mod receipt_guard;
+mod throttle;
 
-pub use jwt::{mint_hs256, Audience, Claims, Verifier, LEEWAY_SECS};
+pub use clients::ActiveClients;
+pub use jwt::{
+    mint_hs256, Audience, Claims, TokenSigner, Verified, Verifier, LEEWAY_SECS, OWN_AUDIENCE,
+    OWN_ISSUER,
+};
 pub use permissions::{allows, Permission};
 pub use principal::{KnownOrganisations, Principal};
 pub use receipt_guard::{ReceiptCode, ReceiptGuard};
+pub use throttle::{RateLimiter, Standing};
 
 use crate::domain::text_enum;
 

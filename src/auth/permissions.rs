@@ -34,6 +34,8 @@ pub enum Permission {
     ReadRecognitions,
     /// The change feed: each change shown only with a record the caller may read.
     ReadChanges,
+    /// Register, rotate and revoke machine clients.
+    ManageApiClients,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -44,7 +46,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     match permission {
         ReadOrganisation | ReadLocations | ReadConcerns | ReadFrameworks | ReadLearning
         | ReadEvidence | ReadSelfAssessments | ReadPlans | ReadRecognitions | ReadChanges => true,
-        ManageOrganisation | ManageLocations => matches!(role, Admin),
+        ManageOrganisation | ManageLocations | ManageApiClients => matches!(role, Admin),
         RaiseConcern => matches!(role, Admin | Manager | Staff | Integration),
         EditConcern => matches!(role, Admin | Manager | Integration),
         TriageConcern => matches!(role, Admin | Manager),

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::RwLock;
 
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 
 use super::{allows, Permission, Role};
 use crate::domain::ids::LocationId;
@@ -65,7 +65,34 @@ impl KnownOrganisations {
 /// The caller a valid token names, if its organisation exists: a token for an organisation that
 /// does not exist (a mistyped `org`) is refused, never read as an empty organisation.
 async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Principal> {
-    let principal = verify(&state, &req)?;
+    let (principal, client_id) = verify(&state, &req)?;
+    // Counted before anything else is read, so a flood costs the database nothing.
+    let (standing, allowed) = state.limiter.take(&principal.sub);
+    req.extensions_mut().insert(standing);
+    if !allowed {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: standing.resets_in,
+        });
+    }
+    if let Some(client_id) = client_id {
+        let active = match state.clients.known(&client_id) {
+            Some(active) => active,
+            None => {
+                let id = client_id.clone();
+                let active = state
+                    .db
+                    .run(move |conn| crate::api::api_clients::store::is_active(conn, &id))
+                    .await?;
+                state.clients.remember(&client_id, active);
+                active
+            }
+        };
+        if !active {
+            return Err(ApiError::Unauthorized(
+                "the token's client has been revoked".to_owned(),
+            ));
+        }
+    }
     if !state.organisations.contains(&principal.organisation_id) {
         let id = principal.organisation_id.clone();
         let exists = state
@@ -84,7 +111,8 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
     Ok(principal)
 }
 
-fn verify(state: &AppState, req: &HttpRequest) -> ApiResult<Principal> {
+/// The caller a token names, and the machine client careloop issued it to (if it did).
+fn verify(state: &AppState, req: &HttpRequest) -> ApiResult<(Principal, Option<String>)> {
     let header = req
         .headers()
         .get(AUTHORIZATION)
@@ -99,10 +127,15 @@ fn verify(state: &AppState, req: &HttpRequest) -> ApiResult<Principal> {
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".to_owned())
         })?;
-    let claims = state
+    let verified = state
         .verifier
         .verify(token)
         .map_err(ApiError::Unauthorized)?;
+    let client_id = verified
+        .signed_here
+        .then(|| verified.claims.client_id.clone())
+        .flatten();
+    let claims = verified.claims;
     let is_uuid = |text: &str| uuid::Uuid::parse_str(text).is_ok();
     if !is_uuid(&claims.org) {
         return Err(ApiError::Unauthorized(
@@ -121,13 +154,14 @@ fn verify(state: &AppState, req: &HttpRequest) -> ApiResult<Principal> {
         .map_err(|_| {
             ApiError::Unauthorized("the locations claim must list location ids".to_owned())
         })?;
-    Ok(Principal {
+    let principal = Principal {
         sub: claims.sub,
         organisation_id: claims.org,
         roles: claims.roles,
         locations,
         name: claims.name,
-    })
+    };
+    Ok((principal, client_id))
 }
 
 impl FromRequest for Principal {

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Command, CommandFactory, FromArgMatches, Parser};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::Verifier;
+use crate::auth::{TokenSigner, Verifier};
 use crate::db::DatabaseUrl;
 
 /// Every setting, accepted by every subcommand (the flags are global) and read from its
@@ -132,6 +132,21 @@ pub struct Config {
         global = true
     )]
     pub changes_retention_days: u32,
+    /// Path to a PEM (PKCS#8) P-256 private key: careloop then signs the tokens it issues to
+    /// machine clients with ES256 and serves the public key at `/.well-known/jwks.json`.
+    /// Without it, they are signed with the HS256 secret.
+    #[arg(long, env = "CARELOOP_SIGNING_KEY", value_name = "PATH", global = true)]
+    pub signing_key: Option<PathBuf>,
+    /// Requests each token subject may make per minute on each node before 429.
+    #[arg(
+        long,
+        env = "CARELOOP_RATE_LIMIT_PER_MINUTE",
+        value_name = "REQUESTS",
+        default_value_t = 1200,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
 }
 
 /// The shortest HS256 secret careloop accepts: the hash's own output size (RFC 7518 §3.2).
@@ -215,13 +230,39 @@ impl Config {
 
     /// The token verifier for the configured keys. In development mode it verifies with the
     /// database's own development secret, which the caller reads from the database.
-    pub fn verifier(&self, development_secret: Option<&str>) -> anyhow::Result<Verifier> {
-        let mut verifier = Verifier::new(self.jwt_issuer.clone(), self.jwt_audience.clone());
-        let configured = self
-            .jwt_secret
+    /// The HS256 secret: the configured one, else development mode's.
+    fn secret<'a>(&'a self, development_secret: Option<&'a str>) -> Option<&'a str> {
+        self.jwt_secret
             .as_ref()
-            .map(|secret| secret.expose_secret());
-        if let Some(secret) = configured.or(development_secret) {
+            .map(|secret| secret.expose_secret())
+            .or(development_secret)
+    }
+
+    /// How careloop signs the tokens it issues: with the signing key when one is configured,
+    /// else with the HS256 secret (carrying the configured issuer and audience).
+    pub fn token_signer(&self, development_secret: Option<&str>) -> anyhow::Result<TokenSigner> {
+        if let Some(path) = &self.signing_key {
+            return TokenSigner::es256_from_file(path);
+        }
+        Ok(match self.secret(development_secret) {
+            Some(secret) => TokenSigner::Hs256 {
+                secret: secret.as_bytes().to_vec(),
+                issuer: self.jwt_issuer.clone(),
+                audience: self.jwt_audience.clone(),
+            },
+            None => TokenSigner::None,
+        })
+    }
+
+    /// Verifies the configured keys' tokens and the ones careloop signs itself.
+    pub fn verifier(
+        &self,
+        development_secret: Option<&str>,
+        signer: &TokenSigner,
+    ) -> anyhow::Result<Verifier> {
+        let mut verifier = Verifier::new(self.jwt_issuer.clone(), self.jwt_audience.clone())
+            .with_signing_key(signer);
+        if let Some(secret) = self.secret(development_secret) {
             verifier = verifier.with_secret(secret.as_bytes());
         }
         if let Some(path) = &self.jwt_public_key {

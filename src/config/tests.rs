@@ -169,6 +169,8 @@ fn every_variable_has_its_name() {
             "CARELOOP_TRUSTED_PROXIES",
             "CARELOOP_FRAMEWORKS_DIR",
             "CARELOOP_CHANGES_RETENTION_DAYS",
+            "CARELOOP_SIGNING_KEY",
+            "CARELOOP_RATE_LIMIT_PER_MINUTE",
         ]
     );
 }

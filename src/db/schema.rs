@@ -335,3 +335,19 @@ diesel::table! {
         published_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        roles -> Text,
+        locations -> Nullable<Text>,
+        secret_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        secret_rotated_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}

@@ -36,9 +36,11 @@ text_enum!(
     }
 );
 
-impl From<AuditResource> for ChangeType {
-    fn from(resource: AuditResource) -> Self {
-        match resource {
+impl ChangeType {
+    /// The feed's kind of record for an audited one; `None` for what the feed leaves out
+    /// (machine clients, which only admins see).
+    pub fn of(resource: AuditResource) -> Option<Self> {
+        Some(match resource {
             AuditResource::Organisation => Self::Organisation,
             AuditResource::Location => Self::Location,
             AuditResource::Concern => Self::Concern,
@@ -49,7 +51,8 @@ impl From<AuditResource> for ChangeType {
             AuditResource::Action => Self::Action,
             AuditResource::Recognition => Self::Recognition,
             AuditResource::SelfAssessment => Self::SelfAssessment,
-        }
+            AuditResource::ApiClient => return None,
+        })
     }
 }
 
@@ -59,7 +62,7 @@ impl From<AuditAction> for ChangeAction {
             // A score is a new record; a review changes its plan's cycle.
             AuditAction::Create | AuditAction::Assess => Self::Created,
             AuditAction::Update | AuditAction::Review => Self::Updated,
-            AuditAction::Transition => Self::Transitioned,
+            AuditAction::Transition | AuditAction::Revoke => Self::Transitioned,
             AuditAction::Archive => Self::Archived,
         }
     }

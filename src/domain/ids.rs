@@ -148,6 +148,7 @@ pub mod kinds {
     pub enum SelfAssessment {}
     pub enum AuditEvent {}
     pub enum Change {}
+    pub enum ApiClient {}
     /// Any kind: a link's or a tag's record, whose kind is kept beside it.
     pub enum AnyRecord {}
 }
@@ -164,6 +165,7 @@ pub type ReviewId = Id<kinds::PlanReview>;
 pub type RecognitionId = Id<kinds::Recognition>;
 pub type SelfAssessmentId = Id<kinds::SelfAssessment>;
 pub type AuditEventId = Id<kinds::AuditEvent>;
+pub type ApiClientId = Id<kinds::ApiClient>;
 pub type RecordId = Id<kinds::AnyRecord>;
 
 #[cfg(test)]

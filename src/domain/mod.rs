@@ -112,6 +112,8 @@ text_enum!(
         Archive => "archive",
         /// A quality statement scored.
         Assess => "assess",
+        /// A machine client revoked.
+        Revoke => "revoke",
     }
 );
 
@@ -129,6 +131,8 @@ text_enum!(
         Action => "action",
         Recognition => "recognition",
         SelfAssessment => "self_assessment",
+        /// A machine client (not in the change feed: only admins see clients).
+        ApiClient => "api_client",
     }
 );
 

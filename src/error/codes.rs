@@ -56,6 +56,7 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
         "the plan is not active, so it cannot be reviewed",
     ),
     ("archived", 409, "the record is archived and cannot change"),
+    ("revoked", 409, "the machine client is revoked"),
     (
         "cursor_expired",
         410,
@@ -91,7 +92,8 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     (
         "too_many_requests",
         429,
-        "too many attempts; wait `Retry-After` seconds",
+        "too many requests (past `RateLimit-Policy`'s quota, or too many receipt attempts); \
+         wait `Retry-After` seconds",
     ),
     (
         "internal_error",

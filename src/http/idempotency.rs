@@ -23,6 +23,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::respond::Answer;
 use crate::store::support::to_row;
 
+/// The fields of answers that hold a secret shown once.
+pub const ONE_TIME_SECRETS: &[&str] = &["receipt_code", "client_secret", "secret"];
+
 /// How long a key is remembered.
 const KEPT_FOR_HOURS: i64 = 24;
 
@@ -209,9 +212,12 @@ fn replay_or_run(
         now
     };
     let mut kept = answer.body.clone();
-    // A one-time secret (an anonymous raiser's receipt code) is shown once and never stored.
-    if let Some(code) = kept.get_mut("receipt_code") {
-        *code = Value::Null;
+    // A one-time secret (an anonymous raiser's receipt code, a client's or a webhook's secret)
+    // is shown once and never stored: a replay answers `null` in its place.
+    for secret in ONE_TIME_SECRETS {
+        if let Some(value) = kept.get_mut(*secret) {
+            *value = Value::Null;
+        }
     }
     diesel::insert_into(idempotency_keys::table)
         .values((

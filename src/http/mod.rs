@@ -6,5 +6,6 @@ pub mod idempotency;
 pub mod methods;
 pub mod paging;
 pub mod preconditions;
+pub mod rate_limit;
 pub mod respond;
 pub mod validate;

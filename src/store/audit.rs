@@ -8,6 +8,7 @@ use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
+use crate::domain::change::ChangeType;
 use crate::domain::ids::{kinds, Id};
 use crate::domain::{end_of_hour, hour_of, now, AuditAction, AuditResource, PersonKind};
 use crate::error::{ApiError, ApiResult};
@@ -136,6 +137,9 @@ pub fn record(
             audit_events::created_at.eq(to_row(at)),
         ))
         .execute(conn)?;
+    let Some(record_type) = ChangeType::of(change.resource_type) else {
+        return Ok(());
+    };
     let record_id = change.resource_id.parse::<uuid::Uuid>().map_err(|e| {
         ApiError::Internal(anyhow::anyhow!(
             "audited a change to a record without an id: {e}"
@@ -145,7 +149,7 @@ pub fn record(
         conn,
         organisation_id,
         actor,
-        change.resource_type.into(),
+        record_type,
         record_id.into(),
         change.action.into(),
     )

@@ -107,6 +107,9 @@ pub fn visible_audit_subjects(
         visible.extend(ids.into_iter().map(|id| (resource_type.to_owned(), id)));
     };
     add("organisation", ids_of("organisation"));
+    // Who registered or revoked a machine client is the organisation's business: its trail
+    // readers see it (the clients themselves only admins read).
+    add("api_client", ids_of("api_client"));
     let records: Vec<(RecordKind, RecordId)> = subjects
         .iter()
         .filter_map(|(resource_type, id)| RecordKind::parse(resource_type).map(|k| (k, *id)))

@@ -73,7 +73,7 @@ fn org_create_and_a_token_that_the_service_accepts() {
     let config = careloop::config::Config::from_args(["--database-url", &database]).unwrap();
     let db = careloop::db::Db::open(&config.database, config.db_pool_size).unwrap();
     let state = careloop::state::AppState::new(&config, db).unwrap();
-    let claims = state.verifier.verify(token.trim()).unwrap();
+    let claims = state.verifier.verify(token.trim()).unwrap().claims;
     assert_eq!(claims.org, id);
     assert_eq!(claims.sub, "alex");
     assert_eq!(claims.roles.len(), 2);

@@ -132,8 +132,8 @@ fn every_operation_is_documented_with_errors_and_security() {
     // The whole API. permissions.rs ties each operation to a row of its table (or to the
     // token-free list) and `the_app_serves_exactly_the_documented_methods_of_each_path` to a
     // route, so a new route changes these numbers along with its row.
-    assert_eq!(spec["paths"].as_object().unwrap().len(), 48);
-    assert_eq!(operations(spec).count(), 68);
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 54);
+    assert_eq!(operations(spec).count(), 75);
     for (method, path, operation) in operations(spec) {
         let responses = operation["responses"].as_object().unwrap();
         assert!(
@@ -169,20 +169,34 @@ fn every_operation_is_documented_with_errors_and_security() {
                 &json!([{"bearer": []}]),
                 "{method} {path}"
             );
+        } else if path == "/oauth/token" {
+            // A machine client authenticates with HTTP Basic or with form fields.
+            assert_eq!(
+                security(spec, operation),
+                &json!([{}, {"client_basic": []}]),
+                "{method} {path}"
+            );
         } else {
-            // Health takes no token, and says so.
+            // Health and the token keys take no token, and say so.
             let requirements = security(spec, operation).as_array().unwrap();
             assert!(
                 requirements.iter().all(|r| r == &json!({})),
                 "{method} {path} asks for {requirements:?}"
             );
         }
-        if ["POST", "PATCH", "PUT"].contains(&method.as_str()) {
+        // A write takes a body, but for a command on a record that needs no more than its
+        // path (rotating a secret, revoking a client).
+        let command = ["/rotate-secret", "/revoke"]
+            .iter()
+            .any(|c| path.ends_with(c));
+        if ["POST", "PATCH", "PUT"].contains(&method.as_str()) && !command {
             assert!(
                 operation["requestBody"].is_object(),
                 "{method} {path} has no body schema"
             );
-            assert!(responses.contains_key("422"), "{method} {path} lacks 422");
+            if path != "/oauth/token" {
+                assert!(responses.contains_key("422"), "{method} {path} lacks 422");
+            }
         }
     }
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
@@ -274,12 +288,16 @@ async fn who_may_act_is_decided_before_what_they_sent() {
     let (writes, token_free): (Vec<_>, Vec<_>) = operations(document)
         .filter(|(method, _, _)| ["POST", "PATCH", "PUT", "DELETE"].contains(&method.as_str()))
         .partition(|(_, _, operation)| takes_a_token(document, operation));
-    // Every write but the anonymous raiser's message, whose receipt code is the credential.
+    // Every write but the anonymous raiser's message, whose receipt code is the credential,
+    // and a machine client's token request, whose client secret is.
     let token_free: Vec<_> = token_free
         .iter()
         .map(|(method, path, _)| format!("{method} {path}"))
         .collect();
-    assert_eq!(token_free, ["POST /v1/receipt/messages"]);
+    assert_eq!(
+        token_free,
+        ["POST /oauth/token", "POST /v1/receipt/messages"]
+    );
     for (method, path, _) in writes {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let path = with_ids_of_nothing(path);
@@ -495,8 +513,11 @@ async fn numbers_and_shapes_are_read_as_the_schema_reads_them() {
 /// parameter is named for what it identifies.
 #[test]
 fn operation_ids_and_path_parameters_follow_one_style() {
-    const VERBS: [&str; 10] = [
+    const VERBS: [&str; 13] = [
         "list",
+        "rotate",
+        "revoke",
+        "issue",
         "get",
         "create",
         "update",

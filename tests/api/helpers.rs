@@ -13,7 +13,7 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use careloop::app::build_app;
 use careloop::auth::ReceiptGuard;
-use careloop::auth::{mint_hs256, Audience, Claims, Role, Verifier};
+use careloop::auth::{mint_hs256, Audience, Claims, RateLimiter, Role, TokenSigner, Verifier};
 use careloop::db::{DatabaseUrl, Db, DbConnection};
 use careloop::domain::framework::Catalogue;
 use careloop::state::AppState;
@@ -161,8 +161,23 @@ pub fn claims(org: &str, roles: &[Role], sub: &str) -> Claims {
         iat: None,
         iss: Some(ISSUER.to_owned()),
         aud: Some(Audience::One(AUDIENCE.to_owned())),
+        client_id: None,
     }
 }
+
+/// How the usual test app signs machine clients' tokens: with the test secret, carrying the
+/// test issuer and audience.
+pub fn test_signer() -> TokenSigner {
+    TokenSigner::Hs256 {
+        secret: SECRET.to_vec(),
+        issuer: Some(ISSUER.into()),
+        audience: Some(AUDIENCE.into()),
+    }
+}
+
+/// Requests a subject may make per minute in the tests: enough never to matter but where a
+/// test lowers it.
+pub const RATE_LIMIT: u32 = 1_000_000;
 
 pub fn sign(claims: &Claims) -> String {
     mint_hs256(SECRET, claims)
@@ -180,6 +195,11 @@ impl TestApp {
     }
 
     pub async fn with_verifier(verifier: Verifier) -> Self {
+        Self::build(verifier, test_signer(), RATE_LIMIT).await
+    }
+
+    /// An app with its own token verifier and signer, and a rate limit per subject.
+    pub async fn build(verifier: Verifier, signer: TokenSigner, rate_limit: u32) -> Self {
         log_capture::install();
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = fresh_database(&dir);
@@ -188,7 +208,10 @@ impl TestApp {
         let state = web::Data::new(AppState {
             db: db.clone(),
             verifier,
+            signer,
             organisations: Default::default(),
+            clients: Default::default(),
+            limiter: RateLimiter::new(rate_limit),
             receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS, Vec::new()),
             catalogue: Catalogue::load(Some(std::path::Path::new(concat!(
                 env!("CARGO_MANIFEST_DIR"),

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod changes;
 mod cli;
+mod clients;
 mod concerns;
 mod conventions;
 mod evidence;

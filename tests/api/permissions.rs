@@ -17,12 +17,15 @@ const EVERYONE: &[Role] = &[Admin, Manager, Staff, Viewer, Integration];
 const CQC: &str = "cqc-saf-2024";
 
 /// The operations of the document that take no token, so have no row: health, for load
-/// balancers, and what an anonymous raiser does with a receipt code (receipts.rs checks those).
+/// balancers, what an anonymous raiser does with a receipt code (receipts.rs checks those), and
+/// a machine client's token request and the keys that verify its tokens (clients.rs).
 /// `/openapi.json` and `/docs` serve the document rather than being operations of it; they take
 /// no token either, and conventions.rs checks they are served.
 const TOKEN_FREE: &[(&str, &str)] = &[
+    ("GET", "/.well-known/jwks.json"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
+    ("POST", "/oauth/token"),
     ("GET", "/v1/receipt"),
     ("GET", "/v1/receipt/messages"),
     ("POST", "/v1/receipt/messages"),
@@ -78,6 +81,18 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
     let location = &app.location;
     // Raised by the staff user and not confidential, so every role may see it.
     let concern = app.raise(&app.staff, json!({})).await;
+    let client = app
+        .post(
+            &app.admin,
+            "/v1/api-clients",
+            json!({"name": "Vendor", "roles": ["integration"]}),
+        )
+        .await
+        .expect(201)
+        .body["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let fresh = app.raise(&app.staff, json!({})).await;
     let shared = app
         .post(
@@ -542,6 +557,35 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
         endpoint(Method::GET, "/v1/audit-events", &[], None, &[Admin, Viewer]),
         endpoint(Method::GET, "/v1/changes", &[], None, EVERYONE),
         endpoint(Method::GET, "/v1/changes/cursor", &[], None, EVERYONE),
+        endpoint(
+            Method::POST,
+            "/v1/api-clients",
+            &[],
+            Some(json!({"name": "Vendor", "roles": ["integration"]})),
+            &[Admin],
+        ),
+        endpoint(Method::GET, "/v1/api-clients", &[], None, &[Admin]),
+        endpoint(
+            Method::GET,
+            "/v1/api-clients/{client_id}",
+            &[&client],
+            None,
+            &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/api-clients/{client_id}/rotate-secret",
+            &[&client],
+            None,
+            &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/api-clients/{client_id}/revoke",
+            &[&client],
+            None,
+            &[Admin],
+        ),
     ]
 }
 

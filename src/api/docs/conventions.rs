@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::PROBLEM_CODES;
 use crate::http::deprecation::{DEPRECATED, SINCE, SUNSET};
+use crate::http::idempotency::ONE_TIME_SECRETS;
 
 /// Completes the generated document.
 pub fn apply(document: &mut Value) {
@@ -23,8 +24,10 @@ pub fn apply(document: &mut Value) {
         "Location": header("Where the new record is read.", json!({"type": "string"})),
         "ETag": header("The record's version, as a strong validator: send it back in `If-Match` to update only what you read.", json!({"type": "string", "pattern": "^\"[0-9]+\"$"})),
         "RetryAfter": header("Seconds to wait before trying again.", json!({"type": "integer", "minimum": 0})),
-        "WwwAuthenticate": header("`Bearer realm=\"careloop\"` with the token error; `Receipt realm=\"careloop\"` on the receipt endpoints.", json!({"type": "string"})),
-        "CacheControl": header("`no-store`: the answer holds a receipt code, or what one opens; no browser or proxy may keep it.", json!({"type": "string", "enum": ["no-store"]})),
+        "WwwAuthenticate": header("`Bearer realm=\"careloop\"` with the token error; `Receipt realm=\"careloop\"` on the receipt endpoints; `Basic realm=\"careloop\"` at the token endpoint.", json!({"type": "string"})),
+        "CacheControl": header("`no-store`: the answer holds a secret (a receipt code, a client secret, a token), or what a receipt code opens; no browser or proxy may keep it.", json!({"type": "string", "enum": ["no-store"]})),
+        "RateLimitPolicy": header("The caller's quota (IETF httpapi RateLimit headers draft): `\"default\";q=<requests>;w=60`, per token subject and minute, counted on each node.", json!({"type": "string"})),
+        "RateLimit": header("Where the caller stands: `\"default\";r=<requests left>;t=<seconds until the window resets>`.", json!({"type": "string"})),
         "Deprecation": header("When this operation was deprecated, as `@` and a Unix time (RFC 9745).", json!({"type": "string", "pattern": "^@[0-9]+$"})),
         "Sunset": header("The HTTP date after which this operation may be gone (RFC 8594).", json!({"type": "string"})),
         "Link": header("`<successor path>; rel=\"successor-version\"`: the operation to use instead.", json!({"type": "string"})),
@@ -75,6 +78,7 @@ pub fn apply(document: &mut Value) {
                 operation["description"] = Value::String(format!("{description}{note}"));
             }
             let by_receipt = operation["security"] == json!([{"receipt": []}]);
+            let by_bearer = operation.get("security").is_none();
             let keyed = operation["parameters"]
                 .as_array()
                 .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key"));
@@ -96,8 +100,19 @@ pub fn apply(document: &mut Value) {
                     names.push(("ETag", "ETag"));
                 }
                 let schema = resolved(&response["content"]["application/json"]["schema"], &schemas);
-                if success && (by_receipt || schema["properties"].get("receipt_code").is_some()) {
+                let holds_secret = ONE_TIME_SECRETS
+                    .iter()
+                    .chain(&["access_token"])
+                    .any(|field| schema["properties"].get(*field).is_some());
+                if success && (by_receipt || holds_secret) {
                     names.push(("Cache-Control", "CacheControl"));
+                }
+                // Counted once the token is verified: every answer but a refused token's.
+                if by_bearer && status != "401" {
+                    names.extend([
+                        ("RateLimit-Policy", "RateLimitPolicy"),
+                        ("RateLimit", "RateLimit"),
+                    ]);
                 }
                 if deprecated.is_some() {
                     names.extend([

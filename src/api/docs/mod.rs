@@ -58,6 +58,9 @@ use crate::error::{FieldError, Problem};
         (name = "recognition", description = "Recognition and the highlights feed"),
         (name = "receipts", description = "What an anonymous raiser can do with their receipt code, without a token"),
         (name = "audit", description = "The append-only audit trail"),
+        (name = "changes", description = "The change feed: every committed change, in commit order"),
+        (name = "api-clients", description = "Machine clients that get their own tokens"),
+        (name = "oauth", description = "Tokens for machine clients (client credentials) and the keys that verify them"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -97,6 +100,17 @@ impl Modify for BearerAuth {
                          exp, and optionally locations, name, nbf, iss and aud. exp and nbf are \
                          checked with {LEEWAY_SECS} seconds of leeway for clock differences."
                     )))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "A machine client's `client_id` and `client_secret` as HTTP Basic                          credentials (RFC 6749 §2.3.1), at the token endpoint only.",
+                    ))
                     .build(),
             ),
         );

@@ -53,6 +53,7 @@ const CONFLICTS: &[(&str, &[&str])] = &[
     ("set_statement_score_alias", &["conflict"]),
     ("add_receipt_message", &["conflict"]),
     ("list_changes", &["cursor_expired"]),
+    ("rotate_api_client_secret", &["revoked"]),
 ];
 
 /// A change that breaks the record's rules as stored: among them, another `external_ref` on a
@@ -77,6 +78,13 @@ pub fn document(operation: &mut Value) {
         .unwrap_or_default();
     let takes = |place: &str| parameters.iter().any(|p| p["in"] == place);
     let header = |name: &str| parameters.iter().any(|p| p["name"] == name);
+    // A form-encoded body is the token endpoint's, which answers OAuth 2.0 errors and lists
+    // them itself.
+    if operation.get("requestBody").is_some()
+        && !operation["requestBody"]["content"]["application/json"].is_object()
+    {
+        return;
+    }
     let body = operation.get("requestBody").is_some();
     let receipt = operation["security"] == json!([{"receipt": []}]);
     let bearer = operation.get("security").is_none();
@@ -110,7 +118,7 @@ pub fn document(operation: &mut Value) {
     if keyed {
         codes.push("idempotency_key_reused");
     }
-    if receipt {
+    if receipt || bearer {
         codes.push("too_many_requests");
     }
     codes.push("internal_error");
