@@ -4,8 +4,9 @@ A request schemathesis means to be valid (positive mode) must also keep rules th
 cannot state, or careloop refuses it, as it should. This hook makes such requests keep them:
 
 - references name records that exist: the ones .ci/contract seeded (CARELOOP_FUZZ_* ids; a
-  `{kind, id}` reference names the seeded record of its kind; a client's `locations` the
-  seeded location),
+  `{kind, id}` reference names the seeded record of its kind; a client's `locations` and a
+  webhook's `location_ids` the seeded location), a webhook's `url` a public https:// one and its
+  `event_types` events careloop sends,
   and quality statements and evidence categories from the assessment framework, which is data;
 - dates that must not be in the future are not (reviews, recognitions, learning, checks);
 - a `from`/`to` or `period_start_at`/`period_end_at` pair is in order;
@@ -47,6 +48,10 @@ SEEDED_KIND = {
 REFERENCES = {"linked_records", "sources", "check_evidence", "evidence"}
 NOT_FUTURE = {"reviewed_on", "occurred_on", "occurred_at", "checked_on"}
 FRAMEWORK_DATA = {"quality_statements": "safe.safeguarding", "evidence_category": "processes"}
+# A webhook goes to a public https:// address (careloop refuses others), here one that never
+# resolves (RFC 2606), to events careloop sends.
+WEBHOOK_URL = "https://hooks.example.invalid/careloop"
+EVENT_TYPES = ["*", "concern.created", "action.completed", "evidence.*"]
 
 
 def seeded(key):
@@ -129,8 +134,12 @@ def keep_rules(data):
     for key, value in data.items():
         if key == "location_id" and is_uuid(value):
             data[key] = seeded(key)
-        elif key == "locations" and isinstance(value, list) and all(is_uuid(v) for v in value):
+        elif key in ("locations", "location_ids") and isinstance(value, list) and all(is_uuid(v) for v in value):
             data[key] = [seeded("location_id") for _ in value]
+        elif key == "url" and isinstance(value, str):
+            data[key] = WEBHOOK_URL
+        elif key == "event_types" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            data[key] = [EVENT_TYPES[i % len(EVENT_TYPES)] for i in range(len(value))]
         elif key in REFERENCES and isinstance(value, list):
             for record in value:
                 if isinstance(record, dict) and is_uuid(record.get("id")) and record.get("kind") in SEEDED_KIND:

@@ -8,6 +8,7 @@ use anyhow::Context;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::webhooks::sender::Sender;
 use crate::api::{self, docs};
 use crate::config::Config;
 use crate::db::Db;
@@ -71,6 +72,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::spawn(background::prune_changes(
         state.db.clone(),
         config.changes_retention_days,
+    ));
+    actix_web::rt::spawn(background::deliver_webhooks(
+        state.db.clone(),
+        Sender::new(config.webhook_allow_private)?,
+        config.webhook_disable_after_hours,
     ));
     let state = web::Data::new(state);
     let body_limit = config.body_limit;

@@ -1,9 +1,14 @@
 //! Work every node does beside serving requests.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::api::webhooks::outbox::{self, Claimed};
+use crate::api::webhooks::sender::Sender;
 use crate::db::Db;
+use crate::domain::ids::WebhookId;
 use crate::domain::now;
+use crate::error::ApiResult;
 use crate::store::changes;
 
 /// How often each node drops changes past retention (every node may: the deletes are
@@ -24,4 +29,79 @@ pub async fn prune_changes(db: Db, retention_days: u32) {
         }
         tokio::time::sleep(PRUNE_EVERY).await;
     }
+}
+
+/// How often a node looks for webhook work when nothing was written on it (the other nodes'
+/// writes, retries coming due).
+const WEBHOOKS_EVERY: Duration = Duration::from_secs(1);
+/// How many deliveries a node takes in one round.
+const DELIVERIES_PER_ROUND: i64 = 100;
+
+/// The webhook worker every node runs: queues the feed's changes for each endpoint, then sends
+/// what is due, at once after a write on this node and every second otherwise.
+pub async fn deliver_webhooks(db: Db, sender: Sender, disable_after_hours: u32) {
+    let node = uuid::Uuid::now_v7().to_string();
+    let disable_after = chrono::Duration::hours(i64::from(disable_after_hours));
+    loop {
+        let mut writes = db.watch_writes();
+        match webhook_round(&db, &sender, &node, disable_after).await {
+            // A full round: there may be more already.
+            Ok(sent) if sent as i64 == DELIVERIES_PER_ROUND => continue,
+            Ok(_) => {}
+            Err(error) => log::error!("webhook round failed: {error}"),
+        }
+        tokio::select! {
+            _ = writes.changed() => {}
+            _ = tokio::time::sleep(WEBHOOKS_EVERY) => {}
+        }
+    }
+}
+
+/// One round of the webhook worker as node `node`: queue, send what is due (each endpoint's
+/// messages in order, endpoints side by side), record each outcome, disable the endpoints
+/// failing for `disable_after`. Answers how many messages were sent.
+pub async fn webhook_round(
+    db: &Db,
+    sender: &Sender,
+    node: &str,
+    disable_after: chrono::Duration,
+) -> ApiResult<usize> {
+    db.run(outbox::enqueue).await?;
+    let owner = node.to_owned();
+    let claimed = db
+        .run(move |conn| outbox::claim(conn, &owner, DELIVERIES_PER_ROUND))
+        .await?;
+    let count = claimed.len();
+    let mut by_endpoint: BTreeMap<WebhookId, Vec<Claimed>> = BTreeMap::new();
+    for delivery in claimed {
+        by_endpoint
+            .entry(delivery.webhook_id)
+            .or_default()
+            .push(delivery);
+    }
+    let sends = by_endpoint.into_values().map(|deliveries| async move {
+        for delivery in deliveries {
+            let at = now();
+            let timestamp = at.timestamp();
+            let outcome = sender
+                .send(
+                    &delivery.url,
+                    &delivery.id.to_string(),
+                    timestamp,
+                    &delivery.signatures(timestamp),
+                    delivery.payload.clone(),
+                )
+                .await;
+            let owner = node.to_owned();
+            db.run(move |conn| outbox::record(conn, &owner, &delivery, &outcome, at))
+                .await?;
+        }
+        ApiResult::Ok(())
+    });
+    for sent in futures_util::future::join_all(sends).await {
+        sent?;
+    }
+    db.run(move |conn| outbox::disable_failing(conn, disable_after))
+        .await?;
+    Ok(count)
 }

@@ -20,6 +20,8 @@ pub struct AppState {
     /// Which machine clients are active, as this node last read it.
     pub clients: ActiveClients,
     pub limiter: RateLimiter,
+    /// Whether webhooks may go to `http://` and private addresses (local testing only).
+    pub webhooks_allow_private: bool,
     pub receipts: ReceiptGuard,
     pub catalogue: Catalogue,
 }
@@ -44,6 +46,7 @@ impl AppState {
             organisations: KnownOrganisations::default(),
             clients: ActiveClients::default(),
             limiter: RateLimiter::new(config.rate_limit_per_minute),
+            webhooks_allow_private: config.webhook_allow_private,
             receipts: ReceiptGuard::new(
                 config.receipt_attempts_per_minute,
                 config.trusted_proxies.clone(),

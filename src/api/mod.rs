@@ -20,6 +20,7 @@ pub mod recognitions;
 pub mod self_assessments;
 pub mod shared;
 pub mod trail;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -102,6 +103,15 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(api_clients::handlers::list_api_clients)
                 .service(api_clients::handlers::get_api_client)
                 .service(api_clients::handlers::rotate_api_client_secret)
-                .service(api_clients::handlers::revoke_api_client),
+                .service(api_clients::handlers::revoke_api_client)
+                .service(webhooks::handlers::create_webhook)
+                .service(webhooks::handlers::list_webhooks)
+                .service(webhooks::handlers::get_webhook)
+                .service(webhooks::handlers::update_webhook)
+                .service(webhooks::handlers::delete_webhook)
+                .service(webhooks::handlers::rotate_webhook_secret)
+                .service(webhooks::handlers::list_webhook_deliveries)
+                .service(webhooks::handlers::retry_webhook_delivery)
+                .service(webhooks::handlers::test_webhook),
         );
 }

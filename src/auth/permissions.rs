@@ -36,6 +36,8 @@ pub enum Permission {
     ReadChanges,
     /// Register, rotate and revoke machine clients.
     ManageApiClients,
+    /// Set up webhook endpoints and read their deliveries.
+    ManageWebhooks,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -46,7 +48,9 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     match permission {
         ReadOrganisation | ReadLocations | ReadConcerns | ReadFrameworks | ReadLearning
         | ReadEvidence | ReadSelfAssessments | ReadPlans | ReadRecognitions | ReadChanges => true,
-        ManageOrganisation | ManageLocations | ManageApiClients => matches!(role, Admin),
+        ManageOrganisation | ManageLocations | ManageApiClients | ManageWebhooks => {
+            matches!(role, Admin)
+        }
         RaiseConcern => matches!(role, Admin | Manager | Staff | Integration),
         EditConcern => matches!(role, Admin | Manager | Integration),
         TriageConcern => matches!(role, Admin | Manager),

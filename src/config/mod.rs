@@ -147,6 +147,27 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_per_minute: u32,
+    /// Hours an endpoint may fail every delivery before careloop disables it.
+    #[arg(
+        long,
+        env = "CARELOOP_WEBHOOK_DISABLE_AFTER_HOURS",
+        value_name = "HOURS",
+        default_value_t = 72,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub webhook_disable_after_hours: u32,
+    /// Deliver webhooks to plain `http://` and to private, loopback and link-local addresses:
+    /// for local testing only, never in production.
+    #[arg(
+        long,
+        env = "CARELOOP_WEBHOOK_ALLOW_PRIVATE",
+        value_name = "BOOL",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub webhook_allow_private: bool,
 }
 
 /// The shortest HS256 secret careloop accepts: the hash's own output size (RFC 7518 §3.2).

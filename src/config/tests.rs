@@ -171,6 +171,8 @@ fn every_variable_has_its_name() {
             "CARELOOP_CHANGES_RETENTION_DAYS",
             "CARELOOP_SIGNING_KEY",
             "CARELOOP_RATE_LIMIT_PER_MINUTE",
+            "CARELOOP_WEBHOOK_DISABLE_AFTER_HOURS",
+            "CARELOOP_WEBHOOK_ALLOW_PRIVATE",
         ]
     );
 }

@@ -38,7 +38,7 @@ text_enum!(
 
 impl ChangeType {
     /// The feed's kind of record for an audited one; `None` for what the feed leaves out
-    /// (machine clients, which only admins see).
+    /// (machine clients and webhook endpoints, which only admins see).
     pub fn of(resource: AuditResource) -> Option<Self> {
         Some(match resource {
             AuditResource::Organisation => Self::Organisation,
@@ -51,7 +51,7 @@ impl ChangeType {
             AuditResource::Action => Self::Action,
             AuditResource::Recognition => Self::Recognition,
             AuditResource::SelfAssessment => Self::SelfAssessment,
-            AuditResource::ApiClient => return None,
+            AuditResource::ApiClient | AuditResource::Webhook => return None,
         })
     }
 }
@@ -62,7 +62,9 @@ impl From<AuditAction> for ChangeAction {
             // A score is a new record; a review changes its plan's cycle.
             AuditAction::Create | AuditAction::Assess => Self::Created,
             AuditAction::Update | AuditAction::Review => Self::Updated,
-            AuditAction::Transition | AuditAction::Revoke => Self::Transitioned,
+            AuditAction::Transition | AuditAction::Revoke | AuditAction::Delete => {
+                Self::Transitioned
+            }
             AuditAction::Archive => Self::Archived,
         }
     }

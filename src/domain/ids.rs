@@ -149,6 +149,8 @@ pub mod kinds {
     pub enum AuditEvent {}
     pub enum Change {}
     pub enum ApiClient {}
+    pub enum Webhook {}
+    pub enum WebhookDelivery {}
     /// Any kind: a link's or a tag's record, whose kind is kept beside it.
     pub enum AnyRecord {}
 }
@@ -166,6 +168,8 @@ pub type RecognitionId = Id<kinds::Recognition>;
 pub type SelfAssessmentId = Id<kinds::SelfAssessment>;
 pub type AuditEventId = Id<kinds::AuditEvent>;
 pub type ApiClientId = Id<kinds::ApiClient>;
+pub type WebhookId = Id<kinds::Webhook>;
+pub type DeliveryId = Id<kinds::WebhookDelivery>;
 pub type RecordId = Id<kinds::AnyRecord>;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod improvement;
 pub mod learning;
 pub mod location;
 pub mod receipt;
+pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Timelike, Utc};
 
@@ -114,6 +115,8 @@ text_enum!(
         Assess => "assess",
         /// A machine client revoked.
         Revoke => "revoke",
+        /// A webhook endpoint deleted.
+        Delete => "delete",
     }
 );
 
@@ -133,6 +136,8 @@ text_enum!(
         SelfAssessment => "self_assessment",
         /// A machine client (not in the change feed: only admins see clients).
         ApiClient => "api_client",
+        /// A webhook endpoint (not in the change feed either).
+        Webhook => "webhook",
     }
 );
 

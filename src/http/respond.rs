@@ -82,6 +82,11 @@ impl Answer {
         }
     }
 
+    /// The same answer with another success status (`202 Accepted` for work queued).
+    pub fn with_status(self, status: StatusCode) -> Self {
+        Self { status, ..self }
+    }
+
     pub fn created(location: String, body: &impl Representation) -> ApiResult<Self> {
         Ok(Self {
             status: StatusCode::CREATED,

@@ -107,9 +107,10 @@ pub fn visible_audit_subjects(
         visible.extend(ids.into_iter().map(|id| (resource_type.to_owned(), id)));
     };
     add("organisation", ids_of("organisation"));
-    // Who registered or revoked a machine client is the organisation's business: its trail
-    // readers see it (the clients themselves only admins read).
+    // Who registered or revoked a machine client, or set up a webhook, is the organisation's
+    // business: its trail readers see it (the clients and endpoints only admins read).
     add("api_client", ids_of("api_client"));
+    add("webhook", ids_of("webhook"));
     let records: Vec<(RecordKind, RecordId)> = subjects
         .iter()
         .filter_map(|(resource_type, id)| RecordKind::parse(resource_type).map(|k| (k, *id)))

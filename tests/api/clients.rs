@@ -333,7 +333,7 @@ async fn careloop_signs_with_its_es256_key_beside_the_identity_providers_tokens(
         .with_signing_key(&signer())
         .with_public_key_file(&provider)
         .unwrap();
-    let app = TestApp::build(verifier, signer(), RATE_LIMIT).await;
+    let app = TestApp::build(verifier, signer(), RATE_LIMIT, true).await;
     let provider_token = jsonwebtoken::encode(
         &Header::new(Algorithm::ES256),
         &claims(&app.org, &[Role::Admin], "idp-admin"),
@@ -424,7 +424,7 @@ async fn in_secret_mode_the_token_keys_are_empty_and_tokens_use_the_secret() {
 
 #[actix_web::test]
 async fn each_subject_has_its_quota_and_past_it_waits() {
-    let app = TestApp::build(test_verifier().with_secret(SECRET), test_signer(), 3).await;
+    let app = TestApp::build(test_verifier().with_secret(SECRET), test_signer(), 3, true).await;
     for left in [2, 1, 0] {
         let answer = app.get(&app.viewer, "/v1/organisation").await.expect(200);
         assert_eq!(

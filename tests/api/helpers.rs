@@ -195,11 +195,17 @@ impl TestApp {
     }
 
     pub async fn with_verifier(verifier: Verifier) -> Self {
-        Self::build(verifier, test_signer(), RATE_LIMIT).await
+        Self::build(verifier, test_signer(), RATE_LIMIT, true).await
     }
 
-    /// An app with its own token verifier and signer, and a rate limit per subject.
-    pub async fn build(verifier: Verifier, signer: TokenSigner, rate_limit: u32) -> Self {
+    /// An app with its own token verifier and signer, a rate limit per subject, and whether
+    /// webhooks may go to the tests' receivers on 127.0.0.1 (`CARELOOP_WEBHOOK_ALLOW_PRIVATE`).
+    pub async fn build(
+        verifier: Verifier,
+        signer: TokenSigner,
+        rate_limit: u32,
+        webhooks_allow_private: bool,
+    ) -> Self {
         log_capture::install();
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = fresh_database(&dir);
@@ -212,6 +218,7 @@ impl TestApp {
             organisations: Default::default(),
             clients: Default::default(),
             limiter: RateLimiter::new(rate_limit),
+            webhooks_allow_private,
             receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS, Vec::new()),
             catalogue: Catalogue::load(Some(std::path::Path::new(concat!(
                 env!("CARGO_MANIFEST_DIR"),

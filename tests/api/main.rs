@@ -26,3 +26,4 @@ mod privacy;
 mod receipts;
 mod recognition;
 mod self_assessments;
+mod webhooks;

@@ -38,6 +38,10 @@ async fn records(app: &TestApp) -> Vec<(&'static str, String)> {
             format!("/v1/locations/{}", app.location),
         ),
         ("/v1/organisation", "/v1/organisation".to_owned()),
+        (
+            "/v1/webhooks/{webhook_id}",
+            format!("/v1/webhooks/{}", scene.webhook),
+        ),
     ]
 }
 

@@ -93,6 +93,24 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
         .as_str()
         .unwrap()
         .to_owned();
+    let webhook = app
+        .post(
+            &app.admin,
+            "/v1/webhooks",
+            json!({"url": "https://vendor.example/hook", "event_types": ["*"], "scope": ["viewer"]}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let delivery = app
+        .post(
+            &app.admin,
+            &format!("/v1/webhooks/{webhook}/test"),
+            json!({}),
+        )
+        .await
+        .expect(202)
+        .id();
     let fresh = app.raise(&app.staff, json!({})).await;
     let shared = app
         .post(
@@ -583,6 +601,58 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             Method::POST,
             "/v1/api-clients/{client_id}/revoke",
             &[&client],
+            None,
+            &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/webhooks",
+            &[],
+            Some(json!({"url": "https://vendor.example/hook", "event_types": ["*"], "scope": ["viewer"]})),
+            &[Admin],
+        ),
+        endpoint(Method::GET, "/v1/webhooks", &[], None, &[Admin]),
+        endpoint(Method::GET, "/v1/webhooks/{webhook_id}", &[&webhook], None, &[Admin]),
+        endpoint(
+            Method::PATCH,
+            "/v1/webhooks/{webhook_id}",
+            &[&webhook],
+            Some(json!({"description": "Vendor"})),
+            &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/webhooks/{webhook_id}/rotate-secret",
+            &[&webhook],
+            None,
+            &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/webhooks/{webhook_id}/test",
+            &[&webhook],
+            None,
+            &[Admin],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/webhooks/{webhook_id}/deliveries",
+            &[&webhook],
+            None,
+            &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+            &[&webhook, &delivery],
+            None,
+            &[Admin],
+        ),
+        // Last: the rows above use the endpoint.
+        endpoint(
+            Method::DELETE,
+            "/v1/webhooks/{webhook_id}",
+            &[&webhook],
             None,
             &[Admin],
         ),

@@ -25,6 +25,10 @@ pub struct Scene {
     pub score: String,
     /// A review of the plan.
     pub review: String,
+    /// A machine client, a webhook endpoint and its test delivery (admins' records).
+    pub client: String,
+    pub webhook: String,
+    pub delivery: String,
 }
 
 pub async fn scene(app: &TestApp) -> Scene {
@@ -141,6 +145,36 @@ pub async fn scene(app: &TestApp) -> Scene {
         .await
         .expect(201)
         .id();
+    let client = app
+        .post(
+            &app.admin,
+            "/v1/api-clients",
+            json!({"name": "Vendor", "roles": ["integration"]}),
+        )
+        .await
+        .expect(201)
+        .body["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let webhook = app
+        .post(
+            &app.admin,
+            "/v1/webhooks",
+            json!({"url": "https://vendor.example/hook", "event_types": ["*"], "scope": ["integration"]}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let delivery = app
+        .post(
+            &app.admin,
+            &format!("/v1/webhooks/{webhook}/test"),
+            json!({}),
+        )
+        .await
+        .expect(202)
+        .id();
     Scene {
         secrets: vec![concern.clone(), update.clone(), title, sub, name, external],
         at_location: vec![
@@ -160,6 +194,9 @@ pub async fn scene(app: &TestApp) -> Scene {
         recognition,
         score,
         review,
+        client,
+        webhook,
+        delivery,
     }
 }
 
@@ -176,6 +213,9 @@ pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
         .replace("{quality_statement_id}", "safe.safeguarding")
         .replace("{score_id}", &scene.score)
         .replace("{review_id}", &scene.review)
+        .replace("{client_id}", &scene.client)
+        .replace("{webhook_id}", &scene.webhook)
+        .replace("{delivery_id}", &scene.delivery)
         .replace("{location_id}", &app.location)
         .replace("{metric_name}", "falls")
 }

@@ -17,7 +17,7 @@ use crate::domain::change::{cursor, ChangeType};
 use crate::domain::ids::{Id, RecordId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::MAX_BATCHES;
-use crate::store::changes::{self, Filter};
+use crate::store::changes::{self, ChangeRow, Filter};
 use crate::store::support::to_utc;
 
 /// What a feed read asks for.
@@ -57,18 +57,10 @@ pub fn read_page(
         for row in rows {
             let Some(seq) = row.seq else { continue };
             after = seq;
-            let Some(record) = record(conn, principal, row.record_type, row.record_id)? else {
+            let Some(record) = record_as(conn, principal, row.record_type, row.record_id)? else {
                 continue;
             };
-            items.push(FeedChange {
-                cursor: cursor(seq),
-                record_type: row.record_type,
-                id: row.record_id.uuid(),
-                action: row.action,
-                version: row.version,
-                occurred_at: to_utc(row.occurred_at),
-                record: read.with_records.then_some(FeedRecord(record)),
-            });
+            items.push(feed_change(&row, seq, read.with_records.then_some(record)));
             if items.len() as i64 == read.limit {
                 break 'batches;
             }
@@ -87,6 +79,19 @@ pub fn read_page(
     ))
 }
 
+/// A change as the feed (and a webhook's payload) shows it.
+pub fn feed_change(row: &ChangeRow, seq: i64, record: Option<Value>) -> FeedChange {
+    FeedChange {
+        cursor: cursor(seq),
+        record_type: row.record_type,
+        id: row.record_id.uuid(),
+        action: row.action,
+        version: row.version,
+        occurred_at: to_utc(row.occurred_at),
+        record: record.map(FeedRecord),
+    }
+}
+
 /// The position after the last change so far.
 pub fn head(conn: &mut DbConnection, principal: &Principal) -> ApiResult<String> {
     changes::release_due(conn, &principal.organisation_id)?;
@@ -94,8 +99,8 @@ pub fn head(conn: &mut DbConnection, principal: &Principal) -> ApiResult<String>
 }
 
 /// The record as the caller would read it with `GET`, or `None` when they may not (or it is
-/// gone).
-fn record(
+/// gone): the feed's and the webhooks' one way to a record.
+pub fn record_as(
     conn: &mut DbConnection,
     principal: &Principal,
     record_type: ChangeType,

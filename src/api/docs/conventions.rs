@@ -10,8 +10,47 @@ use crate::error::PROBLEM_CODES;
 use crate::http::deprecation::{DEPRECATED, SINCE, SUNSET};
 use crate::http::idempotency::ONE_TIME_SECRETS;
 
+/// What careloop posts to webhook endpoints (OpenAPI 3.1 `webhooks`): the feed's changes and
+/// the test `ping`, each with the Standard Webhooks headers.
+fn describe_webhooks(document: &mut Value) {
+    let header = |name: &str, description: &str| {
+        json!({"name": name, "in": "header", "required": true, "description": description,
+               "schema": {"type": "string"}})
+    };
+    let headers = json!([
+        header("webhook-id", "The message's id (the delivery's id), the same on every attempt: ignore a message whose id you have seen."),
+        header("webhook-timestamp", "When this attempt was signed, in Unix seconds: refuse one far from your clock (Standard Webhooks suggests 5 minutes)."),
+        header("webhook-signature", "Space-separated `v1,<base64 HMAC-SHA256 of \"{webhook-id}.{webhook-timestamp}.{body}\">`, one per secret in use (two for a day after a rotation), keyed with the secret's bytes after `whsec_` (base64-decoded). Accept the message if any one matches."),
+    ]);
+    let event = |summary: &str, description: &str, schema: &str| {
+        json!({"post": {
+            "summary": summary,
+            "description": description,
+            "operationId": format!("receive_{}", schema.to_lowercase()),
+            "tags": ["webhooks"],
+            "parameters": headers.clone(),
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": {"$ref": format!("#/components/schemas/{schema}")}}}},
+            "responses": {"2XX": {"description": "Received. Any other answer, or none within 10 seconds, is a failed attempt: careloop tries again after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (each ±20%), and disables an endpoint that has failed every attempt for `CARELOOP_WEBHOOK_DISABLE_AFTER_HOURS`."}}
+        }})
+    };
+    document["webhooks"] = json!({
+        "change": event(
+            "A change the endpoint subscribed to",
+            "A committed change of the feed that the endpoint's `event_types` name and its `scope` may read, with the record as that scope reads it. Sent at least once, in the feed's order as far as retries allow.",
+            "ChangeEvent",
+        ),
+        "ping": event(
+            "A test message",
+            "What `POST /v1/webhooks/{webhook_id}/test` sends.",
+            "PingEvent",
+        ),
+    });
+}
+
 /// Completes the generated document.
 pub fn apply(document: &mut Value) {
+    describe_webhooks(document);
     refer_to_page_items(document);
     split_shared_objects(document);
     describe_merge_patches(document);

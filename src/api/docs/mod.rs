@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::api::webhooks::dto::{ChangeEvent, PingEvent};
 use crate::auth::LEEWAY_SECS;
 use crate::error::{FieldError, Problem};
 
@@ -41,7 +42,7 @@ use crate::error::{FieldError, Problem};
             `Link` headers until it is removed in a later minor version.",
         license(name = "MIT OR Apache-2.0")
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, ChangeEvent, PingEvent)),
     // Every operation needs a bearer token unless it says otherwise (`security(())`, or the
     // receipt endpoints' `security(("receipt" = []))`).
     security(("bearer" = [])),
@@ -60,6 +61,7 @@ use crate::error::{FieldError, Problem};
         (name = "audit", description = "The append-only audit trail"),
         (name = "changes", description = "The change feed: every committed change, in commit order"),
         (name = "api-clients", description = "Machine clients that get their own tokens"),
+        (name = "webhooks", description = "Endpoints careloop posts the feed's events to (Standard Webhooks)"),
         (name = "oauth", description = "Tokens for machine clients (client credentials) and the keys that verify them"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -1,0 +1,293 @@
+//! The webhook outbox, as the worker in every node drives it: changes of the feed become
+//! deliveries (in the transaction that moves the endpoint's cursor on), deliveries are leased
+//! to one node at a time, and each attempt's outcome is recorded with the next attempt's time.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+use super::dto::{ChangeEvent, DeliveryStatus, DisabledReason};
+use super::sender::Outcome;
+use super::store::{DeliveryRow, WebhookRow};
+use crate::api::changes::store::{feed_change, record_as};
+use crate::auth::{Principal, Role};
+use crate::db::schema::{webhook_deliveries, webhooks};
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::ids::{DeliveryId, LocationId, WebhookId};
+use crate::domain::webhook::{event_for, next_attempt, signature};
+use crate::domain::{now, AuditAction, AuditResource};
+use crate::error::ApiResult;
+use crate::store::audit::{self, Actor, Change};
+use crate::store::changes::{self, Filter};
+use crate::store::support::to_row;
+
+/// How many changes one endpoint's turn considers.
+const CHANGES_PER_TURN: i64 = 200;
+/// How long a node holds a delivery it is sending (well past the 10-second timeout).
+const LEASE_SECONDS: i64 = 60;
+
+impl WebhookRow {
+    /// Who the endpoint reads as: its scope's roles, limited to its locations, like a token.
+    fn reader(&self) -> Principal {
+        Principal {
+            sub: format!("webhook:{}", self.id),
+            organisation_id: self.organisation_id.clone(),
+            roles: self.scope.0.iter().map(|r| Role::from(*r)).collect(),
+            locations: self
+                .location_ids
+                .as_ref()
+                .map(|l| l.0.iter().copied().map(LocationId::from).collect()),
+            name: None,
+        }
+    }
+}
+
+/// Turns the changes after each enabled endpoint's cursor into deliveries, every endpoint in
+/// its own transaction. Answers how many deliveries were queued.
+pub fn enqueue(conn: &mut DbConnection) -> ApiResult<usize> {
+    let endpoints: Vec<(WebhookId, String, i64)> = webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .select((webhooks::id, webhooks::organisation_id, webhooks::cursor))
+        .load(conn)?;
+    let mut queued = 0;
+    for (id, organisation_id, cursor) in endpoints {
+        if changes::head(conn, &organisation_id)?.0 <= cursor {
+            continue;
+        }
+        queued += write_transaction(conn, |conn| enqueue_for(conn, id))?;
+    }
+    Ok(queued)
+}
+
+/// One endpoint's turn. Moving the cursor locks the endpoint's row first, so two nodes never
+/// queue the same change twice.
+fn enqueue_for(conn: &mut DbConnection, id: WebhookId) -> ApiResult<usize> {
+    let locked = diesel::update(webhooks::table.find(id).filter(webhooks::enabled.eq(true)))
+        .set(webhooks::cursor.eq(webhooks::cursor))
+        .execute(conn)?;
+    if locked == 0 {
+        return Ok(0);
+    }
+    let endpoint = webhooks::table
+        .find(id)
+        .select(WebhookRow::as_select())
+        .first(conn)?;
+    let (_, pruned_through) = changes::head(conn, &endpoint.organisation_id)?;
+    let mut after = endpoint.cursor.max(pruned_through);
+    let rows = changes::read(
+        conn,
+        &endpoint.organisation_id,
+        &Filter::default(),
+        after,
+        CHANGES_PER_TURN,
+    )?;
+    let reader = endpoint.reader();
+    let mut queued = 0;
+    for row in rows {
+        let Some(seq) = row.seq else { continue };
+        after = seq;
+        let Some(event_type) = event_for(
+            &endpoint.event_types.0,
+            row.record_type,
+            row.action,
+            row.to_state.as_deref(),
+        ) else {
+            continue;
+        };
+        // Only what the endpoint's scope may read, through the same rule as `GET`.
+        let Some(record) = record_as(conn, &reader, row.record_type, row.record_id)? else {
+            continue;
+        };
+        let event = ChangeEvent {
+            event_type: event_type.clone(),
+            timestamp: now(),
+            data: feed_change(&row, seq, Some(record)),
+        };
+        let delivery = DeliveryRow::new(&endpoint, event_type, serde_json::to_string(&event)?);
+        diesel::insert_into(webhook_deliveries::table)
+            .values(&delivery)
+            .execute(conn)?;
+        queued += 1;
+    }
+    diesel::update(webhooks::table.find(id))
+        .set(webhooks::cursor.eq(after))
+        .execute(conn)?;
+    Ok(queued)
+}
+
+/// A delivery a node holds, with what it needs to send it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub url: String,
+    pub payload: String,
+    pub attempt: i32,
+    secrets: Vec<String>,
+}
+
+impl Claimed {
+    /// `webhook-signature`: one `v1,…` per secret in use, space-separated.
+    pub fn signatures(&self, timestamp: i64) -> String {
+        self.secrets
+            .iter()
+            .filter_map(|secret| {
+                signature(
+                    secret,
+                    &self.id.to_string(),
+                    timestamp,
+                    self.payload.as_bytes(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Leases up to `limit` due deliveries of enabled endpoints to `node`, oldest first. A lease is
+/// taken by a conditional update, so of two nodes only one gets each delivery.
+pub fn claim(conn: &mut DbConnection, node: &str, limit: i64) -> ApiResult<Vec<Claimed>> {
+    let now = to_row(now());
+    let free = webhook_deliveries::lease_until
+        .is_null()
+        .or(webhook_deliveries::lease_until.lt(now));
+    let due: Vec<(DeliveryRow, WebhookRow)> = webhook_deliveries::table
+        .inner_join(webhooks::table)
+        .filter(webhooks::enabled.eq(true))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+        .filter(webhook_deliveries::next_attempt_at.le(now))
+        .filter(free)
+        .order(webhook_deliveries::id.asc())
+        .limit(limit)
+        .select((DeliveryRow::as_select(), WebhookRow::as_select()))
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for (delivery, endpoint) in due {
+        let taken = diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq(delivery.id))
+                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+                .filter(free),
+        )
+        .set((
+            webhook_deliveries::lease_owner.eq(node),
+            webhook_deliveries::lease_until.eq(now + Duration::seconds(LEASE_SECONDS)),
+        ))
+        .execute(conn)?;
+        if taken == 0 {
+            continue;
+        }
+        let mut secrets = vec![endpoint.secret];
+        if let (Some(previous), Some(until)) =
+            (endpoint.previous_secret, endpoint.previous_secret_until)
+        {
+            if until > now {
+                secrets.push(previous);
+            }
+        }
+        claimed.push(Claimed {
+            id: delivery.id,
+            webhook_id: delivery.webhook_id,
+            url: endpoint.url,
+            payload: delivery.payload,
+            attempt: delivery.attempt,
+            secrets,
+        });
+    }
+    Ok(claimed)
+}
+
+/// Records an attempt: succeeded, due again after a back-off, or failed for good; and whether
+/// the endpoint is failing.
+pub fn record(
+    conn: &mut DbConnection,
+    node: &str,
+    claimed: &Claimed,
+    outcome: &Outcome,
+    at: DateTime<Utc>,
+) -> ApiResult<()> {
+    let attempt = claimed.attempt + 1;
+    let (status, next) = if outcome.succeeded() {
+        (DeliveryStatus::Succeeded, None)
+    } else {
+        match next_attempt(attempt, at) {
+            Some(next) => (DeliveryStatus::Pending, Some(to_row(next))),
+            None => (DeliveryStatus::Failed, None),
+        }
+    };
+    write_transaction(conn, |conn| {
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq(claimed.id))
+                .filter(webhook_deliveries::lease_owner.eq(node)),
+        )
+        .set((
+            webhook_deliveries::status.eq(status),
+            webhook_deliveries::attempt.eq(attempt),
+            webhook_deliveries::next_attempt_at.eq(next),
+            webhook_deliveries::last_attempt_at.eq(Some(to_row(at))),
+            webhook_deliveries::response_status.eq(outcome.response_status.map(i32::from)),
+            webhook_deliveries::duration_ms.eq(Some(outcome.duration_ms)),
+            webhook_deliveries::error.eq(&outcome.error),
+            webhook_deliveries::lease_owner.eq(None::<String>),
+            webhook_deliveries::lease_until.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        let endpoint = webhooks::table.find(claimed.webhook_id);
+        if outcome.succeeded() {
+            diesel::update(endpoint)
+                .set(webhooks::failing_since.eq(None::<chrono::NaiveDateTime>))
+                .execute(conn)?;
+        } else {
+            diesel::update(endpoint.filter(webhooks::failing_since.is_null()))
+                .set(webhooks::failing_since.eq(Some(to_row(at))))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// Disables the endpoints that have failed every attempt for `after`, each with an audit event.
+pub fn disable_failing(conn: &mut DbConnection, after: Duration) -> ApiResult<usize> {
+    let cutoff = to_row(now() - after);
+    let failing: Vec<(WebhookId, String, i64)> = webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .filter(webhooks::failing_since.lt(cutoff))
+        .select((webhooks::id, webhooks::organisation_id, webhooks::version))
+        .load(conn)?;
+    for (id, organisation_id, version) in &failing {
+        write_transaction(conn, |conn| {
+            let changed = diesel::update(
+                webhooks::table
+                    .find(*id)
+                    .filter(webhooks::version.eq(*version)),
+            )
+            .set((
+                webhooks::enabled.eq(false),
+                webhooks::disabled_reason.eq(Some(DisabledReason::Failing)),
+                webhooks::version.eq(version + 1),
+                webhooks::updated_at.eq(to_row(now())),
+            ))
+            .execute(conn)?;
+            if changed == 1 {
+                audit::record(
+                    conn,
+                    organisation_id,
+                    Actor::System,
+                    Change {
+                        action: AuditAction::Update,
+                        resource_type: AuditResource::Webhook,
+                        resource_id: id.to_string(),
+                        changed_fields: vec!["enabled".into(), "disabled_reason".into()],
+                        detail: Some(serde_json::json!({
+                            "reason": "failing",
+                            "failing_for_hours": after.num_hours(),
+                        })),
+                    },
+                )?;
+                log::warn!("disabled webhook {id}: every delivery failed for {after}");
+            }
+            Ok(())
+        })?;
+    }
+    Ok(failing.len())
+}
