@@ -131,13 +131,18 @@ def keep_rules(data):
         return
     if not isinstance(data, dict):
         return
-    for key, value in data.items():
+    for key, value in list(data.items()):
         if key == "location_id" and is_uuid(value):
             data[key] = seeded(key)
         elif key in ("locations", "location_ids") and isinstance(value, list) and all(is_uuid(v) for v in value):
             data[key] = [seeded("location_id") for _ in value]
         elif key == "url" and isinstance(value, str):
             data[key] = WEBHOOK_URL
+            # The fuzzer's endpoints stay disabled, or every change it makes would be queued
+            # to each of them while it runs.
+            data["enabled"] = False
+        elif key == "enabled" and value is True:
+            data[key] = False
         elif key == "event_types" and isinstance(value, list) and all(isinstance(v, str) for v in value):
             data[key] = [EVENT_TYPES[i % len(EVENT_TYPES)] for i in range(len(value))]
         elif key in REFERENCES and isinstance(value, list):

@@ -194,6 +194,14 @@ async fn bad_token_requests_get_oauth_errors() {
         400,
         "invalid_request",
     );
+    // A parameter careloop does not know is ignored, however often it comes.
+    token_request(
+        &app,
+        "grant_type=client_credentials&x=1&x=2",
+        Some((&id, &secret)),
+    )
+    .await
+    .expect(200);
     // Two ways of authenticating at once.
     oauth_error(
         token_request(

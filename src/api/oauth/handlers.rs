@@ -77,8 +77,10 @@ async fn read_form(
             "the body is not form-encoded",
         )
     })?;
+    // A parameter careloop reads may come once (RFC 6749 §3.2); any other is ignored.
     for (index, (name, _)) in fields.iter().enumerate() {
-        if fields[..index].iter().any(|(earlier, _)| earlier == name) {
+        let known = ["grant_type", "client_id", "client_secret", "scope"].contains(&name.as_str());
+        if known && fields[..index].iter().any(|(earlier, _)| earlier == name) {
             return Err(refuse(
                 OAuthErrorCode::InvalidRequest,
                 &format!("{name} is given more than once"),
