@@ -15,16 +15,25 @@ use crate::store::changes;
 /// idempotent).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Drops the change feed's changes older than `retention_days`, now and every hour.
+/// Drops the change feed's changes, and the webhook deliveries done with, older than
+/// `retention_days`, now and every hour.
 pub async fn prune_changes(db: Db, retention_days: u32) {
     let retention = chrono::Duration::days(i64::from(retention_days));
     loop {
         let pruned = db
-            .run(move |conn| changes::prune(conn, retention, now()))
+            .run(move |conn| {
+                let at = now();
+                Ok((
+                    changes::prune(conn, retention, at)?,
+                    outbox::prune(conn, retention, at)?,
+                ))
+            })
             .await;
         match pruned {
-            Ok(0) => {}
-            Ok(dropped) => log::info!("dropped {dropped} change(s) past retention"),
+            Ok((0, 0)) => {}
+            Ok((changes, deliveries)) => log::info!(
+                "dropped {changes} change(s) and {deliveries} webhook deliveries past retention"
+            ),
             Err(error) => log::error!("could not drop old changes: {error}"),
         }
         tokio::time::sleep(PRUNE_EVERY).await;

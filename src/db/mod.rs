@@ -1,6 +1,7 @@
 //! The database: one code path for SQLite and PostgreSQL through diesel's `MultiConnection`,
 //! a pool, embedded migrations and the transaction helper every write goes through.
 
+pub mod change_log;
 pub mod columns;
 pub mod instance;
 pub mod schema;
@@ -247,23 +248,30 @@ pub fn portable(conn: &DbConnection, sql: &str) -> String {
 
 /// Runs `work` in a transaction that takes the write lock up front on SQLite (`BEGIN
 /// IMMEDIATE`): two deferred transactions that both read and then write would otherwise
-/// deadlock, and SQLite answers that with SQLITE_BUSY at once instead of waiting.
+/// deadlock, and SQLite answers that with SQLITE_BUSY at once instead of waiting. The changes
+/// the work appended to the change log are numbered last, just before the commit.
 pub fn write_transaction<T, F>(conn: &mut DbConnection, work: F) -> ApiResult<T>
 where
     F: FnOnce(&mut DbConnection) -> ApiResult<T>,
 {
+    change_log::forget();
     match conn {
         DbConnection::Sqlite(sqlite) => {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
         }
         DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
     }
-    match work(conn) {
+    let done = work(conn).and_then(|value| {
+        change_log::number_pending(conn)?;
+        Ok(value)
+    });
+    match done {
         Ok(value) => {
             DbConnection::commit_transaction(conn)?;
             Ok(value)
         }
         Err(error) => {
+            change_log::forget();
             if let Err(rollback) = DbConnection::rollback_transaction(conn) {
                 log::error!("rollback failed: {rollback}");
             }

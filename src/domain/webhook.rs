@@ -127,18 +127,37 @@ pub fn is_public(address: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_documentation()
                 || a == 0
-                || (a == 100 && (64..128).contains(&b)))
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b)))
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            let segments = v6.segments();
+            let octets = v6.octets();
+            // An IPv4 address inside an IPv6 one is judged as the IPv4 address: mapped
+            // (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4
+            // (2002:aabb:ccdd::).
+            let embedded = if let Some(v4) = v6.to_ipv4() {
+                Some(v4)
+            } else if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                Some(std::net::Ipv4Addr::new(
+                    octets[12], octets[13], octets[14], octets[15],
+                ))
+            } else if segments[0] == 0x2002 {
+                Some(std::net::Ipv4Addr::new(
+                    octets[2], octets[3], octets[4], octets[5],
+                ))
+            } else {
+                None
+            };
+            if let Some(v4) = embedded.filter(|_| !v6.is_loopback() && !v6.is_unspecified()) {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+                || (segments[0] & 0xfe00) == 0xfc00
+                || (segments[0] & 0xffc0) == 0xfe80)
         }
     }
 }
@@ -252,10 +271,20 @@ mod tests {
             "fd00:ec2::254",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "198.18.0.1",
+            "240.0.0.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "2606:4700:4700::1111", "::ffff:1.1.1.1"] {
+        for public in [
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "::ffff:1.1.1.1",
+            "64:ff9b::808:808",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

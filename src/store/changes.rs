@@ -1,13 +1,6 @@
-//! The change log's writing side: one numbered change per committed write, appended in the
-//! transaction that makes it, and its retention.
-//!
-//! Numbers come from the organisation's row in `change_heads`, incremented in the writing
-//! transaction: the row lock it takes is held until commit, so number n+1 is only given out
-//! once the transaction holding n has committed (and is visible: PostgreSQL makes a commit
-//! visible before it releases its locks; SQLite has one writer at a time). A reader that has
-//! read up to n has therefore seen every change numbered before it, and one that resumes after
-//! n misses none. Writers of one organisation queue on that row for the last moments of their
-//! transactions; other organisations do not wait for them.
+//! The change log's writing side: one change per committed write, appended in the
+//! transaction that makes it (and numbered as it commits: see `db::change_log`), and its
+//! retention.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -16,11 +9,11 @@ use crate::db::schema::{
     change_heads, changes, concern_updates, concerns, evidence, improvement_plans, learning_events,
     locations, organisations, plan_actions, plan_reviews, recognitions, self_assessments,
 };
-use crate::db::DbConnection;
+use crate::db::{change_log, write_transaction, DbConnection};
 use crate::domain::change::{publish_after, ChangeAction, ChangeType};
 use crate::domain::ids::{kinds, RecordId};
 use crate::domain::now;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::store::audit::Actor;
 use crate::store::support::to_row;
 
@@ -39,6 +32,7 @@ pub struct ChangeRow {
 
 /// Appends the change `actor` just made to a record, inside the transaction that makes it.
 /// Each change says the record's version after it, and where the record is (for filtering).
+/// An anonymous raiser's change is withheld until the hour it was made in is over.
 pub fn append(
     conn: &mut DbConnection,
     organisation_id: &str,
@@ -48,21 +42,13 @@ pub fn append(
     action: ChangeAction,
 ) -> ApiResult<()> {
     let (version, location_id, state) = describe(conn, record_type, record_id)?;
-    let now = now();
-    // Earlier withheld changes to this record go first, so its versions come in order.
-    release(conn, organisation_id, now, Some(record_id))?;
     let anonymous = matches!(actor, Actor::Anonymous);
-    let seq = if anonymous {
-        None
-    } else {
-        Some(next_seq(conn, organisation_id)?)
-    };
     let occurred_at = actor.moment();
     diesel::insert_into(changes::table)
         .values((
             changes::id.eq(actor.new_id::<kinds::Change>(occurred_at)),
             changes::organisation_id.eq(organisation_id),
-            changes::seq.eq(seq),
+            changes::seq.eq(None::<i64>),
             changes::record_type.eq(record_type),
             changes::record_id.eq(record_id),
             changes::action.eq(action),
@@ -73,9 +59,10 @@ pub fn append(
             changes::location_id.eq(location_id),
             changes::occurred_at.eq(to_row(occurred_at)),
             changes::publish_after.eq(to_row(publish_after(anonymous, occurred_at))),
-            changes::published_at.eq(seq.map(|_| to_row(now))),
+            changes::published_at.eq(None::<chrono::NaiveDateTime>),
         ))
         .execute(conn)?;
+    change_log::pending(organisation_id);
     Ok(())
 }
 
@@ -87,76 +74,20 @@ pub fn start_log(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()
     Ok(())
 }
 
-/// The next change number, holding the organisation's head row until the transaction ends.
-fn next_seq(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<i64> {
-    let updated = diesel::update(change_heads::table.find(organisation_id))
-        .set(change_heads::last_seq.eq(change_heads::last_seq + 1))
-        .execute(conn)?;
-    if updated != 1 {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "organisation {organisation_id} has no change log"
-        )));
-    }
-    Ok(change_heads::table
-        .find(organisation_id)
-        .select(change_heads::last_seq)
-        .first(conn)?)
-}
-
-/// Numbers the withheld changes whose hour is over (and, with `record`, that record's), in a
-/// write transaction.
-fn release(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-    now: DateTime<Utc>,
-    record: Option<RecordId>,
-) -> ApiResult<()> {
-    let mut due = withheld(organisation_id)
-        .filter(changes::publish_after.le(to_row(now)))
-        .into_boxed();
-    if let Some(record) = record {
-        due = due.or_filter(
-            changes::organisation_id
-                .eq(organisation_id.to_owned())
-                .and(changes::seq.is_null())
-                .and(changes::record_id.eq(record)),
-        );
-    }
-    // In the order they were made; within one hour, in the random order of their ids.
-    let ids: Vec<String> = due
-        .order((changes::publish_after.asc(), changes::id.asc()))
-        .select(changes::id)
-        .load(conn)?;
-    for id in ids {
-        let seq = next_seq(conn, organisation_id)?;
-        diesel::update(changes::table.find(id))
-            .set((changes::seq.eq(seq), changes::published_at.eq(to_row(now))))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-fn withheld(
-    organisation_id: &str,
-) -> diesel::dsl::Filter<
-    diesel::dsl::Filter<changes::table, diesel::dsl::Eq<changes::organisation_id, String>>,
-    diesel::dsl::IsNull<changes::seq>,
-> {
-    changes::table
-        .filter(changes::organisation_id.eq(organisation_id.to_owned()))
-        .filter(changes::seq.is_null())
-}
-
 /// Numbers the withheld changes whose hour is over, when there are any: before a read of the
-/// feed, so a reader need not wait for the next write to see them.
+/// feed or the webhooks' turn, so they need not wait for the organisation's next write.
 pub fn release_due(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
-    let now = now();
-    let due: i64 = withheld(organisation_id)
-        .filter(changes::publish_after.le(to_row(now)))
+    let due: i64 = changes::table
+        .filter(changes::organisation_id.eq(organisation_id))
+        .filter(changes::seq.is_null())
+        .filter(changes::publish_after.le(to_row(now())))
         .count()
         .get_result(conn)?;
     if due > 0 {
-        crate::db::write_transaction(conn, |conn| release(conn, organisation_id, now, None))?;
+        write_transaction(conn, |_| {
+            change_log::pending(organisation_id);
+            Ok(())
+        })?;
     }
     Ok(())
 }
@@ -203,12 +134,26 @@ pub fn read(
     Ok(select.load(conn)?)
 }
 
+/// The change numbered `seq`, while the log keeps it.
+pub fn numbered(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    seq: i64,
+) -> ApiResult<Option<ChangeRow>> {
+    Ok(changes::table
+        .filter(changes::organisation_id.eq(organisation_id))
+        .filter(changes::seq.eq(seq))
+        .select(ChangeRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Drops the changes published more than `retention` before `now`, in every organisation, and
 /// remembers how far each log was dropped so an older cursor is answered `410 Gone`. Answers
 /// how many changes were dropped.
 pub fn prune(conn: &mut DbConnection, retention: Duration, now: DateTime<Utc>) -> ApiResult<usize> {
     let cutoff = to_row(now - retention);
-    crate::db::write_transaction(conn, |conn| {
+    write_transaction(conn, |conn| {
         let through: Vec<(String, Option<i64>)> = changes::table
             .filter(changes::published_at.lt(cutoff))
             .group_by(changes::organisation_id)

@@ -14,13 +14,14 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable};
 
-use crate::auth::{Principal, Role};
+use crate::auth::{Permission, Principal, Role};
+use crate::db::columns::JsonText;
 use crate::db::schema::{
-    concern_updates, concerns, evidence, improvement_plans, learning_events, locations,
-    plan_actions, recognitions, self_assessments,
+    api_clients, concern_updates, concerns, evidence, improvement_plans, learning_events,
+    locations, plan_actions, recognitions, self_assessments, webhooks,
 };
 use crate::db::{Backend, DbConnection};
-use crate::domain::ids::RecordId;
+use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 use crate::store::support::in_callers_reach;
@@ -87,6 +88,19 @@ pub fn self_assessments(principal: &Principal) -> self_assessments::BoxedQuery<'
     in_callers_reach!(self_assessments, location_id, principal)
 }
 
+/// Whether a machine client or webhook endpoint that reaches `locations` (every location when
+/// `None`) is the caller's to manage: a caller limited to some locations manages only the ones
+/// limited to those.
+pub fn reaches_no_further(principal: &Principal, locations: Option<&[uuid::Uuid]>) -> bool {
+    match (&principal.locations, locations) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(mine), Some(theirs)) => theirs
+            .iter()
+            .all(|location| mine.contains(&LocationId::from(*location))),
+    }
+}
+
 /// Of audit events, given as `(resource_type, resource_id)`, the subjects the caller may see:
 /// an event about a record only when they may see the record (a concern's timeline entry with
 /// its concern); organisation-wide events to every reader of the audit trail.
@@ -107,10 +121,24 @@ pub fn visible_audit_subjects(
         visible.extend(ids.into_iter().map(|id| (resource_type.to_owned(), id)));
     };
     add("organisation", ids_of("organisation"));
-    // Who registered or revoked a machine client, or set up a webhook, is the organisation's
-    // business: its trail readers see it (the clients and endpoints only admins read).
-    add("api_client", ids_of("api_client"));
-    add("webhook", ids_of("webhook"));
+    // A machine client's or webhook endpoint's events only to who may manage it (an endpoint
+    // since deleted, only to an admin of every location).
+    if principal.may(Permission::ManageApiClients) {
+        let clients = ids_of("api_client");
+        let reach: Vec<(RecordId, Option<JsonText<Vec<uuid::Uuid>>>)> = api_clients::table
+            .filter(api_clients::id.eq_any(clients.clone()))
+            .select((api_clients::id, api_clients::locations))
+            .load(conn)?;
+        add("api_client", managed(principal, clients, reach));
+    }
+    if principal.may(Permission::ManageWebhooks) {
+        let endpoints = ids_of("webhook");
+        let reach: Vec<(RecordId, Option<JsonText<Vec<uuid::Uuid>>>)> = webhooks::table
+            .filter(webhooks::id.eq_any(endpoints.clone()))
+            .select((webhooks::id, webhooks::location_ids))
+            .load(conn)?;
+        add("webhook", managed(principal, endpoints, reach));
+    }
     let records: Vec<(RecordKind, RecordId)> = subjects
         .iter()
         .filter_map(|(resource_type, id)| RecordKind::parse(resource_type).map(|k| (k, *id)))
@@ -152,6 +180,23 @@ pub fn visible_audit_subjects(
         add("self_assessment", seen);
     }
     Ok(visible)
+}
+
+/// Of the ids of clients or endpoints, the ones the caller manages, given each existing one's
+/// locations.
+fn managed(
+    principal: &Principal,
+    ids: Vec<RecordId>,
+    reach: Vec<(RecordId, Option<JsonText<Vec<uuid::Uuid>>>)>,
+) -> Vec<RecordId> {
+    ids.into_iter()
+        .filter(|id| match reach.iter().find(|(found, _)| found == id) {
+            Some((_, locations)) => {
+                reaches_no_further(principal, locations.as_ref().map(|l| l.0.as_slice()))
+            }
+            None => principal.locations.is_none(),
+        })
+        .collect()
 }
 
 /// Of `ids` of records of `kind`, those the caller may see.

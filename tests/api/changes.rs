@@ -422,3 +422,41 @@ async fn a_reader_racing_many_writers_sees_every_version_exactly_once() {
     }
     assert_eq!(seen.len(), WRITERS * 4, "nothing repeated, nothing else");
 }
+
+#[actix_web::test]
+async fn writes_racing_on_one_concern_all_land_and_number_in_order() {
+    let app = TestApp::new().await;
+    let head = app.get(&app.admin, "/v1/changes/cursor").await.expect(200);
+    let head = head.body["cursor"].as_str().unwrap().to_owned();
+    let concern = app.raise(&app.manager, json!({})).await;
+    // A note and an edit of one concern at once, again and again: each locks the concern and
+    // the organisation's log, never in an order that could deadlock (PostgreSQL would abort
+    // one as a 500).
+    let (notes, record) = (
+        format!("/v1/concerns/{concern}/updates"),
+        format!("/v1/concerns/{concern}"),
+    );
+    for round in 0..8 {
+        let note = app.post(
+            &app.manager,
+            &notes,
+            json!({"body": format!("Note {round}")}),
+        );
+        let edit = app.patch(
+            &app.manager,
+            &record,
+            json!({"risk": if round % 2 == 0 { "high" } else { "low" }}),
+        );
+        let (note, edit) = futures_util::join!(note, edit);
+        note.expect(201);
+        assert!([200, 409].contains(&edit.status.as_u16()), "{}", edit.body);
+    }
+    let (items, _) = read_all(&app, &app.admin, "limit=200", Some(head)).await;
+    let versions: Vec<i64> = changes_of(&items, &concern)
+        .iter()
+        .map(|c| c["version"].as_i64().unwrap())
+        .collect();
+    let mut sorted = versions.clone();
+    sorted.sort();
+    assert_eq!(versions, sorted, "a record's versions in order");
+}

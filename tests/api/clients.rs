@@ -463,3 +463,99 @@ async fn each_subject_has_its_quota_and_past_it_waits() {
         .expect(200);
     assert_eq!(health.header("ratelimit"), None);
 }
+
+#[actix_web::test]
+async fn an_admin_of_some_locations_manages_only_clients_and_endpoints_limited_to_them() {
+    let app = TestApp::new().await;
+    let everywhere = register(&app, json!({"name": "Everywhere", "roles": ["viewer"]}))
+        .await
+        .0;
+    let mut limited = claims(&app.org, &[Role::Admin], "site-admin");
+    limited.locations = Some(vec![app.location.clone()]);
+    let limited = sign(&limited);
+    // Not one that reaches every location: not registered, read, rotated or listed.
+    let refused = app
+        .post(
+            &limited,
+            "/v1/api-clients",
+            json!({"name": "X", "roles": ["manager"]}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(refused.body["errors"][0]["field"], "locations");
+    app.post(
+        &limited,
+        "/v1/api-clients",
+        json!({"name": "X", "roles": ["viewer"], "locations": [app.second_location]}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    for path in [
+        format!("/v1/api-clients/{everywhere}"),
+        format!("/v1/api-clients/{everywhere}/rotate-secret"),
+    ] {
+        let answer = if path.ends_with("secret") {
+            app.post(&limited, &path, json!({})).await
+        } else {
+            app.get(&limited, &path).await
+        };
+        answer.expect_problem(404, "not_found");
+    }
+    let mine = app
+        .post(
+            &limited,
+            "/v1/api-clients",
+            json!({"name": "Site app", "roles": ["staff"], "locations": [app.location]}),
+        )
+        .await
+        .expect(201)
+        .body["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = app.get(&limited, "/v1/api-clients").await.expect(200);
+    let ids: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [mine.as_str()]);
+    // The same for webhook endpoints.
+    let webhook = app
+        .post(
+            &app.admin,
+            "/v1/webhooks",
+            json!({"url": "https://vendor.example/hook", "event_types": ["*"], "scope": ["viewer"]}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.get(&limited, &format!("/v1/webhooks/{webhook}"))
+        .await
+        .expect_problem(404, "not_found");
+    let refused = app
+        .post(
+            &limited,
+            "/v1/webhooks",
+            json!({"url": "https://vendor.example/hook", "event_types": ["*"], "scope": ["viewer"]}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(refused.body["errors"][0]["field"], "location_ids");
+    // Their audit trail: to who manages them, not to a viewer.
+    let trail = |token: &str, id: &str| {
+        let path = format!("/v1/audit-events?resource_id={id}");
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            app.get(&token, &path).await.expect(200).body["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(trail(&app.admin, &everywhere).await, 1);
+    assert_eq!(trail(&app.viewer, &everywhere).await, 0);
+    assert_eq!(trail(&app.viewer, &webhook).await, 0);
+}

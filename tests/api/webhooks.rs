@@ -531,3 +531,49 @@ async fn careloop_refuses_to_deliver_inside_its_network_unless_allowed() {
     assert!(outcome.error.is_some());
     assert!(receiver.got().is_empty());
 }
+
+#[actix_web::test]
+async fn each_attempt_carries_the_record_as_the_scope_reads_it_then() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    let (webhook, _) = subscribe(&app, &receiver, json!({"event_types": ["concern.*"]})).await;
+    receiver.answer_next(&[503]);
+    let concern = app.raise(&app.manager, json!({})).await;
+    round(&app, "node-a").await;
+    assert_eq!(receiver.got().len(), 1);
+    // Flagged confidential before the retry: the integration scope may no longer read it, so
+    // neither the retry nor the change that flagged it is sent.
+    app.patch(
+        &app.manager,
+        &format!("/v1/concerns/{concern}"),
+        json!({"confidential": true}),
+    )
+    .await
+    .expect(200);
+    let first = deliveries(&app, &webhook).await.pop().unwrap();
+    let id = first["id"].as_str().unwrap();
+    app.post(
+        &app.admin,
+        &format!("/v1/webhooks/{webhook}/deliveries/{id}/retry"),
+        json!({}),
+    )
+    .await
+    .expect(202);
+    round(&app, "node-a").await;
+    assert_eq!(receiver.got().len(), 1, "nothing more was sent");
+    let listed = deliveries(&app, &webhook).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["status"], "withdrawn");
+    assert_eq!(listed[0]["next_attempt_at"], Value::Null);
+    // Deliveries done with are dropped with the feed's retention.
+    let dropped = app.with_conn(|conn| {
+        careloop::api::webhooks::outbox::prune(
+            conn,
+            chrono::Duration::days(30),
+            chrono::Utc::now() + chrono::Duration::days(31),
+        )
+        .unwrap()
+    });
+    assert_eq!(dropped, 1);
+    assert_eq!(app.count("webhook_deliveries"), 0);
+}

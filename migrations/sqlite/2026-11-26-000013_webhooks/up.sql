@@ -31,7 +31,11 @@ CREATE TABLE webhook_deliveries (
     organisation_id TEXT NOT NULL REFERENCES organisations (id),
     webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
     event_type TEXT NOT NULL,
-    payload TEXT NOT NULL,
+    -- The change sent; its record is read when each attempt is made, with the endpoint's
+    -- scope then, so an attempt never carries what the endpoint may no longer read.
+    change_seq BIGINT,
+    -- What a test ping sends (a change's message is built when it is sent).
+    payload TEXT,
     status TEXT NOT NULL,
     attempt INTEGER NOT NULL,
     next_attempt_at TIMESTAMP,

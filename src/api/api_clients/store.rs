@@ -17,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
 use crate::store::support::{to_row, to_utc};
+use crate::store::visibility::reaches_no_further;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_clients)]
@@ -69,12 +70,20 @@ fn mine(principal: &Principal) -> api_clients::BoxedQuery<'static, crate::db::Ba
         .into_boxed()
 }
 
+impl ClientRow {
+    /// Whether the caller may manage this client (see [`reaches_no_further`]).
+    fn managed_by(&self, principal: &Principal) -> bool {
+        reaches_no_further(principal, self.locations.as_ref().map(|l| l.0.as_slice()))
+    }
+}
+
 fn find(conn: &mut DbConnection, principal: &Principal, id: ApiClientId) -> ApiResult<ClientRow> {
     mine(principal)
         .filter(api_clients::id.eq(id))
         .select(ClientRow::as_select())
         .first(conn)
         .optional()?
+        .filter(|row| row.managed_by(principal))
         .ok_or(ApiError::NotFound("API client"))
 }
 
@@ -104,6 +113,12 @@ pub fn create(
     principal: &Principal,
     new: &NewApiClient,
 ) -> ApiResult<ApiClient> {
+    if principal.locations.is_some() && new.locations.is_none() {
+        return Err(ApiError::field(
+            "locations",
+            "is required for a caller limited to some locations",
+        ));
+    }
     for (index, location) in new.locations.iter().flatten().enumerate() {
         locations::store::check_reference(conn, principal, Some(LocationId::from(*location)))
             .map_err(|_| ApiError::field(format!("locations[{index}]"), "no such location"))?;
@@ -141,15 +156,27 @@ pub fn list(
     principal: &Principal,
     page: &Page,
 ) -> ApiResult<Paginated<ApiClient>> {
-    let mut select = mine(principal)
-        .select(ClientRow::as_select())
-        .order(api_clients::id.asc())
-        .limit(page.fetch());
-    if let Some(after) = &page.after {
-        select = select.filter(api_clients::id.gt(after.clone()));
-    }
-    let rows = select.load(conn)?;
-    page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto(None)))
+    page.read_kept(
+        conn,
+        |conn, after, limit| {
+            let mut select = mine(principal)
+                .select(ClientRow::as_select())
+                .order(api_clients::id.asc())
+                .limit(limit);
+            if let Some(after) = after {
+                select = select.filter(api_clients::id.gt(after));
+            }
+            Ok(select.load(conn)?)
+        },
+        |row| row.id.uuid(),
+        |_, rows| {
+            Ok(rows
+                .into_iter()
+                .filter(|r| r.managed_by(principal))
+                .collect())
+        },
+        |row| row.into_dto(None),
+    )
 }
 
 pub fn get(

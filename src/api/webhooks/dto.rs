@@ -26,6 +26,9 @@ text_enum!(
         Succeeded => "succeeded",
         /// Every attempt failed; `POST …/retry` sends it again.
         Failed => "failed",
+        /// Not sent: when its turn came, the endpoint's scope could no longer read the record
+        /// (or the change was past the feed's retention).
+        Withdrawn => "withdrawn",
     }
 );
 

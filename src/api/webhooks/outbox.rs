@@ -2,6 +2,8 @@
 //! deliveries (in the transaction that moves the endpoint's cursor on), deliveries are leased
 //! to one node at a time, and each attempt's outcome is recorded with the next attempt's time.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
@@ -18,12 +20,14 @@ use crate::domain::{now, AuditAction, AuditResource};
 use crate::error::ApiResult;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::changes::{self, Filter};
-use crate::store::support::to_row;
+use crate::store::support::{to_row, to_utc};
 
 /// How many changes one endpoint's turn considers.
 const CHANGES_PER_TURN: i64 = 200;
-/// How long a node holds a delivery it is sending (well past the 10-second timeout).
+/// How long a node holds a delivery it is sending (well past the 10-second timeout), and how
+/// much longer for each of the endpoint's messages it sends before it.
 const LEASE_SECONDS: i64 = 60;
+const SEND_SECONDS: i64 = 15;
 
 impl WebhookRow {
     /// Who the endpoint reads as: its scope's roles, limited to its locations, like a token.
@@ -42,18 +46,27 @@ impl WebhookRow {
 }
 
 /// Turns the changes after each enabled endpoint's cursor into deliveries, every endpoint in
-/// its own transaction. Answers how many deliveries were queued.
+/// its own transaction (one endpoint's failure is logged and keeps no other waiting). Answers
+/// how many deliveries were queued.
 pub fn enqueue(conn: &mut DbConnection) -> ApiResult<usize> {
     let endpoints: Vec<(WebhookId, String, i64)> = webhooks::table
         .filter(webhooks::enabled.eq(true))
         .select((webhooks::id, webhooks::organisation_id, webhooks::cursor))
         .load(conn)?;
+    let organisations: BTreeSet<&String> = endpoints.iter().map(|(_, o, _)| o).collect();
+    for organisation_id in organisations {
+        // An anonymous raiser's change joins the feed once its hour is over, write or not.
+        changes::release_due(conn, organisation_id)?;
+    }
     let mut queued = 0;
     for (id, organisation_id, cursor) in endpoints {
         if changes::head(conn, &organisation_id)?.0 <= cursor {
             continue;
         }
-        queued += write_transaction(conn, |conn| enqueue_for(conn, id))?;
+        match write_transaction(conn, |conn| enqueue_for(conn, id)) {
+            Ok(count) => queued += count,
+            Err(error) => log::error!("could not queue webhook {id}'s changes: {error}"),
+        }
     }
     Ok(queued)
 }
@@ -93,16 +106,12 @@ fn enqueue_for(conn: &mut DbConnection, id: WebhookId) -> ApiResult<usize> {
         ) else {
             continue;
         };
-        // Only what the endpoint's scope may read, through the same rule as `GET`.
-        let Some(record) = record_as(conn, &reader, row.record_type, row.record_id)? else {
+        // Only what the endpoint's scope may read, through the same rule as `GET` (read again
+        // when each attempt is made).
+        if record_as(conn, &reader, row.record_type, row.record_id)?.is_none() {
             continue;
-        };
-        let event = ChangeEvent {
-            event_type: event_type.clone(),
-            timestamp: now(),
-            data: feed_change(&row, seq, Some(record)),
-        };
-        let delivery = DeliveryRow::new(&endpoint, event_type, serde_json::to_string(&event)?);
+        }
+        let delivery = DeliveryRow::new(&endpoint, event_type, Some(seq), None);
         diesel::insert_into(webhook_deliveries::table)
             .values(&delivery)
             .execute(conn)?;
@@ -120,6 +129,7 @@ pub struct Claimed {
     pub id: DeliveryId,
     pub webhook_id: WebhookId,
     pub url: String,
+    /// The message as this attempt sends it.
     pub payload: String,
     pub attempt: i32,
     secrets: Vec<String>,
@@ -143,8 +153,11 @@ impl Claimed {
     }
 }
 
-/// Leases up to `limit` due deliveries of enabled endpoints to `node`, oldest first. A lease is
-/// taken by a conditional update, so of two nodes only one gets each delivery.
+/// Leases up to `limit` due deliveries of enabled endpoints to `node`, oldest first, and builds
+/// each message with its record as the endpoint's scope reads it now. A lease is taken by a
+/// conditional update, so of two nodes only one gets each delivery; it lasts while the node
+/// sends the endpoint's earlier messages (one after another, each within the timeout) and the
+/// message itself. A delivery whose record the endpoint may no longer read is withdrawn.
 pub fn claim(conn: &mut DbConnection, node: &str, limit: i64) -> ApiResult<Vec<Claimed>> {
     let now = to_row(now());
     let free = webhook_deliveries::lease_until
@@ -160,22 +173,38 @@ pub fn claim(conn: &mut DbConnection, node: &str, limit: i64) -> ApiResult<Vec<C
         .limit(limit)
         .select((DeliveryRow::as_select(), WebhookRow::as_select()))
         .load(conn)?;
+    let mut queued_before: HashMap<WebhookId, i64> = HashMap::new();
     let mut claimed = Vec::new();
     for (delivery, endpoint) in due {
+        let ahead = queued_before.entry(endpoint.id).or_default();
+        let lease = now + Duration::seconds(LEASE_SECONDS + SEND_SECONDS * *ahead);
         let taken = diesel::update(
             webhook_deliveries::table
                 .filter(webhook_deliveries::id.eq(delivery.id))
                 .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+                .filter(webhook_deliveries::next_attempt_at.le(now))
                 .filter(free),
         )
         .set((
             webhook_deliveries::lease_owner.eq(node),
-            webhook_deliveries::lease_until.eq(now + Duration::seconds(LEASE_SECONDS)),
+            webhook_deliveries::lease_until.eq(lease),
         ))
         .execute(conn)?;
         if taken == 0 {
             continue;
         }
+        let Some(payload) = message(conn, &delivery, &endpoint)? else {
+            diesel::update(webhook_deliveries::table.find(delivery.id))
+                .set((
+                    webhook_deliveries::status.eq(DeliveryStatus::Withdrawn),
+                    webhook_deliveries::next_attempt_at.eq(None::<chrono::NaiveDateTime>),
+                    webhook_deliveries::lease_owner.eq(None::<String>),
+                    webhook_deliveries::lease_until.eq(None::<chrono::NaiveDateTime>),
+                ))
+                .execute(conn)?;
+            continue;
+        };
+        *ahead += 1;
         let mut secrets = vec![endpoint.secret];
         if let (Some(previous), Some(until)) =
             (endpoint.previous_secret, endpoint.previous_secret_until)
@@ -188,12 +217,36 @@ pub fn claim(conn: &mut DbConnection, node: &str, limit: i64) -> ApiResult<Vec<C
             id: delivery.id,
             webhook_id: delivery.webhook_id,
             url: endpoint.url,
-            payload: delivery.payload,
+            payload,
             attempt: delivery.attempt,
             secrets,
         });
     }
     Ok(claimed)
+}
+
+/// The body to send: a ping's as stored; a change's with its record as the endpoint's scope
+/// reads it now, or `None` when it may not (or the change is past retention).
+fn message(
+    conn: &mut DbConnection,
+    delivery: &DeliveryRow,
+    endpoint: &WebhookRow,
+) -> ApiResult<Option<String>> {
+    let Some(seq) = delivery.change_seq else {
+        return Ok(delivery.payload.clone());
+    };
+    let Some(row) = changes::numbered(conn, &endpoint.organisation_id, seq)? else {
+        return Ok(None);
+    };
+    let Some(record) = record_as(conn, &endpoint.reader(), row.record_type, row.record_id)? else {
+        return Ok(None);
+    };
+    let event = ChangeEvent {
+        event_type: delivery.event_type.clone(),
+        timestamp: to_utc(delivery.created_at),
+        data: feed_change(&row, seq, Some(record)),
+    };
+    Ok(Some(serde_json::to_string(&event)?))
 }
 
 /// Records an attempt: succeeded, due again after a back-off, or failed for good; and whether
@@ -215,7 +268,7 @@ pub fn record(
         }
     };
     write_transaction(conn, |conn| {
-        diesel::update(
+        let recorded = diesel::update(
             webhook_deliveries::table
                 .filter(webhook_deliveries::id.eq(claimed.id))
                 .filter(webhook_deliveries::lease_owner.eq(node)),
@@ -232,6 +285,12 @@ pub fn record(
             webhook_deliveries::lease_until.eq(None::<chrono::NaiveDateTime>),
         ))
         .execute(conn)?;
+        if recorded == 0 {
+            log::warn!(
+                "delivery {} was sent after its lease passed to another node",
+                claimed.id
+            );
+        }
         let endpoint = webhooks::table.find(claimed.webhook_id);
         if outcome.succeeded() {
             diesel::update(endpoint)
@@ -256,10 +315,12 @@ pub fn disable_failing(conn: &mut DbConnection, after: Duration) -> ApiResult<us
         .load(conn)?;
     for (id, organisation_id, version) in &failing {
         write_transaction(conn, |conn| {
+            // Only if it is still failing: a success clears `failing_since`.
             let changed = diesel::update(
                 webhooks::table
                     .find(*id)
-                    .filter(webhooks::version.eq(*version)),
+                    .filter(webhooks::version.eq(*version))
+                    .filter(webhooks::failing_since.lt(cutoff)),
             )
             .set((
                 webhooks::enabled.eq(false),
@@ -290,4 +351,15 @@ pub fn disable_failing(conn: &mut DbConnection, after: Duration) -> ApiResult<us
         })?;
     }
     Ok(failing.len())
+}
+
+/// Drops the deliveries that are done (sent, failed or withdrawn) and older than `retention`,
+/// as the change feed drops its changes. Answers how many.
+pub fn prune(conn: &mut DbConnection, retention: Duration, at: DateTime<Utc>) -> ApiResult<usize> {
+    Ok(diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending))
+            .filter(webhook_deliveries::created_at.lt(to_row(at - retention))),
+    )
+    .execute(conn)?)
 }

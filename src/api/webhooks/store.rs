@@ -24,6 +24,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::changes;
 use crate::store::support::{save_if_unchanged, to_row, to_utc};
+use crate::store::visibility::reaches_no_further;
 
 /// How long a rotated-out secret keeps signing beside the new one.
 pub const PREVIOUS_SECRET_KEPT_HOURS: i64 = 24;
@@ -77,7 +78,8 @@ pub struct DeliveryRow {
     pub organisation_id: String,
     pub webhook_id: WebhookId,
     pub event_type: String,
-    pub payload: String,
+    pub change_seq: Option<i64>,
+    pub payload: Option<String>,
     pub status: DeliveryStatus,
     pub attempt: i32,
     pub next_attempt_at: Option<NaiveDateTime>,
@@ -91,14 +93,21 @@ pub struct DeliveryRow {
 }
 
 impl DeliveryRow {
-    /// A message to send as soon as a worker gets to it.
-    pub fn new(webhook: &WebhookRow, event_type: String, payload: String) -> Self {
+    /// A message to send as soon as a worker gets to it: the change numbered `change_seq`, or
+    /// a fixed `payload` (a ping).
+    pub fn new(
+        webhook: &WebhookRow,
+        event_type: String,
+        change_seq: Option<i64>,
+        payload: Option<String>,
+    ) -> Self {
         let now = to_row(now());
         Self {
             id: DeliveryId::new(),
             organisation_id: webhook.organisation_id.clone(),
             webhook_id: webhook.id,
             event_type,
+            change_seq,
             payload,
             status: DeliveryStatus::Pending,
             attempt: 0,
@@ -135,12 +144,23 @@ fn mine(principal: &Principal) -> webhooks::BoxedQuery<'static, Backend> {
         .into_boxed()
 }
 
+impl WebhookRow {
+    /// Whether the caller may manage this endpoint (see [`reaches_no_further`]).
+    fn managed_by(&self, principal: &Principal) -> bool {
+        reaches_no_further(
+            principal,
+            self.location_ids.as_ref().map(|l| l.0.as_slice()),
+        )
+    }
+}
+
 fn find(conn: &mut DbConnection, principal: &Principal, id: WebhookId) -> ApiResult<WebhookRow> {
     mine(principal)
         .filter(webhooks::id.eq(id))
         .select(WebhookRow::as_select())
         .first(conn)
         .optional()?
+        .filter(|row| row.managed_by(principal))
         .ok_or(ApiError::NotFound("webhook"))
 }
 
@@ -152,9 +172,15 @@ fn check(
     allow_private: bool,
     url: Option<&str>,
     event_types: Option<&[EventType]>,
-    location_ids: Option<&[uuid::Uuid]>,
+    location_ids: Option<Option<&[uuid::Uuid]>>,
 ) -> ApiResult<()> {
     let mut errors = Vec::new();
+    if principal.locations.is_some() && location_ids == Some(None) {
+        errors.push(FieldError::new(
+            "location_ids",
+            "is required for a caller limited to some locations",
+        ));
+    }
     if let Some(Err(message)) = url.map(|url| check_url(url, allow_private)) {
         errors.push(FieldError::new("url", message));
     }
@@ -166,7 +192,7 @@ fn check(
             ));
         }
     }
-    for (index, location) in location_ids.into_iter().flatten().enumerate() {
+    for (index, location) in location_ids.flatten().into_iter().flatten().enumerate() {
         if locations::store::check_reference(conn, principal, Some(LocationId::from(*location)))
             .is_err()
         {
@@ -217,7 +243,7 @@ pub fn create(
         allow_private,
         Some(&new.url),
         Some(&new.event_types),
-        new.location_ids.as_deref(),
+        Some(new.location_ids.as_deref()),
     )?;
     let secret = new_secret();
     let now = to_row(now());
@@ -264,15 +290,27 @@ pub fn list(
     principal: &Principal,
     page: &Page,
 ) -> ApiResult<Paginated<Webhook>> {
-    let mut select = mine(principal)
-        .select(WebhookRow::as_select())
-        .order(webhooks::id.asc())
-        .limit(page.fetch());
-    if let Some(after) = &page.after {
-        select = select.filter(webhooks::id.gt(after.clone()));
-    }
-    let rows = select.load(conn)?;
-    page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto(None)))
+    page.read_kept(
+        conn,
+        |conn, after, limit| {
+            let mut select = mine(principal)
+                .select(WebhookRow::as_select())
+                .order(webhooks::id.asc())
+                .limit(limit);
+            if let Some(after) = after {
+                select = select.filter(webhooks::id.gt(after));
+            }
+            Ok(select.load(conn)?)
+        },
+        |row| row.id.uuid(),
+        |_, rows| {
+            Ok(rows
+                .into_iter()
+                .filter(|r| r.managed_by(principal))
+                .collect())
+        },
+        |row| row.into_dto(None),
+    )
 }
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: WebhookId) -> ApiResult<Webhook> {
@@ -311,7 +349,7 @@ pub fn update(
         allow_private,
         patch.url.as_deref(),
         patch.event_types.as_deref(),
-        patch.location_ids.clone().flatten().as_deref(),
+        patch.location_ids.as_ref().map(|l| l.as_deref()),
     )?;
     // Enabling an endpoint careloop disabled starts its failure clock afresh.
     let enabling = patch.enabled == Some(true) && !before.enabled;
@@ -416,7 +454,8 @@ pub fn list_deliveries(
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 
-/// Sends a delivery again, now: a failed one gets a fresh round of attempts.
+/// Sends a delivery again, now: a failed one gets a fresh round of attempts. (One a node is
+/// sending keeps its lease: the attempt in flight is recorded, and this one follows.)
 pub fn retry(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -433,8 +472,6 @@ pub fn retry(
         webhook_deliveries::status.eq(DeliveryStatus::Pending),
         webhook_deliveries::attempt.eq(0),
         webhook_deliveries::next_attempt_at.eq(Some(to_row(now()))),
-        webhook_deliveries::lease_owner.eq(None::<String>),
-        webhook_deliveries::lease_until.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)?;
     if found == 0 {
@@ -457,7 +494,12 @@ pub fn test(conn: &mut DbConnection, principal: &Principal, id: WebhookId) -> Ap
             webhook_id: id.uuid(),
         },
     };
-    let row = DeliveryRow::new(&webhook, PING.to_owned(), serde_json::to_string(&ping)?);
+    let row = DeliveryRow::new(
+        &webhook,
+        PING.to_owned(),
+        None,
+        Some(serde_json::to_string(&ping)?),
+    );
     diesel::insert_into(webhook_deliveries::table)
         .values(&row)
         .execute(conn)?;

@@ -1,0 +1,115 @@
+//! Numbering the change log at commit. A write appends its changes unnumbered and names its
+//! organisation here; just before the transaction commits, [`number_pending`] takes the
+//! organisation's `change_heads` row (a row lock held until commit) and numbers them. So:
+//!
+//! - number n+1 is handed out only after the transaction holding n has committed, and is
+//!   visible (PostgreSQL makes a commit visible before it releases its locks; SQLite has one
+//!   writer at a time): a reader that has read up to n has seen every change before it;
+//! - the head row is the last lock a transaction takes and is held only for the commit, so it
+//!   cannot close a cycle with the rows a write locks (no deadlock), and writers of one
+//!   organisation queue only for that moment;
+//! - the rows to number are read after the lock is taken, so a change is never numbered twice.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{change_heads, changes};
+use super::DbConnection;
+use crate::domain::ids::RecordId;
+use crate::domain::now;
+use crate::error::{ApiError, ApiResult};
+
+thread_local! {
+    /// The organisations the transaction running on this thread appended changes to. (A
+    /// transaction runs start to end on one thread of the blocking pool.)
+    static PENDING: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// Marks the organisation's log to be numbered when the running transaction commits.
+pub fn pending(organisation_id: &str) {
+    PENDING.with(|pending| pending.borrow_mut().insert(organisation_id.to_owned()));
+}
+
+/// Forgets what a transaction marked (it rolled back, or it is about to start).
+pub fn forget() {
+    PENDING.with(|pending| pending.borrow_mut().clear());
+}
+
+/// Numbers the changes of every organisation the transaction marked, in a fixed order of
+/// organisations (so two transactions never wait for each other's heads in a cycle).
+pub fn number_pending(conn: &mut DbConnection) -> ApiResult<()> {
+    let organisations = PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()));
+    for organisation_id in organisations {
+        number(conn, &organisation_id)?;
+    }
+    Ok(())
+}
+
+#[derive(Queryable)]
+struct Unnumbered {
+    id: String,
+    record_id: RecordId,
+    occurred_at: NaiveDateTime,
+    version: i64,
+    publish_after: NaiveDateTime,
+}
+
+/// Numbers the organisation's unnumbered changes that may be shown: this transaction's, any
+/// withheld one whose hour is over, and a withheld change to a record this transaction changed
+/// (so a record's versions come in order).
+fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
+    let locked = diesel::update(change_heads::table.find(organisation_id))
+        .set(change_heads::last_seq.eq(change_heads::last_seq))
+        .execute(conn)?;
+    if locked != 1 {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "organisation {organisation_id} has no change log"
+        )));
+    }
+    let now = now().naive_utc();
+    let mut waiting: Vec<Unnumbered> = changes::table
+        .filter(changes::organisation_id.eq(organisation_id))
+        .filter(changes::seq.is_null())
+        .select((
+            changes::id,
+            changes::record_id,
+            changes::occurred_at,
+            changes::version,
+            changes::publish_after,
+        ))
+        .load(conn)?;
+    let due: HashSet<RecordId> = waiting
+        .iter()
+        .filter(|c| c.publish_after <= now)
+        .map(|c| c.record_id)
+        .collect();
+    waiting.retain(|c| due.contains(&c.record_id));
+    // In the order they were made (an anonymous raiser's dated to its hour); a record's
+    // versions in order; within one hour, in the random order of their ids.
+    waiting
+        .sort_by(|a, b| (a.occurred_at, a.version, &a.id).cmp(&(b.occurred_at, b.version, &b.id)));
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let mut seq: i64 = change_heads::table
+        .find(organisation_id)
+        .select(change_heads::last_seq)
+        .first(conn)?;
+    for change in &waiting {
+        seq += 1;
+        diesel::update(
+            changes::table
+                .filter(changes::id.eq(&change.id))
+                .filter(changes::seq.is_null()),
+        )
+        .set((changes::seq.eq(seq), changes::published_at.eq(now)))
+        .execute(conn)?;
+    }
+    diesel::update(change_heads::table.find(organisation_id))
+        .set(change_heads::last_seq.eq(seq))
+        .execute(conn)?;
+    Ok(())
+}
