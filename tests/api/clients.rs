@@ -455,6 +455,16 @@ async fn each_subject_has_its_quota_and_past_it_waits() {
         .header("ratelimit")
         .unwrap()
         .starts_with("\"default\";r=0;"));
+    // A client's token requests count against its quota too.
+    let (id, secret) = register(&app, json!({"name": "Vendor", "roles": ["viewer"]})).await;
+    for _ in 0..3 {
+        token_request(&app, "grant_type=client_credentials", Some((&id, &secret)))
+            .await
+            .expect(200);
+    }
+    token_request(&app, "grant_type=client_credentials", Some((&id, &secret)))
+        .await
+        .expect_problem(429, "too_many_requests");
     // Another subject is counted apart; a request without a token is not counted at all.
     app.get(&app.manager, "/v1/organisation").await.expect(200);
     let health = app

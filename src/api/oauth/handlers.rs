@@ -179,6 +179,11 @@ fn roles_for(client: &ClientRow, scope: Option<&str>) -> Result<Vec<Role>, Refus
         (status = 401, description = "`invalid_client`: unknown client, wrong secret, revoked \
             client or no credentials", body = OAuthError,
             headers(("WWW-Authenticate" = String, description = "`Basic realm=\"careloop\"`"))),
+        (status = 429, description = "- `too_many_requests`: the client is past its quota \
+            (`CARELOOP_RATE_LIMIT_PER_MINUTE`, shared with its tokens' requests); wait \
+            `Retry-After` seconds", body = crate::error::Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "- `internal_error`: the failure is logged, never described",
             body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -233,6 +238,14 @@ async fn grant(
         Ok(pair) => pair,
         Err(refused) => return Ok(Err(refused)),
     };
+    // Token requests count against the client's quota, as its tokens' requests do.
+    let (standing, allowed) = state.limiter.take(&client_id);
+    req.extensions_mut().insert(standing);
+    if !allowed {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: standing.resets_in,
+        });
+    }
     if !state.signer.signs() {
         return Ok(Err(refuse(
             OAuthErrorCode::UnauthorizedClient,
