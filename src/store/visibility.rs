@@ -101,6 +101,60 @@ pub fn reaches_no_further(principal: &Principal, locations: Option<&[uuid::Uuid]
     }
 }
 
+/// A machine client or webhook endpoint, as [`reaches_no_further`] judges it.
+pub trait Reaching {
+    /// The locations it is limited to (`None`: every location).
+    fn reach(&self) -> Option<&[uuid::Uuid]>;
+
+    /// Whether the caller manages it.
+    fn managed_by(&self, principal: &Principal) -> bool {
+        reaches_no_further(principal, self.reach())
+    }
+}
+
+/// The organisation's clients or endpoints (`$table`, read as `$row`) the caller manages: one
+/// by id (`find`), or a page (`page`). A macro, as each is a query of its own table.
+macro_rules! managed {
+    (find $conn:expr, $principal:expr, $table:ident, $row:ty, $id:expr, $what:literal) => {{
+        let principal: &$crate::auth::Principal = $principal;
+        $table::table
+            .filter($table::organisation_id.eq(principal.organisation_id.clone()))
+            .filter($table::id.eq($id))
+            .select(<$row>::as_select())
+            .first::<$row>($conn)
+            .optional()?
+            .filter(|row| $crate::store::visibility::Reaching::managed_by(row, principal))
+            .ok_or($crate::error::ApiError::NotFound($what))
+    }};
+    (page $conn:expr, $principal:expr, $page:expr, $table:ident, $row:ty, $into:expr) => {{
+        let principal: &$crate::auth::Principal = $principal;
+        $page.read_kept(
+            $conn,
+            |conn, after, limit| {
+                let mut select = $table::table
+                    .filter($table::organisation_id.eq(principal.organisation_id.clone()))
+                    .select(<$row>::as_select())
+                    .order($table::id.asc())
+                    .limit(limit)
+                    .into_boxed();
+                if let Some(after) = after {
+                    select = select.filter($table::id.gt(after));
+                }
+                Ok(select.load::<$row>(conn)?)
+            },
+            |row| row.id.uuid(),
+            |_, rows| {
+                Ok(rows
+                    .into_iter()
+                    .filter(|row| $crate::store::visibility::Reaching::managed_by(row, principal))
+                    .collect())
+            },
+            $into,
+        )
+    }};
+}
+pub(crate) use managed;
+
 /// Of audit events, given as `(resource_type, resource_id)`, the subjects the caller may see:
 /// an event about a record only when they may see the record (a concern's timeline entry with
 /// its concern); organisation-wide events to every reader of the audit trail.
@@ -129,7 +183,7 @@ pub fn visible_audit_subjects(
             .filter(api_clients::id.eq_any(clients.clone()))
             .select((api_clients::id, api_clients::locations))
             .load(conn)?;
-        add("api_client", managed(principal, clients, reach));
+        add("api_client", managed_ids(principal, clients, reach));
     }
     if principal.may(Permission::ManageWebhooks) {
         let endpoints = ids_of("webhook");
@@ -137,7 +191,7 @@ pub fn visible_audit_subjects(
             .filter(webhooks::id.eq_any(endpoints.clone()))
             .select((webhooks::id, webhooks::location_ids))
             .load(conn)?;
-        add("webhook", managed(principal, endpoints, reach));
+        add("webhook", managed_ids(principal, endpoints, reach));
     }
     let records: Vec<(RecordKind, RecordId)> = subjects
         .iter()
@@ -184,7 +238,7 @@ pub fn visible_audit_subjects(
 
 /// Of the ids of clients or endpoints, the ones the caller manages, given each existing one's
 /// locations.
-fn managed(
+fn managed_ids(
     principal: &Principal,
     ids: Vec<RecordId>,
     reach: Vec<(RecordId, Option<JsonText<Vec<uuid::Uuid>>>)>,

@@ -442,6 +442,46 @@ impl TestApp {
         .expect(200)
     }
 
+    /// Registers a machine client as the admin and answers its id.
+    pub async fn new_client(&self) -> String {
+        self.post(
+            &self.admin,
+            "/v1/api-clients",
+            json!({"name": "Vendor", "roles": ["integration"]}),
+        )
+        .await
+        .expect(201)
+        .body["client_id"]
+            .as_str()
+            .expect("a client id")
+            .to_owned()
+    }
+
+    /// Subscribes an endpoint (that nothing will deliver to) as the admin, queues it a test
+    /// ping, and answers the endpoint's id and the ping's.
+    pub async fn new_webhook(&self) -> (String, String) {
+        let webhook = self
+            .post(
+                &self.admin,
+                "/v1/webhooks",
+                json!({"url": "https://vendor.example/hook", "event_types": ["*"],
+                       "scope": ["integration"]}),
+            )
+            .await
+            .expect(201)
+            .id();
+        let ping = self
+            .post(
+                &self.admin,
+                &format!("/v1/webhooks/{webhook}/test"),
+                json!({}),
+            )
+            .await
+            .expect(202)
+            .id();
+        (webhook, ping)
+    }
+
     /// Runs a query against the test database.
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut DbConnection) -> T) -> T {
         let mut conn = self.db.get().expect("a database connection");

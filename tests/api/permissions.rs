@@ -81,36 +81,8 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
     let location = &app.location;
     // Raised by the staff user and not confidential, so every role may see it.
     let concern = app.raise(&app.staff, json!({})).await;
-    let client = app
-        .post(
-            &app.admin,
-            "/v1/api-clients",
-            json!({"name": "Vendor", "roles": ["integration"]}),
-        )
-        .await
-        .expect(201)
-        .body["client_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let webhook = app
-        .post(
-            &app.admin,
-            "/v1/webhooks",
-            json!({"url": "https://vendor.example/hook", "event_types": ["*"], "scope": ["viewer"]}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let delivery = app
-        .post(
-            &app.admin,
-            &format!("/v1/webhooks/{webhook}/test"),
-            json!({}),
-        )
-        .await
-        .expect(202)
-        .id();
+    let client = app.new_client().await;
+    let (webhook, delivery) = app.new_webhook().await;
     let fresh = app.raise(&app.staff, json!({})).await;
     let shared = app
         .post(

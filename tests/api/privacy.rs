@@ -145,36 +145,8 @@ pub async fn scene(app: &TestApp) -> Scene {
         .await
         .expect(201)
         .id();
-    let client = app
-        .post(
-            &app.admin,
-            "/v1/api-clients",
-            json!({"name": "Vendor", "roles": ["integration"]}),
-        )
-        .await
-        .expect(201)
-        .body["client_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let webhook = app
-        .post(
-            &app.admin,
-            "/v1/webhooks",
-            json!({"url": "https://vendor.example/hook", "event_types": ["*"], "scope": ["integration"]}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let delivery = app
-        .post(
-            &app.admin,
-            &format!("/v1/webhooks/{webhook}/test"),
-            json!({}),
-        )
-        .await
-        .expect(202)
-        .id();
+    let client = app.new_client().await;
+    let (webhook, delivery) = app.new_webhook().await;
     Scene {
         secrets: vec![concern.clone(), update.clone(), title, sub, name, external],
         at_location: vec![

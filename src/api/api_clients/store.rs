@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::store::audit::{self, Actor, Change};
 use crate::store::support::{to_row, to_utc};
-use crate::store::visibility::reaches_no_further;
+use crate::store::visibility::{managed, Reaching};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_clients)]
@@ -64,27 +64,14 @@ fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn mine(principal: &Principal) -> api_clients::BoxedQuery<'static, crate::db::Backend> {
-    api_clients::table
-        .filter(api_clients::organisation_id.eq(principal.organisation_id.clone()))
-        .into_boxed()
-}
-
-impl ClientRow {
-    /// Whether the caller may manage this client (see [`reaches_no_further`]).
-    fn managed_by(&self, principal: &Principal) -> bool {
-        reaches_no_further(principal, self.locations.as_ref().map(|l| l.0.as_slice()))
+impl Reaching for ClientRow {
+    fn reach(&self) -> Option<&[uuid::Uuid]> {
+        self.locations.as_ref().map(|l| l.0.as_slice())
     }
 }
 
 fn find(conn: &mut DbConnection, principal: &Principal, id: ApiClientId) -> ApiResult<ClientRow> {
-    mine(principal)
-        .filter(api_clients::id.eq(id))
-        .select(ClientRow::as_select())
-        .first(conn)
-        .optional()?
-        .filter(|row| row.managed_by(principal))
-        .ok_or(ApiError::NotFound("API client"))
+    managed!(find conn, principal, api_clients, ClientRow, id, "API client")
 }
 
 fn audit(
@@ -156,27 +143,8 @@ pub fn list(
     principal: &Principal,
     page: &Page,
 ) -> ApiResult<Paginated<ApiClient>> {
-    page.read_kept(
-        conn,
-        |conn, after, limit| {
-            let mut select = mine(principal)
-                .select(ClientRow::as_select())
-                .order(api_clients::id.asc())
-                .limit(limit);
-            if let Some(after) = after {
-                select = select.filter(api_clients::id.gt(after));
-            }
-            Ok(select.load(conn)?)
-        },
-        |row| row.id.uuid(),
-        |_, rows| {
-            Ok(rows
-                .into_iter()
-                .filter(|r| r.managed_by(principal))
-                .collect())
-        },
-        |row| row.into_dto(None),
-    )
+    managed!(page conn, principal, page, api_clients, ClientRow, |row: ClientRow| row
+        .into_dto(None))
 }
 
 pub fn get(

@@ -14,7 +14,7 @@ use crate::api::locations;
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::{webhook_deliveries, webhooks};
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::ids::{DeliveryId, LocationId, WebhookId};
 use crate::domain::webhook::{is_known_event_type, new_secret, PING};
 use crate::domain::{now, AuditAction, AuditResource};
@@ -24,7 +24,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::changes;
 use crate::store::support::{save_if_unchanged, to_row, to_utc};
-use crate::store::visibility::reaches_no_further;
+use crate::store::visibility::{managed, Reaching};
 
 /// How long a rotated-out secret keeps signing beside the new one.
 pub const PREVIOUS_SECRET_KEPT_HOURS: i64 = 24;
@@ -138,30 +138,14 @@ impl DeliveryRow {
     }
 }
 
-fn mine(principal: &Principal) -> webhooks::BoxedQuery<'static, Backend> {
-    webhooks::table
-        .filter(webhooks::organisation_id.eq(principal.organisation_id.clone()))
-        .into_boxed()
-}
-
-impl WebhookRow {
-    /// Whether the caller may manage this endpoint (see [`reaches_no_further`]).
-    fn managed_by(&self, principal: &Principal) -> bool {
-        reaches_no_further(
-            principal,
-            self.location_ids.as_ref().map(|l| l.0.as_slice()),
-        )
+impl Reaching for WebhookRow {
+    fn reach(&self) -> Option<&[uuid::Uuid]> {
+        self.location_ids.as_ref().map(|l| l.0.as_slice())
     }
 }
 
 fn find(conn: &mut DbConnection, principal: &Principal, id: WebhookId) -> ApiResult<WebhookRow> {
-    mine(principal)
-        .filter(webhooks::id.eq(id))
-        .select(WebhookRow::as_select())
-        .first(conn)
-        .optional()?
-        .filter(|row| row.managed_by(principal))
-        .ok_or(ApiError::NotFound("webhook"))
+    managed!(find conn, principal, webhooks, WebhookRow, id, "webhook")
 }
 
 /// The URL, event types and locations a request gives, checked against what careloop
@@ -290,27 +274,8 @@ pub fn list(
     principal: &Principal,
     page: &Page,
 ) -> ApiResult<Paginated<Webhook>> {
-    page.read_kept(
-        conn,
-        |conn, after, limit| {
-            let mut select = mine(principal)
-                .select(WebhookRow::as_select())
-                .order(webhooks::id.asc())
-                .limit(limit);
-            if let Some(after) = after {
-                select = select.filter(webhooks::id.gt(after));
-            }
-            Ok(select.load(conn)?)
-        },
-        |row| row.id.uuid(),
-        |_, rows| {
-            Ok(rows
-                .into_iter()
-                .filter(|r| r.managed_by(principal))
-                .collect())
-        },
-        |row| row.into_dto(None),
-    )
+    managed!(page conn, principal, page, webhooks, WebhookRow, |row: WebhookRow| row
+        .into_dto(None))
 }
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: WebhookId) -> ApiResult<Webhook> {
