@@ -47,40 +47,61 @@ const WEBHOOKS_EVERY: Duration = Duration::from_secs(1);
 const DELIVERIES_PER_ROUND: i64 = 100;
 
 /// The webhook worker every node runs: queues the feed's changes for each endpoint, then sends
-/// what is due, at once after a write on this node and every second otherwise.
+/// what is due, soon after a write on this node (bursts of writes taken together) and every
+/// second otherwise. While no endpoint is enabled it only looks once a second, so writes cost
+/// nothing extra.
 pub async fn deliver_webhooks(db: Db, sender: Sender, disable_after_hours: u32) {
     let node = uuid::Uuid::now_v7().to_string();
     let disable_after = chrono::Duration::hours(i64::from(disable_after_hours));
     loop {
         let mut writes = db.watch_writes();
-        match webhook_round(&db, &sender, &node, disable_after).await {
+        let endpoints = match webhook_round(&db, &sender, &node, disable_after).await {
             // A full round: there may be more already.
-            Ok(sent) if sent as i64 == DELIVERIES_PER_ROUND => continue,
-            Ok(_) => {}
-            Err(error) => log::error!("webhook round failed: {error}"),
+            Ok(round) if round.sent as i64 == DELIVERIES_PER_ROUND => continue,
+            Ok(round) => round.endpoints,
+            Err(error) => {
+                log::error!("webhook round failed: {error}");
+                0
+            }
+        };
+        if endpoints == 0 {
+            tokio::time::sleep(WEBHOOKS_EVERY).await;
+            continue;
         }
         tokio::select! {
-            _ = writes.changed() => {}
+            _ = writes.changed() => tokio::time::sleep(GATHER_WRITES).await,
             _ = tokio::time::sleep(WEBHOOKS_EVERY) => {}
         }
     }
 }
 
+/// How long the worker lets a burst of writes gather before it queues their changes.
+const GATHER_WRITES: Duration = Duration::from_millis(20);
+
+/// What one round of the webhook worker did.
+#[derive(Debug, Clone, Copy)]
+pub struct Round {
+    /// Messages sent.
+    pub sent: usize,
+    /// Enabled endpoints it found.
+    pub endpoints: usize,
+}
+
 /// One round of the webhook worker as node `node`: queue, send what is due (each endpoint's
 /// messages in order, endpoints side by side), record each outcome, disable the endpoints
-/// failing for `disable_after`. Answers how many messages were sent.
+/// failing for `disable_after`.
 pub async fn webhook_round(
     db: &Db,
     sender: &Sender,
     node: &str,
     disable_after: chrono::Duration,
-) -> ApiResult<usize> {
-    db.run(outbox::enqueue).await?;
+) -> ApiResult<Round> {
+    let endpoints = db.run(outbox::enqueue).await?;
     let owner = node.to_owned();
     let claimed = db
         .run(move |conn| outbox::claim(conn, &owner, DELIVERIES_PER_ROUND))
         .await?;
-    let count = claimed.len();
+    let sent = claimed.len();
     let mut by_endpoint: BTreeMap<WebhookId, Vec<Claimed>> = BTreeMap::new();
     for delivery in claimed {
         by_endpoint
@@ -107,10 +128,10 @@ pub async fn webhook_round(
         }
         ApiResult::Ok(())
     });
-    for sent in futures_util::future::join_all(sends).await {
-        sent?;
+    for sending in futures_util::future::join_all(sends).await {
+        sending?;
     }
     db.run(move |conn| outbox::disable_failing(conn, disable_after))
         .await?;
-    Ok(count)
+    Ok(Round { sent, endpoints })
 }

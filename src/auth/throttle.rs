@@ -56,7 +56,13 @@ impl RateLimiter {
         if windows.len() > 100_000 {
             windows.retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
         }
-        let (started, used) = windows.entry(subject.to_owned()).or_insert((now, 0));
+        // A known subject costs no allocation.
+        if !windows.contains_key(subject) {
+            windows.insert(subject.to_owned(), (now, 0));
+        }
+        let Some((started, used)) = windows.get_mut(subject) else {
+            return (self.standing(self.per_minute, WINDOW), true);
+        };
         if now.duration_since(*started) >= WINDOW {
             (*started, *used) = (now, 0);
         }

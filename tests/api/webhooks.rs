@@ -129,6 +129,7 @@ async fn round(app: &TestApp, node: &str) -> usize {
     )
     .await
     .unwrap()
+    .sent
 }
 
 /// Subscribes the receiver: the endpoint's id and secret.

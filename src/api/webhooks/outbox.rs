@@ -47,7 +47,7 @@ impl WebhookRow {
 
 /// Turns the changes after each enabled endpoint's cursor into deliveries, every endpoint in
 /// its own transaction (one endpoint's failure is logged and keeps no other waiting). Answers
-/// how many deliveries were queued.
+/// how many endpoints are enabled.
 pub fn enqueue(conn: &mut DbConnection) -> ApiResult<usize> {
     let endpoints: Vec<(WebhookId, String, i64)> = webhooks::table
         .filter(webhooks::enabled.eq(true))
@@ -58,27 +58,26 @@ pub fn enqueue(conn: &mut DbConnection) -> ApiResult<usize> {
         // An anonymous raiser's change joins the feed once its hour is over, write or not.
         changes::release_due(conn, organisation_id)?;
     }
-    let mut queued = 0;
+    let enabled = endpoints.len();
     for (id, organisation_id, cursor) in endpoints {
         if changes::head(conn, &organisation_id)?.0 <= cursor {
             continue;
         }
-        match write_transaction(conn, |conn| enqueue_for(conn, id)) {
-            Ok(count) => queued += count,
-            Err(error) => log::error!("could not queue webhook {id}'s changes: {error}"),
+        if let Err(error) = write_transaction(conn, |conn| enqueue_for(conn, id)) {
+            log::error!("could not queue webhook {id}'s changes: {error}");
         }
     }
-    Ok(queued)
+    Ok(enabled)
 }
 
 /// One endpoint's turn. Moving the cursor locks the endpoint's row first, so two nodes never
 /// queue the same change twice.
-fn enqueue_for(conn: &mut DbConnection, id: WebhookId) -> ApiResult<usize> {
+fn enqueue_for(conn: &mut DbConnection, id: WebhookId) -> ApiResult<()> {
     let locked = diesel::update(webhooks::table.find(id).filter(webhooks::enabled.eq(true)))
         .set(webhooks::cursor.eq(webhooks::cursor))
         .execute(conn)?;
     if locked == 0 {
-        return Ok(0);
+        return Ok(());
     }
     let endpoint = webhooks::table
         .find(id)
@@ -94,7 +93,6 @@ fn enqueue_for(conn: &mut DbConnection, id: WebhookId) -> ApiResult<usize> {
         CHANGES_PER_TURN,
     )?;
     let reader = endpoint.reader();
-    let mut queued = 0;
     for row in rows {
         let Some(seq) = row.seq else { continue };
         after = seq;
@@ -115,12 +113,11 @@ fn enqueue_for(conn: &mut DbConnection, id: WebhookId) -> ApiResult<usize> {
         diesel::insert_into(webhook_deliveries::table)
             .values(&delivery)
             .execute(conn)?;
-        queued += 1;
     }
     diesel::update(webhooks::table.find(id))
         .set(webhooks::cursor.eq(after))
         .execute(conn)?;
-    Ok(queued)
+    Ok(())
 }
 
 /// A delivery a node holds, with what it needs to send it.
