@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::api::webhooks::outbox::{self, Claimed};
 use crate::api::webhooks::sender::Sender;
 use crate::db::Db;
-use crate::domain::ids::WebhookId;
+use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::domain::now;
 use crate::error::ApiResult;
 use crate::store::changes;
@@ -109,25 +109,37 @@ pub async fn webhook_round(
             .or_default()
             .push(delivery);
     }
-    let sends = by_endpoint.into_values().map(|deliveries| async move {
-        for delivery in deliveries {
-            let at = now();
-            let timestamp = at.timestamp();
-            let outcome = sender
-                .send(
-                    &delivery.url,
-                    &delivery.id.to_string(),
-                    timestamp,
-                    &delivery.signatures(timestamp),
-                    delivery.payload.clone(),
-                )
-                .await;
+    // Each endpoint's messages in order, until one fails: the rest wait for the next round
+    // (the failed one for its back-off), so a dead endpoint costs a round one timeout.
+    let sends = by_endpoint
+        .into_iter()
+        .map(|(endpoint, deliveries)| async move {
+            let mut queue = deliveries.into_iter();
+            for delivery in queue.by_ref() {
+                let at = now();
+                let timestamp = at.timestamp();
+                let outcome = sender
+                    .send(
+                        &delivery.url,
+                        &delivery.id.to_string(),
+                        timestamp,
+                        &delivery.signatures(timestamp),
+                        delivery.payload.clone(),
+                    )
+                    .await;
+                let failed = !outcome.succeeded();
+                let owner = node.to_owned();
+                db.run(move |conn| outbox::record(conn, &owner, &delivery, &outcome, at))
+                    .await?;
+                if failed {
+                    break;
+                }
+            }
+            let unsent: Vec<DeliveryId> = queue.map(|delivery| delivery.id).collect();
             let owner = node.to_owned();
-            db.run(move |conn| outbox::record(conn, &owner, &delivery, &outcome, at))
-                .await?;
-        }
-        ApiResult::Ok(())
-    });
+            db.run(move |conn| outbox::release(conn, &owner, endpoint, &unsent))
+                .await
+        });
     for sending in futures_util::future::join_all(sends).await {
         sending?;
     }

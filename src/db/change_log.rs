@@ -11,7 +11,7 @@
 //! - the rows to number are read after the lock is taken, so a change is never numbered twice.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -48,7 +48,7 @@ pub fn number_pending(conn: &mut DbConnection) -> ApiResult<()> {
     Ok(())
 }
 
-#[derive(Queryable)]
+#[derive(Clone, Queryable)]
 struct Unnumbered {
     id: String,
     record_id: RecordId,
@@ -87,10 +87,22 @@ fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
         .map(|c| c.record_id)
         .collect();
     waiting.retain(|c| due.contains(&c.record_id));
-    // In the order they were made (an anonymous raiser's dated to its hour); a record's
-    // versions in order; within one hour, in the random order of their ids.
-    waiting
-        .sort_by(|a, b| (a.occurred_at, a.version, &a.id).cmp(&(b.occurred_at, b.version, &b.id)));
+    // In the order they were made (an anonymous raiser's dated to its hour; within one hour,
+    // in the random order of their ids), then each record's changes put in version order in
+    // the places its changes hold, whatever the clocks of the nodes that made them said.
+    waiting.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    let mut by_record: HashMap<RecordId, Vec<usize>> = HashMap::new();
+    for (place, change) in waiting.iter().enumerate() {
+        by_record.entry(change.record_id).or_default().push(place);
+    }
+    for places in by_record.values().filter(|places| places.len() > 1) {
+        let mut versions: Vec<Unnumbered> =
+            places.iter().map(|&place| waiting[place].clone()).collect();
+        versions.sort_by_key(|change| change.version);
+        for (&place, change) in places.iter().zip(versions) {
+            waiting[place] = change;
+        }
+    }
     if waiting.is_empty() {
         return Ok(());
     }

@@ -368,6 +368,8 @@ diesel::table! {
         previous_secret_until -> Nullable<Timestamp>,
         failing_since -> Nullable<Timestamp>,
         cursor -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
         created_by -> Text,
         version -> BigInt,
         created_at -> Timestamp,

@@ -326,6 +326,37 @@ async fn two_nodes_never_send_the_same_attempt() {
     assert!(got
         .iter()
         .all(|m| m.header("user-agent").starts_with("careloop-webhooks/")));
+    // One node at a time sends an endpoint's messages: in the feed's order.
+    assert!(a == 0 || b == 0, "{a} and {b}");
+    let cursors: Vec<String> = got
+        .iter()
+        .map(|m| m.json()["data"]["cursor"].as_str().unwrap().to_owned())
+        .collect();
+    let mut sorted = cursors.clone();
+    sorted.sort();
+    assert_eq!(cursors, sorted);
+}
+
+#[actix_web::test]
+async fn after_a_failed_message_the_rest_wait_for_the_next_round() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    let (webhook, _) =
+        subscribe(&app, &receiver, json!({"event_types": ["concern.created"]})).await;
+    receiver.answer_next(&[200, 503]);
+    for _ in 0..3 {
+        app.raise(&app.manager, json!({})).await;
+    }
+    assert_eq!(round(&app, "node-a").await, 3, "claimed");
+    assert_eq!(receiver.got().len(), 2, "the third waited");
+    round(&app, "node-b").await;
+    assert_eq!(receiver.got().len(), 3, "another node takes it up");
+    let statuses: Vec<String> = deliveries(&app, &webhook)
+        .await
+        .iter()
+        .map(|d| d["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "pending", "succeeded"]);
 }
 
 #[actix_web::test]

@@ -19,6 +19,10 @@ CREATE TABLE webhooks (
     previous_secret_until TIMESTAMP,
     failing_since TIMESTAMP,
     cursor BIGINT NOT NULL,
+    -- The node sending this endpoint's messages, and until when: one node at a time, so they
+    -- go in order.
+    lease_owner TEXT,
+    lease_until TIMESTAMP,
     created_by TEXT NOT NULL,
     version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,

@@ -238,14 +238,6 @@ async fn grant(
         Ok(pair) => pair,
         Err(refused) => return Ok(Err(refused)),
     };
-    // Token requests count against the client's quota, as its tokens' requests do.
-    let (standing, allowed) = state.limiter.take(&client_id);
-    req.extensions_mut().insert(standing);
-    if !allowed {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: standing.resets_in,
-        });
-    }
     if !state.signer.signs() {
         return Ok(Err(refuse(
             OAuthErrorCode::UnauthorizedClient,
@@ -262,6 +254,15 @@ async fn grant(
             "unknown client, wrong secret, or a revoked client",
         )));
     };
+    // An authenticated client's token requests count against its quota, as its tokens'
+    // requests do (counted once it is known, so nobody else can spend its quota).
+    let (standing, allowed) = state.limiter.take(&client.id.to_string());
+    req.extensions_mut().insert(standing);
+    if !allowed {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: standing.resets_in,
+        });
+    }
     let roles = match roles_for(&client, field("scope").as_deref()) {
         Ok(roles) => roles,
         Err(refused) => return Ok(Err(refused)),

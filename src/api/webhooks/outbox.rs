@@ -28,6 +28,9 @@ const CHANGES_PER_TURN: i64 = 200;
 /// much longer for each of the endpoint's messages it sends before it.
 const LEASE_SECONDS: i64 = 60;
 const SEND_SECONDS: i64 = 15;
+/// How many of one endpoint's messages a node sends in a round, so that one slow endpoint
+/// holds up a round (and the others' next one) for minutes at most.
+const PER_ENDPOINT: i64 = 20;
 
 impl WebhookRow {
     /// Who the endpoint reads as: its scope's roles, limited to its locations, like a token.
@@ -170,10 +173,35 @@ pub fn claim(conn: &mut DbConnection, node: &str, limit: i64) -> ApiResult<Vec<C
         .limit(limit)
         .select((DeliveryRow::as_select(), WebhookRow::as_select()))
         .load(conn)?;
-    let mut queued_before: HashMap<WebhookId, i64> = HashMap::new();
+    // One node at a time sends an endpoint's messages, so they go in order: the first
+    // delivery of each endpoint takes the endpoint's lease, for as long as the node may take
+    // to send its share.
+    let mut leased: HashMap<WebhookId, Option<i64>> = HashMap::new();
     let mut claimed = Vec::new();
     for (delivery, endpoint) in due {
-        let ahead = queued_before.entry(endpoint.id).or_default();
+        let ahead = match leased.entry(endpoint.id) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let until = now + Duration::seconds(LEASE_SECONDS + SEND_SECONDS * PER_ENDPOINT);
+                let taken = diesel::update(
+                    webhooks::table.find(endpoint.id).filter(
+                        webhooks::lease_until
+                            .is_null()
+                            .or(webhooks::lease_until.lt(now))
+                            .or(webhooks::lease_owner.eq(node)),
+                    ),
+                )
+                .set((
+                    webhooks::lease_owner.eq(node),
+                    webhooks::lease_until.eq(until),
+                ))
+                .execute(conn)?;
+                entry.insert((taken == 1).then_some(0))
+            }
+        };
+        let Some(ahead) = ahead.as_mut().filter(|ahead| **ahead < PER_ENDPOINT) else {
+            continue;
+        };
         let lease = now + Duration::seconds(LEASE_SECONDS + SEND_SECONDS * *ahead);
         let taken = diesel::update(
             webhook_deliveries::table
@@ -300,6 +328,37 @@ pub fn record(
         }
         Ok(())
     })
+}
+
+/// Ends `node`'s turn at an endpoint: its lease, and the leases of the messages it did not
+/// send (after a failed one, so that the rest wait for the next round rather than overtake).
+pub fn release(
+    conn: &mut DbConnection,
+    node: &str,
+    endpoint: WebhookId,
+    unsent: &[DeliveryId],
+) -> ApiResult<()> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq_any(unsent))
+            .filter(webhook_deliveries::lease_owner.eq(node)),
+    )
+    .set((
+        webhook_deliveries::lease_owner.eq(None::<String>),
+        webhook_deliveries::lease_until.eq(None::<chrono::NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    diesel::update(
+        webhooks::table
+            .find(endpoint)
+            .filter(webhooks::lease_owner.eq(node)),
+    )
+    .set((
+        webhooks::lease_owner.eq(None::<String>),
+        webhooks::lease_until.eq(None::<chrono::NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Disables the endpoints that have failed every attempt for `after`, each with an audit event.

@@ -419,8 +419,8 @@ pub fn list_deliveries(
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 
-/// Sends a delivery again, now: a failed one gets a fresh round of attempts. (One a node is
-/// sending keeps its lease: the attempt in flight is recorded, and this one follows.)
+/// Sends a delivery again, now: a failed one gets a fresh round of attempts. (A retry asked
+/// for while a node is sending the delivery gives way to that attempt's outcome.)
 pub fn retry(
     conn: &mut DbConnection,
     principal: &Principal,
