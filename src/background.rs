@@ -56,8 +56,8 @@ pub async fn deliver_webhooks(db: Db, sender: Sender, disable_after_hours: u32) 
     loop {
         let mut writes = db.watch_writes();
         let endpoints = match webhook_round(&db, &sender, &node, disable_after).await {
-            // A full round: there may be more already.
-            Ok(round) if round.sent as i64 == DELIVERIES_PER_ROUND => continue,
+            // Something was sent: there may be more already.
+            Ok(round) if round.sent > 0 => continue,
             Ok(round) => round.endpoints,
             Err(error) => {
                 log::error!("webhook round failed: {error}");
