@@ -4,7 +4,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::dto::{Delivery, NewWebhook, Webhook, WebhookPatch};
-use super::store;
+use super::{deliveries, store};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::error::ApiResult;
@@ -211,7 +211,7 @@ pub async fn list_webhook_deliveries(
     let id = id.into_inner();
     let deliveries = state
         .db
-        .run(move |conn| store::list_deliveries(conn, &principal, id, &page))
+        .run(move |conn| deliveries::list(conn, &principal, id, &page))
         .await?;
     Answer::ok(&deliveries)
 }
@@ -240,7 +240,7 @@ pub async fn retry_webhook_delivery(
     } = path.into_inner();
     let delivery = state
         .db
-        .write(move |conn| store::retry(conn, &principal, webhook_id, delivery_id))
+        .write(move |conn| deliveries::retry(conn, &principal, webhook_id, delivery_id))
         .await?;
     Ok(Answer::ok(&delivery)?.with_status(StatusCode::ACCEPTED))
 }
@@ -266,7 +266,7 @@ pub async fn test_webhook(
     let id = id.into_inner();
     let delivery = state
         .db
-        .write(move |conn| store::test(conn, &principal, id))
+        .write(move |conn| deliveries::test(conn, &principal, id))
         .await?;
     Ok(Answer::ok(&delivery)?.with_status(StatusCode::ACCEPTED))
 }

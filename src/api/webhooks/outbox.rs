@@ -7,9 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
+use super::deliveries::DeliveryRow;
 use super::dto::{ChangeEvent, DeliveryStatus, DisabledReason};
 use super::sender::Outcome;
-use super::store::{DeliveryRow, WebhookRow};
+use super::store::WebhookRow;
 use crate::api::changes::store::{feed_change, record_as};
 use crate::auth::{Principal, Role};
 use crate::db::schema::{webhook_deliveries, webhooks};
