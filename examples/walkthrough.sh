@@ -105,6 +105,21 @@ call "read the metric's series" \
   "$BASE/v1/evidence/metrics/medication_audit_score/series?interval=month&location_id=$LOCATION" \
   -H "$(as "$MANAGER")"; echo
 
+# Years of audits held in a spreadsheet: a dry run first, then the import (UK dates). Run twice,
+# the same file changes nothing: each row's external_ref names its record.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+for mode in dry_run commit commit; do
+  call "import evidence ($mode)" "$BASE/v1/imports?kind=evidence&mode=$mode&date_format=uk" \
+    -H "$(as "$MANAGER")" -H 'Content-Type: text/csv' --data-binary "@$HERE/imports/evidence.csv" \
+    | field report; echo
+done
+call "import learning events" "$BASE/v1/imports?kind=learning_events" -H "$(as "$MANAGER")" \
+  -H 'Content-Type: application/x-ndjson' --data-binary "@$HERE/imports/learning_events.ndjson" \
+  | field report; echo
+call "import a plan with its actions" "$BASE/v1/imports?kind=improvement_plans" -H "$(as "$MANAGER")" \
+  -H 'Content-Type: application/json' --data-binary "@$HERE/imports/improvement_plans.json" \
+  | field report; echo
+
 # Which quality statements have evidence, and a self-assessment rolled up to key questions.
 # Read whole, then shown in part: `head` closing the pipe early would fail the step.
 coverage=$(call "read coverage" "$BASE/v1/frameworks/cqc-saf-2024/coverage?from=2026-01-01T00:00:00Z" \

@@ -1,12 +1,13 @@
-//! The careloop command line: serve (the default), migrate, openapi, org create, token.
+//! The careloop command line: serve (the default), migrate, openapi, org create, import, token.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use careloop::api::organisation::{dto::OrganisationPatch, store as organisations};
 use careloop::auth::{mint_hs256, Audience, Claims, Role};
+use careloop::cli::ImportArgs;
 use careloop::config::Config;
-use careloop::{app, db};
+use careloop::{app, cli, db};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::ExposeSecret;
 
@@ -37,6 +38,9 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Import a file of records straight into the database: the report as JSON on stdout,
+    /// exit status 0 only when no row failed.
+    Import(ImportArgs),
     /// Print a token signed with the configured HS256 secret (development and scripts).
     Token {
         /// Organisation id (the `org` claim).
@@ -145,6 +149,10 @@ fn main() -> anyhow::Result<()> {
             eprintln!("careloop: created in {}", config.database.describe());
             println!("{}", serde_json::to_string_pretty(&organisation)?);
             Ok(())
+        }
+        Command::Import(args) => {
+            let failed = cli::import(&config, args)?;
+            std::process::exit(if failed { 1 } else { 0 });
         }
         Command::Token {
             org,

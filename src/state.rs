@@ -23,6 +23,8 @@ pub struct AppState {
     /// Whether webhooks may go to `http://` and private addresses (local testing only).
     pub webhooks_allow_private: bool,
     pub receipts: ReceiptGuard,
+    /// The largest import file, in bytes.
+    pub import_max_bytes: usize,
     pub catalogue: Catalogue,
 }
 
@@ -47,6 +49,7 @@ impl AppState {
             clients: ActiveClients::default(),
             limiter: RateLimiter::new(config.rate_limit_per_minute),
             webhooks_allow_private: config.webhook_allow_private,
+            import_max_bytes: config.import_max_bytes,
             receipts: ReceiptGuard::new(
                 config.receipt_attempts_per_minute,
                 config.trusted_proxies.clone(),

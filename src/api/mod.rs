@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod frameworks;
 pub mod health;
 pub mod highlights;
+pub mod imports;
 pub mod improvement_plans;
 pub mod learning_events;
 pub mod locations;
@@ -112,6 +113,9 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(webhooks::handlers::rotate_webhook_secret)
                 .service(webhooks::handlers::list_webhook_deliveries)
                 .service(webhooks::handlers::retry_webhook_delivery)
-                .service(webhooks::handlers::test_webhook),
+                .service(webhooks::handlers::test_webhook)
+                .service(imports::handlers::create_import)
+                .service(imports::handlers::list_imports)
+                .service(imports::handlers::get_import),
         );
 }

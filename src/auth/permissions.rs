@@ -38,6 +38,9 @@ pub enum Permission {
     ManageApiClients,
     /// Set up webhook endpoints and read their deliveries.
     ManageWebhooks,
+    /// Import files of records (each row also needs the permission to create or change its
+    /// record) and read one's own imports (admins read everyone's).
+    ImportRecords,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -59,6 +62,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         RecordLearning | RecordEvidence => matches!(role, Admin | Manager | Staff | Integration),
         EditEvidence => matches!(role, Admin | Manager | Integration),
         SelfAssess | SignOffPlans => matches!(role, Admin | Manager),
+        ImportRecords => matches!(role, Admin | Manager | Integration),
         ManagePlans => matches!(role, Admin | Manager | Integration),
         MoveActions => matches!(role, Admin | Manager | Staff),
         Recognise => matches!(role, Admin | Manager | Staff | Integration),

@@ -85,6 +85,15 @@ pub struct Config {
         global = true
     )]
     pub body_limit: usize,
+    /// Largest import file in bytes (`POST /v1/imports`); larger is 413.
+    #[arg(
+        long,
+        env = "CARELOOP_IMPORT_MAX_BYTES",
+        value_name = "BYTES",
+        default_value_t = 50 * 1024 * 1024,
+        global = true
+    )]
+    pub import_max_bytes: usize,
     /// Database connections per node.
     #[arg(
         long,

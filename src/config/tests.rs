@@ -164,6 +164,7 @@ fn every_variable_has_its_name() {
             "CARELOOP_JWT_ISSUER",
             "CARELOOP_JWT_AUDIENCE",
             "CARELOOP_BODY_LIMIT",
+            "CARELOOP_IMPORT_MAX_BYTES",
             "CARELOOP_DB_POOL_SIZE",
             "CARELOOP_RECEIPT_ATTEMPTS_PER_MINUTE",
             "CARELOOP_TRUSTED_PROXIES",

@@ -400,3 +400,23 @@ diesel::table! {
 
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries, change_heads);
+
+diesel::table! {
+    imports (id) {
+        id -> Text,
+        organisation_id -> Text,
+        kind -> Text,
+        mode -> Text,
+        on_error -> Text,
+        format -> Text,
+        date_format -> Text,
+        imported_by -> Text,
+        rows_read -> BigInt,
+        created -> BigInt,
+        updated -> BigInt,
+        unchanged -> BigInt,
+        failed -> BigInt,
+        errors -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -151,6 +151,7 @@ pub mod kinds {
     pub enum ApiClient {}
     pub enum Webhook {}
     pub enum WebhookDelivery {}
+    pub enum Import {}
     /// Any kind: a link's or a tag's record, whose kind is kept beside it.
     pub enum AnyRecord {}
 }
@@ -170,6 +171,7 @@ pub type AuditEventId = Id<kinds::AuditEvent>;
 pub type ApiClientId = Id<kinds::ApiClient>;
 pub type WebhookId = Id<kinds::Webhook>;
 pub type DeliveryId = Id<kinds::WebhookDelivery>;
+pub type ImportId = Id<kinds::Import>;
 pub type RecordId = Id<kinds::AnyRecord>;
 
 #[cfg(test)]

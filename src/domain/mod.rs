@@ -6,6 +6,7 @@ pub mod concern;
 pub mod evidence;
 pub mod framework;
 pub mod ids;
+pub mod import;
 pub mod improvement;
 pub mod learning;
 pub mod location;

@@ -148,7 +148,7 @@ impl<T> FromRequest for Query<T> {
 
 /// A checked value as its Rust type. The schema and the type agree, so a failure here is a gap
 /// between the document and the code: logged, and still answered as the field's error.
-fn typed<T: DeserializeOwned>(mut value: Value) -> ApiResult<T> {
+pub(crate) fn typed<T: DeserializeOwned>(mut value: Value) -> ApiResult<T> {
     whole_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|error| {
         let field = match error.path().to_string() {

@@ -16,6 +16,11 @@ use crate::error::{ApiError, ApiResult};
 pub struct IfMatch(Option<Vec<i64>>);
 
 impl IfMatch {
+    /// No precondition: what a request without `If-Match` sends (an import's update).
+    pub fn any() -> Self {
+        Self(None)
+    }
+
     /// 412 when none of the caller's tags is the stored version.
     pub fn check(&self, stored_version: i64) -> ApiResult<()> {
         match &self.0 {

@@ -17,7 +17,7 @@ use diesel::sql_types::{Bool, Nullable};
 use crate::auth::{Permission, Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::{
-    api_clients, concern_updates, concerns, evidence, improvement_plans, learning_events,
+    api_clients, concern_updates, concerns, evidence, imports, improvement_plans, learning_events,
     locations, plan_actions, recognitions, self_assessments, webhooks,
 };
 use crate::db::{Backend, DbConnection};
@@ -53,6 +53,19 @@ pub fn learning_events(principal: &Principal) -> learning_events::BoxedQuery<'st
 
 pub fn evidence(principal: &Principal) -> evidence::BoxedQuery<'static, Backend> {
     in_callers_reach!(evidence, location_id, principal)
+}
+
+/// Imports: each to whoever ran it, and all to the admins and managers who reach every
+/// location (a report may speak of records of any location).
+pub fn imports(principal: &Principal) -> imports::BoxedQuery<'static, Backend> {
+    let organisation = imports::table
+        .filter(imports::organisation_id.eq(principal.organisation_id.clone()))
+        .into_boxed();
+    if principal.has_any_role(&[Role::Admin, Role::Manager]) && principal.locations.is_none() {
+        organisation
+    } else {
+        organisation.filter(imports::imported_by.eq(principal.sub.clone()))
+    }
 }
 
 pub fn plans(principal: &Principal) -> improvement_plans::BoxedQuery<'static, Backend> {

@@ -200,3 +200,97 @@ fn weak_key_settings_refuse_to_start() {
     // Refused before anything was made.
     assert!(!dir.path().join("careloop.db").exists());
 }
+
+/// `careloop import` runs the import of `POST /v1/imports` against the database the test
+/// names (SQLite, or PostgreSQL under TEST_DATABASE_URL): the sample files import, the report
+/// comes as JSON on stdout, and the exit status says whether a row failed.
+#[test]
+fn import_reads_a_file_into_the_database_and_reports_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match crate::helpers::fresh_database(&dir) {
+        careloop::db::DatabaseUrl::Sqlite(path) | careloop::db::DatabaseUrl::Postgres(path) => path,
+    };
+    let run = |args: &[&str]| {
+        careloop(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["org", "create", "--name", "Riverside Care"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let organisation: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let org = organisation["id"].as_str().unwrap();
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/imports");
+    let import = |kind: &str, file: &str, extra: &[&str]| {
+        let file = format!("{samples}/{file}");
+        let mut args = vec!["import", "--org", org, "--kind", kind, "--file", &file];
+        args.extend_from_slice(extra);
+        let output = run(&args);
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.code(), report)
+    };
+    let (status, dry) = import(
+        "evidence",
+        "evidence.csv",
+        &["--date-format", "uk", "--dry-run"],
+    );
+    assert_eq!(status, Some(0), "{dry:#}");
+    assert_eq!(dry["report"]["created"], 4);
+    assert_eq!(dry["stored"], false);
+    let (status, done) = import("evidence", "evidence.csv", &["--date-format", "uk"]);
+    assert_eq!(status, Some(0), "{done:#}");
+    assert_eq!(done["report"]["created"], 4);
+    assert_eq!(done["imported_by"]["sub"], "careloop-cli");
+    let (status, again) = import("evidence", "evidence.csv", &["--date-format", "uk"]);
+    assert_eq!(
+        (status, &again["report"]["unchanged"]),
+        (Some(0), &Value::from(4))
+    );
+    let (status, learning) = import("learning_events", "learning_events.ndjson", &[]);
+    assert_eq!(
+        (status, &learning["report"]["created"]),
+        (Some(0), &Value::from(2)),
+        "{learning:#}"
+    );
+    let (status, plans) = import("improvement_plans", "improvement_plans.json", &[]);
+    assert_eq!(
+        (status, &plans["report"]["created"]),
+        (Some(0), &Value::from(1)),
+        "{plans:#}"
+    );
+    // Read ISO, the UK dates fail: the exit status says so, and nothing is stored.
+    let (status, failed) = import("evidence", "evidence.csv", &["--on-error", "rollback"]);
+    assert_eq!(status, Some(1), "{failed:#}");
+    assert_eq!(failed["report"]["failed"], 4);
+    // What was imported is in the database, as the service reads it.
+    let config = careloop::config::Config::from_args(["--database-url", &url]).unwrap();
+    let db = careloop::db::Db::open(&config.database, 1).unwrap();
+    let mut conn = db.get().unwrap();
+    use diesel::prelude::*;
+    let stored: i64 = careloop::db::schema::evidence::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(stored, 4);
+    // A file that cannot be read is refused, naming its line, with nothing on stdout.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "titel\nx\n").unwrap();
+    let output = run(&[
+        "import",
+        "--org",
+        org,
+        "--kind",
+        "evidence",
+        "--file",
+        bad.to_str().unwrap(),
+    ]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 1: titel"));
+}

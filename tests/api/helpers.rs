@@ -25,6 +25,8 @@ pub const SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
 pub const ISSUER: &str = "https://idp.test/careloop";
 pub const AUDIENCE: &str = "careloop-api";
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// The largest import file the test apps take: small, so the tests can exceed it.
+pub const IMPORT_MAX_BYTES: usize = 4 * 1024 * 1024;
 pub const RECEIPT_ATTEMPTS: u32 = 5;
 
 type AppService = boxed::BoxService<Request, ServiceResponse<BoxBody>, actix_web::Error>;
@@ -125,7 +127,7 @@ pub fn takes_a_token(document: &Value, operation: &Value) -> bool {
 }
 
 /// A fresh, migrated database for one test.
-fn fresh_database(dir: &tempfile::TempDir) -> DatabaseUrl {
+pub fn fresh_database(dir: &tempfile::TempDir) -> DatabaseUrl {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(server) if server.starts_with("postgres") => {
             let name = format!("careloop_test_{}", uuid::Uuid::now_v7().simple());
@@ -220,6 +222,7 @@ impl TestApp {
             limiter: RateLimiter::new(rate_limit),
             webhooks_allow_private,
             receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS, Vec::new()),
+            import_max_bytes: IMPORT_MAX_BYTES,
             catalogue: Catalogue::load(Some(std::path::Path::new(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/fixtures/frameworks"

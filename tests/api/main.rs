@@ -12,6 +12,7 @@ mod evidence;
 mod evolution;
 mod frameworks;
 mod helpers;
+mod imports;
 mod improvement;
 mod learning;
 mod lists;

@@ -109,6 +109,15 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
         .await
         .expect(201)
         .id();
+    let import = app
+        .post(
+            &app.integration,
+            "/v1/imports?kind=evidence",
+            json!([audit]),
+        )
+        .await
+        .expect(201)
+        .id();
     let doomed = app
         .post(&app.manager, "/v1/evidence", audit.clone())
         .await
@@ -366,7 +375,7 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             Method::POST,
             "/v1/evidence",
             &[],
-            Some(audit),
+            Some(audit.clone()),
             &[Admin, Manager, Integration],
         ),
         endpoint(
@@ -619,6 +628,27 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             &[&webhook, &delivery],
             None,
             &[Admin],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/imports?kind=evidence&mode=dry_run",
+            &[],
+            Some(json!([audit])),
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/imports",
+            &[],
+            None,
+            &[Admin, Manager, Integration],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/imports/{import_id}",
+            &[&import],
+            None,
+            &[Admin, Manager, Integration],
         ),
         // Last: the rows above use the endpoint.
         endpoint(

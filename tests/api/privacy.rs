@@ -29,6 +29,8 @@ pub struct Scene {
     pub client: String,
     pub webhook: String,
     pub delivery: String,
+    /// An import by the concern's raiser whose report names the concern.
+    pub import: String,
 }
 
 pub async fn scene(app: &TestApp) -> Scene {
@@ -147,6 +149,34 @@ pub async fn scene(app: &TestApp) -> Scene {
         .id();
     let client = app.new_client().await;
     let (webhook, delivery) = app.new_webhook().await;
+    // The raiser gives another concern of theirs the first one's reference by an import: the
+    // report names the concern that holds it, as the single-record endpoint would tell them.
+    let other = json!({"title": "Another", "description": "Another", "category": "safeguarding",
+                       "risk": "high"});
+    let other_id = app
+        .post(&raiser, "/v1/concerns", other.clone())
+        .await
+        .expect(201)
+        .id();
+    let mut again = other;
+    again["id"] = json!(other_id);
+    again["external_ref"] = json!({"system": "vendor", "id": external});
+    let import = app
+        .send_raw(
+            actix_web::http::Method::POST,
+            "/v1/imports?kind=concerns",
+            &raiser,
+            &[("Content-Type", "application/json")],
+            &json!([again]).to_string(),
+        )
+        .await
+        .expect(201);
+    assert!(
+        import.body.to_string().contains(&concern),
+        "{:#}",
+        import.body
+    );
+    let import = import.id();
     Scene {
         secrets: vec![concern.clone(), update.clone(), title, sub, name, external],
         at_location: vec![
@@ -169,6 +199,7 @@ pub async fn scene(app: &TestApp) -> Scene {
         client,
         webhook,
         delivery,
+        import,
     }
 }
 
@@ -188,6 +219,7 @@ pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
         .replace("{client_id}", &scene.client)
         .replace("{webhook_id}", &scene.webhook)
         .replace("{delivery_id}", &scene.delivery)
+        .replace("{import_id}", &scene.import)
         .replace("{location_id}", &app.location)
         .replace("{metric_name}", "falls")
 }
@@ -285,6 +317,8 @@ async fn no_read_path_shows_a_confidential_concern_to_a_caller_who_may_not_see_i
         (format!("/v1/concerns/{concern}"), &scene.secrets[2]),
         ("/v1/audit-events?limit=200".to_owned(), concern),
         ("/v1/changes?limit=200".to_owned(), concern),
+        ("/v1/imports?limit=200".to_owned(), concern),
+        (format!("/v1/imports/{}", scene.import), concern),
         (format!("/v1/learning-events/{}", scene.learning), concern),
         (format!("/v1/evidence/{}", scene.evidence), concern),
         (format!("/v1/improvement-plans/{}", scene.plan), concern),
