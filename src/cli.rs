@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::domain::framework::Catalogue;
 use crate::domain::import::{DateFormat, ImportFormat, ImportKind, ImportMode, OnError};
+use crate::error::ApiError;
 
 /// Options of `careloop import` (the same as `POST /v1/imports` takes).
 #[derive(clap::Args)]
@@ -73,8 +74,10 @@ pub fn import(config: &Config, args: ImportArgs) -> anyhow::Result<bool> {
         .map_err(|e| anyhow::anyhow!("cannot load the assessment frameworks: {e}"))?;
     let db = Db::open(&config.database, 1)?;
     let mut conn = db.get()?;
+    let exists = crate::api::organisation::store::exists(&mut conn, &args.org)
+        .map_err(|error| anyhow::anyhow!("cannot read the organisations: {error}"))?;
     anyhow::ensure!(
-        crate::api::organisation::store::exists(&mut conn, &args.org).unwrap_or(false),
+        exists,
         "there is no organisation {} in {}",
         args.org,
         config.database.describe()
@@ -103,8 +106,10 @@ pub fn import(config: &Config, args: ImportArgs) -> anyhow::Result<bool> {
         })
     });
     progress.finish_and_clear();
-    let import =
-        imported.map_err(|error| anyhow::anyhow!("the file was refused: {}", error.detail()))?;
+    let import = imported.map_err(|error| match error {
+        ApiError::Internal(cause) => anyhow::anyhow!("the import failed: {cause:#}"),
+        refused => anyhow::anyhow!("the file was refused: {}", refused.detail()),
+    })?;
     println!("{}", serde_json::to_string_pretty(&import)?);
     Ok(import.report.failed > 0)
 }

@@ -17,7 +17,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{change_heads, changes};
-use super::DbConnection;
+use super::{portable, DbConnection};
 use crate::domain::ids::RecordId;
 use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
@@ -110,15 +110,30 @@ fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
         .find(organisation_id)
         .select(change_heads::last_seq)
         .first(conn)?;
+    // Numbered a few hundred to a statement (`UPDATE … FROM (VALUES …)`, which both backends
+    // take): an import's thousands of changes are numbered in a handful of round trips. The
+    // ids are careloop's own UUIDs, checked to be nothing else before they are written inline.
+    let mut numbered = Vec::with_capacity(waiting.len());
     for change in &waiting {
         seq += 1;
-        diesel::update(
-            changes::table
-                .filter(changes::id.eq(&change.id))
-                .filter(changes::seq.is_null()),
-        )
-        .set((changes::seq.eq(seq), changes::published_at.eq(now)))
-        .execute(conn)?;
+        if !change
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'-')
+        {
+            return Err(ApiError::internal("a change id that is not a UUID"));
+        }
+        numbered.push(format!("('{}', {seq})", change.id));
+    }
+    for chunk in numbered.chunks(500) {
+        let sql = format!(
+            "UPDATE changes SET seq = v.column2, published_at = $1 FROM (VALUES {}) AS v \
+             WHERE changes.id = v.column1 AND changes.seq IS NULL",
+            chunk.join(", ")
+        );
+        diesel::sql_query(portable(conn, &sql))
+            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .execute(conn)?;
     }
     diesel::update(change_heads::table.find(organisation_id))
         .set(change_heads::last_seq.eq(seq))

@@ -246,6 +246,28 @@ pub fn portable(conn: &DbConnection, sql: &str) -> String {
     }
 }
 
+/// Inserts `rows` (a slice of insertable rows) into `table` a few hundred to a statement: the
+/// multi-row insert `MultiConnection` does not offer, on each backend. Answers the rows
+/// inserted. (At most 200 rows a statement keeps a wide row's parameters under SQLite's
+/// limit.)
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut inserted = 0usize;
+        for chunk in $rows.chunks(200) {
+            inserted += match &mut *$conn {
+                $crate::db::DbConnection::Sqlite(conn) => {
+                    diesel::insert_into($table).values(chunk).execute(conn)?
+                }
+                $crate::db::DbConnection::Pg(conn) => {
+                    diesel::insert_into($table).values(chunk).execute(conn)?
+                }
+            };
+        }
+        inserted
+    }};
+}
+pub(crate) use insert_all;
+
 /// Runs `work` in a transaction that takes the write lock up front on SQLite (`BEGIN
 /// IMMEDIATE`): two deferred transactions that both read and then write would otherwise
 /// deadlock, and SQLite answers that with SQLITE_BUSY at once instead of waiting. The changes

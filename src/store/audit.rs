@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
-use crate::db::DbConnection;
+use crate::db::{insert_all, DbConnection};
 use crate::domain::change::ChangeType;
 use crate::domain::ids::{kinds, Id};
 use crate::domain::{end_of_hour, hour_of, now, AuditAction, AuditResource, PersonKind};
@@ -108,6 +108,15 @@ impl Change {
         })
     }
 
+    /// The id of the record changed.
+    fn record_id(&self) -> ApiResult<uuid::Uuid> {
+        self.resource_id.parse().map_err(|e| {
+            ApiError::Internal(anyhow::anyhow!(
+                "audited a change to a record without an id: {e}"
+            ))
+        })
+    }
+
     /// With what else the trail should say of the change (a transition's states, say).
     pub fn detailed(self, detail: Option<Value>) -> Self {
         Self { detail, ..self }
@@ -122,37 +131,58 @@ pub fn record(
     actor: Actor<'_>,
     change: Change,
 ) -> ApiResult<()> {
+    let described = match ChangeType::of(change.resource_type) {
+        Some(record_type) => Some(changes::describe(
+            conn,
+            record_type,
+            change.record_id()?.into(),
+        )?),
+        None => None,
+    };
+    record_all(conn, organisation_id, actor, vec![(change, described)])
+}
+
+/// Appends several audit events, with their changes to the change feed (of the records
+/// `described` as the changes leave them), a few hundred to a statement: an import's batch.
+pub fn record_all(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    actor: Actor<'_>,
+    made: Vec<(Change, Option<changes::Described>)>,
+) -> ApiResult<()> {
     let at = actor.moment();
-    diesel::insert_into(audit_events::table)
-        .values((
+    let (who_kind, who) = actor.who();
+    let mut fed = Vec::new();
+    let mut events = Vec::with_capacity(made.len());
+    for (change, described) in made {
+        if let (Some(record_type), Some(described)) =
+            (ChangeType::of(change.resource_type), described)
+        {
+            fed.push((
+                record_type,
+                change.record_id()?.into(),
+                change.action.into(),
+                described,
+            ));
+        }
+        events.push((
             audit_events::id.eq(actor.new_id::<kinds::AuditEvent>(at)),
-            audit_events::organisation_id.eq(organisation_id),
-            audit_events::actor.eq(actor.who().1),
-            audit_events::actor_kind.eq(actor.who().0),
+            audit_events::organisation_id.eq(organisation_id.to_owned()),
+            audit_events::actor.eq(who.to_owned()),
+            audit_events::actor_kind.eq(who_kind),
             audit_events::action.eq(change.action.as_str()),
             audit_events::resource_type.eq(change.resource_type.as_str()),
-            audit_events::resource_id.eq(&change.resource_id),
+            audit_events::resource_id.eq(change.resource_id),
             audit_events::changed_fields.eq(JsonText(change.changed_fields)),
             audit_events::detail.eq(change.detail.map(JsonText)),
             audit_events::created_at.eq(to_row(at)),
-        ))
-        .execute(conn)?;
-    let Some(record_type) = ChangeType::of(change.resource_type) else {
+        ));
+    }
+    insert_all!(conn, audit_events::table, events);
+    if fed.is_empty() {
         return Ok(());
-    };
-    let record_id = change.resource_id.parse::<uuid::Uuid>().map_err(|e| {
-        ApiError::Internal(anyhow::anyhow!(
-            "audited a change to a record without an id: {e}"
-        ))
-    })?;
-    changes::append(
-        conn,
-        organisation_id,
-        actor,
-        record_type,
-        record_id.into(),
-        change.action.into(),
-    )
+    }
+    changes::append_all(conn, organisation_id, actor, &fed)
 }
 
 /// The top-level fields whose values differ between two JSON forms of a record (against `{}`

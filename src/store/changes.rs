@@ -9,7 +9,7 @@ use crate::db::schema::{
     change_heads, changes, concern_updates, concerns, evidence, improvement_plans, learning_events,
     locations, organisations, plan_actions, plan_reviews, recognitions, self_assessments,
 };
-use crate::db::{change_log, write_transaction, DbConnection};
+use crate::db::{change_log, insert_all, write_transaction, DbConnection};
 use crate::domain::change::{publish_after, ChangeAction, ChangeType};
 use crate::domain::ids::{kinds, RecordId};
 use crate::domain::now;
@@ -30,6 +30,14 @@ pub struct ChangeRow {
     pub occurred_at: chrono::NaiveDateTime,
 }
 
+/// A record as a change leaves it: its version, where it is (for filtering), and its state.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub version: i64,
+    pub location_id: Option<String>,
+    pub state: Option<String>,
+}
+
 /// Appends the change `actor` just made to a record, inside the transaction that makes it.
 /// Each change says the record's version after it, and where the record is (for filtering).
 /// An anonymous raiser's change is withheld until the hour it was made in is over.
@@ -41,27 +49,47 @@ pub fn append(
     record_id: RecordId,
     action: ChangeAction,
 ) -> ApiResult<()> {
-    let (version, location_id, state) = describe(conn, record_type, record_id)?;
+    let described = describe(conn, record_type, record_id)?;
+    append_all(
+        conn,
+        organisation_id,
+        actor,
+        &[(record_type, record_id, action, described)],
+    )
+}
+
+/// Appends the changes `actor` just made to records already described (an import's batch of
+/// new records), a few hundred to a statement.
+pub fn append_all(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    actor: Actor<'_>,
+    made: &[(ChangeType, RecordId, ChangeAction, Described)],
+) -> ApiResult<()> {
     let anonymous = matches!(actor, Actor::Anonymous);
     let occurred_at = actor.moment();
-    diesel::insert_into(changes::table)
-        .values((
-            changes::id.eq(actor.new_id::<kinds::Change>(occurred_at)),
-            changes::organisation_id.eq(organisation_id),
-            changes::seq.eq(None::<i64>),
-            changes::record_type.eq(record_type),
-            changes::record_id.eq(record_id),
-            changes::action.eq(action),
-            changes::to_state.eq((action == ChangeAction::Transitioned)
-                .then_some(state)
-                .flatten()),
-            changes::version.eq(version),
-            changes::location_id.eq(location_id),
-            changes::occurred_at.eq(to_row(occurred_at)),
-            changes::publish_after.eq(to_row(publish_after(anonymous, occurred_at))),
-            changes::published_at.eq(None::<chrono::NaiveDateTime>),
-        ))
-        .execute(conn)?;
+    let rows: Vec<_> = made
+        .iter()
+        .map(|(record_type, record_id, action, described)| {
+            (
+                changes::id.eq(actor.new_id::<kinds::Change>(occurred_at)),
+                changes::organisation_id.eq(organisation_id.to_owned()),
+                changes::seq.eq(None::<i64>),
+                changes::record_type.eq(*record_type),
+                changes::record_id.eq(*record_id),
+                changes::action.eq(*action),
+                changes::to_state.eq((*action == ChangeAction::Transitioned)
+                    .then(|| described.state.clone())
+                    .flatten()),
+                changes::version.eq(described.version),
+                changes::location_id.eq(described.location_id.clone()),
+                changes::occurred_at.eq(to_row(occurred_at)),
+                changes::publish_after.eq(to_row(publish_after(anonymous, occurred_at))),
+                changes::published_at.eq(None::<chrono::NaiveDateTime>),
+            )
+        })
+        .collect();
+    insert_all!(conn, changes::table, rows);
     change_log::pending(organisation_id);
     Ok(())
 }
@@ -177,11 +205,11 @@ pub fn prune(conn: &mut DbConnection, retention: Duration, now: DateTime<Utc>) -
 }
 
 /// A record's version now, its location, and its state (for a transition's `to_state`).
-fn describe(
+pub fn describe(
     conn: &mut DbConnection,
     record_type: ChangeType,
     id: RecordId,
-) -> ApiResult<(i64, Option<String>, Option<String>)> {
+) -> ApiResult<Described> {
     macro_rules! of {
         ($table:ident, $location:expr) => {
             $table::table
@@ -197,7 +225,7 @@ fn describe(
                 .first::<(i64, Option<String>, Option<String>)>(conn)?
         };
     }
-    Ok(match record_type {
+    let (version, location_id, state) = match record_type {
         ChangeType::Organisation => organisations::table
             .find(id.to_string())
             .select(organisations::version)
@@ -241,5 +269,10 @@ fn describe(
             .select(improvement_plans::location_id)
             .first::<Option<String>>(conn)
             .map(|location| (1, location, None))?,
+    };
+    Ok(Described {
+        version,
+        location_id,
+        state,
     })
 }

@@ -3,7 +3,12 @@
 
 use crate::api::shared::ExternalRef;
 use crate::auth::Principal;
-use crate::db::DbConnection;
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use crate::db::{portable, Backend, DbConnection};
 use crate::domain::ids::RecordId;
 use crate::domain::RecordKind;
 use crate::error::{ApiError, ApiResult};
@@ -22,6 +27,57 @@ macro_rules! external_ref_holder {
     };
 }
 pub(crate) use external_ref_holder;
+
+#[derive(QueryableByName)]
+struct Holder {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    external_system: String,
+    #[diesel(sql_type = Text)]
+    external_id: String,
+}
+
+/// The records of `table` (a table with external references) in an organisation that hold any
+/// of `references` (`(system, id)` pairs), read a few hundred references to a query: a map from
+/// each reference held to its holder. The references are joined as a list of values, so the
+/// database finds each by the organisation's unique index of references, however few rows its
+/// statistics expect (within an import's transaction they know nothing of the rows it added).
+pub fn holders(
+    conn: &mut DbConnection,
+    table: &'static str,
+    organisation_id: &str,
+    references: &[(String, String)],
+) -> ApiResult<HashMap<(String, String), RecordId>> {
+    let mut held = HashMap::new();
+    for chunk in references.chunks(300) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+            .collect();
+        let sql = format!(
+            "SELECT t.id, t.external_system, t.external_id FROM {table} t \
+             JOIN (VALUES {}) AS r ON t.external_system = r.column1 AND t.external_id = r.column2 \
+             WHERE t.organisation_id = $1",
+            values.join(", ")
+        );
+        let mut query = diesel::sql_query(portable(conn, &sql))
+            .into_boxed::<Backend>()
+            .bind::<Text, _>(organisation_id.to_owned());
+        for (system, id) in chunk {
+            query = query
+                .bind::<Text, _>(system.clone())
+                .bind::<Text, _>(id.clone());
+        }
+        for holder in query.load::<Holder>(conn)? {
+            let id = holder
+                .id
+                .parse::<uuid::Uuid>()
+                .map_err(|_| ApiError::internal("a record id that is not a UUID"))?;
+            held.insert((holder.external_system, holder.external_id), id.into());
+        }
+    }
+    Ok(held)
+}
 
 /// 409 when a record of `$table` (of `$kind`) already holds `$external`, an
 /// `Option<&ExternalRef>` (see [`external_ref_free`]).

@@ -12,7 +12,7 @@ use crate::db::schema::{
     concerns, evidence, improvement_plans, learning_events, plan_actions,
     quality_statement_tags as tags, recognitions, record_links as links,
 };
-use crate::db::DbConnection;
+use crate::db::{insert_all, DbConnection};
 use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::{ApiError, ApiResult};
@@ -45,6 +45,31 @@ pub fn set_tags(
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// Tags new records of a kind at once (an import's batch), a few hundred tags to a statement.
+pub fn add_tags_all(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    kind: RecordKind,
+    tagged: &[(RecordId, &[String])],
+) -> ApiResult<()> {
+    let mut rows = Vec::new();
+    for (id, statements) in tagged {
+        let mut unique = statements.to_vec();
+        unique.sort();
+        unique.dedup();
+        rows.extend(unique.into_iter().map(|statement| {
+            (
+                tags::organisation_id.eq(organisation_id.to_owned()),
+                tags::record_type.eq(kind),
+                tags::record_id.eq(*id),
+                tags::quality_statement_id.eq(statement),
+            )
+        }));
+    }
+    insert_all!(conn, tags::table, rows);
     Ok(())
 }
 

@@ -70,7 +70,7 @@ async fn a_csv_file_of_evidence_is_imported_with_dotted_columns_lists_and_uk_dat
     .expect(201);
     assert_eq!(
         *report(&answer),
-        json!({"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": []})
+        json!({"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": [], "errors_truncated": false})
     );
     assert_eq!(answer.body["stored"], true);
     assert_eq!(answer.body["kind"], "evidence");
@@ -145,7 +145,7 @@ async fn the_same_file_twice_changes_nothing_and_a_changed_row_updates_its_recor
     .expect(201);
     assert_eq!(
         *report(&again),
-        json!({"rows": 2, "created": 0, "updated": 0, "unchanged": 2, "failed": 0, "errors": []})
+        json!({"rows": 2, "created": 0, "updated": 0, "unchanged": 2, "failed": 0, "errors": [], "errors_truncated": false})
     );
     assert_eq!(evidence_titles(&app).await.len(), 2);
 
@@ -595,4 +595,140 @@ async fn plans_come_with_their_actions_and_imports_are_kept_for_who_ran_them() {
     app.get(&app.integration, &format!("/v1/imports/{first_id}"))
         .await
         .expect_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn rows_are_named_by_their_line_whatever_the_line_endings() {
+    let app = TestApp::new().await;
+    let bad = "audit,processes,safe.nope,Bad,01/11/2026,LOC,,,,,";
+    // Windows line endings, a blank line, a line of spaces, a quoted cell over two lines, and a
+    // quote inside an unquoted cell.
+    let file = evidence_csv(&app, &[MAR_OCT, "", "   ", bad])
+        .replace("October MAR audit", "\"October\nMAR audit\"")
+        .replace('\n', "\r\n")
+        + &evidence_csv(&app, &[bad])
+            .lines()
+            .nth(1)
+            .unwrap()
+            .replace("Bad", "5\" dressing audit");
+    let answer = import(
+        &app,
+        &app.manager,
+        "kind=evidence&date_format=uk&on_error=skip",
+        "text/csv",
+        &file,
+    )
+    .await
+    .expect(201);
+    let rows: Vec<&Value> = report(&answer)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["row"])
+        .collect();
+    // Header 1, the October audit 2-3, blank 4, spaces 5, bad 6, the dressing audit 7.
+    assert_eq!(rows, [&json!(6), &json!(7)], "{:#}", answer.body);
+    assert_eq!(report(&answer)["created"], 1);
+    assert_eq!(report(&answer)["rows"], 3);
+}
+
+#[actix_web::test]
+async fn a_changed_cell_changes_only_its_field() {
+    let app = TestApp::new().await;
+    import(
+        &app,
+        &app.manager,
+        "kind=evidence&date_format=uk",
+        "text/csv",
+        &evidence_csv(&app, &[MAR_NOV]),
+    )
+    .await
+    .expect(201);
+    // A file without the unit column: the stored unit stays.
+    let file = "source,evidence_category,quality_statements,title,observed_at,metric.name,metric.value,external_ref.system,external_ref.id\n\
+                audit,processes,safe.medicines_optimisation,November MAR audit,30/11/2026 17:30,mar_score,96,audit-tool,MA-11\n";
+    let answer = import(
+        &app,
+        &app.manager,
+        "kind=evidence&date_format=uk",
+        "text/csv",
+        file,
+    )
+    .await
+    .expect(201);
+    assert_eq!(report(&answer)["updated"], 1, "{:#}", answer.body);
+    let found = app
+        .get(&app.manager, "/v1/evidence?external_ref.id=MA-11")
+        .await
+        .expect(200);
+    let evidence = &found.body["items"][0];
+    assert_eq!(
+        evidence["metric"],
+        json!({"name": "mar_score", "value": 96.0, "unit": "%", "target": null, "direction": "at_least"})
+    );
+    assert_eq!(evidence["location_id"], app.location.as_str());
+    // Lists compare as sets: the statements in another order change nothing.
+    let id = evidence["id"].as_str().unwrap();
+    let reordered =
+        format!("id,quality_statements\n{id},safe.safeguarding|safe.medicines_optimisation\n");
+    let answer = import(&app, &app.manager, "kind=evidence", "text/csv", &reordered)
+        .await
+        .expect(201);
+    // A row naming a record by id must still be a whole record as POST takes it.
+    assert_eq!(report(&answer)["failed"], 1);
+    let whole = format!(
+        "id,source,evidence_category,quality_statements,title,observed_at\n\
+         {id},audit,processes,safe.medicines_optimisation,November MAR audit (checked),2026-11-30T17:30:00Z\n"
+    );
+    let answer = import(&app, &app.manager, "kind=evidence", "text/csv", &whole)
+        .await
+        .expect(201);
+    assert_eq!(report(&answer)["updated"], 1, "{:#}", answer.body);
+    let read = app
+        .get(&app.manager, &format!("/v1/evidence/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(read.body["title"], "November MAR audit (checked)");
+    assert_eq!(read.body["version"], 3);
+}
+
+#[actix_web::test]
+async fn headers_twice_a_byte_order_mark_and_anonymous_rows() {
+    let app = TestApp::new().await;
+    let twice = "title,title\nx,y\n";
+    let refused = import(&app, &app.manager, "kind=evidence", "text/csv", twice)
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(refused.body["errors"][0]["field"], "line 1: title");
+    let row = json!({"source": "audit", "evidence_category": "processes",
+                     "quality_statements": ["safe.medicines_optimisation"], "title": "With a BOM",
+                     "observed_at": "2026-10-31T00:00:00Z"});
+    for (content_type, body) in [
+        ("application/x-ndjson", format!("\u{feff}{row}\n")),
+        ("application/json", format!("\u{feff}[{row}]")),
+    ] {
+        let answer = import(&app, &app.manager, "kind=evidence", content_type, &body)
+            .await
+            .expect(201);
+        assert_eq!(
+            report(&answer)["created"],
+            1,
+            "{content_type}: {:#}",
+            answer.body
+        );
+    }
+    let anonymous = json!({"title": "Night staffing", "description": "One carer for 14 residents",
+                           "category": "staffing", "risk": "high", "anonymous": true});
+    let answer = import(
+        &app,
+        &app.manager,
+        "kind=concerns",
+        "application/json",
+        &json!([anonymous]).to_string(),
+    )
+    .await
+    .expect(201);
+    assert_eq!(report(&answer)["errors"][0]["field"], "anonymous");
+    let concerns = app.get(&app.admin, "/v1/concerns").await.expect(200);
+    assert_eq!(concerns.body["items"], json!([]));
 }

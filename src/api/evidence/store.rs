@@ -1,5 +1,7 @@
 //! The evidence store: who sees which evidence; recording, listing, changing, archiving it.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -11,17 +13,18 @@ use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
-use crate::db::DbConnection;
+use crate::db::{insert_all, DbConnection};
 use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource};
 use crate::domain::framework::Catalogue;
-use crate::domain::ids::{EvidenceId, LocationId};
+use crate::domain::ids::{EvidenceId, LocationId, RecordId};
 use crate::domain::AuditAction;
 use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
-use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
+use crate::store::changes::Described;
+use crate::store::external_refs::{self, external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
 use crate::store::support::{save_if_unchanged, to_row};
 
@@ -73,26 +76,133 @@ pub fn create(
     principal: &Principal,
     new: &NewEvidence,
 ) -> ApiResult<Evidence> {
-    check_source(principal, new.source)?;
-    let dated = check_dates(new.observed_at, (new.period_start, new.period_end))?;
+    create_all(conn, principal, std::slice::from_ref(new))?
+        .pop()
+        .unwrap_or_else(|| Err(ApiError::internal("a create without an answer")))
+}
+
+/// Records pieces of evidence, each checked as the endpoint checks one, and answers for each
+/// the evidence or why not: the good ones are stored, tagged, audited and fed to the change
+/// feed a few hundred to a statement (an import's batch; `create` is a batch of one).
+pub fn create_all(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    news: &[NewEvidence],
+) -> ApiResult<Vec<ApiResult<Evidence>>> {
     let organisation_id = &principal.organisation_id;
     organisation::store::find(conn, organisation_id)?;
-    let location_id = new.location_id.map(LocationId::from);
-    locations::store::check_reference(conn, principal, location_id)?;
-    check_linked(conn, principal, &new.linked_records)?;
-    ensure_external_ref_free!(
-        conn,
-        principal,
-        evidence,
-        RecordKind::Evidence,
-        new.external_ref.as_ref()
-    )?;
+    let mut checks = BatchChecks {
+        held: held_external_refs(conn, organisation_id, news)?,
+        usable_locations: HashSet::new(),
+    };
     let now = to_row(now());
+    let mut checked = Vec::with_capacity(news.len());
+    for new in news {
+        checked.push(checked_row(conn, principal, new, &mut checks, now));
+    }
+    let rows: Vec<EvidenceRow> = checked
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .cloned()
+        .collect();
+    insert_all!(conn, evidence::table, rows);
+    let stored = news.iter().zip(&checked).filter(|(_, row)| row.is_ok());
+    let tags: Vec<(RecordId, &[String])> = stored
+        .clone()
+        .filter_map(|(new, row)| {
+            Some((
+                row.as_ref().ok()?.id.any(),
+                new.quality_statements.as_slice(),
+            ))
+        })
+        .collect();
+    links::add_tags_all(conn, organisation_id, KIND, &tags)?;
+    for (new, row) in stored {
+        if let (false, Ok(row)) = (new.linked_records.is_empty(), row) {
+            set_links(conn, principal, row.id, Some(&new.linked_records))?;
+        }
+    }
+    let mut created = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(500) {
+        created.extend(into_dtos(conn, principal, chunk.to_vec())?);
+    }
+    let audited = created
+        .iter()
+        .map(|evidence| {
+            let described = Described {
+                version: evidence.version,
+                location_id: evidence.location_id.map(|l| l.to_string()),
+                state: None,
+            };
+            Ok((
+                Change::created(KIND, evidence.id, evidence)?,
+                Some(described),
+            ))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    audit::record_all(conn, organisation_id, Actor::Caller(principal), audited)?;
+    let mut created = created.into_iter();
+    Ok(checked
+        .into_iter()
+        .map(|row| match row {
+            Ok(_) => created
+                .next()
+                .ok_or_else(|| ApiError::internal("a stored row without its evidence")),
+            Err(error) => Err(error),
+        })
+        .collect())
+}
+
+/// What a batch checks once for all its rows: the external references other records hold
+/// (and, as the batch goes, its own rows), and the locations found usable.
+struct BatchChecks {
+    held: HashMap<(String, String), RecordId>,
+    usable_locations: HashSet<Option<LocationId>>,
+}
+
+/// The external references of `news` that evidence of the organisation already holds.
+fn held_external_refs(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    news: &[NewEvidence],
+) -> ApiResult<HashMap<(String, String), RecordId>> {
+    let references: Vec<(String, String)> = news
+        .iter()
+        .filter_map(|n| n.external_ref.as_ref())
+        .map(|r| (r.system.clone(), r.id.clone()))
+        .collect();
+    external_refs::holders(conn, "evidence", organisation_id, &references)
+}
+
+/// The row a new piece of evidence is stored as, checked as the endpoint checks it.
+fn checked_row(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    new: &NewEvidence,
+    checks: &mut BatchChecks,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<EvidenceRow> {
+    check_source(principal, new.source)?;
+    let dated = check_dates(new.observed_at, (new.period_start, new.period_end))?;
+    let location_id = new.location_id.map(LocationId::from);
+    if !checks.usable_locations.contains(&location_id) {
+        locations::store::check_reference(conn, principal, location_id)?;
+        checks.usable_locations.insert(location_id);
+    }
+    check_linked(conn, principal, &new.linked_records)?;
+    let id = EvidenceId::new();
+    if let Some(external) = &new.external_ref {
+        let key = (external.system.clone(), external.id.clone());
+        if let Some(holder) = checks.held.get(&key) {
+            external_ref_free(conn, principal, KIND, Some(*holder))?;
+        }
+        checks.held.insert(key, id.any());
+    }
     let (metric_name, metric_value, metric_unit, metric_target, metric_direction) =
         metric_columns(new.metric.as_ref());
-    let row = EvidenceRow {
-        id: EvidenceId::new(),
-        organisation_id: organisation_id.clone(),
+    Ok(EvidenceRow {
+        id,
+        organisation_id: principal.organisation_id.clone(),
         location_id,
         source: new.source,
         evidence_category: new.evidence_category.clone(),
@@ -116,26 +226,7 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
-    };
-    diesel::insert_into(evidence::table)
-        .values(&row)
-        .execute(conn)?;
-    links::set_tags(
-        conn,
-        organisation_id,
-        KIND,
-        row.id.any(),
-        &new.quality_statements,
-    )?;
-    set_links(conn, principal, row.id, Some(&new.linked_records))?;
-    let created = into_dto(conn, principal, row)?;
-    audit::record(
-        conn,
-        organisation_id,
-        Actor::Caller(principal),
-        Change::created(KIND, created.id, &created)?,
-    )?;
-    Ok(created)
+    })
 }
 
 pub fn list(

@@ -42,7 +42,8 @@ pub struct RowError {
 /// What an import did, row by row. In a dry run, what it would have done.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"rows": 3, "created": 1, "updated": 1, "unchanged": 0, "failed": 1,
-    "errors": [{"row": 4, "field": "quality_statements", "message": "unknown quality statement: safe.medicine"}]}))]
+    "errors": [{"row": 4, "field": "quality_statements", "message": "unknown quality statement: safe.medicine"}],
+    "errors_truncated": false}))]
 pub struct ImportReport {
     /// Rows read (blank lines are not counted).
     #[schema(minimum = 0)]
@@ -57,8 +58,10 @@ pub struct ImportReport {
     pub unchanged: u64,
     #[schema(minimum = 0)]
     pub failed: u64,
-    /// Every bad row, and each field at fault, in file order.
+    /// Every bad row, and each field at fault, in file order: the first 10,000.
     pub errors: Vec<RowError>,
+    /// Whether there were more errors than `errors` holds.
+    pub errors_truncated: bool,
 }
 
 /// An import: who imported what, when, how, and what came of it (the file is not kept).
@@ -72,7 +75,7 @@ pub struct ImportReport {
     "date_format": "uk",
     "imported_by": {"kind": "user", "sub": "manager-1", "name": null},
     "stored": true,
-    "report": {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": []},
+    "report": {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": [], "errors_truncated": false},
     "created_at": "2026-11-26T09:00:00Z"
 }))]
 pub struct Import {

@@ -31,10 +31,11 @@ fn format_of(req: &HttpRequest) -> ApiResult<ImportFormat> {
     }
 }
 
-/// What an `Idempotency-Key` is bound to: the import's options and the file's digest.
+/// What an `Idempotency-Key` is bound to: the import's options (its format too) and the
+/// file's digest.
 #[derive(Serialize)]
 struct Fingerprint<'a> {
-    query: &'a ImportQuery,
+    options: &'a Options,
     sha256: String,
 }
 
@@ -94,11 +95,6 @@ pub async fn create_import(
         }
         Err(_) => return Err(ApiError::PayloadTooLarge { limit }),
     };
-    let fingerprint = Fingerprint {
-        query: &query,
-        sha256: hex::encode(Sha256::digest(&body)),
-    };
-    let keyed = key.for_caller(&principal, &req, &fingerprint)?;
     let options = Options {
         kind: query.kind,
         mode: query.mode.unwrap_or(ImportMode::Commit),
@@ -106,6 +102,11 @@ pub async fn create_import(
         format,
         date_format: query.date_format.unwrap_or(DateFormat::Iso),
     };
+    let fingerprint = Fingerprint {
+        options: &options,
+        sha256: hex::encode(Sha256::digest(&body)),
+    };
+    let keyed = key.for_caller(&principal, &req, &fingerprint)?;
     let app = state.clone();
     idempotency::once(&state.db, keyed, move |conn| {
         let import = run::import(

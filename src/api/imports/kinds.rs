@@ -3,7 +3,10 @@
 //! change one. An import row goes through exactly these, so it is validated, permitted,
 //! audited and fed to the change feed as a request to the endpoint would be.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
+use diesel::Connection;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -20,7 +23,7 @@ use crate::domain::ids::{Id, RecordId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::Actor;
-use crate::store::external_refs::external_ref_holder;
+use crate::store::external_refs::{self, external_ref_holder};
 
 /// A kind of record an import can hold.
 pub trait Importable {
@@ -45,7 +48,25 @@ pub trait Importable {
         organisation_id: &str,
         external: &ExternalRef,
     ) -> ApiResult<Option<RecordId>>;
+    /// The records of the organisation that hold any of these references, seen or not.
+    fn holders(
+        conn: &mut DbConnection,
+        organisation_id: &str,
+        references: &[(String, String)],
+    ) -> ApiResult<HashMap<(String, String), RecordId>>;
     fn create(conn: &mut DbConnection, principal: &Principal, new: &Self::New) -> ApiResult<Value>;
+    /// Creates several, answering for each the record or why not: one by one (each in its own
+    /// savepoint), unless the kind's store creates a batch at once.
+    fn create_all(
+        conn: &mut DbConnection,
+        principal: &Principal,
+        news: &[Self::New],
+    ) -> ApiResult<Vec<ApiResult<Value>>> {
+        Ok(news
+            .iter()
+            .map(|new| conn.transaction(|conn| Self::create(conn, principal, new)))
+            .collect())
+    }
     fn update(
         conn: &mut DbConnection,
         catalogue: &Catalogue,
@@ -90,6 +111,14 @@ macro_rules! importable {
                 external
             )?)
         }
+
+        fn holders(
+            conn: &mut DbConnection,
+            organisation_id: &str,
+            references: &[(String, String)],
+        ) -> ApiResult<HashMap<(String, String), RecordId>> {
+            external_refs::holders(conn, stringify!($table), organisation_id, references)
+        }
     };
 }
 
@@ -109,7 +138,16 @@ impl Importable for Concerns {
         Concern
     );
 
+    /// An imported concern names who raised it: an anonymous raiser's receipt code would be
+    /// lost, and the import would say who sent it and when.
     fn validate(new: &Self::New, catalogue: &Catalogue) -> ApiResult<()> {
+        if new.anonymous {
+            return Err(ApiError::field(
+                "anonymous",
+                "an import cannot raise a concern anonymously: the raiser would never see its \
+                 receipt code",
+            ));
+        }
         new.validate(catalogue)
     }
 
@@ -199,6 +237,17 @@ impl Importable for Evidence {
 
     fn create(conn: &mut DbConnection, principal: &Principal, new: &Self::New) -> ApiResult<Value> {
         value(evidence::store::create(conn, principal, new)?)
+    }
+
+    fn create_all(
+        conn: &mut DbConnection,
+        principal: &Principal,
+        news: &[Self::New],
+    ) -> ApiResult<Vec<ApiResult<Value>>> {
+        Ok(evidence::store::create_all(conn, principal, news)?
+            .into_iter()
+            .map(|created| created.and_then(value))
+            .collect())
     }
 
     fn update(

@@ -2,6 +2,7 @@
 //! is never held as values all at once. A row becomes the JSON object the single-record
 //! endpoint would have been sent; what cannot be read at all refuses the whole file.
 
+use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
@@ -31,6 +32,9 @@ fn refused(line: u64, field: Option<&str>, message: impl std::fmt::Display) -> A
     ApiError::Validation(vec![FieldError::new(field, message.to_string())])
 }
 
+/// The byte order mark some editors put at the start of a UTF-8 file.
+const BOM: &str = "\u{feff}";
+
 /// Reads every row of `body`, handing each to `each` in order; answers how many were read.
 pub fn read(
     format: ImportFormat,
@@ -46,17 +50,104 @@ pub fn read(
     }
 }
 
-/// Counts the quotes that go by, to tell a quote left open (which swallows the rest of the
-/// file into one cell) from a well-formed file: in one, quotes come in pairs.
-struct QuoteCounter<R> {
+/// Follows the CSV file's bytes as the reader takes them: where its lines end (to name the line
+/// a record starts on, whatever the line endings and blank lines before it), and whether a
+/// quoted cell is still open (a quote opened at the start of a cell and never closed swallows
+/// the rest of the file into that cell).
+struct Tracked<R> {
     inner: R,
-    quotes: u64,
+    offset: u64,
+    /// Line ends (`\r`, `\n`) not yet behind the records read: their offsets, and whether each
+    /// is a `\n` (which ends a line).
+    ends: VecDeque<(u64, bool)>,
+    /// The `\n`s behind the records read.
+    lines_behind: u64,
+    cell_start: bool,
+    in_quotes: bool,
+    quote_pending: bool,
+    opened_at: u64,
 }
 
-impl<R: Read> Read for QuoteCounter<R> {
+impl<R> Tracked<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            ends: VecDeque::new(),
+            lines_behind: 0,
+            cell_start: true,
+            in_quotes: false,
+            quote_pending: false,
+            opened_at: 0,
+        }
+    }
+
+    fn follow(&mut self, byte: u8) {
+        if self.in_quotes {
+            if self.quote_pending {
+                self.quote_pending = false;
+                if byte == b'"' {
+                    return;
+                }
+                self.in_quotes = false;
+            } else {
+                self.quote_pending = byte == b'"';
+                return;
+            }
+        }
+        if byte == b'"' && self.cell_start {
+            self.in_quotes = true;
+            self.opened_at = self.offset;
+        }
+        self.cell_start = matches!(byte, b',' | b'\n' | b'\r');
+    }
+
+    /// The line the record at byte `start` begins on: past any line ends the reader counted
+    /// into it (blank lines, the `\n` of a `\r\n`).
+    fn line_of_record(&mut self, start: u64) -> u64 {
+        while let Some(&(at, newline)) = self.ends.front() {
+            if at >= start {
+                break;
+            }
+            self.lines_behind += u64::from(newline);
+            self.ends.pop_front();
+        }
+        let mut skipped = 0;
+        for (at, &(end, newline)) in (start..).zip(self.ends.iter()) {
+            if end != at {
+                break;
+            }
+            skipped += u64::from(newline);
+        }
+        self.lines_behind + skipped + 1
+    }
+
+    /// The line of a byte at or after the last record's start.
+    fn line_of(&self, offset: u64) -> u64 {
+        let ahead = self
+            .ends
+            .iter()
+            .filter(|(at, newline)| *newline && *at < offset)
+            .count() as u64;
+        self.lines_behind + ahead + 1
+    }
+
+    /// Where a quote left open began, once the whole file is read.
+    fn open_quote(&self) -> Option<u64> {
+        (self.in_quotes && !self.quote_pending).then(|| self.line_of(self.opened_at))
+    }
+}
+
+impl<R: Read> Read for Tracked<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.quotes += buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        for &byte in &buf[..n] {
+            if byte == b'\n' || byte == b'\r' {
+                self.ends.push_back((self.offset, byte == b'\n'));
+            }
+            self.follow(byte);
+            self.offset += 1;
+        }
         Ok(n)
     }
 }
@@ -67,6 +158,9 @@ enum Header<'a> {
     Ignored,
 }
 
+/// The longest column name a refusal repeats.
+const NAME_SHOWN: usize = 100;
+
 fn read_csv(
     body: impl Read,
     columns: &FileColumns,
@@ -75,36 +169,46 @@ fn read_csv(
 ) -> ApiResult<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(QuoteCounter {
-            inner: body,
-            quotes: 0,
-        });
+        .flexible(true)
+        .from_reader(Tracked::new(body));
     let headers = reader
         .byte_headers()
         .map_err(|error| csv_refusal(&error, 1))?
         .clone();
-    if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+    if headers.iter().all(|h| h.trim_ascii().is_empty()) {
         return Err(ApiError::field("body", "the file is empty"));
     }
     let mut resolved = Vec::with_capacity(headers.len());
+    let mut seen = HashSet::new();
     let mut problems = Vec::new();
     for header in &headers {
         let Ok(name) = std::str::from_utf8(header) else {
             return Err(refused(1, None, "is not UTF-8 text"));
         };
-        let name = name.trim().trim_start_matches('\u{feff}');
-        resolved.push(if name == "id" {
+        let name = name.trim();
+        let shown: String = name.chars().take(NAME_SHOWN).collect();
+        if !name.is_empty() && !seen.insert(name) {
+            problems.push(FieldError::new(
+                format!("line 1: {shown}"),
+                "is a column twice",
+            ));
+        }
+        resolved.push(if name.is_empty() {
+            Header::Ignored
+        } else if name == "id" {
             Header::Id
         } else if let Some(column) = columns.writable.iter().find(|c| c.name == name) {
             Header::Writable(column)
         } else if columns.read_only.iter().any(|c| c.name == name) {
             Header::Ignored
         } else {
-            let hint = closest(name, columns.writable.iter().map(|c| c.name.as_str()))
+            let hint = (name.len() <= NAME_SHOWN)
+                .then(|| closest(name, columns.writable.iter().map(|c| c.name.as_str())))
+                .flatten()
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
             problems.push(FieldError::new(
-                format!("line 1: {name}"),
+                format!("line 1: {shown}"),
                 format!("is not a column of this kind of record{hint}"),
             ));
             Header::Ignored
@@ -122,16 +226,24 @@ fn read_csv(
             Ok(true) => {}
             Err(error) => return Err(csv_refusal(&error, last_line + 1)),
         }
-        let line = record.position().map_or(last_line + 1, |p| p.line());
+        let start = record.position().map_or(0, |p| p.byte());
+        let line = reader.get_mut().line_of_record(start);
         last_line = line;
-        if record
-            .iter()
-            .all(|cell| cell.iter().all(u8::is_ascii_whitespace))
-        {
+        if record.iter().all(|cell| cell.trim_ascii().is_empty()) {
             continue;
         }
         let mut fields = Map::new();
         let mut errors = Vec::new();
+        if record.len() != headers.len() {
+            errors.push(FieldError::new(
+                "",
+                format!(
+                    "has {} cells where the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            ));
+        }
         for (header, cell) in resolved.iter().zip(record.iter()) {
             let Ok(cell) = std::str::from_utf8(cell) else {
                 return Err(refused(line, None, "is not UTF-8 text"));
@@ -161,11 +273,11 @@ fn read_csv(
             },
         })?;
     }
-    if reader.get_ref().quotes % 2 == 1 {
+    if let Some(line) = reader.get_ref().open_quote() {
         return Err(refused(
-            last_line,
+            line,
             None,
-            "a quoted cell that starts on this line is never closed",
+            "opens a quoted cell that is never closed",
         ));
     }
     if rows == 0 {
@@ -209,6 +321,7 @@ fn read_ndjson(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> A
         let Ok(text) = std::str::from_utf8(&text) else {
             return Err(refused(line, None, "is not UTF-8 text"));
         };
+        let text = text.trim_start_matches(BOM);
         if text.trim().is_empty() {
             continue;
         }
@@ -272,7 +385,14 @@ fn read_json(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> Api
         }
     }
     let mut failure = None;
-    let mut deserializer = serde_json::Deserializer::from_reader(BufReader::new(body));
+    let mut body = BufReader::new(body);
+    if body
+        .fill_buf()
+        .is_ok_and(|start| start.starts_with(BOM.as_bytes()))
+    {
+        body.consume(BOM.len());
+    }
+    let mut deserializer = serde_json::Deserializer::from_reader(body);
     let read = Rows {
         each,
         failure: &mut failure,

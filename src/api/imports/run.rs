@@ -31,7 +31,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::extract::typed;
 
 /// How to run an import.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Options {
     pub kind: ImportKind,
     pub mode: ImportMode,
@@ -147,20 +147,6 @@ impl Shape {
     }
 }
 
-/// What a kind's file may hold: for the `import` documentation and exports.
-pub fn file_columns(kind: ImportKind) -> Vec<Column> {
-    match kind {
-        ImportKind::Concerns => Shape::of::<kinds::Concerns>(),
-        ImportKind::LearningEvents => Shape::of::<kinds::LearningEvents>(),
-        ImportKind::Evidence => Shape::of::<kinds::Evidence>(),
-        ImportKind::ImprovementPlans => Shape::of::<kinds::ImprovementPlans>(),
-        ImportKind::Recognitions => Shape::of::<kinds::Recognitions>(),
-        ImportKind::Locations => Shape::of::<kinds::Locations>(),
-    }
-    .columns
-    .writable
-}
-
 /// A row's problems are the report's; anything else (the database failing) stops the import.
 fn row_errors(error: ApiError) -> ApiResult<Vec<FieldError>> {
     Ok(match error {
@@ -183,6 +169,96 @@ impl From<diesel::result::Error> for Abort {
     }
 }
 
+/// Rows waiting to be done together: their external references are looked up at once, and
+/// the new records among them created at once (a few hundred rows to a statement, where the
+/// kind's store can).
+struct Pending<New> {
+    rows: Vec<(u64, Checked<New>)>,
+    references: HashSet<(String, String)>,
+}
+
+/// The most rows done together.
+const BATCH: usize = 500;
+
+/// The most errors a report keeps (the count of failed rows is always whole).
+pub const MAX_ERRORS: usize = 10_000;
+
+/// Counts what became of a row, and names what was wrong with it.
+fn tally(report: &mut ImportReport, line: u64, outcome: Result<RowOutcome, Vec<FieldError>>) {
+    match outcome {
+        Ok(RowOutcome::Created) => report.created += 1,
+        Ok(RowOutcome::Updated) => report.updated += 1,
+        Ok(RowOutcome::Unchanged) => report.unchanged += 1,
+        Err(errors) => {
+            report.failed += 1;
+            for error in errors {
+                if report.errors.len() == MAX_ERRORS {
+                    report.errors_truncated = true;
+                    break;
+                }
+                report.errors.push(RowError {
+                    row: line,
+                    field: (!error.field.is_empty()).then_some(error.field),
+                    message: error.message,
+                });
+            }
+        }
+    }
+}
+
+/// A row's outcome for the report: its problems, or the import's end when the database fails.
+fn counted(outcome: ApiResult<RowOutcome>) -> ApiResult<Result<RowOutcome, Vec<FieldError>>> {
+    match outcome {
+        Ok(outcome) => Ok(Ok(outcome)),
+        Err(error) => Ok(Err(row_errors(error)?)),
+    }
+}
+
+/// Does the waiting rows: those whose external reference a record holds bring it up to date,
+/// the others are created together.
+fn flush<K: Importable>(
+    conn: &mut DbConnection,
+    context: &Context,
+    shape: &Shape,
+    pending: &mut Pending<K::New>,
+    report: &mut ImportReport,
+) -> ApiResult<()> {
+    let references: Vec<(String, String)> = pending.references.drain().collect();
+    let held = K::holders(conn, &context.principal.organisation_id, &references)?;
+    let mut lines = Vec::new();
+    let mut news = Vec::new();
+    for (line, checked) in pending.rows.drain(..) {
+        let holder = K::external_ref(&checked.new)
+            .and_then(|external| held.get(&(external.system.clone(), external.id.clone())));
+        let current = match holder {
+            Some(holder) => record_as(conn, context.principal, K::RECORD, *holder)?,
+            None => None,
+        };
+        // A reference held by a record the caller may not see is refused by the create, as
+        // the endpoint refuses it.
+        match current {
+            Some(current) => {
+                let outcome = conn.transaction(|conn| {
+                    up_to_date::<K>(conn, context, shape, &checked, current).map(|(o, _)| o)
+                });
+                tally(report, line, counted(outcome)?);
+            }
+            None => {
+                lines.push(line);
+                news.push(checked.new);
+            }
+        }
+    }
+    if news.is_empty() {
+        return Ok(());
+    }
+    let answers = K::create_all(conn, context.principal, &news)?;
+    for (line, answer) in lines.into_iter().zip(answers) {
+        tally(report, line, counted(answer.map(|_| RowOutcome::Created))?);
+    }
+    Ok(())
+}
+
 fn run_kind<K: Importable>(
     conn: &mut DbConnection,
     context: &Context,
@@ -193,6 +269,10 @@ fn run_kind<K: Importable>(
     context.principal.require(K::CREATE)?;
     let shape = &Shape::of::<K>();
     let mut report = ImportReport::default();
+    let mut pending = Pending {
+        rows: Vec::new(),
+        references: HashSet::new(),
+    };
     let done = conn.transaction::<_, Abort, _>(|conn| {
         rows::read(
             options.format,
@@ -202,31 +282,36 @@ fn run_kind<K: Importable>(
             &mut |row| {
                 report.rows += 1;
                 progress(report.rows);
-                let outcome = match row.fields {
-                    Err(errors) => Err(errors),
-                    Ok(fields) => match conn.transaction::<_, ApiError, _>(|conn| {
-                        import_row::<K>(conn, context, shape, fields)
-                    }) {
-                        Ok(outcome) => Ok(outcome),
-                        Err(error) => Err(row_errors(error)?),
-                    },
+                let fields = match row.fields {
+                    Ok(fields) => fields,
+                    Err(errors) => {
+                        tally(&mut report, row.line, Err(errors));
+                        return Ok(());
+                    }
                 };
-                match outcome {
-                    Ok(RowOutcome::Created) => report.created += 1,
-                    Ok(RowOutcome::Updated) => report.updated += 1,
-                    Ok(RowOutcome::Unchanged) => report.unchanged += 1,
-                    Err(_) => report.failed += 1,
-                }
-                if let Err(errors) = outcome {
-                    report.errors.extend(errors.into_iter().map(|e| RowError {
-                        row: row.line,
-                        field: (!e.field.is_empty()).then_some(e.field),
-                        message: e.message,
-                    }));
+                match import_row::<K>(conn, context, shape, fields) {
+                    Ok(Step::Done(outcome)) => tally(&mut report, row.line, Ok(outcome)),
+                    Ok(Step::Wait(checked)) => {
+                        let reference = K::external_ref(&checked.new)
+                            .map(|external| (external.system.clone(), external.id.clone()));
+                        // A second row for one record comes after the first is done.
+                        if let Some(reference) = reference {
+                            if !pending.references.insert(reference.clone()) {
+                                flush::<K>(conn, context, shape, &mut pending, &mut report)?;
+                                pending.references.insert(reference);
+                            }
+                        }
+                        pending.rows.push((row.line, checked));
+                        if pending.rows.len() >= BATCH {
+                            flush::<K>(conn, context, shape, &mut pending, &mut report)?;
+                        }
+                    }
+                    Err(error) => tally(&mut report, row.line, Err(row_errors(error)?)),
                 }
                 Ok(())
             },
         )
+        .and_then(|_| flush::<K>(conn, context, shape, &mut pending, &mut report))
         .map_err(Abort::Failed)?;
         if stores(options.mode, options.on_error, report.failed) {
             Ok(())
@@ -240,53 +325,75 @@ fn run_kind<K: Importable>(
     }
 }
 
+/// What a row comes to: done now (it names a record by id, or is a plan with actions, which
+/// need their plan), or to be done with the waiting rows.
+enum Step<New> {
+    Done(RowOutcome),
+    Wait(Checked<New>),
+}
+
+/// Checks a row and does it, or leaves it to be done with the waiting rows. Only what writes
+/// runs in a savepoint: a row that fails part way leaves nothing behind.
 fn import_row<K: Importable>(
     conn: &mut DbConnection,
     context: &Context,
     shape: &Shape,
     mut fields: Map<String, Value>,
-) -> ApiResult<RowOutcome> {
+) -> ApiResult<Step<K::New>> {
     let actions = if K::RECORD == ChangeType::ImprovementPlan {
         fields.remove(ACTIONS)
     } else {
         None
     };
     fields.retain(|name, _| name == "id" || !shape.read_only.contains(name));
-    let found = |conn: &mut DbConnection, id: Option<Uuid>, new: &K::New| match id {
-        Some(id) => record_as(conn, context.principal, K::RECORD, RecordId::from(id))?
-            .map(Some)
-            .ok_or_else(|| ApiError::field("id", "names no record you may see")),
-        None => match K::external_ref(new) {
+    let checked = check_row::<K>(context, fields)?;
+    let current = match checked.id {
+        Some(id) => Some(
+            record_as(conn, context.principal, K::RECORD, RecordId::from(id))?
+                .ok_or_else(|| ApiError::field("id", "names no record you may see"))?,
+        ),
+        None if actions.is_none() => return Ok(Step::Wait(checked)),
+        None => match K::external_ref(&checked.new) {
             Some(external) => {
                 match K::holder(conn, &context.principal.organisation_id, external)? {
-                    Some(holder) => record_as(conn, context.principal, K::RECORD, holder),
-                    None => Ok(None),
+                    Some(holder) => record_as(conn, context.principal, K::RECORD, holder)?,
+                    None => None,
                 }
             }
-            None => Ok(None),
+            None => None,
         },
     };
-    let (outcome, record) = upsert::<K>(conn, context, shape, fields, found, K::create)?;
-    let Some(actions) = actions else {
-        return Ok(outcome);
-    };
-    let changed = import_actions(conn, context, &record, actions)?;
-    Ok(match outcome {
-        RowOutcome::Unchanged if changed => RowOutcome::Updated,
-        other => other,
+    conn.transaction(|conn| {
+        let (outcome, record) = match current {
+            Some(current) => up_to_date::<K>(conn, context, shape, &checked, current)?,
+            None => (
+                RowOutcome::Created,
+                K::create(conn, context.principal, &checked.new)?,
+            ),
+        };
+        let changed = match actions {
+            Some(actions) => import_actions(conn, context, &record, actions)?,
+            None => false,
+        };
+        Ok(Step::Done(match outcome {
+            RowOutcome::Unchanged if changed => RowOutcome::Updated,
+            other => other,
+        }))
     })
 }
 
-/// Creates the record a row describes, or brings the one it names (`find`) up to date: only
-/// the fields the row gives, and only when they differ.
-fn upsert<K: Importable>(
-    conn: &mut DbConnection,
+/// A row checked as the single-record endpoint checks a new record: the id it names, the
+/// fields it gives, and the record it describes.
+struct Checked<New> {
+    id: Option<Uuid>,
+    given: Vec<String>,
+    new: New,
+}
+
+fn check_row<K: Importable>(
     context: &Context,
-    shape: &Shape,
     mut fields: Map<String, Value>,
-    find: impl FnOnce(&mut DbConnection, Option<Uuid>, &K::New) -> ApiResult<Option<Value>>,
-    create: impl FnOnce(&mut DbConnection, &Principal, &K::New) -> ApiResult<Value>,
-) -> ApiResult<(RowOutcome, Value)> {
+) -> ApiResult<Checked<K::New>> {
     let id = match fields.remove("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) => Some(
@@ -302,22 +409,34 @@ fn upsert<K: Importable>(
     }
     let new: K::New = typed(body)?;
     K::validate(&new, context.catalogue)?;
-    let Some(current) = find(conn, id, &new)? else {
-        let record = create(conn, context.principal, &new)?;
-        return Ok((RowOutcome::Created, record));
-    };
-    let sent = serde_json::to_value(&new)?;
+    Ok(Checked { id, given, new })
+}
+
+/// Brings the record a row names up to date: only the fields the row gives, and only when
+/// they differ, through the endpoint's `PATCH`.
+fn up_to_date<K: Importable>(
+    conn: &mut DbConnection,
+    context: &Context,
+    shape: &Shape,
+    checked: &Checked<K::New>,
+    current: Value,
+) -> ApiResult<(RowOutcome, Value)> {
+    let sent = serde_json::to_value(&checked.new)?;
     let mut patch = Map::new();
     let mut fixed = Vec::new();
-    for name in given {
-        let value = &sent[&name];
-        if agrees(value, &current[&name]) {
+    for name in &checked.given {
+        let value = &sent[name];
+        let stored = &current[name];
+        if agrees(value, stored) {
             continue;
         }
-        if shape.patchable.contains(&name) {
-            patch.insert(name, value.clone());
+        if shape.patchable.contains(name) {
+            patch.insert(name.clone(), completed(value, stored));
         } else {
-            fixed.push(FieldError::new(name, "cannot be changed once recorded"));
+            fixed.push(FieldError::new(
+                name.clone(),
+                "cannot be changed once recorded",
+            ));
         }
     }
     if !fixed.is_empty() {
@@ -347,6 +466,25 @@ fn upsert<K: Importable>(
     Ok((RowOutcome::Updated, record))
 }
 
+/// The value a patch sends for a field the row changes: an object keeps the stored values of
+/// the parts the row leaves empty (a new `metric.value` keeps the stored `metric.unit`).
+fn completed(sent: &Value, stored: &Value) -> Value {
+    match (sent, stored) {
+        (Value::Object(sent), Value::Object(stored)) => Value::Object(
+            sent.iter()
+                .map(|(name, value)| {
+                    let kept = match (value, stored.get(name)) {
+                        (Value::Null, Some(stored)) => stored.clone(),
+                        _ => value.clone(),
+                    };
+                    (name.clone(), kept)
+                })
+                .collect(),
+        ),
+        _ => sent.clone(),
+    }
+}
+
 /// Whether what a row sends is what the record holds: text as the store keeps it (trimmed),
 /// numbers by value, an object by the fields the row gives.
 fn agrees(sent: &Value, stored: &Value) -> bool {
@@ -360,8 +498,16 @@ fn agrees(sent: &Value, stored: &Value) -> bool {
             .iter()
             .all(|(name, value)| agrees(value, stored.get(name).unwrap_or(&Value::Null))),
         (Value::Object(sent), Value::Null) => sent.values().all(Value::is_null),
+        // Lists compare as sets: the stores keep tags and links sorted and once each.
         (Value::Array(sent), Value::Array(stored)) => {
-            sent.len() == stored.len() && sent.iter().zip(stored).all(|(a, b)| agrees(a, b))
+            let mut unique: Vec<&Value> = Vec::with_capacity(sent.len());
+            for item in sent {
+                if !unique.contains(&item) {
+                    unique.push(item);
+                }
+            }
+            unique.len() == stored.len()
+                && unique.iter().all(|a| stored.iter().any(|b| agrees(a, b)))
         }
         (sent, stored) => sent == stored,
     }
@@ -394,28 +540,36 @@ fn import_actions(
             ));
         };
         fields.retain(|name, _| name == "id" || !SHAPE.read_only.contains(name));
-        let find = |_: &mut DbConnection,
-                    id: Option<Uuid>,
-                    new: &<kinds::PlanActions as Importable>::New| {
-            let matches = |stored: &&Value| match (id, &new.external_ref) {
-                (Some(id), _) => stored["id"] == id.to_string(),
-                (None, Some(external)) => {
-                    stored["external_ref"] == serde_json::to_value(external).unwrap_or_default()
+        let outcome = check_row::<kinds::PlanActions>(context, fields)
+            .and_then(|checked| {
+                let new = &checked.new;
+                let matches = |stored: &&Value| match (checked.id, &new.external_ref) {
+                    (Some(id), _) => stored["id"] == id.to_string(),
+                    (None, Some(external)) => {
+                        stored["external_ref"]["system"] == external.system.as_str()
+                            && stored["external_ref"]["id"] == external.id.as_str()
+                    }
+                    (None, None) => stored["description"] == new.description.trim(),
+                };
+                match existing.iter().find(matches) {
+                    Some(found) => up_to_date::<kinds::PlanActions>(
+                        conn,
+                        context,
+                        &SHAPE,
+                        &checked,
+                        found.clone(),
+                    )
+                    .map(|(outcome, _)| outcome),
+                    None if checked.id.is_some() => {
+                        Err(ApiError::field("id", "names no action of this plan"))
+                    }
+                    None => {
+                        kinds::create_action(conn, context.principal, plan_id, new)?;
+                        Ok(RowOutcome::Created)
+                    }
                 }
-                (None, None) => stored["description"] == new.description.trim(),
-            };
-            match existing.iter().find(matches) {
-                Some(found) => Ok(Some(found.clone())),
-                None if id.is_some() => Err(ApiError::field("id", "names no action of this plan")),
-                None => Ok(None),
-            }
-        };
-        let create = |conn: &mut DbConnection, principal: &Principal, new: &_| {
-            kinds::create_action(conn, principal, plan_id, new)
-        };
-        let (outcome, _) =
-            upsert::<kinds::PlanActions>(conn, context, &SHAPE, fields, find, create)
-                .map_err(|error| within(error, &format!("{ACTIONS}[{index}]")))?;
+            })
+            .map_err(|error| within(error, &format!("{ACTIONS}[{index}]")))?;
         changed |= outcome != RowOutcome::Unchanged;
     }
     Ok(changed)
@@ -426,7 +580,13 @@ fn within(error: ApiError, prefix: &str) -> ApiError {
     let named = |errors: Vec<FieldError>| {
         errors
             .into_iter()
-            .map(|e| FieldError::new(format!("{prefix}.{}", e.field), e.message))
+            .map(|e| {
+                let field = match e.field.as_str() {
+                    "" => prefix.to_owned(),
+                    field => format!("{prefix}.{field}"),
+                };
+                FieldError::new(field, e.message)
+            })
             .collect()
     };
     match error {
@@ -450,6 +610,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_changed_object_keeps_the_stored_parts_the_row_leaves_empty() {
+        assert_eq!(
+            completed(
+                &json!({"name": "score", "value": 97.5, "unit": null}),
+                &json!({"name": "score", "value": 95.0, "unit": "%"})
+            ),
+            json!({"name": "score", "value": 97.5, "unit": "%"})
+        );
+        assert_eq!(completed(&json!("x"), &json!("y")), json!("x"));
+    }
+
+    #[test]
     fn what_a_row_leaves_out_agrees_with_anything() {
         assert!(agrees(&json!(null), &json!("kept")));
         assert!(agrees(&json!(" Title "), &json!("Title")));
@@ -460,6 +632,7 @@ mod tests {
         ));
         assert!(!agrees(&json!({"sub": "m-2"}), &json!({"sub": "m-1"})));
         assert!(!agrees(&json!(["a"]), &json!(["a", "b"])));
+        assert!(agrees(&json!(["b", "a", "b"]), &json!(["a", "b"])));
         assert!(agrees(&json!([]), &json!(null)));
         assert!(!agrees(&json!(true), &json!(false)));
     }

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::dto::{Import, ImportReport};
-use super::run::Options;
+use super::run::{Options, MAX_ERRORS};
 use crate::api::shared::Person;
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
@@ -50,6 +50,7 @@ impl ImportRow {
             updated: self.updated.unsigned_abs(),
             unchanged: self.unchanged.unsigned_abs(),
             failed: self.failed.unsigned_abs(),
+            errors_truncated: self.errors.0.len() >= MAX_ERRORS && self.failed > 0,
             errors: self.errors.0,
         };
         Import {
