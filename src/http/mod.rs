@@ -1,6 +1,7 @@
 //! HTTP helpers every resource shares, one file per job.
 
 pub mod deprecation;
+pub mod export;
 pub mod extract;
 pub mod idempotency;
 pub mod methods;

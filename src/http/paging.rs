@@ -89,6 +89,19 @@ impl Page {
         })
     }
 
+    /// The same page at the largest size: an export reads its list this way.
+    pub fn widest(self) -> Self {
+        Self {
+            limit: MAX_LIMIT,
+            ..self
+        }
+    }
+
+    /// The page that follows, from the `next_cursor` a page of this list answered.
+    pub fn following(&self, cursor: &str) -> ApiResult<Self> {
+        Self::new(Some(self.limit), Some(cursor), self.query)
+    }
+
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch(&self) -> i64 {
         self.limit + 1
@@ -131,6 +144,16 @@ impl Page {
         items: Vec<T>,
         key: impl Fn(&T) -> String,
     ) -> ApiResult<Paginated<T>> {
+        let rows: Vec<T> = self
+            .rest(items, &key)
+            .into_iter()
+            .take(self.fetch() as usize)
+            .collect();
+        self.finish_keyed(rows, key, Ok)
+    }
+
+    /// The items of a list held in memory from this page's start on.
+    pub fn rest<T>(&self, items: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
         let start = match &self.after {
             Some(after) => items
                 .iter()
@@ -138,12 +161,7 @@ impl Page {
                 .map_or(items.len(), |at| at + 1),
             None => 0,
         };
-        let rows: Vec<T> = items
-            .into_iter()
-            .skip(start)
-            .take(self.fetch() as usize)
-            .collect();
-        self.finish_keyed(rows, key, Ok)
+        items.into_iter().skip(start).collect()
     }
 
     /// Like [`Page::finish`], converting the page's rows together (to read what they link to in

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use actix_http::Request;
 use actix_service::{boxed, Service, ServiceExt};
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header::HeaderMap, Method, StatusCode};
 use actix_web::test::{self, TestRequest};
@@ -265,14 +265,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: TestRequest) -> Response {
-        let response = self
-            .service
-            .call(request.to_request())
-            .await
-            .expect("the app answers every request");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().try_into_bytes().unwrap_or_default();
+        let (status, headers, bytes) = self.exchange(request).await;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Response {
             status,
@@ -281,8 +274,30 @@ impl TestApp {
         }
     }
 
+    /// Sends a request and reads the whole answer, streamed or not.
+    pub async fn exchange(
+        &self,
+        request: TestRequest,
+    ) -> (
+        actix_web::http::StatusCode,
+        HeaderMap,
+        actix_web::web::Bytes,
+    ) {
+        let response = self
+            .service
+            .call(request.to_request())
+            .await
+            .expect("the app answers every request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap_or_default();
+        (status, headers, bytes)
+    }
+
     /// `method path` from a loopback client, as the bearer of `token` when there is one.
-    fn request(method: Method, path: &str, token: Option<&str>) -> TestRequest {
+    pub fn request(method: Method, path: &str, token: Option<&str>) -> TestRequest {
         let request = TestRequest::default()
             .method(method)
             .uri(path)

@@ -10,6 +10,7 @@ mod concerns;
 mod conventions;
 mod evidence;
 mod evolution;
+mod exports;
 mod frameworks;
 mod helpers;
 mod imports;

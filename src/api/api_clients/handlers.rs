@@ -5,6 +5,7 @@ use super::store;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::ApiClientId;
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -55,16 +56,17 @@ pub async fn create_api_client(
 #[get("/api-clients")]
 pub async fn list_api_clients(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<PageQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ManageApiClients)?;
     let (_, page) = query.parse_paged()?;
-    let clients = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &page))
-        .await?;
-    Ok(Answer::ok(&clients)?.no_store())
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, page)
+    })
+    .await
+    .map(Listing::no_store)
 }
 
 /// Read a machine client

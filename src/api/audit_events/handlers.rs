@@ -1,12 +1,12 @@
-use actix_web::{get, web};
+use actix_web::{get, web, HttpRequest};
 
 use super::dto::{AuditEvent, AuditQuery};
 use super::store;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::Query;
 use crate::http::paging::{PageQuery, Paginated};
-use crate::http::respond::Answer;
 use crate::http::validate::check_range;
 use crate::state::AppState;
 
@@ -27,15 +27,15 @@ use crate::state::AppState;
 #[get("/audit-events")]
 pub async fn list_audit_events(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<AuditQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadAuditEvents)?;
     let (query, page) = query.parse_paged()?;
     check_range(query.from, query.to, "from")?;
-    let events = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&events)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, &query, page)
+    })
+    .await
 }

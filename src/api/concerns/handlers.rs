@@ -10,6 +10,7 @@ use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -79,16 +80,16 @@ pub async fn create_concern(
 #[get("/concerns")]
 pub async fn list_concerns(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<ConcernQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadConcerns)?;
     let (query, page) = query.parse_paged()?;
-    let concerns = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&concerns)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, &query, page)
+    })
+    .await
 }
 
 /// Read a concern
@@ -236,18 +237,18 @@ pub async fn add_concern_update(
 #[get("/concerns/{concern_id}/updates")]
 pub async fn list_concern_updates(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     id: web::Path<ConcernId>,
     query: Query<ChangedSince>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadConcerns)?;
     let (query, page) = query.parse_paged()?;
     let id = id.into_inner();
-    let updates = state
-        .db
-        .run(move |conn| timeline::list_updates(conn, &principal, id, &query, &page))
-        .await?;
-    Answer::ok(&updates)
+    export::list(&req, &state.db, page, move |conn, page| {
+        timeline::list_updates(conn, &principal, id, &query, page)
+    })
+    .await
 }
 
 /// Read one timeline entry

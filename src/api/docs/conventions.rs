@@ -48,9 +48,54 @@ fn describe_webhooks(document: &mut Value) {
     });
 }
 
+/// Every list also answers `Accept: text/csv`: the whole filtered list as CSV, its header the
+/// record's fields as an import reads them.
+fn describe_csv_lists(document: &mut Value) {
+    let schemas = document["components"]["schemas"].clone();
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(answer) = item
+            .get_mut("get")
+            .and_then(|get| get.get_mut("responses"))
+            .and_then(|responses| responses.get_mut("200"))
+        else {
+            continue;
+        };
+        let Some(page) = answer["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .and_then(|r| r.rsplit('/').next())
+            .and_then(|name| name.strip_prefix("Paginated_"))
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let header: Vec<String> = crate::api::imports::columns::of_in(&schemas, &page)
+            .into_iter()
+            .map(|column| column.name)
+            .collect();
+        answer["content"]["text/csv"] = json!({
+            "schema": {"type": "string"},
+            "example": format!("{}\n", header.join(",")),
+        });
+        let description = answer["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        answer["description"] = json!(format!(
+            "{description}. With `Accept: text/csv`: the whole list its filters select, from the \
+             cursor on (no page limit), as CSV with a header row of the record's fields as \
+             `POST /v1/imports` reads them (nested fields dotted, lists of values joined by `|`, \
+             lists of objects as JSON; cells that begin `=`, `+`, `-` or `@` start with `'`)"
+        ));
+    }
+}
+
 /// Completes the generated document.
 pub fn apply(document: &mut Value) {
     describe_webhooks(document);
+    describe_csv_lists(document);
     refer_to_page_items(document);
     split_shared_objects(document);
     describe_merge_patches(document);

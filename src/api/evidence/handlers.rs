@@ -6,6 +6,7 @@ use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::EvidenceId;
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -59,17 +60,17 @@ pub async fn create_evidence(
 #[get("/evidence")]
 pub async fn list_evidence(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<EvidenceQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadEvidence)?;
     let (query, page) = query.parse_paged()?;
     check_range(query.from, query.to, "from")?;
-    let items = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&items)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, &query, page)
+    })
+    .await
 }
 
 /// Read evidence

@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
-use actix_web::{get, web};
+use actix_web::{get, web, HttpRequest};
 
 use super::dto::{Coverage, CoverageQuery, FrameworkSummary, QualityStatementEntry};
 use super::store;
 use crate::auth::{Permission, Principal};
 use crate::domain::framework::Framework;
 use crate::error::{ApiError, ApiResult};
+use crate::http::export::{self, Listing};
 use crate::http::extract::Query;
 use crate::http::paging::{PageQuery, Paginated};
 use crate::http::respond::Answer;
@@ -35,9 +36,10 @@ pub fn framework(state: &AppState, id: &str) -> ApiResult<Arc<Framework>> {
 #[get("/frameworks")]
 pub async fn list_frameworks(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<PageQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadFrameworks)?;
     let (_, page) = query.parse_paged()?;
     let items = state
@@ -53,7 +55,7 @@ pub async fn list_frameworks(
             quality_statement_count: f.statements().count(),
         })
         .collect();
-    Answer::ok(&page.slice(items, |f: &FrameworkSummary| f.id.clone())?)
+    export::list_held(&req, &page, items, |f: &FrameworkSummary| f.id.clone())
 }
 
 /// Read a whole framework
@@ -88,10 +90,11 @@ pub async fn get_framework(
 #[get("/frameworks/{framework_id}/quality-statements")]
 pub async fn list_quality_statements(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     framework_id: web::Path<String>,
     query: Query<PageQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadFrameworks)?;
     let (_, page) = query.parse_paged()?;
     let framework = framework(&state, &framework_id)?;
@@ -111,7 +114,7 @@ pub async fn list_quality_statements(
                 })
         })
         .collect();
-    Answer::ok(&page.slice(items, |s: &QualityStatementEntry| s.id.clone())?)
+    export::list_held(&req, &page, items, |s: &QualityStatementEntry| s.id.clone())
 }
 
 /// How well records cover a framework

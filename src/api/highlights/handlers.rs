@@ -1,14 +1,14 @@
 //! The highlights endpoint.
 
-use actix_web::{get, web};
+use actix_web::{get, web, HttpRequest};
 
 use super::dto::{Highlight, HighlightQuery};
 use super::store;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::Query;
 use crate::http::paging::{PageQuery, Paginated};
-use crate::http::respond::Answer;
 use crate::state::AppState;
 
 /// What to share in a newsletter or handover
@@ -27,14 +27,14 @@ use crate::state::AppState;
 #[get("/highlights")]
 pub async fn list_highlights(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<HighlightQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadRecognitions)?;
     let (query, page) = query.parse_paged()?;
-    let highlights = state
-        .db
-        .run(move |conn| store::highlights(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&highlights)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::highlights(conn, &principal, &query, page)
+    })
+    .await
 }

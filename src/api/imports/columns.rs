@@ -42,9 +42,15 @@ pub struct Column {
 /// The columns of a component schema of the document (`NewEvidence`, `Evidence`), in the
 /// order the document lists its fields.
 pub fn of(schema: &str) -> Vec<Column> {
-    let schemas = &document()["components"]["schemas"];
+    of_in(&document()["components"]["schemas"], schema)
+}
+
+/// The columns of one of `schemas` (the document's, as it is being completed).
+pub fn of_in(schemas: &Value, schema: &str) -> Vec<Column> {
     let mut columns = Vec::new();
     walk(&schemas[schema], schemas, "", &mut columns);
+    // A record's id first, as a spreadsheet reader looks for it.
+    columns.sort_by_key(|column| column.name != "id");
     columns
 }
 

@@ -9,6 +9,7 @@ use crate::auth::{Permission, Principal};
 use crate::domain::ids::ImportId;
 use crate::domain::import::{DateFormat, ImportFormat, ImportMode, OnError};
 use crate::error::{ApiError, ApiResult};
+use crate::http::export::{self, Listing};
 use crate::http::extract::Query;
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -136,16 +137,16 @@ pub async fn create_import(
 #[get("/imports")]
 pub async fn list_imports(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<PageQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ImportRecords)?;
     let (_, page) = query.parse_paged()?;
-    let imports = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &page))
-        .await?;
-    Answer::ok(&imports)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, page)
+    })
+    .await
 }
 
 /// Read an import

@@ -138,9 +138,14 @@ impl Importable for Concerns {
         Concern
     );
 
-    /// An imported concern names who raised it: an anonymous raiser's receipt code would be
-    /// lost, and the import would say who sent it and when.
     fn validate(new: &Self::New, catalogue: &Catalogue) -> ApiResult<()> {
+        new.validate(catalogue)
+    }
+
+    /// An imported concern names who raised it: an anonymous raiser's receipt code would be
+    /// lost, and the import would say who sent it and when. (An anonymous concern already
+    /// recorded may be named by a row, as an export of it does.)
+    fn create(conn: &mut DbConnection, principal: &Principal, new: &Self::New) -> ApiResult<Value> {
         if new.anonymous {
             return Err(ApiError::field(
                 "anonymous",
@@ -148,10 +153,6 @@ impl Importable for Concerns {
                  receipt code",
             ));
         }
-        new.validate(catalogue)
-    }
-
-    fn create(conn: &mut DbConnection, principal: &Principal, new: &Self::New) -> ApiResult<Value> {
         value(concerns::store::create(conn, principal, new)?)
     }
 

@@ -147,6 +147,22 @@ impl Shape {
     }
 }
 
+/// Leaves out of a JSON row what only the record as read has (an export's `version`, a
+/// plan's `owner.kind`): the fields `read_only` names, nested ones too.
+fn without_read_only(fields: &mut Map<String, Value>, shape: &Shape) {
+    fields.retain(|name, _| name == "id" || !shape.read_only.contains(name));
+    for column in &shape.columns.read_only {
+        if let Some((parent, leaf)) = column.name.rsplit_once('.') {
+            let inner = parent.split('.').try_fold(&mut *fields, |object, key| {
+                object.get_mut(key)?.as_object_mut()
+            });
+            if let Some(inner) = inner {
+                inner.remove(leaf);
+            }
+        }
+    }
+}
+
 /// A row's problems are the report's; anything else (the database failing) stops the import.
 fn row_errors(error: ApiError) -> ApiResult<Vec<FieldError>> {
     Ok(match error {
@@ -345,7 +361,7 @@ fn import_row<K: Importable>(
     } else {
         None
     };
-    fields.retain(|name, _| name == "id" || !shape.read_only.contains(name));
+    without_read_only(&mut fields, shape);
     let checked = check_row::<K>(context, fields)?;
     let current = match checked.id {
         Some(id) => Some(
@@ -539,7 +555,7 @@ fn import_actions(
                 "must be an object",
             ));
         };
-        fields.retain(|name, _| name == "id" || !SHAPE.read_only.contains(name));
+        without_read_only(&mut fields, &SHAPE);
         let outcome = check_row::<kinds::PlanActions>(context, fields)
             .and_then(|checked| {
                 let new = &checked.new;

@@ -6,6 +6,7 @@ use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::LearningEventId;
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -57,17 +58,17 @@ pub async fn create_learning_event(
 #[get("/learning-events")]
 pub async fn list_learning_events(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<LearningEventQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadLearning)?;
     let (query, page) = query.parse_paged()?;
     check_range(query.from, query.to, "from")?;
-    let events = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&events)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, &query, page)
+    })
+    .await
 }
 
 /// Read a learning event

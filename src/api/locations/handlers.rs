@@ -6,6 +6,7 @@ use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::LocationId;
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -57,16 +58,16 @@ pub async fn create_location(
 #[get("/locations")]
 pub async fn list_locations(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<LocationQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadLocations)?;
     let (query, page) = query.parse_paged()?;
-    let locations = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&locations)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, &query, page)
+    })
+    .await
 }
 
 /// Read a location

@@ -10,6 +10,7 @@ use crate::api::concerns::{store, timeline};
 use crate::auth::ReceiptCode;
 use crate::domain::{now, receipt};
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -92,19 +93,19 @@ pub async fn list_receipt_messages(
     req: HttpRequest,
     code: ReceiptCode,
     query: Query<PageQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     let (_, page) = query.parse_paged()?;
     let (_, concern) = open(&state, &req, &code).await?;
     let concern_id = concern.id;
-    let updates = state
-        .db
-        .run(move |conn| timeline::raiser_updates(conn, concern_id, &page))
-        .await?;
-    let thread = Paginated {
-        items: updates.items.into_iter().map(ReceiptUpdate::from).collect(),
-        next_cursor: updates.next_cursor,
-    };
-    Ok(Answer::ok(&thread)?.no_store())
+    export::list(&req, &state.db, page, move |conn, page| {
+        let updates = timeline::raiser_updates(conn, concern_id, page)?;
+        Ok(Paginated {
+            items: updates.items.into_iter().map(ReceiptUpdate::from).collect(),
+            next_cursor: updates.next_cursor,
+        })
+    })
+    .await
+    .map(Listing::no_store)
 }
 
 /// Send a message as an anonymous raiser

@@ -6,6 +6,7 @@ use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::RecognitionId;
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -53,16 +54,16 @@ pub async fn create_recognition(
 #[get("/recognitions")]
 pub async fn list_recognitions(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<RecognitionQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadRecognitions)?;
     let (query, page) = query.parse_paged()?;
-    let items = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&items)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, &query, page)
+    })
+    .await
 }
 
 /// Read a recognition

@@ -14,6 +14,7 @@ use crate::auth::{Permission, Principal};
 use crate::domain::framework::Framework;
 use crate::domain::ids::{LocationId, SelfAssessmentId};
 use crate::error::{ApiError, ApiResult};
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -327,21 +328,19 @@ pub async fn record_score(
 #[get("/locations/{location_id}/self-assessments/{framework_id}/quality-statements/{quality_statement_id}/scores")]
 pub async fn list_scores(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     path: web::Path<StatementPath>,
     query: Query<ChangedSince>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadSelfAssessments)?;
     let path = path.into_inner();
     let framework = path.framework(&state)?;
     let (since, page) = query.parse_paged()?;
-    let scores = state
-        .db
-        .run(move |conn| {
-            store::history(conn, &principal, &path.statement(&framework), &since, &page)
-        })
-        .await?;
-    Answer::ok(&scores)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::history(conn, &principal, &path.statement(&framework), &since, page)
+    })
+    .await
 }
 
 /// Read a score

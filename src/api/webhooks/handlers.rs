@@ -8,6 +8,7 @@ use super::{deliveries, store};
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -72,16 +73,17 @@ pub async fn create_webhook(
 #[get("/webhooks")]
 pub async fn list_webhooks(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<PageQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ManageWebhooks)?;
     let (_, page) = query.parse_paged()?;
-    let webhooks = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &page))
-        .await?;
-    Ok(Answer::ok(&webhooks)?.no_store())
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, page)
+    })
+    .await
+    .map(Listing::no_store)
 }
 
 /// Read a webhook endpoint
@@ -202,18 +204,18 @@ pub async fn rotate_webhook_secret(
 #[get("/webhooks/{webhook_id}/deliveries")]
 pub async fn list_webhook_deliveries(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     id: web::Path<WebhookId>,
     query: Query<PageQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ManageWebhooks)?;
     let (_, page) = query.parse_paged()?;
     let id = id.into_inner();
-    let deliveries = state
-        .db
-        .run(move |conn| deliveries::list(conn, &principal, id, &page))
-        .await?;
-    Answer::ok(&deliveries)
+    export::list(&req, &state.db, page, move |conn, page| {
+        deliveries::list(conn, &principal, id, page)
+    })
+    .await
 }
 
 /// Retry a delivery

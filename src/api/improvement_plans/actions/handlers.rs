@@ -8,6 +8,7 @@ use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{ActionId, PlanId};
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -65,11 +66,12 @@ pub async fn create_plan_action(
 #[get("/improvement-plans/{plan_id}/actions")]
 pub async fn list_plan_actions(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     id: web::Path<PlanId>,
     query: Query<ActionQuery>,
-) -> ApiResult<Answer> {
-    actions(state, principal, Some(id.into_inner()), query).await
+) -> ApiResult<Listing> {
+    actions(state, req, principal, Some(id.into_inner()), query).await
 }
 
 /// Read an action
@@ -189,25 +191,26 @@ pub async fn transition_plan_action(
 #[get("/actions")]
 pub async fn list_actions(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<ActionQuery>,
-) -> ApiResult<Answer> {
-    actions(state, principal, None, query).await
+) -> ApiResult<Listing> {
+    actions(state, req, principal, None, query).await
 }
 
 async fn actions(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     plan_id: Option<PlanId>,
     query: Query<ActionQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadPlans)?;
     let (query, page) = query.parse_paged()?;
-    let actions = state
-        .db
-        .run(move |conn| store::list(conn, &principal, plan_id, &query, &page))
-        .await?;
-    Answer::ok(&actions)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, plan_id, &query, page)
+    })
+    .await
 }
 
 /// Read an action by its id

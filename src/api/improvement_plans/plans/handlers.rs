@@ -10,6 +10,7 @@ use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::PlanId;
 use crate::error::ApiResult;
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -59,16 +60,16 @@ pub async fn create_plan(
 #[get("/improvement-plans")]
 pub async fn list_plans(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<PlanQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadPlans)?;
     let (query, page) = query.parse_paged()?;
-    let plans = state
-        .db
-        .run(move |conn| store::list(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&plans)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list(conn, &principal, &query, page)
+    })
+    .await
 }
 
 /// Read an improvement plan

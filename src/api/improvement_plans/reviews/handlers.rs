@@ -8,6 +8,7 @@ use crate::api::shared::ChangedSince;
 use crate::auth::{Permission, Principal};
 use crate::domain::ids::{PlanId, ReviewId};
 use crate::error::{ApiError, ApiResult};
+use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
@@ -64,18 +65,18 @@ pub async fn create_review(
 #[get("/improvement-plans/{plan_id}/reviews")]
 pub async fn list_reviews(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     id: web::Path<PlanId>,
     query: Query<ChangedSince>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadPlans)?;
     let (query, page) = query.parse_paged()?;
     let plan_id = id.into_inner();
-    let reviews = state
-        .db
-        .run(move |conn| store::list_reviews(conn, &principal, plan_id, &query, &page))
-        .await?;
-    Answer::ok(&reviews)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::list_reviews(conn, &principal, plan_id, &query, page)
+    })
+    .await
 }
 
 /// Read a review
@@ -118,9 +119,10 @@ pub async fn get_review(
 #[get("/reviews/due")]
 pub async fn list_due_reviews(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: Principal,
     query: Query<DueQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Listing> {
     principal.require(Permission::ReadPlans)?;
     let (query, page) = query.parse_paged()?;
     if query
@@ -129,9 +131,8 @@ pub async fn list_due_reviews(
     {
         return Err(ApiError::field("within_days", "must be between 0 and 366"));
     }
-    let due = state
-        .db
-        .run(move |conn| store::due_reviews(conn, &principal, &query, &page))
-        .await?;
-    Answer::ok(&due)
+    export::list(&req, &state.db, page, move |conn, page| {
+        store::due_reviews(conn, &principal, &query, page)
+    })
+    .await
 }

@@ -1,0 +1,170 @@
+//! Lists as spreadsheets. With `Accept: text/csv` a list answers the whole of what its filters
+//! select (no page limit), in the list's order, as CSV whose columns are the record's fields
+//! as an import reads them: nested fields dotted, lists of values joined by `|`, lists of
+//! objects as JSON, cells a spreadsheet would run as formulas neutralised. It is read and sent
+//! a page at a time, through the list's own reader, so it shows exactly what the JSON list
+//! shows the caller.
+
+use std::sync::Arc;
+
+use actix_web::body::BoxBody;
+use actix_web::http::header::{self, Header};
+use actix_web::{web, HttpRequest, HttpResponse, Responder};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::api::imports::columns::{self, Column};
+use crate::db::{Db, DbConnection};
+use crate::error::{ApiError, ApiResult};
+use crate::http::paging::{Page, Paginated};
+use crate::http::respond::Answer;
+
+/// A list's answer: a page of JSON, or the whole list as CSV.
+pub enum Listing {
+    Page(Answer),
+    Csv(HttpResponse),
+}
+
+impl Responder for Listing {
+    type Body = BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse {
+        match self {
+            Self::Page(answer) => answer.respond_to(req),
+            Self::Csv(response) => response,
+        }
+    }
+}
+
+impl Listing {
+    /// The same answer, never to be kept by a browser or a proxy.
+    pub fn no_store(self) -> Self {
+        match self {
+            Self::Page(answer) => Self::Page(answer.no_store()),
+            Self::Csv(mut response) => {
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    header::HeaderValue::from_static("no-store"),
+                );
+                Self::Csv(response)
+            }
+        }
+    }
+}
+
+/// Whether the caller asks for CSV first (`Accept: text/csv`, ranked above JSON).
+pub fn wants_csv(req: &HttpRequest) -> bool {
+    header::Accept::parse(req).is_ok_and(|accept| {
+        accept
+            .ranked()
+            .first()
+            .is_some_and(|mime| mime.type_() == "text" && mime.subtype() == "csv")
+    })
+}
+
+/// Answers a list: the page `read` reads, or with `Accept: text/csv` every page from this one
+/// on, as CSV. `read` is the list's store call, so both forms show the caller the same records.
+pub async fn list<T, F>(req: &HttpRequest, db: &Db, page: Page, read: F) -> ApiResult<Listing>
+where
+    T: Serialize + ToSchema + Send + 'static,
+    F: Fn(&mut DbConnection, &Page) -> ApiResult<Paginated<T>> + Send + Sync + 'static,
+{
+    if !wants_csv(req) {
+        let items = db.run(move |conn| read(conn, &page)).await?;
+        return Ok(Listing::Page(Answer::ok(&items)?));
+    }
+    let columns = Arc::new(columns::of(&T::name()));
+    let read = Arc::new(read);
+    let page = page.widest();
+    // The first page is read before answering, so a refusal is still a problem, not a cut
+    // file.
+    let first = {
+        let (read, page) = (read.clone(), page.clone());
+        db.run(move |conn| read(conn, &page)).await?
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
+    let mut head = csv_text(columns.iter().map(|c| c.name.clone()))?;
+    head.extend(rows(&first.items, &columns)?);
+    let mut cursor = first.next_cursor;
+    let db = db.clone();
+    actix_web::rt::spawn(async move {
+        if sender.send(Ok(head.into())).await.is_err() || cursor.is_none() {
+            return;
+        }
+        let failed = sender.clone();
+        let sent = web::block(move || -> ApiResult<()> {
+            let mut conn = db.get()?;
+            while let Some(after) = cursor.take() {
+                let next = read(&mut conn, &page.following(&after)?)?;
+                let chunk = rows(&next.items, &columns)?;
+                if sender.blocking_send(Ok(chunk.into())).is_err() {
+                    return Ok(());
+                }
+                cursor = next.next_cursor;
+            }
+            Ok(())
+        })
+        .await;
+        let error = match sent {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) => error,
+            Err(error) => error.into(),
+        };
+        log::error!("a CSV export stopped part way: {error}");
+        let _ = failed.send(Err(error)).await;
+    });
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    Ok(Listing::Csv(
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .streaming(body),
+    ))
+}
+
+/// Answers a list careloop holds in memory (the frameworks' catalogue): the page, or with
+/// `Accept: text/csv` all of it from this page on.
+pub fn list_held<T>(
+    req: &HttpRequest,
+    page: &Page,
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+) -> ApiResult<Listing>
+where
+    T: Serialize + ToSchema,
+{
+    if !wants_csv(req) {
+        return Ok(Listing::Page(Answer::ok(&page.slice(items, key)?)?));
+    }
+    let items = page.rest(items, key);
+    let columns = columns::of(&T::name());
+    let mut body = csv_text(columns.iter().map(|c| c.name.clone()))?;
+    body.extend(rows(&items, &columns)?);
+    Ok(Listing::Csv(
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(body),
+    ))
+}
+
+/// One CSV line of cells.
+fn csv_text(cells: impl IntoIterator<Item = String>) -> ApiResult<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(cells.into_iter().collect::<Vec<_>>())
+        .map_err(ApiError::internal)?;
+    writer.into_inner().map_err(ApiError::internal)
+}
+
+/// The records as CSV lines of `columns`.
+fn rows<T: Serialize>(items: &[T], columns: &[Column]) -> ApiResult<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for item in items {
+        let record = serde_json::to_value(item)?;
+        writer
+            .write_record(columns.iter().map(|column| columns::write(&record, column)))
+            .map_err(ApiError::internal)?;
+    }
+    writer.into_inner().map_err(ApiError::internal)
+}
