@@ -7,6 +7,7 @@ pub mod concerns;
 pub mod contract;
 pub mod docs;
 pub mod evidence;
+pub mod exports;
 pub mod frameworks;
 pub mod health;
 pub mod highlights;
@@ -116,6 +117,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(webhooks::handlers::test_webhook)
                 .service(imports::handlers::create_import)
                 .service(imports::handlers::list_imports)
-                .service(imports::handlers::get_import),
+                .service(imports::handlers::get_import)
+                .service(exports::handlers::get_inspection_pack),
         );
 }

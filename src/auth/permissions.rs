@@ -41,6 +41,8 @@ pub enum Permission {
     /// Import files of records (each row also needs the permission to create or change its
     /// record) and read one's own imports (admins read everyone's).
     ImportRecords,
+    /// Download the inspection pack (each file shows what the lists show the caller).
+    ExportInspectionPack,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -63,6 +65,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         EditEvidence => matches!(role, Admin | Manager | Integration),
         SelfAssess | SignOffPlans => matches!(role, Admin | Manager),
         ImportRecords => matches!(role, Admin | Manager | Integration),
+        ExportInspectionPack => matches!(role, Admin | Manager | Viewer),
         ManagePlans => matches!(role, Admin | Manager | Integration),
         MoveActions => matches!(role, Admin | Manager | Staff),
         Recognise => matches!(role, Admin | Manager | Staff | Integration),

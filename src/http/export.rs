@@ -138,14 +138,36 @@ where
         return Ok(Listing::Page(Answer::ok(&page.slice(items, key)?)?));
     }
     let items = page.rest(items, key);
-    let columns = columns::of(&T::name());
-    let mut body = csv_text(columns.iter().map(|c| c.name.clone()))?;
-    body.extend(rows(&items, &columns)?);
+    let body = csv_file(&columns::of(&T::name()), &items)?;
     Ok(Listing::Csv(
         HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .body(body),
     ))
+}
+
+/// A whole CSV file: a header row of `columns`, and a line for each record.
+pub fn csv_file<T: Serialize>(columns: &[Column], items: &[T]) -> ApiResult<Vec<u8>> {
+    let mut file = csv_text(columns.iter().map(|c| c.name.clone()))?;
+    file.extend(rows(items, columns)?);
+    Ok(file)
+}
+
+/// Every item of a list, read through its store call a page at a time.
+pub fn every_item<T: ToSchema>(
+    conn: &mut DbConnection,
+    read: impl Fn(&mut DbConnection, &Page) -> ApiResult<Paginated<T>>,
+) -> ApiResult<Vec<T>> {
+    let first = Page::new(None, None, [0; 4])?.widest();
+    let mut page = read(conn, &first)?;
+    let mut items = Vec::new();
+    loop {
+        items.append(&mut page.items);
+        match page.next_cursor {
+            Some(cursor) => page = read(conn, &first.following(&cursor)?)?,
+            None => return Ok(items),
+        }
+    }
 }
 
 /// One CSV line of cells.

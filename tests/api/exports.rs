@@ -312,3 +312,136 @@ async fn an_export_edited_in_a_spreadsheet_imports_back_changing_only_the_edit()
         }
     }
 }
+
+/// The files of a zip by name, as text.
+fn files_of(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+            (file.name().to_owned(), text)
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_inspection_pack_holds_the_csvs_an_inspector_asks_for() {
+    let app = TestApp::new().await;
+    let (here, there) = (&app.location, &app.second_location);
+    for (location, title, day) in [
+        (here, "Here", "2026-10-10"),
+        (there, "There", "2026-10-11"),
+        (here, "Before", "2026-08-01"),
+    ] {
+        app.post(&app.manager, "/v1/evidence", json!({"source": "audit", "evidence_category": "processes",
+            "quality_statements": ["safe.safeguarding", "safe.medicines_optimisation"], "title": title,
+            "observed_at": format!("{day}T09:00:00Z"), "location_id": location}))
+            .await
+            .expect(201);
+        app.post(
+            &app.manager,
+            "/v1/learning-events",
+            json!({"kind": "supervision", "title": title,
+            "occurred_at": format!("{day}T09:00:00Z"), "location_id": location}),
+        )
+        .await
+        .expect(201);
+        app.post(&app.manager, "/v1/recognitions", json!({"kind": "thanks", "title": title,
+            "from": "relative", "recipients": ["Sam"], "occurred_on": day, "location_id": location}))
+            .await
+            .expect(201);
+    }
+    let plan = app
+        .post(&app.manager, "/v1/improvement-plans", json!({"title": "Medicines", "objective": "Fewer errors",
+            "owner": {"sub": "manager-1"}, "priority": "high", "review_cadence": "monthly", "location_id": here}))
+        .await
+        .expect(201)
+        .id();
+    app.post(
+        &app.manager,
+        &format!("/v1/improvement-plans/{plan}/actions"),
+        json!({"description": "Retrain", "due_on": "2026-12-31", "owner": {"sub": "manager-1"}}),
+    )
+    .await
+    .expect(201);
+    app.raise(&app.staff, json!({"location_id": here})).await;
+
+    let path = format!("/v1/exports/inspection-pack?location_id={here}&from=2026-10-01T00:00:00Z&to=2026-12-31T00:00:00Z");
+    let (status, headers, bytes) = app
+        .exchange(TestApp::request(Method::GET, &path, Some(&app.manager)))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("content-type").unwrap(), "application/zip");
+    assert!(headers
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"inspection-pack-"));
+    let files = files_of(&bytes);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "README.txt",
+            "concerns.csv",
+            "evidence_by_quality_statement.csv",
+            "improvement_plans.csv",
+            "learning_events.csv",
+            "plan_actions.csv",
+            "plan_reviews.csv",
+            "recognitions.csv"
+        ]
+    );
+    for name in &names[1..] {
+        assert!(
+            files["README.txt"].contains(name),
+            "README.txt describes {name}"
+        );
+    }
+    let lines = |name: &str| files[name].lines().count() - 1;
+    // One line per quality statement of the one evidence of this location in the period.
+    assert_eq!(
+        lines("evidence_by_quality_statement.csv"),
+        2,
+        "{}",
+        files["evidence_by_quality_statement.csv"]
+    );
+    assert!(files["evidence_by_quality_statement.csv"]
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("safe.medicines_optimisation,"));
+    for name in ["learning_events.csv", "recognitions.csv"] {
+        assert_eq!(lines(name), 1, "{name}: {}", files[name]);
+        assert!(
+            files[name].contains("Here")
+                && !files[name].contains("There")
+                && !files[name].contains("Before")
+        );
+    }
+    assert_eq!(lines("improvement_plans.csv"), 1);
+    assert_eq!(lines("plan_actions.csv"), 1);
+    assert_eq!(lines("concerns.csv"), 1);
+    // A location the caller may not see is not found; staff may not take the pack.
+    let mut limited = claims(&app.org, &[Role::Manager], "limited");
+    limited.locations = Some(vec![there.clone()]);
+    let limited = sign(&limited);
+    app.get(
+        &limited,
+        &format!("/v1/exports/inspection-pack?location_id={here}"),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.get(&app.staff, "/v1/exports/inspection-pack")
+        .await
+        .expect_problem(403, "forbidden");
+    app.get(
+        &app.manager,
+        "/v1/exports/inspection-pack?from=2026-12-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+}

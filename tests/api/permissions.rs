@@ -650,6 +650,13 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             None,
             &[Admin, Manager, Integration],
         ),
+        endpoint(
+            Method::GET,
+            "/v1/exports/inspection-pack",
+            &[],
+            None,
+            &[Admin, Manager, Viewer],
+        ),
         // Last: the rows above use the endpoint.
         endpoint(
             Method::DELETE,

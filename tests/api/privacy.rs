@@ -2,6 +2,7 @@
 //! confidential concern (and as tokens limited to another location), never shows it, who raised
 //! it, or what links to it.
 
+use actix_web::http::Method;
 use careloop::auth::Role;
 use serde_json::{json, Value};
 
@@ -203,6 +204,17 @@ pub async fn scene(app: &TestApp) -> Scene {
     }
 }
 
+/// Every file of a zip, as text.
+pub fn unzipped(bytes: &[u8]) -> String {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    let mut text = String::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).expect("a file of the zip");
+        std::io::Read::read_to_string(&mut file, &mut text).expect("text");
+    }
+    text
+}
+
 /// A documented path with its parameters filled from the scene.
 pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
     path.replace("{concern_id}", &scene.concern)
@@ -256,7 +268,9 @@ async fn no_read_path_shows_a_confidential_concern_to_a_caller_who_may_not_see_i
     ];
 
     let document = careloop::api::docs::document();
-    let reads: Vec<(String, Vec<String>)> = operations(document)
+    // Each read with its query parameters and the media types it answers in (JSON, and for a
+    // list CSV, for the inspection pack a zip).
+    let reads: Vec<(String, Vec<String>, Vec<String>)> = operations(document)
         .filter(|(method, _, operation)| method == "GET" && takes_a_token(document, operation))
         .map(|(_, path, operation)| {
             let queries: Vec<String> = operation["parameters"]
@@ -266,7 +280,11 @@ async fn no_read_path_shows_a_confidential_concern_to_a_caller_who_may_not_see_i
                 .filter(|p| p["in"] == "query")
                 .filter_map(|p| p["name"].as_str().map(str::to_owned))
                 .collect();
-            (path.to_owned(), queries)
+            let media = operation["responses"]["200"]["content"]
+                .as_object()
+                .map(|content| content.keys().cloned().collect())
+                .unwrap_or_default();
+            (path.to_owned(), queries, media)
         })
         .collect();
     assert!(reads.len() >= 30, "{} reads", reads.len());
@@ -276,7 +294,7 @@ async fn no_read_path_shows_a_confidential_concern_to_a_caller_who_may_not_see_i
         if *location_limited {
             forbidden.extend(scene.at_location.iter().cloned());
         }
-        for (template, queries) in &reads {
+        for (template, queries, media) in &reads {
             let path = fill(template, &scene, &app);
             // Lists as they come, and (where a list takes one) at the caller's own location;
             // the audit trail and the lists at their longest page.
@@ -293,18 +311,25 @@ async fn no_read_path_shows_a_confidential_concern_to_a_caller_who_may_not_see_i
                 asks.push(format!("{path}?limit=200"));
             }
             for ask in asks {
-                let answer = app.get(token, &ask).await;
-                assert!(
-                    answer.status.as_u16() < 500,
-                    "{who}: GET {ask} is {}",
-                    answer.status
-                );
-                let body = answer.body.to_string();
-                for secret in &forbidden {
+                for accept in media {
+                    let request = TestApp::request(Method::GET, &ask, Some(token))
+                        .insert_header(("Accept", accept.as_str()));
+                    let (status, _, bytes) = app.exchange(request).await;
                     assert!(
-                        !body.contains(secret.as_str()),
-                        "{who}: GET {ask} shows {secret:?}: {body}"
+                        status.as_u16() < 500,
+                        "{who}: GET {ask} ({accept}) is {status}"
                     );
+                    let body = if accept == "application/zip" && status == 200 {
+                        unzipped(&bytes)
+                    } else {
+                        String::from_utf8_lossy(&bytes).into_owned()
+                    };
+                    for secret in &forbidden {
+                        assert!(
+                            !body.contains(secret.as_str()),
+                            "{who}: GET {ask} ({accept}) shows {secret:?}: {body}"
+                        );
+                    }
                 }
             }
         }
@@ -336,6 +361,14 @@ async fn no_read_path_shows_a_confidential_concern_to_a_caller_who_may_not_see_i
             .to_string();
         assert!(body.contains(shown.as_str()), "GET {path}: {body}");
     }
+    let title = &scene.secrets[2];
+    let pack = TestApp::request(Method::GET, "/v1/exports/inspection-pack", Some(&app.admin));
+    let (_, _, pack) = app.exchange(pack).await;
+    assert!(unzipped(&pack).contains(title.as_str()));
+    let csv = TestApp::request(Method::GET, "/v1/concerns", Some(&app.admin))
+        .insert_header(("Accept", "text/csv"));
+    let (_, _, csv) = app.exchange(csv).await;
+    assert!(String::from_utf8_lossy(&csv).contains(title.as_str()));
 }
 
 #[actix_web::test]

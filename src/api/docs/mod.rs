@@ -62,6 +62,8 @@ use crate::error::{FieldError, Problem};
         (name = "changes", description = "The change feed: every committed change, in commit order"),
         (name = "api-clients", description = "Machine clients that get their own tokens"),
         (name = "webhooks", description = "Endpoints careloop posts the feed's events to (Standard Webhooks)"),
+        (name = "imports", description = "Files of records imported in bulk (CSV, NDJSON, JSON), and what each import did"),
+        (name = "exports", description = "The inspection pack (every list also answers `Accept: text/csv`)"),
         (name = "oauth", description = "Tokens for machine clients (client credentials) and the keys that verify them"),
         (name = "health", description = "Liveness and readiness"),
     )

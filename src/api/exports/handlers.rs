@@ -1,0 +1,52 @@
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+
+use super::pack::{self, PackQuery};
+use crate::auth::{Permission, Principal};
+use crate::error::ApiResult;
+use crate::http::extract::Query;
+use crate::http::validate::check_range;
+use crate::state::AppState;
+
+/// Download an inspection pack
+///
+/// A zip of the CSV files an inspector asks for, of one location (or every location the caller
+/// may see) over a period: `concerns.csv` (with their outcomes), `learning_events.csv`,
+/// `evidence_by_quality_statement.csv`, `improvement_plans.csv` with `plan_actions.csv` and
+/// `plan_reviews.csv`, and `recognitions.csv`, each in the columns of its list's CSV export,
+/// and a `README.txt` describing each file. Every file shows what the lists show the caller.
+/// Admins, managers and viewers.
+#[utoipa::path(
+    tag = "exports",
+    params(PackQuery),
+    responses(
+        (status = 200, description = "The pack, as `inspection-pack-<date>.zip`", content_type = "application/zip", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"inspection-pack-<date>.zip\"`"))),
+    )
+)]
+#[get("/exports/inspection-pack")]
+pub async fn get_inspection_pack(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: Query<PackQuery>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::ExportInspectionPack)?;
+    let period = query.parse()?;
+    check_range(period.from, period.to, "from")?;
+    let zip = state
+        .db
+        .run(move |conn| pack::build(conn, &principal, &period))
+        .await?;
+    let name = format!(
+        "inspection-pack-{}.zip",
+        crate::domain::now().format("%Y-%m-%d")
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(zip))
+}
