@@ -417,6 +417,7 @@ diesel::table! {
         unchanged -> BigInt,
         failed -> BigInt,
         errors -> Text,
+        errors_truncated -> Bool,
         created_at -> Timestamp,
     }
 }

@@ -80,22 +80,27 @@ pub fn uk_to_iso(cell: &str, date_only: bool) -> Option<String> {
     Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
+/// What a spreadsheet would run as a formula at the start of a cell.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 /// An export's cell, safe to open in a spreadsheet: text that a spreadsheet would read as a
 /// formula (it begins with `=`, `+`, `-`, `@`, or a tab or carriage return) gets a leading `'`,
-/// which the spreadsheet shows as text. Numbers are written as numbers, so `-3` stays `-3`.
+/// which the spreadsheet shows as text; so does text that itself begins with `'`, so that
+/// [`unneutralised`] gives back exactly what was stored. Numbers are written as numbers, so
+/// `-3` stays `-3`.
 pub fn neutralised(cell: &str, is_number: bool) -> std::borrow::Cow<'_, str> {
-    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if risky && !is_number {
+    if !is_number && cell.starts_with(FORMULA_STARTS) || cell.starts_with('\'') {
         format!("'{cell}").into()
     } else {
         cell.into()
     }
 }
 
-/// The inverse of [`neutralised`] for a cell read back from an export: the leading `'` goes.
+/// The inverse of [`neutralised`] for a cell read back: one leading `'` goes when a formula
+/// character or another `'` follows it (a spreadsheet user's own `'+44…` is read as `+44…`).
 pub fn unneutralised(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        Some(rest) if rest.starts_with(FORMULA_STARTS) || rest.starts_with('\'') => rest,
         _ => cell,
     }
 }
@@ -172,6 +177,10 @@ mod tests {
         assert_eq!(neutralised("-3.5", true), "-3.5");
         assert_eq!(neutralised("plain", false), "plain");
         assert_eq!(unneutralised("'quoted"), "'quoted");
+        // Text that begins with a quote comes back as it was.
+        for stored in ["'quoted", "'=x", "''", "'-3 days"] {
+            assert_eq!(unneutralised(&neutralised(stored, false)), stored);
+        }
     }
 
     #[test]

@@ -87,31 +87,35 @@ where
     head.extend(rows(&first.items, &columns)?);
     let mut cursor = first.next_cursor;
     let db = db.clone();
+    // Each page is read on a connection of its own, given back before the page is sent: a
+    // slow reader holds no connection. A failure part way ends the answer without its last
+    // chunk, which an HTTP client reports as an incomplete transfer.
     actix_web::rt::spawn(async move {
-        if sender.send(Ok(head.into())).await.is_err() || cursor.is_none() {
-            return;
-        }
-        let failed = sender.clone();
-        let sent = web::block(move || -> ApiResult<()> {
-            let mut conn = db.get()?;
-            while let Some(after) = cursor.take() {
-                let next = read(&mut conn, &page.following(&after)?)?;
-                let chunk = rows(&next.items, &columns)?;
-                if sender.blocking_send(Ok(chunk.into())).is_err() {
-                    return Ok(());
-                }
-                cursor = next.next_cursor;
+        let mut chunk = Ok(web::Bytes::from(head));
+        loop {
+            let failed = chunk.is_err();
+            if sender.send(chunk).await.is_err() || failed {
+                return;
             }
-            Ok(())
-        })
-        .await;
-        let error = match sent {
-            Ok(Ok(())) => return,
-            Ok(Err(error)) => error,
-            Err(error) => error.into(),
-        };
-        log::error!("a CSV export stopped part way: {error}");
-        let _ = failed.send(Err(error)).await;
+            let Some(after) = cursor.take() else { return };
+            let (read, columns, page) = (read.clone(), columns.clone(), page.clone());
+            let next = db
+                .run(move |conn| {
+                    let next = read(conn, &page.following(&after)?)?;
+                    Ok((rows(&next.items, &columns)?, next.next_cursor))
+                })
+                .await;
+            chunk = match next {
+                Ok((bytes, next_cursor)) => {
+                    cursor = next_cursor;
+                    Ok(bytes.into())
+                }
+                Err(error) => {
+                    log::error!("a CSV export stopped part way: {error}");
+                    Err(error)
+                }
+            };
+        }
     });
     let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|chunk| (chunk, receiver))

@@ -732,3 +732,52 @@ async fn headers_twice_a_byte_order_mark_and_anonymous_rows() {
     let concerns = app.get(&app.admin, "/v1/concerns").await.expect(200);
     assert_eq!(concerns.body["items"], json!([]));
 }
+
+#[actix_web::test]
+async fn rows_take_effect_in_file_order() {
+    let app = TestApp::new().await;
+    let plan = |title: &str| {
+        json!({"title": title, "objective": "Fewer falls", "owner": {"sub": "manager-1"},
+               "priority": "medium", "review_cadence": "quarterly",
+               "external_ref": {"system": "qms", "id": "P-9"}})
+    };
+    let mut second = plan("Second");
+    second["actions"] = json!([{"description": "Sensor mats", "due_on": "2027-01-31", "owner": {"sub": "manager-1"}}]);
+    let mut bad = plan("Bad");
+    bad["priority"] = json!("whenever");
+    let body = [plan("First"), bad, second]
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let answer = import(
+        &app,
+        &app.manager,
+        "kind=improvement_plans&on_error=skip",
+        "application/x-ndjson",
+        &body,
+    )
+    .await
+    .expect(201);
+    let report = report(&answer);
+    assert_eq!(
+        (
+            report["created"].clone(),
+            report["updated"].clone(),
+            report["failed"].clone()
+        ),
+        (json!(1), json!(1), json!(1)),
+        "{report:#}"
+    );
+    assert_eq!(report["errors"][0]["row"], 2);
+    let plans = app
+        .get(&app.manager, "/v1/improvement-plans?external_ref.id=P-9")
+        .await
+        .expect(200);
+    assert_eq!(plans.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(plans.body["items"][0]["title"], "Second");
+    assert_eq!(
+        plans.body["items"][0]["actions"].as_array().unwrap().len(),
+        1
+    );
+}

@@ -14,6 +14,7 @@ CREATE TABLE imports (
     unchanged BIGINT NOT NULL,
     failed BIGINT NOT NULL,
     errors TEXT NOT NULL,
+    errors_truncated BOOLEAN NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX imports_by_organisation ON imports (organisation_id, id);

@@ -92,10 +92,46 @@ fn describe_csv_lists(document: &mut Value) {
     }
 }
 
+/// A request body that is a file (an import's CSV or NDJSON) and an answer that is one (the
+/// inspection pack's zip) are binary strings, so a generated client passes and returns them as
+/// files. (A list's CSV answer stays text.)
+fn describe_files(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let bodies = operation
+            .get_mut("requestBody")
+            .and_then(|body| body.get_mut("content"))
+            .and_then(Value::as_object_mut);
+        for (media, content) in bodies.into_iter().flatten() {
+            if matches!(media.as_str(), "text/csv" | "application/x-ndjson") {
+                content["schema"] = json!({"type": "string", "format": "binary"});
+            }
+        }
+        let answers = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flat_map(|responses| responses.values_mut())
+            .filter_map(|response| response.get_mut("content").and_then(Value::as_object_mut));
+        for content in answers {
+            if let Some(zip) = content.get_mut("application/zip") {
+                zip["schema"] = json!({"type": "string", "format": "binary"});
+            }
+        }
+    }
+}
+
 /// Completes the generated document.
 pub fn apply(document: &mut Value) {
     describe_webhooks(document);
     describe_csv_lists(document);
+    describe_files(document);
     refer_to_page_items(document);
     split_shared_objects(document);
     describe_merge_patches(document);
@@ -130,11 +166,13 @@ pub fn apply(document: &mut Value) {
                 .get_mut("parameters")
                 .and_then(Value::as_array_mut)
             {
-                // The contract reads an empty query value as absent, and a list parameter
-                // repeated (`status=raised&status=acknowledged`) unless it says it is
-                // comma-separated (`explode: false`).
+                // The contract reads an empty query value as absent (so a required one may not
+                // be empty), and a list parameter repeated (`status=raised&status=acknowledged`)
+                // unless it says it is comma-separated (`explode: false`).
                 for parameter in parameters.iter_mut().filter(|p| p["in"] == "query") {
-                    parameter["allowEmptyValue"] = Value::Bool(true);
+                    if parameter["required"] != true {
+                        parameter["allowEmptyValue"] = Value::Bool(true);
+                    }
                     if parameter["schema"]["type"] == "array" && parameter["explode"] != false {
                         parameter["style"] = json!("form");
                         parameter["explode"] = Value::Bool(true);

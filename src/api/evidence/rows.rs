@@ -20,6 +20,8 @@ use crate::store::support::{only, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = evidence)]
+// Absent values are NULLs, not DEFAULTs: SQLite then inserts a batch of rows in one statement.
+#[diesel(treat_none_as_default_value = false)]
 pub(super) struct EvidenceRow {
     pub(super) id: EvidenceId,
     pub(super) organisation_id: String,

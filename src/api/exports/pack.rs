@@ -141,11 +141,18 @@ pub fn build(
         })?)?
     }
     .into_iter()
-    // Plans open at some time in the period: made by its end, not finished before its start.
+    // Plans open at some time in the period: made by its end, and not closed before its start
+    // (completed then, or archived: an archived plan's last change is its archiving).
     .filter(|plan| {
+        let closed = if !plan["completed_at"].is_null() {
+            Some("completed_at")
+        } else if plan["status"] == "archived" {
+            Some("updated_at")
+        } else {
+            None
+        };
         in_period(plan, "created_at", None, period.to)
-            && (plan["completed_at"].is_null()
-                || in_period(plan, "completed_at", period.from, None))
+            && closed.is_none_or(|field| in_period(plan, field, period.from, None))
     })
     .collect();
     let actions: Vec<Value> = plans

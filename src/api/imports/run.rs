@@ -185,19 +185,23 @@ impl From<diesel::result::Error> for Abort {
     }
 }
 
-/// Rows waiting to be done together: their external references are looked up at once, and
-/// the new records among them created at once (a few hundred rows to a statement, where the
-/// kind's store can).
+/// Rows waiting to be done together, in file order: their external references are looked up
+/// at once, and the new records among them created at once (a few hundred rows to a
+/// statement, where the kind's store can). A row that fails its checks waits too, so the
+/// report names rows in file order.
 struct Pending<New> {
-    rows: Vec<(u64, Checked<New>)>,
+    rows: Vec<(u64, Waiting<New>)>,
     references: HashSet<(String, String)>,
 }
+
+/// A waiting row: checked, or what is wrong with it.
+type Waiting<New> = Result<Checked<New>, Vec<FieldError>>;
 
 /// The most rows done together.
 const BATCH: usize = 500;
 
 /// The most errors a report keeps (the count of failed rows is always whole).
-pub const MAX_ERRORS: usize = 10_000;
+const MAX_ERRORS: usize = 10_000;
 
 /// Counts what became of a row, and names what was wrong with it.
 fn tally(report: &mut ImportReport, line: u64, outcome: Result<RowOutcome, Vec<FieldError>>) {
@@ -231,7 +235,7 @@ fn counted(outcome: ApiResult<RowOutcome>) -> ApiResult<Result<RowOutcome, Vec<F
 }
 
 /// Does the waiting rows: those whose external reference a record holds bring it up to date,
-/// the others are created together.
+/// the others are created together; then each row is counted, in file order.
 fn flush<K: Importable>(
     conn: &mut DbConnection,
     context: &Context,
@@ -241,9 +245,17 @@ fn flush<K: Importable>(
 ) -> ApiResult<()> {
     let references: Vec<(String, String)> = pending.references.drain().collect();
     let held = K::holders(conn, &context.principal.organisation_id, &references)?;
-    let mut lines = Vec::new();
+    let mut outcomes = Vec::with_capacity(pending.rows.len());
+    let mut creating = Vec::new();
     let mut news = Vec::new();
     for (line, checked) in pending.rows.drain(..) {
+        let checked = match checked {
+            Ok(checked) => checked,
+            Err(errors) => {
+                outcomes.push((line, Some(Err(errors))));
+                continue;
+            }
+        };
         let holder = K::external_ref(&checked.new)
             .and_then(|external| held.get(&(external.system.clone(), external.id.clone())));
         let current = match holder {
@@ -257,20 +269,25 @@ fn flush<K: Importable>(
                 let outcome = conn.transaction(|conn| {
                     up_to_date::<K>(conn, context, shape, &checked, current).map(|(o, _)| o)
                 });
-                tally(report, line, counted(outcome)?);
+                outcomes.push((line, Some(counted(outcome)?)));
             }
             None => {
-                lines.push(line);
+                creating.push(outcomes.len());
+                outcomes.push((line, None));
                 news.push(checked.new);
             }
         }
     }
-    if news.is_empty() {
-        return Ok(());
+    if !news.is_empty() {
+        let answers = K::create_all(conn, context.principal, &news)?;
+        for (at, answer) in creating.into_iter().zip(answers) {
+            outcomes[at].1 = Some(counted(answer.map(|_| RowOutcome::Created))?);
+        }
     }
-    let answers = K::create_all(conn, context.principal, &news)?;
-    for (line, answer) in lines.into_iter().zip(answers) {
-        tally(report, line, counted(answer.map(|_| RowOutcome::Created))?);
+    for (line, outcome) in outcomes {
+        let outcome =
+            outcome.ok_or_else(|| ApiError::internal("a created row without an answer"))?;
+        tally(report, line, outcome);
     }
     Ok(())
 }
@@ -298,31 +315,40 @@ fn run_kind<K: Importable>(
             &mut |row| {
                 report.rows += 1;
                 progress(report.rows);
-                let fields = match row.fields {
-                    Ok(fields) => fields,
+                let prepared = match row.fields {
+                    Ok(fields) => match prepare::<K>(context, shape, fields) {
+                        Ok(prepared) => Ok(prepared),
+                        Err(error) => Err(row_errors(error)?),
+                    },
+                    Err(errors) => Err(errors),
+                };
+                let (checked, actions) = match prepared {
+                    Ok(prepared) => prepared,
                     Err(errors) => {
-                        tally(&mut report, row.line, Err(errors));
+                        pending.rows.push((row.line, Err(errors)));
                         return Ok(());
                     }
                 };
-                match import_row::<K>(conn, context, shape, fields) {
-                    Ok(Step::Done(outcome)) => tally(&mut report, row.line, Ok(outcome)),
-                    Ok(Step::Wait(checked)) => {
-                        let reference = K::external_ref(&checked.new)
-                            .map(|external| (external.system.clone(), external.id.clone()));
-                        // A second row for one record comes after the first is done.
-                        if let Some(reference) = reference {
-                            if !pending.references.insert(reference.clone()) {
-                                flush::<K>(conn, context, shape, &mut pending, &mut report)?;
-                                pending.references.insert(reference);
-                            }
-                        }
-                        pending.rows.push((row.line, checked));
-                        if pending.rows.len() >= BATCH {
-                            flush::<K>(conn, context, shape, &mut pending, &mut report)?;
-                        }
+                if checked.id.is_some() || actions.is_some() {
+                    // Done at once, after the rows before it.
+                    flush::<K>(conn, context, shape, &mut pending, &mut report)?;
+                    let outcome = conn.transaction(|conn| {
+                        import_now::<K>(conn, context, shape, checked, actions)
+                    });
+                    tally(&mut report, row.line, counted(outcome)?);
+                    return Ok(());
+                }
+                // A second row for one record comes after the first is done.
+                if let Some(external) = K::external_ref(&checked.new) {
+                    let reference = (external.system.clone(), external.id.clone());
+                    if pending.references.contains(&reference) {
+                        flush::<K>(conn, context, shape, &mut pending, &mut report)?;
                     }
-                    Err(error) => tally(&mut report, row.line, Err(row_errors(error)?)),
+                    pending.references.insert(reference);
+                }
+                pending.rows.push((row.line, Ok(checked)));
+                if pending.rows.len() >= BATCH {
+                    flush::<K>(conn, context, shape, &mut pending, &mut report)?;
                 }
                 Ok(())
             },
@@ -341,34 +367,35 @@ fn run_kind<K: Importable>(
     }
 }
 
-/// What a row comes to: done now (it names a record by id, or is a plan with actions, which
-/// need their plan), or to be done with the waiting rows.
-enum Step<New> {
-    Done(RowOutcome),
-    Wait(Checked<New>),
-}
-
-/// Checks a row and does it, or leaves it to be done with the waiting rows. Only what writes
-/// runs in a savepoint: a row that fails part way leaves nothing behind.
-fn import_row<K: Importable>(
-    conn: &mut DbConnection,
+/// A row checked as its endpoint checks a new record, with a plan's actions set aside.
+fn prepare<K: Importable>(
     context: &Context,
     shape: &Shape,
     mut fields: Map<String, Value>,
-) -> ApiResult<Step<K::New>> {
+) -> ApiResult<(Checked<K::New>, Option<Value>)> {
     let actions = if K::RECORD == ChangeType::ImprovementPlan {
         fields.remove(ACTIONS)
     } else {
         None
     };
     without_read_only(&mut fields, shape);
-    let checked = check_row::<K>(context, fields)?;
+    Ok((check_row::<K>(context, fields)?, actions))
+}
+
+/// Does a row at once: one that names its record by id, or a plan with actions (which need
+/// their plan).
+fn import_now<K: Importable>(
+    conn: &mut DbConnection,
+    context: &Context,
+    shape: &Shape,
+    checked: Checked<K::New>,
+    actions: Option<Value>,
+) -> ApiResult<RowOutcome> {
     let current = match checked.id {
         Some(id) => Some(
             record_as(conn, context.principal, K::RECORD, RecordId::from(id))?
                 .ok_or_else(|| ApiError::field("id", "names no record you may see"))?,
         ),
-        None if actions.is_none() => return Ok(Step::Wait(checked)),
         None => match K::external_ref(&checked.new) {
             Some(external) => {
                 match K::holder(conn, &context.principal.organisation_id, external)? {
@@ -379,22 +406,20 @@ fn import_row<K: Importable>(
             None => None,
         },
     };
-    conn.transaction(|conn| {
-        let (outcome, record) = match current {
-            Some(current) => up_to_date::<K>(conn, context, shape, &checked, current)?,
-            None => (
-                RowOutcome::Created,
-                K::create(conn, context.principal, &checked.new)?,
-            ),
-        };
-        let changed = match actions {
-            Some(actions) => import_actions(conn, context, &record, actions)?,
-            None => false,
-        };
-        Ok(Step::Done(match outcome {
-            RowOutcome::Unchanged if changed => RowOutcome::Updated,
-            other => other,
-        }))
+    let (outcome, record) = match current {
+        Some(current) => up_to_date::<K>(conn, context, shape, &checked, current)?,
+        None => (
+            RowOutcome::Created,
+            K::create(conn, context.principal, &checked.new)?,
+        ),
+    };
+    let changed = match actions {
+        Some(actions) => import_actions(conn, context, &record, actions)?,
+        None => false,
+    };
+    Ok(match outcome {
+        RowOutcome::Unchanged if changed => RowOutcome::Updated,
+        other => other,
     })
 }
 

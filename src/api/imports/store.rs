@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::dto::{Import, ImportReport};
-use super::run::{Options, MAX_ERRORS};
+use super::run::Options;
 use crate::api::shared::Person;
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
@@ -35,6 +35,7 @@ struct ImportRow {
     unchanged: i64,
     failed: i64,
     errors: JsonText<Vec<super::dto::RowError>>,
+    errors_truncated: bool,
     created_at: chrono::NaiveDateTime,
 }
 
@@ -50,7 +51,7 @@ impl ImportRow {
             updated: self.updated.unsigned_abs(),
             unchanged: self.unchanged.unsigned_abs(),
             failed: self.failed.unsigned_abs(),
-            errors_truncated: self.errors.0.len() >= MAX_ERRORS && self.failed > 0,
+            errors_truncated: self.errors_truncated,
             errors: self.errors.0,
         };
         Import {
@@ -90,6 +91,7 @@ pub fn record(
         unchanged: count(report.unchanged),
         failed: count(report.failed),
         errors: JsonText(report.errors),
+        errors_truncated: report.errors_truncated,
         created_at: to_row(now()),
     };
     diesel::insert_into(imports::table)
