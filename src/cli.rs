@@ -40,8 +40,7 @@ pub struct ImportArgs {
 }
 
 /// Runs an import against the database: the import (with its report) as JSON on stdout, a
-/// progress bar on a terminal. Answers whether a row failed; a file that cannot be read at all
-/// is an error naming its line.
+/// progress bar on a terminal. Answers whether a row failed or the file was refused.
 pub fn import(config: &Config, args: ImportArgs) -> anyhow::Result<bool> {
     let extension = args
         .file
@@ -111,5 +110,5 @@ pub fn import(config: &Config, args: ImportArgs) -> anyhow::Result<bool> {
         refused => anyhow::anyhow!("the file was refused: {}", refused.detail()),
     })?;
     println!("{}", serde_json::to_string_pretty(&import)?);
-    Ok(import.report.failed > 0)
+    Ok(import.report.failed > 0 || import.report.refused)
 }

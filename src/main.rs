@@ -39,7 +39,7 @@ enum Command {
         command: OrgCommand,
     },
     /// Import a file of records straight into the database: the report as JSON on stdout,
-    /// exit status 0 only when no row failed.
+    /// exit status 0 only when no row failed and the file could be read.
     Import(ImportArgs),
     /// Print a token signed with the configured HS256 secret (development and scripts).
     Token {

@@ -418,6 +418,7 @@ diesel::table! {
         failed -> BigInt,
         errors -> Text,
         errors_truncated -> Bool,
+        refused -> Bool,
         created_at -> Timestamp,
     }
 }

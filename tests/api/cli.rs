@@ -278,7 +278,7 @@ fn import_reads_a_file_into_the_database_and_reports_as_json() {
         .get_result(&mut *conn)
         .unwrap();
     assert_eq!(stored, 4);
-    // A file that cannot be read is refused, naming its line, with nothing on stdout.
+    // A file that cannot be read is refused, naming its line; nothing of it is stored.
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "titel\nx\n").unwrap();
     let output = run(&[
@@ -290,7 +290,9 @@ fn import_reads_a_file_into_the_database_and_reports_as_json() {
         "--file",
         bad.to_str().unwrap(),
     ]);
-    assert_ne!(output.status.code(), Some(0));
-    assert!(output.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("line 1: titel"));
+    assert_eq!(output.status.code(), Some(1));
+    let refused: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(refused["report"]["refused"], true);
+    assert_eq!(refused["report"]["errors"][0]["field"], "titel");
+    assert_eq!(refused["stored"], false);
 }

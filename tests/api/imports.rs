@@ -70,7 +70,7 @@ async fn a_csv_file_of_evidence_is_imported_with_dotted_columns_lists_and_uk_dat
     .expect(201);
     assert_eq!(
         *report(&answer),
-        json!({"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": [], "errors_truncated": false})
+        json!({"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": [], "errors_truncated": false, "refused": false})
     );
     assert_eq!(answer.body["stored"], true);
     assert_eq!(answer.body["kind"], "evidence");
@@ -145,7 +145,7 @@ async fn the_same_file_twice_changes_nothing_and_a_changed_row_updates_its_recor
     .expect(201);
     assert_eq!(
         *report(&again),
-        json!({"rows": 2, "created": 0, "updated": 0, "unchanged": 2, "failed": 0, "errors": [], "errors_truncated": false})
+        json!({"rows": 2, "created": 0, "updated": 0, "unchanged": 2, "failed": 0, "errors": [], "errors_truncated": false, "refused": false})
     );
     assert_eq!(evidence_titles(&app).await.len(), 2);
 
@@ -378,9 +378,12 @@ async fn files_that_cannot_be_read_are_refused_whole() {
         &misspelt,
     )
     .await
-    .expect_problem(422, "validation_failed");
-    assert_eq!(refused.body["errors"][0]["field"], "line 1: titel");
-    assert!(refused.body["errors"][0]["message"]
+    .expect(201);
+    assert_eq!(refused.body["stored"], false);
+    assert_eq!(report(&refused)["refused"], true);
+    assert_eq!(report(&refused)["errors"][0]["row"], 1);
+    assert_eq!(report(&refused)["errors"][0]["field"], "titel");
+    assert!(report(&refused)["errors"][0]["message"]
         .as_str()
         .unwrap()
         .contains("did you mean `title`"));
@@ -400,12 +403,15 @@ async fn files_that_cannot_be_read_are_refused_whole() {
         &open_quote,
     )
     .await
-    .expect_problem(422, "validation_failed");
-    assert!(
-        refused.body["errors"][0]["field"]
-            .as_str()
+    .expect(201);
+    assert_eq!(report(&refused)["refused"], true, "{:#}", refused.body);
+    assert_eq!(
+        report(&refused)["errors"]
+            .as_array()
             .unwrap()
-            .starts_with("line 3"),
+            .last()
+            .unwrap()["row"],
+        3,
         "{:#}",
         refused.body
     );
@@ -420,15 +426,18 @@ async fn files_that_cannot_be_read_are_refused_whole() {
         .insert_header(("Authorization", format!("Bearer {}", app.manager)))
         .insert_header(("Content-Type", "text/csv"))
         .set_payload(latin1);
-    let refused = app
-        .send(request)
-        .await
-        .expect_problem(422, "validation_failed");
-    assert_eq!(refused.body["errors"][0]["field"], "line 3");
+    let refused = app.send(request).await.expect(201);
+    assert_eq!(report(&refused)["refused"], true);
+    assert_eq!(report(&refused)["errors"][0]["row"], 3);
+    assert_eq!(report(&refused)["errors"][0]["field"], Value::Null);
     assert!(evidence_titles(&app).await.is_empty());
-    // Nor is any import kept of a refused file.
+    // The refused imports are kept, saying so; nothing of them is stored.
     let imports = app.get(&app.manager, "/v1/imports").await.expect(200);
-    assert_eq!(imports.body["items"], json!([]));
+    let kept = imports.body["items"].as_array().unwrap();
+    assert_eq!(kept.len(), 3);
+    assert!(kept
+        .iter()
+        .all(|i| i["stored"] == false && i["report"]["refused"] == true));
     // Too large.
     let huge = "x".repeat(IMPORT_MAX_BYTES + 1);
     import(&app, &app.manager, "kind=evidence", "text/csv", &huge)
@@ -698,8 +707,13 @@ async fn headers_twice_a_byte_order_mark_and_anonymous_rows() {
     let twice = "title,title\nx,y\n";
     let refused = import(&app, &app.manager, "kind=evidence", "text/csv", twice)
         .await
-        .expect_problem(422, "validation_failed");
-    assert_eq!(refused.body["errors"][0]["field"], "line 1: title");
+        .expect(201);
+    assert_eq!(report(&refused)["refused"], true);
+    assert_eq!(report(&refused)["errors"][0]["field"], "title");
+    assert_eq!(
+        report(&refused)["errors"][0]["message"],
+        "is a column twice"
+    );
     let row = json!({"source": "audit", "evidence_category": "processes",
                      "quality_statements": ["safe.medicines_optimisation"], "title": "With a BOM",
                      "observed_at": "2026-10-31T00:00:00Z"});

@@ -15,6 +15,7 @@ CREATE TABLE imports (
     failed BIGINT NOT NULL,
     errors TEXT NOT NULL,
     errors_truncated BOOLEAN NOT NULL,
+    refused BOOLEAN NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX imports_by_organisation ON imports (organisation_id, id);

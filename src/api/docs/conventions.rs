@@ -108,9 +108,15 @@ fn describe_files(document: &mut Value) {
             .get_mut("requestBody")
             .and_then(|body| body.get_mut("content"))
             .and_then(Value::as_object_mut);
-        for (media, content) in bodies.into_iter().flatten() {
-            if matches!(media.as_str(), "text/csv" | "application/x-ndjson") {
-                content["schema"] = json!({"type": "string", "format": "binary"});
+        if let Some(bodies) = bodies.filter(|bodies| bodies.contains_key("text/csv")) {
+            // A file is never empty (422): its JSON form has a row at least.
+            for (media, content) in bodies.iter_mut() {
+                if media == "application/json" {
+                    content["schema"]["minItems"] = json!(1);
+                } else {
+                    content["schema"] =
+                        json!({"type": "string", "format": "binary", "minLength": 1});
+                }
             }
         }
         let answers = operation

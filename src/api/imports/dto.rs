@@ -43,7 +43,7 @@ pub struct RowError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"rows": 3, "created": 1, "updated": 1, "unchanged": 0, "failed": 1,
     "errors": [{"row": 4, "field": "quality_statements", "message": "unknown quality statement: safe.medicine"}],
-    "errors_truncated": false}))]
+    "errors_truncated": false, "refused": false}))]
 pub struct ImportReport {
     /// Rows read (blank lines are not counted).
     #[schema(minimum = 0)]
@@ -62,6 +62,10 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
     /// Whether there were more errors than `errors` holds.
     pub errors_truncated: bool,
+    /// Whether the file could not be read as its kind of file (an unknown or repeated column, a
+    /// quote never closed, text that is not UTF-8, JSON that is not an array of objects): then
+    /// nothing of it is stored, and `errors` says where (a CSV header's problems are row 1).
+    pub refused: bool,
 }
 
 /// An import: who imported what, when, how, and what came of it (the file is not kept).
@@ -75,7 +79,7 @@ pub struct ImportReport {
     "date_format": "uk",
     "imported_by": {"kind": "user", "sub": "manager-1", "name": null},
     "stored": true,
-    "report": {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": [], "errors_truncated": false},
+    "report": {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": [], "errors_truncated": false, "refused": false},
     "created_at": "2026-11-26T09:00:00Z"
 }))]
 pub struct Import {
@@ -86,8 +90,8 @@ pub struct Import {
     pub format: ImportFormat,
     pub date_format: DateFormat,
     pub imported_by: Person,
-    /// Whether rows were stored: false for a dry run, and for a `rollback` import with a bad
-    /// row.
+    /// Whether rows were stored: false for a dry run, a refused file, and a `rollback` import
+    /// with a bad row.
     pub stored: bool,
     pub report: ImportReport,
     pub created_at: DateTime<Utc>,

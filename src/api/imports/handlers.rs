@@ -52,9 +52,10 @@ struct Fingerprint<'a> {
 /// an export's own columns (`id`, `version`, `created_at`, …) are accepted, so an export edited
 /// in a spreadsheet imports back. Re-running a file is safe: a row whose `id` or `external_ref`
 /// names a record updates it only where it differs (`unchanged` otherwise). The answer is the
-/// import, with its report. A file that cannot be read (an unknown column, with the closest
-/// field name as a hint; a quote never closed; text that is not UTF-8; no rows) is 422 naming
-/// its line, and nothing is stored. Bodies up to `CARELOOP_IMPORT_MAX_BYTES` (default 50 MB).
+/// import, with its report. A file that cannot be read as its kind of file (an unknown column,
+/// named as row 1 with the closest field name as a hint; a column twice; a quote never closed;
+/// text that is not UTF-8) stores nothing: its report says `refused` and where. An empty file
+/// is 422. Bodies up to `CARELOOP_IMPORT_MAX_BYTES` (default 50 MB).
 /// Admins, managers and integrations; each row also needs the permission to create (or change)
 /// its record.
 #[utoipa::path(

@@ -9,6 +9,7 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::columns::{self, Column};
+use super::dto::RowError;
 use crate::domain::import::{closest, DateFormat, ImportFormat};
 use crate::error::{ApiError, ApiResult, FieldError};
 
@@ -26,10 +27,32 @@ pub struct FileColumns {
     pub read_only: Vec<Column>,
 }
 
-/// A file careloop cannot read: every row-1 (header) or line problem named; nothing is stored.
-fn refused(line: u64, field: Option<&str>, message: impl std::fmt::Display) -> ApiError {
-    let field = field.map_or_else(|| format!("line {line}"), |f| format!("line {line}: {f}"));
-    ApiError::Validation(vec![FieldError::new(field, message.to_string())])
+/// Why a file was not read to its end.
+pub enum Unread {
+    /// The file cannot be read as its kind of file (an unknown column, a quote never closed,
+    /// text that is not UTF-8, JSON that is not an array): where, and why. Nothing of it is
+    /// stored.
+    Refused(Vec<RowError>),
+    /// An empty file (422), or the import failing under it (the database).
+    Failed(ApiError),
+}
+
+impl From<ApiError> for Unread {
+    fn from(error: ApiError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+fn refused(line: u64, field: Option<&str>, message: impl std::fmt::Display) -> Unread {
+    Unread::Refused(vec![RowError {
+        row: line,
+        field: field.map(str::to_owned),
+        message: message.to_string(),
+    }])
+}
+
+fn empty(message: &str) -> Unread {
+    Unread::Failed(ApiError::field("body", message))
 }
 
 /// The byte order mark some editors put at the start of a UTF-8 file.
@@ -42,7 +65,7 @@ pub fn read(
     columns: &FileColumns,
     dates: DateFormat,
     each: &mut dyn FnMut(Row) -> ApiResult<()>,
-) -> ApiResult<u64> {
+) -> Result<u64, Unread> {
     match format {
         ImportFormat::Csv => read_csv(body, columns, dates, each),
         ImportFormat::Ndjson => read_ndjson(body, each),
@@ -166,7 +189,7 @@ fn read_csv(
     columns: &FileColumns,
     dates: DateFormat,
     each: &mut dyn FnMut(Row) -> ApiResult<()>,
-) -> ApiResult<u64> {
+) -> Result<u64, Unread> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -176,7 +199,7 @@ fn read_csv(
         .map_err(|error| csv_refusal(&error, 1))?
         .clone();
     if headers.iter().all(|h| h.trim_ascii().is_empty()) {
-        return Err(ApiError::field("body", "the file is empty"));
+        return Err(empty("the file is empty"));
     }
     let mut resolved = Vec::with_capacity(headers.len());
     let mut seen = HashSet::new();
@@ -188,10 +211,11 @@ fn read_csv(
         let name = name.trim();
         let shown: String = name.chars().take(NAME_SHOWN).collect();
         if !name.is_empty() && !seen.insert(name) {
-            problems.push(FieldError::new(
-                format!("line 1: {shown}"),
-                "is a column twice",
-            ));
+            problems.push(RowError {
+                row: 1,
+                field: Some(shown.clone()),
+                message: "is a column twice".to_owned(),
+            });
         }
         resolved.push(if name.is_empty() {
             Header::Ignored
@@ -207,15 +231,16 @@ fn read_csv(
                 .flatten()
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
-            problems.push(FieldError::new(
-                format!("line 1: {shown}"),
-                format!("is not a column of this kind of record{hint}"),
-            ));
+            problems.push(RowError {
+                row: 1,
+                field: Some(shown.clone()),
+                message: format!("is not a column of this kind of record{hint}"),
+            });
             Header::Ignored
         });
     }
     if !problems.is_empty() {
-        return Err(ApiError::Validation(problems));
+        return Err(Unread::Refused(problems));
     }
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
@@ -281,12 +306,12 @@ fn read_csv(
         ));
     }
     if rows == 0 {
-        return Err(ApiError::field("body", "the file has a header but no rows"));
+        return Err(empty("the file has a header but no rows"));
     }
     Ok(rows)
 }
 
-fn csv_refusal(error: &csv::Error, line: u64) -> ApiError {
+fn csv_refusal(error: &csv::Error, line: u64) -> Unread {
     let line = error.position().map_or(line, |p| p.line());
     match error.kind() {
         csv::ErrorKind::UnequalLengths {
@@ -304,7 +329,7 @@ fn csv_refusal(error: &csv::Error, line: u64) -> ApiError {
     }
 }
 
-fn read_ndjson(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> ApiResult<u64> {
+fn read_ndjson(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> Result<u64, Unread> {
     let mut reader = BufReader::new(body);
     let mut line = 0;
     let mut rows = 0;
@@ -332,7 +357,7 @@ fn read_ndjson(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> A
         })?;
     }
     if rows == 0 {
-        return Err(ApiError::field("body", "the file is empty"));
+        return Err(empty("the file is empty"));
     }
     Ok(rows)
 }
@@ -352,7 +377,7 @@ fn object(parsed: serde_json::Result<Value>) -> Result<Map<String, Value>, Vec<F
 }
 
 /// Reads a JSON array element by element (serde's sequence access), each handed on as read.
-fn read_json(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> ApiResult<u64> {
+fn read_json(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> Result<u64, Unread> {
     struct Rows<'a> {
         each: &'a mut dyn FnMut(Row) -> ApiResult<()>,
         failure: &'a mut Option<ApiError>,
@@ -400,13 +425,13 @@ fn read_json(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> Api
     .deserialize(&mut deserializer)
     .and_then(|rows| deserializer.end().map(|()| rows));
     if let Some(error) = failure {
-        return Err(error);
+        return Err(Unread::Failed(error));
     }
     match read {
-        Ok(0) => Err(ApiError::field("body", "the array is empty")),
+        Ok(0) => Err(empty("the array is empty")),
         Ok(rows) => Ok(rows),
         Err(error) if error.is_eof() && error.line() <= 1 && error.column() == 0 => {
-            Err(ApiError::field("body", "the file is empty"))
+            Err(empty("the file is empty"))
         }
         Err(error) => Err(refused(
             error.line() as u64,

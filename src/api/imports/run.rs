@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::columns::{self, Cell, Column};
 use super::dto::{Import, ImportReport, RowError};
 use super::kinds::{self, Importable};
-use super::rows::{self, FileColumns};
+use super::rows::{self, FileColumns, Unread};
 use crate::api::changes::store::record_as;
 use crate::api::contract::contract;
 use crate::api::docs::document;
@@ -307,7 +307,7 @@ fn run_kind<K: Importable>(
         references: HashSet::new(),
     };
     let done = conn.transaction::<_, Abort, _>(|conn| {
-        rows::read(
+        let read = rows::read(
             options.format,
             body,
             &shape.columns,
@@ -352,9 +352,18 @@ fn run_kind<K: Importable>(
                 }
                 Ok(())
             },
-        )
-        .and_then(|_| flush::<K>(conn, context, shape, &mut pending, &mut report))
-        .map_err(Abort::Failed)?;
+        );
+        match read {
+            Ok(_) => flush::<K>(conn, context, shape, &mut pending, &mut report)
+                .map_err(Abort::Failed)?,
+            Err(Unread::Failed(error)) => return Err(Abort::Failed(error)),
+            // The file cannot be read: nothing of it is kept, and the report says where.
+            Err(Unread::Refused(errors)) => {
+                report.refused = true;
+                report.errors.extend(errors);
+                return Err(Abort::Discard);
+            }
+        }
         if stores(options.mode, options.on_error, report.failed) {
             Ok(())
         } else {

@@ -36,6 +36,7 @@ struct ImportRow {
     failed: i64,
     errors: JsonText<Vec<super::dto::RowError>>,
     errors_truncated: bool,
+    refused: bool,
     created_at: chrono::NaiveDateTime,
 }
 
@@ -52,6 +53,7 @@ impl ImportRow {
             unchanged: self.unchanged.unsigned_abs(),
             failed: self.failed.unsigned_abs(),
             errors_truncated: self.errors_truncated,
+            refused: self.refused,
             errors: self.errors.0,
         };
         Import {
@@ -62,7 +64,7 @@ impl ImportRow {
             format: self.format,
             date_format: self.date_format,
             imported_by: Person::user(self.imported_by, None),
-            stored: stores(self.mode, self.on_error, report.failed),
+            stored: !report.refused && stores(self.mode, self.on_error, report.failed),
             report,
             created_at: to_utc(self.created_at),
         }
@@ -92,6 +94,7 @@ pub fn record(
         failed: count(report.failed),
         errors: JsonText(report.errors),
         errors_truncated: report.errors_truncated,
+        refused: report.refused,
         created_at: to_row(now()),
     };
     diesel::insert_into(imports::table)
