@@ -405,6 +405,9 @@ async fn files_that_cannot_be_read_are_refused_whole() {
     .await
     .expect(201);
     assert_eq!(report(&refused)["refused"], true, "{:#}", refused.body);
+    // A refused file fails every row it had.
+    assert_eq!(report(&refused)["failed"], 2, "{:#}", refused.body);
+    assert_eq!(report(&refused)["created"], 0);
     assert_eq!(
         report(&refused)["errors"]
             .as_array()

@@ -64,7 +64,8 @@ pub struct ImportReport {
     pub errors_truncated: bool,
     /// Whether the file could not be read as its kind of file (an unknown or repeated column, a
     /// quote never closed, text that is not UTF-8, JSON that is not an array of objects): then
-    /// nothing of it is stored, and `errors` says where (a CSV header's problems are row 1).
+    /// nothing of it is stored, every row it had counts as failed, and `errors` says where (a
+    /// CSV header's problems are row 1).
     pub refused: bool,
 }
 

@@ -358,8 +358,11 @@ fn run_kind<K: Importable>(
                 .map_err(Abort::Failed)?,
             Err(Unread::Failed(error)) => return Err(Abort::Failed(error)),
             // The file cannot be read: nothing of it is kept, and the report says where.
+            // A refused file fails every row it had: nothing of it is stored.
             Err(Unread::Refused(errors)) => {
                 report.refused = true;
+                report.failed = report.rows;
+                (report.created, report.updated, report.unchanged) = (0, 0, 0);
                 report.errors.extend(errors);
                 return Err(Abort::Discard);
             }
