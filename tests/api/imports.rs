@@ -368,6 +368,18 @@ async fn files_that_cannot_be_read_are_refused_whole() {
     )
     .await
     .expect_problem(422, "validation_failed");
+    // A JSON body is an array of objects, as the document says.
+    for not_rows in ["{}", "[1]", "[{\"title\": \"x\"}, \"x\"]", "[{\"title\""] {
+        import(
+            &app,
+            &app.manager,
+            "kind=evidence",
+            "application/json",
+            not_rows,
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    }
     // An unknown column is named, with the closest field as a hint.
     let misspelt = evidence_csv(&app, &[MAR_OCT]).replacen("title", "titel", 1);
     let refused = import(

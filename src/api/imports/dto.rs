@@ -63,7 +63,7 @@ pub struct ImportReport {
     /// Whether there were more errors than `errors` holds.
     pub errors_truncated: bool,
     /// Whether the file could not be read as its kind of file (an unknown or repeated column, a
-    /// quote never closed, text that is not UTF-8, JSON that is not an array of objects): then
+    /// quote never closed, text that is not UTF-8): then
     /// nothing of it is stored, every row it had counts as failed, and `errors` says where (a
     /// CSV header's problems are row 1).
     pub refused: bool,

@@ -54,8 +54,8 @@ struct Fingerprint<'a> {
 /// names a record updates it only where it differs (`unchanged` otherwise). The answer is the
 /// import, with its report. A file that cannot be read as its kind of file (an unknown column,
 /// named as row 1 with the closest field name as a hint; a column twice; a quote never closed;
-/// text that is not UTF-8) stores nothing: its report says `refused` and where. An empty file
-/// is 422. Bodies up to `CARELOOP_IMPORT_MAX_BYTES` (default 50 MB).
+/// text that is not UTF-8) stores nothing: its report says `refused` and where. An empty file,
+/// and a JSON body that is not an array of objects, is 422. Bodies up to `CARELOOP_IMPORT_MAX_BYTES` (default 50 MB).
 /// Admins, managers and integrations; each row also needs the permission to create (or change)
 /// its record.
 #[utoipa::path(

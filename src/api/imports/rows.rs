@@ -30,7 +30,7 @@ pub struct FileColumns {
 /// Why a file was not read to its end.
 pub enum Unread {
     /// The file cannot be read as its kind of file (an unknown column, a quote never closed,
-    /// text that is not UTF-8, JSON that is not an array): where, and why. Nothing of it is
+    /// text that is not UTF-8): where, and why. Nothing of it is
     /// stored.
     Refused(Vec<RowError>),
     /// An empty file (422), or the import failing under it (the database).
@@ -391,9 +391,18 @@ fn read_json(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> Res
             let mut rows = 0;
             while let Some(value) = seq.next_element::<Value>()? {
                 rows += 1;
+                // The document says the JSON form is an array of objects: anything else in it
+                // is a request that breaks its schema (422), not a bad row.
+                let Value::Object(fields) = value else {
+                    *self.failure = Some(ApiError::field(
+                        format!("[{}]", rows - 1),
+                        "must be an object: a row as the record's POST takes it",
+                    ));
+                    return Err(serde::de::Error::custom("stopped"));
+                };
                 let row = Row {
                     line: rows,
-                    fields: object(Ok(value)),
+                    fields: Ok(fields),
                 };
                 if let Err(error) = (self.each)(row) {
                     *self.failure = Some(error);
@@ -433,10 +442,9 @@ fn read_json(body: impl Read, each: &mut dyn FnMut(Row) -> ApiResult<()>) -> Res
         Err(error) if error.is_eof() && error.line() <= 1 && error.column() == 0 => {
             Err(empty("the file is empty"))
         }
-        Err(error) => Err(refused(
-            error.line() as u64,
-            None,
+        Err(error) => Err(Unread::Failed(ApiError::field(
+            "body",
             format!("is not a JSON array of objects: {error}"),
-        )),
+        ))),
     }
 }
