@@ -15,9 +15,6 @@ cannot state, or careloop refuses it, as it should. This hook makes such request
   to `done` has a `completion_note`, to `cancelled` a `cancel_reason`; a new governance review has its
   three reflections; new evidence has `observed_at` or a whole period, and feedback its
   `respondent`;
-- a file sent to an import that is empty or only white space gets a row: an empty file is 422
-  by design, the schema of a binary body cannot say "not only white space", and the generator
-  does not apply its `minLength: 1` to a binary body;
 - a well-formed Idempotency-Key is unique, since the same key with another body is 422 by
   design and the generator draws few distinct keys ("0", "A", ...).
 
@@ -33,7 +30,6 @@ import re
 import uuid
 
 import schemathesis
-from schemathesis.core.parameters import ParameterLocation
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WELL_FORMED_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # the server's rule for Idempotency-Key
@@ -189,10 +185,5 @@ def before_call(context, case, kwargs):
         headers["If-Match"] = '"1"'
     if case.query:
         in_order(case.query, "from", "to")
-    # A drawn binary body can be empty in positive mode too (the generator does not apply
-    # `minLength` to `format: binary`); one drawn to break the schema stays as drawn.
-    if case.operation.path == "/v1/imports" and isinstance(case.body, (str, bytes)):
-        if not case.body.strip() and not meta.is_negative_at(ParameterLocation.BODY):
-            case.body = b"title\nA file with a row\n"
     keep_rules(case.body)
     give_needed(case.operation.path, case.body)
