@@ -13,6 +13,7 @@ pub mod health;
 pub mod highlights;
 pub mod imports;
 pub mod improvement_plans;
+pub mod insights;
 pub mod learning_events;
 pub mod locations;
 pub mod oauth;
@@ -118,6 +119,10 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(imports::handlers::create_import)
                 .service(imports::handlers::list_imports)
                 .service(imports::handlers::get_import)
-                .service(exports::handlers::get_inspection_pack),
+                .service(exports::handlers::get_inspection_pack)
+                .service(insights::handlers::get_concern_insights)
+                .service(insights::handlers::get_action_insights)
+                .service(insights::handlers::get_learning_insights)
+                .service(insights::handlers::get_evidence_insights),
         );
 }

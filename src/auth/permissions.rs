@@ -43,6 +43,8 @@ pub enum Permission {
     ImportRecords,
     /// Download the inspection pack (each file shows what the lists show the caller).
     ExportInspectionPack,
+    /// Read the insights (each figure counts only records the caller may read).
+    ReadInsights,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -52,7 +54,8 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Role::*;
     match permission {
         ReadOrganisation | ReadLocations | ReadConcerns | ReadFrameworks | ReadLearning
-        | ReadEvidence | ReadSelfAssessments | ReadPlans | ReadRecognitions | ReadChanges => true,
+        | ReadEvidence | ReadSelfAssessments | ReadPlans | ReadRecognitions | ReadChanges
+        | ReadInsights => true,
         ManageOrganisation | ManageLocations | ManageApiClients | ManageWebhooks => {
             matches!(role, Admin)
         }

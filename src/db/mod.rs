@@ -246,6 +246,47 @@ pub fn portable(conn: &DbConnection, sql: &str) -> String {
     }
 }
 
+/// SQL for the first day (`YYYY-MM-DD`) of the calendar period holding `column`'s moment or
+/// day, on the connection's backend: `unit` is `week` (from Monday), `month`, `quarter` or
+/// `year`. For aggregates grouped by period, which diesel's builder cannot express.
+pub fn period_start_sql(conn: &DbConnection, unit: &str, column: &str) -> String {
+    match (conn, unit) {
+        (DbConnection::Pg(_), unit) => {
+            format!("to_char(date_trunc('{unit}', {column}), 'YYYY-MM-DD')")
+        }
+        (DbConnection::Sqlite(_), "week") => format!("date({column}, '-6 days', 'weekday 1')"),
+        (DbConnection::Sqlite(_), "quarter") => format!(
+            "strftime('%Y', {column}) || '-' || \
+             printf('%02d', ((CAST(strftime('%m', {column}) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'"
+        ),
+        (DbConnection::Sqlite(_), "year") => format!("strftime('%Y-01-01', {column})"),
+        (DbConnection::Sqlite(_), _) => format!("strftime('%Y-%m-01', {column})"),
+    }
+}
+
+/// SQL for the day (`YYYY-MM-DD`, comparable with a date column) of the moment `column`.
+pub fn day_of_sql(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => format!("CAST({column} AS DATE)"),
+        DbConnection::Sqlite(_) => format!("date({column})"),
+    }
+}
+
+/// SQL for the tenths of `unit_hours` hours from the moment `start` to the moment `end`,
+/// rounded down, as an integer: the bands a median is read from.
+pub fn tenths_between_sql(conn: &DbConnection, start: &str, end: &str, unit_hours: u32) -> String {
+    match conn {
+        DbConnection::Pg(_) => format!(
+            "CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start})) / {}) AS BIGINT)",
+            unit_hours * 360
+        ),
+        DbConnection::Sqlite(_) => format!(
+            "CAST((julianday({end}) - julianday({start})) * {} AS INTEGER)",
+            240 / unit_hours
+        ),
+    }
+}
+
 /// Inserts `rows` (a slice of insertable rows) into `table` a few hundred to a statement: the
 /// multi-row insert `MultiConnection` does not offer, on each backend. Answers the rows
 /// inserted. (At most 200 rows a statement keeps a wide row's parameters under SQLite's

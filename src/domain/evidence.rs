@@ -46,6 +46,20 @@ pub fn staff_may_record(source: EvidenceSource) -> bool {
     )
 }
 
+/// Whether a metric's value meets its target: reaching it (`at_least`, the default) or staying
+/// at or under it (`at_most`). `None` without a target.
+pub fn meets_target(
+    value: f64,
+    target: Option<f64>,
+    direction: Option<MetricDirection>,
+) -> Option<bool> {
+    let target = target?;
+    Some(match direction {
+        Some(MetricDirection::AtMost) => value <= target,
+        _ => value >= target,
+    })
+}
+
 /// When a piece of evidence speaks of: the moment observed, or the start of its period.
 /// Exactly one of the two must be given, and a period must not end before it starts.
 pub fn dated_at(
@@ -68,6 +82,24 @@ mod tests {
 
     fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn targets_are_met_from_their_side() {
+        assert_eq!(meets_target(90.0, None, None), None);
+        assert_eq!(meets_target(90.0, Some(90.0), None), Some(true));
+        assert_eq!(
+            meets_target(89.9, Some(90.0), Some(MetricDirection::AtLeast)),
+            Some(false)
+        );
+        assert_eq!(
+            meets_target(2.0, Some(3.0), Some(MetricDirection::AtMost)),
+            Some(true)
+        );
+        assert_eq!(
+            meets_target(4.0, Some(3.0), Some(MetricDirection::AtMost)),
+            Some(false)
+        );
     }
 
     #[test]

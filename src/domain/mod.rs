@@ -8,6 +8,7 @@ pub mod framework;
 pub mod ids;
 pub mod import;
 pub mod improvement;
+pub mod insights;
 pub mod learning;
 pub mod location;
 pub mod receipt;

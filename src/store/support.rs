@@ -1,24 +1,9 @@
-//! Row conversions, the caller's reach as a query, and the outcome of an optimistic save.
+//! Row conversions and the outcome of an optimistic save.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::IfMatch;
-
-/// The rows of a table in the caller's reach, as a boxed query: their organisation's, narrowed to
-/// their `locations` claim (on `$location`, the column naming a row's location).
-macro_rules! in_callers_reach {
-    ($table:ident, $location:ident, $principal:expr) => {{
-        let mut query = $table::table
-            .filter($table::organisation_id.eq($principal.organisation_id.clone()))
-            .into_boxed();
-        if let Some(allowed) = &$principal.locations {
-            query = query.filter($table::$location.eq_any(allowed.clone()));
-        }
-        query
-    }};
-}
-pub(crate) use in_callers_reach;
 
 /// The one item a conversion of one row gives.
 pub fn only<T>(mut items: Vec<T>) -> ApiResult<T> {

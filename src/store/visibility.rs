@@ -18,23 +18,43 @@ use crate::auth::{Permission, Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::{
     api_clients, concern_updates, concerns, evidence, imports, improvement_plans, learning_events,
-    locations, plan_actions, recognitions, self_assessments, webhooks,
+    locations, plan_actions, quality_statement_tags, recognitions, self_assessments, webhooks,
 };
 use crate::db::{Backend, DbConnection};
 use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
-use crate::store::support::in_callers_reach;
 
-type ConcernCondition =
-    Box<dyn BoxableExpression<concerns::table, Backend, SqlType = Nullable<Bool>>>;
+/// A kind's rule as a condition on its table: the form aggregate queries (counts grouped by
+/// period, subqueries of visible ids) filter by, as a boxed query cannot be grouped or nested.
+pub type Rule<T> = Box<dyn BoxableExpression<T, Backend, SqlType = Nullable<Bool>>>;
 
-pub fn concerns(principal: &Principal) -> concerns::BoxedQuery<'static, Backend> {
-    let query = in_callers_reach!(concerns, location_id, principal);
+/// The caller's organisation and, when their `locations` claim limits them, those locations:
+/// as a rule on `$table`, or on a join `$source` of it (a rule counted across two tables).
+macro_rules! in_reach {
+    ($table:ident, $location:ident, $principal:expr) => {
+        in_reach!($table, $location, $principal, $table::table)
+    };
+    ($table:ident, $location:ident, $principal:expr, $source:ty) => {{
+        let principal: &Principal = $principal;
+        let organisation = $table::organisation_id
+            .eq(principal.organisation_id.clone())
+            .nullable();
+        match &principal.locations {
+            None => Box::new(organisation) as Rule<$source>,
+            Some(allowed) => {
+                Box::new(organisation.and($table::$location.eq_any(allowed.clone()).nullable()))
+            }
+        }
+    }};
+}
+
+pub fn concern_rule(principal: &Principal) -> Rule<concerns::table> {
+    let reach = in_reach!(concerns, location_id, principal);
     if principal.has_any_role(&[Role::Admin, Role::Manager]) {
-        return query;
+        return reach;
     }
-    let mut conditions: Vec<ConcernCondition> = Vec::new();
+    let mut conditions: Vec<Rule<concerns::table>> = Vec::new();
     if principal.has_any_role(&[Role::Viewer, Role::Integration]) {
         conditions.push(Box::new(concerns::confidential.eq(false).nullable()));
     }
@@ -42,17 +62,45 @@ pub fn concerns(principal: &Principal) -> concerns::BoxedQuery<'static, Backend>
         conditions.push(Box::new(concerns::raised_by_sub.eq(principal.sub.clone())));
     }
     match conditions.into_iter().reduce(|a, b| Box::new(a.or(b))) {
-        Some(condition) => query.filter(condition),
-        None => query.filter(concerns::id.is_null()),
+        Some(condition) => Box::new(reach.and(condition)),
+        None => Box::new(reach.and(concerns::id.is_null().nullable())),
     }
 }
 
+pub fn concerns(principal: &Principal) -> concerns::BoxedQuery<'static, Backend> {
+    concerns::table.filter(concern_rule(principal)).into_boxed()
+}
+
+pub fn learning_event_rule(principal: &Principal) -> Rule<learning_events::table> {
+    in_reach!(learning_events, location_id, principal)
+}
+
 pub fn learning_events(principal: &Principal) -> learning_events::BoxedQuery<'static, Backend> {
-    in_callers_reach!(learning_events, location_id, principal)
+    learning_events::table
+        .filter(learning_event_rule(principal))
+        .into_boxed()
+}
+
+pub fn evidence_rule(principal: &Principal) -> Rule<evidence::table> {
+    in_reach!(evidence, location_id, principal)
+}
+
+/// Quality-statement tags joined to the evidence they tag.
+pub type TaggedEvidence = diesel::dsl::InnerJoinQuerySource<
+    quality_statement_tags::table,
+    evidence::table,
+    diesel::dsl::Eq<evidence::id, quality_statement_tags::record_id>,
+>;
+
+/// The evidence rule, on evidence joined to its tags (evidence counted per statement).
+pub fn tagged_evidence_rule(principal: &Principal) -> Rule<TaggedEvidence> {
+    in_reach!(evidence, location_id, principal, TaggedEvidence)
 }
 
 pub fn evidence(principal: &Principal) -> evidence::BoxedQuery<'static, Backend> {
-    in_callers_reach!(evidence, location_id, principal)
+    evidence::table
+        .filter(evidence_rule(principal))
+        .into_boxed()
 }
 
 /// Imports: each to whoever ran it, and all to the admins and managers who reach every
@@ -68,37 +116,53 @@ pub fn imports(principal: &Principal) -> imports::BoxedQuery<'static, Backend> {
     }
 }
 
-pub fn plans(principal: &Principal) -> improvement_plans::BoxedQuery<'static, Backend> {
-    in_callers_reach!(improvement_plans, location_id, principal)
+pub fn plan_rule(principal: &Principal) -> Rule<improvement_plans::table> {
+    in_reach!(improvement_plans, location_id, principal)
 }
 
-/// The actions the caller may see: those of the plans they may see (a boxed query of actions
-/// joined to their plans; a macro, as the joined query's type cannot be named).
+pub fn plans(principal: &Principal) -> improvement_plans::BoxedQuery<'static, Backend> {
+    improvement_plans::table
+        .filter(plan_rule(principal))
+        .into_boxed()
+}
+
+/// Actions with their plans: the source an action's rule is a condition on.
+pub type ActionsWithPlans =
+    diesel::dsl::InnerJoinQuerySource<plan_actions::table, improvement_plans::table>;
+
+/// The actions the caller may see: those of the plans they may see.
+pub fn action_rule(principal: &Principal) -> Rule<ActionsWithPlans> {
+    in_reach!(improvement_plans, location_id, principal, ActionsWithPlans)
+}
+
+/// The actions the caller may see, as a boxed query of actions joined to their plans (a macro,
+/// as the boxed join's type cannot be named).
 macro_rules! actions {
-    ($principal:expr) => {{
-        let principal: &$crate::auth::Principal = $principal;
-        let mut query = plan_actions::table
+    ($principal:expr) => {
+        plan_actions::table
             .inner_join(improvement_plans::table)
-            .filter(plan_actions::organisation_id.eq(principal.organisation_id.clone()))
-            .into_boxed();
-        if let Some(allowed) = &principal.locations {
-            query = query.filter(improvement_plans::location_id.eq_any(allowed.clone()));
-        }
-        query
-    }};
+            .filter($crate::store::visibility::action_rule($principal))
+            .into_boxed()
+    };
 }
 pub(crate) use actions;
 
 pub fn recognitions(principal: &Principal) -> recognitions::BoxedQuery<'static, Backend> {
-    in_callers_reach!(recognitions, location_id, principal)
+    recognitions::table
+        .filter(in_reach!(recognitions, location_id, principal))
+        .into_boxed()
 }
 
 pub fn locations(principal: &Principal) -> locations::BoxedQuery<'static, Backend> {
-    in_callers_reach!(locations, id, principal)
+    locations::table
+        .filter(in_reach!(locations, id, principal))
+        .into_boxed()
 }
 
 pub fn self_assessments(principal: &Principal) -> self_assessments::BoxedQuery<'static, Backend> {
-    in_callers_reach!(self_assessments, location_id, principal)
+    self_assessments::table
+        .filter(in_reach!(self_assessments, location_id, principal))
+        .into_boxed()
 }
 
 /// Whether a machine client or webhook endpoint that reaches `locations` (every location when

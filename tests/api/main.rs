@@ -15,6 +15,7 @@ mod frameworks;
 mod helpers;
 mod imports;
 mod improvement;
+mod insights;
 mod learning;
 mod lists;
 mod locations;

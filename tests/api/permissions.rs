@@ -657,6 +657,34 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             None,
             &[Admin, Manager, Viewer],
         ),
+        endpoint(
+            Method::GET,
+            "/v1/insights/concerns",
+            &[],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/insights/actions",
+            &[],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/insights/learning",
+            &[],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/insights/evidence",
+            &[],
+            None,
+            EVERYONE,
+        ),
         // Last: the rows above use the endpoint.
         endpoint(
             Method::DELETE,

@@ -64,6 +64,8 @@ use crate::error::{FieldError, Problem};
         (name = "webhooks", description = "Endpoints careloop posts the feed's events to (Standard Webhooks)"),
         (name = "imports", description = "Files of records imported in bulk (CSV, NDJSON, JSON), and what each import did"),
         (name = "exports", description = "The inspection pack (every list also answers `Accept: text/csv`)"),
+        (name = "insights", description = "The figures a governance meeting reads: trends per period and signals, each counted under the records' visibility"),
+        (name = "governance", description = "The month's governance pack (JSON, or printable HTML) and the record of its meeting"),
         (name = "oauth", description = "Tokens for machine clients (client credentials) and the keys that verify them"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 use super::dto::{MetricSeries, SeriesPoint, SeriesQuery};
 use crate::api::locations;
 use crate::auth::Principal;
-use crate::db::{portable, DbConnection};
+use crate::db::{period_start_sql, portable, DbConnection};
 use crate::domain::evidence::SeriesInterval;
 use crate::domain::ids::LocationId;
 use crate::error::{ApiError, ApiResult};
@@ -42,25 +42,7 @@ pub fn series(
         locations::store::check_reference(conn, principal, location_id)?;
     }
     let interval = query.interval.unwrap_or(SeriesInterval::Month);
-    let bucket = match (&*conn, interval) {
-        (DbConnection::Pg(_), interval) => {
-            format!(
-                "to_char(date_trunc('{}', dated_at), 'YYYY-MM-DD')",
-                interval.as_str()
-            )
-        }
-        (DbConnection::Sqlite(_), SeriesInterval::Month) => {
-            "strftime('%Y-%m-01', dated_at)".to_owned()
-        }
-        (DbConnection::Sqlite(_), SeriesInterval::Quarter) => {
-            "strftime('%Y', dated_at) || '-' || \
-             printf('%02d', ((CAST(strftime('%m', dated_at) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'"
-                .to_owned()
-        }
-        (DbConnection::Sqlite(_), SeriesInterval::Year) => {
-            "strftime('%Y-01-01', dated_at)".to_owned()
-        }
-    };
+    let bucket = period_start_sql(conn, interval.as_str(), "dated_at");
     let sql = format!(
         "SELECT {bucket} AS bucket, COUNT(*) AS n, AVG(metric_value) AS mean, \
                 MIN(metric_value) AS low, MAX(metric_value) AS high, \

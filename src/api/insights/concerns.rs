@@ -1,0 +1,300 @@
+//! Concern insights: counts per period grouped by the database, clocks, medians and signals.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::dto::{
+    CategorySignal, ConcernInsights, ConcernPeriod, ConcernSignals, Count, OverdueConcern,
+};
+use super::periods::Periods;
+use crate::db::schema::concerns;
+use crate::db::{period_start_sql, tenths_between_sql, DbConnection};
+use crate::domain::concern::{ConcernCategory, ConcernStatus, RiskLevel};
+use crate::domain::ids::{LocationId, RecordId};
+use crate::domain::insights::{median, percentage, signal, BASELINE_PERIODS, SIGNAL_FLOOR};
+use crate::error::ApiResult;
+use crate::store::support::{to_row, to_utc};
+use crate::store::visibility::{self, Rule};
+
+/// How many of the high-risk concerns open past a deadline are listed.
+const OVERDUE_LISTED: i64 = 50;
+
+/// The concerns the caller may see, of one location when the request names one.
+fn visible(
+    principal: &crate::auth::Principal,
+    location: Option<LocationId>,
+) -> Rule<concerns::table> {
+    let rule = visibility::concern_rule(principal);
+    match location {
+        Some(location) => Box::new(rule.and(concerns::location_id.eq(location))),
+        None => rule,
+    }
+}
+
+/// A concern past a deadline unmet at `at`: `domain::concern::is_overdue`, in SQL.
+pub fn overdue_at(at: NaiveDateTime) -> Rule<concerns::table> {
+    Box::new(
+        concerns::acknowledged_at
+            .is_null()
+            .and(concerns::acknowledge_by.lt(at))
+            .or(concerns::resolved_at
+                .is_null()
+                .and(concerns::feedback_by.lt(at)))
+            .nullable(),
+    )
+}
+
+/// One group of concerns raised in a period: its period, category, risk and status, how many,
+/// and how they fared against their clocks.
+type Group = (
+    String,
+    ConcernCategory,
+    RiskLevel,
+    ConcernStatus,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+#[derive(Default)]
+struct Tally {
+    raised: i64,
+    category: HashMap<ConcernCategory, i64>,
+    risk: HashMap<RiskLevel, i64>,
+    status: HashMap<ConcernStatus, i64>,
+    acknowledged_in_time: i64,
+    acknowledgement_due: i64,
+    resolved_in_time: i64,
+    resolution_due: i64,
+    /// Tenths of an hour to acknowledge, and of a day to resolve, with how many took each.
+    acknowledge_tenths: Vec<(f64, i64)>,
+    resolve_tenths: Vec<(f64, i64)>,
+}
+
+pub fn insights(
+    conn: &mut DbConnection,
+    principal: &crate::auth::Principal,
+    periods: &Periods,
+    now: DateTime<Utc>,
+) -> ApiResult<ConcernInsights> {
+    let at = to_row(now);
+    let from = periods.from_row(BASELINE_PERIODS);
+    let until = periods.until_row();
+    let period = period_start_sql(conn, periods.interval.as_str(), "created_at");
+    let raised = || {
+        concerns::table
+            .filter(visible(principal, periods.location))
+            .filter(concerns::created_at.ge(from))
+            .filter(concerns::created_at.lt(until))
+    };
+    let groups: Vec<Group> = raised()
+        .group_by(sql::<Text>("1, 2, 3, 4"))
+        .select((
+            sql::<Text>(&period),
+            sql::<Text>("category"),
+            sql::<Text>("risk"),
+            sql::<Text>("status"),
+            sql::<BigInt>("COUNT(*)"),
+            sql::<BigInt>(
+                "SUM(CASE WHEN acknowledged_at IS NOT NULL AND acknowledged_at <= acknowledge_by \
+                 THEN 1 ELSE 0 END)",
+            ),
+            sql::<BigInt>("SUM(CASE WHEN acknowledged_at IS NOT NULL OR acknowledge_by < ")
+                .bind::<Timestamp, _>(at)
+                .sql(" THEN 1 ELSE 0 END)"),
+            sql::<BigInt>(
+                "SUM(CASE WHEN resolved_at IS NOT NULL AND resolved_at <= feedback_by \
+                 THEN 1 ELSE 0 END)",
+            ),
+            sql::<BigInt>("SUM(CASE WHEN resolved_at IS NOT NULL OR feedback_by < ")
+                .bind::<Timestamp, _>(at)
+                .sql(" THEN 1 ELSE 0 END)"),
+        ))
+        .load(conn)?;
+    let mut tallies: HashMap<NaiveDate, Tally> = HashMap::new();
+    for (start, category, risk, status, n, ack_in_time, ack_due, res_in_time, res_due) in groups {
+        let tally = tallies.entry(Periods::parse_start(&start)?).or_default();
+        tally.raised += n;
+        *tally.category.entry(category).or_default() += n;
+        *tally.risk.entry(risk).or_default() += n;
+        *tally.status.entry(status).or_default() += n;
+        tally.acknowledged_in_time += ack_in_time;
+        tally.acknowledgement_due += ack_due;
+        tally.resolved_in_time += res_in_time;
+        tally.resolution_due += res_due;
+    }
+    // Medians, from how many concerns took each tenth of an hour (or day).
+    for (moment, unit_hours) in [("acknowledged_at", 1), ("resolved_at", 24)] {
+        let band = tenths_between_sql(conn, "created_at", moment, unit_hours);
+        let bands: Vec<(String, i64, i64)> = raised()
+            .filter(sql::<diesel::sql_types::Bool>(&format!(
+                "{moment} IS NOT NULL"
+            )))
+            .group_by(sql::<Text>("1, 2"))
+            .select((
+                sql::<Text>(&period),
+                sql::<BigInt>(&band),
+                sql::<BigInt>("COUNT(*)"),
+            ))
+            .load(conn)?;
+        for (start, tenths, n) in bands {
+            let tally = tallies.entry(Periods::parse_start(&start)?).or_default();
+            let value = (tenths as f64) / 10.0;
+            match unit_hours {
+                1 => tally.acknowledge_tenths.push((value, n)),
+                _ => tally.resolve_tenths.push((value, n)),
+            }
+        }
+    }
+
+    let shown: Vec<ConcernPeriod> = periods
+        .starts
+        .iter()
+        .map(|&start| {
+            let tally = tallies.get(&start);
+            let of = |f: fn(&Tally) -> i64| tally.map(f).unwrap_or(0);
+            ConcernPeriod {
+                period_start_on: start,
+                period_end_on: periods.end_on(start),
+                raised: of(|t| t.raised),
+                by_category: Count::every(ConcernCategory::ALL, |c| {
+                    tally.and_then(|t| t.category.get(&c).copied()).unwrap_or(0)
+                }),
+                by_risk: Count::every(RiskLevel::ALL, |r| {
+                    tally.and_then(|t| t.risk.get(&r).copied()).unwrap_or(0)
+                }),
+                by_status: Count::every(ConcernStatus::ALL, |s| {
+                    tally.and_then(|t| t.status.get(&s).copied()).unwrap_or(0)
+                }),
+                acknowledged_in_time: of(|t| t.acknowledged_in_time),
+                acknowledgement_due: of(|t| t.acknowledgement_due),
+                acknowledged_in_time_percent: percentage(
+                    of(|t| t.acknowledged_in_time),
+                    of(|t| t.acknowledgement_due),
+                ),
+                resolved_in_time: of(|t| t.resolved_in_time),
+                resolution_due: of(|t| t.resolution_due),
+                resolved_in_time_percent: percentage(
+                    of(|t| t.resolved_in_time),
+                    of(|t| t.resolution_due),
+                ),
+                median_hours_to_acknowledge: tally.and_then(|t| median(&t.acknowledge_tenths)),
+                median_days_to_resolve: tally.and_then(|t| median(&t.resolve_tenths)),
+            }
+        })
+        .collect();
+
+    // Each category's counts in the baseline periods before the last one shown; periods
+    // before the first concern counted are no history (the service was not recording yet).
+    let last = *periods.starts.last().unwrap_or(&periods.starts[0]);
+    let first_seen = tallies.keys().min().copied().unwrap_or(last);
+    let history_starts: Vec<NaiveDate> = (1..=BASELINE_PERIODS)
+        .rev()
+        .map(|back| periods.interval.shift(last, -(back as i32)))
+        .filter(|start| *start >= first_seen)
+        .collect();
+    let count_of = |start: &NaiveDate, category: ConcernCategory| {
+        tallies
+            .get(start)
+            .and_then(|t| t.category.get(&category).copied())
+            .unwrap_or(0)
+    };
+    let categories = ConcernCategory::ALL
+        .iter()
+        .filter_map(|&category| {
+            let history: Vec<i64> = history_starts
+                .iter()
+                .map(|start| count_of(start, category))
+                .collect();
+            let latest = count_of(&last, category);
+            signal(&history, latest).map(|baseline| CategorySignal {
+                category,
+                period_start_on: last,
+                count: latest,
+                baseline_mean: baseline.mean,
+                baseline_standard_deviation: baseline.standard_deviation,
+                threshold: baseline.threshold,
+            })
+        })
+        .collect();
+
+    let now_visible = || concerns::table.filter(visible(principal, periods.location));
+    let open = || concerns::status.ne_all([ConcernStatus::Resolved, ConcernStatus::Closed]);
+    let open_now: i64 = now_visible().filter(open()).count().get_result(conn)?;
+    let overdue_now: i64 = now_visible()
+        .filter(overdue_at(at))
+        .count()
+        .get_result(conn)?;
+    let high_risk = || {
+        now_visible()
+            .filter(open())
+            .filter(concerns::risk.eq_any([RiskLevel::High, RiskLevel::Critical]))
+            .filter(overdue_at(at))
+    };
+    let high_risk_overdue_count: i64 = high_risk().count().get_result(conn)?;
+    type Listed = (
+        RecordId,
+        ConcernCategory,
+        RiskLevel,
+        ConcernStatus,
+        Option<LocationId>,
+        NaiveDateTime,
+        NaiveDateTime,
+        NaiveDateTime,
+    );
+    let listed: Vec<Listed> = high_risk()
+        .select((
+            concerns::id,
+            concerns::category,
+            concerns::risk,
+            concerns::status,
+            concerns::location_id,
+            concerns::created_at,
+            concerns::acknowledge_by,
+            concerns::feedback_by,
+        ))
+        .order((concerns::created_at.asc(), concerns::id.asc()))
+        .limit(OVERDUE_LISTED)
+        .load(conn)?;
+    let high_risk_overdue = listed
+        .into_iter()
+        .map(
+            |(id, category, risk, status, location, raised, acknowledge_by, feedback_by)| {
+                OverdueConcern {
+                    id: id.into(),
+                    category,
+                    risk,
+                    status,
+                    location_id: location.map(Into::into),
+                    raised_at: to_utc(raised),
+                    acknowledge_due_at: to_utc(acknowledge_by),
+                    feedback_due_at: to_utc(feedback_by),
+                }
+            },
+        )
+        .collect();
+
+    Ok(ConcernInsights {
+        span: periods.span(),
+        periods: shown,
+        open_now,
+        overdue_now,
+        signals: ConcernSignals {
+            rule: format!(
+                "a category is a signal when its count in the last period is at least \
+                 {SIGNAL_FLOOR} and above the mean plus two standard deviations of its counts \
+                 in the {BASELINE_PERIODS} periods before (with fewer periods since the first \
+                 concern counted, there is no baseline yet)"
+            ),
+            categories,
+            high_risk_overdue_count,
+            high_risk_overdue,
+        },
+    })
+}
