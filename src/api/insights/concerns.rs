@@ -84,16 +84,15 @@ pub fn insights(
     now: DateTime<Utc>,
 ) -> ApiResult<ConcernInsights> {
     let at = to_row(now);
-    let from = periods.from_row(BASELINE_PERIODS);
-    let until = periods.until_row();
+    let (from, until) = (periods.from_row(0), periods.until_row());
     let period = period_start_sql(conn, periods.interval.as_str(), "created_at");
-    let raised = || {
+    let raised = |from, until| {
         concerns::table
             .filter(visible(principal, periods.location))
             .filter(concerns::created_at.ge(from))
             .filter(concerns::created_at.lt(until))
     };
-    let groups: Vec<Group> = raised()
+    let groups: Vec<Group> = raised(from, until)
         .group_by(sql::<Text>("1, 2, 3, 4"))
         .select((
             sql::<Text>(&period),
@@ -129,10 +128,24 @@ pub fn insights(
         tally.resolved_in_time += res_in_time;
         tally.resolution_due += res_due;
     }
+    // The baseline periods before the first shown: only their counts by category.
+    let baseline: Vec<(String, ConcernCategory, i64)> =
+        raised(periods.from_row(BASELINE_PERIODS), from)
+            .group_by(sql::<Text>("1, 2"))
+            .select((
+                sql::<Text>(&period),
+                sql::<Text>("category"),
+                sql::<BigInt>("COUNT(*)"),
+            ))
+            .load(conn)?;
+    for (start, category, n) in baseline {
+        let tally = tallies.entry(Periods::parse_start(&start)?).or_default();
+        *tally.category.entry(category).or_default() += n;
+    }
     // Medians, from how many concerns took each tenth of an hour (or day).
     for (moment, unit_hours) in [("acknowledged_at", 1), ("resolved_at", 24)] {
         let band = tenths_between_sql(conn, "created_at", moment, unit_hours);
-        let bands: Vec<(String, i64, i64)> = raised()
+        let bands: Vec<(String, i64, i64)> = raised(from, until)
             .filter(sql::<diesel::sql_types::Bool>(&format!(
                 "{moment} IS NOT NULL"
             )))
@@ -224,16 +237,22 @@ pub fn insights(
         })
         .collect();
 
-    let now_visible = || concerns::table.filter(visible(principal, periods.location));
-    let open = || concerns::status.ne_all([ConcernStatus::Resolved, ConcernStatus::Closed]);
-    let open_now: i64 = now_visible().filter(open()).count().get_result(conn)?;
-    let overdue_now: i64 = now_visible()
-        .filter(overdue_at(at))
-        .count()
-        .get_result(conn)?;
+    // Open concerns, by the statuses that are (so the index by status narrows the count); an
+    // overdue concern is always open, as acknowledging or resolving stops its clock.
+    let open_statuses: Vec<ConcernStatus> = ConcernStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_open())
+        .collect();
+    let open = || {
+        concerns::table
+            .filter(visible(principal, periods.location))
+            .filter(concerns::status.eq_any(open_statuses.clone()))
+    };
+    let open_now: i64 = open().count().get_result(conn)?;
+    let overdue_now: i64 = open().filter(overdue_at(at)).count().get_result(conn)?;
     let high_risk = || {
-        now_visible()
-            .filter(open())
+        open()
             .filter(concerns::risk.eq_any([RiskLevel::High, RiskLevel::Critical]))
             .filter(overdue_at(at))
     };
