@@ -26,6 +26,8 @@ pub struct AppState {
     /// The largest import file, in bytes.
     pub import_max_bytes: usize,
     pub catalogue: Catalogue,
+    /// Development mode (no key configured, loopback only): the dashboard's sign-in works.
+    pub development: bool,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             ),
             catalogue: Catalogue::load(config.frameworks_dir.as_deref())
                 .map_err(|e| anyhow::anyhow!("cannot load the assessment frameworks: {e}"))?,
+            development: config.is_development(),
         })
     }
 }

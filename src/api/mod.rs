@@ -5,10 +5,12 @@ pub mod audit_events;
 pub mod changes;
 pub mod concerns;
 pub mod contract;
+pub mod dashboard;
 pub mod docs;
 pub mod evidence;
 pub mod exports;
 pub mod frameworks;
+pub mod governance;
 pub mod health;
 pub mod highlights;
 pub mod imports;
@@ -34,6 +36,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(health::ready)
         .service(oauth::handlers::issue_token)
         .service(oauth::handlers::get_jwks)
+        .service(dashboard::handlers::get_dashboard)
+        .service(dashboard::handlers::issue_dashboard_token)
         .service(
             utoipa_actix_web::scope("/v1")
                 .service(organisation::handlers::get_organisation)
@@ -123,6 +127,8 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(insights::handlers::get_concern_insights)
                 .service(insights::handlers::get_action_insights)
                 .service(insights::handlers::get_learning_insights)
-                .service(insights::handlers::get_evidence_insights),
+                .service(insights::handlers::get_evidence_insights)
+                .service(governance::handlers::get_governance_pack)
+                .service(governance::handlers::record_governance_review),
         );
 }

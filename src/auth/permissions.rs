@@ -45,6 +45,10 @@ pub enum Permission {
     ExportInspectionPack,
     /// Read the insights (each figure counts only records the caller may read).
     ReadInsights,
+    /// Read the month's governance pack (each list shows only what the caller may read).
+    ReadGovernancePacks,
+    /// Record the governance meeting's review of a month's pack.
+    RecordGovernanceReview,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -55,7 +59,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     match permission {
         ReadOrganisation | ReadLocations | ReadConcerns | ReadFrameworks | ReadLearning
         | ReadEvidence | ReadSelfAssessments | ReadPlans | ReadRecognitions | ReadChanges
-        | ReadInsights => true,
+        | ReadInsights | ReadGovernancePacks => true,
         ManageOrganisation | ManageLocations | ManageApiClients | ManageWebhooks => {
             matches!(role, Admin)
         }
@@ -66,7 +70,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         ReadAuditEvents => matches!(role, Admin | Viewer),
         RecordLearning | RecordEvidence => matches!(role, Admin | Manager | Staff | Integration),
         EditEvidence => matches!(role, Admin | Manager | Integration),
-        SelfAssess | SignOffPlans => matches!(role, Admin | Manager),
+        SelfAssess | SignOffPlans | RecordGovernanceReview => matches!(role, Admin | Manager),
         ImportRecords => matches!(role, Admin | Manager | Integration),
         ExportInspectionPack => matches!(role, Admin | Manager | Viewer),
         ManagePlans => matches!(role, Admin | Manager | Integration),

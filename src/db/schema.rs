@@ -126,6 +126,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        governance_month -> Nullable<Text>,
     }
 }
 

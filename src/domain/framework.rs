@@ -177,6 +177,50 @@ impl Framework {
     }
 }
 
+/// A statement whose low score holds its key question's rating down.
+#[derive(Debug, Clone)]
+pub struct LimitingStatement<'a> {
+    pub key_question_id: &'a str,
+    pub statement: &'a QualityStatement,
+    pub score: u8,
+    /// The rating the key question is capped at.
+    pub caps_at: &'a str,
+}
+
+impl Framework {
+    /// The statements that trigger a key question's limiter: in each key question whose
+    /// rating a limiter caps, those scored at or below its threshold.
+    pub fn limiting_statements<'a>(
+        &'a self,
+        scores: &HashMap<&str, u8>,
+    ) -> Vec<LimitingStatement<'a>> {
+        let rolled = self.roll_up(scores);
+        let mut limiting = Vec::new();
+        for (question, rollup) in self.key_questions.iter().zip(&rolled) {
+            let Some(limiter) = self
+                .limiters
+                .iter()
+                .find(|l| rollup.limiter_applied.as_ref() == Some(*l))
+            else {
+                continue;
+            };
+            for statement in &question.quality_statements {
+                match scores.get(statement.id.as_str()) {
+                    Some(&score) if score <= limiter.if_any_statement_score_at_most => limiting
+                        .push(LimitingStatement {
+                            key_question_id: &question.id,
+                            statement,
+                            score,
+                            caps_at: &limiter.cap_at,
+                        }),
+                    _ => {}
+                }
+            }
+        }
+        limiting
+    }
+}
+
 /// A key question's roll-up.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct KeyQuestionRollup {
@@ -396,6 +440,27 @@ mod tests {
         let fine = roll(1, &[4, 3, 3, 2]);
         assert_eq!(fine.rating.as_deref(), Some("good"));
         assert_eq!(fine.limiter_applied, None);
+    }
+
+    #[test]
+    fn the_statements_that_cap_a_rating() {
+        let f = framework();
+        let safe: Vec<&str> = f.key_questions[1]
+            .quality_statements
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
+        // 4, 4, 4, 1: the 1 caps the question at requires improvement.
+        let scores: HashMap<&str, u8> = safe.iter().copied().zip([4, 4, 4, 1]).collect();
+        let limiting = f.limiting_statements(&scores);
+        assert_eq!(limiting.len(), 1);
+        assert_eq!(limiting[0].statement.id, safe[3]);
+        assert_eq!(limiting[0].score, 1);
+        assert_eq!(limiting[0].caps_at, "requires_improvement");
+        assert_eq!(limiting[0].key_question_id, f.key_questions[1].id);
+        // A 2 in a good-range question limits nothing.
+        let scores: HashMap<&str, u8> = safe.iter().copied().zip([4, 3, 3, 2]).collect();
+        assert!(f.limiting_statements(&scores).is_empty());
     }
 
     #[test]

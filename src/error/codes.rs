@@ -56,6 +56,11 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
         "the plan is not active, so it cannot be reviewed",
     ),
     ("archived", 409, "the record is archived and cannot change"),
+    (
+        "already_reviewed",
+        409,
+        "the month's governance review is already recorded for this location; `detail` names it",
+    ),
     ("revoked", 409, "the machine client is revoked"),
     (
         "cursor_expired",

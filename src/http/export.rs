@@ -54,11 +54,16 @@ impl Listing {
 
 /// Whether the caller asks for CSV first (`Accept: text/csv`, ranked above JSON).
 pub fn wants_csv(req: &HttpRequest) -> bool {
+    prefers(req, "text", "csv")
+}
+
+/// Whether the `Accept` header ranks `kind/subtype` first.
+pub fn prefers(req: &HttpRequest, kind: &str, subtype: &str) -> bool {
     header::Accept::parse(req).is_ok_and(|accept| {
         accept
             .ranked()
             .first()
-            .is_some_and(|mime| mime.type_() == "text" && mime.subtype() == "csv")
+            .is_some_and(|mime| mime.type_() == kind && mime.subtype() == subtype)
     })
 }
 

@@ -208,6 +208,22 @@ impl TestApp {
         rate_limit: u32,
         webhooks_allow_private: bool,
     ) -> Self {
+        Self::build_in(verifier, signer, rate_limit, webhooks_allow_private, false).await
+    }
+
+    /// The usual app in development mode: the dashboard's development sign-in works.
+    pub async fn development() -> Self {
+        let verifier = test_verifier().with_secret(SECRET);
+        Self::build_in(verifier, test_signer(), RATE_LIMIT, true, true).await
+    }
+
+    async fn build_in(
+        verifier: Verifier,
+        signer: TokenSigner,
+        rate_limit: u32,
+        webhooks_allow_private: bool,
+        development: bool,
+    ) -> Self {
         log_capture::install();
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = fresh_database(&dir);
@@ -228,6 +244,7 @@ impl TestApp {
                 "/tests/fixtures/frameworks"
             ))))
             .expect("the frameworks load"),
+            development,
         });
         let service = test::init_service(build_app(state, BODY_LIMIT)).await;
         let service = boxed::service(service.map(ServiceResponse::map_into_boxed_body));

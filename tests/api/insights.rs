@@ -445,6 +445,19 @@ async fn learning_event(app: &TestApp, kind: &str, at: &str, location: &str) {
 async fn learning_per_month_and_the_governance_rhythm() {
     let app = TestApp::new().await;
     let (first, second) = (app.location.clone(), app.second_location.clone());
+    // The first location has used careloop since 2025; the second joined in March.
+    set(
+        &app,
+        "locations",
+        &first,
+        "created_at = '2025-01-01 00:00:00'",
+    );
+    set(
+        &app,
+        "locations",
+        &second,
+        "created_at = '2026-03-10 00:00:00'",
+    );
     learning_event(&app, "governance_review", "2026-01-20T14:00:00Z", &first).await;
     learning_event(&app, "governance_review", "2026-03-20T14:00:00Z", &first).await;
     learning_event(&app, "governance_review", "2026-03-21T14:00:00Z", &second).await;
@@ -501,7 +514,8 @@ async fn learning_per_month_and_the_governance_rhythm() {
             ("2026-03-01".to_owned(), 1, false),
         ]
     );
-    assert_eq!(rhythm(&second).iter().filter(|m| m.2).count(), 2);
+    // Nothing was missed before the second location joined.
+    assert_eq!(rhythm(&second).iter().filter(|m| m.2).count(), 0);
     let first_entry = body["governance_reviews"]
         .as_array()
         .unwrap()

@@ -12,6 +12,7 @@ mod evidence;
 mod evolution;
 mod exports;
 mod frameworks;
+mod governance;
 mod helpers;
 mod imports;
 mod improvement;

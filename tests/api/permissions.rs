@@ -23,6 +23,8 @@ const CQC: &str = "cqc-saf-2024";
 /// no token either, and conventions.rs checks they are served.
 const TOKEN_FREE: &[(&str, &str)] = &[
     ("GET", "/.well-known/jwks.json"),
+    ("GET", "/dashboard"),
+    ("POST", "/dashboard/sign-in"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("POST", "/oauth/token"),
@@ -78,6 +80,10 @@ fn endpoint(
 
 /// The endpoints, with fresh records where a call changes state (a transition cannot repeat).
 async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
+    // A month's review is recorded once: each call reviews a month of its own.
+    static REVIEWED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = REVIEWED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let review_month = format!("{}-{:02}", 2020 + n / 12, n % 12 + 1);
     let location = &app.location;
     // Raised by the staff user and not confidential, so every role may see it.
     let concern = app.raise(&app.staff, json!({})).await;
@@ -684,6 +690,21 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
             &[],
             None,
             EVERYONE,
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/governance-packs/{month}",
+            &["2026-10"],
+            None,
+            EVERYONE,
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/governance-packs/{month}/review",
+            &[&review_month],
+            Some(json!({"went_well": "Falls down", "did_not_go_well": "Call bells",
+                        "to_change": "Second night carer"})),
+            &[Admin, Manager],
         ),
         // Last: the rows above use the endpoint.
         endpoint(

@@ -234,6 +234,7 @@ pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
         .replace("{import_id}", &scene.import)
         .replace("{location_id}", &app.location)
         .replace("{metric_name}", "falls")
+        .replace("{month}", &chrono::Utc::now().format("%Y-%m").to_string())
 }
 
 #[actix_web::test]

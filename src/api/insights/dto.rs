@@ -224,7 +224,8 @@ pub struct GovernanceMonth {
     pub month_start_on: NaiveDate,
     #[schema(minimum = 0)]
     pub reviews: i64,
-    /// The month is over and no governance review was held: the monthly rhythm was missed.
+    /// The month is over and no governance review was held: the monthly rhythm was missed
+    /// (never in a month before the location was added to careloop).
     pub missed: bool,
 }
 

@@ -97,15 +97,16 @@ pub fn insights(
             .or_default() += n;
     }
     let mut places = visibility::locations(principal)
-        .select((locations::id, locations::name))
+        .select((locations::id, locations::name, locations::created_at))
         .order(locations::name.asc());
     if let Some(location) = periods.location {
         places = places.filter(locations::id.eq(location));
     }
     let governance_reviews = places
-        .load::<(LocationId, String)>(conn)?
+        .load::<(LocationId, String, chrono::NaiveDateTime)>(conn)?
         .into_iter()
-        .map(|(location, location_name)| {
+        .map(|(location, location_name, created)| {
+            let opened = Interval::Month.start_of(created.date());
             let months: Vec<GovernanceMonth> = months
                 .iter()
                 .map(|&month| {
@@ -114,8 +115,11 @@ pub fn insights(
                     GovernanceMonth {
                         month_start_on: month,
                         reviews,
-                        // A month still running has not missed its review yet.
-                        missed: reviews == 0 && Interval::Month.shift(month, 1) <= today,
+                        // A month still running has not missed its review yet, nor one
+                        // before the location was added.
+                        missed: reviews == 0
+                            && Interval::Month.shift(month, 1) <= today
+                            && month >= opened,
                     }
                 })
                 .collect();

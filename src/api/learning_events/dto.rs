@@ -41,6 +41,7 @@ pub struct Lesson(pub String);
     "linked_records": [{"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"}],
     "external_ref": null,
     "recorded_by": {"kind": "user", "sub": "manager-1", "name": null},
+    "governance_month": null,
     "version": 1,
     "created_at": "2026-11-20T16:00:00Z",
     "updated_at": "2026-11-20T16:00:00Z"
@@ -65,6 +66,10 @@ pub struct LearningEvent {
     pub external_ref: Option<ExternalRef>,
     /// The `sub` of whoever recorded it.
     pub recorded_by: Person,
+    /// For a governance review recorded from a month's governance pack
+    /// (`POST /v1/governance-packs/{month}/review`), that month.
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub governance_month: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -45,6 +45,7 @@ struct LearningEventRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    governance_month: Option<String>,
 }
 
 #[derive(AsChangeset)]
@@ -126,6 +127,7 @@ fn into_dtos(
             did_not_go_well: row.did_not_go_well,
             to_change: row.to_change,
             recorded_by: Person::user(row.recorded_by, None),
+            governance_month: row.governance_month,
             version: row.version,
             created_at: to_utc(row.created_at),
             updated_at: to_utc(row.updated_at),
@@ -154,6 +156,17 @@ pub fn create(
     conn: &mut DbConnection,
     principal: &Principal,
     new: &NewLearningEvent,
+) -> ApiResult<LearningEvent> {
+    create_for_month(conn, principal, new, None)
+}
+
+/// Records a learning event; a governance review may record the meeting of one month's pack
+/// (`YYYY-MM`).
+pub fn create_for_month(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    new: &NewLearningEvent,
+    governance_month: Option<String>,
 ) -> ApiResult<LearningEvent> {
     let organisation_id = &principal.organisation_id;
     organisation::store::find(conn, organisation_id)?;
@@ -197,6 +210,7 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
+        governance_month,
     };
     diesel::insert_into(learning_events::table)
         .values(&row)
