@@ -8,7 +8,8 @@ cannot state, or careloop refuses it, as it should. This hook makes such request
   webhook's `location_ids` the seeded location), a webhook's `url` a public https:// one and its
   `event_types` events careloop sends,
   and quality statements and evidence categories from the assessment framework, which is data;
-- dates that must not be in the future are not (reviews, recognitions, learning, checks);
+- dates that must not be in the future are not (reviews, recognitions, learning, checks), and
+  a governance pack's review is held after its month (the seeded one) began: now;
 - a `from`/`to` or `period_start_at`/`period_end_at` pair is in order;
 - the fields the field descriptions make required by another field's value are given: a
   concern moved to `escalated` names `escalated_to`, to `resolved` an `outcome`; an action moved
@@ -108,6 +109,8 @@ NEEDED = {
 
 
 def give_needed(path, data):
+    if isinstance(data, dict) and path == "/v1/governance-packs/{month}/review" and "occurred_at" in data:
+        data["occurred_at"] = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     if not isinstance(data, dict) or path not in NEEDED:
         return
     field, needs = NEEDED[path]

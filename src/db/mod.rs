@@ -251,8 +251,9 @@ pub fn portable(conn: &DbConnection, sql: &str) -> String {
 /// `year`. For aggregates grouped by period, which diesel's builder cannot express.
 pub fn period_start_sql(conn: &DbConnection, unit: &str, column: &str) -> String {
     match (conn, unit) {
+        // As a timestamp without time zone, so a DATE column is not read in the session's zone.
         (DbConnection::Pg(_), unit) => {
-            format!("to_char(date_trunc('{unit}', {column}), 'YYYY-MM-DD')")
+            format!("to_char(date_trunc('{unit}', CAST({column} AS TIMESTAMP)), 'YYYY-MM-DD')")
         }
         (DbConnection::Sqlite(_), "week") => format!("date({column}, '-6 days', 'weekday 1')"),
         (DbConnection::Sqlite(_), "quarter") => format!(
@@ -273,16 +274,16 @@ pub fn day_of_sql(conn: &DbConnection, column: &str) -> String {
 }
 
 /// SQL for the tenths of `unit_hours` hours from the moment `start` to the moment `end`,
-/// rounded down, as an integer: the bands a median is read from.
+/// rounded down, as an integer: the bands a median is read from. Whole seconds on both
+/// backends, so both put an exact hour in the same band.
 pub fn tenths_between_sql(conn: &DbConnection, start: &str, end: &str, unit_hours: u32) -> String {
+    let tenth = unit_hours * 360;
     match conn {
         DbConnection::Pg(_) => format!(
-            "CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start})) / {}) AS BIGINT)",
-            unit_hours * 360
+            "CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start}))) AS BIGINT) / {tenth}"
         ),
         DbConnection::Sqlite(_) => format!(
-            "CAST((julianday({end}) - julianday({start})) * {} AS INTEGER)",
-            240 / unit_hours
+            "(CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER)) / {tenth}"
         ),
     }
 }

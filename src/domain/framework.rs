@@ -177,6 +177,9 @@ impl Framework {
     }
 }
 
+/// The id of the framework that ships with careloop.
+pub const DEFAULT_FRAMEWORK: &str = "cqc-saf-2024";
+
 /// A statement whose low score holds its key question's rating down.
 #[derive(Debug, Clone)]
 pub struct LimitingStatement<'a> {
@@ -308,6 +311,12 @@ impl Catalogue {
 
     pub fn frameworks(&self) -> &[Arc<Framework>] {
         &self.frameworks
+    }
+
+    /// The framework the insights and the governance pack read statements from: the CQC
+    /// Single Assessment Framework 2024, which ships with careloop.
+    pub fn default_framework(&self) -> Option<&Arc<Framework>> {
+        self.get(DEFAULT_FRAMEWORK)
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Framework>> {

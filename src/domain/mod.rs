@@ -5,6 +5,7 @@ pub mod change;
 pub mod concern;
 pub mod evidence;
 pub mod framework;
+pub mod governance;
 pub mod ids;
 pub mod import;
 pub mod improvement;

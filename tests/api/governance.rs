@@ -423,6 +423,106 @@ async fn recording_the_meeting_closes_the_loop() {
     app.get(&app.manager, "/v1/governance-packs/26-1")
         .await
         .expect_problem(422, "validation_failed");
+
+    // A month is reviewed once it has begun, at a meeting held after it began.
+    let next_month = (chrono::Utc::now().date_naive() + chrono::Duration::days(35))
+        .format("%Y-%m")
+        .to_string();
+    let future = app
+        .post(
+            &app.manager,
+            &format!("/v1/governance-packs/{next_month}/review"),
+            json!({"went_well": "x", "did_not_go_well": "y", "to_change": "z"}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(future.body["errors"][0]["field"], "month");
+    let early = app
+        .post(
+            &app.manager,
+            "/v1/governance-packs/2026-08/review",
+            json!({"went_well": "x", "did_not_go_well": "y", "to_change": "z",
+                   "occurred_at": "2026-07-31T14:00:00Z"}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(early.body["errors"][0]["field"], "occurred_at");
+    assert_eq!(app.count("learning_events"), 2);
+
+    // The review stays that month's review of that location.
+    let event = format!("/v1/learning-events/{id}");
+    for change in [
+        json!({"kind": "after_action_review"}),
+        json!({"location_id": app.second_location}),
+    ] {
+        app.patch(&app.manager, &event, change)
+            .await
+            .expect_problem(409, "conflicts_with_record");
+    }
+    app.patch(
+        &app.manager,
+        &event,
+        json!({"to_change": "Two night carers"}),
+    )
+    .await
+    .expect(200);
+}
+
+#[actix_web::test]
+async fn a_review_tells_a_caller_nothing_of_a_location_beyond_their_reach() {
+    let app = TestApp::new().await;
+    let review = json!({"went_well": "x", "did_not_go_well": "y", "to_change": "z"});
+    let first = format!(
+        "/v1/governance-packs/2026-09/review?location_id={}",
+        app.location
+    );
+    let recorded = app
+        .post(&app.manager, &first, review.clone())
+        .await
+        .expect(201)
+        .id();
+    let mut limited = claims(&app.org, &[Role::Manager], "user-limited");
+    limited.locations = Some(vec![app.second_location.clone()]);
+    let limited = sign(&limited);
+    // Not 409 naming the first location's review: that location is not theirs.
+    let refused = app
+        .post(&limited, &first, review.clone())
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(refused.body["errors"][0]["field"], "location_id");
+    assert!(!refused.body.to_string().contains(&recorded));
+    // Nor the organisation's own review.
+    app.post(
+        &app.manager,
+        "/v1/governance-packs/2026-09/review",
+        review.clone(),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &limited,
+        "/v1/governance-packs/2026-09/review",
+        review.clone(),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+
+    // One idempotency key, two locations: two requests, not a replay.
+    let second = format!(
+        "/v1/governance-packs/2026-08/review?location_id={}",
+        app.location
+    );
+    let third = format!(
+        "/v1/governance-packs/2026-08/review?location_id={}",
+        app.second_location
+    );
+    app.post_keyed(&app.manager, &second, "pack-review-1", review.clone())
+        .await
+        .expect(201);
+    app.post_keyed(&app.manager, &third, "pack-review-1", review.clone())
+        .await
+        .expect_problem(422, "idempotency_key_reused");
+    assert_eq!(app.count("learning_events"), 3);
 }
 
 async fn sign_in(app: &TestApp, role: &str) -> crate::helpers::Response {
@@ -474,6 +574,11 @@ async fn the_dashboard_page_and_its_development_sign_in() {
     dev.post(token, "/v1/concerns", json!({}))
         .await
         .expect_problem(403, "forbidden");
+    // Only for a request to the loopback host: not for a page that renamed its own.
+    let rebound = TestApp::request(Method::POST, "/dashboard/sign-in", None)
+        .insert_header(("Host", "evil.example:8080"))
+        .set_json(json!({"role": "admin"}));
+    assert_eq!(dev.send(rebound).await.status, 404);
     sign_in(&dev, "superuser")
         .await
         .expect_problem(422, "validation_failed");

@@ -230,6 +230,92 @@ async fn a_category_well_above_its_baseline_is_a_signal() {
 }
 
 #[actix_web::test]
+async fn a_quiet_spell_is_history_too() {
+    let app = TestApp::new().await;
+    // A concern in 2025, then none until one in each of April and May, then four in June: the
+    // quiet months are a baseline of nothing, not months before the service was used.
+    concern_raised(&app, "2025-06-10", "staffing", "low", None, None).await;
+    for day in ["2026-04-10", "2026-05-10"] {
+        concern_raised(&app, day, "medication", "low", None, None).await;
+    }
+    for day in ["2026-06-02", "2026-06-09", "2026-06-16", "2026-06-23"] {
+        concern_raised(&app, day, "medication", "low", None, None).await;
+    }
+    let body = app
+        .get(
+            &app.manager,
+            "/v1/insights/concerns?from=2026-06-01&to=2026-06-30",
+        )
+        .await
+        .expect(200)
+        .body;
+    let signals = &body["signals"]["categories"];
+    assert_eq!(signals[0]["category"], "medication", "{signals}");
+    assert_eq!(signals[0]["count"], 4);
+    // Two in six months: a mean of 1/3.
+    assert!((signals[0]["baseline_mean"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    // A span running past today still signals on the period today falls in.
+    let today = chrono::Utc::now().date_naive();
+    let ahead = app
+        .get(
+            &app.manager,
+            &format!(
+                "/v1/insights/concerns?to={}",
+                today + chrono::Duration::days(70)
+            ),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(ahead["signals"]["categories"].is_array());
+}
+
+#[actix_web::test]
+async fn weeks_quarters_and_medians_at_their_edges() {
+    let app = TestApp::new().await;
+    // Sunday 10 May 2026 late evening belongs to the week from Monday 4 May; 31 March is the
+    // first quarter, 1 April the second.
+    let sunday = concern_raised(&app, "2026-05-10", "other", "low", Some(10), None).await;
+    set(
+        &app,
+        "concerns",
+        &sunday,
+        "created_at = '2026-05-10 23:30:00', acknowledged_at = '2026-05-11 09:30:00'",
+    );
+    concern_raised(&app, "2026-03-31", "other", "low", Some(10), None).await;
+    concern_raised(&app, "2026-04-01", "other", "low", Some(10), None).await;
+    let weeks = app
+        .get(
+            &app.manager,
+            "/v1/insights/concerns?from=2026-05-04&to=2026-05-17&interval=week",
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(period(&weeks, "2026-05-04")["raised"], 1);
+    assert_eq!(period(&weeks, "2026-05-11")["raised"], 0);
+    // Exactly ten hours to acknowledge, on both backends.
+    assert_eq!(
+        period(&weeks, "2026-05-04")["median_hours_to_acknowledge"],
+        10.0
+    );
+    let quarters = app
+        .get(
+            &app.manager,
+            "/v1/insights/concerns?from=2026-01-01&to=2026-06-30&interval=quarter",
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(period(&quarters, "2026-01-01")["raised"], 1);
+    assert_eq!(period(&quarters, "2026-04-01")["raised"], 2);
+    assert_eq!(
+        period(&quarters, "2026-04-01")["median_hours_to_acknowledge"],
+        10.0
+    );
+}
+
+#[actix_web::test]
 async fn counts_leave_out_the_concerns_the_caller_may_not_read() {
     let app = TestApp::new().await;
     let month = chrono::Utc::now().format("%Y-%m-01").to_string();
@@ -516,6 +602,28 @@ async fn learning_per_month_and_the_governance_rhythm() {
     );
     // Nothing was missed before the second location joined.
     assert_eq!(rhythm(&second).iter().filter(|m| m.2).count(), 0);
+    // The organisation's own review (of no location) counts for each location, also when one
+    // location is asked for.
+    app.post(
+        &app.manager,
+        "/v1/learning-events",
+        json!({"kind": "governance_review", "occurred_at": "2026-02-20T14:00:00Z",
+               "title": "Organisation-wide", "participants": [{"role": "manager"}],
+               "went_well": "a", "did_not_go_well": "b", "to_change": "c"}),
+    )
+    .await
+    .expect(201);
+    let at_first = app
+        .get(
+            &app.viewer,
+            &format!("/v1/insights/learning?from=2026-01-01&to=2026-03-31&location_id={first}"),
+        )
+        .await
+        .expect(200)
+        .body;
+    let months = &at_first["governance_reviews"][0]["months"];
+    assert_eq!(months[1]["reviews"], 1, "{months}");
+    assert_eq!(months[1]["missed"], false);
     let first_entry = body["governance_reviews"]
         .as_array()
         .unwrap()

@@ -1,7 +1,7 @@
 //! The dashboard page and, in development mode only, a sign-in for it.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -18,8 +18,8 @@ const PAGE_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
      style-src 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
      form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-/// How long a development sign-in lasts.
-const DEVELOPMENT_TOKEN_SECONDS: u64 = 3600;
+/// How long a development sign-in lasts: as long as a machine client's token.
+const DEVELOPMENT_TOKEN_SECONDS: u64 = 900;
 
 /// The dashboard
 ///
@@ -64,8 +64,10 @@ pub struct DevelopmentSignIn {
 /// Sign in to the dashboard in development mode
 ///
 /// Only when careloop runs in development mode (no key configured, loopback only): a token for
-/// the first organisation with the role asked for, valid for an hour, as `careloop token`
-/// would mint. Anywhere else this answers 404, as if it did not exist.
+/// the first organisation with the role asked for, valid for 15 minutes, as `careloop token`
+/// would mint. Only for a request addressed to the loopback host (`localhost`, `127.0.0.1`,
+/// `[::1]`), so a web page elsewhere cannot reach it by renaming its own host. Anywhere else
+/// this answers 404, as if it did not exist.
 #[utoipa::path(
     tag = "dashboard",
     security(()),
@@ -77,9 +79,10 @@ pub struct DevelopmentSignIn {
 #[post("/dashboard/sign-in")]
 pub async fn issue_dashboard_token(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Json<DevelopmentSignIn>,
-) -> ApiResult<web::Json<TokenResponse>> {
-    if !state.development {
+) -> ApiResult<HttpResponse> {
+    if !state.development || !addressed_to_loopback(&req) {
         return Err(ApiError::NotFound("page"));
     }
     let role = body.parse()?.role;
@@ -98,10 +101,24 @@ pub async fn issue_dashboard_token(
         client_id: None,
     };
     let access_token = state.signer.sign(claims).map_err(ApiError::Internal)?;
-    Ok(web::Json(TokenResponse {
-        access_token,
-        token_type: TokenType::Bearer,
-        expires_in: DEVELOPMENT_TOKEN_SECONDS,
-        scope: role.to_string(),
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(TokenResponse {
+            access_token,
+            token_type: TokenType::Bearer,
+            expires_in: DEVELOPMENT_TOKEN_SECONDS,
+            scope: role.to_string(),
+        }))
+}
+
+/// Whether the request names a loopback host (a DNS-rebinding page names its own).
+fn addressed_to_loopback(req: &HttpRequest) -> bool {
+    let host = req.connection_info().host().to_ascii_lowercase();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name.to_owned()
+        }
+        _ => host,
+    };
+    matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]")
 }

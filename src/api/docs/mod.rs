@@ -66,6 +66,7 @@ use crate::error::{FieldError, Problem};
         (name = "exports", description = "The inspection pack (every list also answers `Accept: text/csv`)"),
         (name = "insights", description = "The figures a governance meeting reads: trends per period and signals, each counted under the records' visibility"),
         (name = "governance", description = "The month's governance pack (JSON, or printable HTML) and the record of its meeting"),
+        (name = "dashboard", description = "The dashboard page, and its sign-in in development mode"),
         (name = "oauth", description = "Tokens for machine clients (client credentials) and the keys that verify them"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -54,7 +54,14 @@ const CONFLICTS: &[(&str, &[&str])] = &[
     ("add_receipt_message", &["conflict"]),
     ("list_changes", &["cursor_expired"]),
     ("rotate_api_client_secret", &["revoked"]),
+    (
+        "record_governance_review",
+        &["already_reviewed", "conflict"],
+    ),
 ];
+
+/// Operations that exist only in development mode, and are 404 anywhere else.
+const DEVELOPMENT_ONLY: &[&str] = &["issue_dashboard_token"];
 
 /// A change that breaks the record's rules as stored: among them, another `external_ref` on a
 /// record that has one.
@@ -100,7 +107,8 @@ pub fn document(operation: &mut Value) {
     if bearer {
         codes.push("forbidden");
     }
-    if takes("path") || receipt {
+    let id = operation["operationId"].as_str().unwrap_or_default();
+    if takes("path") || receipt || DEVELOPMENT_ONLY.contains(&id) {
         codes.push("not_found");
     }
     codes.extend(conflicts_of(

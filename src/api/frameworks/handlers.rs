@@ -13,6 +13,16 @@ use crate::http::paging::{PageQuery, Paginated};
 use crate::http::respond::Answer;
 use crate::state::AppState;
 
+/// The framework the insights and the governance pack read (it ships embedded, so its absence is
+/// a bug).
+pub fn default_framework(state: &AppState) -> ApiResult<Arc<Framework>> {
+    state
+        .catalogue
+        .default_framework()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("the default framework is not in the catalogue"))
+}
+
 /// The framework a path names, or 404.
 pub fn framework(state: &AppState, id: &str) -> ApiResult<Arc<Framework>> {
     state

@@ -96,13 +96,19 @@ pub struct DidNotGoWell {
     /// Concerns past a deadline unmet, now.
     #[schema(minimum = 0)]
     pub overdue_concerns: i64,
-    /// High and critical concerns open past a deadline now (the oldest 50).
+    /// How many high and critical concerns are open past a deadline now.
+    #[schema(minimum = 0)]
+    pub high_risk_overdue_count: i64,
+    /// The oldest 50 of them.
     pub high_risk_overdue: Vec<OverdueConcern>,
+    /// How many actions are open past their due day now.
+    #[schema(minimum = 0)]
+    pub actions_overdue_count: i64,
     /// High and critical concerns raised in the month.
     pub high_risk_raised: Vec<RaisedConcern>,
     /// Actions checked in the month and found not to work.
     pub actions_not_effective: Vec<PackAction>,
-    /// Actions open past their due day, now.
+    /// The 100 of them due longest ago.
     pub actions_overdue: Vec<PackAction>,
     /// Metrics whose latest value misses its target.
     pub metrics_off_target: Vec<MetricInsight>,
@@ -152,9 +158,14 @@ pub struct PackLimitingStatement {
 /// What needs to change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NeedsToChange {
-    /// Active plans due for review by the end of the next month, or overdue.
+    /// Active plans due for review by the end of the next month, or overdue (the 100 due
+    /// soonest).
     pub reviews_due: Vec<ReviewDue>,
-    /// Open actions, by owner (the 200 due soonest).
+    /// How many actions are open now.
+    #[schema(minimum = 0)]
+    pub open_actions_count: i64,
+    /// Open actions, by owner: the 200 due soonest (`open_actions_count` says how many there
+    /// are in all).
     pub open_actions_by_owner: Vec<OwnerActions>,
     /// Quality statements without evidence in the 12 months to the month's end.
     pub statements_without_recent_evidence: Vec<PackStatement>,

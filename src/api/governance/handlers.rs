@@ -8,9 +8,10 @@ use super::dto::{GovernancePack, NewPackReview, PackQuery};
 use super::{page, store};
 use crate::api::learning_events::dto::LearningEvent;
 use crate::auth::{Permission, Principal};
+use crate::domain::governance as review;
 use crate::domain::ids::LocationId;
 use crate::domain::now;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::export::prefers;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
@@ -18,8 +19,8 @@ use crate::http::respond::Answer;
 use crate::state::AppState;
 
 /// What a printable page may load: its own inline styles, nothing else (it has no script).
-pub const PAGE_POLICY: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
+pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Get the month's governance pack
 ///
@@ -35,7 +36,7 @@ pub const PAGE_POLICY: &str =
 #[utoipa::path(
     tag = "governance",
     params(
-        ("month" = String, Path, description = "The month, `YYYY-MM`", pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        ("month" = String, Path, description = "The month, `YYYY-MM`", pattern = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"),
         PackQuery,
     ),
     responses(
@@ -56,7 +57,7 @@ pub async fn get_governance_pack(
     principal.require(Permission::ReadGovernancePacks)?;
     let month = store::month_of(&month)?;
     let location = query.parse()?.location_id.map(LocationId::from);
-    let framework = state.catalogue.frameworks()[0].clone();
+    let framework = crate::api::frameworks::handlers::default_framework(&state)?;
     let pack = state
         .db
         .run(move |conn| store::pack(conn, &principal, &framework, month, location, now()))
@@ -65,6 +66,7 @@ pub async fn get_governance_pack(
         return Ok(HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_POLICY))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(page::render(&pack)?));
     }
@@ -81,7 +83,7 @@ pub async fn get_governance_pack(
     tag = "governance",
     request_body = NewPackReview,
     params(
-        ("month" = String, Path, description = "The month, `YYYY-MM`", pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        ("month" = String, Path, description = "The month, `YYYY-MM`", pattern = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"),
         PackQuery,
         IdempotencyKey,
     ),
@@ -103,9 +105,16 @@ pub async fn record_governance_review(
     let month = store::month_of(&month)?;
     let location = query.parse()?.location_id;
     let review = body.parse()?;
-    let new = review.for_month(month, location, now());
+    let now = now();
+    let new = review.for_month(month, location, now);
     new.validate(&state.catalogue)?;
-    let keyed = key.for_caller(&principal, &req, &review)?;
+    if let Some((field, message)) =
+        review::review_refusal(month, new.occurred_at.date_naive(), now.date_naive())
+    {
+        return Err(ApiError::field(field, message));
+    }
+    // The same key for another location's review is another request.
+    let keyed = key.for_caller(&principal, &req, &(&review, location))?;
     idempotency::once(&state.db, keyed, move |conn| {
         let event = store::record_review(conn, &principal, month, &new)?;
         Answer::created(format!("/v1/learning-events/{}", event.id), &event)

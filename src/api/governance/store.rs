@@ -16,7 +16,7 @@ use crate::api::insights::periods::Periods;
 use crate::api::insights::{actions, concerns, evidence, learning};
 use crate::api::learning_events::dto::{LearningEvent, NewLearningEvent};
 use crate::api::shared::Person;
-use crate::api::{learning_events, organisation, self_assessments};
+use crate::api::{learning_events, locations as places, organisation, self_assessments};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::{
@@ -42,7 +42,9 @@ const OPEN_ACTIONS_LISTED: i64 = 200;
 pub fn month_of(text: &str) -> ApiResult<NaiveDate> {
     let invalid = || ApiError::field("month", "is not a month as YYYY-MM");
     let (year, month) = text.split_once('-').ok_or_else(invalid)?;
-    if year.len() != 4 || month.len() != 2 {
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(month, 2) {
         return Err(invalid());
     }
     let (year, month) = (
@@ -50,7 +52,7 @@ pub fn month_of(text: &str) -> ApiResult<NaiveDate> {
         month.parse().map_err(|_| invalid())?,
     );
     NaiveDate::from_ymd_opt(year, month, 1)
-        .filter(|d| d.year() >= 2000)
+        .filter(|d| (2000..3000).contains(&d.year()))
         .ok_or_else(invalid)
 }
 
@@ -458,7 +460,9 @@ pub fn pack(
         },
         did_not_go_well: DidNotGoWell {
             overdue_concerns: concern_figures.overdue_now,
+            high_risk_overdue_count: concern_figures.signals.high_risk_overdue_count,
             high_risk_overdue: concern_figures.signals.high_risk_overdue,
+            actions_overdue_count: action_figures.overdue_now,
             high_risk_raised,
             actions_not_effective,
             actions_overdue,
@@ -467,6 +471,7 @@ pub fn pack(
         },
         needs_to_change: NeedsToChange {
             reviews_due,
+            open_actions_count: action_figures.open_now,
             open_actions_by_owner,
             statements_without_recent_evidence: evidence_figures
                 .gaps
@@ -494,14 +499,15 @@ pub fn record_review(
     month: NaiveDate,
     new: &NewLearningEvent,
 ) -> ApiResult<LearningEvent> {
+    // The location first: whether another location has its review is not the caller's to learn.
+    let location = new.location_id.map(LocationId::from);
+    places::store::check_reference(conn, principal, location)?;
     let month_text = month.format("%Y-%m").to_string();
-    let mut earlier = learning_rows::table
-        .filter(learning_rows::organisation_id.eq(principal.organisation_id.clone()))
+    let mut earlier = visibility::learning_events(principal)
         .filter(learning_rows::governance_month.eq(&month_text))
-        .select(learning_rows::id)
-        .into_boxed();
-    earlier = match new.location_id {
-        Some(location) => earlier.filter(learning_rows::location_id.eq(LocationId::from(location))),
+        .select(learning_rows::id);
+    earlier = match location {
+        Some(location) => earlier.filter(learning_rows::location_id.eq(location)),
         None => earlier.filter(learning_rows::location_id.is_null()),
     };
     if let Some(first) = earlier.first::<LearningEventId>(conn).optional()? {
@@ -533,6 +539,9 @@ mod tests {
             "2026-10-01",
             "1999-12",
             "october",
+            "2026-+1",
+            "+026-10",
+            "3000-01",
         ] {
             assert!(month_of(bad).is_err(), "{bad}");
         }

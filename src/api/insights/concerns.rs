@@ -203,15 +203,28 @@ pub fn insights(
         })
         .collect();
 
-    // Each category's counts in the baseline periods before the last one shown; periods
-    // before the first concern counted are no history (the service was not recording yet).
-    let last = *periods.starts.last().unwrap_or(&periods.starts[0]);
-    let first_seen = tallies.keys().min().copied().unwrap_or(last);
-    let history_starts: Vec<NaiveDate> = (1..=BASELINE_PERIODS)
+    // Each category's count in the last period shown that has begun, against the baseline
+    // periods before it; periods before the first concern the caller may see are no history
+    // (the service was not recording yet).
+    let this_period = periods.interval.start_of(now.date_naive());
+    let first_seen: Option<NaiveDateTime> = concerns::table
+        .filter(visible(principal, periods.location))
+        .select(diesel::dsl::min(concerns::created_at))
+        .first(conn)?;
+    let last = periods
+        .starts
+        .iter()
         .rev()
-        .map(|back| periods.interval.shift(last, -(back as i32)))
-        .filter(|start| *start >= first_seen)
-        .collect();
+        .find(|s| **s <= this_period)
+        .copied();
+    let history_starts: Vec<NaiveDate> = match (last, first_seen) {
+        (Some(last), Some(first)) => (1..=BASELINE_PERIODS)
+            .rev()
+            .map(|back| periods.interval.shift(last, -(back as i32)))
+            .filter(|start| *start >= periods.interval.start_of(first.date()))
+            .collect(),
+        _ => Vec::new(),
+    };
     let count_of = |start: &NaiveDate, category: ConcernCategory| {
         tallies
             .get(start)
@@ -221,6 +234,7 @@ pub fn insights(
     let categories = ConcernCategory::ALL
         .iter()
         .filter_map(|&category| {
+            let last = last?;
             let history: Vec<i64> = history_starts
                 .iter()
                 .map(|start| count_of(start, category))

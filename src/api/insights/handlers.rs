@@ -138,7 +138,7 @@ pub async fn get_evidence_insights(
     principal: Principal,
     query: Query<InsightsQuery>,
 ) -> ApiResult<Answer> {
-    let framework = state.catalogue.frameworks()[0].clone();
+    let framework = crate::api::frameworks::handlers::default_framework(&state)?;
     count(
         &state,
         principal,

@@ -12,6 +12,7 @@ use super::periods::Periods;
 use crate::auth::Principal;
 use crate::db::schema::{learning_events, locations};
 use crate::db::{period_start_sql, DbConnection};
+use crate::domain::governance;
 use crate::domain::ids::LocationId;
 use crate::domain::insights::Interval;
 use crate::domain::learning::LearningKind;
@@ -81,7 +82,22 @@ pub fn insights(
     let months = Interval::Month.periods(periods.starts[0], periods.to);
     let month_of = period_start_sql(conn, "month", "occurred_at");
     let month_start = months[0].and_time(chrono::NaiveTime::MIN);
-    let reviews: Vec<(String, Option<LocationId>, i64)> = events(month_start)
+    // A location's rhythm counts the organisation's own reviews (of no location) too.
+    let rule = visibility::learning_event_rule(principal);
+    let rhythm: Rule<learning_events::table> = match periods.location {
+        Some(location) => Box::new(
+            rule.and(
+                learning_events::location_id
+                    .eq(location)
+                    .or(learning_events::location_id.is_null().nullable()),
+            ),
+        ),
+        None => rule,
+    };
+    let reviews: Vec<(String, Option<LocationId>, i64)> = learning_events::table
+        .filter(rhythm)
+        .filter(learning_events::occurred_at.ge(month_start))
+        .filter(learning_events::occurred_at.lt(until))
         .filter(learning_events::kind.eq(LearningKind::GovernanceReview))
         .group_by(sql::<Text>("1, 2"))
         .select((
@@ -106,7 +122,6 @@ pub fn insights(
         .load::<(LocationId, String, chrono::NaiveDateTime)>(conn)?
         .into_iter()
         .map(|(location, location_name, created)| {
-            let opened = Interval::Month.start_of(created.date());
             let months: Vec<GovernanceMonth> = months
                 .iter()
                 .map(|&month| {
@@ -115,11 +130,7 @@ pub fn insights(
                     GovernanceMonth {
                         month_start_on: month,
                         reviews,
-                        // A month still running has not missed its review yet, nor one
-                        // before the location was added.
-                        missed: reviews == 0
-                            && Interval::Month.shift(month, 1) <= today
-                            && month >= opened,
+                        missed: governance::missed(month, reviews, created.date(), today),
                     }
                 })
                 .collect();

@@ -68,7 +68,7 @@ pub struct LearningEvent {
     pub recorded_by: Person,
     /// For a governance review recorded from a month's governance pack
     /// (`POST /v1/governance-packs/{month}/review`), that month.
-    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[schema(pattern = r"^2[0-9]{3}-(0[1-9]|1[0-2])$")]
     pub governance_month: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,

@@ -310,6 +310,22 @@ pub fn update(
     )
     .map_err(ApiError::against_record)?;
     let location_id = patch.location_id.map(|l| l.map(LocationId::from));
+    // The review of a month's pack stays that month's review of that pack's location.
+    if row.governance_month.is_some() {
+        let fixed = |field: &str| {
+            ApiError::field(
+                field,
+                "is fixed for the review of a month's governance pack",
+            )
+            .against_record()
+        };
+        if kind != row.kind {
+            return Err(fixed("kind"));
+        }
+        if location_id.is_some_and(|location| location != row.location_id) {
+            return Err(fixed("location_id"));
+        }
+    }
     if let Some(location_id) = location_id {
         locations::store::check_reference(conn, principal, location_id)?;
     }
