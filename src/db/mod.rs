@@ -279,12 +279,10 @@ pub fn day_of_sql(conn: &DbConnection, column: &str) -> String {
 pub fn tenths_between_sql(conn: &DbConnection, start: &str, end: &str, unit_hours: u32) -> String {
     let tenth = unit_hours * 360;
     match conn {
-        DbConnection::Pg(_) => format!(
-            "CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start}))) AS BIGINT) / {tenth}"
-        ),
-        DbConnection::Sqlite(_) => format!(
-            "(CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER)) / {tenth}"
-        ),
+        DbConnection::Pg(_) => {
+            format!("CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start}))) AS BIGINT) / {tenth}")
+        }
+        DbConnection::Sqlite(_) => format!("(unixepoch({end}) - unixepoch({start})) / {tenth}"),
     }
 }
 

@@ -49,6 +49,21 @@ macro_rules! in_reach {
     }};
 }
 
+/// A rule (on `$source`) narrowed to the location a request names, by the `$column` that holds
+/// a record's location; the rule as it is when none is named.
+macro_rules! at_location {
+    ($rule:expr, $column:path, $location:expr, $source:ty) => {{
+        let rule: $crate::store::visibility::Rule<$source> = $rule;
+        match $location {
+            Some(location) => {
+                Box::new(rule.and($column.eq(location))) as $crate::store::visibility::Rule<$source>
+            }
+            None => rule,
+        }
+    }};
+}
+pub(crate) use at_location;
+
 pub fn concern_rule(principal: &Principal) -> Rule<concerns::table> {
     let reach = in_reach!(concerns, location_id, principal);
     if principal.has_any_role(&[Role::Admin, Role::Manager]) {

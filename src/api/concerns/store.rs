@@ -1,5 +1,6 @@
 //! The concern store: who sees which concerns; creating, listing, changing and moving them.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -27,7 +28,7 @@ use crate::store::support::{only, save_if_unchanged, to_row};
 
 const KIND: RecordKind = RecordKind::Concern;
 
-use crate::store::visibility::concerns as visible;
+use crate::store::visibility::{concerns as visible, Rule};
 
 pub fn find(
     conn: &mut DbConnection,
@@ -187,13 +188,7 @@ pub fn list(
     }
     if let Some(overdue) = query.overdue {
         // `rules::is_overdue`, in SQL, so the filter pages correctly.
-        let at = to_row(now);
-        let past_a_deadline = concerns::acknowledged_at
-            .is_null()
-            .and(concerns::acknowledge_by.lt(at))
-            .or(concerns::resolved_at
-                .is_null()
-                .and(concerns::feedback_by.lt(at)));
+        let past_a_deadline = overdue_at(to_row(now));
         select = if overdue {
             select.filter(past_a_deadline)
         } else {
@@ -208,6 +203,19 @@ pub fn list(
     }
     let rows = select.load(conn)?;
     page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
+}
+
+/// A concern past a deadline unmet at `at`: `domain::concern::is_overdue`, in SQL.
+pub fn overdue_at(at: NaiveDateTime) -> Rule<concerns::table> {
+    Box::new(
+        concerns::acknowledged_at
+            .is_null()
+            .and(concerns::acknowledge_by.lt(at))
+            .or(concerns::resolved_at
+                .is_null()
+                .and(concerns::feedback_by.lt(at)))
+            .nullable(),
+    )
 }
 
 /// Writes `changes` if the row is still at the version read, and reads the result back.

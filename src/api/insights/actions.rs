@@ -17,7 +17,7 @@ use crate::domain::ids::{LocationId, PlanId};
 use crate::domain::improvement::{ActionStatus, PlanStatus, Progress};
 use crate::domain::insights::percentage;
 use crate::error::ApiResult;
-use crate::store::visibility::{self, ActionsWithPlans, Rule};
+use crate::store::visibility::{self, at_location, ActionsWithPlans, Rule};
 
 /// Days ahead in which a review counts as due.
 pub const REVIEW_DUE_WITHIN_DAYS: i64 = 14;
@@ -27,11 +27,12 @@ fn visible_plans(
     principal: &Principal,
     location: Option<LocationId>,
 ) -> Rule<improvement_plans::table> {
-    let rule = visibility::plan_rule(principal);
-    match location {
-        Some(location) => Box::new(rule.and(improvement_plans::location_id.eq(location))),
-        None => rule,
-    }
+    at_location!(
+        visibility::plan_rule(principal),
+        improvement_plans::location_id,
+        location,
+        improvement_plans::table
+    )
 }
 
 #[derive(Default)]
@@ -60,11 +61,12 @@ pub fn insights(
     let (first_day, last_day) = (from.date(), periods.to);
     // An action is seen with its plan. (Columns both tables have are named in full.)
     let actions = || {
-        let rule = visibility::action_rule(principal);
-        let rule: Rule<ActionsWithPlans> = match periods.location {
-            Some(location) => Box::new(rule.and(improvement_plans::location_id.eq(location))),
-            None => rule,
-        };
+        let rule = at_location!(
+            visibility::action_rule(principal),
+            improvement_plans::location_id,
+            periods.location,
+            ActionsWithPlans
+        );
         plan_actions::table
             .inner_join(improvement_plans::table)
             .filter(rule)

@@ -11,6 +11,8 @@ use super::dto::{
     CategorySignal, ConcernInsights, ConcernPeriod, ConcernSignals, Count, OverdueConcern,
 };
 use super::periods::Periods;
+use crate::api::concerns::store::overdue_at;
+use crate::auth::Principal;
 use crate::db::schema::concerns;
 use crate::db::{period_start_sql, tenths_between_sql, DbConnection};
 use crate::domain::concern::{ConcernCategory, ConcernStatus, RiskLevel};
@@ -18,33 +20,18 @@ use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::insights::{median, percentage, signal, BASELINE_PERIODS, SIGNAL_FLOOR};
 use crate::error::ApiResult;
 use crate::store::support::{to_row, to_utc};
-use crate::store::visibility::{self, Rule};
+use crate::store::visibility::{self, at_location, Rule};
 
 /// How many of the high-risk concerns open past a deadline are listed.
 const OVERDUE_LISTED: i64 = 50;
 
 /// The concerns the caller may see, of one location when the request names one.
-fn visible(
-    principal: &crate::auth::Principal,
-    location: Option<LocationId>,
-) -> Rule<concerns::table> {
-    let rule = visibility::concern_rule(principal);
-    match location {
-        Some(location) => Box::new(rule.and(concerns::location_id.eq(location))),
-        None => rule,
-    }
-}
-
-/// A concern past a deadline unmet at `at`: `domain::concern::is_overdue`, in SQL.
-pub fn overdue_at(at: NaiveDateTime) -> Rule<concerns::table> {
-    Box::new(
-        concerns::acknowledged_at
-            .is_null()
-            .and(concerns::acknowledge_by.lt(at))
-            .or(concerns::resolved_at
-                .is_null()
-                .and(concerns::feedback_by.lt(at)))
-            .nullable(),
+fn visible(principal: &Principal, location: Option<LocationId>) -> Rule<concerns::table> {
+    at_location!(
+        visibility::concern_rule(principal),
+        concerns::location_id,
+        location,
+        concerns::table
     )
 }
 
@@ -79,7 +66,7 @@ struct Tally {
 
 pub fn insights(
     conn: &mut DbConnection,
-    principal: &crate::auth::Principal,
+    principal: &Principal,
     periods: &Periods,
     now: DateTime<Utc>,
 ) -> ApiResult<ConcernInsights> {

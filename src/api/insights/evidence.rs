@@ -19,17 +19,14 @@ use crate::domain::ids::LocationId;
 use crate::domain::insights::{trend, Trend};
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
-use crate::store::visibility::{self, Rule, TaggedEvidence};
+use crate::store::visibility::{self, at_location, Rule, TaggedEvidence};
 
 /// The evidence the caller may see, not archived, of one location when the request names one.
 fn visible(principal: &Principal, location: Option<LocationId>) -> Rule<evidence::table> {
-    let rule: Rule<evidence::table> = Box::new(
-        visibility::evidence_rule(principal).and(evidence::archived_at.is_null().nullable()),
-    );
-    match location {
-        Some(location) => Box::new(rule.and(evidence::location_id.eq(location))),
-        None => rule,
-    }
+    let rule = visibility::evidence_rule(principal);
+    let kept: Rule<evidence::table> =
+        Box::new(rule.and(evidence::archived_at.is_null().nullable()));
+    at_location!(kept, evidence::location_id, location, evidence::table)
 }
 
 pub fn insights(
@@ -120,14 +117,16 @@ pub fn insights(
     // months to its end.
     let year_ago = until.checked_sub_months(Months::new(12)).unwrap_or(until);
     let mut tagged = |since: NaiveDateTime| -> ApiResult<HashMap<String, i64>> {
-        let rule: Rule<TaggedEvidence> = Box::new(
+        let kept: Rule<TaggedEvidence> = Box::new(
             visibility::tagged_evidence_rule(principal)
                 .and(evidence::archived_at.is_null().nullable()),
         );
-        let rule: Rule<TaggedEvidence> = match periods.location {
-            Some(location) => Box::new(rule.and(evidence::location_id.eq(location))),
-            None => rule,
-        };
+        let rule = at_location!(
+            kept,
+            evidence::location_id,
+            periods.location,
+            TaggedEvidence
+        );
         Ok(quality_statement_tags::table
             .inner_join(evidence::table.on(evidence::id.eq(quality_statement_tags::record_id)))
             .filter(rule)

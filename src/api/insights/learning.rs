@@ -17,15 +17,16 @@ use crate::domain::ids::LocationId;
 use crate::domain::insights::Interval;
 use crate::domain::learning::LearningKind;
 use crate::error::ApiResult;
-use crate::store::visibility::{self, Rule};
+use crate::store::visibility::{self, at_location, Rule};
 
 /// The learning events the caller may see, of one location when the request names one.
 fn visible(principal: &Principal, location: Option<LocationId>) -> Rule<learning_events::table> {
-    let rule = visibility::learning_event_rule(principal);
-    match location {
-        Some(location) => Box::new(rule.and(learning_events::location_id.eq(location))),
-        None => rule,
-    }
+    at_location!(
+        visibility::learning_event_rule(principal),
+        learning_events::location_id,
+        location,
+        learning_events::table
+    )
 }
 
 pub fn insights(
