@@ -82,10 +82,13 @@ impl DatabaseUrl {
                 let mut conn = SqliteConnection::establish(path)?;
                 // The busy timeout comes first: it makes this connection wait for the pool's
                 // others (switching to WAL takes a lock) and a second writer wait for the first,
-                // instead of failing. WAL lets readers run beside the writer.
+                // instead of failing. WAL lets readers run beside the writer. Reads map the
+                // file rather than copy each page from the kernel (the insights read tens of
+                // thousands of rows).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA mmap_size = 268435456;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -273,16 +276,11 @@ pub fn day_of_sql(conn: &DbConnection, column: &str) -> String {
     }
 }
 
-/// SQL for the tenths of `unit_hours` hours from the moment `start` to the moment `end`,
-/// rounded down, as an integer: the bands a median is read from. Whole seconds on both
-/// backends, so both put an exact hour in the same band.
-pub fn tenths_between_sql(conn: &DbConnection, start: &str, end: &str, unit_hours: u32) -> String {
-    let tenth = unit_hours * 360;
+/// SQL for the moment `column` as whole seconds since the Unix epoch (NULL for NULL).
+pub fn epoch_sql(conn: &DbConnection, column: &str) -> String {
     match conn {
-        DbConnection::Pg(_) => {
-            format!("CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start}))) AS BIGINT) / {tenth}")
-        }
-        DbConnection::Sqlite(_) => format!("(unixepoch({end}) - unixepoch({start})) / {tenth}"),
+        DbConnection::Pg(_) => format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"),
+        DbConnection::Sqlite(_) => format!("unixepoch({column})"),
     }
 }
 

@@ -1,8 +1,11 @@
 //! The rules behind the insights a governance meeting reads: calendar periods, medians,
 //! percentages, the signal rule and the trend of a metric.
 
+use std::collections::HashMap;
+
 use chrono::{Datelike, Duration, Months, NaiveDate};
 
+use super::concern::{ConcernCategory, ConcernStatus, RiskLevel};
 use super::text_enum;
 
 text_enum!(
@@ -69,25 +72,107 @@ impl Interval {
     }
 }
 
-/// The median of values given as `(value, how many times)`, in any order; `None` when there
-/// are none. With an even count, the mean of the two middle values.
-pub fn median(counts: &[(f64, i64)]) -> Option<f64> {
-    let mut sorted: Vec<(f64, i64)> = counts.iter().copied().filter(|&(_, n)| n > 0).collect();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total: i64 = sorted.iter().map(|&(_, n)| n).sum();
-    if total == 0 {
-        return None;
+/// The median of `values`, in any order; `None` when there are none. With an even count, the
+/// mean of the two middle values.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
     }
-    // The values at (1-based) positions `low` and `high` of the sorted list.
-    let (low, high) = ((total + 1) / 2, total / 2 + 1);
-    let at = |position: i64| {
-        let mut seen = 0;
-        sorted.iter().find_map(|&(value, n)| {
-            seen += n;
-            (seen >= position).then_some(value)
-        })
-    };
-    Some((at(low)? + at(high)?) / 2.0)
+}
+
+/// What the concern figures read of one concern: its moments as Unix seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct ConcernFacts {
+    pub raised_at: i64,
+    pub category: ConcernCategory,
+    pub risk: RiskLevel,
+    pub status: ConcernStatus,
+    pub acknowledged_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub acknowledge_by: i64,
+    pub feedback_by: i64,
+}
+
+/// The concerns raised in one period, counted.
+#[derive(Debug, Default)]
+pub struct ConcernTally {
+    pub raised: i64,
+    pub by_category: HashMap<ConcernCategory, i64>,
+    pub by_risk: HashMap<RiskLevel, i64>,
+    /// Where they are now.
+    pub by_status: HashMap<ConcernStatus, i64>,
+    /// Acknowledged by their acknowledge-by deadline.
+    pub acknowledged_in_time: i64,
+    /// Acknowledged, or past their deadline without: those the clock has judged.
+    pub acknowledgement_due: i64,
+    pub resolved_in_time: i64,
+    pub resolution_due: i64,
+    hours_to_acknowledge: Vec<f64>,
+    days_to_resolve: Vec<f64>,
+}
+
+impl ConcernTally {
+    /// Counts one concern, as its clocks stand at `now` (Unix seconds).
+    pub fn add(&mut self, concern: &ConcernFacts, now: i64) {
+        self.raised += 1;
+        *self.by_category.entry(concern.category).or_default() += 1;
+        *self.by_risk.entry(concern.risk).or_default() += 1;
+        *self.by_status.entry(concern.status).or_default() += 1;
+        let judged = |done: Option<i64>, by: i64| {
+            (done.is_some_and(|at| at <= by), done.is_some() || by < now)
+        };
+        let (in_time, due) = judged(concern.acknowledged_at, concern.acknowledge_by);
+        self.acknowledged_in_time += i64::from(in_time);
+        self.acknowledgement_due += i64::from(due);
+        let (in_time, due) = judged(concern.resolved_at, concern.feedback_by);
+        self.resolved_in_time += i64::from(in_time);
+        self.resolution_due += i64::from(due);
+        if let Some(at) = concern.acknowledged_at {
+            self.hours_to_acknowledge
+                .push((at - concern.raised_at) as f64 / 3600.0);
+        }
+        if let Some(at) = concern.resolved_at {
+            self.days_to_resolve
+                .push((at - concern.raised_at) as f64 / 86400.0);
+        }
+    }
+
+    /// The median time to acknowledge, in hours to one decimal place.
+    pub fn median_hours_to_acknowledge(&self) -> Option<f64> {
+        median(&self.hours_to_acknowledge).map(to_tenths)
+    }
+
+    /// The median time to resolve, in days to one decimal place.
+    pub fn median_days_to_resolve(&self) -> Option<f64> {
+        median(&self.days_to_resolve).map(to_tenths)
+    }
+}
+
+fn to_tenths(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+/// Concerns counted by the period (of `interval`) they were raised in, as their clocks stand
+/// at `now` (Unix seconds).
+pub fn tally_concerns(
+    concerns: &[ConcernFacts],
+    interval: Interval,
+    now: i64,
+) -> HashMap<NaiveDate, ConcernTally> {
+    let mut tallies: HashMap<NaiveDate, ConcernTally> = HashMap::new();
+    for concern in concerns {
+        let Some(raised) = chrono::DateTime::from_timestamp(concern.raised_at, 0) else {
+            continue;
+        };
+        let period = interval.start_of(raised.date_naive());
+        tallies.entry(period).or_default().add(concern, now);
+    }
+    tallies
 }
 
 /// `part` as a percentage of `whole`, to one decimal place; `None` of nothing.
@@ -235,16 +320,58 @@ mod tests {
     }
 
     #[test]
-    fn medians_of_counted_values() {
+    fn medians() {
         assert_eq!(median(&[]), None);
-        assert_eq!(median(&[(4.0, 0)]), None);
-        assert_eq!(median(&[(5.0, 1)]), Some(5.0));
+        assert_eq!(median(&[5.0]), Some(5.0));
         // 1, 2, 2, 9: the mean of 2 and 2.
-        assert_eq!(median(&[(9.0, 1), (2.0, 2), (1.0, 1)]), Some(2.0));
-        // 1, 3: the mean of the two.
-        assert_eq!(median(&[(3.0, 1), (1.0, 1)]), Some(2.0));
-        // 1, 1, 1, 10, 10: the third.
-        assert_eq!(median(&[(10.0, 2), (1.0, 3)]), Some(1.0));
+        assert_eq!(median(&[9.0, 2.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[3.0, 1.0]), Some(2.0));
+        assert_eq!(median(&[10.0, 1.0, 10.0, 1.0, 1.0]), Some(1.0));
+    }
+
+    #[test]
+    fn concerns_counted_by_period_and_clock() {
+        let hour = 3600;
+        let day = 24 * hour;
+        // Raised Monday 4 May 2026 09:00 UTC.
+        let monday = 1_777_885_200;
+        let concern =
+            |raised: i64, acknowledged: Option<i64>, resolved: Option<i64>| ConcernFacts {
+                raised_at: raised,
+                category: ConcernCategory::Medication,
+                risk: RiskLevel::Low,
+                status: ConcernStatus::Raised,
+                acknowledged_at: acknowledged.map(|h| raised + h * hour),
+                resolved_at: resolved.map(|d| raised + d * day),
+                acknowledge_by: raised + 72 * hour,
+                feedback_by: raised + 90 * day,
+            };
+        let now = monday + 200 * day;
+        let concerns = [
+            concern(monday, Some(10), Some(20)),
+            concern(monday + 6 * day + 14 * hour, Some(100), None),
+            concern(monday + 7 * day, None, None),
+        ];
+        let weeks = tally_concerns(&concerns, Interval::Week, now);
+        let first = &weeks[&NaiveDate::from_ymd_opt(2026, 5, 4).unwrap()];
+        // The Sunday 23:00 concern is in the week from Monday.
+        assert_eq!(first.raised, 2);
+        assert_eq!(first.by_category[&ConcernCategory::Medication], 2);
+        assert_eq!(
+            (first.acknowledged_in_time, first.acknowledgement_due),
+            (1, 2)
+        );
+        // The second's feedback clock ran out unresolved: due, and missed.
+        assert_eq!((first.resolved_in_time, first.resolution_due), (1, 2));
+        assert_eq!(first.median_hours_to_acknowledge(), Some(55.0));
+        assert_eq!(first.median_days_to_resolve(), Some(20.0));
+        let second = &weeks[&NaiveDate::from_ymd_opt(2026, 5, 11).unwrap()];
+        assert_eq!(second.raised, 1);
+        assert_eq!(second.median_hours_to_acknowledge(), None);
+        // Before its clock runs out a concern is not yet judged.
+        let early = tally_concerns(&concerns[2..], Interval::Month, monday + 8 * day);
+        let may = &early[&NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()];
+        assert_eq!((may.acknowledged_in_time, may.acknowledgement_due), (0, 0));
     }
 
     #[test]

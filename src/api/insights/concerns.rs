@@ -1,11 +1,9 @@
-//! Concern insights: counts per period grouped by the database, clocks, medians and signals.
-
-use std::collections::HashMap;
+//! Concern insights: counts per period, clocks, medians and signals.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable};
 
 use super::dto::{
     CategorySignal, ConcernInsights, ConcernPeriod, ConcernSignals, Count, OverdueConcern,
@@ -14,10 +12,12 @@ use super::periods::Periods;
 use crate::api::concerns::store::overdue_at;
 use crate::auth::Principal;
 use crate::db::schema::concerns;
-use crate::db::{period_start_sql, tenths_between_sql, DbConnection};
+use crate::db::{epoch_sql, DbConnection};
 use crate::domain::concern::{ConcernCategory, ConcernStatus, RiskLevel};
 use crate::domain::ids::{LocationId, RecordId};
-use crate::domain::insights::{median, percentage, signal, BASELINE_PERIODS, SIGNAL_FLOOR};
+use crate::domain::insights::{
+    percentage, signal, tally_concerns, ConcernFacts, ConcernTally, BASELINE_PERIODS, SIGNAL_FLOOR,
+};
 use crate::error::ApiResult;
 use crate::store::support::{to_row, to_utc};
 use crate::store::visibility::{self, at_location, Rule};
@@ -35,34 +35,18 @@ fn visible(principal: &Principal, location: Option<LocationId>) -> Rule<concerns
     )
 }
 
-/// One group of concerns raised in a period: its period, category, risk and status, how many,
-/// and how they fared against their clocks.
-type Group = (
-    String,
+/// A concern as the figures read it: when it was raised, what it is, where it is, and its
+/// clocks, the moments as Unix seconds.
+type Row = (
+    i64,
     ConcernCategory,
     RiskLevel,
     ConcernStatus,
-    i64,
-    i64,
-    i64,
+    Option<i64>,
+    Option<i64>,
     i64,
     i64,
 );
-
-#[derive(Default)]
-struct Tally {
-    raised: i64,
-    category: HashMap<ConcernCategory, i64>,
-    risk: HashMap<RiskLevel, i64>,
-    status: HashMap<ConcernStatus, i64>,
-    acknowledged_in_time: i64,
-    acknowledgement_due: i64,
-    resolved_in_time: i64,
-    resolution_due: i64,
-    /// Tenths of an hour to acknowledge, and of a day to resolve, with how many took each.
-    acknowledge_tenths: Vec<(f64, i64)>,
-    resolve_tenths: Vec<(f64, i64)>,
-}
 
 pub fn insights(
     conn: &mut DbConnection,
@@ -71,85 +55,77 @@ pub fn insights(
     now: DateTime<Utc>,
 ) -> ApiResult<ConcernInsights> {
     let at = to_row(now);
-    let (from, until) = (periods.from_row(0), periods.until_row());
-    let period = period_start_sql(conn, periods.interval.as_str(), "created_at");
+    // One read of the few columns the figures need, counted in `domain::insights`: cheaper than
+    // grouping in the database, which sorts every row by its groups (and medians need every
+    // duration anyway).
+    let epoch = |column: &str| epoch_sql(conn, column);
+    let (raised_at, acknowledged_at, resolved_at, acknowledge_by, feedback_by) = (
+        epoch("created_at"),
+        epoch("acknowledged_at"),
+        epoch("resolved_at"),
+        epoch("acknowledge_by"),
+        epoch("feedback_by"),
+    );
+    let from = periods.from_row(0);
     let raised = |from, until| {
         concerns::table
             .filter(visible(principal, periods.location))
             .filter(concerns::created_at.ge(from))
             .filter(concerns::created_at.lt(until))
     };
-    let groups: Vec<Group> = raised(from, until)
-        .group_by(sql::<Text>("1, 2, 3, 4"))
+    let rows: Vec<Row> = raised(from, periods.until_row())
         .select((
-            sql::<Text>(&period),
-            sql::<Text>("category"),
-            sql::<Text>("risk"),
-            sql::<Text>("status"),
-            sql::<BigInt>("COUNT(*)"),
-            sql::<BigInt>(
-                "SUM(CASE WHEN acknowledged_at IS NOT NULL AND acknowledged_at <= acknowledge_by \
-                 THEN 1 ELSE 0 END)",
-            ),
-            sql::<BigInt>("SUM(CASE WHEN acknowledged_at IS NOT NULL OR acknowledge_by < ")
-                .bind::<Timestamp, _>(at)
-                .sql(" THEN 1 ELSE 0 END)"),
-            sql::<BigInt>(
-                "SUM(CASE WHEN resolved_at IS NOT NULL AND resolved_at <= feedback_by \
-                 THEN 1 ELSE 0 END)",
-            ),
-            sql::<BigInt>("SUM(CASE WHEN resolved_at IS NOT NULL OR feedback_by < ")
-                .bind::<Timestamp, _>(at)
-                .sql(" THEN 1 ELSE 0 END)"),
+            sql::<BigInt>(&raised_at),
+            concerns::category,
+            concerns::risk,
+            concerns::status,
+            sql::<Nullable<BigInt>>(&acknowledged_at),
+            sql::<Nullable<BigInt>>(&resolved_at),
+            sql::<BigInt>(&acknowledge_by),
+            sql::<BigInt>(&feedback_by),
         ))
         .load(conn)?;
-    let mut tallies: HashMap<NaiveDate, Tally> = HashMap::new();
-    for (start, category, risk, status, n, ack_in_time, ack_due, res_in_time, res_due) in groups {
-        let tally = tallies.entry(Periods::parse_start(&start)?).or_default();
-        tally.raised += n;
-        *tally.category.entry(category).or_default() += n;
-        *tally.risk.entry(risk).or_default() += n;
-        *tally.status.entry(status).or_default() += n;
-        tally.acknowledged_in_time += ack_in_time;
-        tally.acknowledgement_due += ack_due;
-        tally.resolved_in_time += res_in_time;
-        tally.resolution_due += res_due;
-    }
-    // The baseline periods before the first shown: only their counts by category.
-    let baseline: Vec<(String, ConcernCategory, i64)> =
-        raised(periods.from_row(BASELINE_PERIODS), from)
-            .group_by(sql::<Text>("1, 2"))
-            .select((
-                sql::<Text>(&period),
-                sql::<Text>("category"),
-                sql::<BigInt>("COUNT(*)"),
-            ))
-            .load(conn)?;
-    for (start, category, n) in baseline {
-        let tally = tallies.entry(Periods::parse_start(&start)?).or_default();
-        *tally.category.entry(category).or_default() += n;
-    }
-    // Medians, from how many concerns took each tenth of an hour (or day).
-    for (moment, unit_hours) in [("acknowledged_at", 1), ("resolved_at", 24)] {
-        let band = tenths_between_sql(conn, "created_at", moment, unit_hours);
-        let bands: Vec<(String, i64, i64)> = raised(from, until)
-            .filter(sql::<diesel::sql_types::Bool>(&format!(
-                "{moment} IS NOT NULL"
-            )))
-            .group_by(sql::<Text>("1, 2"))
-            .select((
-                sql::<Text>(&period),
-                sql::<BigInt>(&band),
-                sql::<BigInt>("COUNT(*)"),
-            ))
-            .load(conn)?;
-        for (start, tenths, n) in bands {
-            let tally = tallies.entry(Periods::parse_start(&start)?).or_default();
-            let value = (tenths as f64) / 10.0;
-            match unit_hours {
-                1 => tally.acknowledge_tenths.push((value, n)),
-                _ => tally.resolve_tenths.push((value, n)),
-            }
+    let facts: Vec<ConcernFacts> = rows
+        .into_iter()
+        .map(
+            |(
+                raised_at,
+                category,
+                risk,
+                status,
+                acknowledged_at,
+                resolved_at,
+                acknowledge_by,
+                feedback_by,
+            )| {
+                ConcernFacts {
+                    raised_at,
+                    category,
+                    risk,
+                    status,
+                    acknowledged_at,
+                    resolved_at,
+                    acknowledge_by,
+                    feedback_by,
+                }
+            },
+        )
+        .collect();
+    let mut tallies = tally_concerns(&facts, periods.interval, now.timestamp());
+    // The baseline periods before the first shown: only when each concern was raised, and what
+    // about.
+    let baseline: Vec<(i64, ConcernCategory)> = raised(periods.from_row(BASELINE_PERIODS), from)
+        .select((sql::<BigInt>(&raised_at), concerns::category))
+        .load(conn)?;
+    for (raised, category) in baseline {
+        if let Some(raised) = DateTime::from_timestamp(raised, 0) {
+            let period = periods.interval.start_of(raised.date_naive());
+            *tallies
+                .entry(period)
+                .or_default()
+                .by_category
+                .entry(category)
+                .or_default() += 1;
         }
     }
 
@@ -158,19 +134,23 @@ pub fn insights(
         .iter()
         .map(|&start| {
             let tally = tallies.get(&start);
-            let of = |f: fn(&Tally) -> i64| tally.map(f).unwrap_or(0);
+            let of = |f: fn(&ConcernTally) -> i64| tally.map(f).unwrap_or(0);
             ConcernPeriod {
                 period_start_on: start,
                 period_end_on: periods.end_on(start),
                 raised: of(|t| t.raised),
                 by_category: Count::every(ConcernCategory::ALL, |c| {
-                    tally.and_then(|t| t.category.get(&c).copied()).unwrap_or(0)
+                    tally
+                        .and_then(|t| t.by_category.get(&c).copied())
+                        .unwrap_or(0)
                 }),
                 by_risk: Count::every(RiskLevel::ALL, |r| {
-                    tally.and_then(|t| t.risk.get(&r).copied()).unwrap_or(0)
+                    tally.and_then(|t| t.by_risk.get(&r).copied()).unwrap_or(0)
                 }),
                 by_status: Count::every(ConcernStatus::ALL, |s| {
-                    tally.and_then(|t| t.status.get(&s).copied()).unwrap_or(0)
+                    tally
+                        .and_then(|t| t.by_status.get(&s).copied())
+                        .unwrap_or(0)
                 }),
                 acknowledged_in_time: of(|t| t.acknowledged_in_time),
                 acknowledgement_due: of(|t| t.acknowledgement_due),
@@ -184,8 +164,9 @@ pub fn insights(
                     of(|t| t.resolved_in_time),
                     of(|t| t.resolution_due),
                 ),
-                median_hours_to_acknowledge: tally.and_then(|t| median(&t.acknowledge_tenths)),
-                median_days_to_resolve: tally.and_then(|t| median(&t.resolve_tenths)),
+                median_hours_to_acknowledge: tally
+                    .and_then(ConcernTally::median_hours_to_acknowledge),
+                median_days_to_resolve: tally.and_then(ConcernTally::median_days_to_resolve),
             }
         })
         .collect();
@@ -215,7 +196,7 @@ pub fn insights(
     let count_of = |start: &NaiveDate, category: ConcernCategory| {
         tallies
             .get(start)
-            .and_then(|t| t.category.get(&category).copied())
+            .and_then(|t| t.by_category.get(&category).copied())
             .unwrap_or(0)
     };
     let categories = ConcernCategory::ALL
