@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, Duration, Months, NaiveDate};
 
 use super::concern::{ConcernCategory, ConcernStatus, RiskLevel};
+use super::improvement::{ActionStatus, Effectiveness};
 use super::text_enum;
 
 text_enum!(
@@ -171,6 +172,83 @@ pub fn tally_concerns(
         };
         let period = interval.start_of(raised.date_naive());
         tallies.entry(period).or_default().add(concern, now);
+    }
+    tallies
+}
+
+/// What the action figures read of one action.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionFacts {
+    pub opened_on: NaiveDate,
+    /// The day it was done, for a done action.
+    pub done_on: Option<NaiveDate>,
+    pub due_on: Option<NaiveDate>,
+    pub status: ActionStatus,
+    pub effectiveness: Effectiveness,
+    pub checked_on: Option<NaiveDate>,
+}
+
+impl ActionFacts {
+    /// Open or in progress.
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, ActionStatus::Open | ActionStatus::InProgress)
+    }
+
+    /// Not done by its due day: still open past it, or done after it.
+    pub fn missed_its_day(&self, today: NaiveDate) -> bool {
+        match (self.due_on, self.done_on) {
+            (Some(due), _) if self.is_open() => due < today,
+            (Some(due), Some(done)) => self.status == ActionStatus::Done && done > due,
+            _ => false,
+        }
+    }
+}
+
+/// The actions of one period, counted: each by the period it was opened, done, due and
+/// checked in.
+#[derive(Debug, Default)]
+pub struct ActionTally {
+    pub opened: i64,
+    pub done: i64,
+    /// Due in the period (cancelled ones aside).
+    pub due: i64,
+    /// Of those, not done by their due day.
+    pub overdue: i64,
+    pub checked_effective: i64,
+    pub checked_not_effective: i64,
+}
+
+/// Actions counted by period (of `interval`) as they stand on `today`.
+pub fn tally_actions(
+    actions: &[ActionFacts],
+    interval: Interval,
+    today: NaiveDate,
+) -> HashMap<NaiveDate, ActionTally> {
+    let mut tallies: HashMap<NaiveDate, ActionTally> = HashMap::new();
+    for action in actions {
+        tallies
+            .entry(interval.start_of(action.opened_on))
+            .or_default()
+            .opened += 1;
+        if let (ActionStatus::Done, Some(done)) = (action.status, action.done_on) {
+            tallies.entry(interval.start_of(done)).or_default().done += 1;
+        }
+        if let Some(due) = action
+            .due_on
+            .filter(|_| action.status != ActionStatus::Cancelled)
+        {
+            let tally = tallies.entry(interval.start_of(due)).or_default();
+            tally.due += 1;
+            tally.overdue += i64::from(action.missed_its_day(today));
+        }
+        if let Some(checked) = action.checked_on {
+            let tally = tallies.entry(interval.start_of(checked)).or_default();
+            match action.effectiveness {
+                Effectiveness::Effective => tally.checked_effective += 1,
+                Effectiveness::NotEffective => tally.checked_not_effective += 1,
+                Effectiveness::NotChecked => {}
+            }
+        }
     }
     tallies
 }
@@ -372,6 +450,62 @@ mod tests {
         let early = tally_concerns(&concerns[2..], Interval::Month, monday + 8 * day);
         let may = &early[&NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()];
         assert_eq!((may.acknowledged_in_time, may.acknowledgement_due), (0, 0));
+    }
+
+    #[test]
+    fn actions_counted_by_the_day_of_each_step() {
+        let day = |m: u32, d: u32| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let action = |status, done_on, due_on, effectiveness, checked_on| ActionFacts {
+            opened_on: day(3, 2),
+            done_on,
+            due_on,
+            status,
+            effectiveness,
+            checked_on,
+        };
+        use ActionStatus::*;
+        use Effectiveness::*;
+        let actions = [
+            // Done on time in March, checked and working in April.
+            action(
+                Done,
+                Some(day(3, 19)),
+                Some(day(3, 20)),
+                Effective,
+                Some(day(4, 15)),
+            ),
+            // Done late in April, checked and not working.
+            action(
+                Done,
+                Some(day(4, 2)),
+                Some(day(3, 20)),
+                NotEffective,
+                Some(day(4, 20)),
+            ),
+            // Still open past its day.
+            action(Open, None, Some(day(3, 31)), NotChecked, None),
+            // Cancelled: never due.
+            action(Cancelled, None, Some(day(3, 10)), NotChecked, None),
+        ];
+        let today = day(11, 27);
+        let months = tally_actions(&actions, Interval::Month, today);
+        let march = &months[&day(3, 1)];
+        assert_eq!(
+            (march.opened, march.done, march.due, march.overdue),
+            (4, 1, 3, 2)
+        );
+        let april = &months[&day(4, 1)];
+        assert_eq!(
+            (
+                april.done,
+                april.checked_effective,
+                april.checked_not_effective
+            ),
+            (1, 1, 1)
+        );
+        assert!(actions[2].missed_its_day(today));
+        assert!(!actions[2].missed_its_day(day(3, 31)));
+        assert!(!actions[0].missed_its_day(today));
     }
 
     #[test]

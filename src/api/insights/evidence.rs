@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Months, NaiveDateTime};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Text};
+use diesel::sql_types::{BigInt, Double, Text, Timestamp};
 
 use super::dto::{EvidenceInsights, LatestValue, MetricInsight, MetricPeriod, StatementEvidence};
 use super::periods::Periods;
@@ -116,39 +116,41 @@ pub fn insights(
     // Evidence per statement: tags of the visible evidence dated in the span, and in the 12
     // months to its end.
     let year_ago = until.checked_sub_months(Months::new(12)).unwrap_or(until);
-    let mut tagged = |since: NaiveDateTime| -> ApiResult<HashMap<String, i64>> {
-        let kept: Rule<TaggedEvidence> = Box::new(
-            visibility::tagged_evidence_rule(principal)
-                .and(evidence::archived_at.is_null().nullable()),
-        );
-        let rule = at_location!(
-            kept,
-            evidence::location_id,
-            periods.location,
-            TaggedEvidence
-        );
-        Ok(quality_statement_tags::table
-            .inner_join(evidence::table.on(evidence::id.eq(quality_statement_tags::record_id)))
-            .filter(rule)
-            .filter(quality_statement_tags::record_type.eq(RecordKind::Evidence))
-            .filter(evidence::dated_at.ge(since))
-            .filter(evidence::dated_at.lt(until))
-            .group_by(quality_statement_tags::quality_statement_id)
-            .select((
-                quality_statement_tags::quality_statement_id,
-                diesel::dsl::count_star(),
-            ))
-            .load::<(String, i64)>(conn)?
-            .into_iter()
-            .collect())
-    };
-    let in_span = tagged(from)?;
-    let last_year = tagged(year_ago)?;
+    let kept: Rule<TaggedEvidence> = Box::new(
+        visibility::tagged_evidence_rule(principal).and(evidence::archived_at.is_null().nullable()),
+    );
+    let rule = at_location!(
+        kept,
+        evidence::location_id,
+        periods.location,
+        TaggedEvidence
+    );
+    // Both counts in one pass over the longer of the two spans.
+    let counted: Vec<(String, i64, i64)> = quality_statement_tags::table
+        .inner_join(evidence::table.on(evidence::id.eq(quality_statement_tags::record_id)))
+        .filter(rule)
+        .filter(quality_statement_tags::record_type.eq(RecordKind::Evidence))
+        .filter(evidence::dated_at.ge(from.min(year_ago)))
+        .filter(evidence::dated_at.lt(until))
+        .group_by(quality_statement_tags::quality_statement_id)
+        .select((
+            quality_statement_tags::quality_statement_id,
+            sql::<BigInt>("SUM(CASE WHEN evidence.dated_at >= ")
+                .bind::<Timestamp, _>(from)
+                .sql(" THEN 1 ELSE 0 END)"),
+            sql::<BigInt>("SUM(CASE WHEN evidence.dated_at >= ")
+                .bind::<Timestamp, _>(year_ago)
+                .sql(" THEN 1 ELSE 0 END)"),
+        ))
+        .load(conn)?;
+    let in_span: HashMap<&str, i64> = counted.iter().map(|(id, n, _)| (id.as_str(), *n)).collect();
+    let last_year: HashMap<&str, i64> =
+        counted.iter().map(|(id, _, n)| (id.as_str(), *n)).collect();
     let mut statements = Vec::new();
     let mut gaps = Vec::new();
     for question in &framework.key_questions {
         for statement in &question.quality_statements {
-            let recent = last_year.get(&statement.id).copied().unwrap_or(0);
+            let recent = last_year.get(statement.id.as_str()).copied().unwrap_or(0);
             if recent == 0 {
                 gaps.push(statement.id.clone());
             }
@@ -157,7 +159,7 @@ pub fn insights(
                 code: statement.code.clone(),
                 title: statement.title.clone(),
                 key_question_id: question.id.clone(),
-                in_span: in_span.get(&statement.id).copied().unwrap_or(0),
+                in_span: in_span.get(statement.id.as_str()).copied().unwrap_or(0),
                 last_12_months: recent,
             });
         }
