@@ -25,8 +25,9 @@ use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 
-/// A kind's rule as a condition on its table: the form aggregate queries (counts grouped by
-/// period, subqueries of visible ids) filter by, as a boxed query cannot be grouped or nested.
+/// A kind's rule as a condition on its table (or on a join of it): the form the insights'
+/// aggregate reads filter by, as a boxed query cannot be grouped; each kind's boxed read query
+/// is built from the same condition.
 pub type Rule<T> = Box<dyn BoxableExpression<T, Backend, SqlType = Nullable<Bool>>>;
 
 /// The caller's organisation and, when their `locations` claim limits them, those locations:
