@@ -5,6 +5,11 @@ use chrono::NaiveDate;
 
 use super::insights::Interval;
 
+/// The month (its first day) as words: "October 2026".
+pub fn month_name(month: NaiveDate) -> String {
+    month.format("%B %Y").to_string()
+}
+
 /// Why a review of `month` (its first day) held on `held_on` cannot be recorded on `today`:
 /// the field at fault and the message. A month is reviewed once it has begun, at a meeting held
 /// after it began.
@@ -39,6 +44,11 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn months_in_words() {
+        assert_eq!(month_name(day(2026, 10, 1)), "October 2026");
     }
 
     #[test]

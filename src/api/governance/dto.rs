@@ -13,6 +13,7 @@ use crate::api::insights::dto::{
 use crate::api::learning_events::dto::NewLearningEvent;
 use crate::api::shared::{Participant, Person};
 use crate::domain::concern::{ConcernCategory, ConcernStatus, RiskLevel};
+use crate::domain::governance::month_name;
 use crate::domain::improvement::{ActionStatus, Effectiveness, RecognitionKind};
 use crate::domain::learning::{LearningKind, SharedVia};
 
@@ -269,7 +270,7 @@ impl NewPackReview {
             title: self
                 .title
                 .clone()
-                .unwrap_or_else(|| format!("Governance review: {}", month.format("%B %Y"))),
+                .unwrap_or_else(|| format!("Governance review: {}", month_name(month))),
             summary: self.summary.clone(),
             location_id,
             facilitator: self.facilitator.clone(),

@@ -5,10 +5,10 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse, Responder};
 
 use super::dto::{GovernancePack, NewPackReview, PackQuery};
-use super::{page, store};
+use super::{page, review, store};
 use crate::api::learning_events::dto::LearningEvent;
 use crate::auth::{Permission, Principal};
-use crate::domain::governance as review;
+use crate::domain::governance::review_refusal;
 use crate::domain::ids::LocationId;
 use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
@@ -55,7 +55,7 @@ pub async fn get_governance_pack(
     query: Query<PackQuery>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ReadGovernancePacks)?;
-    let month = store::month_of(&month)?;
+    let month = review::month_of(&month)?;
     let location = query.parse()?.location_id.map(LocationId::from);
     let framework = crate::api::frameworks::handlers::default_framework(&state)?;
     let pack = state
@@ -102,21 +102,21 @@ pub async fn record_governance_review(
     body: Json<NewPackReview>,
 ) -> ApiResult<Answer> {
     principal.require(Permission::RecordGovernanceReview)?;
-    let month = store::month_of(&month)?;
+    let month = review::month_of(&month)?;
     let location = query.parse()?.location_id;
-    let review = body.parse()?;
+    let meeting = body.parse()?;
     let now = now();
-    let new = review.for_month(month, location, now);
+    let new = meeting.for_month(month, location, now);
     new.validate(&state.catalogue)?;
     if let Some((field, message)) =
-        review::review_refusal(month, new.occurred_at.date_naive(), now.date_naive())
+        review_refusal(month, new.occurred_at.date_naive(), now.date_naive())
     {
         return Err(ApiError::field(field, message));
     }
     // The same key for another location's review is another request.
-    let keyed = key.for_caller(&principal, &req, &(&review, location))?;
+    let keyed = key.for_caller(&principal, &req, &(&meeting, location))?;
     idempotency::once(&state.db, keyed, move |conn| {
-        let event = store::record_review(conn, &principal, month, &new)?;
+        let event = review::record_review(conn, &principal, month, &new)?;
         Answer::created(format!("/v1/learning-events/{}", event.id), &event)
     })
     .await

@@ -4,4 +4,5 @@ pub mod charts;
 pub mod dto;
 pub mod handlers;
 pub mod page;
+pub mod review;
 pub mod store;

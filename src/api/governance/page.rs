@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::charts::{bars, Series};
 use super::dto::GovernancePack;
-use super::store::month_name;
+use crate::domain::governance::month_name;
 use crate::error::{ApiError, ApiResult};
 
 /// One month of the trend tables.

@@ -1,9 +1,9 @@
 //! The governance pack, assembled from the insights and from the month's records, each read
-//! through its kind's visibility rule; and the record of the month's meeting.
+//! through its kind's visibility rule.
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 
 use super::dto::{
@@ -14,14 +14,13 @@ use super::dto::{
 use crate::api::insights::dto::InsightsQuery;
 use crate::api::insights::periods::Periods;
 use crate::api::insights::{actions, concerns, evidence, learning};
-use crate::api::learning_events::dto::{LearningEvent, NewLearningEvent};
 use crate::api::shared::Person;
-use crate::api::{learning_events, locations as places, organisation, self_assessments};
+use crate::api::{locations, organisation, self_assessments};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::{
-    concerns as concern_rows, improvement_plans, learning_events as learning_rows, locations,
-    plan_actions, recognitions,
+    concerns as concern_rows, improvement_plans, learning_events as learning_rows, plan_actions,
+    recognitions,
 };
 use crate::db::DbConnection;
 use crate::domain::concern::{ConcernCategory, ConcernStatus, RiskLevel};
@@ -29,7 +28,7 @@ use crate::domain::framework::Framework;
 use crate::domain::ids::{ActionId, LearningEventId, LocationId, PlanId, RecognitionId, RecordId};
 use crate::domain::improvement::{ActionStatus, Effectiveness, PlanStatus, RecognitionKind};
 use crate::domain::insights::Interval;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::store::support::to_utc;
 use crate::store::visibility::{self, actions as visible_actions};
 
@@ -37,29 +36,6 @@ use crate::store::visibility::{self, actions as visible_actions};
 const LISTED: i64 = 100;
 /// How many open actions it lists by owner.
 const OPEN_ACTIONS_LISTED: i64 = 200;
-
-/// A pack's month, from its `YYYY-MM`: the first day.
-pub fn month_of(text: &str) -> ApiResult<NaiveDate> {
-    let invalid = || ApiError::field("month", "is not a month as YYYY-MM");
-    let (year, month) = text.split_once('-').ok_or_else(invalid)?;
-    let digits =
-        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
-    if !digits(year, 4) || !digits(month, 2) {
-        return Err(invalid());
-    }
-    let (year, month) = (
-        year.parse().map_err(|_| invalid())?,
-        month.parse().map_err(|_| invalid())?,
-    );
-    NaiveDate::from_ymd_opt(year, month, 1)
-        .filter(|d| (2000..3000).contains(&d.year()))
-        .ok_or_else(invalid)
-}
-
-/// The month as words: "October 2026".
-pub fn month_name(month: NaiveDate) -> String {
-    month.format("%B %Y").to_string()
-}
 
 type ActionColumns = (
     ActionId,
@@ -154,15 +130,9 @@ pub fn pack(
         today,
     )?;
     let organisation_name = organisation::store::find(conn, &principal.organisation_id)?.name;
-    let location_name = match location {
-        Some(location) => Some(
-            visibility::locations(principal)
-                .filter(locations::id.eq(location))
-                .select(locations::name)
-                .first::<String>(conn)?,
-        ),
-        None => None,
-    };
+    // The pack's locations: its own, or every one in the caller's reach.
+    let places = locations::store::places(conn, principal, location)?;
+    let location_name = location.and_then(|_| places.first().map(|p| p.name.clone()));
 
     let concern_figures = concerns::insights(conn, principal, &periods, now)?;
     let action_figures = actions::insights(conn, principal, &periods, today)?;
@@ -411,15 +381,9 @@ pub fn pack(
         .collect();
 
     // The self-assessment's limiting statements, location by location.
-    let mut places = visibility::locations(principal)
-        .select((locations::id, locations::name))
-        .order(locations::name.asc());
-    if let Some(location) = location {
-        places = places.filter(locations::id.eq(location));
-    }
     let mut limiting_statements = Vec::new();
-    for (place, place_name) in places.load::<(LocationId, String)>(conn)? {
-        let summary = self_assessments::store::summary(conn, principal, framework, place)?;
+    for place in &places {
+        let summary = self_assessments::store::summary(conn, principal, framework, place.id)?;
         let scores: HashMap<&str, u8> = summary
             .statements
             .iter()
@@ -431,8 +395,8 @@ pub fn pack(
             .collect();
         for limiting in framework.limiting_statements(&scores) {
             limiting_statements.push(PackLimitingStatement {
-                location_id: place.into(),
-                location_name: place_name.clone(),
+                location_id: place.id.into(),
+                location_name: place.name.clone(),
                 key_question_id: limiting.key_question_id.to_owned(),
                 quality_statement_id: limiting.statement.id.clone(),
                 code: limiting.statement.code.clone(),
@@ -488,63 +452,4 @@ pub fn pack(
         governance_rhythm: learning_figures.governance_reviews,
         reviews,
     })
-}
-
-/// Records the month's meeting as its governance review (`new`, made by
-/// [`NewPackReview::for_month`]). One per month and location: a second is a conflict naming the
-/// first.
-pub fn record_review(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    month: NaiveDate,
-    new: &NewLearningEvent,
-) -> ApiResult<LearningEvent> {
-    // The location first: whether another location has its review is not the caller's to learn.
-    let location = new.location_id.map(LocationId::from);
-    places::store::check_reference(conn, principal, location)?;
-    let month_text = month.format("%Y-%m").to_string();
-    let mut earlier = visibility::learning_events(principal)
-        .filter(learning_rows::governance_month.eq(&month_text))
-        .select(learning_rows::id);
-    earlier = match location {
-        Some(location) => earlier.filter(learning_rows::location_id.eq(location)),
-        None => earlier.filter(learning_rows::location_id.is_null()),
-    };
-    if let Some(first) = earlier.first::<LearningEventId>(conn).optional()? {
-        return Err(ApiError::conflict(
-            "already_reviewed",
-            format!(
-                "the governance review of {} is already recorded: /v1/learning-events/{first}",
-                month_name(month)
-            ),
-        ));
-    }
-    learning_events::store::create_for_month(conn, principal, new, Some(month_text))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_are_read_strictly() {
-        assert_eq!(
-            month_of("2026-10").unwrap(),
-            NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
-        );
-        for bad in [
-            "2026-13",
-            "2026-1",
-            "26-10",
-            "2026-10-01",
-            "1999-12",
-            "october",
-            "2026-+1",
-            "+026-10",
-            "3000-01",
-        ] {
-            assert!(month_of(bad).is_err(), "{bad}");
-        }
-        assert_eq!(month_name(month_of("2026-10").unwrap()), "October 2026");
-    }
 }

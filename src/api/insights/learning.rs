@@ -9,8 +9,9 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::dto::{Count, GovernanceMonth, LearningInsights, LearningPeriod, LocationGovernance};
 use super::periods::Periods;
+use crate::api::locations::store::places;
 use crate::auth::Principal;
-use crate::db::schema::{learning_events, locations};
+use crate::db::schema::learning_events;
 use crate::db::{period_start_sql, DbConnection};
 use crate::domain::governance;
 use crate::domain::ids::LocationId;
@@ -113,16 +114,10 @@ pub fn insights(
             .entry((Periods::parse_start(&start)?, location))
             .or_default() += n;
     }
-    let mut places = visibility::locations(principal)
-        .select((locations::id, locations::name, locations::created_at))
-        .order(locations::name.asc());
-    if let Some(location) = periods.location {
-        places = places.filter(locations::id.eq(location));
-    }
-    let governance_reviews = places
-        .load::<(LocationId, String, chrono::NaiveDateTime)>(conn)?
+    let governance_reviews = places(conn, principal, periods.location)?
         .into_iter()
-        .map(|(location, location_name, created)| {
+        .map(|place| {
+            let location = place.id;
             let months: Vec<GovernanceMonth> = months
                 .iter()
                 .map(|&month| {
@@ -131,13 +126,13 @@ pub fn insights(
                     GovernanceMonth {
                         month_start_on: month,
                         reviews,
-                        missed: governance::missed(month, reviews, created.date(), today),
+                        missed: governance::missed(month, reviews, place.added_at.date(), today),
                     }
                 })
                 .collect();
             LocationGovernance {
                 location_id: location.into(),
-                location_name,
+                location_name: place.name,
                 months_missed: months.iter().filter(|m| m.missed).count() as i64,
                 months,
             }

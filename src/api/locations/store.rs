@@ -103,6 +103,33 @@ pub fn check_reference(
     }
 }
 
+/// A location in the caller's reach, named, with when it was added.
+pub struct Place {
+    pub id: LocationId,
+    pub name: String,
+    pub added_at: NaiveDateTime,
+}
+
+/// The locations in the caller's reach by name: only the one a request names, when it names
+/// one.
+pub fn places(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    only: Option<LocationId>,
+) -> ApiResult<Vec<Place>> {
+    let mut query = visible(principal)
+        .select((locations::id, locations::name, locations::created_at))
+        .order(locations::name.asc());
+    if let Some(location) = only {
+        query = query.filter(locations::id.eq(location));
+    }
+    Ok(query
+        .load::<(LocationId, String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(id, name, added_at)| Place { id, name, added_at })
+        .collect())
+}
+
 pub fn list(
     conn: &mut DbConnection,
     principal: &Principal,
