@@ -2,11 +2,13 @@
 //! frameworks, and nothing of the handlers.
 
 use crate::auth::{
-    ActiveClients, KnownOrganisations, RateLimiter, ReceiptGuard, TokenSigner, Verifier,
+    ActiveClients, IntakeGuard, KnownOrganisations, RateLimiter, ReceiptGuard, TokenSigner,
+    Verifier,
 };
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::framework::Catalogue;
+use crate::http::client_address::TrustedProxies;
 
 /// What every request may use. The API nodes keep no other state than caches and the rate
 /// and receipt limiters (counted per node): several can share one PostgreSQL behind a load
@@ -28,6 +30,10 @@ pub struct AppState {
     pub catalogue: Catalogue,
     /// Development mode (no key configured, loopback only): the dashboard's sign-in works.
     pub development: bool,
+    /// The scheme and host intake points' addresses start with (`CARELOOP_PUBLIC_URL`); the
+    /// request's own when unset.
+    pub public_url: Option<String>,
+    pub intake: IntakeGuard,
 }
 
 impl AppState {
@@ -43,6 +49,11 @@ impl AppState {
             None
         };
         let signer = config.token_signer(development_secret.as_deref())?;
+        let form_secret = {
+            let mut conn = db.get()?;
+            crate::db::instance::intake_form_secret(&mut conn)
+                .map_err(|e| anyhow::anyhow!("cannot read the intake form key: {e}"))?
+        };
         Ok(Self {
             db,
             verifier: config.verifier(development_secret.as_deref(), &signer)?,
@@ -54,11 +65,21 @@ impl AppState {
             import_max_bytes: config.import_max_bytes,
             receipts: ReceiptGuard::new(
                 config.receipt_attempts_per_minute,
-                config.trusted_proxies.clone(),
+                TrustedProxies::new(config.trusted_proxies.clone()),
             ),
             catalogue: Catalogue::load(config.frameworks_dir.as_deref())
                 .map_err(|e| anyhow::anyhow!("cannot load the assessment frameworks: {e}"))?,
             development: config.is_development(),
+            public_url: config.public_url.clone(),
+            intake: IntakeGuard::new(
+                form_secret.into_bytes(),
+                config.intake_min_seconds,
+                (
+                    config.intake_per_address_per_minute,
+                    config.intake_per_point_per_minute,
+                ),
+                TrustedProxies::new(config.trusted_proxies.clone()),
+            ),
         })
     }
 }

@@ -16,10 +16,12 @@ pub mod highlights;
 pub mod imports;
 pub mod improvement_plans;
 pub mod insights;
+pub mod intake_points;
 pub mod learning_events;
 pub mod locations;
 pub mod oauth;
 pub mod organisation;
+pub mod public;
 pub mod receipts;
 pub mod recognitions;
 pub mod self_assessments;
@@ -38,6 +40,9 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(oauth::handlers::get_jwks)
         .service(dashboard::handlers::get_dashboard)
         .service(dashboard::handlers::issue_dashboard_token)
+        .service(public::handlers::get_intake_page)
+        .service(public::handlers::submit_intake)
+        .service(public::handlers::get_you_said_we_did_page)
         .service(
             utoipa_actix_web::scope("/v1")
                 .service(organisation::handlers::get_organisation)
@@ -69,6 +74,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(evidence::handlers::get_evidence)
                 .service(evidence::handlers::update_evidence)
                 .service(evidence::handlers::archive_evidence)
+                .service(evidence::handlers::verify_evidence)
                 .service(trail::handlers::get_evidence_trail)
                 .service(frameworks::handlers::list_frameworks)
                 .service(frameworks::handlers::get_framework)
@@ -92,6 +98,8 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(improvement_plans::actions::handlers::get_plan_action)
                 .service(improvement_plans::actions::handlers::update_plan_action)
                 .service(improvement_plans::actions::handlers::transition_plan_action)
+                .service(improvement_plans::actions::handlers::publish_plan_action)
+                .service(improvement_plans::actions::handlers::unpublish_plan_action)
                 .service(improvement_plans::reviews::handlers::create_review)
                 .service(improvement_plans::reviews::handlers::list_reviews)
                 .service(improvement_plans::reviews::handlers::get_review)
@@ -102,6 +110,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(recognitions::handlers::create_recognition)
                 .service(recognitions::handlers::list_recognitions)
                 .service(recognitions::handlers::get_recognition)
+                .service(recognitions::handlers::decide_recognition)
                 .service(highlights::handlers::list_highlights)
                 .service(audit_events::handlers::list_audit_events)
                 .service(changes::handlers::get_changes_cursor)
@@ -129,6 +138,12 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(insights::handlers::get_learning_insights)
                 .service(insights::handlers::get_evidence_insights)
                 .service(governance::handlers::get_governance_pack)
-                .service(governance::handlers::record_governance_review),
+                .service(governance::handlers::record_governance_review)
+                .service(intake_points::handlers::create_intake_point)
+                .service(intake_points::handlers::list_intake_points)
+                .service(intake_points::handlers::get_intake_point)
+                .service(intake_points::handlers::update_intake_point)
+                .service(intake_points::handlers::rotate_intake_point_slug)
+                .service(public::handlers::get_you_said_we_did),
         );
 }

@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::domain::intake::DOOR_PREFIX;
+use crate::domain::learning::may_be_named;
 use crate::domain::PersonRole;
 use crate::domain::{PersonKind, RecordKind};
+use crate::http::validate::Checks;
 
 /// A record's identity in another system, unique per organisation, so imports can upsert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -154,6 +157,20 @@ impl Person {
         }
     }
 
+    /// Who recorded something, by the `sub` kept: a user, or an intake point (whose `sub`
+    /// names the door, never the person who came through it).
+    pub fn recorder(sub: String) -> Self {
+        Self {
+            kind: if sub.starts_with(DOOR_PREFIX) {
+                PersonKind::IntakePoint
+            } else {
+                PersonKind::User
+            },
+            sub: Some(sub),
+            name: None,
+        }
+    }
+
     pub fn anonymous() -> Self {
         Self {
             kind: PersonKind::Anonymous,
@@ -171,11 +188,42 @@ impl Person {
     }
 }
 
-/// Someone who took part, by role; names are optional.
+/// Someone who took part, by role; names are optional, and a person using the service or a
+/// relative is named only with `agreed_to_be_named: true`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Participant {
     pub role: PersonRole,
     #[schema(max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    /// They agreed to be named in the record (default `false`).
+    #[serde(default)]
+    pub agreed_to_be_named: bool,
+}
+
+impl Participant {
+    /// 422 for each person using the service or relative named without their agreement.
+    pub fn check_all(checks: &mut Checks, field: &str, participants: &[Participant]) {
+        for (index, participant) in participants.iter().enumerate() {
+            checks.check(
+                participant.name.is_none()
+                    || may_be_named(participant.role, participant.agreed_to_be_named),
+                &format!("{field}[{index}].name"),
+                "a person using the service or a relative is named only with their agreement \
+                 (`agreed_to_be_named: true`); leave the name out otherwise",
+            );
+        }
+    }
+}
+
+/// How to reach someone who came through an intake point and agreed to be contacted. Shown to
+/// managers and admins only; kept only with that consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Sam", "details": "07700 900123"}))]
+pub struct Contact {
+    /// The name they gave, if any.
+    pub name: Option<String>,
+    /// A phone number or email address, as they wrote it.
+    pub details: String,
 }

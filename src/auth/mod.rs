@@ -2,6 +2,7 @@
 //! an anonymous raiser's receipt code.
 
 mod clients;
+mod intake_guard;
 mod jwt;
 mod permissions;
 mod principal;
@@ -9,6 +10,7 @@ mod receipt_guard;
 mod throttle;
 
 pub use clients::ActiveClients;
+pub use intake_guard::IntakeGuard;
 pub use jwt::{
     mint_hs256, Audience, Claims, TokenSigner, Verified, Verifier, LEEWAY_SECS, OWN_AUDIENCE,
     OWN_ISSUER,

@@ -49,6 +49,13 @@ pub enum Permission {
     ReadGovernancePacks,
     /// Record the governance meeting's review of a month's pack.
     RecordGovernanceReview,
+    /// Create, change, disable and rotate the public intake points.
+    ManageIntakePoints,
+    /// Decide on what came in through an intake point (verify feedback, approve compliments)
+    /// and publish actions as "you said, we did"; see recognitions awaiting approval.
+    ModerateSubmissions,
+    /// See the contact details someone gave through an intake point.
+    ReadContactDetails,
 }
 
 /// Whether `role` grants `permission`. Which records a permitted caller then sees is a matter of
@@ -70,7 +77,12 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         ReadAuditEvents => matches!(role, Admin | Viewer),
         RecordLearning | RecordEvidence => matches!(role, Admin | Manager | Staff | Integration),
         EditEvidence => matches!(role, Admin | Manager | Integration),
-        SelfAssess | SignOffPlans | RecordGovernanceReview => matches!(role, Admin | Manager),
+        SelfAssess
+        | SignOffPlans
+        | RecordGovernanceReview
+        | ManageIntakePoints
+        | ModerateSubmissions
+        | ReadContactDetails => matches!(role, Admin | Manager),
         ImportRecords => matches!(role, Admin | Manager | Integration),
         ExportInspectionPack => matches!(role, Admin | Manager | Viewer),
         ManagePlans => matches!(role, Admin | Manager | Integration),

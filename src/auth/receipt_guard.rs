@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use actix_web::{dev::Payload, http::header, FromRequest, HttpRequest};
 
 use crate::error::ApiError;
+use crate::http::client_address::{network, TrustedProxies};
 
 /// The receipt code a request carries as `Authorization: Receipt <code>`. Whether it opens a
 /// concern is the handler's to find out; this only reads it.
@@ -36,17 +37,6 @@ impl FromRequest for ReceiptCode {
 
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// Whom a wrong code is counted against: an IPv4 address, or an IPv6 /64 (one subscriber's
-/// network, where every address is theirs to use).
-fn bucket(address: IpAddr) -> IpAddr {
-    match address.to_canonical() {
-        IpAddr::V6(v6) => {
-            let network = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(network.into())
-        }
-        v4 => v4,
-    }
-}
 /// How many client addresses the limiter remembers at most; past it, the oldest is forgotten.
 const MAX_TRACKED: usize = 10_000;
 
@@ -57,53 +47,28 @@ const MAX_TRACKED: usize = 10_000;
 /// anyone trying hard. Kept in memory, bounded, per node; addresses are never stored or logged.
 pub struct ReceiptGuard {
     limit: u32,
-    trusted_proxies: Vec<IpAddr>,
+    proxies: TrustedProxies,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
 impl ReceiptGuard {
-    pub fn new(failures_per_minute: u32, trusted_proxies: Vec<IpAddr>) -> Self {
+    pub fn new(failures_per_minute: u32, proxies: TrustedProxies) -> Self {
         Self {
             limit: failures_per_minute,
-            trusted_proxies: trusted_proxies
-                .into_iter()
-                .map(|address| address.to_canonical())
-                .collect(),
+            proxies,
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest
-    /// address in `X-Forwarded-For` that is not one of those proxies. Only then is the header
-    /// believed: anyone can write it.
+    /// The client's address, by the trusted-proxy rule.
     pub fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let trusted = |address: &IpAddr| self.trusted_proxies.contains(&address.to_canonical());
-        let mut client = req.peer_addr().map(|address| address.ip().to_canonical())?;
-        // Read from the nearest hop back: each trusted proxy appended the address it saw; what
-        // the client itself wrote further left is not believed.
-        let hops: Vec<String> = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(|hop| hop.trim().to_owned())
-            .collect();
-        for hop in hops.iter().rev() {
-            if !trusted(&client) {
-                break;
-            }
-            match hop.parse::<IpAddr>() {
-                Ok(address) => client = address.to_canonical(),
-                Err(_) => break,
-            }
-        }
-        Some(client)
+        self.proxies.client(req)
     }
 
     /// Counts a wrong code from `client`, and answers what to tell them: 404, or 429 once the
     /// address has used up its attempts for the window.
     pub fn wrong_code(&self, client: Option<IpAddr>) -> ApiError {
-        let Some(client) = client.map(bucket) else {
+        let Some(client) = client.map(network) else {
             return ApiError::NotFound("receipt");
         };
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -150,7 +115,7 @@ mod tests {
 
     #[test]
     fn limits_wrong_codes_per_address() {
-        let guard = ReceiptGuard::new(2, Vec::new());
+        let guard = ReceiptGuard::new(2, TrustedProxies::default());
         let one = Some(IpAddr::from([127, 0, 0, 1]));
         let two = Some(IpAddr::from([127, 0, 0, 2]));
         assert!(matches!(guard.wrong_code(one), ApiError::NotFound(_)));
@@ -164,7 +129,7 @@ mod tests {
 
     #[test]
     fn remembers_a_bounded_number_of_addresses() {
-        let guard = ReceiptGuard::new(1, Vec::new());
+        let guard = ReceiptGuard::new(1, TrustedProxies::default());
         for n in 0..(MAX_TRACKED as u32 + 50) {
             guard.wrong_code(Some(IpAddr::from(n.to_be_bytes())));
         }
@@ -174,7 +139,7 @@ mod tests {
     #[test]
     fn believes_x_forwarded_for_only_from_a_trusted_proxy() {
         let proxy: IpAddr = [10, 0, 0, 1].into();
-        let guard = ReceiptGuard::new(1, vec![proxy]);
+        let guard = ReceiptGuard::new(1, TrustedProxies::new(vec![proxy]));
         let through_proxy = TestRequest::default()
             .peer_addr((proxy, 4000).into())
             .insert_header(("X-Forwarded-For", "203.0.113.9, 198.51.100.7"))
@@ -202,7 +167,7 @@ mod tests {
 
     #[test]
     fn one_ipv6_network_is_one_client() {
-        let guard = ReceiptGuard::new(1, Vec::new());
+        let guard = ReceiptGuard::new(1, TrustedProxies::default());
         let first: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let second: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         assert!(matches!(

@@ -177,10 +177,64 @@ pub struct Config {
         global = true
     )]
     pub webhook_allow_private: bool,
+    /// The scheme and host the public intake points' addresses start with, as people reach
+    /// careloop (e.g. `https://feedback.example.org`); the address of each request when unset.
+    #[arg(
+        long,
+        env = "CARELOOP_PUBLIC_URL",
+        value_name = "URL",
+        value_parser = parse_public_url,
+        global = true
+    )]
+    pub public_url: Option<String>,
+    /// Submissions each client address may make through the intake points per minute (on each
+    /// node) before 429.
+    #[arg(
+        long,
+        env = "CARELOOP_INTAKE_PER_ADDRESS_PER_MINUTE",
+        value_name = "SUBMISSIONS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub intake_per_address_per_minute: u32,
+    /// Submissions each intake point takes per minute (on each node) before 429.
+    #[arg(
+        long,
+        env = "CARELOOP_INTAKE_PER_POINT_PER_MINUTE",
+        value_name = "SUBMISSIONS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub intake_per_point_per_minute: u32,
+    /// The fewest seconds between serving an intake form and taking its submission: quicker is
+    /// a script, not a person.
+    #[arg(
+        long,
+        env = "CARELOOP_INTAKE_MIN_SECONDS",
+        value_name = "SECONDS",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u32).range(0..=600),
+        global = true
+    )]
+    pub intake_min_seconds: u32,
 }
 
 /// The shortest HS256 secret careloop accepts: the hash's own output size (RFC 7518 §3.2).
 const MIN_SECRET_BYTES: usize = 32;
+
+fn parse_public_url(url: &str) -> Result<String, String> {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(
+            "must be an http:// or https:// address, such as https://feedback.example.org"
+                .to_owned(),
+        ),
+    }
+}
 
 fn parse_database(url: &str) -> Result<DatabaseUrl, Infallible> {
     Ok(DatabaseUrl::parse(url))

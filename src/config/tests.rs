@@ -174,6 +174,10 @@ fn every_variable_has_its_name() {
             "CARELOOP_RATE_LIMIT_PER_MINUTE",
             "CARELOOP_WEBHOOK_DISABLE_AFTER_HOURS",
             "CARELOOP_WEBHOOK_ALLOW_PRIVATE",
+            "CARELOOP_PUBLIC_URL",
+            "CARELOOP_INTAKE_PER_ADDRESS_PER_MINUTE",
+            "CARELOOP_INTAKE_PER_POINT_PER_MINUTE",
+            "CARELOOP_INTAKE_MIN_SECONDS",
         ]
     );
 }
@@ -221,4 +225,15 @@ fn empty_variables_count_as_unset() {
     assert_eq!(c.body_limit, 1024 * 1024);
     // A variable with a value is still read.
     assert_eq!(c.db_pool_size, 3);
+}
+
+#[test]
+fn a_public_url_is_an_http_address() {
+    let set = config(&["--public-url", "https://feedback.example.org/"]);
+    assert_eq!(
+        set.public_url.as_deref(),
+        Some("https://feedback.example.org")
+    );
+    assert!(Config::from_args(["--public-url", "feedback.example.org"]).is_err());
+    assert!(Config::from_args(["--public-url", "ftp://feedback.example.org"]).is_err());
 }

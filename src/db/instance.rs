@@ -1,5 +1,6 @@
-//! What a database keeps about its careloop instance: the development signing secret. Kept in
-//! the database, every command that opens it (whatever its working folder) finds the same one.
+//! What a database keeps about its careloop instance: the development signing secret and the
+//! key intake forms are signed with. Kept in the database, every command and every node that
+//! opens it (whatever its working folder) finds the same ones.
 
 use diesel::prelude::*;
 
@@ -8,17 +9,32 @@ use super::{write_transaction, DbConnection};
 use crate::error::ApiResult;
 
 const DEVELOPMENT_SECRET: &str = "development_jwt_secret";
+const INTAKE_FORM_SECRET: &str = "intake_form_secret";
 
 /// The development secret, made on first use.
 pub fn development_secret(conn: &mut DbConnection) -> ApiResult<String> {
+    secret_named(conn, DEVELOPMENT_SECRET)
+}
+
+/// The key intake forms' tokens are signed with, made on first use.
+pub fn intake_form_secret(conn: &mut DbConnection) -> ApiResult<String> {
+    secret_named(conn, INTAKE_FORM_SECRET)
+}
+
+fn secret_named(conn: &mut DbConnection, name: &str) -> ApiResult<String> {
     write_transaction(conn, |conn| {
-        if let Some(secret) = stored_development_secret(conn)? {
+        let stored = instance_secrets::table
+            .filter(instance_secrets::name.eq(name))
+            .select(instance_secrets::secret)
+            .first(conn)
+            .optional()?;
+        if let Some(secret) = stored {
             return Ok(secret);
         }
         let secret = hex::encode(rand::random::<[u8; 32]>());
         diesel::insert_into(instance_secrets::table)
             .values((
-                instance_secrets::name.eq(DEVELOPMENT_SECRET),
+                instance_secrets::name.eq(name),
                 instance_secrets::secret.eq(&secret),
             ))
             .execute(conn)?;

@@ -55,6 +55,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contact -> Nullable<Text>,
     }
 }
 
@@ -157,6 +158,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        verification -> Text,
+        contact -> Nullable<Text>,
     }
 }
 
@@ -243,6 +246,9 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        you_said -> Nullable<Text>,
+        we_did -> Nullable<Text>,
+        published_at -> Nullable<Timestamp>,
     }
 }
 
@@ -258,6 +264,7 @@ diesel::table! {
         priority_to -> Nullable<Text>,
         reviewed_by -> Text,
         created_at -> Timestamp,
+        participants -> Text,
     }
 }
 
@@ -278,6 +285,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        approval -> Text,
+        from_name -> Nullable<Text>,
     }
 }
 
@@ -423,3 +432,25 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    intake_points (id) {
+        id -> Text,
+        organisation_id -> Text,
+        location_id -> Text,
+        slug -> Text,
+        title -> Text,
+        welcome -> Text,
+        kinds -> Text,
+        enabled -> Bool,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(intake_points -> locations (location_id));
+diesel::joinable!(intake_points -> organisations (organisation_id));
+diesel::allow_tables_to_appear_in_same_query!(intake_points, locations);
+diesel::allow_tables_to_appear_in_same_query!(intake_points, organisations);

@@ -38,7 +38,8 @@ text_enum!(
 
 impl ChangeType {
     /// The feed's kind of record for an audited one; `None` for what the feed leaves out
-    /// (machine clients and webhook endpoints, which only admins see).
+    /// (machine clients, webhook endpoints and intake points, which only admins and managers
+    /// see).
     pub fn of(resource: AuditResource) -> Option<Self> {
         Some(match resource {
             AuditResource::Organisation => Self::Organisation,
@@ -51,7 +52,9 @@ impl ChangeType {
             AuditResource::Action => Self::Action,
             AuditResource::Recognition => Self::Recognition,
             AuditResource::SelfAssessment => Self::SelfAssessment,
-            AuditResource::ApiClient | AuditResource::Webhook => return None,
+            AuditResource::ApiClient | AuditResource::Webhook | AuditResource::IntakePoint => {
+                return None
+            }
         })
     }
 }

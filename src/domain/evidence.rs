@@ -20,6 +20,15 @@ text_enum!(
 );
 
 text_enum!(
+    /// Whether a manager has looked at a piece of evidence: what came in through a public intake
+    /// point is `unverified` until one has; what an account recorded is `verified`.
+    Verification {
+        Verified => "verified",
+        Unverified => "unverified",
+    }
+);
+
+text_enum!(
     /// Whether a metric meets its target by reaching it or by staying under it.
     MetricDirection {
         /// Higher is better: met when value ≥ target (an audit score).

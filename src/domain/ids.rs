@@ -152,6 +152,7 @@ pub mod kinds {
     pub enum Webhook {}
     pub enum WebhookDelivery {}
     pub enum Import {}
+    pub enum IntakePoint {}
     /// Any kind: a link's or a tag's record, whose kind is kept beside it.
     pub enum AnyRecord {}
 }
@@ -172,6 +173,7 @@ pub type ApiClientId = Id<kinds::ApiClient>;
 pub type WebhookId = Id<kinds::Webhook>;
 pub type DeliveryId = Id<kinds::WebhookDelivery>;
 pub type ImportId = Id<kinds::Import>;
+pub type IntakePointId = Id<kinds::IntakePoint>;
 pub type RecordId = Id<kinds::AnyRecord>;
 
 #[cfg(test)]

@@ -69,6 +69,16 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Whether a recognition may be shown: a compliment that came in through a public intake
+    /// point waits for a manager's approval; what an account records is approved.
+    Approval {
+        Approved => "approved",
+        AwaitingApproval => "awaiting_approval",
+        Declined => "declined",
+    }
+);
+
 impl PlanStatus {
     pub fn allowed_next(self) -> &'static [PlanStatus] {
         use PlanStatus::*;

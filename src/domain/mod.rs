@@ -10,6 +10,7 @@ pub mod ids;
 pub mod import;
 pub mod improvement;
 pub mod insights;
+pub mod intake;
 pub mod learning;
 pub mod location;
 pub mod receipt;
@@ -89,6 +90,8 @@ text_enum!(
         PersonUsingService => "person_using_service",
         Relative => "relative",
         Professional => "professional",
+        /// Someone who preferred not to say (feedback and compliments through an intake point).
+        NotSaid => "not_said",
     }
 );
 
@@ -101,6 +104,8 @@ text_enum!(
         Anonymous => "anonymous",
         /// careloop itself (the command line, first-run data).
         System => "system",
+        /// Someone through a public intake point: `sub` names the intake point, never the person.
+        IntakePoint => "intake_point",
     }
 );
 
@@ -141,6 +146,8 @@ text_enum!(
         ApiClient => "api_client",
         /// A webhook endpoint (not in the change feed either).
         Webhook => "webhook",
+        /// An intake point (not in the change feed: only managers and admins see them).
+        IntakePoint => "intake_point",
     }
 );
 

@@ -63,6 +63,11 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     ),
     ("revoked", 409, "the machine client is revoked"),
     (
+        "not_done",
+        409,
+        "only a done action is published on \"you said, we did\"",
+    ),
+    (
         "cursor_expired",
         410,
         "the cursor is older than the changes kept; resynchronise with the lists, then read \

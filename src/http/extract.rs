@@ -67,18 +67,13 @@ impl<T: 'static> FromRequest for Json<T> {
         let operation = Operation::of(req);
         let is_json = matches!(req.mime_type(), Ok(Some(mime))
             if mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON));
-        let limit = req.app_data::<BodyLimit>().map_or(256 * 1024, |l| l.0);
-        let bytes = web::Bytes::from_request(req, payload);
+        let bytes = read_body(req, payload);
         Box::pin(async move {
             let sent = match bytes.await {
                 _ if !is_json => Err(ApiError::UnsupportedMediaType(
                     "the body must be application/json".to_owned(),
                 )),
-                Ok(bytes) => Ok(bytes),
-                Err(error) => Err(match error.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
-                    _ => ApiError::bad_request("unreadable_body", "the body could not be read"),
-                }),
+                read => read,
             };
             Ok(Self {
                 sent,
@@ -86,6 +81,99 @@ impl<T: 'static> FromRequest for Json<T> {
                 record: PhantomData,
             })
         })
+    }
+}
+
+/// How a body came: as JSON (an app) or form-encoded (an HTML form in a browser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    Json,
+    Form,
+}
+
+/// A body sent as JSON (an app) or as an HTML form (`application/x-www-form-urlencoded`), read
+/// by [`JsonOrForm::read`] against the operation's one schema either way.
+pub struct JsonOrForm {
+    pub format: BodyFormat,
+    sent: ApiResult<web::Bytes>,
+    operation: Operation,
+}
+
+/// A body as read, and every field of it that breaks the operation's schema: a handler that
+/// answers a form with the form again wants both (the person's answers, and what is wrong).
+pub struct Sent {
+    /// A JSON object; a form's fields each read as their declared type where they are one.
+    pub value: Value,
+    pub errors: Vec<FieldError>,
+}
+
+impl JsonOrForm {
+    /// The body and its errors; `Err` only when it cannot be read at all (not JSON or a form,
+    /// too large, malformed JSON).
+    pub fn read(self) -> ApiResult<Sent> {
+        let bytes = self.sent?;
+        let (method, pattern) = (&self.operation.method, &self.operation.pattern);
+        Ok(match self.format {
+            BodyFormat::Json => {
+                let value: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
+                let errors = contract().check_body(method, pattern, &value);
+                Sent { value, errors }
+            }
+            BodyFormat::Form => {
+                let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                    .map_err(|_| ApiError::field("body", "is not a form-encoded body"))?;
+                let (value, errors) = contract().read_form(method, pattern, pairs);
+                Sent { value, errors }
+            }
+        })
+    }
+}
+
+impl FromRequest for JsonOrForm {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let operation = Operation::of(req);
+        let format = match req.mime_type() {
+            Ok(Some(mime)) if mime.subtype() == mime::WWW_FORM_URLENCODED => Some(BodyFormat::Form),
+            Ok(Some(mime)) if mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON) => {
+                Some(BodyFormat::Json)
+            }
+            _ => None,
+        };
+        let bytes = read_body(req, payload);
+        Box::pin(async move {
+            let sent = match format {
+                None => Err(ApiError::UnsupportedMediaType(
+                    "the body must be application/json or application/x-www-form-urlencoded"
+                        .to_owned(),
+                )),
+                Some(_) => bytes.await,
+            };
+            Ok(Self {
+                format: format.unwrap_or(BodyFormat::Json),
+                sent,
+                operation,
+            })
+        })
+    }
+}
+
+/// The request's body, up to the body limit: 413 past it.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = ApiResult<web::Bytes>> {
+    let limit = req.app_data::<BodyLimit>().map_or(256 * 1024, |l| l.0);
+    let bytes = web::Bytes::from_request(req, payload);
+    async move {
+        bytes
+            .await
+            .map_err(|error| match error.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
+                _ => ApiError::bad_request("unreadable_body", "the body could not be read"),
+            })
     }
 }
 

@@ -1,5 +1,6 @@
 //! HTTP helpers every resource shares, one file per job.
 
+pub mod client_address;
 pub mod deprecation;
 pub mod export;
 pub mod extract;

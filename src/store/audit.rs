@@ -10,6 +10,7 @@ use crate::db::schema::audit_events;
 use crate::db::{insert_all, DbConnection};
 use crate::domain::change::ChangeType;
 use crate::domain::ids::{kinds, Id};
+use crate::domain::intake::DOOR_PREFIX;
 use crate::domain::{end_of_hour, hour_of, now, AuditAction, AuditResource, PersonKind};
 use crate::error::{ApiError, ApiResult};
 use crate::store::changes;
@@ -57,6 +58,9 @@ impl Actor<'_> {
     /// Who the actor is, as the trail keeps it: a kind, and a user's `sub` (empty for the others).
     fn who(&self) -> (PersonKind, &str) {
         match self {
+            Actor::Caller(principal) if principal.sub.starts_with(DOOR_PREFIX) => {
+                (PersonKind::IntakePoint, &principal.sub)
+            }
             Actor::Caller(principal) => (PersonKind::User, &principal.sub),
             Actor::Anonymous => (PersonKind::Anonymous, ""),
             Actor::System => (PersonKind::System, ""),

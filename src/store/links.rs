@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use diesel::dsl::{Eq, Filter, Select};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -12,7 +13,7 @@ use crate::db::schema::{
     concerns, evidence, improvement_plans, learning_events, plan_actions,
     quality_statement_tags as tags, recognitions, record_links as links,
 };
-use crate::db::{insert_all, DbConnection};
+use crate::db::{insert_all, Backend, DbConnection};
 use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::{ApiError, ApiResult};
@@ -104,6 +105,54 @@ pub fn tagged(kind: RecordKind, statement: &str) -> TaggedIds {
         .select(tags::record_id)
 }
 
+/// Which way links are read: out from a record to what it links to, or in to it from what
+/// links to it (an action and the feedback, compliments and concerns it came from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    Out,
+    In,
+}
+
+type Condition = Box<dyn BoxableExpression<links::table, Backend, SqlType = Bool>>;
+type End = Box<dyn BoxableExpression<links::table, Backend, SqlType = Text>>;
+
+impl Way {
+    /// The links of records of `kind` among `ids`, read this way, to records of `other`.
+    fn of(self, kind: RecordKind, ids: &[RecordId], other: RecordKind) -> Condition {
+        let ids = ids.to_vec();
+        match self {
+            Way::Out => Box::new(
+                links::from_type
+                    .eq(kind)
+                    .and(links::from_id.eq_any(ids))
+                    .and(links::to_type.eq(other)),
+            ),
+            Way::In => Box::new(
+                links::to_type
+                    .eq(kind)
+                    .and(links::to_id.eq_any(ids))
+                    .and(links::from_type.eq(other)),
+            ),
+        }
+    }
+
+    /// The record's own end of a link, read this way.
+    fn near(self) -> End {
+        match self {
+            Way::Out => Box::new(links::from_id),
+            Way::In => Box::new(links::to_id),
+        }
+    }
+
+    /// The other end.
+    fn far(self) -> End {
+        match self {
+            Way::Out => Box::new(links::to_id),
+            Way::In => Box::new(links::from_id),
+        }
+    }
+}
+
 /// Replaces the links from a record to the records of one kind the caller may see. Links to
 /// records they may not see were never shown to them, so they stay as they are.
 pub fn set_links(
@@ -113,22 +162,40 @@ pub fn set_links(
     to_kind: RecordKind,
     to_ids: &[Uuid],
 ) -> ApiResult<()> {
-    let from_here = links::table
-        .filter(links::from_type.eq(from.0))
-        .filter(links::from_id.eq(from.1))
-        .filter(links::to_type.eq(to_kind));
-    let existing: Vec<RecordId> = from_here.select(links::to_id).load(conn)?;
-    let shown = visibility::visible_ids(conn, principal, to_kind, &existing)?;
+    set_links_way(conn, principal, Way::Out, from, to_kind, to_ids)
+}
+
+/// Replaces a record's links, read `way`, with records of `other_kind` the caller may see (the
+/// others stay as they are).
+pub fn set_links_way(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    way: Way,
+    record: (RecordKind, RecordId),
+    other_kind: RecordKind,
+    other_ids: &[Uuid],
+) -> ApiResult<()> {
+    let here = || way.of(record.0, &[record.1], other_kind);
+    let existing: Vec<RecordId> = links::table.filter(here()).select(way.far()).load(conn)?;
+    let shown = visibility::visible_ids(conn, principal, other_kind, &existing)?;
     let hidden: Vec<RecordId> = existing
         .into_iter()
         .filter(|id| !shown.contains(id))
         .collect();
-    diesel::delete(from_here.filter(links::to_id.ne_all(hidden.clone()))).execute(conn)?;
-    let mut unique: Vec<RecordId> = to_ids.iter().copied().map(RecordId::from).collect();
+    let kept: Condition = match way {
+        Way::Out => Box::new(links::to_id.eq_any(hidden.clone())),
+        Way::In => Box::new(links::from_id.eq_any(hidden.clone())),
+    };
+    diesel::delete(links::table.filter(here()).filter(diesel::dsl::not(kept))).execute(conn)?;
+    let mut unique: Vec<RecordId> = other_ids.iter().copied().map(RecordId::from).collect();
     unique.sort();
     unique.dedup();
-    for to in unique.into_iter().filter(|id| !hidden.contains(id)) {
-        add_link(conn, &principal.organisation_id, from, (to_kind, to))?;
+    for other in unique.into_iter().filter(|id| !hidden.contains(id)) {
+        let (from, to) = match way {
+            Way::Out => (record, (other_kind, other)),
+            Way::In => ((other_kind, other), record),
+        };
+        add_link(conn, &principal.organisation_id, from, to)?;
     }
     Ok(())
 }
@@ -161,19 +228,30 @@ pub fn links_of(
     from_ids: &[RecordId],
     to_kind: RecordKind,
 ) -> ApiResult<HashMap<RecordId, Vec<Uuid>>> {
-    let rows: Vec<(RecordId, RecordId)> = links::table
-        .filter(links::from_type.eq(from_kind))
-        .filter(links::from_id.eq_any(from_ids))
-        .filter(links::to_type.eq(to_kind))
-        .select((links::from_id, links::to_id))
-        .order((links::from_id, links::to_id))
+    links_way(conn, principal, Way::Out, from_kind, from_ids, to_kind)
+}
+
+/// For each of several records of a kind, the records of `other_kind` at the other end of its
+/// links read `way`, among those the caller may see.
+pub fn links_way(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    way: Way,
+    kind: RecordKind,
+    ids: &[RecordId],
+    other_kind: RecordKind,
+) -> ApiResult<HashMap<RecordId, Vec<Uuid>>> {
+    let mut rows: Vec<(RecordId, RecordId)> = links::table
+        .filter(way.of(kind, ids, other_kind))
+        .select((way.near(), way.far()))
         .load(conn)?;
-    let targets: Vec<RecordId> = rows.iter().map(|&(_, to)| to).collect();
-    let seen = visibility::visible_ids(conn, principal, to_kind, &targets)?;
+    rows.sort();
+    let others: Vec<RecordId> = rows.iter().map(|&(_, other)| other).collect();
+    let seen = visibility::visible_ids(conn, principal, other_kind, &others)?;
     let rows = rows
         .into_iter()
-        .filter(|(_, to)| seen.contains(to))
-        .map(|(from, to)| (from, to.uuid()))
+        .filter(|(_, other)| seen.contains(other))
+        .map(|(near, other)| (near, other.uuid()))
         .collect();
     Ok(group(rows))
 }

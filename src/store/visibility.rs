@@ -17,11 +17,13 @@ use diesel::sql_types::{Bool, Nullable};
 use crate::auth::{Permission, Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::{
-    api_clients, concern_updates, concerns, evidence, imports, improvement_plans, learning_events,
-    locations, plan_actions, quality_statement_tags, recognitions, self_assessments, webhooks,
+    api_clients, concern_updates, concerns, evidence, imports, improvement_plans, intake_points,
+    learning_events, locations, plan_actions, plan_reviews, quality_statement_tags, recognitions,
+    self_assessments, webhooks,
 };
 use crate::db::{Backend, DbConnection};
 use crate::domain::ids::{LocationId, RecordId};
+use crate::domain::improvement::{ActionStatus, Approval};
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
 
@@ -142,6 +144,15 @@ pub fn plans(principal: &Principal) -> improvement_plans::BoxedQuery<'static, Ba
         .into_boxed()
 }
 
+/// Plan reviews with their plans: the source a review's rule is a condition on.
+pub type ReviewsWithPlans =
+    diesel::dsl::InnerJoinQuerySource<plan_reviews::table, improvement_plans::table>;
+
+/// The plan reviews the caller may see: those of the plans they may see.
+pub fn plan_review_rule(principal: &Principal) -> Rule<ReviewsWithPlans> {
+    in_reach!(improvement_plans, location_id, principal, ReviewsWithPlans)
+}
+
 /// Actions with their plans: the source an action's rule is a condition on.
 pub type ActionsWithPlans =
     diesel::dsl::InnerJoinQuerySource<plan_actions::table, improvement_plans::table>;
@@ -163,9 +174,38 @@ macro_rules! actions {
 }
 pub(crate) use actions;
 
+/// Recognitions in reach; one that came in through a public intake point and is not yet
+/// approved (or was declined) only to the managers and admins who decide on it.
+pub fn recognition_rule(principal: &Principal) -> Rule<recognitions::table> {
+    let reach = in_reach!(recognitions, location_id, principal);
+    if principal.may(Permission::ModerateSubmissions) {
+        reach
+    } else {
+        Box::new(reach.and(recognitions::approval.eq(Approval::Approved).nullable()))
+    }
+}
+
 pub fn recognitions(principal: &Principal) -> recognitions::BoxedQuery<'static, Backend> {
     recognitions::table
-        .filter(in_reach!(recognitions, location_id, principal))
+        .filter(recognition_rule(principal))
+        .into_boxed()
+}
+
+/// What the public sees of a location's actions on an intake point's "you said, we did" page:
+/// only the done actions a manager published, of the plans at that location.
+pub fn published_action_rule(location: LocationId) -> Rule<ActionsWithPlans> {
+    Box::new(
+        improvement_plans::location_id
+            .eq(location)
+            .and(plan_actions::published_at.is_not_null())
+            .and(plan_actions::status.eq(ActionStatus::Done)),
+    )
+}
+
+/// Intake points at the locations in the caller's reach.
+pub fn intake_points(principal: &Principal) -> intake_points::BoxedQuery<'static, Backend> {
+    intake_points::table
+        .filter(in_reach!(intake_points, location_id, principal))
         .into_boxed()
 }
 
@@ -285,6 +325,14 @@ pub fn visible_audit_subjects(
             .select((webhooks::id, webhooks::location_ids))
             .load(conn)?;
         add("webhook", managed_ids(principal, endpoints, reach));
+    }
+    // An intake point's events to who may manage it, at a location in their reach.
+    if principal.may(Permission::ManageIntakePoints) {
+        let doors: Vec<RecordId> = intake_points(principal)
+            .filter(intake_points::id.eq_any(ids_of("intake_point")))
+            .select(intake_points::id)
+            .load(conn)?;
+        add("intake_point", doors);
     }
     let records: Vec<(RecordKind, RecordId)> = subjects
         .iter()

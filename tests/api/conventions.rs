@@ -132,8 +132,8 @@ fn every_operation_is_documented_with_errors_and_security() {
     // The whole API. permissions.rs ties each operation to a row of its table (or to the
     // token-free list) and `the_app_serves_exactly_the_documented_methods_of_each_path` to a
     // route, so a new route changes these numbers along with its row.
-    assert_eq!(spec["paths"].as_object().unwrap().len(), 71);
-    assert_eq!(operations(spec).count(), 96);
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 80);
+    assert_eq!(operations(spec).count(), 109);
     for (method, path, operation) in operations(spec) {
         let responses = operation["responses"].as_object().unwrap();
         assert!(
@@ -161,6 +161,10 @@ fn every_operation_is_documented_with_errors_and_security() {
                 success["headers"]["Cache-Control"].is_object(),
                 "{method} {path} does not say no-store"
             );
+        } else if path.starts_with("/v1/public/") {
+            // The public front door's JSON: no token, so no 401 or 403.
+            assert_eq!(security(spec, operation), &json!([]), "{method} {path}");
+            assert!(!responses.contains_key("401"), "{method} {path} has 401");
         } else if path.starts_with("/v1/") {
             assert!(responses.contains_key("401"), "{method} {path} lacks 401");
             assert!(responses.contains_key("403"), "{method} {path} lacks 403");
@@ -185,10 +189,18 @@ fn every_operation_is_documented_with_errors_and_security() {
             );
         }
         // A write takes a body, but for a command on a record that needs no more than its
-        // path (rotating a secret, revoking a client, retrying a delivery, sending a test).
-        let command = ["/rotate-secret", "/revoke", "/retry", "/test"]
-            .iter()
-            .any(|c| path.ends_with(c));
+        // path (rotating a secret or a slug, revoking a client, retrying a delivery, sending a
+        // test, verifying evidence).
+        let command = [
+            "/rotate-secret",
+            "/revoke",
+            "/retry",
+            "/test",
+            "/slug",
+            "/verification",
+        ]
+        .iter()
+        .any(|c| path.ends_with(c));
         if ["POST", "PATCH", "PUT"].contains(&method.as_str()) && !command {
             assert!(
                 operation["requestBody"].is_object(),
@@ -290,7 +302,8 @@ async fn who_may_act_is_decided_before_what_they_sent() {
         .partition(|(_, _, operation)| takes_a_token(document, operation));
     // Every write but the anonymous raiser's message, whose receipt code is the credential,
     // a machine client's token request, whose client secret is, and the dashboard's sign-in,
-    // which exists only in development mode (loopback only, no key configured).
+    // which exists only in development mode (loopback only, no key configured), and the public
+    // intake points' doors, whose form token binds a submission to a form they served.
     let token_free: Vec<_> = token_free
         .iter()
         .map(|(method, path, _)| format!("{method} {path}"))
@@ -299,6 +312,7 @@ async fn who_may_act_is_decided_before_what_they_sent() {
         token_free,
         [
             "POST /dashboard/sign-in",
+            "POST /i/{slug}",
             "POST /oauth/token",
             "POST /v1/receipt/messages"
         ]
@@ -518,7 +532,12 @@ async fn numbers_and_shapes_are_read_as_the_schema_reads_them() {
 /// parameter is named for what it identifies.
 #[test]
 fn operation_ids_and_path_parameters_follow_one_style() {
-    const VERBS: [&str; 16] = [
+    const VERBS: [&str; 21] = [
+        "submit",
+        "verify",
+        "decide",
+        "publish",
+        "unpublish",
         "list",
         "delete",
         "retry",
@@ -547,7 +566,7 @@ fn operation_ids_and_path_parameters_follow_one_style() {
         for segment in path.split('/').filter(|s| s.starts_with('{')) {
             let name = segment.trim_matches(|c| c == '{' || c == '}');
             assert!(
-                name.ends_with("_id") || name == "metric_name" || name == "month",
+                name.ends_with("_id") || ["metric_name", "month", "slug"].contains(&name),
                 "{method} {path}: {{{name}}} does not say what it identifies"
             );
         }

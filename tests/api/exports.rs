@@ -233,7 +233,7 @@ async fn an_export_edited_in_a_spreadsheet_imports_back_changing_only_the_edit()
             json!([
             {"title": "Medicines", "objective": "No missed signatures", "owner": {"sub": "manager-1", "name": "Alex"},
              "priority": "high", "review_cadence": "monthly", "co_produced": true,
-             "involved": [{"role": "relative", "name": "Jo"}],
+             "involved": [{"role": "relative", "name": "Jo", "agreed_to_be_named": true}],
              "actions": [{"description": "Retrain", "due_on": "2026-12-31", "owner": {"sub": "manager-1"}}]},
             {"title": "Falls", "objective": "Fewer falls", "owner": {"sub": "manager-1"},
              "priority": "medium", "review_cadence": "quarterly"}]),

@@ -12,10 +12,11 @@ use actix_web::http::{header::HeaderMap, Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use careloop::app::build_app;
-use careloop::auth::ReceiptGuard;
 use careloop::auth::{mint_hs256, Audience, Claims, RateLimiter, Role, TokenSigner, Verifier};
+use careloop::auth::{IntakeGuard, ReceiptGuard};
 use careloop::db::{DatabaseUrl, Db, DbConnection};
 use careloop::domain::framework::Catalogue;
+use careloop::http::client_address::TrustedProxies;
 use careloop::state::AppState;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
@@ -177,6 +178,22 @@ pub fn test_signer() -> TokenSigner {
     }
 }
 
+/// The intake points' limits of a test app: the fewest seconds to fill a form in, and
+/// submissions per client address and per door per minute.
+#[derive(Debug, Clone, Copy)]
+pub struct IntakeLimits {
+    pub min_seconds: u32,
+    pub per_address: u32,
+    pub per_point: u32,
+}
+
+/// The usual test app takes a form as soon as it is served, and never limits submissions.
+pub const INTAKE_LIMITS: IntakeLimits = IntakeLimits {
+    min_seconds: 0,
+    per_address: 1_000_000,
+    per_point: 1_000_000,
+};
+
 /// Requests a subject may make per minute in the tests: enough never to matter but where a
 /// test lowers it.
 pub const RATE_LIMIT: u32 = 1_000_000;
@@ -208,19 +225,33 @@ impl TestApp {
         rate_limit: u32,
         webhooks_allow_private: bool,
     ) -> Self {
-        Self::build_in(verifier, signer, rate_limit, webhooks_allow_private, false).await
+        Self::build_in(
+            verifier,
+            signer,
+            (rate_limit, INTAKE_LIMITS),
+            webhooks_allow_private,
+            false,
+        )
+        .await
+    }
+
+    /// The usual app with the intake points' limits (`CARELOOP_INTAKE_*`) set.
+    pub async fn with_intake_limits(limits: IntakeLimits) -> Self {
+        let verifier = test_verifier().with_secret(SECRET);
+        Self::build_in(verifier, test_signer(), (RATE_LIMIT, limits), true, false).await
     }
 
     /// The usual app in development mode: the dashboard's development sign-in works.
     pub async fn development() -> Self {
         let verifier = test_verifier().with_secret(SECRET);
-        Self::build_in(verifier, test_signer(), RATE_LIMIT, true, true).await
+        let limits = (RATE_LIMIT, INTAKE_LIMITS);
+        Self::build_in(verifier, test_signer(), limits, true, true).await
     }
 
     async fn build_in(
         verifier: Verifier,
         signer: TokenSigner,
-        rate_limit: u32,
+        (rate_limit, intake): (u32, IntakeLimits),
         webhooks_allow_private: bool,
         development: bool,
     ) -> Self {
@@ -237,7 +268,14 @@ impl TestApp {
             clients: Default::default(),
             limiter: RateLimiter::new(rate_limit),
             webhooks_allow_private,
-            receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS, Vec::new()),
+            receipts: ReceiptGuard::new(RECEIPT_ATTEMPTS, TrustedProxies::default()),
+            intake: IntakeGuard::new(
+                b"the intake form key of the tests, 32 bytes or more".to_vec(),
+                intake.min_seconds,
+                (intake.per_address, intake.per_point),
+                TrustedProxies::default(),
+            ),
+            public_url: None,
             import_max_bytes: IMPORT_MAX_BYTES,
             catalogue: Catalogue::load(Some(std::path::Path::new(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -389,6 +427,10 @@ impl TestApp {
             .await
     }
 
+    pub async fn delete(&self, token: &str, path: &str) -> Response {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
     pub async fn put(&self, token: &str, path: &str, body: Value) -> Response {
         self.call(Method::PUT, path, Some(token), Some(body)).await
     }
@@ -446,6 +488,33 @@ impl TestApp {
             Some(body),
         )
         .await
+    }
+
+    /// Opens an intake point at the first location taking `kinds`, as the manager.
+    pub async fn intake_point(&self, kinds: &[&str]) -> Response {
+        self.post(
+            &self.manager,
+            "/v1/intake-points",
+            json!({"location_id": self.location, "kinds": kinds, "title": "Tell us how we are doing",
+                   "welcome": "We read every message. You do not have to give your name."}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// The form token a door serves an app (`GET /i/{slug}` as JSON), without a token.
+    pub async fn form_token(&self, slug: &str) -> String {
+        let request = Self::request(Method::GET, &format!("/i/{slug}"), None)
+            .insert_header(("Accept", "application/json"));
+        let form = self.send(request).await.expect(200);
+        form.body["form_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Submits `body` as JSON through the door `slug`, with a fresh form token, without a token.
+    pub async fn submit(&self, slug: &str, mut body: Value) -> Response {
+        body["form_token"] = json!(self.form_token(slug).await);
+        self.call(Method::POST, &format!("/i/{slug}"), None, Some(body))
+            .await
     }
 
     /// Raises a plain concern as `token` and answers its id.

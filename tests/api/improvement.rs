@@ -87,7 +87,7 @@ async fn a_plan_lives_from_draft_to_completion() {
     assert_eq!(draft.body["co_produced"], true);
     assert_eq!(
         draft.body["involved"],
-        json!([{"role": "relative", "name": null}])
+        json!([{"role": "relative", "name": null, "agreed_to_be_named": false}])
     );
 
     let illegal = move_plan(&app, &id, json!({"to": "completed"}))

@@ -48,7 +48,7 @@ async fn a_governance_review_is_recorded_with_its_links() {
     assert_eq!(created.body["kind"], "governance_review");
     assert_eq!(
         created.body["participants"][1],
-        json!({"role": "relative", "name": null})
+        json!({"role": "relative", "name": null, "agreed_to_be_named": false})
     );
     assert_eq!(
         created.body["shared_via"],

@@ -17,6 +17,7 @@ mod helpers;
 mod imports;
 mod improvement;
 mod insights;
+mod intake;
 mod learning;
 mod lists;
 mod locations;

@@ -42,6 +42,10 @@ async fn records(app: &TestApp) -> Vec<(&'static str, String)> {
             "/v1/webhooks/{webhook_id}",
             format!("/v1/webhooks/{}", scene.webhook),
         ),
+        (
+            "/v1/intake-points/{intake_point_id}",
+            format!("/v1/intake-points/{}", scene.intake_point),
+        ),
     ]
 }
 

@@ -27,7 +27,11 @@ const TOKEN_FREE: &[(&str, &str)] = &[
     ("POST", "/dashboard/sign-in"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
+    ("GET", "/i/{slug}"),
+    ("POST", "/i/{slug}"),
+    ("GET", "/i/{slug}/you-said-we-did"),
     ("POST", "/oauth/token"),
+    ("GET", "/v1/public/you-said-we-did"),
     ("GET", "/v1/receipt"),
     ("GET", "/v1/receipt/messages"),
     ("POST", "/v1/receipt/messages"),
@@ -188,7 +192,92 @@ async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
         .await
         .expect(201)
         .id();
+    let done = app
+        .post(
+            &app.manager,
+            &format!("/v1/improvement-plans/{plan}/actions"),
+            json!({"description": "Warmer lounge", "owner": {"sub": "user-manager"}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    for step in [
+        json!({"to": "in_progress"}),
+        json!({"to": "done", "completion_note": "Fitted"}),
+    ] {
+        app.post(
+            &app.manager,
+            &format!("/v1/improvement-plans/{plan}/actions/{done}/transitions"),
+            step,
+        )
+        .await
+        .expect(200);
+    }
+    let door_body = json!({"location_id": location, "kinds": ["feedback"], "title": "Tell us",
+                           "welcome": "We read every message."});
+    let door = app
+        .post(&app.manager, "/v1/intake-points", door_body.clone())
+        .await
+        .expect(201)
+        .id();
     vec![
+        endpoint(
+            Method::POST,
+            "/v1/intake-points",
+            &[],
+            Some(door_body),
+            &[Admin, Manager],
+        ),
+        endpoint(Method::GET, "/v1/intake-points", &[], None, &[Admin, Manager]),
+        endpoint(
+            Method::GET,
+            "/v1/intake-points/{intake_point_id}",
+            &[&door],
+            None,
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::PATCH,
+            "/v1/intake-points/{intake_point_id}",
+            &[&door],
+            Some(json!({"title": "Tell us how we are doing"})),
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/intake-points/{intake_point_id}/slug",
+            &[&door],
+            None,
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/evidence/{evidence_id}/verification",
+            &[&evidence],
+            None,
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/recognitions/{recognition_id}/approval",
+            &[&recognition],
+            Some(json!({"decision": "approved"})),
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::PUT,
+            "/v1/improvement-plans/{plan_id}/actions/{action_id}/publication",
+            &[&plan, &done],
+            Some(json!({"you_said": "The lounge is cold", "we_did": "New radiators"})),
+            &[Admin, Manager],
+        ),
+        endpoint(
+            Method::DELETE,
+            "/v1/improvement-plans/{plan_id}/actions/{action_id}/publication",
+            &[&plan, &done],
+            None,
+            &[Admin, Manager],
+        ),
         endpoint(
             Method::POST,
             "/v1/improvement-plans",

@@ -32,6 +32,18 @@ pub struct Scene {
     pub delivery: String,
     /// An import by the concern's raiser whose report names the concern.
     pub import: String,
+    /// An intake point at the concern's location, and its slug.
+    pub intake_point: String,
+    pub slug: String,
+    /// A compliment through it, awaiting approval (managers' and admins' alone until then).
+    pub compliment: String,
+}
+
+impl Scene {
+    /// Strings that must never reach a caller who may not see the concern.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
 }
 
 pub async fn scene(app: &TestApp) -> Scene {
@@ -178,9 +190,51 @@ pub async fn scene(app: &TestApp) -> Scene {
         import.body
     );
     let import = import.id();
+    // Through a public door: a compliment awaiting approval, and feedback and a concern with
+    // contact details; only managers and admins see those, and the compliment until approved.
+    let door = app
+        .intake_point(&["feedback", "compliment", "concern"])
+        .await;
+    let (intake_point, slug) = (door.id(), door.body["slug"].as_str().unwrap().to_owned());
+    let giver = format!("Giver {unique}");
+    let contact = format!("07700 {unique}");
+    app.submit(
+        &slug,
+        json!({"kind": "compliment", "for_whom": "Night team",
+                             "message": "Kind to Dad", "name": giver}),
+    )
+    .await
+    .expect(202);
+    for submission in [
+        json!({"kind": "feedback", "respondent": "relative_or_friend", "experience": "poor",
+               "contact_details": contact, "consent_to_contact": true}),
+        json!({"kind": "concern", "title": "Cold at night", "description": "The lounge is cold",
+               "category": "environment", "contact_details": contact, "consent_to_contact": true}),
+    ] {
+        app.submit(&slug, submission).await.expect(202);
+    }
+    let compliment = app
+        .get(&app.manager, "/v1/recognitions?approval=awaiting_approval")
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Scene {
-        secrets: vec![concern.clone(), update.clone(), title, sub, name, external],
+        secrets: vec![
+            concern.clone(),
+            update.clone(),
+            title,
+            sub,
+            name,
+            external,
+            compliment.clone(),
+            giver,
+            contact,
+        ],
         at_location: vec![
+            intake_point.clone(),
             learning.clone(),
             evidence.clone(),
             plan.clone(),
@@ -201,6 +255,9 @@ pub async fn scene(app: &TestApp) -> Scene {
         webhook,
         delivery,
         import,
+        intake_point,
+        slug,
+        compliment,
     }
 }
 
@@ -232,6 +289,8 @@ pub fn fill(path: &str, scene: &Scene, app: &TestApp) -> String {
         .replace("{webhook_id}", &scene.webhook)
         .replace("{delivery_id}", &scene.delivery)
         .replace("{import_id}", &scene.import)
+        .replace("{intake_point_id}", &scene.intake_point)
+        .replace("{slug}", &scene.slug)
         .replace("{location_id}", &app.location)
         .replace("{metric_name}", "falls")
         .replace("{month}", &chrono::Utc::now().format("%Y-%m").to_string())

@@ -32,7 +32,7 @@ impl AuditRow {
         AuditEvent {
             id: self.id.into(),
             actor: match self.actor_kind {
-                PersonKind::User => Person::user(self.actor, None),
+                PersonKind::User | PersonKind::IntakePoint => Person::recorder(self.actor),
                 PersonKind::Anonymous => Person::anonymous(),
                 PersonKind::System => Person::system(),
             },

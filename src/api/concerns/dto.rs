@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::api::shared::Contact;
 use crate::api::shared::{ExternalRef, Lookup, Person};
 use crate::domain::concern::{
     ConcernCategory, ConcernStatus, RiskLevel, UpdateKind, UpdateVisibility,
@@ -36,6 +37,7 @@ use crate::http::validate::{nullable, Checks};
     "version": 2,
     "created_at": "2026-11-25T09:00:00Z",
     "updated_at": "2026-11-25T11:30:00Z",
+    "contact": null,
     "receipt_code": null
 }))]
 pub struct Concern {
@@ -67,6 +69,10 @@ pub struct Concern {
     pub external_ref: Option<ExternalRef>,
     /// Quality statements the concern bears on.
     pub quality_statements: Vec<String>,
+    /// How to reach the raiser, when a concern raised through a public intake point left
+    /// contact details with consent to be contacted. Shown to managers and admins only: `null`
+    /// for everyone else.
+    pub contact: Option<Contact>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

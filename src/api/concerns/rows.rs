@@ -4,7 +4,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::dto::{Concern, ConcernUpdate};
-use crate::api::shared::{ExternalRef, Person};
+use crate::api::shared::{Contact, ExternalRef, Person};
+use crate::db::columns::JsonText;
 use crate::db::schema::{concern_updates, concerns};
 use crate::domain::concern::{
     self as rules, ConcernCategory, ConcernStatus, Deadlines, Progress, RiskLevel, UpdateKind,
@@ -40,6 +41,7 @@ pub struct ConcernRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub contact: Option<JsonText<Contact>>,
 }
 
 impl ConcernRow {
@@ -58,8 +60,14 @@ impl ConcernRow {
         }
     }
 
-    /// The concern as the API shows it, with its quality-statement tags.
-    pub fn into_dto(self, now: DateTime<Utc>, quality_statements: Vec<String>) -> Concern {
+    /// The concern as the API shows it, with its quality-statement tags (and the raiser's
+    /// contact details, to a reader who may see them).
+    pub fn into_dto(
+        self,
+        now: DateTime<Utc>,
+        quality_statements: Vec<String>,
+        sees_contact: bool,
+    ) -> Concern {
         let progress = self.progress();
         Concern {
             id: self.id.into(),
@@ -87,6 +95,7 @@ impl ConcernRow {
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
             quality_statements,
+            contact: self.contact.filter(|_| sees_contact).map(|c| c.0),
             receipt_code: None,
         }
     }

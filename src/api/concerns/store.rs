@@ -7,9 +7,10 @@ use serde_json::json;
 use super::dto::{Concern, ConcernPatch, ConcernQuery, NewConcern, TransitionRequest};
 use super::rows::{ConcernChanges, ConcernRow};
 use super::timeline::{insert_update, Entry};
-use crate::api::shared::ExternalRef;
+use crate::api::shared::{Contact, ExternalRef};
 use crate::api::{locations, organisation};
-use crate::auth::Principal;
+use crate::auth::{Permission, Principal};
+use crate::db::columns::JsonText;
 use crate::db::schema::concerns;
 use crate::db::DbConnection;
 use crate::domain::concern::{
@@ -44,26 +45,31 @@ pub fn find(
 }
 
 /// Rows as concerns, reading their tags in one query.
-fn into_dtos(conn: &mut DbConnection, rows: Vec<ConcernRow>) -> ApiResult<Vec<Concern>> {
+fn into_dtos(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    rows: Vec<ConcernRow>,
+) -> ApiResult<Vec<Concern>> {
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let now = now();
+    let sees_contact = principal.may(Permission::ReadContactDetails);
     Ok(rows
         .into_iter()
         .map(|row| {
             let statements = tags.remove(&row.id.any()).unwrap_or_default();
-            row.into_dto(now, statements)
+            row.into_dto(now, statements, sees_contact)
         })
         .collect())
 }
 
-fn into_dto(conn: &mut DbConnection, row: ConcernRow) -> ApiResult<Concern> {
-    only(into_dtos(conn, vec![row])?)
+fn into_dto(conn: &mut DbConnection, principal: &Principal, row: ConcernRow) -> ApiResult<Concern> {
+    only(into_dtos(conn, principal, vec![row])?)
 }
 
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: ConcernId) -> ApiResult<Concern> {
     let row = find(conn, principal, id)?;
-    into_dto(conn, row)
+    into_dto(conn, principal, row)
 }
 
 pub fn create(
@@ -123,6 +129,7 @@ pub fn create(
         version: 1,
         created_at: to_row(now),
         updated_at: to_row(actor.changed_at()),
+        contact: None,
     };
     diesel::insert_into(concerns::table)
         .values(&row)
@@ -157,9 +164,29 @@ pub fn create(
         row.id.any(),
         &new.quality_statements,
     )?;
-    let mut concern = into_dto(conn, row)?;
+    let mut concern = into_dto(conn, principal, row)?;
     concern.receipt_code = receipt_code;
     Ok(concern)
+}
+
+/// Raises an anonymous concern that came in through an intake point (`door`), keeping the
+/// contact details its raiser chose to leave; answers the receipt code, shown this once.
+pub fn raise_from_intake(
+    conn: &mut DbConnection,
+    door: &Principal,
+    new: &NewConcern,
+    contact: Option<Contact>,
+) -> ApiResult<String> {
+    let concern = create(conn, door, new)?;
+    if contact.is_some() {
+        // Part of the concern's making, in the same transaction: not a change of its own.
+        diesel::update(concerns::table.find(ConcernId::from(concern.id)))
+            .set(concerns::contact.eq(contact.map(JsonText)))
+            .execute(conn)?;
+    }
+    concern
+        .receipt_code
+        .ok_or_else(|| ApiError::internal("an anonymous concern without its receipt code"))
 }
 
 pub fn list(
@@ -202,7 +229,11 @@ pub fn list(
         select = select.filter(concerns::id.gt(after.clone()));
     }
     let rows = select.load(conn)?;
-    page.finish_all(rows, |r| r.id.uuid(), |rows| into_dtos(conn, rows))
+    page.finish_all(
+        rows,
+        |r| r.id.uuid(),
+        |rows| into_dtos(conn, principal, rows),
+    )
 }
 
 /// A concern past a deadline unmet at `at`: `domain::concern::is_overdue`, in SQL.
@@ -221,6 +252,7 @@ pub fn overdue_at(at: NaiveDateTime) -> Rule<concerns::table> {
 /// Writes `changes` if the row is still at the version read, and reads the result back.
 fn save(
     conn: &mut DbConnection,
+    principal: &Principal,
     row: &ConcernRow,
     changes: &ConcernChanges,
     if_match: &IfMatch,
@@ -236,7 +268,7 @@ fn save(
         .find(&row.id)
         .select(ConcernRow::as_select())
         .first(conn)?;
-    into_dto(conn, saved)
+    into_dto(conn, principal, saved)
 }
 
 pub fn update(
@@ -260,7 +292,7 @@ pub fn update(
         ExternalRef::from_columns(row.external_system.clone(), row.external_id.clone()).as_ref(),
         patch.external_ref.as_ref()
     );
-    let before = serde_json::to_value(into_dto(conn, row.clone())?)?;
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
     let changes = ConcernChanges {
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
         description: patch.description.as_ref().map(|d| d.trim().to_owned()),
@@ -275,7 +307,7 @@ pub fn update(
     if let Some(statements) = &patch.quality_statements {
         links::set_tags(conn, &principal.organisation_id, KIND, id.any(), statements)?;
     }
-    let after = save(conn, &row, &changes, if_match)?;
+    let after = save(conn, principal, &row, &changes, if_match)?;
     audit::record(
         conn,
         &principal.organisation_id,
@@ -328,7 +360,7 @@ pub fn transition(
         resolved_at: Some(next.resolved_at.map(to_row)),
         ..Default::default()
     };
-    let concern = save(conn, &row, &changes, if_match)?;
+    let concern = save(conn, principal, &row, &changes, if_match)?;
     insert_update(
         conn,
         &row,

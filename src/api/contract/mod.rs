@@ -36,6 +36,9 @@ struct Operation {
     query: Option<QueryRules>,
     /// The path parameters that are record ids (UUIDs).
     path_ids: Vec<String>,
+    /// The fields of a form-encoded body, by the type each is read as (an HTML form's body is
+    /// text; its schema is the JSON body's).
+    form_fields: Option<HashMap<String, JsonType>>,
 }
 
 /// An operation's query parameters: how to read each one's text, and their joint schema.
@@ -125,6 +128,18 @@ impl Contract {
                         })),
                     }
                 });
+                let form_fields = operation["requestBody"]["content"]
+                    ["application/x-www-form-urlencoded"]["schema"]
+                    .as_object()
+                    .map(|schema| {
+                        let schema = resolve(&Value::Object(schema.clone()));
+                        schema["properties"]
+                            .as_object()
+                            .unwrap_or(&empty)
+                            .iter()
+                            .map(|(name, field)| (name.clone(), scalar_kind(&resolve(field))))
+                            .collect()
+                    });
                 let path_ids = operation["parameters"]
                     .as_array()
                     .into_iter()
@@ -138,6 +153,7 @@ impl Contract {
                         body,
                         query,
                         path_ids,
+                        form_fields,
                     },
                 );
             }
@@ -224,6 +240,48 @@ impl Contract {
         } else {
             Err(sorted(errors))
         }
+    }
+
+    /// Reads a form-encoded body as the operation's JSON body: each field as its type (an empty
+    /// value counts as absent; a checkbox's `on` is `true`), then checked against the body's
+    /// schema. An undeclared field is an error. Answers the body as a JSON object, and every
+    /// invalid field (the object keeps what was sent, for a form shown again).
+    pub fn read_form(
+        &self,
+        method: &Method,
+        pattern: &str,
+        pairs: Vec<(String, String)>,
+    ) -> (Value, Vec<FieldError>) {
+        let Some(fields) = self
+            .operation(method, pattern)
+            .and_then(|o| o.form_fields.as_ref())
+        else {
+            let refused = FieldError::new("body", "this request takes no form-encoded body");
+            return (Value::Object(Map::new()), vec![refused]);
+        };
+        let mut object = Map::new();
+        let mut errors = Vec::new();
+        for (name, text) in pairs {
+            let Some(kind) = fields.get(&name) else {
+                errors.push(FieldError::new(name, "is not a field of this form"));
+                continue;
+            };
+            if text.is_empty() {
+                continue;
+            }
+            if object.contains_key(&name) {
+                errors.push(FieldError::new(name, "must be given once"));
+                continue;
+            }
+            let text = match (kind, text.as_str()) {
+                (JsonType::Boolean, "on" | "yes") => "true".to_owned(),
+                _ => text,
+            };
+            object.insert(name, typed(*kind, text));
+        }
+        let object = Value::Object(object);
+        errors.extend(self.check_body(method, pattern, &object));
+        (object, sorted(errors))
     }
 
     /// The path's record ids that are not UUIDs, each named, for a path the router matched.

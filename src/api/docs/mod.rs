@@ -67,6 +67,8 @@ use crate::error::{FieldError, Problem};
         (name = "insights", description = "The figures a governance meeting reads: trends per period and signals, each counted under the records' visibility"),
         (name = "governance", description = "The month's governance pack (JSON, or printable HTML) and the record of its meeting"),
         (name = "dashboard", description = "The dashboard page, and its sign-in in development mode"),
+        (name = "intake points", description = "Public doors per location where anyone gives feedback, compliments or concerns without a token"),
+        (name = "public", description = "The intake points' pages and what they take, and \"you said, we did\": no token"),
         (name = "oauth", description = "Tokens for machine clients (client credentials) and the keys that verify them"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -58,6 +58,12 @@ const CONFLICTS: &[(&str, &[&str])] = &[
         "record_governance_review",
         &["already_reviewed", "conflict"],
     ),
+    ("publish_plan_action", &["not_done", EDITED]),
+    ("unpublish_plan_action", &[EDITED]),
+    ("verify_evidence", &[EDITED]),
+    ("decide_recognition", &[EDITED]),
+    ("update_intake_point", &[EDITED]),
+    ("rotate_intake_point_slug", &[EDITED]),
 ];
 
 /// Operations that exist only in development mode, and are 404 anywhere else.

@@ -3,8 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::{reference_to, ExternalRef, LinkedRecord, Lookup, Person};
-use crate::domain::evidence::{EvidenceSource, MetricDirection, SeriesInterval};
+use crate::api::shared::{reference_to, Contact, ExternalRef, LinkedRecord, Lookup, Person};
+use crate::domain::evidence::{EvidenceSource, MetricDirection, SeriesInterval, Verification};
 use crate::domain::framework::Catalogue;
 use crate::domain::PersonRole;
 use crate::error::ApiResult;
@@ -60,6 +60,8 @@ pub struct Metric {
     "linked_records": [],
     "external_ref": null,
     "recorded_by": {"kind": "user", "sub": "manager-1", "name": null},
+    "verification": "verified",
+    "contact": null,
     "archived_at": null,
     "version": 1,
     "created_at": "2026-11-02T09:00:00Z",
@@ -87,6 +89,12 @@ pub struct Evidence {
     pub linked_records: Vec<LinkedRecord>,
     pub external_ref: Option<ExternalRef>,
     pub recorded_by: Person,
+    /// `unverified` while feedback that came in through a public intake point waits for a
+    /// manager to look at it (`POST /v1/evidence/{id}/verification`); `verified` otherwise.
+    pub verification: Verification,
+    /// How to reach the person who gave it, when they agreed to be contacted (feedback through
+    /// an intake point). Shown to managers and admins only: `null` for everyone else.
+    pub contact: Option<Contact>,
     /// Set when archived: hidden from lists unless asked for, kept for the record.
     pub archived_at: Option<DateTime<Utc>>,
     pub version: i64,
@@ -297,6 +305,9 @@ pub struct EvidenceQuery {
     /// Include archived evidence (with its `archived_at`). Default: `false`, but `true` in a
     /// sync read by `updated_since`, so a mirror learns what was archived.
     pub include_archived: Option<bool>,
+    /// Only verified, or only unverified, evidence (feedback from intake points waiting for a
+    /// manager is `unverified`).
+    pub verification: Option<Verification>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

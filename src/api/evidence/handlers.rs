@@ -161,6 +161,37 @@ pub async fn archive_evidence(
     Answer::ok(&archived)
 }
 
+/// Verify feedback from an intake point
+///
+/// Marks that a manager has looked at evidence that came in through a public intake point
+/// (`verification: unverified`); verifying verified evidence changes nothing. Managers and
+/// admins; honours `If-Match`.
+#[utoipa::path(
+    tag = "evidence",
+    params(
+        ("evidence_id" = Uuid, Path, description = "Evidence id"),
+        IfMatch,
+    ),
+    responses(
+        (status = 200, description = "The verified evidence", body = Evidence),
+    )
+)]
+#[post("/evidence/{evidence_id}/verification")]
+pub async fn verify_evidence(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<EvidenceId>,
+    if_match: IfMatch,
+) -> ApiResult<Answer> {
+    principal.require(Permission::ModerateSubmissions)?;
+    let id = id.into_inner();
+    let verified = state
+        .db
+        .write(move |conn| store::verify(conn, &principal, id, &if_match))
+        .await?;
+    Answer::ok(&verified)
+}
+
 /// A metric over time
 ///
 /// For each month (or quarter, or year): how many values, their mean, minimum and maximum, and

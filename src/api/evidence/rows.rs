@@ -5,12 +5,12 @@ use diesel::prelude::*;
 
 use super::dto::{Evidence, Metric};
 use super::store::KIND;
-use crate::api::shared::{ExternalRef, LinkedRecord, Person};
-use crate::auth::Principal;
+use crate::api::shared::{Contact, ExternalRef, LinkedRecord, Person};
+use crate::auth::{Permission, Principal};
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
 use crate::db::DbConnection;
-use crate::domain::evidence::{EvidenceSource, MetricDirection};
+use crate::domain::evidence::{EvidenceSource, MetricDirection, Verification};
 use crate::domain::ids::{EvidenceId, LocationId, RecordId};
 use crate::domain::PersonRole;
 use crate::domain::RecordKind;
@@ -48,6 +48,8 @@ pub(super) struct EvidenceRow {
     pub(super) version: i64,
     pub(super) created_at: NaiveDateTime,
     pub(super) updated_at: NaiveDateTime,
+    pub(super) verification: Verification,
+    pub(super) contact: Option<JsonText<Contact>>,
 }
 
 impl EvidenceRow {
@@ -96,6 +98,7 @@ pub(super) fn into_dtos(
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut learning = links::links_of(conn, principal, KIND, &ids, RecordKind::LearningEvent)?;
     let mut concerns = links::links_of(conn, principal, KIND, &ids, RecordKind::Concern)?;
+    let sees_contact = principal.may(Permission::ReadContactDetails);
     Ok(rows
         .into_iter()
         .map(|row| Evidence {
@@ -122,7 +125,9 @@ pub(super) fn into_dtos(
             observed_at: row.observed_at.map(to_utc),
             period_start: row.period_start.map(to_utc),
             period_end: row.period_end.map(to_utc),
-            recorded_by: Person::user(row.recorded_by, None),
+            recorded_by: Person::recorder(row.recorded_by),
+            verification: row.verification,
+            contact: row.contact.filter(|_| sees_contact).map(|c| c.0),
             archived_at: row.archived_at.map(to_utc),
             version: row.version,
             created_at: to_utc(row.created_at),
@@ -161,4 +166,6 @@ pub(super) struct EvidenceChanges {
     pub(super) archived_at: Option<Option<NaiveDateTime>>,
     pub(super) external_system: Option<String>,
     pub(super) external_id: Option<String>,
+    pub(super) verification: Option<Verification>,
+    pub(super) contact: Option<Option<JsonText<Contact>>>,
 }

@@ -8,13 +8,13 @@ use diesel::prelude::*;
 use super::dto::{Evidence, EvidenceFields, EvidencePatch, EvidenceQuery, NewEvidence};
 use super::linked::{check_linked, set_links};
 use super::rows::{into_dto, into_dtos, metric_columns, EvidenceChanges, EvidenceRow};
-use crate::api::shared::ExternalRef;
+use crate::api::shared::{Contact, ExternalRef};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
 use crate::db::{insert_all, DbConnection};
-use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource};
+use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource, Verification};
 use crate::domain::framework::Catalogue;
 use crate::domain::ids::{EvidenceId, LocationId, RecordId};
 use crate::domain::AuditAction;
@@ -226,6 +226,8 @@ fn checked_row(
         version: 1,
         created_at: now,
         updated_at: now,
+        verification: Verification::Verified,
+        contact: None,
     })
 }
 
@@ -262,6 +264,9 @@ pub fn list(
     }
     if let Some(metric) = &query.metric {
         select = select.filter(evidence::metric_name.eq(metric.clone()));
+    }
+    if let Some(verification) = query.verification {
+        select = select.filter(evidence::verification.eq(verification));
     }
     if let Some(from) = query.from {
         select = select.filter(evidence::dated_at.ge(to_row(from)));
@@ -403,6 +408,53 @@ pub fn update(
         if_match,
         AuditAction::Update,
     )
+}
+
+/// Marks a manager's look at evidence that came in through an intake point. Verifying twice
+/// changes nothing.
+pub fn verify(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: EvidenceId,
+    if_match: &IfMatch,
+) -> ApiResult<Evidence> {
+    let row = find(conn, principal, id)?;
+    if_match.check(row.version)?;
+    if row.verification == Verification::Verified {
+        return into_dto(conn, principal, row);
+    }
+    let changes = EvidenceChanges {
+        verification: Some(Verification::Verified),
+        ..Default::default()
+    };
+    let before = into_dto(conn, principal, row.clone())?;
+    save(
+        conn,
+        principal,
+        (row, &before),
+        &changes,
+        if_match,
+        AuditAction::Update,
+    )
+}
+
+/// Records feedback that came in through an intake point (`door`): unverified until a manager
+/// looks at it, with the contact details its giver agreed to leave.
+pub fn record_from_intake(
+    conn: &mut DbConnection,
+    door: &Principal,
+    new: &NewEvidence,
+    contact: Option<Contact>,
+) -> ApiResult<EvidenceId> {
+    let id = EvidenceId::from(create(conn, door, new)?.id);
+    // Part of the record's making, in the same transaction: not a change of its own.
+    diesel::update(evidence::table.find(id))
+        .set((
+            evidence::verification.eq(Verification::Unverified),
+            evidence::contact.eq(contact.map(JsonText)),
+        ))
+        .execute(conn)?;
+    Ok(id)
 }
 
 /// Archives evidence: hidden from lists, kept with its history. Archiving twice changes nothing.

@@ -12,7 +12,7 @@ use crate::db::schema::{concerns, improvement_plans, learning_events, plan_actio
 use crate::db::DbConnection;
 use crate::domain::concern::{ConcernCategory, ConcernStatus};
 use crate::domain::ids::{LocationId, RecordId};
-use crate::domain::improvement::{ActionStatus, PlanStatus, RecognitionKind};
+use crate::domain::improvement::{ActionStatus, Approval, PlanStatus, RecognitionKind};
 use crate::domain::{now, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
@@ -68,8 +68,10 @@ pub fn highlights(
     let organisation_id = principal.organisation_id.clone();
     let mut items = Vec::new();
 
+    // The highlights go to newsletters and handovers: only approved recognitions.
     let mut recognised = recognitions::table
         .filter(recognitions::organisation_id.eq(organisation_id.clone()))
+        .filter(recognitions::approval.eq(Approval::Approved))
         .filter(recognitions::occurred_on.ge(since.date_naive()))
         .select((
             recognitions::id,

@@ -247,6 +247,20 @@ pub struct LearningInsights {
     pub periods: Vec<LearningPeriod>,
     /// Governance reviews per location per calendar month of the span, whatever the interval.
     pub governance_reviews: Vec<LocationGovernance>,
+    /// Co-production per calendar quarter the span touches, whatever the interval.
+    pub co_production: Vec<CoProductionQuarter>,
+}
+
+/// A quarter's co-production: plans made with people using the service (`co_produced`, by the
+/// day they were made) and joint reviews (learning events and plan reviews people using the
+/// service or their relatives took part in, and joint reviews with people by kind).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoProductionQuarter {
+    pub quarter_start_on: NaiveDate,
+    #[schema(minimum = 0)]
+    pub co_produced_plans: i64,
+    #[schema(minimum = 0)]
+    pub joint_reviews: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

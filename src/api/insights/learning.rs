@@ -143,5 +143,6 @@ pub fn insights(
         span: periods.span(),
         periods: shown,
         governance_reviews,
+        co_production: super::co_production::quarters(conn, principal, periods)?,
     })
 }

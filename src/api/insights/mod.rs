@@ -2,6 +2,7 @@
 //! record kind's visibility rule.
 
 pub mod actions;
+pub mod co_production;
 pub mod concerns;
 pub mod dto;
 pub mod evidence;

@@ -31,7 +31,8 @@ pub struct Lesson(pub String);
     "summary": "Monthly review of incidents, concerns and audits.",
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
     "facilitator": "Alex Manager",
-    "participants": [{"role": "manager", "name": "Alex Manager"}, {"role": "relative", "name": null}],
+    "participants": [{"role": "manager", "name": "Alex Manager", "agreed_to_be_named": false},
+                     {"role": "relative", "name": null, "agreed_to_be_named": false}],
     "went_well": "Falls down a third since the sensor mats.",
     "did_not_go_well": "Night call-bell response times.",
     "to_change": "Second night carer on the first floor.",
@@ -231,6 +232,7 @@ impl NewLearningEvent {
             Some(self.occurred_at),
             &self.quality_statements,
         );
+        Participant::check_all(&mut checks, "participants", &self.participants);
         let given = [&self.went_well, &self.did_not_go_well, &self.to_change];
         for field in missing_reflections(self.kind, given.map(Option::as_deref)) {
             checks.check(false, field, &format!("is required for a {}", self.kind));
@@ -249,6 +251,11 @@ impl LearningEventPatch {
             catalogue,
             self.occurred_at,
             self.quality_statements.as_deref().unwrap_or_default(),
+        );
+        Participant::check_all(
+            &mut checks,
+            "participants",
+            self.participants.as_deref().unwrap_or_default(),
         );
         checks.finish()
     }

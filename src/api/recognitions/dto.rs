@@ -4,7 +4,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::shared::{reference_to, ExternalRef, LinkedRecord, Lookup, Person};
-use crate::domain::improvement::RecognitionKind;
+use crate::domain::improvement::{Approval, RecognitionKind};
 use crate::domain::PersonRole;
 use crate::error::ApiResult;
 use crate::http::respond::versioned;
@@ -35,6 +35,8 @@ reference_to!(
     "message": "The night team made Mum feel safe again.",
     "recipients": ["Night team"],
     "from": "relative",
+    "from_name": null,
+    "approval": "approved",
     "linked_records": [{"kind": "improvement_plan", "id": "0192f0c4-8888-7000-8000-000000000001"}],
     "location_id": "0192f0c4-2222-7000-8000-000000000001",
     "occurred_on": "2026-12-10",
@@ -53,6 +55,12 @@ pub struct Recognition {
     pub recipients: Vec<String>,
     /// Who it comes from.
     pub from: PersonRole,
+    /// The name its giver left, for a compliment through an intake point.
+    pub from_name: Option<String>,
+    /// `awaiting_approval` for a compliment through an intake point until a manager decides
+    /// (`POST /v1/recognitions/{id}/approval`); only approved ones are shown to everyone and in
+    /// the highlights.
+    pub approval: Approval,
     pub linked_records: Vec<LinkedRecord>,
     pub location_id: Option<Uuid>,
     pub occurred_on: NaiveDate,
@@ -123,8 +131,36 @@ pub struct RecognitionQuery {
     #[param(max_items = 20)]
     pub kind: Vec<RecognitionKind>,
     pub location_id: Option<Uuid>,
+    /// Only recognitions awaiting approval, approved or declined (managers and admins see all
+    /// three; everyone else only approved ones).
+    pub approval: Option<Approval>,
     /// Only recognitions changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
 }
 
 versioned!(Recognition);
+
+/// A manager's decision on a recognition awaiting approval.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "approved"}))]
+pub struct ApprovalDecision {
+    pub decision: Decision,
+}
+
+/// `approved` shows the recognition to everyone; `declined` keeps it for managers and admins.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approved,
+    Declined,
+}
+
+impl From<Decision> for Approval {
+    fn from(decision: Decision) -> Self {
+        match decision {
+            Decision::Approved => Approval::Approved,
+            Decision::Declined => Approval::Declined,
+        }
+    }
+}

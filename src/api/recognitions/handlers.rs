@@ -1,6 +1,6 @@
 use actix_web::{get, post, web, HttpRequest};
 
-use super::dto::{NewRecognition, Recognition, RecognitionQuery};
+use super::dto::{ApprovalDecision, NewRecognition, Recognition, RecognitionQuery};
 use super::store;
 use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
@@ -10,6 +10,7 @@ use crate::http::export::{self, Listing};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::paging::{PageQuery, Paginated};
+use crate::http::preconditions::IfMatch;
 use crate::http::respond::Answer;
 use crate::state::AppState;
 
@@ -85,6 +86,41 @@ pub async fn get_recognition(
     let recognition = state
         .db
         .run(move |conn| store::get(conn, &principal, id))
+        .await?;
+    Answer::ok(&recognition)
+}
+
+/// Decide on a recognition awaiting approval
+///
+/// A compliment that came in through a public intake point waits (`approval:
+/// awaiting_approval`) until a manager approves it (everyone then sees it, and it reaches the
+/// highlights) or declines it (kept for managers and admins only). A decision may be changed;
+/// the same decision again changes nothing. Managers and admins; honours `If-Match`.
+#[utoipa::path(
+    tag = "recognition",
+    request_body = ApprovalDecision,
+    params(
+        ("recognition_id" = Uuid, Path, description = "Recognition id"),
+        IfMatch,
+    ),
+    responses(
+        (status = 200, description = "The recognition as decided", body = Recognition),
+    )
+)]
+#[post("/recognitions/{recognition_id}/approval")]
+pub async fn decide_recognition(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<RecognitionId>,
+    if_match: IfMatch,
+    body: Json<ApprovalDecision>,
+) -> ApiResult<Answer> {
+    principal.require(Permission::ModerateSubmissions)?;
+    let decision = body.parse()?.decision.into();
+    let id = id.into_inner();
+    let recognition = state
+        .db
+        .write(move |conn| store::decide(conn, &principal, id, decision, &if_match))
         .await?;
     Answer::ok(&recognition)
 }

@@ -9,15 +9,16 @@ use crate::db::columns::JsonText;
 use crate::db::schema::{recognitions, record_links};
 use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, RecognitionId, RecordId};
-use crate::domain::improvement::RecognitionKind;
+use crate::domain::improvement::{Approval, RecognitionKind};
 use crate::domain::PersonRole;
-use crate::domain::{now, RecordKind};
+use crate::domain::{now, AuditAction, RecordKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
+use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, looked_up};
 use crate::store::links;
-use crate::store::support::{only, to_row, to_utc};
+use crate::store::support::{only, save_if_unchanged, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::Recognition;
 
@@ -39,6 +40,8 @@ struct RecognitionRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    approval: Approval,
+    from_name: Option<String>,
 }
 
 use crate::store::visibility::{self, recognitions as visible};
@@ -81,13 +84,15 @@ fn into_dtos(
                 id: row.id.into(),
                 kind: row.kind,
                 from: row.from_role,
+                from_name: row.from_name,
+                approval: row.approval,
                 recipients: row.recipients.0,
                 location_id: row.location_id.map(Into::into),
                 linked_records,
                 title: row.title,
                 message: row.message,
                 occurred_on: row.occurred_on,
-                recorded_by: Person::user(row.recorded_by, None),
+                recorded_by: Person::recorder(row.recorded_by),
                 external_ref: ExternalRef::from_columns(row.external_system, row.external_id),
                 version: row.version,
                 created_at: to_utc(row.created_at),
@@ -161,6 +166,8 @@ pub fn create(
             version: 1,
             created_at: to_row(now()),
             updated_at: to_row(now()),
+            approval: Approval::Approved,
+            from_name: None,
         },
         &new.linked_records,
     )?;
@@ -238,6 +245,8 @@ pub fn record_milestone(
             version: 1,
             created_at: to_row(now),
             updated_at: to_row(now),
+            approval: Approval::Approved,
+            from_name: None,
         },
         &[LinkedRecord {
             kind,
@@ -245,6 +254,91 @@ pub fn record_milestone(
         }],
     )?;
     Ok(())
+}
+
+/// Records a compliment that came in through an intake point (`door`, at its location): it
+/// waits for a manager's approval before anyone else sees it.
+pub fn record_from_intake(
+    conn: &mut DbConnection,
+    door: &Principal,
+    location_id: LocationId,
+    for_whom: &str,
+    message: &str,
+    name: Option<&str>,
+) -> ApiResult<RecognitionId> {
+    let now = now();
+    let for_whom = for_whom.trim().to_owned();
+    insert(
+        conn,
+        door,
+        RecognitionRow {
+            id: RecognitionId::new(),
+            organisation_id: door.organisation_id.clone(),
+            location_id: Some(location_id),
+            kind: RecognitionKind::Compliment,
+            title: format!("A compliment for {for_whom}")
+                .chars()
+                .take(200)
+                .collect(),
+            message: Some(message.trim().to_owned()),
+            recipients: JsonText(vec![for_whom]),
+            from_role: PersonRole::NotSaid,
+            occurred_on: now.date_naive(),
+            recorded_by: door.sub.clone(),
+            external_system: None,
+            external_id: None,
+            version: 1,
+            created_at: to_row(now),
+            updated_at: to_row(now),
+            approval: Approval::AwaitingApproval,
+            from_name: name.map(|n| n.trim().to_owned()),
+        },
+        &[],
+    )
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = recognitions)]
+struct ApprovalChange {
+    approval: Approval,
+}
+
+/// A manager's decision on a recognition awaiting approval: approved (shown to everyone, and in
+/// the highlights) or declined (kept, seen by managers and admins only). Deciding again to the
+/// same effect changes nothing.
+pub fn decide(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: RecognitionId,
+    decision: Approval,
+    if_match: &IfMatch,
+) -> ApiResult<Recognition> {
+    let row = visible(principal)
+        .filter(recognitions::id.eq(id))
+        .select(RecognitionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("recognition"))?;
+    if_match.check(row.version)?;
+    if row.approval == decision {
+        return only(into_dtos(conn, principal, vec![row])?);
+    }
+    let before = serde_json::to_value(only(into_dtos(conn, principal, vec![row.clone()])?)?)?;
+    save_if_unchanged!(
+        conn,
+        recognitions,
+        (id, row.version),
+        &ApprovalChange { approval: decision },
+        if_match
+    )?;
+    let after = get(conn, principal, id)?;
+    audit::record(
+        conn,
+        &principal.organisation_id,
+        Actor::Caller(principal),
+        Change::between(AuditAction::Update, KIND, id, &before, &after)?,
+    )?;
+    Ok(after)
 }
 
 pub fn list(
@@ -263,6 +357,9 @@ pub fn list(
     }
     if let Some(location) = query.location_id {
         select = select.filter(recognitions::location_id.eq(LocationId::from(location)));
+    }
+    if let Some(approval) = query.approval {
+        select = select.filter(recognitions::approval.eq(approval));
     }
     if let Some(since) = query.updated_since {
         select = select.filter(recognitions::updated_at.ge(to_row(since)));

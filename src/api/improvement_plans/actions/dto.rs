@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::shared::{
-    EvidenceReference, ExternalRef, LinkedRecord, Lookup, Person, PersonInput,
+    reference_to, EvidenceReference, ExternalRef, LinkedRecord, Lookup, Person, PersonInput,
 };
 use crate::domain::improvement::{ActionStatus, Effectiveness};
 use crate::http::respond::versioned;
@@ -25,6 +25,12 @@ use crate::http::validate::nullable;
     "effectiveness": "effective",
     "checked_on": "2027-01-05",
     "check_evidence": [{"kind": "evidence", "id": "0192f0c4-6666-7000-8000-000000000001"}],
+    "came_from": [{"kind": "evidence", "id": "0192f0c4-6666-7000-8000-000000000009"}],
+    "publication": {
+        "you_said": "Nights on the first floor felt short-staffed.",
+        "we_did": "A second carer now works the first floor every night.",
+        "published_at": "2026-12-02T09:00:00Z"
+    },
     "completed_at": "2026-12-01T09:00:00Z",
     "external_ref": null,
     "overdue": false,
@@ -46,6 +52,11 @@ pub struct PlanAction {
     pub checked_on: Option<NaiveDate>,
     /// Evidence from the check.
     pub check_evidence: Vec<LinkedRecord>,
+    /// The feedback (evidence), compliments (recognitions) and concerns it came from.
+    pub came_from: Vec<LinkedRecord>,
+    /// Shown on the location's "you said, we did" pages, in a manager's words for the public,
+    /// while the action is done; `null` when not published.
+    pub publication: Option<Publication>,
     pub completed_at: Option<DateTime<Utc>>,
     /// Its id in another system, unique per organisation.
     pub external_ref: Option<ExternalRef>,
@@ -105,6 +116,10 @@ pub struct PlanActionPatch {
     /// Evidence of the organisation from the check.
     #[schema(nullable = false, value_type = Option<Vec<EvidenceReference>>, max_items = 100)]
     pub check_evidence: Option<Vec<LinkedRecord>>,
+    /// The feedback (evidence), compliments (recognitions) and concerns of the organisation
+    /// it came from: replaces the ones linked.
+    #[schema(nullable = false, value_type = Option<Vec<OriginReference>>, max_items = 100)]
+    pub came_from: Option<Vec<LinkedRecord>>,
     /// Set once: while the action has none; the one it has may be sent again.
     #[schema(nullable = false)]
     pub external_ref: Option<ExternalRef>,
@@ -147,3 +162,39 @@ pub struct ActionQuery {
 }
 
 versioned!(PlanAction);
+
+reference_to!(
+    /// A record an action came from: feedback or other evidence, a compliment or other
+    /// recognition, or a concern, of the organisation.
+    OriginReference,
+    OriginKind {
+        Evidence => "evidence",
+        Recognition => "recognition",
+        Concern => "concern",
+    }
+);
+
+/// An action as the public sees it on "you said, we did".
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Publication {
+    pub you_said: String,
+    pub we_did: String,
+    pub published_at: DateTime<Utc>,
+}
+
+/// What to publish of a done action, in plain words written for the public: never what anyone
+/// wrote, nothing that identifies anyone.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "you_said": "Nights on the first floor felt short-staffed.",
+    "we_did": "A second carer now works the first floor every night."
+}))]
+pub struct NewPublication {
+    /// The theme of what people told us, in a sentence.
+    #[schema(max_length = 300, pattern = r"\S")]
+    pub you_said: String,
+    /// What changed.
+    #[schema(max_length = 1000, pattern = r"\S")]
+    pub we_did: String,
+}

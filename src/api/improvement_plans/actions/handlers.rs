@@ -1,8 +1,10 @@
 //! The action endpoints: a plan's actions, and actions across plans.
 
-use actix_web::{get, patch, post, web, HttpRequest};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest};
 
-use super::dto::{ActionQuery, ActionTransition, NewPlanAction, PlanAction, PlanActionPatch};
+use super::dto::{
+    ActionQuery, ActionTransition, NewPlanAction, NewPublication, PlanAction, PlanActionPatch,
+};
 use super::store;
 use crate::api::shared::Lookup;
 use crate::auth::{Permission, Principal};
@@ -236,6 +238,73 @@ pub async fn get_action(
     let action = state
         .db
         .run(move |conn| store::get_by_id(conn, &principal, id))
+        .await?;
+    Answer::ok(&action)
+}
+
+/// Publish an action as "you said, we did"
+///
+/// Puts a done action on its location's public "you said, we did" pages (`/i/{slug}/you-said-we-did`
+/// and `GET /v1/public/you-said-we-did`), in the words given: the theme of what people said and
+/// what changed, written for the public, never what anyone wrote. Sending it again changes the
+/// words. Only a done action (409 `not_done`). Managers and admins; honours `If-Match`.
+#[utoipa::path(
+    tag = "improvement",
+    request_body = NewPublication,
+    params(
+        ("plan_id" = Uuid, Path, description = "Plan id"),
+        ("action_id" = Uuid, Path, description = "Action id"),
+        IfMatch,
+    ),
+    responses(
+        (status = 200, description = "The action, published", body = PlanAction),
+    )
+)]
+#[put("/improvement-plans/{plan_id}/actions/{action_id}/publication")]
+pub async fn publish_plan_action(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(PlanId, ActionId)>,
+    if_match: IfMatch,
+    body: Json<NewPublication>,
+) -> ApiResult<Answer> {
+    principal.require(Permission::ModerateSubmissions)?;
+    let publication = body.parse()?;
+    let ids = path.into_inner();
+    let action = state
+        .db
+        .write(move |conn| store::publish(conn, &principal, ids, Some(&publication), &if_match))
+        .await?;
+    Answer::ok(&action)
+}
+
+/// Take an action off "you said, we did"
+///
+/// The public pages stop showing it at once. Taking off an action that is not published
+/// changes nothing. Managers and admins; honours `If-Match`.
+#[utoipa::path(
+    tag = "improvement",
+    params(
+        ("plan_id" = Uuid, Path, description = "Plan id"),
+        ("action_id" = Uuid, Path, description = "Action id"),
+        IfMatch,
+    ),
+    responses(
+        (status = 200, description = "The action, not published", body = PlanAction),
+    )
+)]
+#[delete("/improvement-plans/{plan_id}/actions/{action_id}/publication")]
+pub async fn unpublish_plan_action(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(PlanId, ActionId)>,
+    if_match: IfMatch,
+) -> ApiResult<Answer> {
+    principal.require(Permission::ModerateSubmissions)?;
+    let ids = path.into_inner();
+    let action = state
+        .db
+        .write(move |conn| store::publish(conn, &principal, ids, None, &if_match))
         .await?;
     Answer::ok(&action)
 }

@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::dto::PlanAction;
+use super::dto::{PlanAction, Publication};
 use super::store::KIND;
 use crate::api::shared::{ExternalRef, LinkedRecord, Person};
 use crate::auth::Principal;
@@ -13,7 +13,7 @@ use crate::domain::ids::{ActionId, PlanId, RecordId};
 use crate::domain::improvement::{ActionStatus, Effectiveness};
 use crate::domain::{now, RecordKind};
 use crate::error::ApiResult;
-use crate::store::links;
+use crate::store::links::{self, Way};
 use crate::store::support::{only, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -37,7 +37,17 @@ pub(super) struct ActionRow {
     pub(super) version: i64,
     pub(super) created_at: NaiveDateTime,
     pub(super) updated_at: NaiveDateTime,
+    pub(super) you_said: Option<String>,
+    pub(super) we_did: Option<String>,
+    pub(super) published_at: Option<NaiveDateTime>,
 }
+
+/// The kinds of record an action may come from.
+pub(super) const ORIGINS: [RecordKind; 3] = [
+    RecordKind::Evidence,
+    RecordKind::Recognition,
+    RecordKind::Concern,
+];
 
 pub(super) fn into_dtos(
     conn: &mut DbConnection,
@@ -46,6 +56,15 @@ pub(super) fn into_dtos(
 ) -> ApiResult<Vec<PlanAction>> {
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut checks = links::links_of(conn, principal, KIND, &ids, RecordKind::Evidence)?;
+    let mut origins: Vec<_> = ORIGINS
+        .into_iter()
+        .map(|kind| {
+            Ok((
+                kind,
+                links::links_way(conn, principal, Way::In, KIND, &ids, kind)?,
+            ))
+        })
+        .collect::<ApiResult<_>>()?;
     let today = now().date_naive();
     Ok(rows
         .into_iter()
@@ -62,6 +81,23 @@ pub(super) fn into_dtos(
                     RecordKind::Evidence,
                     checks.remove(&row.id.any()).unwrap_or_default(),
                 ),
+                came_from: origins
+                    .iter_mut()
+                    .flat_map(|(kind, linked)| {
+                        LinkedRecord::to_all(
+                            *kind,
+                            linked.remove(&row.id.any()).unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+                publication: match (row.you_said, row.we_did, row.published_at) {
+                    (Some(you_said), Some(we_did), Some(at)) => Some(Publication {
+                        you_said,
+                        we_did,
+                        published_at: to_utc(at),
+                    }),
+                    _ => None,
+                },
                 description: row.description,
                 due_on: row.due_on,
                 completion_note: row.completion_note,
@@ -100,4 +136,7 @@ pub(super) struct ActionChanges {
     pub(super) completed_at: Option<Option<NaiveDateTime>>,
     pub(super) external_system: Option<String>,
     pub(super) external_id: Option<String>,
+    pub(super) you_said: Option<Option<String>>,
+    pub(super) we_did: Option<Option<String>>,
+    pub(super) published_at: Option<Option<NaiveDateTime>>,
 }

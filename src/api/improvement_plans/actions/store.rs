@@ -2,19 +2,23 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::dto::{ActionQuery, ActionTransition, NewPlanAction, PlanAction, PlanActionPatch};
-use super::rows::{into_dto, into_dtos, ActionChanges, ActionRow};
+use super::dto::{
+    ActionQuery, ActionTransition, NewPlanAction, NewPublication, PlanAction, PlanActionPatch,
+};
+use super::rows::{into_dto, into_dtos, ActionChanges, ActionRow, ORIGINS};
 use crate::api::improvement_plans::plans::rows::PlanRow;
 use crate::api::improvement_plans::plans::store as plans;
+use crate::api::public::dto::PublishedChange;
 use crate::api::recognitions;
 use crate::api::shared::LinkedRecord;
 use crate::auth::{Permission, Principal, Role};
 use crate::db::schema::{improvement_plans, plan_actions};
 use crate::db::DbConnection;
-use crate::domain::ids::{ActionId, PlanId};
+use crate::domain::ids::{ActionId, LocationId, PlanId};
 use crate::domain::improvement::{
     check_effectiveness, move_action, ActionMoveError, ActionStatus, Effectiveness, PlanStatus,
 };
@@ -25,6 +29,7 @@ use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
+use crate::store::links::Way;
 use crate::store::support::{save_if_unchanged, to_row};
 use crate::store::{links, visibility};
 
@@ -171,6 +176,9 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
+        you_said: None,
+        we_did: None,
+        published_at: None,
     };
     diesel::insert_into(plan_actions::table)
         .values(&row)
@@ -308,6 +316,13 @@ pub fn update(
             &evidence,
         )?;
     }
+    if let Some(origins) = &patch.came_from {
+        for kind in ORIGINS {
+            let ids = LinkedRecord::ids_of(origins, kind);
+            links::check_exist(conn, principal, kind, "came_from", &ids)?;
+            links::set_links_way(conn, principal, Way::In, (KIND, id.any()), kind, &ids)?;
+        }
+    }
     let newly_ineffective = effectiveness == Effectiveness::NotEffective
         && row.effectiveness != Effectiveness::NotEffective;
     let changes = ActionChanges {
@@ -403,4 +418,80 @@ pub fn transition(
         Some(json!({"from": from, "to": request.to})),
     )?;
     Ok(action)
+}
+
+/// Publishes a done action on its location's "you said, we did" pages, in the words given (or
+/// changes them), or with `None` takes it off. Only a done action may be published: what the
+/// public reads is what changed.
+pub fn publish(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    (plan_id, id): (PlanId, ActionId),
+    publication: Option<&NewPublication>,
+    if_match: &IfMatch,
+) -> ApiResult<PlanAction> {
+    let plan = plans::find(conn, principal, plan_id)?;
+    let row = find(conn, &plan, id)?;
+    if_match.check(row.version)?;
+    if publication.is_some() && row.status != ActionStatus::Done {
+        return Err(ApiError::conflict(
+            "not_done",
+            format!(
+                "a {} action cannot be published: only what was done",
+                row.status
+            ),
+        ));
+    }
+    if publication.is_none() && row.published_at.is_none() {
+        return into_dto(conn, principal, row);
+    }
+    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
+    let changes = ActionChanges {
+        you_said: Some(publication.map(|p| p.you_said.trim().to_owned())),
+        we_did: Some(publication.map(|p| p.we_did.trim().to_owned())),
+        published_at: Some(publication.map(|_| to_row(now()))),
+        ..Default::default()
+    };
+    let action = save(conn, principal, &row, changes, if_match)?;
+    audit(conn, principal, AuditAction::Update, &before, &action, None)?;
+    Ok(action)
+}
+
+/// A published action's words, and when it was done (or last changed).
+type PublishedRow = (
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+);
+
+/// What the public sees on a location's "you said, we did": the done actions a manager
+/// published, of its plans, latest first, at most 100 (the one rule,
+/// [`visibility::published_action_rule`]).
+pub fn published(conn: &mut DbConnection, location: LocationId) -> ApiResult<Vec<PublishedChange>> {
+    let rows: Vec<PublishedRow> = plan_actions::table
+        .inner_join(improvement_plans::table)
+        .filter(visibility::published_action_rule(location))
+        .select((
+            plan_actions::you_said,
+            plan_actions::we_did,
+            plan_actions::completed_at,
+            plan_actions::updated_at,
+        ))
+        .order((plan_actions::completed_at.desc(), plan_actions::id.desc()))
+        .limit(100)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(you_said, we_did, completed_at, updated_at)| {
+            Some(PublishedChange {
+                you_said: you_said?,
+                we_did: we_did?,
+                month: completed_at
+                    .unwrap_or(updated_at)
+                    .format("%Y-%m")
+                    .to_string(),
+            })
+        })
+        .collect())
 }

@@ -39,7 +39,7 @@ reference_to!(
     "quality_statements": ["safe.safe_and_effective_staffing"],
     "sources": [{"kind": "concern", "id": "0192f0c4-7a10-7b21-8e3c-1a2b3c4d5e6f"}],
     "co_produced": true,
-    "involved": [{"role": "relative", "name": null}],
+    "involved": [{"role": "relative", "name": null, "agreed_to_be_named": false}],
     "activated_at": "2026-11-21T10:00:00Z",
     "last_reviewed_on": null,
     "next_review_due_on": "2026-12-21",
@@ -132,11 +132,13 @@ pub struct NewImprovementPlan {
 }
 
 impl NewImprovementPlan {
-    /// The rule the document cannot state: quality statements are the frameworks' data.
+    /// The rules the document cannot state: quality statements are the frameworks' data, and
+    /// people using the service are named only with their agreement.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
-        Checks::new()
-            .quality_statements(catalogue, &self.quality_statements)
-            .finish()
+        let mut checks = Checks::new();
+        checks.quality_statements(catalogue, &self.quality_statements);
+        Participant::check_all(&mut checks, "involved", &self.involved);
+        checks.finish()
     }
 }
 
@@ -178,14 +180,19 @@ pub struct ImprovementPlanPatch {
 }
 
 impl ImprovementPlanPatch {
-    /// The rule the document cannot state: quality statements are the frameworks' data.
+    /// The rules the document cannot state, as for a new plan.
     pub fn validate(&self, catalogue: &Catalogue) -> ApiResult<()> {
-        Checks::new()
-            .quality_statements(
-                catalogue,
-                self.quality_statements.as_deref().unwrap_or_default(),
-            )
-            .finish()
+        let mut checks = Checks::new();
+        checks.quality_statements(
+            catalogue,
+            self.quality_statements.as_deref().unwrap_or_default(),
+        );
+        Participant::check_all(
+            &mut checks,
+            "involved",
+            self.involved.as_deref().unwrap_or_default(),
+        );
+        checks.finish()
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::shared::Person;
+use crate::api::shared::{Participant, Person};
 use crate::domain::improvement::{Priority, Progress, ReviewCadence};
 use crate::error::ApiResult;
 use crate::http::respond::unversioned;
@@ -20,6 +20,8 @@ use crate::http::validate::Checks;
     "notes": "Rota changed; call-bell times not yet measured.",
     "priority_from": "medium",
     "priority_to": "high",
+    "participants": [{"role": "manager", "name": "Alex Manager", "agreed_to_be_named": false},
+                     {"role": "relative", "name": null, "agreed_to_be_named": false}],
     "reviewed_by": {"kind": "user", "sub": "manager-1", "name": null},
     "created_at": "2026-12-20T15:00:00Z"
 }))]
@@ -32,6 +34,9 @@ pub struct PlanReview {
     /// The plan's priority before the review, when the review changed it.
     pub priority_from: Option<Priority>,
     pub priority_to: Option<Priority>,
+    /// Who took part, by role: a review with people using the service or their relatives is a
+    /// joint review.
+    pub participants: Vec<Participant>,
     pub reviewed_by: Person,
     pub created_at: DateTime<Utc>,
 }
@@ -48,18 +53,24 @@ pub struct NewPlanReview {
     pub notes: Option<String>,
     /// The plan's priority from now on, when the review changes it.
     pub priority_to: Option<Priority>,
+    /// Who took part, by role (people using the service and relatives named only with their
+    /// agreement).
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub participants: Vec<Participant>,
 }
 
 impl NewPlanReview {
     /// The rule the document cannot state: the review day has come.
     pub fn validate(&self) -> ApiResult<()> {
-        Checks::new()
-            .check(
-                self.reviewed_on <= crate::domain::now().date_naive(),
-                "reviewed_on",
-                "must not be in the future",
-            )
-            .finish()
+        let mut checks = Checks::new();
+        checks.check(
+            self.reviewed_on <= crate::domain::now().date_naive(),
+            "reviewed_on",
+            "must not be in the future",
+        );
+        Participant::check_all(&mut checks, "participants", &self.participants);
+        checks.finish()
     }
 }
 

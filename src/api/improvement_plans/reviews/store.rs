@@ -9,8 +9,9 @@ use serde_json::json;
 use super::dto::{DueQuery, DueReview, NewPlanReview, PlanReview};
 use crate::api::improvement_plans::plans::rows::{into_dto, review_due, PlanChanges, PlanRow};
 use crate::api::improvement_plans::plans::store::{audit, find, save, visible};
-use crate::api::shared::{ChangedSince, Person};
+use crate::api::shared::{ChangedSince, Participant, Person};
 use crate::auth::Principal;
+use crate::db::columns::JsonText;
 use crate::db::schema::{improvement_plans, plan_reviews};
 use crate::db::DbConnection;
 use crate::domain::change::{ChangeAction, ChangeType};
@@ -38,6 +39,7 @@ struct ReviewRow {
     priority_to: Option<Priority>,
     reviewed_by: String,
     created_at: NaiveDateTime,
+    participants: JsonText<Vec<Participant>>,
 }
 
 impl ReviewRow {
@@ -50,6 +52,7 @@ impl ReviewRow {
             notes: self.notes,
             priority_from: self.priority_from,
             priority_to: self.priority_to,
+            participants: self.participants.0,
             reviewed_by: Person::user(self.reviewed_by, None),
             created_at: to_utc(self.created_at),
         }
@@ -109,6 +112,7 @@ pub fn add_review(
         priority_to: changed_priority,
         reviewed_by: principal.sub.clone(),
         created_at: to_row(now()),
+        participants: JsonText(new.participants.clone()),
     };
     diesel::insert_into(plan_reviews::table)
         .values(&review)

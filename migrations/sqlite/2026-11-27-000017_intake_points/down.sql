@@ -1,0 +1,10 @@
+ALTER TABLE plan_reviews DROP COLUMN participants;
+ALTER TABLE plan_actions DROP COLUMN published_at;
+ALTER TABLE plan_actions DROP COLUMN we_did;
+ALTER TABLE plan_actions DROP COLUMN you_said;
+ALTER TABLE concerns DROP COLUMN contact;
+ALTER TABLE evidence DROP COLUMN contact;
+ALTER TABLE recognitions DROP COLUMN from_name;
+ALTER TABLE recognitions DROP COLUMN approval;
+ALTER TABLE evidence DROP COLUMN verification;
+DROP TABLE intake_points;
