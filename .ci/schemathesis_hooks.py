@@ -16,6 +16,8 @@ cannot state, or careloop refuses it, as it should. This hook makes such request
   to `done` has a `completion_note`, to `cancelled` a `cancel_reason`; a new governance review has its
   three reflections; new evidence has `observed_at` or a whole period, and feedback its
   `respondent`;
+- a person using the service or a relative named as a participant agreed to be named
+  (`agreed_to_be_named: true`), as the field's description says;
 - a well-formed Idempotency-Key is unique, since the same key with another body is 422 by
   design and the generator draws few distinct keys ("0", "A", ...).
 
@@ -48,6 +50,8 @@ SEEDED_KIND = {
     "action": "CARELOOP_FUZZ_ACTION",
 }
 REFERENCES = {"linked_records", "sources", "check_evidence", "evidence"}
+# Participants named only with their agreement.
+NAMED_BY_CONSENT = {"person_using_service", "relative"}
 NOT_FUTURE = {"reviewed_on", "occurred_on", "occurred_at", "checked_on"}
 FRAMEWORK_DATA = {"quality_statements": "safe.safeguarding", "evidence_category": "processes"}
 # A webhook goes to a public https:// address (careloop refuses others), here one that never
@@ -159,6 +163,8 @@ def keep_rules(data):
             data[key] = FRAMEWORK_DATA[key]
         elif key in NOT_FUTURE and isinstance(value, str):
             data[key] = not_future(value)
+        elif key == "name" and isinstance(value, str) and data.get("role") in NAMED_BY_CONSENT:
+            data["agreed_to_be_named"] = True
         else:
             keep_rules(value)
     in_order(data, "period_start_at", "period_end_at")

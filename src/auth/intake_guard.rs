@@ -3,12 +3,19 @@
 //! per door and per client address (by the trusted-proxy rule; counted in memory, per node,
 //! never stored or logged).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::HttpRequest;
 
 use super::{RateLimiter, Standing};
+use crate::domain::intake::FORM_VALID_SECONDS;
 use crate::http::client_address::{network, TrustedProxies};
+
+/// How many sent forms a node remembers at most (each for as long as its token works).
+const MOST_REMEMBERED: usize = 100_000;
 
 pub struct IntakeGuard {
     /// The key form tokens are signed with (kept in the database, the same on every node).
@@ -18,6 +25,8 @@ pub struct IntakeGuard {
     per_address: RateLimiter,
     per_point: RateLimiter,
     proxies: TrustedProxies,
+    /// The tokens of the forms taken, while they would still work: a form is taken once.
+    sent: Mutex<HashMap<String, Instant>>,
 }
 
 impl IntakeGuard {
@@ -33,7 +42,23 @@ impl IntakeGuard {
             per_address: RateLimiter::new(per_address),
             per_point: RateLimiter::new(per_point),
             proxies,
+            sent: Mutex::default(),
         }
+    }
+
+    /// Whether a form's token is sent for the first time (and remembers it): a form is taken
+    /// once, so a double click or a replayed token stores nothing twice. Remembered per node,
+    /// for as long as the token works, and a bounded number of them.
+    pub fn first_use(&self, token: &str) -> bool {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        let lifetime = Duration::from_secs(FORM_VALID_SECONDS.unsigned_abs());
+        if sent.len() >= MOST_REMEMBERED {
+            sent.retain(|_, at| at.elapsed() < lifetime);
+            if sent.len() >= MOST_REMEMBERED {
+                return false;
+            }
+        }
+        sent.insert(token.to_owned(), Instant::now()).is_none()
     }
 
     /// Counts a submission to the door `slug` from the request's client: `Err` with when to try
@@ -52,5 +77,18 @@ impl IntakeGuard {
         } else {
             Err(standing)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_is_taken_once() {
+        let guard = IntakeGuard::new(Vec::new(), 0, (1, 1), TrustedProxies::default());
+        assert!(guard.first_use("one"));
+        assert!(!guard.first_use("one"));
+        assert!(guard.first_use("two"));
     }
 }

@@ -21,14 +21,11 @@ pub fn intake_form_secret(conn: &mut DbConnection) -> ApiResult<String> {
     secret_named(conn, INTAKE_FORM_SECRET)
 }
 
+/// The secret of that name, made on first use. Two nodes starting on a new database may both
+/// make one: the later insert then fails on the name, and that node reads the other's.
 fn secret_named(conn: &mut DbConnection, name: &str) -> ApiResult<String> {
-    write_transaction(conn, |conn| {
-        let stored = instance_secrets::table
-            .filter(instance_secrets::name.eq(name))
-            .select(instance_secrets::secret)
-            .first(conn)
-            .optional()?;
-        if let Some(secret) = stored {
+    let made = write_transaction(conn, |conn| {
+        if let Some(secret) = stored(conn, name)? {
             return Ok(secret);
         }
         let secret = hex::encode(rand::random::<[u8; 32]>());
@@ -39,14 +36,22 @@ fn secret_named(conn: &mut DbConnection, name: &str) -> ApiResult<String> {
             ))
             .execute(conn)?;
         Ok(secret)
-    })
+    });
+    match made {
+        Ok(secret) => Ok(secret),
+        Err(error) => stored(conn, name)?.ok_or(error),
+    }
+}
+
+fn stored(conn: &mut DbConnection, name: &str) -> ApiResult<Option<String>> {
+    Ok(instance_secrets::table
+        .filter(instance_secrets::name.eq(name))
+        .select(instance_secrets::secret)
+        .first(conn)
+        .optional()?)
 }
 
 /// The development secret if the database has one (a development server has run on it).
 pub fn stored_development_secret(conn: &mut DbConnection) -> ApiResult<Option<String>> {
-    Ok(instance_secrets::table
-        .filter(instance_secrets::name.eq(DEVELOPMENT_SECRET))
-        .select(instance_secrets::secret)
-        .first(conn)
-        .optional()?)
+    stored(conn, DEVELOPMENT_SECRET)
 }

@@ -13,7 +13,8 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     (
         "not_found",
         404,
-        "no such record in the caller's organisation and locations, or no such endpoint",
+        "no such record in the caller's organisation and locations, no such endpoint, or no open \
+         intake point with this slug",
     ),
     (
         "method_not_allowed",
@@ -87,7 +88,8 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     (
         "unsupported_media_type",
         415,
-        "the body is not `application/json`",
+        "the body is not of a media type the operation takes (`application/json`, and for an \
+         intake point's form also `application/x-www-form-urlencoded`)",
     ),
     (
         "validation_failed",
@@ -102,8 +104,8 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
     (
         "too_many_requests",
         429,
-        "too many requests (past `RateLimit-Policy`'s quota, or too many receipt attempts); \
-         wait `Retry-After` seconds",
+        "too many requests (past `RateLimit-Policy`'s quota, too many receipt attempts, or too \
+         many submissions through an intake point); wait `Retry-After` seconds",
     ),
     (
         "internal_error",

@@ -869,3 +869,160 @@ async fn the_public_pages_show_nothing_that_was_not_published() {
         }
     }
 }
+
+/// What came in through a door and is not for everyone stays out of the inspection pack and the
+/// governance pack: contact details, and compliments not approved.
+#[actix_web::test]
+async fn contact_details_and_unapproved_compliments_stay_out_of_the_packs() {
+    let app = TestApp::new().await;
+    let slug = slug_of(
+        &app.intake_point(&["feedback", "compliment", "concern"])
+            .await
+            .body,
+    );
+    let contact = "07700 900999";
+    for body in [
+        json!({"kind": "feedback", "respondent": "relative_or_friend", "experience": "good",
+               "contact_details": contact, "consent_to_contact": true}),
+        json!({"kind": "concern", "title": "Cold", "description": "Cold rooms", "category": "environment",
+               "contact_details": contact, "consent_to_contact": true}),
+        json!({"kind": "compliment", "for_whom": "PENDING team", "message": "Thanks"}),
+    ] {
+        app.submit(&slug, body).await.expect(202);
+    }
+    let request = TestApp::request(
+        Method::GET,
+        "/v1/exports/inspection-pack",
+        Some(&app.manager),
+    )
+    .insert_header(("Accept", "application/zip"));
+    let (status, _, bytes) = app.exchange(request).await;
+    assert_eq!(status, 200);
+    let pack = crate::privacy::unzipped(&bytes);
+    assert!(pack.contains("Cold rooms"), "the concern is in the pack");
+    assert!(!pack.contains(contact), "no contact details in the pack");
+    assert!(!pack.contains("contact.details"), "nor their columns");
+    assert!(
+        !pack.contains("PENDING team"),
+        "no compliment awaiting approval"
+    );
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let governance = app
+        .get(&app.manager, &format!("/v1/governance-packs/{month}"))
+        .await
+        .expect(200);
+    assert!(!governance.body.to_string().contains("PENDING team"));
+}
+
+#[actix_web::test]
+async fn a_form_is_taken_once_and_null_is_no_answer() {
+    let app = TestApp::new().await;
+    let slug = slug_of(&app.intake_point(&["compliment", "concern"]).await.body);
+    let token = app.form_token(&slug).await;
+    let compliment = json!({"kind": "compliment", "for_whom": "Night team", "message": "Thank you",
+                            "form_token": token});
+    let path = format!("/i/{slug}");
+    app.call(Method::POST, &path, None, Some(compliment.clone()))
+        .await
+        .expect(202);
+    let again = app
+        .call(Method::POST, &path, None, Some(compliment))
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(again.body["errors"][0]["field"], "form_token");
+    // `null` answers nothing: a required field sent as null is missing.
+    let blank = app
+        .submit(
+            &slug,
+            json!({"kind": "concern", "title": null, "description": null, "category": "other"}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    let fields: Vec<&str> = blank.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["title", "description"]);
+    assert_eq!(count(&app, "/v1/concerns").await, 0);
+    assert_eq!(count(&app, "/v1/recognitions").await, 1);
+}
+
+/// An action's `came_from` are the records linked as its origins, and nothing else that links to
+/// it: a milestone celebrating it is not where it came from.
+#[actix_web::test]
+async fn an_actions_origins_are_only_those_linked_as_such() {
+    let app = TestApp::new().await;
+    let slug = slug_of(&app.intake_point(&["compliment"]).await.body);
+    app.submit(
+        &slug,
+        json!({"kind": "compliment", "for_whom": "Cook", "message": "Lovely food"}),
+    )
+    .await
+    .expect(202);
+    let compliment = app
+        .get(&app.manager, "/v1/recognitions?approval=awaiting_approval")
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plan = app
+        .post(
+            &app.manager,
+            "/v1/improvement-plans",
+            json!({"title": "Menus", "objective": "o", "owner": {"sub": "user-manager"},
+                   "priority": "low", "review_cadence": "monthly", "location_id": app.location}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let action = app
+        .post(
+            &app.manager,
+            &format!("/v1/improvement-plans/{plan}/actions"),
+            json!({"description": "Seasonal menu", "owner": {"sub": "user-manager"}}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/v1/improvement-plans/{plan}/actions/{action}");
+    app.patch(
+        &app.manager,
+        &path,
+        json!({"came_from": [{"kind": "recognition", "id": compliment}]}),
+    )
+    .await
+    .expect(200);
+    for step in [
+        json!({"to": "in_progress"}),
+        json!({"to": "done", "completion_note": "New menu", "celebrate": true}),
+    ] {
+        app.post(&app.manager, &format!("{path}/transitions"), step)
+            .await
+            .expect(200);
+    }
+    let read = app.get(&app.manager, &path).await.expect(200);
+    assert_eq!(
+        read.body["came_from"],
+        json!([{"kind": "recognition", "id": compliment}])
+    );
+    // The pending compliment is not shown to those who may not see it, even as an origin.
+    let seen = app.get(&app.viewer, &path).await.expect(200);
+    assert_eq!(seen.body["came_from"], json!([]));
+    // Replacing the origins leaves the milestone's own link to the action alone.
+    app.patch(&app.manager, &path, json!({"came_from": []}))
+        .await
+        .expect(200);
+    let milestones = app
+        .get(&app.manager, "/v1/recognitions?kind=improvement_milestone")
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        milestones["items"][0]["linked_records"],
+        json!([{"kind": "action", "id": action}])
+    );
+}

@@ -99,6 +99,11 @@ pub fn document(operation: &mut Value) {
         return;
     }
     let body = operation.get("requestBody").is_some();
+    // The public front door: no token; an unknown or closed door is 404, submissions are
+    // limited, and a page's errors come as pages too.
+    let door = operation["tags"]
+        .as_array()
+        .is_some_and(|tags| tags.contains(&json!("public")));
     let receipt = operation["security"] == json!([{"receipt": []}]);
     let bearer = operation.get("security").is_none();
     let if_match = header("If-Match");
@@ -114,7 +119,7 @@ pub fn document(operation: &mut Value) {
         codes.push("forbidden");
     }
     let id = operation["operationId"].as_str().unwrap_or_default();
-    if takes("path") || receipt || DEVELOPMENT_ONLY.contains(&id) {
+    if takes("path") || receipt || door || DEVELOPMENT_ONLY.contains(&id) {
         codes.push("not_found");
     }
     codes.extend(conflicts_of(
@@ -132,7 +137,7 @@ pub fn document(operation: &mut Value) {
     if keyed {
         codes.push("idempotency_key_reused");
     }
-    if receipt || bearer {
+    if receipt || bearer || (door && body) {
         codes.push("too_many_requests");
     }
     codes.push("internal_error");
@@ -147,10 +152,17 @@ pub fn document(operation: &mut Value) {
             .or_default()
             .push(format!("- `{code}`: {meaning}"));
     }
+    // A door's page answers a browser's errors with a page (a form shown again with its errors,
+    // a page saying the door is closed or to wait); an app asking for JSON gets the problem.
+    let pages = door && operation["responses"]["200"]["content"]["text/html"].is_object();
     for (status, lines) in by_status {
+        let mut content = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+        if pages && status < 500 && status != 415 {
+            content["text/html"] = json!({"schema": {"type": "string"}});
+        }
         operation["responses"][status.to_string()] = json!({
             "description": lines.join("\n"),
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            "content": content
         });
     }
 }

@@ -34,9 +34,12 @@ pub struct Metric {
     /// The series it belongs to, for example `medication_audit_score`.
     #[schema(max_length = 100, pattern = r"\S")]
     pub name: String,
+    /// Within ±10^15, so sums and means of many values stay finite.
+    #[schema(minimum = -1e15, maximum = 1e15)]
     pub value: f64,
     #[schema(max_length = 30, pattern = r"\S")]
     pub unit: Option<String>,
+    #[schema(minimum = -1e15, maximum = 1e15)]
     pub target: Option<f64>,
     /// `at_least` (default: met when value ≥ target) or `at_most` (met when value ≤ target).
     pub direction: Option<MetricDirection>,

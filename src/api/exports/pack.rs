@@ -176,6 +176,8 @@ pub fn build(
         })?)?
     }
     .into_iter()
+    // A compliment still awaiting a manager's approval, or declined, is no evidence yet.
+    .filter(|r| r["approval"] == "approved")
     .filter(|r| in_period(r, "occurred_on", period.from, period.to))
     .collect();
 
@@ -183,12 +185,12 @@ pub fn build(
         name: "quality_statement_id".to_owned(),
         cell: Cell::Text,
     }];
-    statement_columns.extend(columns::of("Evidence"));
+    statement_columns.extend(without_contact(columns::of("Evidence")));
     let files = [
         PackFile {
             name: "concerns.csv",
             about: "Concerns raised in the period, with their status, risk and outcome (`outcome.*`: what was done, the \"you said, we did\"). Confidential concerns appear only to those who may see them; anonymous raisers are never named.",
-            columns: columns::of("Concern"),
+            columns: without_contact(columns::of("Concern")),
             rows: concerns,
         },
         PackFile {
@@ -266,4 +268,13 @@ pub fn build(
     zip.write_all(readme.as_bytes())
         .map_err(ApiError::internal)?;
     Ok(zip.finish().map_err(ApiError::internal)?.into_inner())
+}
+
+/// The columns but the contact details someone left through an intake point: those are for the
+/// managers to reach them, never for an inspection pack.
+fn without_contact(columns: Vec<Column>) -> Vec<Column> {
+    columns
+        .into_iter()
+        .filter(|column| column.name != "contact" && !column.name.starts_with("contact."))
+        .collect()
 }

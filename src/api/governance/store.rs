@@ -26,7 +26,9 @@ use crate::db::DbConnection;
 use crate::domain::concern::{ConcernCategory, ConcernStatus, RiskLevel};
 use crate::domain::framework::Framework;
 use crate::domain::ids::{ActionId, LearningEventId, LocationId, PlanId, RecognitionId, RecordId};
-use crate::domain::improvement::{ActionStatus, Effectiveness, PlanStatus, RecognitionKind};
+use crate::domain::improvement::{
+    ActionStatus, Approval, Effectiveness, PlanStatus, RecognitionKind,
+};
 use crate::domain::insights::Interval;
 use crate::error::ApiResult;
 use crate::store::support::to_utc;
@@ -154,7 +156,9 @@ pub fn pack(
             })
     };
 
+    // What went well is what the organisation stands behind: approved recognitions only.
     let mut recognised = visibility::recognitions(principal)
+        .filter(recognitions::approval.eq(Approval::Approved))
         .filter(recognitions::occurred_on.ge(month))
         .filter(recognitions::occurred_on.lt(next_month))
         .select((

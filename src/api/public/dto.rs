@@ -63,9 +63,10 @@ pub struct IntakeSubmission {
     pub respondent: Option<Respondent>,
     /// "Overall, how was your experience of our service?" (feedback).
     pub experience: Option<Experience>,
-    #[schema(max_length = 5000, pattern = r"\S")]
+    /// At most 4,900 characters, as the next: together they are the evidence's summary.
+    #[schema(max_length = 4900, pattern = r"\S")]
     pub what_was_good: Option<String>,
-    #[schema(max_length = 5000, pattern = r"\S")]
+    #[schema(max_length = 4900, pattern = r"\S")]
     pub what_could_be_better: Option<String>,
     /// Who the compliment is for: a name or a team.
     #[schema(max_length = 150, pattern = r"\S")]

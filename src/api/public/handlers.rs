@@ -64,7 +64,7 @@ async fn door(state: &AppState, slug: &str, html: bool) -> ApiResult<Result<Door
 #[utoipa::path(
     tag = "public",
     security(()),
-    params(("slug" = String, Path, description = "The intake point's slug", min_length = 1, max_length = 100)),
+    params(("slug" = String, Path, description = "The intake point's slug", min_length = 22, max_length = 22, pattern = "^[A-Za-z0-9_-]{22}$")),
     responses(
         (status = 200, description = "The page, or the form for an app", content(
             (String = "text/html"),
@@ -129,7 +129,7 @@ fn new_token(state: &AppState, door: &Door) -> String {
 #[utoipa::path(
     tag = "public",
     security(()),
-    params(("slug" = String, Path, description = "The intake point's slug", min_length = 1, max_length = 100)),
+    params(("slug" = String, Path, description = "The intake point's slug", min_length = 22, max_length = 22, pattern = "^[A-Za-z0-9_-]{22}$")),
     request_body(content(
         (IntakeSubmission = "application/json"),
         (IntakeSubmission = "application/x-www-form-urlencoded"),
@@ -182,14 +182,20 @@ pub async fn submit_intake(
             .and_then(|t| t.as_str())
             .unwrap_or_default();
         let secret = &state.intake.form_secret;
-        if let Err(refused) = check_form_token(
+        let checked = check_form_token(
             secret,
             &door.point.slug,
             token,
             now,
             state.intake.min_seconds,
-        ) {
+        );
+        if let Err(refused) = checked {
             errors.push(FieldError::new("form_token", refused.message()));
+        } else if !state.intake.first_use(token) {
+            errors.push(FieldError::new(
+                "form_token",
+                "this form has been sent already: reload the page to send another",
+            ));
         }
     }
     if !errors.is_empty() {
@@ -237,7 +243,7 @@ async fn published(state: &AppState, door: &Door) -> ApiResult<Vec<super::dto::P
 #[utoipa::path(
     tag = "public",
     security(()),
-    params(("slug" = String, Path, description = "The intake point's slug", min_length = 1, max_length = 100)),
+    params(("slug" = String, Path, description = "The intake point's slug", min_length = 22, max_length = 22, pattern = "^[A-Za-z0-9_-]{22}$")),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
     )

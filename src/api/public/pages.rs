@@ -120,14 +120,17 @@ impl IntakePage<'_> {
 
     /// Each error as a link to its field, in the summary at the top.
     fn summary(&self) -> Vec<(String, String)> {
-        let kind = self.sent.map_or("", IntakeKind::as_str);
         self.errors
             .iter()
             .map(|error| {
-                let link = match error.field.as_str() {
+                let link = match (self.sent, error.field.as_str()) {
                     // The hidden fields have nothing to focus: the summary links to the form.
-                    "kind" | "form_token" | "body" => kind.to_owned(),
-                    field => format!("{kind}-{field}"),
+                    (Some(kind), "kind" | "form_token" | "body" | "website") => {
+                        kind.as_str().to_owned()
+                    }
+                    (Some(kind), field) => format!("{kind}-{field}"),
+                    // A form this page does not have: the page itself.
+                    (None, _) => "content".to_owned(),
                 };
                 (
                     link,
@@ -163,7 +166,10 @@ pub fn intake(
         slug: &point.slug,
         kinds: &point.kinds.0,
         form_token,
-        sent: sent.map(|(kind, _)| kind),
+        // A form is shown again only when the page has it.
+        sent: sent
+            .map(|(kind, _)| kind)
+            .filter(|kind| point.kinds.0.contains(kind)),
         values: sent.map_or(&empty, |(_, values)| values),
         errors,
         respondents: Respondent::ALL

@@ -26,15 +26,14 @@ const COMMON_FIELDS: [&str; 3] = ["kind", "form_token", "website"];
 
 /// The errors of a submission the schema cannot see: the honeypot filled in, a kind the door
 /// does not take, another form's fields, a field the kind needs left out, contact details
-/// without consent. Added to `errors` (the schema's), one per field at most.
+/// without consent. Added to `errors` (the schema's), one per field at most, all in the order
+/// of the form's fields (as the page lists them).
 pub fn check(value: &Value, kinds: &[IntakeKind], errors: &mut Vec<FieldError>) {
     let text = |name: &str| value.get(name).and_then(Value::as_str);
+    let given = |name: &str| value.get(name).is_some_and(|v| !v.is_null());
     let mut found = Vec::new();
     if text("website").is_some_and(|v| !v.is_empty()) {
-        found.push(FieldError::new(
-            "website",
-            "must be left empty: it is there to catch automated submissions",
-        ));
+        found.push(FieldError::new("website", "please leave this field empty"));
     }
     if let Some(kind) = text("kind").and_then(IntakeKind::parse) {
         if !kinds.contains(&kind) {
@@ -45,7 +44,9 @@ pub fn check(value: &Value, kinds: &[IntakeKind], errors: &mut Vec<FieldError>) 
         }
         let allowed = allowed_fields(kind);
         for name in value.as_object().into_iter().flat_map(|o| o.keys()) {
-            if !allowed.contains(&name.as_str()) && !COMMON_FIELDS.contains(&name.as_str()) {
+            let foreign =
+                !allowed.contains(&name.as_str()) && !COMMON_FIELDS.contains(&name.as_str());
+            if foreign && given(name) {
                 found.push(FieldError::new(
                     name,
                     format!("is not part of the {kind} form"),
@@ -53,7 +54,7 @@ pub fn check(value: &Value, kinds: &[IntakeKind], errors: &mut Vec<FieldError>) 
             }
         }
         for name in required_fields(kind) {
-            if value.get(*name).is_none() {
+            if value.get(*name).is_none_or(Value::is_null) {
                 found.push(FieldError::new(*name, "is required"));
             }
         }
@@ -71,6 +72,20 @@ pub fn check(value: &Value, kinds: &[IntakeKind], errors: &mut Vec<FieldError>) 
             errors.push(error);
         }
     }
+    let order: Vec<&str> = match text("kind").and_then(IntakeKind::parse) {
+        Some(kind) => COMMON_FIELDS
+            .iter()
+            .chain(allowed_fields(kind))
+            .copied()
+            .collect(),
+        None => COMMON_FIELDS.to_vec(),
+    };
+    errors.sort_by_key(|e| {
+        order
+            .iter()
+            .position(|f| *f == e.field)
+            .unwrap_or(order.len())
+    });
 }
 
 /// Stores a checked submission as the door: answers what to tell the person.

@@ -42,11 +42,13 @@ pub(super) struct ActionRow {
     pub(super) published_at: Option<NaiveDateTime>,
 }
 
-/// The kinds of record an action may come from.
-pub(super) const ORIGINS: [RecordKind; 3] = [
-    RecordKind::Evidence,
-    RecordKind::Recognition,
-    RecordKind::Concern,
+/// The kinds of record an action may come from, and which way their links are kept: in from
+/// evidence and concerns (which link to no action otherwise), out to recognitions (whose own
+/// links to an action, a milestone's among them, say something else).
+pub(super) const ORIGINS: [(RecordKind, Way); 3] = [
+    (RecordKind::Evidence, Way::In),
+    (RecordKind::Recognition, Way::Out),
+    (RecordKind::Concern, Way::In),
 ];
 
 pub(super) fn into_dtos(
@@ -58,10 +60,10 @@ pub(super) fn into_dtos(
     let mut checks = links::links_of(conn, principal, KIND, &ids, RecordKind::Evidence)?;
     let mut origins: Vec<_> = ORIGINS
         .into_iter()
-        .map(|kind| {
+        .map(|(kind, way)| {
             Ok((
                 kind,
-                links::links_way(conn, principal, Way::In, KIND, &ids, kind)?,
+                links::links_way(conn, principal, way, KIND, &ids, kind)?,
             ))
         })
         .collect::<ApiResult<_>>()?;

@@ -29,7 +29,6 @@ use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
-use crate::store::links::Way;
 use crate::store::support::{save_if_unchanged, to_row};
 use crate::store::{links, visibility};
 
@@ -317,10 +316,10 @@ pub fn update(
         )?;
     }
     if let Some(origins) = &patch.came_from {
-        for kind in ORIGINS {
+        for (kind, way) in ORIGINS {
             let ids = LinkedRecord::ids_of(origins, kind);
             links::check_exist(conn, principal, kind, "came_from", &ids)?;
-            links::set_links_way(conn, principal, Way::In, (KIND, id.any()), kind, &ids)?;
+            links::set_links_way(conn, principal, way, (KIND, id.any()), kind, &ids)?;
         }
     }
     let newly_ineffective = effectiveness == Effectiveness::NotEffective
