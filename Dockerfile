@@ -4,7 +4,9 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY src ./src
+COPY templates ./templates
 COPY migrations ./migrations
 COPY data ./data
 RUN cargo build --release --locked

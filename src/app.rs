@@ -80,7 +80,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     let state = web::Data::new(state);
     let body_limit = config.body_limit;
+    // Each worker's blocking threads run the database work; more of them than the pool has
+    // connections only queue on the pool, and switching between them costs more than the work.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let blocking = (config.db_pool_size as usize).div_ceil(workers).max(1);
     let server = HttpServer::new(move || build_app(state.clone(), body_limit))
+        .workers(workers)
+        .worker_max_blocking_threads(blocking)
         .bind(address)
         .with_context(|| format!("cannot listen on {address}"))?;
     log::info!("careloop listening on http://{address} (docs at /docs)");

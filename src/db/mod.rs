@@ -154,6 +154,9 @@ impl Db {
             .with_context(|| format!("cannot connect to the {} database", url.backend_name()))?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
+            // No `SELECT 1` before each request: a connection that broke is found by its error
+            // (`has_broken`) and replaced.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager(url.clone()))
             .context("cannot open the database pool")?;
@@ -306,6 +309,9 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
+/// The turn of this process's SQLite writers (see [`write_transaction`]).
+static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `work` in a transaction that takes the write lock up front on SQLite (`BEGIN
 /// IMMEDIATE`): two deferred transactions that both read and then write would otherwise
 /// deadlock, and SQLite answers that with SQLITE_BUSY at once instead of waiting. The changes
@@ -315,12 +321,20 @@ where
     F: FnOnce(&mut DbConnection) -> ApiResult<T>,
 {
     change_log::forget();
-    match conn {
+    // SQLite has one writer at a time. This node's writers take turns here, woken as soon as
+    // the one before commits, rather than in SQLite's busy handler, which sleeps and polls
+    // (up to 100 ms a turn) and made a burst of writes wait for nothing.
+    let _turn = match conn {
         DbConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+            let turn = SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            Some(turn)
         }
-        DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
-    }
+        DbConnection::Pg(_) => {
+            DbConnection::begin_transaction(conn)?;
+            None
+        }
+    };
     let done = work(conn).and_then(|value| {
         change_log::number_pending(conn)?;
         Ok(value)

@@ -211,7 +211,7 @@ fn replay_or_run(
     } else {
         now
     };
-    let mut kept = answer.body.clone();
+    let mut kept: Value = serde_json::from_slice(&answer.body)?;
     // A one-time secret (an anonymous raiser's receipt code, a client's or a webhook's secret)
     // is shown once and never stored: a replay answers `null` in its place.
     for secret in ONE_TIME_SECRETS {
@@ -253,7 +253,7 @@ impl StoredAnswer {
             status: StatusCode::from_u16(status).map_err(ApiError::internal)?,
             location: self.response_location,
             version: self.response_version,
-            body: serde_json::from_str(&self.response_body)?,
+            body: self.response_body.into(),
             replayed: true,
             no_store: false,
         })

@@ -1,11 +1,11 @@
 //! Answers: a record or a page as JSON, with its `ETag` and, for a create, its `Location`.
 
 use actix_web::body::BoxBody;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, ContentType, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::ApiResult;
@@ -54,7 +54,8 @@ pub struct Answer {
     pub location: Option<String>,
     /// The version of the record answered, sent as the `ETag`.
     pub version: Option<i64>,
-    pub body: Value,
+    /// The body as sent: serialized once, straight from the record (no `Value` in between).
+    pub body: Bytes,
     /// Whether this is a stored answer replayed for a repeated `Idempotency-Key`.
     pub replayed: bool,
     /// Sent with `Cache-Control: no-store`: it holds a receipt code or what one opens.
@@ -67,7 +68,7 @@ impl Answer {
             status: StatusCode::OK,
             location: None,
             version: body.version(),
-            body: serde_json::to_value(body)?,
+            body: serde_json::to_vec(body)?.into(),
             replayed: false,
             no_store: false,
         })
@@ -116,7 +117,7 @@ impl Responder for Answer {
                 HeaderValue::from_static("true"),
             ));
         }
-        response.json(self.body)
+        response.content_type(ContentType::json()).body(self.body)
     }
 }
 

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Usage: bench/api.sh [BINARY]
+# The API's hottest paths under load, as an outside client sees them: seeds a fresh SQLite
+# database with one organisation's two years of records through bench/insights_seed.py
+# (100,000 concerns among them), serves it with BINARY (default: a release build of this tree),
+# and runs wrk (Debian's `wrk` package; 2 threads, 32 connections, 10 s each, after a 2 s warm-up)
+# against GET /health/live, GET one concern, a page of 50 concerns with and without filters, and
+# POST /v1/concerns, as a manager. Prints req/s, p50 and p99 for each, with its req/s as a share
+# of /health/live's measured in the same run: absolute numbers vary between machines, the ratios
+# are what a change must not make worse. Also the server's peak RSS. CI does not run it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+command -v wrk >/dev/null || { echo "bench/api.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
+bin=${1:-}
+if [ -z "$bin" ]; then
+    cargo build --release --quiet
+    bin=$repo/target/release/careloop
+fi
+work=$(mktemp -d)
+pid=
+trap '[ -z "$pid" ] || { kill $pid 2>/dev/null; wait $pid 2>/dev/null; }; rm -rf "$work"' EXIT
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export DATABASE_URL=$work/careloop.db CARELOOP_BIND=127.0.0.1:$port RUST_LOG=warn \
+    CARELOOP_RATE_LIMIT_PER_MINUTE=1000000000
+unset CARELOOP_JWT_SECRET CARELOOP_JWT_PUBLIC_KEY CARELOOP_JWKS_FILE
+
+(cd "$work" && "$bin" migrate) >"$work/migrate.log" 2>&1
+org=$(cd "$work" && "$bin" org create --name "Bench Care" 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+python3 "$repo/bench/insights_seed.py" "$DATABASE_URL" "$org" >"$work/counts"
+(cd "$work" && exec "$bin" serve) >"$work/server.log" 2>&1 &
+pid=$!
+base=http://127.0.0.1:$port
+for _ in $(seq 1 300); do curl -fsS -o /dev/null "$base/health/ready" 2>/dev/null && break; sleep 0.1; done
+manager=$(cd "$work" && "$bin" token --org "$org" --role manager --sub bench-manager 2>/dev/null)
+auth="Authorization: Bearer $manager"
+location=$(curl -fsS -H "$auth" "$base/v1/locations" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
+concern=$(curl -fsS -H "$auth" "$base/v1/concerns?limit=1&status=raised" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
+cat >"$work/create.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"title": "Call bells unanswered", "description": "Residents waited over 20 minutes.", "category": "care_practice", "risk": "medium", "location_id": "$location", "quality_statements": ["safe.safeguarding"]}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+# One case: wrk's req/s, p50 and p99 (ms), after a short warm-up run.
+run() { # NAME PATH [wrk args]
+    local name=$1 path=$2
+    shift 2
+    wrk -t2 -c32 -d2s -H "$auth" "$@" "$base$path" >/dev/null 2>&1 || true
+    wrk -t2 -c32 -d10s --latency -H "$auth" "$@" "$base$path" >"$work/wrk.out" 2>&1
+    python3 - "$name" "$work/wrk.out" <<'PY'
+import re, sys
+name, text = sys.argv[1], open(sys.argv[2]).read()
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+def ms(label):
+    value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(f"{name}\t{rate:.0f}\t{ms('50'):.2f}\t{ms('99'):.2f}\t{errors.group(1) if errors else 0}")
+PY
+}
+
+{
+    run live /health/live
+    run get_one "/v1/concerns/$concern"
+    run list_50 "/v1/concerns?limit=50"
+    run list_50_filtered "/v1/concerns?limit=50&status=raised&risk=medium"
+    run create /v1/concerns -s "$work/create.lua"
+} >"$work/results"
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+
+echo "backend: sqlite, $(tr '\n' ' ' <"$work/counts")"
+python3 - "$work/results" "$rss" <<'PY'
+import sys
+rows = [line.split("\t") for line in open(sys.argv[1]).read().splitlines()]
+live = float(rows[0][1])
+print(f"{'case':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of live':>8} {'non-2xx':>8}")
+for name, rate, p50, p99, errors in rows:
+    print(f"{name:<18} {float(rate):>8.0f} {float(p50):>8.2f} {float(p99):>8.2f} {float(rate) / live:>7.1%} {errors:>8}")
+print(f"peak RSS: {int(sys.argv[2]) / 1024:.0f} MB")
+PY
