@@ -9,30 +9,9 @@
 # of /health/live's measured in the same run: absolute numbers vary between machines, the ratios
 # are what a change must not make worse. Also the server's peak RSS. CI does not run it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$PWD
 command -v wrk >/dev/null || { echo "bench/api.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
-bin=${1:-}
-if [ -z "$bin" ]; then
-    cargo build --release --quiet
-    bin=$repo/target/release/careloop
-fi
-work=$(mktemp -d)
-pid=
-trap '[ -z "$pid" ] || { kill $pid 2>/dev/null; wait $pid 2>/dev/null; }; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export DATABASE_URL=$work/careloop.db CARELOOP_BIND=127.0.0.1:$port RUST_LOG=warn \
-    CARELOOP_RATE_LIMIT_PER_MINUTE=1000000000
-unset CARELOOP_JWT_SECRET CARELOOP_JWT_PUBLIC_KEY CARELOOP_JWKS_FILE
-
-(cd "$work" && "$bin" migrate) >"$work/migrate.log" 2>&1
-org=$(cd "$work" && "$bin" org create --name "Bench Care" 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-python3 "$repo/bench/insights_seed.py" "$DATABASE_URL" "$org" >"$work/counts"
-(cd "$work" && exec "$bin" serve) >"$work/server.log" 2>&1 &
-pid=$!
-base=http://127.0.0.1:$port
-for _ in $(seq 1 300); do curl -fsS -o /dev/null "$base/health/ready" 2>/dev/null && break; sleep 0.1; done
-manager=$(cd "$work" && "$bin" token --org "$org" --role manager --sub bench-manager 2>/dev/null)
+# shellcheck source=bench/seeded.sh
+source "$(dirname "$0")/seeded.sh"
 auth="Authorization: Bearer $manager"
 location=$(curl -fsS -H "$auth" "$base/v1/locations" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
 concern=$(curl -fsS -H "$auth" "$base/v1/concerns?limit=1&status=raised" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')

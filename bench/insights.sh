@@ -8,35 +8,8 @@
 # then 30 timed ones each; the median and 95th percentile in ms, and the median as a multiple of
 # GET /health/live's. An endpoint that does not answer 200 is reported with its status, not timed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-repo=$PWD
-bin=${1:-}
-if [ -z "$bin" ]; then
-    cargo build --release --quiet
-    bin=$repo/target/release/careloop
-fi
-work=$(mktemp -d)
-pid=
-trap '[ -z "$pid" ] || { kill $pid 2>/dev/null; wait $pid 2>/dev/null; }; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export DATABASE_URL=$work/careloop.db CARELOOP_BIND=127.0.0.1:$port RUST_LOG=warn \
-    CARELOOP_RATE_LIMIT_PER_MINUTE=10000000
-unset CARELOOP_JWT_SECRET CARELOOP_JWT_PUBLIC_KEY CARELOOP_JWKS_FILE
-
-# Schema and organisation first (with an organisation there, serve seeds no demo one), then the
-# records straight into the file while no server holds it.
-(cd "$work" && "$bin" migrate) >"$work/migrate.log" 2>&1
-org=$(cd "$work" && "$bin" org create --name "Bench Care" 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-started=$(date +%s.%N)
-python3 "$repo/bench/insights_seed.py" "$DATABASE_URL" "$org" >"$work/counts"
-seeded=$(python3 -c "print(round($(date +%s.%N) - $started, 1))")
-
-(cd "$work" && exec "$bin" serve) >"$work/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && break; sleep 0.1; done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" || { echo "the server did not start:"; cat "$work/server.log"; exit 1; }
-manager=$(cd "$work" && "$bin" token --org "$org" --role manager --sub bench-manager 2>/dev/null)
-base=http://127.0.0.1:$port
+# shellcheck source=bench/seeded.sh
+source "$(dirname "$0")/seeded.sh"
 month=$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc).date().replace(day=1) - d.timedelta(days=1)).strftime("%Y-%m"))')
 
 get() {  # PATH [CURL -w FORMAT]: the answer's body goes to $work/answer.json

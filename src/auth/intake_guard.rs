@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use actix_web::HttpRequest;
 
 use super::{RateLimiter, Standing};
-use crate::domain::intake::FORM_VALID_SECONDS;
+use crate::domain::intake::{check_form_token, form_token, FORM_VALID_SECONDS};
 use crate::http::client_address::{network, TrustedProxies};
 
 /// How many sent forms a node remembers at most (each for as long as its token works).
@@ -19,7 +19,7 @@ const MOST_REMEMBERED: usize = 100_000;
 
 pub struct IntakeGuard {
     /// The key form tokens are signed with (kept in the database, the same on every node).
-    pub form_secret: Vec<u8>,
+    form_secret: Vec<u8>,
     /// The fewest seconds between serving a form and taking its submission.
     pub min_seconds: i64,
     per_address: RateLimiter,
@@ -46,10 +46,29 @@ impl IntakeGuard {
         }
     }
 
+    /// A token for the form of the door `slug`, served now.
+    pub fn new_form_token(&self, slug: &str) -> String {
+        form_token(&self.form_secret, slug, chrono::Utc::now().timestamp())
+    }
+
+    /// Takes the form a submission to the door `slug` came with, or says why not: the token
+    /// must be one careloop made for this door, at least the minimum time and at most two hours
+    /// ago, and not taken before.
+    pub fn take_form(&self, slug: &str, token: &str) -> Result<(), &'static str> {
+        let now = chrono::Utc::now().timestamp();
+        check_form_token(&self.form_secret, slug, token, now, self.min_seconds)
+            .map_err(|refused| refused.message())?;
+        if self.first_use(token) {
+            Ok(())
+        } else {
+            Err("this form has been sent already: reload the page to send another")
+        }
+    }
+
     /// Whether a form's token is sent for the first time (and remembers it): a form is taken
     /// once, so a double click or a replayed token stores nothing twice. Remembered per node,
     /// for as long as the token works, and a bounded number of them.
-    pub fn first_use(&self, token: &str) -> bool {
+    fn first_use(&self, token: &str) -> bool {
         let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
         let lifetime = Duration::from_secs(FORM_VALID_SECONDS.unsigned_abs());
         if sent.len() >= MOST_REMEMBERED {

@@ -517,6 +517,18 @@ impl TestApp {
             .await
     }
 
+    /// The id of the first recognition awaiting approval (a compliment through a door), as the
+    /// manager sees it.
+    pub async fn awaiting_approval(&self) -> String {
+        self.get(&self.manager, "/v1/recognitions?approval=awaiting_approval")
+            .await
+            .expect(200)
+            .body["items"][0]["id"]
+            .as_str()
+            .expect("a recognition awaits approval")
+            .to_owned()
+    }
+
     /// Raises a plain concern as `token` and answers its id.
     pub async fn raise(&self, token: &str, extra: Value) -> String {
         let mut body = json!({

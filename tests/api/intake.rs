@@ -982,14 +982,7 @@ async fn an_actions_origins_are_only_those_linked_as_such() {
     )
     .await
     .expect(202);
-    let compliment = app
-        .get(&app.manager, "/v1/recognitions?approval=awaiting_approval")
-        .await
-        .expect(200)
-        .body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let compliment = app.awaiting_approval().await;
     let (plan, action) = open_action(&app, &app.location, "Seasonal menu").await;
     let path = format!("/v1/improvement-plans/{plan}/actions/{action}");
     app.patch(

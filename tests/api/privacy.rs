@@ -213,14 +213,7 @@ pub async fn scene(app: &TestApp) -> Scene {
     ] {
         app.submit(&slug, submission).await.expect(202);
     }
-    let compliment = app
-        .get(&app.manager, "/v1/recognitions?approval=awaiting_approval")
-        .await
-        .expect(200)
-        .body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let compliment = app.awaiting_approval().await;
     Scene {
         secrets: vec![
             concern.clone(),

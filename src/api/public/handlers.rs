@@ -5,9 +5,7 @@ use super::dto::{IntakeForm, IntakeReceipt, IntakeSubmission, YouSaidWeDid, YouS
 use super::{pages, submit};
 use crate::api::improvement_plans::actions;
 use crate::api::intake_points::store::{open_door, Door};
-use crate::domain::intake::{
-    check_form_token, form_token, is_slug, IntakeKind, FORM_VALID_SECONDS,
-};
+use crate::domain::intake::{is_slug, IntakeKind, FORM_VALID_SECONDS};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::export::prefers;
 use crate::http::extract::{typed, BodyFormat, JsonOrForm, Query};
@@ -83,7 +81,7 @@ pub async fn get_intake_page(
         Ok(door) => door,
         Err(answer) => return Ok(answer),
     };
-    let token = new_token(&state, &door);
+    let token = state.intake.new_form_token(&door.point.slug);
     if json {
         let point = &door.point;
         let form = IntakeForm {
@@ -103,14 +101,6 @@ pub async fn get_intake_page(
         StatusCode::OK,
         pages::intake(&door, &token, None, &[])?,
     ))
-}
-
-fn new_token(state: &AppState, door: &Door) -> String {
-    form_token(
-        &state.intake.form_secret,
-        &door.point.slug,
-        chrono::Utc::now().timestamp(),
-    )
 }
 
 /// Give feedback, a compliment or a concern
@@ -174,28 +164,13 @@ pub async fn submit_intake(
     let sent = body.read()?;
     let mut errors = sent.errors;
     submit::check(&sent.value, &door.point.kinds.0, &mut errors);
-    let now = chrono::Utc::now().timestamp();
     if errors.is_empty() {
-        let token = sent
-            .value
-            .get("form_token")
-            .and_then(|t| t.as_str())
-            .unwrap_or_default();
-        let secret = &state.intake.form_secret;
-        let checked = check_form_token(
-            secret,
-            &door.point.slug,
-            token,
-            now,
-            state.intake.min_seconds,
-        );
-        if let Err(refused) = checked {
-            errors.push(FieldError::new("form_token", refused.message()));
-        } else if !state.intake.first_use(token) {
-            errors.push(FieldError::new(
-                "form_token",
-                "this form has been sent already: reload the page to send another",
-            ));
+        let token = sent.value.get("form_token").and_then(|t| t.as_str());
+        if let Err(refused) = state
+            .intake
+            .take_form(&door.point.slug, token.unwrap_or_default())
+        {
+            errors.push(FieldError::new("form_token", refused));
         }
     }
     if !errors.is_empty() {
@@ -207,7 +182,7 @@ pub async fn submit_intake(
             .get("kind")
             .and_then(|k| k.as_str())
             .and_then(IntakeKind::parse);
-        let token = new_token(&state, &door);
+        let token = state.intake.new_form_token(&door.point.slug);
         let shown = pages::intake(&door, &token, kind.map(|k| (k, &sent.value)), &errors)?;
         return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, shown));
     }
