@@ -345,12 +345,7 @@ async fn one_answer_names_every_bad_field_by_its_json_path() {
         .post(&app.staff, "/v1/concerns", json!({}))
         .await
         .expect_problem(422, "validation_failed");
-    let fields: Vec<&str> = missing.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = missing.error_fields();
     assert_eq!(fields, ["category", "description", "risk", "title"]);
     assert!(missing.body["errors"]
         .as_array()

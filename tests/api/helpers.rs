@@ -85,6 +85,16 @@ impl Response {
         self
     }
 
+    /// The fields a validation problem names, in its order.
+    pub fn error_fields(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .expect("a problem with errors")
+            .iter()
+            .map(|e| e["field"].as_str().expect("each error names its field"))
+            .collect()
+    }
+
     pub fn id(&self) -> String {
         self.body["id"]
             .as_str()

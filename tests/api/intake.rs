@@ -146,12 +146,7 @@ async fn an_intake_point_is_opened_closed_reopened_and_rotated() {
         )
         .await
         .expect_problem(422, "validation_failed");
-    let fields: Vec<&str> = refused.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = refused.error_fields();
     assert_eq!(fields, ["kinds", "title"]);
     let elsewhere = app
         .post(
@@ -441,12 +436,7 @@ async fn refused_submissions_store_nothing_and_say_why_by_field() {
         )
         .await
         .expect_problem(422, "validation_failed");
-    let fields: Vec<&str> = problem.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = problem.error_fields();
     for field in ["experience", "title", "respondent", "consent_to_contact"] {
         assert!(fields.contains(&field), "{field} in {fields:?}");
     }
@@ -959,12 +949,7 @@ async fn a_form_is_taken_once_and_null_is_no_answer() {
         )
         .await
         .expect_problem(422, "validation_failed");
-    let fields: Vec<&str> = blank.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = blank.error_fields();
     assert_eq!(fields, ["title", "description"]);
     assert_eq!(count(&app, "/v1/concerns").await, 0);
     assert_eq!(count(&app, "/v1/recognitions").await, 1);

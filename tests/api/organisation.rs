@@ -58,12 +58,7 @@ async fn invalid_settings_are_422_and_change_nothing() {
         )
         .await
         .expect_problem(422, "validation_failed");
-    let fields: Vec<_> = response.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect();
+    let fields = response.error_fields();
     assert_eq!(
         fields,
         [
