@@ -5,6 +5,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use tokio::sync::watch;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -54,7 +55,7 @@ pub fn build_app(
 /// `careloop serve`: migrate, then serve until stopped.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let address = config.listen_address()?;
-    let db = Db::open(&config.database, config.db_pool_size)?;
+    let db = Db::open(&config.database, config.pooling())?;
     let state = AppState::new(&config, db)?;
     if config.is_development() {
         let organisation_id = seed::demo_organisation(&state.db)?;
@@ -73,10 +74,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.db.clone(),
         config.changes_retention_days,
     ));
-    actix_web::rt::spawn(background::deliver_webhooks(
+    let (stop_webhooks, stopping) = watch::channel(false);
+    let webhooks = actix_web::rt::spawn(background::deliver_webhooks(
         state.db.clone(),
         Sender::new(config.webhook_allow_private)?,
         config.webhook_disable_after_hours,
+        stopping,
     ));
     let state = web::Data::new(state);
     let body_limit = config.body_limit;
@@ -84,14 +87,65 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // connections only queue on the pool, and switching between them costs more than the work.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let blocking = (config.db_pool_size as usize).div_ceil(workers).max(1);
+    let listener = std::net::TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let door = listener.try_clone().context("cannot share the listener")?;
     let server = HttpServer::new(move || build_app(state.clone(), body_limit))
         .workers(workers)
         .worker_max_blocking_threads(blocking)
-        .bind(address)
-        .with_context(|| format!("cannot listen on {address}"))?;
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_drain_seconds)
+        .listen(listener)
+        .with_context(|| format!("cannot listen on {address}"))?
+        .run();
     log::info!("careloop listening on http://{address} (docs at /docs)");
-    server
-        .run()
-        .await
-        .context("the server stopped with an error")
+    let handle = server.handle();
+    let drain = config.shutdown_drain_seconds;
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        log::info!("stopping: no new connections; finishing requests in flight (at most {drain}s)");
+        stop_webhooks.send_replace(true);
+        close_gently(&door).await;
+        handle.stop(true).await;
+    });
+    server.await.context("the server stopped with an error")?;
+    if let Err(error) = webhooks.await {
+        log::error!("the webhook worker failed: {error}");
+    }
+    log::info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = actix_web::rt::signal::ctrl_c() => {}
+            }
+        }
+        Err(error) => {
+            log::warn!("cannot watch for SIGTERM ({error}); stopping on Ctrl-C only");
+            let _ = actix_web::rt::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Stops new connections without resetting those already made. Closing a listening socket
+/// resets the connections the kernel completed but the server had not yet taken (a client
+/// that had sent its request sees "connection reset"). So first a socket filter drops new
+/// connection attempts (their clients try again a second later and find the port closed:
+/// "connection refused", which a client or load balancer takes as "try elsewhere"); the
+/// server then takes what is queued, and only then closes.
+async fn close_gently(listener: &std::net::TcpListener) {
+    // A classic BPF program of one instruction: return 0, keep nothing.
+    const DROP_ALL: u16 = 0x06; // BPF_RET | BPF_K
+    let socket = socket2::SockRef::from(listener);
+    if let Err(error) = socket.attach_filter(&[socket2::SockFilter::new(DROP_ALL, 0, 0, 0)]) {
+        log::warn!("cannot hold new connections back while stopping: {error}");
+        return;
+    }
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
 }

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::api::webhooks::outbox::{self, Claimed};
+use tokio::sync::watch;
+
+use crate::api::webhooks::outbox::{self, Claimed, HandBack};
 use crate::api::webhooks::sender::Sender;
 use crate::db::Db;
 use crate::domain::ids::{DeliveryId, WebhookId};
@@ -50,12 +52,38 @@ const DELIVERIES_PER_ROUND: i64 = 100;
 /// what is due, soon after a write on this node (bursts of writes taken together) and every
 /// second otherwise. While no endpoint is enabled it only looks once a second, so writes cost
 /// nothing extra.
-pub async fn deliver_webhooks(db: Db, sender: Sender, disable_after_hours: u32) {
+///
+/// When `stopping` turns true it stops at once, even mid-send, and hands the deliveries and
+/// endpoints it holds back to the queue, so another node sends them without waiting for the
+/// leases to run out. (A message cut off mid-send is sent again: receivers deduplicate by its
+/// `webhook-id`.)
+pub async fn deliver_webhooks(
+    db: Db,
+    sender: Sender,
+    disable_after_hours: u32,
+    mut stopping: watch::Receiver<bool>,
+) {
     let node = uuid::Uuid::now_v7().to_string();
     let disable_after = chrono::Duration::hours(i64::from(disable_after_hours));
+    tokio::select! {
+        _ = stopping.wait_for(|stop| *stop) => {}
+        _ = webhook_rounds(&db, &sender, &node, disable_after) => {}
+    }
+    let owner = node.clone();
+    match db
+        .run(move |conn| outbox::release(conn, &owner, HandBack::All))
+        .await
+    {
+        Ok(0) => {}
+        Ok(released) => log::info!("handed {released} webhook deliveries back to the queue"),
+        Err(error) => log::error!("could not hand webhook deliveries back: {error}"),
+    }
+}
+
+async fn webhook_rounds(db: &Db, sender: &Sender, node: &str, disable_after: chrono::Duration) {
     loop {
         let mut writes = db.watch_writes();
-        let endpoints = match webhook_round(&db, &sender, &node, disable_after).await {
+        let endpoints = match webhook_round(db, sender, node, disable_after).await {
             // Something was sent: there may be more already.
             Ok(round) if round.sent > 0 => continue,
             Ok(round) => round.endpoints,
@@ -137,8 +165,14 @@ pub async fn webhook_round(
             }
             let unsent: Vec<DeliveryId> = queue.map(|delivery| delivery.id).collect();
             let owner = node.to_owned();
-            db.run(move |conn| outbox::release(conn, &owner, endpoint, &unsent))
-                .await
+            db.run(move |conn| {
+                let turn = HandBack::Turn {
+                    endpoint,
+                    unsent: &unsent,
+                };
+                outbox::release(conn, &owner, turn)
+            })
+            .await
         });
     for sending in futures_util::future::join_all(sends).await {
         sending?;

@@ -71,7 +71,7 @@ pub fn import(config: &Config, args: ImportArgs) -> anyhow::Result<bool> {
     let body = progress.wrap_read(std::io::BufReader::new(file));
     let catalogue = Catalogue::load(config.frameworks_dir.as_deref())
         .map_err(|e| anyhow::anyhow!("cannot load the assessment frameworks: {e}"))?;
-    let db = Db::open(&config.database, 1)?;
+    let db = Db::open(&config.database, config.pooling().sized(1))?;
     let mut conn = db.get()?;
     let exists = crate::api::organisation::store::exists(&mut conn, &args.org)
         .map_err(|error| anyhow::anyhow!("cannot read the organisations: {error}"))?;

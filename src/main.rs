@@ -108,7 +108,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(app::serve(config)),
         Command::Migrate => {
-            db::Db::open(&config.database, config.db_pool_size)?;
+            db::Db::open(&config.database, config.pooling())?;
             println!("migrations are up to date");
             Ok(())
         }
@@ -135,7 +135,7 @@ fn main() -> anyhow::Result<()> {
             }
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid organisation: {}", e.detail()))?;
-            let db = db::Db::open(&config.database, config.db_pool_size)?;
+            let db = db::Db::open(&config.database, config.pooling())?;
             let mut conn = db.get()?;
             if config.is_development() {
                 // So `careloop token` can sign for this database before the service first runs.
@@ -201,7 +201,7 @@ fn development_secret(config: &Config, organisation_id: &str) -> anyhow::Result<
             "there is no careloop database at {where_}: {start_first}"
         );
     }
-    let db = db::Db::connect(&config.database, 1)?;
+    let db = db::Db::connect(&config.database, config.pooling().sized(1))?;
     let mut conn = db.get()?;
     let secret = db::instance::stored_development_secret(&mut conn)
         .ok()

@@ -104,6 +104,18 @@ pub struct Config {
         global = true
     )]
     pub db_pool_size: u32,
+    /// Keep PostgreSQL statements prepared by name on each connection. Set `false` behind a
+    /// pooler in transaction mode that does not track prepared statements (PgBouncer before
+    /// 1.21, or with `max_prepared_statements = 0`).
+    #[arg(
+        long,
+        env = "CARELOOP_DB_PREPARED_STATEMENTS",
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub db_prepared_statements: bool,
     /// Wrong receipt codes a client address may try per minute before 429.
     #[arg(
         long,
@@ -141,6 +153,17 @@ pub struct Config {
         global = true
     )]
     pub changes_retention_days: u32,
+    /// On SIGTERM (or Ctrl-C), the longest careloop waits for the requests in flight to finish
+    /// before it exits.
+    #[arg(
+        long,
+        env = "CARELOOP_SHUTDOWN_DRAIN_SECONDS",
+        value_name = "SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub shutdown_drain_seconds: u64,
     /// Path to a PEM (PKCS#8) P-256 private key: careloop then signs the tokens it issues to
     /// machine clients with ES256 and serves the public key at `/.well-known/jwks.json`.
     /// Without it, they are signed with the HS256 secret.
@@ -360,6 +383,14 @@ impl Config {
 
     /// The address to listen on. Without configured keys careloop signs its own tokens, so it
     /// listens on loopback only.
+    /// The database pool as configured.
+    pub fn pooling(&self) -> crate::db::Pooling {
+        crate::db::Pooling {
+            size: self.db_pool_size,
+            prepared_statements: self.db_prepared_statements,
+        }
+    }
+
     pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {
         let address = self
             .bind

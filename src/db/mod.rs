@@ -6,14 +6,16 @@ pub mod columns;
 pub mod instance;
 pub mod schema;
 
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use anyhow::Context;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, CacheSize, SimpleConnection, TransactionManager};
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -76,7 +78,13 @@ impl DatabaseUrl {
         }
     }
 
-    pub fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
+    /// Opens a connection. Without `prepared_statements`, PostgreSQL statements are sent with
+    /// their parameters in one message and never kept by name, as a pooler in transaction mode
+    /// (PgBouncer before 1.21) needs: it hands each transaction to any server connection.
+    pub fn establish(
+        &self,
+        prepared_statements: bool,
+    ) -> Result<DbConnection, diesel::ConnectionError> {
         match self {
             Self::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
@@ -93,7 +101,13 @@ impl DatabaseUrl {
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            Self::Postgres(url) => Ok(DbConnection::Pg(PgConnection::establish(url)?)),
+            Self::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                if !prepared_statements {
+                    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+                }
+                Ok(DbConnection::Pg(conn))
+            }
         }
     }
 }
@@ -115,28 +129,123 @@ fn with_connect_timeout(url: &str) -> String {
     }
 }
 
+/// How a node uses its database connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Pooling {
+    /// Connections in the pool.
+    pub size: u32,
+    /// Whether PostgreSQL statements are prepared by name and kept (see
+    /// [`DatabaseUrl::establish`]).
+    pub prepared_statements: bool,
+}
+
+impl Pooling {
+    /// The same, with `size` connections (the command line needs one).
+    pub fn sized(self, size: u32) -> Self {
+        Self { size, ..self }
+    }
+}
+
+/// A pooled connection, and whether it was lost while in use (the server went away), so the
+/// pool drops it instead of handing it out again: diesel finds a PostgreSQL connection broken
+/// only when a transaction on it could not be closed.
+pub struct Pooled {
+    conn: DbConnection,
+    lost: bool,
+}
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 /// Opens connections for the pool by the URL's scheme, with the SQLite settings on each.
-pub struct ConnectionManager(DatabaseUrl);
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+    prepared_statements: bool,
+}
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        self.0.establish().map_err(r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let conn = self
+            .url
+            .establish(self.prepared_statements)
+            .map_err(r2d2::Error::ConnectionError)?;
+        Ok(Pooled { conn, lost: false })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
         conn.batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        <DbConnection as r2d2::R2D2Connection>::is_broken(conn)
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.lost || <DbConnection as r2d2::R2D2Connection>::is_broken(&mut conn.conn)
     }
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// Whether this node can reach its database, as it last found out. While it cannot, requests
+/// wait for a connection only briefly and answer 503 (`database_unavailable`), instead of each
+/// waiting out the pool's timeout.
+#[derive(Debug, Default)]
+struct Reachability {
+    lost: AtomicBool,
+}
+
+impl Reachability {
+    fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// Says so in the log once per outage, not once per failed request.
+    fn lose(&self, cause: &dyn std::fmt::Display) {
+        if !self.lost.swap(true, Ordering::Relaxed) {
+            log::warn!("the database is unavailable: {cause}");
+        }
+    }
+
+    fn regain(&self) {
+        if self.lost.swap(false, Ordering::Relaxed) {
+            log::info!("the database is reachable again");
+        }
+    }
+}
+
+/// The pool's failures to connect mark the database lost; a new connection marks it reachable.
+#[derive(Debug)]
+struct PoolEvents(Arc<Reachability>);
+
+impl r2d2::HandleError<r2d2::Error> for PoolEvents {
+    fn handle_error(&self, error: r2d2::Error) {
+        self.0.lose(&error);
+    }
+}
+
+impl r2d2::HandleEvent for PoolEvents {
+    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+        self.0.regain();
+    }
+}
+
+/// How long a request waits for a connection while the database is reachable (every
+/// connection busy), and while it is not (a new connection may just be opening).
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+const LOST_WAIT: Duration = Duration::from_millis(500);
+/// Readiness answers within a second, whatever the database does.
+const READY_WAIT: Duration = Duration::from_millis(900);
 
 /// The shared handle to the database: a pool whose connections are used on the blocking pool.
 #[derive(Clone)]
@@ -144,31 +253,42 @@ pub struct Db {
     pool: Pool,
     /// Counts this node's committed writes, so a long-polling feed reader wakes at once.
     committed: Arc<watch::Sender<u64>>,
+    reachability: Arc<Reachability>,
 }
 
 impl Db {
     /// Connects once directly, so an unreachable database fails start-up with its real reason,
     /// then builds the pool.
-    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
-        url.establish()
+    pub fn connect(url: &DatabaseUrl, pooling: Pooling) -> anyhow::Result<Self> {
+        url.establish(pooling.prepared_statements)
             .with_context(|| format!("cannot connect to the {} database", url.backend_name()))?;
+        let reachability = Arc::<Reachability>::default();
         let pool = r2d2::Pool::builder()
-            .max_size(pool_size)
+            .max_size(pooling.size)
             // No `SELECT 1` before each request: a connection that broke is found by its error
             // (`has_broken`) and replaced.
             .test_on_check_out(false)
-            .connection_timeout(Duration::from_secs(10))
-            .build(ConnectionManager(url.clone()))
-            .context("cannot open the database pool")?;
+            // Also the longest pause between attempts to reconnect (half of it), so a database
+            // that comes back is used again within half a second.
+            .connection_timeout(Duration::from_secs(1))
+            .error_handler(Box::new(PoolEvents(reachability.clone())))
+            .event_handler(Box::new(PoolEvents(reachability.clone())))
+            // The connection above proved the database answers; the pool fills in the
+            // background instead of holding start-up for its connection timeout.
+            .build_unchecked(ConnectionManager {
+                url: url.clone(),
+                prepared_statements: pooling.prepared_statements,
+            });
         Ok(Self {
             pool,
             committed: Arc::new(watch::channel(0).0),
+            reachability,
         })
     }
 
     /// Connects and brings the schema up to date: all `careloop migrate` needs.
-    pub fn open(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
-        let db = Self::connect(url, pool_size)?;
+    pub fn open(url: &DatabaseUrl, pooling: Pooling) -> anyhow::Result<Self> {
+        let db = Self::connect(url, pooling)?;
         let applied = db.migrate()?;
         if applied > 0 {
             log::info!(
@@ -180,8 +300,8 @@ impl Db {
     }
 
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.pool.get()?;
-        let migrations = match &*conn {
+        let mut conn = self.get()?;
+        let migrations = match &**conn {
             DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
             DbConnection::Pg(_) => POSTGRES_MIGRATIONS,
         };
@@ -197,12 +317,47 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get()?;
-            work(&mut conn)
-        })
-        .await?
+        let db = self.clone();
+        actix_web::web::block(move || db.with_connection(BUSY_WAIT, work)).await?
+    }
+
+    /// Runs `work` on a pooled connection, waiting for one at most `wait`. A connection the
+    /// server dropped under the work marks the database lost and leaves the pool.
+    fn with_connection<T>(
+        &self,
+        wait: Duration,
+        work: impl FnOnce(&mut DbConnection) -> ApiResult<T>,
+    ) -> ApiResult<T> {
+        let mut conn = self.checkout(wait)?;
+        let done = work(&mut conn);
+        if let Err(ApiError::DatabaseUnavailable(cause)) = &done {
+            conn.lost = true;
+            self.reachability.lose(cause);
+        }
+        done
+    }
+
+    /// A connection from the pool, waiting at most `wait` for one, and only briefly while the
+    /// database is lost: 503 (`database_unavailable`) rather than a request held for seconds.
+    fn checkout(&self, wait: Duration) -> ApiResult<r2d2::PooledConnection<ConnectionManager>> {
+        let started = Instant::now();
+        loop {
+            // In slices, so a wait that began while the database seemed reachable ends soon
+            // after the pool finds it is not.
+            let slice = if self.reachability.is_lost() {
+                LOST_WAIT
+            } else {
+                Duration::from_millis(250)
+            };
+            let left = wait.saturating_sub(started.elapsed());
+            match self.pool.get_timeout(slice.min(left)) {
+                Ok(conn) => return Ok(conn),
+                Err(error) if self.reachability.is_lost() || started.elapsed() >= wait => {
+                    return Err(ApiError::DatabaseUnavailable(error.to_string()))
+                }
+                Err(_) => {}
+            }
+        }
     }
 
     /// Like [`Db::run`], inside one write transaction. A write that lost a race for a unique
@@ -231,14 +386,24 @@ impl Db {
         self.committed.subscribe()
     }
 
-    /// Readiness: the database answers a query.
+    /// Readiness: the database answers a query within a second.
     pub async fn ping(&self) -> ApiResult<()> {
-        self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
+        let db = self.clone();
+        let ping = actix_web::web::block(move || {
+            db.with_connection(READY_WAIT, |conn| Ok(conn.batch_execute("SELECT 1")?))
+        });
+        // A server that stopped answering without closing its connections holds the query.
+        match actix_web::rt::time::timeout(READY_WAIT, ping).await {
+            Ok(answer) => answer?,
+            Err(_) => Err(ApiError::DatabaseUnavailable(
+                "the database did not answer within a second".into(),
+            )),
+        }
     }
 
     /// A connection for blocking callers outside a request (the command line, start-up).
     pub fn get(&self) -> ApiResult<r2d2::PooledConnection<ConnectionManager>> {
-        Ok(self.pool.get()?)
+        self.checkout(BUSY_WAIT)
     }
 }
 

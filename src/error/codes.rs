@@ -112,4 +112,11 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
         500,
         "an unexpected error; the answer says nothing of its cause",
     ),
+    (
+        "database_unavailable",
+        503,
+        "careloop cannot reach its database at the moment (stopped, restarting, failing over, or \
+         no connection free in time); the request was not carried out: retry after `Retry-After` \
+         seconds",
+    ),
 ];

@@ -19,6 +19,10 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// The code of a unique value lost to a concurrent request (see `Db::write`, which retries).
 pub const UNIQUE_RACE: &str = "conflict";
 
+/// The `Retry-After` of a 503 `database_unavailable`: a database that comes back is used again
+/// within half a second.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 2;
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -88,6 +92,11 @@ pub enum ApiError {
     CursorExpired,
     #[error("too many attempts; retry after {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The database cannot be reached (stopped, restarting, failing over) or gave no connection
+    /// in time. The cause is logged, never sent. The request's transaction did not commit
+    /// (unless the connection broke during the commit itself).
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(String),
     /// Anything unexpected. The cause, with its chain, is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -143,6 +152,7 @@ impl ApiError {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::CursorExpired => "cursor_expired",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::DatabaseUnavailable(_) => "database_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -163,6 +173,7 @@ impl ApiError {
             Self::IdempotencyKeyReused => "Idempotency key reused",
             Self::CursorExpired => "Gone",
             Self::TooManyRequests { .. } => "Too many requests",
+            Self::DatabaseUnavailable(_) => "Service unavailable",
             Self::Internal(_) => "Internal server error",
         }
     }
@@ -176,6 +187,11 @@ impl ApiError {
                 .collect::<Vec<_>>()
                 .join("; "),
             Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            Self::DatabaseUnavailable(_) => format!(
+                "careloop cannot reach its database at the moment; retry after \
+                 {DATABASE_RETRY_AFTER_SECS} seconds (a create retried with the same \
+                 Idempotency-Key is stored once)"
+            ),
             other => other.to_string(),
         }
     }
@@ -218,14 +234,13 @@ impl From<diesel::result::Error> for ApiError {
                 "another request stored the same unique value at the same moment; read the \
                  record and retry",
             ),
+            // The server went away under the query (stopped, restarting, the connection cut).
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::DatabaseUnavailable(info.message().to_owned()),
             other => Self::Internal(anyhow::Error::new(other).context("database")),
         }
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for ApiError {
-    fn from(error: diesel::r2d2::PoolError) -> Self {
-        Self::Internal(anyhow::Error::new(error).context("database pool"))
     }
 }
 

@@ -58,6 +58,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::CursorExpired => StatusCode::GONE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,6 +113,12 @@ impl ResponseError for ApiError {
             }
             Self::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::DatabaseUnavailable(_) => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    super::DATABASE_RETRY_AFTER_SECS.to_string(),
+                ));
             }
             Self::MethodNotAllowed(allowed) => {
                 let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();

@@ -71,7 +71,7 @@ fn org_create_and_a_token_that_the_service_accepts() {
     // The service on the same database verifies it with the secret that database keeps.
     let database = dir.path().join("careloop.db").display().to_string();
     let config = careloop::config::Config::from_args(["--database-url", &database]).unwrap();
-    let db = careloop::db::Db::open(&config.database, config.db_pool_size).unwrap();
+    let db = careloop::db::Db::open(&config.database, config.pooling()).unwrap();
     let state = careloop::state::AppState::new(&config, db).unwrap();
     let claims = state.verifier.verify(token.trim()).unwrap().claims;
     assert_eq!(claims.org, id);
@@ -210,9 +210,14 @@ fn import_reads_a_file_into_the_database_and_reports_as_json() {
     let url = match crate::helpers::fresh_database(&dir) {
         careloop::db::DatabaseUrl::Sqlite(path) | careloop::db::DatabaseUrl::Postgres(path) => path,
     };
+    let pooling = crate::helpers::test_pooling(1);
     let run = |args: &[&str]| {
         careloop(dir.path())
             .env("DATABASE_URL", &url)
+            .env(
+                "CARELOOP_DB_PREPARED_STATEMENTS",
+                pooling.prepared_statements.to_string(),
+            )
             .args(args)
             .output()
             .unwrap()
@@ -270,12 +275,12 @@ fn import_reads_a_file_into_the_database_and_reports_as_json() {
     assert_eq!(failed["report"]["failed"], 4);
     // What was imported is in the database, as the service reads it.
     let config = careloop::config::Config::from_args(["--database-url", &url]).unwrap();
-    let db = careloop::db::Db::open(&config.database, 1).unwrap();
+    let db = careloop::db::Db::open(&config.database, config.pooling().sized(1)).unwrap();
     let mut conn = db.get().unwrap();
     use diesel::prelude::*;
     let stored: i64 = careloop::db::schema::evidence::table
         .count()
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .unwrap();
     assert_eq!(stored, 4);
     // A file that cannot be read is refused, naming its line; nothing of it is stored.

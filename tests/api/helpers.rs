@@ -14,7 +14,7 @@ use actix_web::web;
 use careloop::app::build_app;
 use careloop::auth::{mint_hs256, Audience, Claims, RateLimiter, Role, TokenSigner, Verifier};
 use careloop::auth::{IntakeGuard, ReceiptGuard};
-use careloop::db::{DatabaseUrl, Db, DbConnection};
+use careloop::db::{DatabaseUrl, Db, DbConnection, Pooling};
 use careloop::domain::framework::Catalogue;
 use careloop::http::client_address::TrustedProxies;
 use careloop::state::AppState;
@@ -135,6 +135,18 @@ pub fn security<'a>(document: &'a Value, operation: &'a Value) -> &'a Value {
 /// and the anonymous raiser's receipts does.
 pub fn takes_a_token(document: &Value, operation: &Value) -> bool {
     security(document, operation) == &json!([{"bearer": []}])
+}
+
+/// A pool of `size` connections, with prepared statements unless the run goes through a pooler
+/// in transaction mode (`CARELOOP_DB_PREPARED_STATEMENTS=false`, as `.ci/run` sets for its
+/// PgBouncer run).
+pub fn test_pooling(size: u32) -> Pooling {
+    let prepared_statements = std::env::var("CARELOOP_DB_PREPARED_STATEMENTS")
+        .map_or(true, |value| !value.eq_ignore_ascii_case("false"));
+    Pooling {
+        size,
+        prepared_statements,
+    }
 }
 
 /// A fresh, migrated database for one test.
@@ -268,7 +280,7 @@ impl TestApp {
         log_capture::install();
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = fresh_database(&dir);
-        let db = Db::connect(&url, 4).expect("connect to the test database");
+        let db = Db::connect(&url, test_pooling(4)).expect("connect to the test database");
         db.migrate().expect("migrate the test database");
         let state = web::Data::new(AppState {
             db: db.clone(),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use careloop::api::webhooks::sender::Sender;
-use careloop::background::webhook_round;
+use careloop::background::{deliver_webhooks, webhook_round};
 use serde_json::{json, Value};
 
 use crate::helpers::{test_signer, test_verifier, TestApp, RATE_LIMIT, SECRET};
@@ -46,7 +46,7 @@ impl Received {
 }
 
 /// A receiver on 127.0.0.1: it records what it gets at `/hook` and answers each message with
-/// the next status queued (200 once they run out).
+/// the next status queued (200 once they run out; `HANG` never answers).
 struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Received>>>,
@@ -73,6 +73,10 @@ impl Receiver {
                                 body: body.to_vec(),
                             });
                             let status = a.lock().unwrap().pop_front().unwrap_or(200);
+                            if status == HANG {
+                                actix_web::rt::time::sleep(std::time::Duration::from_secs(600))
+                                    .await;
+                            }
                             let mut answer = HttpResponse::build(
                                 actix_web::http::StatusCode::from_u16(status).unwrap(),
                             );
@@ -116,6 +120,9 @@ impl Receiver {
         self.answers.lock().unwrap().extend(statuses);
     }
 }
+
+/// The receiver's answer that never comes.
+const HANG: u16 = 0;
 
 const HOURS_72: i64 = 72;
 
@@ -335,6 +342,49 @@ async fn two_nodes_never_send_the_same_attempt() {
     let mut sorted = cursors.clone();
     sorted.sort();
     assert_eq!(cursors, sorted);
+}
+
+#[actix_web::test]
+async fn a_node_stopping_hands_its_deliveries_back_at_once() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    let (webhook, _) =
+        subscribe(&app, &receiver, json!({"event_types": ["concern.created"]})).await;
+    receiver.answer_next(&[HANG]);
+    for _ in 0..3 {
+        app.raise(&app.manager, json!({})).await;
+    }
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let worker = actix_web::rt::spawn(deliver_webhooks(
+        app.db.clone(),
+        Sender::new(true).unwrap(),
+        72,
+        stopping,
+    ));
+    // The worker has claimed the three and waits on the first.
+    let waited = std::time::Instant::now();
+    while receiver.got().is_empty() {
+        assert!(waited.elapsed().as_secs() < 10, "nothing was sent");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(round(&app, "node-b").await, 0, "leased to the first node");
+    stop.send_replace(true);
+    actix_web::rt::time::timeout(std::time::Duration::from_secs(5), worker)
+        .await
+        .expect("the worker stops at once, mid-send")
+        .unwrap();
+    // Another node takes all three up now, not when the leases run out; the one cut off
+    // mid-send goes again with its `webhook-id`, as receivers expect.
+    assert_eq!(round(&app, "node-b").await, 3);
+    let got = receiver.got();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    let statuses: Vec<String> = deliveries(&app, &webhook)
+        .await
+        .iter()
+        .map(|d| d["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "succeeded", "succeeded"]);
 }
 
 #[actix_web::test]

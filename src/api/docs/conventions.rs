@@ -219,7 +219,7 @@ pub fn apply(document: &mut Value) {
                 match status.as_str() {
                     "201" => names.push(("Location", "Location")),
                     "401" => names.push(("WWW-Authenticate", "WwwAuthenticate")),
-                    "429" => names.push(("Retry-After", "RetryAfter")),
+                    "429" | "503" => names.push(("Retry-After", "RetryAfter")),
                     _ => {}
                 }
                 if success

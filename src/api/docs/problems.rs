@@ -66,6 +66,9 @@ const CONFLICTS: &[(&str, &[&str])] = &[
     ("rotate_intake_point_slug", &[EDITED]),
 ];
 
+/// Operations that never use the database, so are never 503 `database_unavailable`.
+const WITHOUT_DATABASE: &[&str] = &["check_liveness", "get_jwks"];
+
 /// Operations that exist only in development mode, and are 404 anywhere else.
 const DEVELOPMENT_ONLY: &[&str] = &["issue_dashboard_token"];
 
@@ -91,12 +94,18 @@ pub fn document(operation: &mut Value) {
         .unwrap_or_default();
     let takes = |place: &str| parameters.iter().any(|p| p["in"] == place);
     let header = |name: &str| parameters.iter().any(|p| p["name"] == name);
+    let id = operation["operationId"].as_str().unwrap_or_default();
+    let server_errors: &[&str] = if WITHOUT_DATABASE.contains(&id) {
+        &["internal_error"]
+    } else {
+        &["internal_error", "database_unavailable"]
+    };
     // A form-encoded body is the token endpoint's, which answers OAuth 2.0 errors and lists
-    // them itself.
+    // them itself, all but the server's own.
     if operation.get("requestBody").is_some()
         && !operation["requestBody"]["content"]["application/json"].is_object()
     {
-        return;
+        return describe(operation, server_errors, false);
     }
     let body = operation.get("requestBody").is_some();
     // The public front door: no token; an unknown or closed door is 404, submissions are
@@ -118,7 +127,6 @@ pub fn document(operation: &mut Value) {
     if bearer {
         codes.push("forbidden");
     }
-    let id = operation["operationId"].as_str().unwrap_or_default();
     if takes("path") || receipt || door || DEVELOPMENT_ONLY.contains(&id) {
         codes.push("not_found");
     }
@@ -140,21 +148,26 @@ pub fn document(operation: &mut Value) {
     if receipt || bearer || (door && body) {
         codes.push("too_many_requests");
     }
-    codes.push("internal_error");
+    codes.extend(server_errors);
+    // A door's page answers a browser's errors with a page (a form shown again with its errors,
+    // a page saying the door is closed or to wait); an app asking for JSON gets the problem.
+    let pages = door && operation["responses"]["200"]["content"]["text/html"].is_object();
+    describe(operation, &codes, pages);
+}
+
+/// Documents each status of `codes`, with what each code means there.
+fn describe(operation: &mut Value, codes: &[&str], pages: bool) {
     let mut by_status: BTreeMap<u16, Vec<String>> = BTreeMap::new();
     for code in codes {
         let (_, status, meaning) = PROBLEM_CODES
             .iter()
-            .find(|(known, _, _)| *known == code)
+            .find(|(known, _, _)| known == code)
             .expect("every documented problem code is in PROBLEM_CODES");
         by_status
             .entry(*status)
             .or_default()
             .push(format!("- `{code}`: {meaning}"));
     }
-    // A door's page answers a browser's errors with a page (a form shown again with its errors,
-    // a page saying the door is closed or to wait); an app asking for JSON gets the problem.
-    let pages = door && operation["responses"]["200"]["content"]["text/html"].is_object();
     for (status, lines) in by_status {
         let mut content = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
         if pages && status < 500 && status != 415 {

@@ -331,35 +331,46 @@ pub fn record(
     })
 }
 
-/// Ends `node`'s turn at an endpoint: its lease, and the leases of the messages it did not
-/// send (after a failed one, so that the rest wait for the next round rather than overtake).
-pub fn release(
-    conn: &mut DbConnection,
-    node: &str,
-    endpoint: WebhookId,
-    unsent: &[DeliveryId],
-) -> ApiResult<()> {
-    diesel::update(
-        webhook_deliveries::table
-            .filter(webhook_deliveries::id.eq_any(unsent))
-            .filter(webhook_deliveries::lease_owner.eq(node)),
-    )
-    .set((
-        webhook_deliveries::lease_owner.eq(None::<String>),
-        webhook_deliveries::lease_until.eq(None::<chrono::NaiveDateTime>),
-    ))
-    .execute(conn)?;
-    diesel::update(
-        webhooks::table
-            .find(endpoint)
-            .filter(webhooks::lease_owner.eq(node)),
-    )
-    .set((
-        webhooks::lease_owner.eq(None::<String>),
-        webhooks::lease_until.eq(None::<chrono::NaiveDateTime>),
-    ))
-    .execute(conn)?;
-    Ok(())
+/// What a node hands back to the queue.
+pub enum HandBack<'a> {
+    /// The end of its turn at an endpoint: the endpoint's lease, and the leases of the messages
+    /// it did not send (after a failed one, so that the rest wait for the next round rather
+    /// than overtake).
+    Turn {
+        endpoint: WebhookId,
+        unsent: &'a [DeliveryId],
+    },
+    /// Everything it holds (a node shutting down).
+    All,
+}
+
+/// Clears `node`'s leases on what `what` names. Answers the deliveries handed back.
+pub fn release(conn: &mut DbConnection, node: &str, what: HandBack) -> ApiResult<usize> {
+    let mut deliveries = diesel::update(webhook_deliveries::table)
+        .filter(webhook_deliveries::lease_owner.eq(node))
+        .into_boxed();
+    let mut endpoints = diesel::update(webhooks::table)
+        .filter(webhooks::lease_owner.eq(node))
+        .into_boxed();
+    if let HandBack::Turn { endpoint, unsent } = what {
+        deliveries = deliveries.filter(webhook_deliveries::id.eq_any(unsent));
+        endpoints = endpoints.filter(webhooks::id.eq(endpoint));
+    }
+    write_transaction(conn, |conn| {
+        let released = deliveries
+            .set((
+                webhook_deliveries::lease_owner.eq(None::<String>),
+                webhook_deliveries::lease_until.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        endpoints
+            .set((
+                webhooks::lease_owner.eq(None::<String>),
+                webhooks::lease_until.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        Ok(released)
+    })
 }
 
 /// Disables the endpoints that have failed every attempt for `after`, each with an audit event.
