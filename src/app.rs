@@ -17,7 +17,7 @@ use crate::error::extractors;
 use crate::http::extract::BodyLimit;
 use crate::http::{deprecation, methods, rate_limit};
 use crate::state::AppState;
-use crate::{background, seed, telemetry};
+use crate::{background, prometheus, seed, telemetry};
 
 /// The application: the API, its OpenAPI document at `/openapi.json` and the docs at `/docs`.
 pub fn build_app(
@@ -55,6 +55,7 @@ pub fn build_app(
 /// `careloop serve`: migrate, then serve until stopped.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let address = config.listen_address()?;
+    let metrics_address = config.metrics_address()?;
     let db = Db::open(&config.database, config.pooling())?;
     let state = AppState::new(&config, db)?;
     if config.is_development() {
@@ -81,6 +82,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.webhook_disable_after_hours,
         stopping,
     ));
+    let metrics = match metrics_address {
+        Some(address) => {
+            let server = prometheus::server(address, prometheus::install()?, state.db.clone())?;
+            log::info!("metrics on http://{address}/metrics");
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some(handle)
+        }
+        None => None,
+    };
     let state = web::Data::new(state);
     let body_limit = config.body_limit;
     // Each worker's blocking threads run the database work; more of them than the pool has
@@ -107,6 +118,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         stop_webhooks.send_replace(true);
         close_gently(&door).await;
         handle.stop(true).await;
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
     });
     server.await.context("the server stopped with an error")?;
     if let Err(error) = webhooks.await {

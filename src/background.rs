@@ -156,6 +156,9 @@ pub async fn webhook_round(
                     )
                     .await;
                 let failed = !outcome.succeeded();
+                if failed {
+                    metrics::counter!(crate::prometheus::WEBHOOK_FAILURES).increment(1);
+                }
                 let owner = node.to_owned();
                 db.run(move |conn| outbox::record(conn, &owner, &delivery, &outcome, at))
                     .await?;

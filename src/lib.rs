@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod prometheus;
 pub mod seed;
 pub mod state;
 pub mod store;

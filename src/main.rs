@@ -101,9 +101,9 @@ fn parse_command_line() -> Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = parse_command_line();
     let config = cli.config;
+    careloop::telemetry::init_logging(config.log_format);
     config.check_keys()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(app::serve(config)),

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::{TokenSigner, Verifier};
 use crate::db::DatabaseUrl;
+pub use crate::telemetry::LogFormat;
 
 /// Every setting, accepted by every subcommand (the flags are global) and read from its
 /// environment variable when the flag is absent. The variable names are a contract: keep them.
@@ -164,6 +165,25 @@ pub struct Config {
         global = true
     )]
     pub shutdown_drain_seconds: u64,
+    /// Where to serve `/metrics` (Prometheus text format), e.g. `127.0.0.1:9090`: a listener
+    /// of its own, never the public one. No metrics are served when unset.
+    #[arg(
+        long,
+        env = "CARELOOP_METRICS_BIND",
+        value_name = "ADDRESS",
+        global = true
+    )]
+    pub metrics_bind: Option<String>,
+    /// `text` (one readable line per event) or `json` (one JSON object per line, for log
+    /// shippers).
+    #[arg(
+        long,
+        env = "CARELOOP_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
     /// Path to a PEM (PKCS#8) P-256 private key: careloop then signs the tokens it issues to
     /// machine clients with ES256 and serves the public key at `/.well-known/jwks.json`.
     /// Without it, they are signed with the HS256 secret.
@@ -383,6 +403,22 @@ impl Config {
 
     /// The address to listen on. Without configured keys careloop signs its own tokens, so it
     /// listens on loopback only.
+    /// Where `/metrics` is served, if anywhere: never the API's own address.
+    pub fn metrics_address(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let Some(bind) = &self.metrics_bind else {
+            return Ok(None);
+        };
+        let address = bind
+            .to_socket_addrs()
+            .with_context(|| format!("CARELOOP_METRICS_BIND={bind} is not an address"))?
+            .next()
+            .with_context(|| format!("CARELOOP_METRICS_BIND={bind} resolves to nothing"))?;
+        if address == self.listen_address()? {
+            bail!("CARELOOP_METRICS_BIND must differ from CARELOOP_BIND: metrics are never public");
+        }
+        Ok(Some(address))
+    }
+
     /// The database pool as configured.
     pub fn pooling(&self) -> crate::db::Pooling {
         crate::db::Pooling {

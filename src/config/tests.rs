@@ -172,6 +172,8 @@ fn every_variable_has_its_name() {
             "CARELOOP_FRAMEWORKS_DIR",
             "CARELOOP_CHANGES_RETENTION_DAYS",
             "CARELOOP_SHUTDOWN_DRAIN_SECONDS",
+            "CARELOOP_METRICS_BIND",
+            "CARELOOP_LOG_FORMAT",
             "CARELOOP_SIGNING_KEY",
             "CARELOOP_RATE_LIMIT_PER_MINUTE",
             "CARELOOP_WEBHOOK_DISABLE_AFTER_HOURS",
@@ -238,4 +240,22 @@ fn a_public_url_is_an_http_address() {
     );
     assert!(Config::from_args(["--public-url", "feedback.example.org"]).is_err());
     assert!(Config::from_args(["--public-url", "ftp://feedback.example.org"]).is_err());
+}
+
+#[test]
+fn metrics_are_served_only_apart_from_the_api() {
+    assert_eq!(config(&[]).metrics_address().unwrap(), None);
+    let apart = config(&["--metrics-bind", "127.0.0.1:9090"]);
+    assert_eq!(
+        apart.metrics_address().unwrap(),
+        Some("127.0.0.1:9090".parse().unwrap())
+    );
+    let same = config(&[
+        "--bind",
+        "127.0.0.1:8080",
+        "--metrics-bind",
+        "127.0.0.1:8080",
+    ]);
+    let said = same.metrics_address().unwrap_err().to_string();
+    assert!(said.contains("must differ"), "{said}");
 }

@@ -21,6 +21,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{ApiError, ApiResult, UNIQUE_RACE};
+use crate::prometheus;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -351,9 +352,14 @@ impl Db {
             };
             let left = wait.saturating_sub(started.elapsed());
             match self.pool.get_timeout(slice.min(left)) {
-                Ok(conn) => return Ok(conn),
+                Ok(conn) => {
+                    metrics::histogram!(prometheus::POOL_WAIT_SECONDS)
+                        .record(started.elapsed().as_secs_f64());
+                    return Ok(conn);
+                }
                 Err(error) if self.reachability.is_lost() || started.elapsed() >= wait => {
-                    return Err(ApiError::DatabaseUnavailable(error.to_string()))
+                    metrics::counter!(prometheus::POOL_TIMEOUTS).increment(1);
+                    return Err(ApiError::DatabaseUnavailable(error.to_string()));
                 }
                 Err(_) => {}
             }
@@ -399,6 +405,16 @@ impl Db {
                 "the database did not answer within a second".into(),
             )),
         }
+    }
+
+    /// How many connections the pool holds, and how many of them are idle.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
+    /// Whether this node reaches its database, as it last found out.
+    pub fn is_reachable(&self) -> bool {
+        !self.reachability.is_lost()
     }
 
     /// A connection for blocking callers outside a request (the command line, start-up).

@@ -126,6 +126,43 @@ fn listening_is_said_only_once_the_port_is_bound() {
 }
 
 #[test]
+fn with_log_format_json_every_line_is_one_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = careloop(dir.path())
+        .env("RUST_LOG", "info")
+        .env("CARELOOP_LOG_FORMAT", "json")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<Value> = said
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let applied = lines
+        .iter()
+        .find(|line| line["message"].as_str().unwrap().contains("migration(s)"))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert_eq!(applied["level"], "INFO");
+    assert_eq!(applied["target"], "careloop::db");
+    let time = applied["time"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
+    // The same event as a line for people, by default.
+    let dir = tempfile::tempdir().unwrap();
+    let output = careloop(dir.path())
+        .env("RUST_LOG", "info")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("migration(s)") && !said.contains('{'),
+        "{said}"
+    );
+}
+
+#[test]
 fn without_keys_it_refuses_to_listen_beyond_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let output = careloop(dir.path())

@@ -23,6 +23,7 @@ mod lists;
 mod locations;
 mod lookups;
 mod merge_patch;
+mod metrics;
 mod openapi_examples;
 mod organisation;
 mod permissions;

@@ -17,6 +17,10 @@ restart every acknowledged concern is still there.
     python3 tests/ops/outage_and_shutdown.py --binary target/debug/careloop \
         [--pg-bin /usr/lib/postgresql/15/bin] [--keep-logs]
 
+Scenario 3, metrics and logs (SQLite): with `CARELOOP_METRICS_BIND` and `CARELOOP_LOG_FORMAT=json`,
+`/metrics` answers on its own port only, counts requests by route pattern (never an id, never the
+anonymous raise), and every log line is one JSON object with the request's fields.
+
 Standard library only. Exit status 0 when every check passed, 1 otherwise. PostgreSQL server
 binaries that are missing are a failure, never a skip. The script owns its PostgreSQL cluster and
 its careloop processes: it stops them and deletes their folders whatever happens.
@@ -326,11 +330,12 @@ class Careloop:
 
     instances = []  # every one made, so the script can always stop them
 
-    def __init__(self, binary, database_url, secret, log_path):
+    def __init__(self, binary, database_url, secret, log_path, extra_env=None):
         self.binary = binary
         self.database_url = database_url
         self.secret = secret
         self.log_path = log_path
+        self.extra_env = extra_env or {}
         self.port = None
         self.proc = None
         Careloop.instances.append(self)
@@ -348,6 +353,7 @@ class Careloop:
             "CARELOOP_RATE_LIMIT_PER_MINUTE": "10000000",
             "RUST_LOG": "info",
         })
+        env.update(self.extra_env)
         if self.port:
             env["CARELOOP_BIND"] = f"127.0.0.1:{self.port}"
         return env
@@ -766,6 +772,71 @@ def scenario_shutdown(ctx, label, database_url):
 
 
 # ---------------------------------------------------------------------------------------------
+# Scenario 3: metrics on their own listener, and JSON logs
+# ---------------------------------------------------------------------------------------------
+
+
+def scenario_metrics_and_logs(ctx, database_url):
+    metrics_port = free_port()
+    app = ctx.careloop("metrics", database_url, {
+        "CARELOOP_METRICS_BIND": f"127.0.0.1:{metrics_port}",
+        "CARELOOP_LOG_FORMAT": "json",
+    })
+    seeded = seed(app)
+    body = concern_body(seeded["location"], "named", 1)
+    named = app.request("POST", "/v1/concerns", seeded["manager"], body)
+    check(named.status == 201, f"a named concern is raised ({named.describe()})")
+    staff = app.cli("token", "--org", seeded["org"], "--role", "staff", "--sub", "ops-staff").strip()
+    body = dict(concern_body(seeded["location"], "anonymous", 1), anonymous=True)
+    anonymous = app.request("POST", "/v1/concerns", staff, body)
+    check(anonymous.status == 201, f"an anonymous concern is raised ({anonymous.describe()})")
+    read = app.request("GET", f"/v1/concerns/{named.id}", seeded["manager"])
+    check(read.status == 200, f"the named concern reads back ({read.describe()})")
+
+    public = app.request("GET", "/metrics")
+    check(public.status == 404, f"/metrics is not on the API's listener ({public.status})")
+    conn = http.client.HTTPConnection("127.0.0.1", metrics_port, timeout=10)
+    conn.request("GET", "/metrics")
+    response = conn.getresponse()
+    exposition = response.read().decode()
+    conn.close()
+    check(response.status == 200 and response.getheader("Content-Type", "").startswith("text/plain"),
+          f"/metrics answers on its own port in the text format ({response.status})")
+    created = re.search(
+        r'careloop_http_requests_total\{method="POST",route="/v1/concerns",status="201"\} (\d+)',
+        exposition)
+    check(created and created.group(1) == "1",
+          "the named raise is counted by route pattern, the anonymous one not at all "
+          f"({created.group(0) if created else 'no such line'})")
+    check(f'route="/v1/concerns/{{concern_id}}"' in exposition and named.id not in exposition,
+          "a read is counted by its route pattern, never its id")
+    for name in ("careloop_http_request_duration_seconds_bucket", "careloop_db_pool_connections",
+                 "careloop_database_reachable 1", "careloop_change_feed_head",
+                 "careloop_webhook_queue_depth"):
+        check(name in exposition, f"the exposition has {name}")
+
+    app.stop()
+    # The service's lines: not this script's markers, nor what the commands say to a person.
+    lines = [line for line in log_lines(app.log_path)
+             if line and not line.startswith(("###", "careloop: "))]
+    objects = []
+    for line in lines:
+        try:
+            objects.append(json.loads(line))
+        except ValueError:
+            check(False, f"every log line is one JSON object (not: {line[:120]})")
+            break
+    requests = [o for o in objects if "route" in o]
+    fields = {"time", "level", "target", "message", "request_id", "method", "route", "status",
+              "duration_ms"}
+    check(requests and all(fields <= set(o) for o in requests),
+          f"each request's line has {', '.join(sorted(fields))} ({len(requests)} lines)")
+    raises = [o for o in requests if o["route"] == "/v1/concerns" and o["method"] == "POST"]
+    check(len(raises) == 1, f"the anonymous raise left no line ({len(raises)} raise lines)")
+    check(all(named.id not in json.dumps(o) for o in objects), "no line names a concern's id")
+
+
+# ---------------------------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------------------------
 
@@ -777,10 +848,10 @@ class Context:
         self.secret = base64.b64encode(os.urandom(48)).decode()
         self.logs = {}  # name -> path
 
-    def careloop(self, name, database_url):
+    def careloop(self, name, database_url, extra_env=None):
         path = os.path.join(self.workdir, f"careloop-{name}.log")
         self.logs[name] = path
-        return Careloop(self.binary, database_url, self.secret, path)
+        return Careloop(self.binary, database_url, self.secret, path, extra_env)
 
 
 def run_scenario(title, function, *args, logs=lambda: []):
@@ -866,6 +937,10 @@ def main():
         elif not scenario_failed(title):
             section(title)
             check(False, "the scenario ran (no PostgreSQL)")
+
+        run_scenario("Scenario 3: metrics on their own listener, and JSON logs (SQLite)",
+                     scenario_metrics_and_logs, ctx, os.path.join(workdir, "metrics.db"),
+                     logs=logs("metrics"))
     finally:
         for app in Careloop.instances:
             try:

@@ -111,6 +111,7 @@ pub async fn create_import(
     let keyed = key.for_caller(&principal, &req, &fingerprint)?;
     let app = state.clone();
     idempotency::once(&state.db, keyed, move |conn| {
+        let _running = crate::prometheus::ImportRunning::start();
         let import = run::import(
             conn,
             &app.catalogue,

@@ -1,0 +1,74 @@
+//! `/metrics`: what the requests and the pool record, labelled by route pattern and never by
+//! a person, a record or a token subject.
+
+use std::sync::OnceLock;
+
+use careloop::prometheus;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+/// The process's recorder (one per process: every test's requests record into it from then).
+fn recorder() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| prometheus::install().expect("the recorder installs"))
+}
+
+#[actix_web::test]
+async fn requests_and_the_pool_are_measured_by_route_pattern_and_nothing_names_a_record() {
+    let handle = recorder();
+    let app = TestApp::new().await;
+    let concern = app.raise(&app.manager, json!({})).await;
+    app.get(&app.manager, &format!("/v1/concerns/{concern}"))
+        .await
+        .expect(200);
+    app.get(&app.manager, "/v1/concerns/not-a-uuid")
+        .await
+        .expect(422);
+    let exposition = prometheus::render(handle, &app.db).await;
+    for line in [
+        r#"careloop_http_requests_total{method="POST",route="/v1/concerns",status="201"}"#,
+        r#"careloop_http_requests_total{method="GET",route="/v1/concerns/{concern_id}",status="200"}"#,
+        r#"careloop_http_requests_total{method="GET",route="/v1/concerns/{concern_id}",status="422"}"#,
+        r#"careloop_http_request_duration_seconds_bucket{method="GET",route="/v1/concerns/{concern_id}",le="0.005"}"#,
+        r#"careloop_db_pool_connections{state="in_use"}"#,
+        r#"careloop_db_pool_connections{state="idle"}"#,
+        "careloop_db_pool_wait_seconds_count",
+        "careloop_database_reachable 1",
+        "careloop_change_feed_head",
+        "careloop_webhook_queue_depth",
+        "# TYPE careloop_http_request_duration_seconds histogram",
+    ] {
+        assert!(exposition.contains(line), "{line} is not in:\n{exposition}");
+    }
+    for secret in [
+        concern.as_str(),
+        "not-a-uuid",
+        &app.org,
+        &app.location,
+        "user-manager",
+        "Call bells",
+    ] {
+        assert!(!exposition.contains(secret), "{secret} is in the metrics");
+    }
+}
+
+#[actix_web::test]
+async fn a_client_cannot_grow_the_metrics_with_made_up_methods_or_paths() {
+    let handle = recorder();
+    let app = TestApp::new().await;
+    for path in ["/made-up/one", "/made-up/two"] {
+        let request = actix_web::test::TestRequest::default()
+            .method(actix_web::http::Method::from_bytes(b"BREW").unwrap())
+            .uri(path);
+        app.send(request).await;
+    }
+    let exposition = prometheus::render(handle, &app.db).await;
+    assert!(!exposition.contains("made-up"), "{exposition}");
+    assert!(!exposition.contains("BREW"), "{exposition}");
+    assert!(
+        exposition.contains(r#"method="other",route="(no route)""#),
+        "{exposition}"
+    );
+}
