@@ -100,7 +100,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let blocking = (config.db_pool_size as usize).div_ceil(workers).max(1);
     let listener = std::net::TcpListener::bind(address)
         .with_context(|| format!("cannot listen on {address}"))?;
+    // The backlog actix would give its own listener (std's is 128).
+    socket2::SockRef::from(&listener)
+        .listen(1024)
+        .with_context(|| format!("cannot listen on {address}"))?;
     let door = listener.try_clone().context("cannot share the listener")?;
+    // Watched from now, so a SIGTERM during start-up also drains rather than kills.
+    let stop = shutdown_signal()?;
     let server = HttpServer::new(move || build_app(state.clone(), body_limit))
         .workers(workers)
         .worker_max_blocking_threads(blocking)
@@ -113,10 +119,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let handle = server.handle();
     let drain = config.shutdown_drain_seconds;
     actix_web::rt::spawn(async move {
-        shutdown_signal().await;
+        stop.await;
         log::info!("stopping: no new connections; finishing requests in flight (at most {drain}s)");
         stop_webhooks.send_replace(true);
-        close_gently(&door).await;
+        close_gently(door).await;
         handle.stop(true).await;
         if let Some(metrics) = metrics {
             metrics.stop(true).await;
@@ -130,21 +136,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+/// Resolves at SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use actix_web::rt::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = terminate.recv() => {}
-                _ = actix_web::rt::signal::ctrl_c() => {}
-            }
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-        Err(error) => {
-            log::warn!("cannot watch for SIGTERM ({error}); stopping on Ctrl-C only");
-            let _ = actix_web::rt::signal::ctrl_c().await;
-        }
-    }
+    })
 }
 
 /// Stops new connections without resetting those already made. Closing a listening socket
@@ -152,11 +154,12 @@ async fn shutdown_signal() {
 /// that had sent its request sees "connection reset"). So first a socket filter drops new
 /// connection attempts (their clients try again a second later and find the port closed:
 /// "connection refused", which a client or load balancer takes as "try elsewhere"); the
-/// server then takes what is queued, and only then closes.
-async fn close_gently(listener: &std::net::TcpListener) {
+/// server then takes what is queued, and only then closes. `listener` is this function's copy
+/// of the socket, closed on return so that the port closes when the server's copy does.
+async fn close_gently(listener: std::net::TcpListener) {
     // A classic BPF program of one instruction: return 0, keep nothing.
     const DROP_ALL: u16 = 0x06; // BPF_RET | BPF_K
-    let socket = socket2::SockRef::from(listener);
+    let socket = socket2::SockRef::from(&listener);
     if let Err(error) = socket.attach_filter(&[socket2::SockFilter::new(DROP_ALL, 0, 0, 0)]) {
         log::warn!("cannot hold new connections back while stopping: {error}");
         return;

@@ -53,22 +53,19 @@ const DELIVERIES_PER_ROUND: i64 = 100;
 /// second otherwise. While no endpoint is enabled it only looks once a second, so writes cost
 /// nothing extra.
 ///
-/// When `stopping` turns true it stops at once, even mid-send, and hands the deliveries and
-/// endpoints it holds back to the queue, so another node sends them without waiting for the
-/// leases to run out. (A message cut off mid-send is sent again: receivers deduplicate by its
-/// `webhook-id`.)
+/// When `stopping` turns true it stops soon, cutting off the messages it is sending but not the
+/// database work it has begun, and hands the deliveries and endpoints it holds back to the
+/// queue, so another node sends them without waiting for the leases to run out. (A message cut
+/// off mid-send is sent again: receivers deduplicate by its `webhook-id`.)
 pub async fn deliver_webhooks(
     db: Db,
     sender: Sender,
     disable_after_hours: u32,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) {
     let node = uuid::Uuid::now_v7().to_string();
     let disable_after = chrono::Duration::hours(i64::from(disable_after_hours));
-    tokio::select! {
-        _ = stopping.wait_for(|stop| *stop) => {}
-        _ = webhook_rounds(&db, &sender, &node, disable_after) => {}
-    }
+    webhook_rounds(&db, &sender, &node, disable_after, stopping).await;
     let owner = node.clone();
     match db
         .run(move |conn| outbox::release(conn, &owner, HandBack::All))
@@ -80,10 +77,17 @@ pub async fn deliver_webhooks(
     }
 }
 
-async fn webhook_rounds(db: &Db, sender: &Sender, node: &str, disable_after: chrono::Duration) {
-    loop {
+/// Rounds until `stopping` turns true.
+async fn webhook_rounds(
+    db: &Db,
+    sender: &Sender,
+    node: &str,
+    disable_after: chrono::Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    while !*stopping.borrow() {
         let mut writes = db.watch_writes();
-        let endpoints = match webhook_round(db, sender, node, disable_after).await {
+        let endpoints = match round_until(db, sender, node, disable_after, &stopping).await {
             // Something was sent: there may be more already.
             Ok(round) if round.sent > 0 => continue,
             Ok(round) => round.endpoints,
@@ -92,13 +96,18 @@ async fn webhook_rounds(db: &Db, sender: &Sender, node: &str, disable_after: chr
                 0
             }
         };
-        if endpoints == 0 {
-            tokio::time::sleep(WEBHOOKS_EVERY).await;
-            continue;
-        }
+        let pause = async {
+            if endpoints == 0 {
+                return tokio::time::sleep(WEBHOOKS_EVERY).await;
+            }
+            tokio::select! {
+                _ = writes.changed() => tokio::time::sleep(GATHER_WRITES).await,
+                _ = tokio::time::sleep(WEBHOOKS_EVERY) => {}
+            }
+        };
         tokio::select! {
-            _ = writes.changed() => tokio::time::sleep(GATHER_WRITES).await,
-            _ = tokio::time::sleep(WEBHOOKS_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => {}
+            _ = pause => {}
         }
     }
 }
@@ -124,6 +133,18 @@ pub async fn webhook_round(
     node: &str,
     disable_after: chrono::Duration,
 ) -> ApiResult<Round> {
+    let (_never, running) = watch::channel(false);
+    round_until(db, sender, node, disable_after, &running).await
+}
+
+/// [`webhook_round`], its sending cut off when `stopping` turns true.
+async fn round_until(
+    db: &Db,
+    sender: &Sender,
+    node: &str,
+    disable_after: chrono::Duration,
+    stopping: &watch::Receiver<bool>,
+) -> ApiResult<Round> {
     let endpoints = db.run(outbox::enqueue).await?;
     let owner = node.to_owned();
     let claimed = db
@@ -142,19 +163,25 @@ pub async fn webhook_round(
     let sends = by_endpoint
         .into_iter()
         .map(|(endpoint, deliveries)| async move {
+            let mut stop = stopping.clone();
             let mut queue = deliveries.into_iter();
             for delivery in queue.by_ref() {
                 let at = now();
                 let timestamp = at.timestamp();
-                let outcome = sender
-                    .send(
-                        &delivery.url,
-                        &delivery.id.to_string(),
-                        timestamp,
-                        &delivery.signatures(timestamp),
-                        delivery.payload.clone(),
-                    )
-                    .await;
+                let (id, signatures) = (delivery.id.to_string(), delivery.signatures(timestamp));
+                let sending = sender.send(
+                    &delivery.url,
+                    &id,
+                    timestamp,
+                    &signatures,
+                    delivery.payload.clone(),
+                );
+                // Cut off when the node stops: this one stays leased to the node, which hands
+                // everything it holds back on its way out.
+                let outcome = tokio::select! {
+                    outcome = sending => outcome,
+                    _ = stop.wait_for(|stop| *stop) => break,
+                };
                 let failed = !outcome.succeeded();
                 if failed {
                     metrics::counter!(crate::prometheus::WEBHOOK_FAILURES).increment(1);

@@ -77,7 +77,11 @@ fn database_by_scheme() {
     let c = config(&["--database-url", "postgres://u@localhost/careloop"]);
     assert_eq!(
         c.database,
-        DatabaseUrl::Postgres("postgres://u@localhost/careloop?connect_timeout=5".into())
+        DatabaseUrl::Postgres(
+            "postgres://u@localhost/careloop?connect_timeout=5&keepalives_idle=10\
+             &keepalives_interval=3&keepalives_count=3&tcp_user_timeout=10000"
+                .into()
+        )
     );
 }
 

@@ -7,7 +7,7 @@ pub mod instance;
 pub mod schema;
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,7 @@ pub enum DatabaseUrl {
 impl DatabaseUrl {
     pub fn parse(url: &str) -> Self {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::Postgres(with_connect_timeout(url))
+            Self::Postgres(with_client_settings(url))
         } else {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
             Self::Sqlite(path.to_owned())
@@ -119,15 +119,25 @@ impl std::fmt::Debug for DatabaseUrl {
     }
 }
 
-/// libpq waits for an unreachable host for minutes by default; start-up must fail in seconds.
-fn with_connect_timeout(url: &str) -> String {
-    if url.contains("connect_timeout=") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&connect_timeout=5")
-    } else {
-        format!("{url}?connect_timeout=5")
+/// libpq waits for an unreachable host for minutes by default, and never notices a server that
+/// vanished without closing its connections: start-up must fail in seconds, and a query to a
+/// vanished server must fail (503) rather than hang. Settings the URL gives are kept.
+fn with_client_settings(url: &str) -> String {
+    const CLIENT_SETTINGS: &[(&str, &str)] = &[
+        ("connect_timeout", "5"),
+        ("keepalives_idle", "10"),
+        ("keepalives_interval", "3"),
+        ("keepalives_count", "3"),
+        ("tcp_user_timeout", "10000"),
+    ];
+    let mut url = url.to_owned();
+    for (name, value) in CLIENT_SETTINGS {
+        if !url.contains(&format!("{name}=")) {
+            let joiner = if url.contains('?') { '&' } else { '?' };
+            url = format!("{url}{joiner}{name}={value}");
+        }
     }
+    url
 }
 
 /// How a node uses its database connections.
@@ -149,10 +159,12 @@ impl Pooling {
 
 /// A pooled connection, and whether it was lost while in use (the server went away), so the
 /// pool drops it instead of handing it out again: diesel finds a PostgreSQL connection broken
-/// only when a transaction on it could not be closed.
+/// only when a transaction on it could not be closed. A connection opened before the last
+/// outage (an older `outage`) is dropped unused: the server that knew it has gone.
 pub struct Pooled {
     conn: DbConnection,
     lost: bool,
+    outage: u64,
 }
 
 impl Deref for Pooled {
@@ -172,6 +184,7 @@ impl DerefMut for Pooled {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     prepared_statements: bool,
+    reachability: Arc<Reachability>,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -183,7 +196,11 @@ impl ManageConnection for ConnectionManager {
             .url
             .establish(self.prepared_statements)
             .map_err(r2d2::Error::ConnectionError)?;
-        Ok(Pooled { conn, lost: false })
+        Ok(Pooled {
+            conn,
+            lost: false,
+            outage: self.reachability.outages(),
+        })
     }
 
     fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
@@ -199,11 +216,17 @@ impl ManageConnection for ConnectionManager {
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
 /// Whether this node can reach its database, as it last found out. While it cannot, requests
-/// wait for a connection only briefly and answer 503 (`database_unavailable`), instead of each
-/// waiting out the pool's timeout.
+/// that find no idle connection answer 503 (`database_unavailable`) at once, instead of each
+/// waiting out the pool's timeout, while the pool keeps trying to reconnect in the background.
 #[derive(Debug, Default)]
 struct Reachability {
     lost: AtomicBool,
+    /// Outages seen so far: the connections opened before the last one are stale.
+    outages: AtomicU64,
+    /// When work on a connection last succeeded, in milliseconds since the Unix epoch.
+    answered_at: AtomicU64,
+    /// Requests waiting for a connection now.
+    waiting: AtomicU64,
 }
 
 impl Reachability {
@@ -211,9 +234,14 @@ impl Reachability {
         self.lost.load(Ordering::Relaxed)
     }
 
+    fn outages(&self) -> u64 {
+        self.outages.load(Ordering::Relaxed)
+    }
+
     /// Says so in the log once per outage, not once per failed request.
     fn lose(&self, cause: &dyn std::fmt::Display) {
         if !self.lost.swap(true, Ordering::Relaxed) {
+            self.outages.fetch_add(1, Ordering::Relaxed);
             log::warn!("the database is unavailable: {cause}");
         }
     }
@@ -223,6 +251,23 @@ impl Reachability {
             log::info!("the database is reachable again");
         }
     }
+
+    fn answered(&self) {
+        self.regain();
+        self.answered_at.store(now_millis(), Ordering::Relaxed);
+    }
+
+    /// Whether work succeeded within `within` and nothing failed since.
+    fn answered_within(&self, within: Duration) -> bool {
+        let since = now_millis().saturating_sub(self.answered_at.load(Ordering::Relaxed));
+        !self.is_lost() && u128::from(since) < within.as_millis()
+    }
+}
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
 }
 
 /// The pool's failures to connect mark the database lost; a new connection marks it reachable.
@@ -242,11 +287,13 @@ impl r2d2::HandleEvent for PoolEvents {
 }
 
 /// How long a request waits for a connection while the database is reachable (every
-/// connection busy), and while it is not (a new connection may just be opening).
+/// connection busy).
 const BUSY_WAIT: Duration = Duration::from_secs(10);
-const LOST_WAIT: Duration = Duration::from_millis(500);
 /// Readiness answers within a second, whatever the database does.
 const READY_WAIT: Duration = Duration::from_millis(900);
+/// Work that succeeded this recently proves readiness without asking the database again (a
+/// busy node stays ready; an outage is seen by the first failure).
+const READY_IF_ANSWERED_WITHIN: Duration = Duration::from_secs(2);
 
 /// The shared handle to the database: a pool whose connections are used on the blocking pool.
 #[derive(Clone)]
@@ -279,6 +326,7 @@ impl Db {
             .build_unchecked(ConnectionManager {
                 url: url.clone(),
                 prepared_statements: pooling.prepared_statements,
+                reachability: reachability.clone(),
             });
         Ok(Self {
             pool,
@@ -318,12 +366,25 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        // While the database is away, no request queues for a blocking thread only to be told so.
+        self.unless_lost()?;
         let db = self.clone();
         actix_web::web::block(move || db.with_connection(BUSY_WAIT, work)).await?
     }
 
+    /// 503 at once while the database is lost and no connection is idle to try.
+    fn unless_lost(&self) -> ApiResult<()> {
+        if self.reachability.is_lost() && self.pool.state().idle_connections == 0 {
+            return Err(ApiError::DatabaseUnavailable(
+                "no connection to the database".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs `work` on a pooled connection, waiting for one at most `wait`. A connection the
-    /// server dropped under the work marks the database lost and leaves the pool.
+    /// server dropped under the work marks the database lost and leaves the pool; work that
+    /// succeeds marks it reachable.
     fn with_connection<T>(
         &self,
         wait: Duration,
@@ -331,39 +392,54 @@ impl Db {
     ) -> ApiResult<T> {
         let mut conn = self.checkout(wait)?;
         let done = work(&mut conn);
-        if let Err(ApiError::DatabaseUnavailable(cause)) = &done {
-            conn.lost = true;
-            self.reachability.lose(cause);
+        match &done {
+            Err(ApiError::DatabaseUnavailable(cause)) => {
+                conn.lost = true;
+                self.reachability.lose(cause);
+            }
+            Err(_) => {}
+            Ok(_) => self.reachability.answered(),
         }
         done
     }
 
-    /// A connection from the pool, waiting at most `wait` for one, and only briefly while the
-    /// database is lost: 503 (`database_unavailable`) rather than a request held for seconds.
+    /// A connection from the pool opened since the last outage, waiting at most `wait` for one
+    /// while the database is reachable, and not at all while it is lost.
     fn checkout(&self, wait: Duration) -> ApiResult<r2d2::PooledConnection<ConnectionManager>> {
         let started = Instant::now();
-        loop {
-            // In slices, so a wait that began while the database seemed reachable ends soon
-            // after the pool finds it is not.
-            let slice = if self.reachability.is_lost() {
-                LOST_WAIT
+        let mut waited = false;
+        let conn = loop {
+            let got = if self.reachability.is_lost() {
+                self.pool
+                    .try_get()
+                    .ok_or_else(|| "no connection to the database".to_owned())
             } else {
-                Duration::from_millis(250)
+                // In slices, so a wait that began while the database seemed reachable ends as
+                // soon as the pool finds it is not.
+                let left = wait.saturating_sub(started.elapsed());
+                let slice = Duration::from_millis(250).min(left);
+                self.pool
+                    .get_timeout(slice)
+                    .map_err(|error| error.to_string())
             };
-            let left = wait.saturating_sub(started.elapsed());
-            match self.pool.get_timeout(slice.min(left)) {
-                Ok(conn) => {
-                    metrics::histogram!(prometheus::POOL_WAIT_SECONDS)
-                        .record(started.elapsed().as_secs_f64());
-                    return Ok(conn);
-                }
-                Err(error) if self.reachability.is_lost() || started.elapsed() >= wait => {
+            match got {
+                Ok(mut conn) if conn.outage < self.reachability.outages() => conn.lost = true,
+                Ok(conn) => break Ok(conn),
+                Err(cause) if self.reachability.is_lost() || started.elapsed() >= wait => {
                     metrics::counter!(prometheus::POOL_TIMEOUTS).increment(1);
-                    return Err(ApiError::DatabaseUnavailable(error.to_string()));
+                    break Err(ApiError::DatabaseUnavailable(cause));
+                }
+                Err(_) if !waited => {
+                    waited = true;
+                    self.reachability.waiting.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(_) => {}
             }
+        };
+        if waited {
+            self.reachability.waiting.fetch_sub(1, Ordering::Relaxed);
         }
+        conn
     }
 
     /// Like [`Db::run`], inside one write transaction. A write that lost a race for a unique
@@ -392,8 +468,13 @@ impl Db {
         self.committed.subscribe()
     }
 
-    /// Readiness: the database answers a query within a second.
+    /// Readiness: work on the database succeeded in the last two seconds, or it answers a
+    /// query within a second.
     pub async fn ping(&self) -> ApiResult<()> {
+        if self.reachability.answered_within(READY_IF_ANSWERED_WITHIN) {
+            return Ok(());
+        }
+        self.unless_lost()?;
         let db = self.clone();
         let ping = actix_web::web::block(move || {
             db.with_connection(READY_WAIT, |conn| Ok(conn.batch_execute("SELECT 1")?))
@@ -415,6 +496,11 @@ impl Db {
     /// Whether this node reaches its database, as it last found out.
     pub fn is_reachable(&self) -> bool {
         !self.reachability.is_lost()
+    }
+
+    /// Requests waiting for a pooled connection now.
+    pub fn waiting(&self) -> u64 {
+        self.reachability.waiting.load(Ordering::Relaxed)
     }
 
     /// A connection for blocking callers outside a request (the command line, start-up).
@@ -527,7 +613,13 @@ where
         }
         Err(error) => {
             change_log::forget();
-            if let Err(rollback) = DbConnection::rollback_transaction(conn) {
+            let rolled_back = DbConnection::rollback_transaction(conn);
+            // A lost connection cannot roll back (the server already has): the outage is
+            // logged once, elsewhere.
+            if let (Err(rollback), false) = (
+                rolled_back,
+                matches!(error, ApiError::DatabaseUnavailable(_)),
+            ) {
                 log::error!("rollback failed: {rollback}");
             }
             Err(error)

@@ -116,7 +116,8 @@ pub const PROBLEM_CODES: &[(&str, u16, &str)] = &[
         "database_unavailable",
         503,
         "careloop cannot reach its database at the moment (stopped, restarting, failing over, or \
-         no connection free in time); the request was not carried out: retry after `Retry-After` \
-         seconds",
+         no connection free in time): retry after `Retry-After` seconds, with the same \
+         `Idempotency-Key` for a create (the request was not carried out, unless the \
+         connection broke during its commit)",
     ),
 ];

@@ -234,11 +234,19 @@ impl From<diesel::result::Error> for ApiError {
                 "another request stored the same unique value at the same moment; read the \
                  record and retry",
             ),
-            // The server went away under the query (stopped, restarting, the connection cut).
+            // The server went away under the query (stopped, restarting, the connection cut),
+            // or a failover left this connection on a standby that takes no writes.
             Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::ReadOnlyTransaction,
                 info,
             ) => Self::DatabaseUnavailable(info.message().to_owned()),
+            // Only after a connection broke under a transaction, or its rollback failed.
+            Error::BrokenTransactionManager => {
+                Self::DatabaseUnavailable("the connection broke under a transaction".into())
+            }
+            Error::RollbackErrorOnCommit { commit_error, .. } => Self::from(*commit_error),
             other => Self::Internal(anyhow::Error::new(other).context("database")),
         }
     }

@@ -34,7 +34,7 @@ async fn requests_and_the_pool_are_measured_by_route_pattern_and_nothing_names_a
         r#"careloop_http_request_duration_seconds_bucket{method="GET",route="/v1/concerns/{concern_id}",le="0.005"}"#,
         r#"careloop_db_pool_connections{state="in_use"}"#,
         r#"careloop_db_pool_connections{state="idle"}"#,
-        "careloop_db_pool_wait_seconds_count",
+        "careloop_db_pool_waiting 0",
         "careloop_database_reachable 1",
         "careloop_change_feed_head",
         "careloop_webhook_queue_depth",

@@ -210,6 +210,20 @@ def http_request(port, method, path, token=None, body=None, timeout=CLIENT_TIMEO
         conn.close()
 
 
+def page_request(port, path):
+    """A browser's GET: (status, Content-Type, Retry-After, the page's text)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+    try:
+        conn.request("GET", path, headers={"Accept": "text/html", "Connection": "close"})
+        response = conn.getresponse()
+        return (response.status, response.getheader("Content-Type", ""),
+                response.getheader("Retry-After"), response.read().decode("utf-8", "replace"))
+    except (OSError, http.client.HTTPException) as e:
+        return (None, describe_error(e), None, "")
+    finally:
+        conn.close()
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -566,6 +580,10 @@ def scenario_outage(ctx, cluster):
     database_url = cluster.create_database("outage_test")
     app = ctx.careloop("outage", database_url)
     seeded = seed(app)
+    door = app.request("POST", "/v1/intake-points", seeded["manager"], {
+        "location_id": seeded["location"], "kinds": ["feedback"], "title": "Tell us",
+        "welcome": "We read every message."})
+    check(door.status == 201, f"an intake point is made ({door.describe()})")
     writers = Writers(app.port, seeded["manager"], seeded["location"], 6)
     ready = Prober(app.port, "/health/ready")
     live = Prober(app.port, "/health/live")
@@ -583,7 +601,10 @@ def scenario_outage(ctx, cluster):
         info(f"PostgreSQL stopped (pg_ctl stop -m fast) after "
              f"{marks['stop_issued'] - t0:.2f} s of load, "
              f"took {marks['stop_done'] - marks['stop_issued']:.2f} s")
-        time.sleep(3)
+        time.sleep(1)
+        # A person at the door meets a page saying to try again, not a problem in JSON.
+        page = page_request(app.port, f"/i/{door.body['slug']}") if door.status == 201 else None
+        time.sleep(2)
         marks["start_issued"] = time.monotonic()
         cluster.start()
         marks["start_done"] = time.monotonic()
@@ -621,6 +642,11 @@ def scenario_outage(ctx, cluster):
          f"{sorted(set(a.retry_after for a in unavailable), key=str) or '-'})")
     info(f"max write latency: overall {seconds(slowest(write_answers))}, "
          f"during the outage {seconds(slowest(during_outage))}")
+
+    check(page and page[0] == 503 and page[1].startswith("text/html") and page[2]
+          and "try again" in page[3],
+          "the door's page answers 503 as a page with Retry-After while the database is down "
+          f"({page[:3] if page else 'not asked'})")
 
     everything = write_answers + ready_answers + live_answers
     five_hundreds = [a for a in everything if a.status == 500]

@@ -67,7 +67,7 @@ const CONFLICTS: &[(&str, &[&str])] = &[
 ];
 
 /// Operations that never use the database, so are never 503 `database_unavailable`.
-const WITHOUT_DATABASE: &[&str] = &["check_liveness", "get_jwks"];
+const WITHOUT_DATABASE: &[&str] = &["check_liveness", "get_jwks", "get_dashboard"];
 
 /// Operations that exist only in development mode, and are 404 anywhere else.
 const DEVELOPMENT_ONLY: &[&str] = &["issue_dashboard_token"];
@@ -150,7 +150,8 @@ pub fn document(operation: &mut Value) {
     }
     codes.extend(server_errors);
     // A door's page answers a browser's errors with a page (a form shown again with its errors,
-    // a page saying the door is closed or to wait); an app asking for JSON gets the problem.
+    // a page saying the door is closed, to wait, or to try again soon); an app asking for JSON
+    // gets the problem.
     let pages = door && operation["responses"]["200"]["content"]["text/html"].is_object();
     describe(operation, &codes, pages);
 }
@@ -170,7 +171,7 @@ fn describe(operation: &mut Value, codes: &[&str], pages: bool) {
     }
     for (status, lines) in by_status {
         let mut content = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
-        if pages && status < 500 && status != 415 {
+        if pages && (status < 500 || status == 503) && status != 415 {
             content["text/html"] = json!({"schema": {"type": "string"}});
         }
         operation["responses"][status.to_string()] = json!({

@@ -167,7 +167,9 @@ fn without_read_only(fields: &mut Map<String, Value>, shape: &Shape) {
 fn row_errors(error: ApiError) -> ApiResult<Vec<FieldError>> {
     Ok(match error {
         ApiError::Validation(errors) | ApiError::ConflictsWithRecord(errors) => errors,
-        ApiError::Internal(_) | ApiError::TooManyRequests { .. } => return Err(error),
+        ApiError::Internal(_)
+        | ApiError::TooManyRequests { .. }
+        | ApiError::DatabaseUnavailable(_) => return Err(error),
         other => vec![FieldError::new("", other.detail())],
     })
 }

@@ -6,7 +6,7 @@ use super::{pages, submit};
 use crate::api::improvement_plans::actions;
 use crate::api::intake_points::store::{open_door, Door};
 use crate::domain::intake::{is_slug, IntakeKind, FORM_VALID_SECONDS};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, DATABASE_RETRY_AFTER_SECS};
 use crate::http::export::prefers;
 use crate::http::extract::{typed, BodyFormat, JsonOrForm, Query};
 use crate::http::respond::Answer;
@@ -27,6 +27,26 @@ fn page(status: StatusCode, body: String) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .body(body)
+}
+
+/// A person at a door meets a page, not a problem, while careloop cannot reach its database.
+fn unavailable_as_page(html: bool, answer: ApiResult<HttpResponse>) -> ApiResult<HttpResponse> {
+    match answer {
+        Err(ApiError::DatabaseUnavailable(_)) if html => {
+            let notice = pages::notice(
+                "Please try again in a minute",
+                "This page cannot be used just now. Please try again in a minute or two. If \
+                 you were sending a message, go back, reload the page and send it again.",
+            )?;
+            let mut answer = page(StatusCode::SERVICE_UNAVAILABLE, notice);
+            answer.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(DATABASE_RETRY_AFTER_SECS),
+            );
+            Ok(answer)
+        }
+        other => other,
+    }
 }
 
 const NO_DOOR: (&str, &str) = (
@@ -77,7 +97,16 @@ pub async fn get_intake_page(
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let json = prefers(&req, "application", "json");
-    let door = match door(&state, &slug, !json).await? {
+    unavailable_as_page(!json, intake_page(&state, &req, &slug, json).await)
+}
+
+async fn intake_page(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    json: bool,
+) -> ApiResult<HttpResponse> {
+    let door = match door(state, slug, !json).await? {
         Ok(door) => door,
         Err(answer) => return Ok(answer),
     };
@@ -95,7 +124,7 @@ pub async fn get_intake_page(
             expires_in_seconds: FORM_VALID_SECONDS,
             you_said_we_did_url: format!("/i/{}/you-said-we-did", point.slug),
         };
-        return Ok(Answer::ok(&form)?.no_store().respond_to(&req));
+        return Ok(Answer::ok(&form)?.no_store().respond_to(req));
     }
     Ok(page(
         StatusCode::OK,
@@ -139,11 +168,21 @@ pub async fn submit_intake(
     // What comes through a door may be a concern: it never reaches the log.
     req.extensions_mut().insert(Unlogged);
     let html = body.format == BodyFormat::Form;
-    let door = match door(&state, &slug, html).await? {
+    unavailable_as_page(html, take_submission(&state, &req, &slug, body, html).await)
+}
+
+async fn take_submission(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    body: JsonOrForm,
+    html: bool,
+) -> ApiResult<HttpResponse> {
+    let door = match door(state, slug, html).await? {
         Ok(door) => door,
         Err(answer) => return Ok(answer),
     };
-    if let Err(standing) = state.intake.admit(&req, &door.point.slug) {
+    if let Err(standing) = state.intake.admit(req, &door.point.slug) {
         if !html {
             return Err(ApiError::TooManyRequests {
                 retry_after_secs: standing.resets_in,
@@ -228,11 +267,15 @@ pub async fn get_you_said_we_did_page(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let door = match door(&state, &slug, true).await? {
+    unavailable_as_page(true, you_said_we_did_page(&state, &slug).await)
+}
+
+async fn you_said_we_did_page(state: &AppState, slug: &str) -> ApiResult<HttpResponse> {
+    let door = match door(state, slug, true).await? {
         Ok(door) => door,
         Err(answer) => return Ok(answer),
     };
-    let items = published(&state, &door).await?;
+    let items = published(state, &door).await?;
     Ok(page(StatusCode::OK, pages::you_said_we_did(&door, &items)?))
 }
 
