@@ -33,6 +33,14 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Whether a recorder is installed: without one the request middleware skips the metrics
+/// entirely (building their labels costs more than the rest of the middleware).
+static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn installed() -> bool {
+    INSTALLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Installs the process's recorder (once: the metrics macros everywhere then record into it).
 /// Its histograms are folded every few seconds whether or not anyone scrapes, so they never
 /// grow with the requests.
@@ -43,6 +51,7 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     describe();
+    INSTALLED.store(true, std::sync::atomic::Ordering::Relaxed);
     let upkeep = handle.clone();
     std::thread::Builder::new()
         .name("metrics-upkeep".into())

@@ -102,28 +102,40 @@ pub async fn request_context(
             duration_ms = millis;
             "{method} {pattern} {status} {millis}ms request_id={id}"
         );
-        // Only the methods HTTP defines: any other word a client sends is "other", so no client
-        // can grow the metrics without end.
-        let method: &'static str = match method.as_str() {
-            "GET" => "GET",
-            "HEAD" => "HEAD",
-            "POST" => "POST",
-            "PUT" => "PUT",
-            "PATCH" => "PATCH",
-            "DELETE" => "DELETE",
-            "OPTIONS" => "OPTIONS",
-            _ => "other",
-        };
-        metrics::counter!(
-            crate::prometheus::REQUESTS,
-            "method" => method, "route" => pattern.clone(), "status" => status.to_string()
-        )
-        .increment(1);
-        metrics::histogram!(
-            crate::prometheus::REQUEST_SECONDS, "method" => method, "route" => pattern
-        )
-        .record(elapsed.as_secs_f64());
+        if crate::prometheus::installed() {
+            record_metrics(&method, pattern, status, elapsed);
+        }
     }
     response.headers_mut().insert(REQUEST_ID, request_id);
     Ok(response)
+}
+
+/// Counts a request and its time, by method, route pattern and status.
+fn record_metrics(
+    method: &actix_web::http::Method,
+    pattern: String,
+    status: u16,
+    elapsed: std::time::Duration,
+) {
+    // Only the methods HTTP defines: any other word a client sends is "other", so no client
+    // can grow the metrics without end.
+    let method: &'static str = match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
+    metrics::counter!(
+        crate::prometheus::REQUESTS,
+        "method" => method, "route" => pattern.clone(), "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(
+        crate::prometheus::REQUEST_SECONDS, "method" => method, "route" => pattern
+    )
+    .record(elapsed.as_secs_f64());
 }

@@ -7,6 +7,12 @@
 
 use std::borrow::Cow;
 
+use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::Pg;
+use diesel::sql_types::{Nullable, Timestamp};
+use diesel::sqlite::Sqlite;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -122,3 +128,130 @@ impl<T: StoredJson> StoredAsText for JsonText<T> {
 }
 
 text_column!(JsonText<T>, for T: StoredJson);
+
+/// A timestamp column read as careloop writes it on SQLite (`YYYY-MM-DD HH:MM:SS[.fraction]`)
+/// by a direct parse, rather than by diesel's, which runs chrono's format parser (a tenth of a
+/// list's time went there); anything else is read as diesel reads it. For a row's
+/// `#[diesel(deserialize_as = Moment)]` (and [`MaybeMoment`] for a nullable column).
+#[derive(Debug, Clone, Copy, diesel::FromSqlRow)]
+pub struct Moment(NaiveDateTime);
+
+/// [`Moment`] for a nullable timestamp column.
+#[derive(Debug, Clone, Copy, diesel::FromSqlRow)]
+pub struct MaybeMoment(Option<NaiveDateTime>);
+
+impl From<Moment> for NaiveDateTime {
+    fn from(moment: Moment) -> Self {
+        moment.0
+    }
+}
+
+impl From<MaybeMoment> for Option<NaiveDateTime> {
+    fn from(moment: MaybeMoment) -> Self {
+        moment.0
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` and an optional `.` with 1 to 9 digits; `None` for anything else.
+fn parse_stored_moment(text: &str) -> Option<NaiveDateTime> {
+    let bytes = text.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes.get(range)?.iter().try_fold(0u32, |value, &byte| {
+            byte.is_ascii_digit()
+                .then(|| value * 10 + u32::from(byte - b'0'))
+        })
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')];
+    if bytes.len() < 19 || separators.iter().any(|&(at, byte)| bytes[at] != byte) {
+        return None;
+    }
+    let nanos = match bytes.len() {
+        19 => 0,
+        20 => return None,
+        len if len <= 29 && bytes[19] == b'.' => number(20..len)? * 10u32.pow(29 - len as u32),
+        _ => return None,
+    };
+    let year = i32::try_from(number(0..4)?).ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)?.and_hms_nano_opt(
+        number(11..13)?,
+        number(14..16)?,
+        number(17..19)?,
+        nanos,
+    )
+}
+
+impl FromSql<Timestamp, Sqlite> for Moment {
+    fn from_sql(mut value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        if let Some(moment) = parse_stored_moment(value.read_text()) {
+            return Ok(Self(moment));
+        }
+        <NaiveDateTime as FromSql<Timestamp, Sqlite>>::from_sql(value).map(Self)
+    }
+}
+
+impl FromSql<Timestamp, Pg> for Moment {
+    fn from_sql(value: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(Self)
+    }
+}
+
+impl FromSql<Timestamp, super::Backend> for Moment {
+    fn from_sql(value: <super::Backend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        value.from_sql::<Self, Timestamp>()
+    }
+}
+
+impl FromSql<Nullable<Timestamp>, super::Backend> for MaybeMoment {
+    fn from_sql(value: <super::Backend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        <Moment as FromSql<Timestamp, super::Backend>>::from_sql(value).map(|m| Self(Some(m.0)))
+    }
+
+    fn from_nullable_sql(
+        value: Option<<super::Backend as Backend>::RawValue<'_>>,
+    ) -> deserialize::Result<Self> {
+        value.map_or(Ok(Self(None)), Self::from_sql)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_moment_reads_as_chrono_reads_it() {
+        let moments = [
+            "2026-11-27 07:45:12",
+            "2026-11-27 07:45:12.5",
+            "2026-11-27 07:45:12.123",
+            "2026-11-27 07:45:12.123456",
+            "2026-11-27 07:45:12.123456789",
+            "2024-02-29 23:59:59.000001",
+            "0001-01-01 00:00:00",
+        ];
+        for text in moments {
+            let chrono = NaiveDateTime::parse_from_str(text, "%F %T%.f").unwrap();
+            assert_eq!(parse_stored_moment(text), Some(chrono), "{text}");
+        }
+        // What careloop writes reads back exactly.
+        let now = chrono::Utc::now().naive_utc();
+        let written = now.format("%F %T%.f").to_string();
+        assert_eq!(parse_stored_moment(&written), Some(now));
+    }
+
+    #[test]
+    fn anything_else_is_left_to_diesel() {
+        for text in [
+            "2026-11-27T07:45:12",
+            "2026-11-27 07:45",
+            "2026-11-27 07:45:12.",
+            "2026-11-27 07:45:12.1234567890",
+            "2026-11-27 07:45:12+00:00",
+            "2026-02-30 07:45:12",
+            "2026-11-27 24:00:00",
+            "2026-1a-27 07:45:12",
+            "",
+        ] {
+            assert_eq!(parse_stored_moment(text), None, "{text}");
+        }
+    }
+}

@@ -10,4 +10,5 @@ pub mod paging;
 pub mod preconditions;
 pub mod rate_limit;
 pub mod respond;
+pub mod rfc3339;
 pub mod validate;

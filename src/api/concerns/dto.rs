@@ -11,6 +11,7 @@ use crate::domain::concern::{
 use crate::domain::framework::Catalogue;
 use crate::error::ApiResult;
 use crate::http::respond::{unversioned, versioned};
+use crate::http::rfc3339;
 use crate::http::validate::{nullable, Checks};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,10 +60,14 @@ pub struct Concern {
     /// What changed as a result ("you said, we did"), once resolved.
     pub outcome: Option<String>,
     /// Acknowledge by this time (`acknowledge_within_hours` after raising).
+    #[serde(serialize_with = "rfc3339::moment")]
     pub acknowledge_due_at: DateTime<Utc>,
     /// Resolve, with feedback to the raiser, by this time (`feedback_within_days` after raising).
+    #[serde(serialize_with = "rfc3339::moment")]
     pub feedback_due_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339::maybe")]
     pub acknowledged_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339::maybe")]
     pub resolved_at: Option<DateTime<Utc>>,
     /// Past a deadline without reaching its state; computed when read.
     pub overdue: bool,
@@ -74,7 +79,9 @@ pub struct Concern {
     /// for everyone else.
     pub contact: Option<Contact>,
     pub version: i64,
+    #[serde(serialize_with = "rfc3339::moment")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339::moment")]
     pub updated_at: DateTime<Utc>,
     /// Set only in the answer to creating an anonymous concern, and never again (`null`
     /// otherwise): the raiser's key to `GET /v1/receipt` (as `Authorization: Receipt <code>`). careloop keeps only its hash.

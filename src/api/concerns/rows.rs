@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::dto::{Concern, ConcernUpdate};
 use crate::api::shared::{Contact, ExternalRef, Person};
-use crate::db::columns::JsonText;
+use crate::db::columns::{JsonText, MaybeMoment, Moment};
 use crate::db::schema::{concern_updates, concerns};
 use crate::domain::concern::{
     self as rules, ConcernCategory, ConcernStatus, Deadlines, Progress, RiskLevel, UpdateKind,
@@ -34,12 +34,18 @@ pub struct ConcernRow {
     pub external_id: Option<String>,
     pub escalated_to: Option<String>,
     pub outcome: Option<String>,
+    #[diesel(deserialize_as = Moment)]
     pub acknowledge_by: NaiveDateTime,
+    #[diesel(deserialize_as = Moment)]
     pub feedback_by: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeMoment)]
     pub acknowledged_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeMoment)]
     pub resolved_at: Option<NaiveDateTime>,
     pub version: i64,
+    #[diesel(deserialize_as = Moment)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Moment)]
     pub updated_at: NaiveDateTime,
     pub contact: Option<JsonText<Contact>>,
 }
