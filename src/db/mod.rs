@@ -4,10 +4,13 @@
 pub mod change_log;
 pub mod columns;
 pub mod instance;
+mod pool;
 pub mod schema;
 
-use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
+use pool::{PoolEvents, Reachability};
+
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +19,7 @@ use tokio::sync::watch;
 use anyhow::Context;
 
 use diesel::connection::{AnsiTransactionManager, CacheSize, SimpleConnection, TransactionManager};
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -138,152 +141,6 @@ fn with_client_settings(url: &str) -> String {
         }
     }
     url
-}
-
-/// How a node uses its database connections.
-#[derive(Debug, Clone, Copy)]
-pub struct Pooling {
-    /// Connections in the pool.
-    pub size: u32,
-    /// Whether PostgreSQL statements are prepared by name and kept (see
-    /// [`DatabaseUrl::establish`]).
-    pub prepared_statements: bool,
-}
-
-impl Pooling {
-    /// The same, with `size` connections (the command line needs one).
-    pub fn sized(self, size: u32) -> Self {
-        Self { size, ..self }
-    }
-}
-
-/// A pooled connection, and whether it was lost while in use (the server went away), so the
-/// pool drops it instead of handing it out again: diesel finds a PostgreSQL connection broken
-/// only when a transaction on it could not be closed. A connection opened before the last
-/// outage (an older `outage`) is dropped unused: the server that knew it has gone.
-pub struct Pooled {
-    conn: DbConnection,
-    lost: bool,
-    outage: u64,
-}
-
-impl Deref for Pooled {
-    type Target = DbConnection;
-    fn deref(&self) -> &DbConnection {
-        &self.conn
-    }
-}
-
-impl DerefMut for Pooled {
-    fn deref_mut(&mut self) -> &mut DbConnection {
-        &mut self.conn
-    }
-}
-
-/// Opens connections for the pool by the URL's scheme, with the SQLite settings on each.
-pub struct ConnectionManager {
-    url: DatabaseUrl,
-    prepared_statements: bool,
-    reachability: Arc<Reachability>,
-}
-
-impl ManageConnection for ConnectionManager {
-    type Connection = Pooled;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> Result<Pooled, r2d2::Error> {
-        let conn = self
-            .url
-            .establish(self.prepared_statements)
-            .map_err(r2d2::Error::ConnectionError)?;
-        Ok(Pooled {
-            conn,
-            lost: false,
-            outage: self.reachability.outages(),
-        })
-    }
-
-    fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut Pooled) -> bool {
-        conn.lost || <DbConnection as r2d2::R2D2Connection>::is_broken(&mut conn.conn)
-    }
-}
-
-pub type Pool = r2d2::Pool<ConnectionManager>;
-
-/// Whether this node can reach its database, as it last found out. While it cannot, requests
-/// that find no idle connection answer 503 (`database_unavailable`) at once, instead of each
-/// waiting out the pool's timeout, while the pool keeps trying to reconnect in the background.
-#[derive(Debug, Default)]
-struct Reachability {
-    lost: AtomicBool,
-    /// Outages seen so far: the connections opened before the last one are stale.
-    outages: AtomicU64,
-    /// When work on a connection last succeeded, in milliseconds since the Unix epoch.
-    answered_at: AtomicU64,
-    /// Requests waiting for a connection now.
-    waiting: AtomicU64,
-}
-
-impl Reachability {
-    fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::Relaxed)
-    }
-
-    fn outages(&self) -> u64 {
-        self.outages.load(Ordering::Relaxed)
-    }
-
-    /// Says so in the log once per outage, not once per failed request.
-    fn lose(&self, cause: &dyn std::fmt::Display) {
-        if !self.lost.swap(true, Ordering::Relaxed) {
-            self.outages.fetch_add(1, Ordering::Relaxed);
-            log::warn!("the database is unavailable: {cause}");
-        }
-    }
-
-    fn regain(&self) {
-        if self.lost.swap(false, Ordering::Relaxed) {
-            log::info!("the database is reachable again");
-        }
-    }
-
-    fn answered(&self) {
-        self.regain();
-        self.answered_at.store(now_millis(), Ordering::Relaxed);
-    }
-
-    /// Whether work succeeded within `within` and nothing failed since.
-    fn answered_within(&self, within: Duration) -> bool {
-        let since = now_millis().saturating_sub(self.answered_at.load(Ordering::Relaxed));
-        !self.is_lost() && u128::from(since) < within.as_millis()
-    }
-}
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
-}
-
-/// The pool's failures to connect mark the database lost; a new connection marks it reachable.
-#[derive(Debug)]
-struct PoolEvents(Arc<Reachability>);
-
-impl r2d2::HandleError<r2d2::Error> for PoolEvents {
-    fn handle_error(&self, error: r2d2::Error) {
-        self.0.lose(&error);
-    }
-}
-
-impl r2d2::HandleEvent for PoolEvents {
-    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
-        self.0.regain();
-    }
 }
 
 /// How long a request waits for a connection while the database is reachable (every

@@ -1,0 +1,159 @@
+//! The connection pool's parts: how a node pools its connections, the connection it hands out
+//! (and drops once lost), and whether the database is reachable, as the pool and the work on
+//! its connections find out.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection};
+
+use super::{DatabaseUrl, DbConnection};
+
+/// How a node uses its database connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Pooling {
+    /// Connections in the pool.
+    pub size: u32,
+    /// Whether PostgreSQL statements are prepared by name and kept (see
+    /// [`DatabaseUrl::establish`]).
+    pub prepared_statements: bool,
+}
+
+impl Pooling {
+    /// The same, with `size` connections (the command line needs one).
+    pub fn sized(self, size: u32) -> Self {
+        Self { size, ..self }
+    }
+}
+
+/// A pooled connection, and whether it was lost while in use (the server went away), so the
+/// pool drops it instead of handing it out again: diesel finds a PostgreSQL connection broken
+/// only when a transaction on it could not be closed. A connection opened before the last
+/// outage (an older `outage`) is dropped unused: the server that knew it has gone.
+pub struct Pooled {
+    conn: DbConnection,
+    pub(super) lost: bool,
+    pub(super) outage: u64,
+}
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+/// Opens connections for the pool by the URL's scheme, with the SQLite settings on each.
+pub struct ConnectionManager {
+    pub(super) url: DatabaseUrl,
+    pub(super) prepared_statements: bool,
+    pub(super) reachability: Arc<Reachability>,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = Pooled;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let conn = self
+            .url
+            .establish(self.prepared_statements)
+            .map_err(r2d2::Error::ConnectionError)?;
+        Ok(Pooled {
+            conn,
+            lost: false,
+            outage: self.reachability.outages(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.lost || <DbConnection as r2d2::R2D2Connection>::is_broken(&mut conn.conn)
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// Whether this node can reach its database, as it last found out. While it cannot, requests
+/// that find no idle connection answer 503 (`database_unavailable`) at once, instead of each
+/// waiting out the pool's timeout, while the pool keeps trying to reconnect in the background.
+#[derive(Debug, Default)]
+pub(super) struct Reachability {
+    lost: AtomicBool,
+    /// Outages seen so far: the connections opened before the last one are stale.
+    outages: AtomicU64,
+    /// When work on a connection last succeeded, in milliseconds since the Unix epoch.
+    answered_at: AtomicU64,
+    /// Requests waiting for a connection now.
+    pub(super) waiting: AtomicU64,
+}
+
+impl Reachability {
+    pub(super) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn outages(&self) -> u64 {
+        self.outages.load(Ordering::Relaxed)
+    }
+
+    /// Says so in the log once per outage, not once per failed request.
+    pub(super) fn lose(&self, cause: &dyn std::fmt::Display) {
+        if !self.lost.swap(true, Ordering::Relaxed) {
+            self.outages.fetch_add(1, Ordering::Relaxed);
+            log::warn!("the database is unavailable: {cause}");
+        }
+    }
+
+    pub(super) fn regain(&self) {
+        if self.lost.swap(false, Ordering::Relaxed) {
+            log::info!("the database is reachable again");
+        }
+    }
+
+    pub(super) fn answered(&self) {
+        self.regain();
+        self.answered_at.store(now_millis(), Ordering::Relaxed);
+    }
+
+    /// Whether work succeeded within `within` and nothing failed since.
+    pub(super) fn answered_within(&self, within: Duration) -> bool {
+        let since = now_millis().saturating_sub(self.answered_at.load(Ordering::Relaxed));
+        !self.is_lost() && u128::from(since) < within.as_millis()
+    }
+}
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+/// The pool's failures to connect mark the database lost; a new connection marks it reachable.
+#[derive(Debug)]
+pub(super) struct PoolEvents(pub(super) Arc<Reachability>);
+
+impl r2d2::HandleError<r2d2::Error> for PoolEvents {
+    fn handle_error(&self, error: r2d2::Error) {
+        self.0.lose(&error);
+    }
+}
+
+impl r2d2::HandleEvent for PoolEvents {
+    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+        self.0.regain();
+    }
+}
