@@ -54,6 +54,9 @@ pub fn build_app(
 
 /// `careloop serve`: migrate, then serve until stopped.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // Watched from the start: a SIGTERM during start-up (migrations included) stops the node
+    // by the same drain as soon as it serves, rather than killing it midway.
+    let stop = shutdown_signal()?;
     let address = config.listen_address()?;
     let metrics_address = config.metrics_address()?;
     let db = Db::open(&config.database, config.pooling())?;
@@ -105,8 +108,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .listen(1024)
         .with_context(|| format!("cannot listen on {address}"))?;
     let door = listener.try_clone().context("cannot share the listener")?;
-    // Watched from now, so a SIGTERM during start-up also drains rather than kills.
-    let stop = shutdown_signal()?;
     let server = HttpServer::new(move || build_app(state.clone(), body_limit))
         .workers(workers)
         .worker_max_blocking_threads(blocking)

@@ -85,7 +85,8 @@ async fn webhook_rounds(
     disable_after: chrono::Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
-    while !*stopping.borrow() {
+    // Stopped when told to, or when no one can tell it any more.
+    while !*stopping.borrow() && stopping.has_changed().is_ok() {
         let mut writes = db.watch_writes();
         let endpoints = match round_until(db, sender, node, disable_after, &stopping).await {
             // Something was sent: there may be more already.
@@ -179,6 +180,7 @@ async fn round_until(
                 // Cut off when the node stops: this one stays leased to the node, which hands
                 // everything it holds back on its way out.
                 let outcome = tokio::select! {
+                    biased;
                     outcome = sending => outcome,
                     _ = stop.wait_for(|stop| *stop) => break,
                 };

@@ -80,7 +80,7 @@ fn describe() {
     );
     describe_gauge!(
         POOL_WAITING,
-        "Requests waiting for a pooled connection now."
+        "Requests that have waited more than 250 ms for a pooled connection and wait still."
     );
     describe_counter!(
         POOL_TIMEOUTS,

@@ -229,9 +229,10 @@ impl Db {
         actix_web::web::block(move || db.with_connection(BUSY_WAIT, work)).await?
     }
 
-    /// 503 at once while the database is lost and no connection is idle to try.
+    /// 503 at once while the database is lost and the pool holds no connection at all.
     fn unless_lost(&self) -> ApiResult<()> {
-        if self.reachability.is_lost() && self.pool.state().idle_connections == 0 {
+        if self.reachability.is_lost() && self.pool.state().connections == 0 {
+            metrics::counter!(prometheus::POOL_TIMEOUTS).increment(1);
             return Err(ApiError::DatabaseUnavailable(
                 "no connection to the database".into(),
             ));
@@ -252,7 +253,7 @@ impl Db {
         match &done {
             Err(ApiError::DatabaseUnavailable(cause)) => {
                 conn.lost = true;
-                self.reachability.lose(cause);
+                self.reachability.lose_connection(conn.outage, cause);
             }
             Err(_) => {}
             Ok(_) => self.reachability.answered(),
@@ -261,18 +262,25 @@ impl Db {
     }
 
     /// A connection from the pool opened since the last outage, waiting at most `wait` for one
-    /// while the database is reachable, and not at all while it is lost.
+    /// while the database is reachable, and at most a moment while it is lost.
     fn checkout(&self, wait: Duration) -> ApiResult<r2d2::PooledConnection<ConnectionManager>> {
         let started = Instant::now();
         let mut waited = false;
         let conn = loop {
-            let got = if self.reachability.is_lost() {
+            let lost = self.reachability.is_lost();
+            let nothing_in_use = lost && {
+                let pool = self.pool.state();
+                pool.connections == pool.idle_connections
+            };
+            let got = if nothing_in_use {
+                // Lost, and no connection in use to come back: an idle one, or none.
                 self.pool
                     .try_get()
                     .ok_or_else(|| "no connection to the database".to_owned())
             } else {
                 // In slices, so a wait that began while the database seemed reachable ends as
-                // soon as the pool finds it is not.
+                // soon as the pool finds it is not. While it is lost, the connections in use may
+                // come back (the server may be refusing only new ones, at its limit, say).
                 let left = wait.saturating_sub(started.elapsed());
                 let slice = Duration::from_millis(250).min(left);
                 self.pool

@@ -93,9 +93,11 @@ pub type Pool = r2d2::Pool<ConnectionManager>;
 #[derive(Debug, Default)]
 pub(super) struct Reachability {
     lost: AtomicBool,
-    /// Outages seen so far: the connections opened before the last one are stale.
+    /// Connections lost under work so far: the connections opened before the last loss are
+    /// stale (the server that knew them has gone).
     outages: AtomicU64,
-    /// When work on a connection last succeeded, in milliseconds since the Unix epoch.
+    /// When work on a connection last succeeded, in milliseconds since this process's first
+    /// look at the clock, plus one (0: never).
     answered_at: AtomicU64,
     /// Requests waiting for a connection now.
     pub(super) waiting: AtomicU64,
@@ -110,11 +112,24 @@ impl Reachability {
         self.outages.load(Ordering::Relaxed)
     }
 
-    /// Says so in the log once per outage, not once per failed request.
+    /// The database does not answer (a connection could not be opened): said in the log once
+    /// per outage, not once per failed request. The connections in the pool may still work.
     pub(super) fn lose(&self, cause: &dyn std::fmt::Display) {
         if !self.lost.swap(true, Ordering::Relaxed) {
-            self.outages.fetch_add(1, Ordering::Relaxed);
             log::warn!("the database is unavailable: {cause}");
+        }
+    }
+
+    /// A connection opened after outage `opened_after` was lost under work: the server has
+    /// gone, and every connection opened before is stale. A connection already stale when it
+    /// failed (a query that hung on a vanished server) starts no new outage.
+    pub(super) fn lose_connection(&self, opened_after: u64, cause: &dyn std::fmt::Display) {
+        let next = opened_after + 1;
+        let current =
+            self.outages
+                .compare_exchange(opened_after, next, Ordering::Relaxed, Ordering::Relaxed);
+        if current.is_ok() {
+            self.lose(cause);
         }
     }
 
@@ -126,20 +141,24 @@ impl Reachability {
 
     pub(super) fn answered(&self) {
         self.regain();
-        self.answered_at.store(now_millis(), Ordering::Relaxed);
+        self.answered_at.store(now_millis() + 1, Ordering::Relaxed);
     }
 
     /// Whether work succeeded within `within` and nothing failed since.
     pub(super) fn answered_within(&self, within: Duration) -> bool {
-        let since = now_millis().saturating_sub(self.answered_at.load(Ordering::Relaxed));
-        !self.is_lost() && u128::from(since) < within.as_millis()
+        let answered_at = self.answered_at.load(Ordering::Relaxed);
+        let since = (now_millis() + 1).saturating_sub(answered_at);
+        answered_at > 0 && !self.is_lost() && u128::from(since) < within.as_millis()
     }
 }
 
+/// Milliseconds on a clock that never steps back (the process's own).
 fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 /// The pool's failures to connect mark the database lost; a new connection marks it reachable.
@@ -155,5 +174,48 @@ impl r2d2::HandleError<r2d2::Error> for PoolEvents {
 impl r2d2::HandleEvent for PoolEvents {
     fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
         self.0.regain();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_connect_loses_the_database_but_keeps_its_connections() {
+        let reachability = Reachability::default();
+        reachability.lose(&"connection refused");
+        assert!(reachability.is_lost());
+        assert_eq!(reachability.outages(), 0, "the pool's connections are not stale");
+        reachability.regain();
+        assert!(!reachability.is_lost());
+    }
+
+    #[test]
+    fn a_connection_lost_under_work_makes_the_older_ones_stale_once() {
+        let reachability = Reachability::default();
+        reachability.lose_connection(0, &"server closed the connection");
+        assert!(reachability.is_lost());
+        assert_eq!(reachability.outages(), 1);
+        // Another connection of the same age failing is the same outage.
+        reachability.lose_connection(0, &"server closed the connection");
+        assert_eq!(reachability.outages(), 1);
+        // Back again; a query that hung on the vanished server fails late: no new outage.
+        reachability.answered();
+        reachability.lose_connection(0, &"timed out");
+        assert_eq!(reachability.outages(), 1);
+        assert!(!reachability.is_lost());
+    }
+
+    #[test]
+    fn readiness_trusts_only_recent_work_and_never_a_lost_database() {
+        let reachability = Reachability::default();
+        let within = Duration::from_secs(2);
+        assert!(!reachability.answered_within(within), "nothing answered yet");
+        reachability.answered();
+        assert!(reachability.answered_within(within));
+        assert!(!reachability.answered_within(Duration::ZERO));
+        reachability.lose(&"connection refused");
+        assert!(!reachability.answered_within(within));
     }
 }
