@@ -186,7 +186,11 @@ mod tests {
         let reachability = Reachability::default();
         reachability.lose(&"connection refused");
         assert!(reachability.is_lost());
-        assert_eq!(reachability.outages(), 0, "the pool's connections are not stale");
+        assert_eq!(
+            reachability.outages(),
+            0,
+            "the pool's connections are not stale"
+        );
         reachability.regain();
         assert!(!reachability.is_lost());
     }
@@ -211,7 +215,10 @@ mod tests {
     fn readiness_trusts_only_recent_work_and_never_a_lost_database() {
         let reachability = Reachability::default();
         let within = Duration::from_secs(2);
-        assert!(!reachability.answered_within(within), "nothing answered yet");
+        assert!(
+            !reachability.answered_within(within),
+            "nothing answered yet"
+        );
         reachability.answered();
         assert!(reachability.answered_within(within));
         assert!(!reachability.answered_within(Duration::ZERO));
