@@ -1,0 +1,71 @@
+//! SQL for what diesel's builder cannot express on both backends: placeholders, periods, days
+//! and epochs in each backend's dialect, and the multi-row insert `MultiConnection` lacks.
+
+use super::DbConnection;
+
+/// SQL written with PostgreSQL's `$n` placeholders, in the form the connection's backend takes
+/// (SQLite numbers its parameters `?n`). For the few aggregate queries diesel's builder cannot
+/// express on both backends.
+pub fn portable(conn: &DbConnection, sql: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => sql.to_owned(),
+        DbConnection::Sqlite(_) => sql.replace('$', "?"),
+    }
+}
+
+/// SQL for the first day (`YYYY-MM-DD`) of the calendar period holding `column`'s moment or
+/// day, on the connection's backend: `unit` is `week` (from Monday), `month`, `quarter` or
+/// `year`. For aggregates grouped by period, which diesel's builder cannot express.
+pub fn period_start_sql(conn: &DbConnection, unit: &str, column: &str) -> String {
+    match (conn, unit) {
+        // As a timestamp without time zone, so a DATE column is not read in the session's zone.
+        (DbConnection::Pg(_), unit) => {
+            format!("to_char(date_trunc('{unit}', CAST({column} AS TIMESTAMP)), 'YYYY-MM-DD')")
+        }
+        (DbConnection::Sqlite(_), "week") => format!("date({column}, '-6 days', 'weekday 1')"),
+        (DbConnection::Sqlite(_), "quarter") => format!(
+            "strftime('%Y', {column}) || '-' || \
+             printf('%02d', ((CAST(strftime('%m', {column}) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'"
+        ),
+        (DbConnection::Sqlite(_), "year") => format!("strftime('%Y-01-01', {column})"),
+        (DbConnection::Sqlite(_), _) => format!("strftime('%Y-%m-01', {column})"),
+    }
+}
+
+/// SQL for the day (`YYYY-MM-DD`, comparable with a date column) of the moment `column`.
+pub fn day_of_sql(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => format!("CAST({column} AS DATE)"),
+        DbConnection::Sqlite(_) => format!("date({column})"),
+    }
+}
+
+/// SQL for the moment `column` as whole seconds since the Unix epoch (NULL for NULL).
+pub fn epoch_sql(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"),
+        DbConnection::Sqlite(_) => format!("unixepoch({column})"),
+    }
+}
+
+/// Inserts `rows` (a slice of insertable rows) into `table` a few hundred to a statement: the
+/// multi-row insert `MultiConnection` does not offer, on each backend. Answers the rows
+/// inserted. (At most 200 rows a statement keeps a wide row's parameters under SQLite's
+/// limit.)
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut inserted = 0usize;
+        for chunk in $rows.chunks(200) {
+            inserted += match &mut *$conn {
+                $crate::db::DbConnection::Sqlite(conn) => {
+                    diesel::insert_into($table).values(chunk).execute(conn)?
+                }
+                $crate::db::DbConnection::Pg(conn) => {
+                    diesel::insert_into($table).values(chunk).execute(conn)?
+                }
+            };
+        }
+        inserted
+    }};
+}
+pub(crate) use insert_all;
