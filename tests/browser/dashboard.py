@@ -441,7 +441,8 @@ def run(base):
         browser.close()
 
 
-def main():
+def main(run, passed):
+    """A browser test's command line: `run` against BASE_URL; `passed` said when it passes."""
     if len(sys.argv) != 2:
         print(f"usage: {sys.argv[0]} BASE_URL", file=sys.stderr)
         return 2
@@ -450,9 +451,9 @@ def main():
     except Failure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
-    print("dashboard browser test passed; artefacts in target/browser/")
+    print(passed)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(run, "dashboard browser test passed; artefacts in target/browser/"))

@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.request
 
-from dashboard import OUT, TIMEOUT_MS, Api, Failure, expect, expect_equal, launch, ok, sign_in
+from dashboard import OUT, TIMEOUT_MS, Api, expect, expect_equal, launch, main, ok, sign_in
 
 AXE = pathlib.Path(__file__).with_name("vendor") / "axe.min.js"
 # The WCAG 2.1 A and AA rules, and axe's best practices.
@@ -253,18 +253,5 @@ def run(base):
         browser.close()
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(f"usage: {sys.argv[0]} BASE_URL", file=sys.stderr)
-        return 2
-    try:
-        run(sys.argv[1])
-    except Failure as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    print("intake pages browser test passed; screenshots in target/browser/")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(run, "intake pages browser test passed; screenshots in target/browser/"))
