@@ -226,10 +226,19 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        self.run_waiting(BUSY_WAIT, work).await
+    }
+
+    /// [`Db::run`], waiting at most `wait` for a connection.
+    async fn run_waiting<T, F>(&self, wait: Duration, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
         // While the database is away, no request queues for a blocking thread only to be told so.
         self.unless_lost()?;
         let db = self.clone();
-        actix_web::web::block(move || db.with_connection(BUSY_WAIT, work)).await?
+        actix_web::web::block(move || db.with_connection(wait, work)).await?
     }
 
     /// 503 at once while the database is lost and the pool holds no connection at all.
@@ -342,14 +351,10 @@ impl Db {
         if self.reachability.answered_within(READY_IF_ANSWERED_WITHIN) {
             return Ok(());
         }
-        self.unless_lost()?;
-        let db = self.clone();
-        let ping = actix_web::web::block(move || {
-            db.with_connection(READY_WAIT, |conn| Ok(conn.batch_execute("SELECT 1")?))
-        });
+        let ping = self.run_waiting(READY_WAIT, |conn| Ok(conn.batch_execute("SELECT 1")?));
         // A server that stopped answering without closing its connections holds the query.
         match actix_web::rt::time::timeout(READY_WAIT, ping).await {
-            Ok(answer) => answer?,
+            Ok(answer) => answer,
             Err(_) => Err(ApiError::DatabaseUnavailable(
                 "the database did not answer within a second".into(),
             )),
