@@ -7,11 +7,13 @@ pub mod instance;
 mod pool;
 pub mod schema;
 mod sql;
+mod writer;
 
 pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
 use pool::{PoolEvents, Reachability};
 pub(crate) use sql::insert_all;
 pub use sql::{day_of_sql, epoch_sql, period_start_sql, portable};
+use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use tokio::sync::watch;
 
 use anyhow::Context;
 
-use diesel::connection::{AnsiTransactionManager, CacheSize, SimpleConnection, TransactionManager};
+use diesel::connection::{CacheSize, SimpleConnection, TransactionManager};
 use diesel::r2d2;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -103,7 +105,7 @@ impl DatabaseUrl {
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA mmap_size = 268435456;",
+                     PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -162,6 +164,9 @@ pub struct Db {
     /// Counts this node's committed writes, so a long-polling feed reader wakes at once.
     committed: Arc<watch::Sender<u64>>,
     reachability: Arc<Reachability>,
+    /// SQLite's writes, committed in groups (PostgreSQL's run side by side, each on its own
+    /// pooled connection).
+    writer: Option<Arc<Writer>>,
 }
 
 impl Db {
@@ -188,10 +193,13 @@ impl Db {
                 prepared_statements: pooling.prepared_statements,
                 reachability: reachability.clone(),
             });
+        let writer =
+            matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Writer::new(url.clone())));
         Ok(Self {
             pool,
             committed: Arc::new(watch::channel(0).0),
             reachability,
+            writer,
         })
     }
 
@@ -319,22 +327,32 @@ impl Db {
         conn
     }
 
-    /// Like [`Db::run`], inside one write transaction. A write that lost a race for a unique
-    /// value (two creates of one `external_ref` on PostgreSQL) runs once more: its own checks
-    /// then see the winner's commit and answer as they would have (409 naming the holder).
+    /// Like [`Db::run`], inside one write transaction. On SQLite the work joins the next group
+    /// of writes (see [`writer`]). A write that lost a race for a unique value (two creates of
+    /// one `external_ref` on PostgreSQL) runs once more: its own checks then see the winner's
+    /// commit and answer as they would have (409 naming the holder).
     pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
     where
-        F: Fn(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        F: Fn(&mut DbConnection) -> ApiResult<T> + Send + Sync + 'static,
         T: Send + 'static,
     {
-        let written = self
-            .run(move |conn| match write_transaction(conn, &work) {
-                Err(ApiError::Conflict {
-                    code: UNIQUE_RACE, ..
-                }) => write_transaction(conn, &work),
-                other => other,
-            })
-            .await?;
+        let written = match &self.writer {
+            Some(writer) => {
+                let writer = writer.clone();
+                let written = actix_web::web::block(move || writer.write(work)).await??;
+                self.reachability.answered();
+                written
+            }
+            None => {
+                self.run(move |conn| match write_transaction(conn, &work) {
+                    Err(ApiError::Conflict {
+                        code: UNIQUE_RACE, ..
+                    }) => write_transaction(conn, &work),
+                    other => other,
+                })
+                .await?
+            }
+        };
         self.committed
             .send_modify(|count| *count = count.wrapping_add(1));
         Ok(written)
@@ -382,32 +400,16 @@ impl Db {
     }
 }
 
-/// The turn of this process's SQLite writers (see [`write_transaction`]).
-static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Runs `work` in a transaction that takes the write lock up front on SQLite (`BEGIN
-/// IMMEDIATE`): two deferred transactions that both read and then write would otherwise
-/// deadlock, and SQLite answers that with SQLITE_BUSY at once instead of waiting. The changes
-/// the work appended to the change log are numbered last, just before the commit.
+/// Runs `work` in a write transaction (see [`writer::begin_writing`]), on SQLite in this
+/// process's writers' turn. The changes the work appended to the change log are numbered last,
+/// just before the commit.
 pub fn write_transaction<T, F>(conn: &mut DbConnection, work: F) -> ApiResult<T>
 where
     F: FnOnce(&mut DbConnection) -> ApiResult<T>,
 {
     change_log::forget();
-    // SQLite has one writer at a time. This node's writers take turns here, woken as soon as
-    // the one before commits, rather than in SQLite's busy handler, which sleeps and polls
-    // (up to 100 ms a turn) and made a burst of writes wait for nothing.
-    let _turn = match conn {
-        DbConnection::Sqlite(sqlite) => {
-            let turn = SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner());
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-            Some(turn)
-        }
-        DbConnection::Pg(_) => {
-            DbConnection::begin_transaction(conn)?;
-            None
-        }
-    };
+    let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| lock(&SQLITE_WRITERS));
+    begin_writing(conn)?;
     let done = work(conn).and_then(|value| {
         change_log::number_pending(conn)?;
         Ok(value)

@@ -51,17 +51,24 @@ pub fn epoch_sql(conn: &DbConnection, column: &str) -> String {
 /// Inserts `rows` (a slice of insertable rows) into `table` a few hundred to a statement: the
 /// multi-row insert `MultiConnection` does not offer, on each backend. Answers the rows
 /// inserted. (At most 200 rows a statement keeps a wide row's parameters under SQLite's
-/// limit.)
+/// limit.) A single row, the common case of a request's write, is inserted by the one-row
+/// statement, which diesel keeps prepared; a multi-row one it prepares afresh each time.
 macro_rules! insert_all {
     ($conn:expr, $table:expr, $rows:expr) => {{
         let mut inserted = 0usize;
         for chunk in $rows.chunks(200) {
-            inserted += match &mut *$conn {
-                $crate::db::DbConnection::Sqlite(conn) => {
-                    diesel::insert_into($table).values(chunk).execute(conn)?
+            inserted += match (&mut *$conn, chunk) {
+                ($crate::db::DbConnection::Sqlite(conn), [row]) => {
+                    diesel::insert_into($table).values(row).execute(conn)?
                 }
-                $crate::db::DbConnection::Pg(conn) => {
-                    diesel::insert_into($table).values(chunk).execute(conn)?
+                ($crate::db::DbConnection::Pg(conn), [row]) => {
+                    diesel::insert_into($table).values(row).execute(conn)?
+                }
+                ($crate::db::DbConnection::Sqlite(conn), rows) => {
+                    diesel::insert_into($table).values(rows).execute(conn)?
+                }
+                ($crate::db::DbConnection::Pg(conn), rows) => {
+                    diesel::insert_into($table).values(rows).execute(conn)?
                 }
             };
         }

@@ -167,7 +167,7 @@ impl IdempotencyKey {
 /// winner's answer.
 pub async fn once<F>(db: &Db, keyed: Option<Keyed>, work: F) -> ApiResult<Answer>
 where
-    F: Fn(&mut DbConnection) -> ApiResult<Answer> + Send + 'static,
+    F: Fn(&mut DbConnection) -> ApiResult<Answer> + Send + Sync + 'static,
 {
     db.write(move |conn| replay_or_run(conn, keyed.as_ref(), &work))
         .await

@@ -80,12 +80,16 @@ pub fn tags_of(
     kind: RecordKind,
     ids: &[RecordId],
 ) -> ApiResult<HashMap<RecordId, Vec<String>>> {
-    let rows: Vec<(RecordId, String)> = tags::table
+    let of_kind = tags::table
         .filter(tags::record_type.eq(kind))
-        .filter(tags::record_id.eq_any(ids))
         .select((tags::record_id, tags::quality_statement_id))
-        .order((tags::record_id, tags::quality_statement_id))
-        .load(conn)?;
+        .order((tags::record_id, tags::quality_statement_id));
+    // One record's (a read or a write of one) by the statement diesel keeps prepared; a
+    // page's `IN (…)` is prepared afresh for its number of ids.
+    let rows: Vec<(RecordId, String)> = match ids {
+        [id] => of_kind.filter(tags::record_id.eq(id)).load(conn)?,
+        ids => of_kind.filter(tags::record_id.eq_any(ids)).load(conn)?,
+    };
     Ok(group(rows))
 }
 

@@ -296,6 +296,77 @@ async fn a_duplicate_external_ref_is_409_naming_the_existing_concern() {
 }
 
 #[actix_web::test]
+async fn concurrent_creates_are_each_answered_as_if_alone() {
+    // On SQLite, writes arriving together are committed together (each in a savepoint): one
+    // refused in its transaction must leave the others, and nothing of its own, stored.
+    let app = TestApp::new().await;
+    let audited = app.count("audit_events");
+    let create = |n: usize| {
+        let app = &app;
+        let mut body = json!({"title": format!("Race {n}"), "description": "d",
+                              "category": "other", "risk": "low", "location_id": app.location,
+                              "quality_statements": ["safe.safeguarding"]});
+        // Every third names the same record in the vendor's system: one of them wins.
+        if n.is_multiple_of(3) {
+            body["external_ref"] = json!({"system": "carevendor", "id": "INC-RACE"});
+        }
+        async move { app.post(&app.integration, "/v1/concerns", body).await }
+    };
+    let answers = futures_util::future::join_all((0..24).map(create)).await;
+    let created: Vec<_> = answers.iter().filter(|a| a.status == 201).collect();
+    let refused: Vec<_> = answers.iter().filter(|a| a.status == 409).collect();
+    let statuses: Vec<_> = answers.iter().map(|a| a.status.as_u16()).collect();
+    assert_eq!((created.len(), refused.len()), (17, 7), "{statuses:?}");
+    let holder = created
+        .iter()
+        .find(|a| a.body["external_ref"]["id"] == "INC-RACE")
+        .map(|a| a.body["id"].clone())
+        .expect("one create of the shared reference won");
+    for conflict in &refused {
+        assert_eq!(conflict.body["code"], "duplicate_external_ref");
+        assert_eq!(conflict.body["existing_id"], holder);
+    }
+    // Each created concern is whole (its tags, its audit event, its change), and read back as
+    // it was answered; the refused left nothing.
+    for answer in &created {
+        let id = answer.body["id"].as_str().unwrap();
+        let read = app
+            .get(&app.integration, &format!("/v1/concerns/{id}"))
+            .await
+            .expect(200);
+        assert_eq!(read.body, answer.body);
+        assert_eq!(
+            read.body["quality_statements"],
+            json!(["safe.safeguarding"])
+        );
+    }
+    assert_eq!(app.count("concerns"), 17);
+    assert_eq!(app.count("quality_statement_tags"), 17);
+    assert_eq!(app.count("audit_events"), audited + 17);
+    let feed = app
+        .get(
+            &app.admin,
+            "/v1/changes?types=concern&include=ids&limit=100",
+        )
+        .await
+        .expect(200);
+    let items = feed.body["items"].as_array().unwrap();
+    let mut fed: Vec<_> = items.iter().map(|item| item["id"].clone()).collect();
+    let mut ids: Vec<_> = created.iter().map(|a| a.body["id"].clone()).collect();
+    fed.sort_by_key(|id| id.to_string());
+    ids.sort_by_key(|id| id.to_string());
+    assert_eq!(fed, ids);
+    let cursors: Vec<_> = items
+        .iter()
+        .map(|item| item["cursor"].as_str().unwrap())
+        .collect();
+    assert!(
+        cursors.windows(2).all(|pair| pair[0] < pair[1]),
+        "{cursors:?}"
+    );
+}
+
+#[actix_web::test]
 async fn the_workflow_moves_along_its_edges_only() {
     let app = TestApp::new().await;
     let id = app.raise(&app.staff, json!({})).await;

@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::dto::{Organisation, OrganisationPatch};
+use crate::db::columns::Moment;
 use crate::db::schema::organisations;
 use crate::db::DbConnection;
 use crate::domain::concern::ClockSettings;
@@ -24,7 +25,9 @@ pub struct OrganisationRow {
     pub acknowledge_within_hours: i32,
     pub feedback_within_days: i32,
     pub version: i64,
+    #[diesel(deserialize_as = Moment)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Moment)]
     pub updated_at: NaiveDateTime,
 }
 
