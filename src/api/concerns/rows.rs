@@ -16,6 +16,9 @@ use crate::store::support::to_utc;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = concerns)]
+// A missing value is written as NULL (every optional column's default), so the insert's SQL
+// is the same whatever is missing and diesel keeps the statement prepared.
+#[diesel(treat_none_as_null = true)]
 pub struct ConcernRow {
     pub id: ConcernId,
     pub organisation_id: String,

@@ -57,6 +57,36 @@ struct ParamKind {
     comma_separated: bool,
 }
 
+/// The component schemas `schema` refers to, directly or through one another: all its
+/// validator needs. (Each of the hundred-odd validators holding every component kept about
+/// 100 MB alive.)
+fn referred(schema: &Value, components: &Map<String, Value>) -> Map<String, Value> {
+    let mut found = Map::new();
+    let mut unread = vec![schema];
+    while let Some(value) = unread.pop() {
+        match value {
+            Value::Object(fields) => {
+                let name = fields
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|target| target.strip_prefix("#/components/schemas/"));
+                if let Some((name, component)) =
+                    name.and_then(|name| components.get_key_value(name))
+                {
+                    if !found.contains_key(name) {
+                        found.insert(name.clone(), component.clone());
+                        unread.push(component);
+                    }
+                }
+                unread.extend(fields.values());
+            }
+            Value::Array(items) => unread.extend(items),
+            _ => {}
+        }
+    }
+    found
+}
+
 static CONTRACT: LazyLock<Contract> = LazyLock::new(|| Contract::new(super::docs::document()));
 
 /// The contract of this build's API (built once, on first use).
@@ -66,10 +96,15 @@ pub fn contract() -> &'static Contract {
 
 impl Contract {
     fn new(document: &Value) -> Self {
-        let components = json!({ "schemas": document["components"]["schemas"].clone() });
+        let empty = Map::new();
+        let components = document["components"]["schemas"]
+            .as_object()
+            .unwrap_or(&empty);
         let compile = |schema: Value| -> Validator {
-            let mut root = schema;
-            root["components"] = components.clone();
+            let mut root = json!({ "components": { "schemas": referred(&schema, components) } });
+            for (key, value) in schema.as_object().into_iter().flatten() {
+                root[key] = value.clone();
+            }
             jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft202012)
                 .should_validate_formats(true)
@@ -79,7 +114,6 @@ impl Contract {
         let resolve = |schema: &Value| resolved(schema, &document["components"]["schemas"]).clone();
         let mut operations = HashMap::new();
         let mut paths = Vec::new();
-        let empty = Map::new();
         for (path, item) in document["paths"].as_object().unwrap_or(&empty) {
             let mut methods = Vec::new();
             for (method, operation) in item.as_object().unwrap_or(&empty) {
@@ -370,6 +404,23 @@ fn typed(kind: JsonType, text: String) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_validator_keeps_only_the_components_its_schema_reaches() {
+        let components = json!({
+            "Plan": {"properties": {"actions": {"items": {"$ref": "#/components/schemas/Action"}}}},
+            "Action": {"oneOf": [{"$ref": "#/components/schemas/Status"}, {"$ref": "#/components/schemas/Plan"}]},
+            "Status": {"enum": ["open"]},
+            "Unrelated": {"type": "string"},
+        });
+        let components = components.as_object().unwrap();
+        let reached = referred(&json!({"$ref": "#/components/schemas/Plan"}), components);
+        let mut names: Vec<_> = reached.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(names, ["Action", "Plan", "Status"]);
+        assert_eq!(reached["Status"], components["Status"]);
+        assert!(referred(&json!({"type": "integer"}), components).is_empty());
+    }
 
     fn contract() -> Contract {
         Contract::new(&json!({
