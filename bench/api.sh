@@ -76,14 +76,16 @@ pid=
 psql=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)
 database=careloop_bench_$$
 "$psql" -q -d "$TEST_DATABASE_URL" -c "CREATE DATABASE $database"
-trap '[ -z "$pid" ] || { kill $pid 2>/dev/null; wait $pid 2>/dev/null; }; "$psql" -q -d "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $database" || true; rm -rf "$work"' EXIT
-server=${TEST_DATABASE_URL%%\?*}
-export DATABASE_URL=${server%/*}/$database
+trap '{ [ -z "$pid" ] || { kill $pid; wait $pid; }; } 2>/dev/null || true; "$psql" -q -d "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $database" || true; rm -rf "$work"' EXIT
+# The same server and settings, this database.
+DATABASE_URL=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$TEST_DATABASE_URL" "$database")
+export DATABASE_URL
 (cd "$work" && "$bin" migrate) >"$work/migrate.log" 2>&1
 org=$(cd "$work" && "$bin" org create --name "Bench Care" 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 (cd "$work" && exec "$bin" serve) >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do curl -fsS -o /dev/null "$base/health/ready" 2>/dev/null && break; sleep 0.1; done
+curl -fsS -o /dev/null "$base/health/ready" || { echo "the server did not start:"; cat "$work/server.log"; exit 1; }
 manager=$(cd "$work" && "$bin" token --org "$org" --role manager --sub bench-manager 2>/dev/null)
 admin=$(cd "$work" && "$bin" token --org "$org" --role admin --sub bench-admin 2>/dev/null)
 for name in "Oak House" "Birch Lodge" "Cedar Court"; do

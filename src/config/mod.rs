@@ -95,7 +95,7 @@ pub struct Config {
         global = true
     )]
     pub import_max_bytes: usize,
-    /// Database connections per node.
+    /// Database connections per node (on SQLite, one more is kept for writing).
     #[arg(
         long,
         env = "CARELOOP_DB_POOL_SIZE",
