@@ -101,7 +101,8 @@ impl DatabaseUrl {
                 // others (switching to WAL takes a lock) and a second writer wait for the first,
                 // instead of failing. WAL lets readers run beside the writer. Reads map the
                 // file rather than copy each page from the kernel (the insights read tens of
-                // thousands of rows).
+                // thousands of rows). Temporary b-trees stay in memory: SQLite otherwise made,
+                // and unlinked, a file for one every few writes.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
