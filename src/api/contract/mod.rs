@@ -10,7 +10,7 @@ use actix_web::http::Method;
 use jsonschema::{JsonType, Validator};
 use serde_json::{json, Map, Value};
 
-use crate::api::docs::conventions::resolved;
+use crate::api::docs::conventions::{component_name, resolved};
 use crate::error::FieldError;
 
 mod messages;
@@ -69,7 +69,7 @@ fn referred(schema: &Value, components: &Map<String, Value>) -> Map<String, Valu
                 let name = fields
                     .get("$ref")
                     .and_then(Value::as_str)
-                    .and_then(|target| target.strip_prefix("#/components/schemas/"));
+                    .map(component_name);
                 if let Some((name, component)) =
                     name.and_then(|name| components.get_key_value(name))
                 {
@@ -101,10 +101,9 @@ impl Contract {
             .as_object()
             .unwrap_or(&empty);
         let compile = |schema: Value| -> Validator {
-            let mut root = json!({ "components": { "schemas": referred(&schema, components) } });
-            for (key, value) in schema.as_object().into_iter().flatten() {
-                root[key] = value.clone();
-            }
+            let reached = referred(&schema, components);
+            let mut root = schema;
+            root["components"] = json!({ "schemas": reached });
             jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft202012)
                 .should_validate_formats(true)

@@ -286,7 +286,8 @@ pub fn resolved<'a>(schema: &'a Value, schemas: &'a Value) -> &'a Value {
     }
 }
 
-fn component_name(reference: &str) -> &str {
+/// The name of the component schema a `$ref` points to.
+pub fn component_name(reference: &str) -> &str {
     reference.rsplit('/').next().unwrap_or_default()
 }
 
