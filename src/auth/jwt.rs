@@ -12,6 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
+use super::recent_tokens::RecentTokens;
 use super::Role;
 
 /// The claims careloop reads from a token.
@@ -75,6 +76,7 @@ pub struct Verifier {
     keys: Vec<VerifyingKey>,
     issuer: Option<String>,
     audience: Option<String>,
+    recent: RecentTokens,
 }
 
 impl Verifier {
@@ -83,6 +85,7 @@ impl Verifier {
             keys: Vec::new(),
             issuer,
             audience,
+            recent: RecentTokens::default(),
         }
     }
 
@@ -182,8 +185,19 @@ impl Verifier {
 
     /// Verifies signature, algorithm, `exp`, `nbf` (both with [`LEEWAY_SECS`] of leeway for
     /// clock differences), and `iss`/`aud` when configured. The error says in plain words what
-    /// was wrong, for the 401's detail.
+    /// was wrong, for the 401's detail. A token verified lately is taken on what it said then,
+    /// until it expires.
     pub fn verify(&self, token: &str) -> Result<Verified, String> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(verified) = self.recent.get(token, now) {
+            return Ok(verified);
+        }
+        let verified = self.check(token)?;
+        self.recent.keep(token, &verified);
+        Ok(verified)
+    }
+
+    fn check(&self, token: &str) -> Result<Verified, String> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| NOT_A_JWT.to_owned())?;
         // A key with the token's `kid` first, so careloop's own key wins over a provider's
         // public key of the same algorithm.

@@ -7,6 +7,7 @@ mod jwt;
 mod permissions;
 mod principal;
 mod receipt_guard;
+mod recent_tokens;
 mod throttle;
 
 pub use clients::ActiveClients;

@@ -12,7 +12,7 @@ mod writer;
 pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
 use pool::{PoolEvents, Reachability};
 pub(crate) use sql::insert_all;
-pub use sql::{day_of_sql, epoch_sql, period_start_sql, portable};
+pub use sql::{among, day_of_sql, epoch_sql, period_start_sql, portable};
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 
 use std::sync::atomic::Ordering;
@@ -448,5 +448,27 @@ mod tests {
         assert!(shown.contains("db.internal:5432/care"), "{shown}");
         let url = DatabaseUrl::parse("postgres://localhost/care");
         assert_eq!(url.describe(), "the PostgreSQL database localhost/care");
+    }
+
+    /// `.cargo/config.toml`'s flags reached the bundled SQLite: without them each kept
+    /// statement with a `LIMIT ?` (or one planned from STAT4 samples) is prepared again on
+    /// every use, and every call into SQLite takes its connection's mutex.
+    #[test]
+    fn bundled_sqlite_is_built_as_configured() {
+        use diesel::dsl::sql;
+        use diesel::sql_types::Bool;
+        use diesel::RunQueryDsl;
+        let mut conn = diesel::SqliteConnection::establish(":memory:").expect("in memory");
+        let mut used = |option: &str| {
+            diesel::select(sql::<Bool>(&format!(
+                "sqlite_compileoption_used('{option}')"
+            )))
+            .get_result::<bool>(&mut conn)
+            .expect("a compile option")
+        };
+        assert!(used("ENABLE_QPSG"));
+        assert!(!used("ENABLE_STAT4"));
+        assert!(used("DEFAULT_MEMSTATUS=0"));
+        assert!(used("THREADSAFE=2"));
     }
 }

@@ -62,6 +62,16 @@ fn of(method: &str, pattern: &str) -> Option<&'static Deprecated> {
         .find(|d| d.method == method && d.path == pattern)
 }
 
+/// Whether a request may be for a deprecated operation: its method and the fixed start of the
+/// old path. Cheap, so only these requests pay for finding the pattern they matched (actix
+/// matches the path against the routes again).
+fn may_be_deprecated(method: &str, path: &str) -> bool {
+    DEPRECATED.iter().any(|d| {
+        let fixed = d.path.split('{').next().unwrap_or(d.path);
+        d.method == method && path.starts_with(fixed)
+    })
+}
+
 /// Adds the deprecation headers to every answer of a deprecated operation (a `HEAD` is
 /// answered as its `GET`).
 pub async fn announce(
@@ -70,6 +80,9 @@ pub async fn announce(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let mut response = next.call(req).await?;
     let request = response.request();
+    if !may_be_deprecated(request.method().as_str(), request.path()) {
+        return Ok(response);
+    }
     let Some(deprecated) = request
         .match_pattern()
         .and_then(|pattern| of(request.method().as_str(), &pattern))
@@ -106,5 +119,21 @@ mod tests {
     fn headers_are_in_their_rfc_forms() {
         assert_eq!(deprecation_value(), "@1795651200");
         assert_eq!(sunset_value(), "Mon, 31 May 2027 00:00:00 GMT");
+    }
+
+    #[test]
+    fn only_an_old_path_and_its_method_may_be_deprecated() {
+        let old = "/v1/self-assessments/0192f0c4-2222-7000-8000-000000000001/cqc-saf-2024";
+        assert!(may_be_deprecated("GET", old));
+        assert!(may_be_deprecated(
+            "PUT",
+            &format!("{old}/safe.safeguarding")
+        ));
+        assert!(!may_be_deprecated("POST", old));
+        assert!(!may_be_deprecated("GET", "/v1/concerns"));
+        assert!(!may_be_deprecated(
+            "GET",
+            "/v1/locations/0192f0c4-2222-7000-8000-000000000001/self-assessments/cqc-saf-2024"
+        ));
     }
 }

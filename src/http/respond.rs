@@ -68,7 +68,7 @@ impl Answer {
             status: StatusCode::OK,
             location: None,
             version: body.version(),
-            body: serde_json::to_vec(body)?.into(),
+            body: json(body)?.into(),
             replayed: false,
             no_store: false,
         })
@@ -119,6 +119,14 @@ impl Responder for Answer {
         }
         response.content_type(ContentType::json()).body(self.body)
     }
+}
+
+/// A body as JSON, written into a buffer sized for a record, so that a record is written
+/// without the buffer growing and a page of them with few regrowths.
+fn json(body: &impl Serialize) -> serde_json::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(2048);
+    serde_json::to_writer(&mut bytes, body)?;
+    Ok(bytes)
 }
 
 /// A record's ETag: its version, as a strong validator.

@@ -1,7 +1,7 @@
 //! One list contract: every collection of the document pages with `limit` and `cursor`, and
 //! walking it a record at a time gives the same list as one long page, each item once.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::{operations, TestApp};
 use crate::privacy::{fill, scene};
@@ -51,4 +51,41 @@ async fn every_list_pages_to_the_same_items_as_one_long_page() {
         walked += 1;
     }
     assert!(walked >= 16, "{walked} lists");
+}
+
+#[actix_web::test]
+async fn a_page_carries_each_records_own_tags() {
+    // A page's tags are read for all its records at once: each must get its own, none another's.
+    let app = TestApp::new().await;
+    let tagged = [
+        vec![
+            "safe.safeguarding",
+            "well_led.learning_improvement_innovation",
+        ],
+        vec![],
+        vec!["caring.kindness_compassion_dignity"],
+        vec!["safe.safeguarding"],
+    ];
+    let mut created = Vec::new();
+    for (n, statements) in tagged.iter().enumerate() {
+        let body = json!({"title": format!("Concern {n}"), "description": "d",
+                          "category": "other", "risk": "low",
+                          "quality_statements": statements});
+        let answer = app
+            .post(&app.manager, "/v1/concerns", body)
+            .await
+            .expect(201);
+        created.push((answer.body["id"].clone(), json!(statements)));
+    }
+    let page = app
+        .get(&app.manager, "/v1/concerns?limit=50")
+        .await
+        .expect(200);
+    let listed: Vec<(Value, Value)> = page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| (item["id"].clone(), item["quality_statements"].clone()))
+        .collect();
+    assert_eq!(listed, created);
 }
