@@ -12,7 +12,7 @@ mod writer;
 pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
 use pool::{PoolEvents, Reachability};
 pub(crate) use sql::insert_all;
-pub use sql::{among, day_of_sql, epoch_sql, period_start_sql, portable};
+pub use sql::{among, day_of_sql, epoch_sql, load_natively, period_start_sql, portable};
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 
 use std::sync::atomic::Ordering;

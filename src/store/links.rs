@@ -13,7 +13,7 @@ use crate::db::schema::{
     concerns, evidence, improvement_plans, learning_events, plan_actions,
     quality_statement_tags as tags, recognitions, record_links as links,
 };
-use crate::db::{among, insert_all, Backend, DbConnection};
+use crate::db::{among, insert_all, load_natively, Backend, DbConnection};
 use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::{ApiError, ApiResult};
@@ -84,10 +84,10 @@ pub fn tags_of(
         .filter(tags::record_type.eq(kind))
         .select((tags::record_id, tags::quality_statement_id))
         .order((tags::record_id, tags::quality_statement_id));
-    // Either way by a statement diesel keeps prepared.
+    // Either way by a statement diesel keeps prepared, on every read of a record or a page.
     let rows: Vec<(RecordId, String)> = match ids {
-        [id] => of_kind.filter(tags::record_id.eq(id)).load(conn)?,
-        ids => of_kind.filter(among(tags::record_id, ids)).load(conn)?,
+        [id] => load_natively(conn, of_kind.filter(tags::record_id.eq(*id)))?,
+        ids => load_natively(conn, of_kind.filter(among(tags::record_id, ids)?))?,
     };
     Ok(group(rows))
 }
