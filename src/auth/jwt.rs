@@ -193,7 +193,7 @@ impl Verifier {
             return Ok(verified);
         }
         let verified = self.check(token)?;
-        self.recent.keep(token, &verified);
+        self.recent.keep(token, &verified, now);
         Ok(verified)
     }
 

@@ -9,24 +9,33 @@ use std::sync::RwLock;
 
 use super::jwt::{Verified, LEEWAY_SECS};
 
-/// How many tokens are kept: when full, all are forgotten and verified afresh when next seen,
-/// so a flood of distinct valid tokens costs memory only up to this.
+/// How many tokens are kept: when full, the expired are forgotten, and if that is not enough,
+/// all (they are verified afresh when next seen), so a flood of distinct valid tokens costs
+/// memory only up to this.
 const KEPT: usize = 4096;
 
 #[derive(Default)]
 pub struct RecentTokens(RwLock<HashMap<String, Verified>>);
 
+/// Whether a token that said this is still good at `now` (Unix seconds): jsonwebtoken's `exp`
+/// check, with the same leeway.
+fn good_at(verified: &Verified, now: i64) -> bool {
+    now <= verified.claims.exp.saturating_add(LEEWAY_SECS as i64)
+}
+
 impl RecentTokens {
-    /// What `token` said when it was verified, while it has not expired at `now` (Unix seconds).
+    /// What `token` said when it was verified, while it has not expired at `now`.
     pub fn get(&self, token: &str, now: i64) -> Option<Verified> {
         let kept = self.0.read().ok()?;
         let verified = kept.get(token)?;
-        let good_until = verified.claims.exp.saturating_add(LEEWAY_SECS as i64);
-        (now <= good_until).then(|| verified.clone())
+        good_at(verified, now).then(|| verified.clone())
     }
 
-    pub fn keep(&self, token: &str, verified: &Verified) {
+    pub fn keep(&self, token: &str, verified: &Verified, now: i64) {
         if let Ok(mut kept) = self.0.write() {
+            if kept.len() >= KEPT {
+                kept.retain(|_, verified| good_at(verified, now));
+            }
             if kept.len() >= KEPT {
                 kept.clear();
             }
@@ -61,7 +70,7 @@ mod tests {
     #[test]
     fn a_kept_token_is_good_until_it_expires_with_the_leeway() {
         let recent = RecentTokens::default();
-        recent.keep("a.b.c", &verified(1_000));
+        recent.keep("a.b.c", &verified(1_000), 900);
         let leeway = LEEWAY_SECS as i64;
         let kept = recent.get("a.b.c", 1_000 + leeway).expect("still good");
         assert_eq!(kept.claims.sub, "user-1");
@@ -71,14 +80,23 @@ mod tests {
     }
 
     #[test]
-    fn a_full_store_forgets_everything_before_keeping_more() {
+    fn a_full_store_forgets_the_expired_first_and_then_everything() {
         let recent = RecentTokens::default();
         for n in 0..KEPT {
-            recent.keep(&format!("token-{n}"), &verified(1_000));
+            let exp = if n < 10 { 100 } else { 1_000 };
+            recent.keep(&format!("token-{n}"), &verified(exp), 900);
         }
-        assert!(recent.get("token-0", 900).is_some());
-        recent.keep("one-more", &verified(1_000));
-        assert!(recent.get("token-0", 900).is_none());
+        recent.keep("one-more", &verified(1_000), 900);
+        assert!(recent.get("token-10", 900).is_some(), "the unexpired stay");
         assert!(recent.get("one-more", 900).is_some());
+        assert_eq!(recent.0.read().unwrap().len(), KEPT - 10 + 1);
+        for n in 0..10 {
+            recent.keep(&format!("more-{n}"), &verified(1_000), 900);
+        }
+        assert!(
+            recent.get("token-10", 900).is_none(),
+            "full of good tokens: all go"
+        );
+        assert!(recent.get("more-9", 900).is_some());
     }
 }

@@ -2,8 +2,6 @@
 //! and epochs in each backend's dialect, a list of values bound as one, and the multi-row
 //! insert `MultiConnection` lacks.
 
-use std::fmt::Display;
-
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -12,6 +10,7 @@ use diesel::sql_types::{Bool, Text};
 use diesel::sqlite::Sqlite;
 use diesel::{PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
 
+use super::columns::StoredAsText;
 use super::DbConnection;
 
 /// Loads `query` on the connection's own backend rather than through `MultiConnection`, whose
@@ -28,24 +27,24 @@ where
     }
 }
 
-/// `column IN (values)` with the values bound as one JSON array, read back by the backend's
-/// JSON functions. Its SQL is the same however many values there are, so diesel keeps the
-/// statement prepared; diesel's `eq_any` binds one parameter a value, which SQLite prepares
-/// afresh for every length (a page of 50 records' tags, say). For [`load_natively`].
+/// `column` is one of `values`, with the values bound as one JSON array that the backend's JSON
+/// functions read back. Its SQL is the same however many values there are, so the statement
+/// can be kept prepared; on SQLite diesel's `eq_any` binds one parameter a value, and so is
+/// prepared afresh for every length (a page of 50 records' tags, say). PostgreSQL takes it as
+/// `= ANY(array)`, as its `eq_any`, which an index answers. For [`load_natively`].
 #[derive(Debug, Clone, QueryId)]
 pub struct Among<C> {
     column: C,
     values: String,
 }
 
-/// `column` is one of `values`.
-pub fn among<C, T: Display>(column: C, values: &[T]) -> QueryResult<Among<C>> {
-    let values: Vec<String> = values.iter().map(ToString::to_string).collect();
-    Ok(Among {
+/// `column` is one of `values`, each as its column stores it.
+pub fn among<C, T: StoredAsText>(column: C, values: &[T]) -> Among<C> {
+    let values: Vec<_> = values.iter().map(StoredAsText::to_text).collect();
+    Among {
         column,
-        values: serde_json::to_string(&values)
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?,
-    })
+        values: serde_json::to_string(&values).expect("a list of strings is JSON"),
+    }
 }
 
 impl<C: Expression<SqlType = Text>> Expression for Among<C> {

@@ -80,7 +80,8 @@ pub async fn announce(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let mut response = next.call(req).await?;
     let request = response.request();
-    if !may_be_deprecated(request.method().as_str(), request.path()) {
+    // The path as routed (re-quoted), so `%2D` for `-` is seen as the router saw it.
+    if !may_be_deprecated(request.method().as_str(), request.match_info().as_str()) {
         return Ok(response);
     }
     let Some(deprecated) = request

@@ -84,10 +84,10 @@ pub fn tags_of(
         .filter(tags::record_type.eq(kind))
         .select((tags::record_id, tags::quality_statement_id))
         .order((tags::record_id, tags::quality_statement_id));
-    // Either way by a statement diesel keeps prepared, on every read of a record or a page.
+    // Either way by SQL that is the same for any record or page, so it can be kept prepared.
     let rows: Vec<(RecordId, String)> = match ids {
         [id] => load_natively(conn, of_kind.filter(tags::record_id.eq(*id)))?,
-        ids => load_natively(conn, of_kind.filter(among(tags::record_id, ids)?))?,
+        ids => load_natively(conn, of_kind.filter(among(tags::record_id, ids)))?,
     };
     Ok(group(rows))
 }
