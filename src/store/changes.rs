@@ -15,7 +15,7 @@ use crate::domain::ids::{kinds, RecordId};
 use crate::domain::now;
 use crate::error::ApiResult;
 use crate::store::audit::Actor;
-use crate::store::support::to_row;
+use crate::store::support::{one_of, to_row};
 
 /// One change as the log keeps it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -153,9 +153,7 @@ pub fn read(
         .limit(limit)
         .select(ChangeRow::as_select())
         .into_boxed();
-    if !filter.types.is_empty() {
-        select = select.filter(changes::record_type.eq_any(filter.types.clone()));
-    }
+    select = one_of!(select, changes::record_type, filter.types);
     if let Some(location) = &filter.location_id {
         select = select.filter(changes::location_id.eq(location.clone()));
     }

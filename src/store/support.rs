@@ -1,4 +1,4 @@
-//! Row conversions and the outcome of an optimistic save.
+//! Row conversions, the outcome of an optimistic save, and a list's repeatable filters.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -22,6 +22,21 @@ pub fn to_utc(time: NaiveDateTime) -> DateTime<Utc> {
 pub fn to_row(time: DateTime<Utc>) -> NaiveDateTime {
     time.naive_utc()
 }
+
+/// A list's boxed query `$select` narrowed to records whose `$column` is one of `$values` (a
+/// query parameter that may be repeated), or as it is when none is given. One value, the usual
+/// filter, is matched by `=`: the query's SQL is then the same on every request and diesel keeps
+/// it prepared; `IN (?, …)` is prepared afresh each time on SQLite.
+macro_rules! one_of {
+    ($select:expr, $column:expr, $values:expr) => {
+        match $values.as_slice() {
+            [] => $select,
+            [one] => $select.filter($column.eq(one.clone())),
+            many => $select.filter($column.eq_any(many.to_vec())),
+        }
+    };
+}
+pub(crate) use one_of;
 
 /// The one optimistic save: writes `$changes` (an `AsChangeset`) to the row `$id` of `$table`
 /// only if it is still at `$version`, the version the request read, bumping the version and

@@ -25,7 +25,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
-use crate::store::support::{only, save_if_unchanged, to_row};
+use crate::store::support::{one_of, only, save_if_unchanged, to_row};
 
 const KIND: RecordKind = RecordKind::Concern;
 
@@ -201,15 +201,9 @@ pub fn list(
         .order(concerns::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, concerns, query.lookup);
-    if !query.status.is_empty() {
-        select = select.filter(concerns::status.eq_any(query.status.clone()));
-    }
-    if !query.category.is_empty() {
-        select = select.filter(concerns::category.eq_any(query.category.clone()));
-    }
-    if !query.risk.is_empty() {
-        select = select.filter(concerns::risk.eq_any(query.risk.clone()));
-    }
+    select = one_of!(select, concerns::status, query.status);
+    select = one_of!(select, concerns::category, query.category);
+    select = one_of!(select, concerns::risk, query.risk);
     if let Some(location) = query.location_id {
         select = select.filter(concerns::location_id.eq(location.to_string()));
     }

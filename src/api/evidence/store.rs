@@ -26,7 +26,7 @@ use crate::store::audit::{self, Actor, Change};
 use crate::store::changes::Described;
 use crate::store::external_refs::{self, external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
-use crate::store::support::{save_if_unchanged, to_row};
+use crate::store::support::{one_of, save_if_unchanged, to_row};
 
 pub(super) const KIND: RecordKind = RecordKind::Evidence;
 
@@ -250,9 +250,7 @@ pub fn list(
     {
         select = select.filter(evidence::archived_at.is_null());
     }
-    if !query.source.is_empty() {
-        select = select.filter(evidence::source.eq_any(query.source.clone()));
-    }
+    select = one_of!(select, evidence::source, query.source);
     if let Some(category) = &query.evidence_category {
         select = select.filter(evidence::evidence_category.eq(category.clone()));
     }

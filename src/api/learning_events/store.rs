@@ -18,7 +18,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
-use crate::store::support::{only, save_if_unchanged, to_row, to_utc};
+use crate::store::support::{one_of, only, save_if_unchanged, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::LearningEvent;
 
@@ -250,9 +250,7 @@ pub fn list(
         .order(learning_events::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, learning_events, query.lookup);
-    if !query.kind.is_empty() {
-        select = select.filter(learning_events::kind.eq_any(query.kind.clone()));
-    }
+    select = one_of!(select, learning_events::kind, query.kind);
     if let Some(location) = query.location_id {
         select = select.filter(learning_events::location_id.eq(LocationId::from(location)));
     }

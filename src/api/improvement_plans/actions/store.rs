@@ -29,7 +29,7 @@ use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
-use crate::store::support::{save_if_unchanged, to_row};
+use crate::store::support::{one_of, save_if_unchanged, to_row};
 use crate::store::{links, visibility};
 
 pub const KIND: RecordKind = RecordKind::Action;
@@ -233,9 +233,7 @@ pub fn list(
         };
         select = select.filter(plan_actions::owner_sub.eq(owner));
     }
-    if !query.status.is_empty() {
-        select = select.filter(plan_actions::status.eq_any(query.status.clone()));
-    }
+    select = one_of!(select, plan_actions::status, query.status);
     if let Some(to) = query.due_to {
         select = select.filter(plan_actions::due_on.le(to));
     }

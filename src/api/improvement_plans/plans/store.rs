@@ -26,7 +26,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
-use crate::store::support::{save_if_unchanged, to_row};
+use crate::store::support::{one_of, save_if_unchanged, to_row};
 
 pub const KIND: RecordKind = RecordKind::ImprovementPlan;
 
@@ -165,9 +165,7 @@ pub fn list(
         .order(improvement_plans::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, improvement_plans, query.lookup);
-    if !query.status.is_empty() {
-        select = select.filter(improvement_plans::status.eq_any(query.status.clone()));
-    }
+    select = one_of!(select, improvement_plans::status, query.status);
     if let Some(location) = query.location_id {
         select = select.filter(improvement_plans::location_id.eq(LocationId::from(location)));
     }
