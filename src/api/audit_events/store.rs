@@ -10,7 +10,7 @@ use crate::domain::ids::{AuditEventId, RecordId};
 use crate::domain::PersonKind;
 use crate::error::ApiResult;
 use crate::http::paging::{Page, Paginated};
-use crate::store::support::{to_row, to_utc};
+use crate::store::support::{one_of, to_row, to_utc};
 use crate::store::visibility;
 
 #[derive(Queryable, Selectable)]
@@ -63,14 +63,10 @@ pub fn list(
                 .order(audit_events::id.asc())
                 .limit(limit)
                 .into_boxed();
-            if !query.action.is_empty() {
-                let actions: Vec<&str> = query.action.iter().map(|a| a.as_str()).collect();
-                select = select.filter(audit_events::action.eq_any(actions));
-            }
-            if !query.resource_type.is_empty() {
-                let kinds: Vec<&str> = query.resource_type.iter().map(|k| k.as_str()).collect();
-                select = select.filter(audit_events::resource_type.eq_any(kinds));
-            }
+            let actions: Vec<&str> = query.action.iter().map(|a| a.as_str()).collect();
+            select = one_of!(select, audit_events::action, actions);
+            let kinds: Vec<&str> = query.resource_type.iter().map(|k| k.as_str()).collect();
+            select = one_of!(select, audit_events::resource_type, kinds);
             if let Some(id) = query.resource_id {
                 select = select.filter(audit_events::resource_id.eq(RecordId::from(id)));
             }
