@@ -88,8 +88,8 @@ impl<C: QueryFragment<Pg>> QueryFragment<Pg> for Among<C> {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.walk(
             out,
-            " IN (SELECT json_array_elements_text(CAST(",
-            " AS json)))",
+            " = ANY(ARRAY(SELECT json_array_elements_text(CAST(",
+            " AS json))))",
         )
     }
 }
