@@ -9,9 +9,15 @@
 //!   cannot close a cycle with the rows a write locks (no deadlock), and writers of one
 //!   organisation queue only for that moment;
 //! - the rows to number are read after the lock is taken, so a change is never numbered twice.
+//!   On PostgreSQL, when the changes to number are all the transaction's own (which no other
+//!   transaction can see, let alone number), they are read before the lock and numbered,
+//!   head and all, by one statement: the lock is then held for two round trips (that
+//!   statement and the commit) rather than four, while the organisation's other writers
+//!   queue for it. (Another's withheld change that fell due meanwhile waits for the next
+//!   numbering, as it would have without this write.)
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -24,14 +30,23 @@ use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
 
 thread_local! {
-    /// The organisations the transaction running on this thread appended changes to. (A
-    /// transaction runs start to end on one thread of the blocking pool.)
-    static PENDING: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+    /// The organisations the transaction running on this thread appended changes to, each
+    /// with the ids of the changes it appended. (A transaction runs start to end on one thread
+    /// of the blocking pool.)
+    static PENDING: RefCell<BTreeMap<String, BTreeSet<String>>> =
+        const { RefCell::new(BTreeMap::new()) };
 }
 
-/// Marks the organisation's log to be numbered when the running transaction commits.
-pub fn pending(organisation_id: &str) {
-    PENDING.with(|pending| pending.borrow_mut().insert(organisation_id.to_owned()));
+/// Marks the organisation's log to be numbered when the running transaction commits, with
+/// the changes the transaction appended to it (`own`; none when it only numbers what is due).
+pub fn pending(organisation_id: &str, own: impl IntoIterator<Item = String>) {
+    PENDING.with(|pending| {
+        pending
+            .borrow_mut()
+            .entry(organisation_id.to_owned())
+            .or_default()
+            .extend(own);
+    });
 }
 
 /// Forgets what a transaction marked (it rolled back, or it is about to start).
@@ -43,8 +58,8 @@ pub fn forget() {
 /// organisations (so two transactions never wait for each other's heads in a cycle).
 pub fn number_pending(conn: &mut DbConnection) -> ApiResult<()> {
     let organisations = PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()));
-    for organisation_id in organisations {
-        number(conn, &organisation_id)?;
+    for (organisation_id, own) in organisations {
+        number(conn, &organisation_id, &own)?;
     }
     Ok(())
 }
@@ -64,10 +79,20 @@ struct Unnumbered {
     publish_after: NaiveDateTime,
 }
 
+/// How many changes one statement numbers.
+const NUMBERED_PER_STATEMENT: usize = 500;
+
 /// Numbers the organisation's unnumbered changes that may be shown: this transaction's, any
 /// withheld one whose hour is over, and a withheld change to a record this transaction changed
 /// (so a record's versions come in order).
-fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
+fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>) -> ApiResult<()> {
+    let now = now().naive_utc();
+    if matches!(conn, DbConnection::Pg(_)) && (1..=NUMBERED_PER_STATEMENT).contains(&own.len()) {
+        let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
+        if waiting.iter().all(|change| own.contains(&change.id)) {
+            return number_own(conn, organisation_id, &waiting, now);
+        }
+    }
     // The lock and the head's number in one round trip.
     let head: Option<Head> = diesel::sql_query(portable(
         conn,
@@ -78,63 +103,17 @@ fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
     .get_result(conn)
     .optional()?;
     let Some(Head { last_seq: mut seq }) = head else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "organisation {organisation_id} has no change log"
-        )));
+        return Err(no_log(organisation_id));
     };
-    let now = now().naive_utc();
-    let mut waiting: Vec<Unnumbered> = changes::table
-        .filter(changes::organisation_id.eq(organisation_id))
-        .filter(changes::seq.is_null())
-        .select((
-            changes::id,
-            changes::record_id,
-            changes::occurred_at,
-            changes::version,
-            changes::publish_after,
-        ))
-        .load(conn)?;
-    let due: HashSet<RecordId> = waiting
-        .iter()
-        .filter(|c| c.publish_after <= now)
-        .map(|c| c.record_id)
-        .collect();
-    waiting.retain(|c| due.contains(&c.record_id));
-    // In the order they were made (an anonymous raiser's dated to its hour; within one hour,
-    // in the random order of their ids), then each record's changes put in version order in
-    // the places its changes hold, whatever the clocks of the nodes that made them said.
-    waiting.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
-    let mut by_record: HashMap<RecordId, Vec<usize>> = HashMap::new();
-    for (place, change) in waiting.iter().enumerate() {
-        by_record.entry(change.record_id).or_default().push(place);
-    }
-    for places in by_record.values().filter(|places| places.len() > 1) {
-        let mut versions: Vec<Unnumbered> =
-            places.iter().map(|&place| waiting[place].clone()).collect();
-        versions.sort_by_key(|change| change.version);
-        for (&place, change) in places.iter().zip(versions) {
-            waiting[place] = change;
-        }
-    }
+    let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
     if waiting.is_empty() {
         return Ok(());
     }
     // Numbered a few hundred to a statement (`UPDATE … FROM (VALUES …)`, which both backends
-    // take): an import's thousands of changes are numbered in a handful of round trips. The
-    // ids are careloop's own UUIDs, checked to be nothing else before they are written inline.
-    let mut numbered = Vec::with_capacity(waiting.len());
-    for change in &waiting {
-        seq += 1;
-        if !change
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || b == b'-')
-        {
-            return Err(ApiError::internal("a change id that is not a UUID"));
-        }
-        numbered.push(format!("('{}', {seq})", change.id));
-    }
-    let chunks: Vec<_> = numbered.chunks(500).collect();
+    // take): an import's thousands of changes are numbered in a handful of round trips.
+    let numbered = numbers(&waiting, seq)?;
+    seq += i64::try_from(waiting.len()).map_err(ApiError::internal)?;
+    let chunks: Vec<_> = numbered.chunks(NUMBERED_PER_STATEMENT).collect();
     for (place, chunk) in chunks.iter().enumerate() {
         let update = format!(
             "UPDATE changes SET seq = v.column2, published_at = $1 FROM (VALUES {}) AS v \
@@ -162,5 +141,103 @@ fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
     diesel::update(change_heads::table.find(organisation_id))
         .set(change_heads::last_seq.eq(seq))
         .execute(conn)?;
+    Ok(())
+}
+
+fn no_log(organisation_id: &str) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!(
+        "organisation {organisation_id} has no change log"
+    ))
+}
+
+/// The organisation's unnumbered changes.
+fn unnumbered(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<Vec<Unnumbered>> {
+    Ok(changes::table
+        .filter(changes::organisation_id.eq(organisation_id))
+        .filter(changes::seq.is_null())
+        .select((
+            changes::id,
+            changes::record_id,
+            changes::occurred_at,
+            changes::version,
+            changes::publish_after,
+        ))
+        .load(conn)?)
+}
+
+/// Of `waiting`, the changes that may be shown at `now` (every change to a record with a change
+/// due), in the order they take in the feed: in the order they were made (an anonymous raiser's
+/// dated to its hour; within one hour, in the random order of their ids), then each record's
+/// changes put in version order in the places its changes hold, whatever the clocks of the
+/// nodes that made them said.
+fn in_feed_order(mut waiting: Vec<Unnumbered>, now: NaiveDateTime) -> Vec<Unnumbered> {
+    let due: HashSet<RecordId> = waiting
+        .iter()
+        .filter(|c| c.publish_after <= now)
+        .map(|c| c.record_id)
+        .collect();
+    waiting.retain(|c| due.contains(&c.record_id));
+    waiting.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    let mut by_record: HashMap<RecordId, Vec<usize>> = HashMap::new();
+    for (place, change) in waiting.iter().enumerate() {
+        by_record.entry(change.record_id).or_default().push(place);
+    }
+    for places in by_record.values().filter(|places| places.len() > 1) {
+        let mut versions: Vec<Unnumbered> =
+            places.iter().map(|&place| waiting[place].clone()).collect();
+        versions.sort_by_key(|change| change.version);
+        for (&place, change) in places.iter().zip(versions) {
+            waiting[place] = change;
+        }
+    }
+    waiting
+}
+
+/// `waiting` numbered from `after` + 1, as rows of a `VALUES` list. The ids are careloop's own
+/// UUIDs, checked to be nothing else before they are written inline.
+fn numbers(waiting: &[Unnumbered], after: i64) -> ApiResult<Vec<String>> {
+    (after + 1..)
+        .zip(waiting)
+        .map(|(seq, change)| {
+            if change
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b'-')
+            {
+                Ok(format!("('{}', {seq})", change.id))
+            } else {
+                Err(ApiError::internal("a change id that is not a UUID"))
+            }
+        })
+        .collect()
+}
+
+/// Numbers `waiting`, all of them this transaction's own, and moves the head past them, in one
+/// statement on PostgreSQL: it takes the head's row lock, which is then held only for the
+/// commit. Nothing shown yet (an anonymous raiser's changes only) takes no lock at all.
+fn number_own(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    waiting: &[Unnumbered],
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(waiting.len()).map_err(ApiError::internal)?;
+    let numbered = diesel::sql_query(format!(
+        "WITH head AS (UPDATE change_heads SET last_seq = last_seq + $2 \
+         WHERE organisation_id = $3 RETURNING last_seq - $2 AS base) \
+         UPDATE changes SET seq = head.base + v.column2, published_at = $1 \
+         FROM head, (VALUES {}) AS v WHERE changes.id = v.column1",
+        numbers(waiting, 0)?.join(", ")
+    ))
+    .bind::<diesel::sql_types::Timestamp, _>(now)
+    .bind::<BigInt, _>(count)
+    .bind::<Text, _>(organisation_id)
+    .execute(conn)?;
+    if numbered != waiting.len() {
+        return Err(no_log(organisation_id));
+    }
     Ok(())
 }

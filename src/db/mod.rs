@@ -128,6 +128,29 @@ impl std::fmt::Debug for DatabaseUrl {
     }
 }
 
+/// The connection that proves the database answers, with its real reason when it does not.
+fn first_connection(url: &DatabaseUrl, pooling: Pooling) -> anyhow::Result<DbConnection> {
+    url.establish(pooling.prepared_statements)
+        .with_context(|| format!("cannot connect to the {} database", url.backend_name()))
+}
+
+/// Runs the pending migrations, then refreshes the planner's statistics: a migration's new
+/// index has none beside the others' (on a database analysed before), and SQLite would plan
+/// around it as if it were the best. Answers how many migrations ran.
+fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let migrations = match conn {
+        DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
+        DbConnection::Pg(_) => POSTGRES_MIGRATIONS,
+    };
+    let applied = conn
+        .run_pending_migrations(migrations)
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+        .len();
+    write_transaction(conn, refresh_statistics)
+        .map_err(|e| anyhow::anyhow!("could not refresh the planner's statistics: {e}"))?;
+    Ok(applied)
+}
+
 /// libpq waits for an unreachable host for minutes by default, and never notices a server that
 /// vanished without closing its connections: start-up must fail in seconds, and a query to a
 /// vanished server must fail (503) rather than hang. Settings the URL gives are kept.
@@ -174,8 +197,31 @@ impl Db {
     /// Connects once directly, so an unreachable database fails start-up with its real reason,
     /// then builds the pool.
     pub fn connect(url: &DatabaseUrl, pooling: Pooling) -> anyhow::Result<Self> {
-        url.establish(pooling.prepared_statements)
-            .with_context(|| format!("cannot connect to the {} database", url.backend_name()))?;
+        first_connection(url, pooling)?;
+        Ok(Self::pooled(url, pooling))
+    }
+
+    /// Connects and brings the schema up to date: all `careloop migrate` needs. On its first
+    /// connection, before the pool opens any: a SQLite connection reads the planner's
+    /// statistics with the schema, so the pool's read them as [`migrate`] left them.
+    pub fn open(url: &DatabaseUrl, pooling: Pooling) -> anyhow::Result<Self> {
+        let applied = migrate(&mut first_connection(url, pooling)?)?;
+        if applied > 0 {
+            log::info!(
+                "applied {applied} migration(s) to the {} database",
+                url.backend_name()
+            );
+        }
+        Ok(Self::pooled(url, pooling))
+    }
+
+    /// Runs the pending migrations on a pooled connection.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut conn = self.get()?;
+        migrate(&mut conn)
+    }
+
+    fn pooled(url: &DatabaseUrl, pooling: Pooling) -> Self {
         let reachability = Arc::<Reachability>::default();
         let pool = r2d2::Pool::builder()
             .max_size(pooling.size)
@@ -196,37 +242,12 @@ impl Db {
             });
         let writer =
             matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Writer::new(url.clone())));
-        Ok(Self {
+        Self {
             pool,
             committed: Arc::new(watch::channel(0).0),
             reachability,
             writer,
-        })
-    }
-
-    /// Connects and brings the schema up to date: all `careloop migrate` needs.
-    pub fn open(url: &DatabaseUrl, pooling: Pooling) -> anyhow::Result<Self> {
-        let db = Self::connect(url, pooling)?;
-        let applied = db.migrate()?;
-        if applied > 0 {
-            log::info!(
-                "applied {applied} migration(s) to the {} database",
-                url.backend_name()
-            );
         }
-        Ok(db)
-    }
-
-    pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.get()?;
-        let migrations = match &**conn {
-            DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
-            DbConnection::Pg(_) => POSTGRES_MIGRATIONS,
-        };
-        let applied = conn
-            .run_pending_migrations(migrations)
-            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-        Ok(applied.len())
     }
 
     /// Runs blocking database work on actix's blocking pool.
@@ -401,6 +422,21 @@ impl Db {
     }
 }
 
+/// Brings SQLite's planner statistics up to date where they are missing (a table never
+/// analysed, an index a migration added) or stale (a table grown many times over since), as
+/// SQLite advises a long-running server to do at start and then now and then. Sampled
+/// (`analysis_limit`), so it takes milliseconds on a large table; nothing to do costs nothing.
+/// Without it, an index without statistics beside analysed ones can be chosen where it makes
+/// a page of a list sort the organisation's every concern. Other connections read the new
+/// statistics when they next load the schema (the pool replaces each within half an hour).
+/// PostgreSQL's autovacuum keeps its own.
+pub fn refresh_statistics(conn: &mut DbConnection) -> ApiResult<()> {
+    if let DbConnection::Sqlite(conn) = conn {
+        conn.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+    }
+    Ok(())
+}
+
 /// Runs `work` in a write transaction (see [`writer::begin_writing`]), on SQLite in this
 /// process's writers' turn. The changes the work appended to the change log are numbered last,
 /// just before the commit.
@@ -437,38 +473,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_database_url_never_shows_its_password() {
-        let url = DatabaseUrl::parse("postgres://careloop:s3cret@db.internal:5432/care");
-        let shown = format!("{url:?} {}", url.describe());
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("db.internal:5432/care"), "{shown}");
-        let url = DatabaseUrl::parse("postgres://localhost/care");
-        assert_eq!(url.describe(), "the PostgreSQL database localhost/care");
-    }
-
-    /// `.cargo/config.toml`'s flags reached the bundled SQLite: without them each kept
-    /// statement with a `LIMIT ?` (or one planned from STAT4 samples) is prepared again on
-    /// every use, and every call into SQLite takes its connection's mutex.
-    #[test]
-    fn bundled_sqlite_is_built_as_configured() {
-        use diesel::dsl::sql;
-        use diesel::sql_types::Bool;
-        use diesel::RunQueryDsl;
-        let mut conn = diesel::SqliteConnection::establish(":memory:").expect("in memory");
-        let mut used = |option: &str| {
-            diesel::select(sql::<Bool>(&format!(
-                "sqlite_compileoption_used('{option}')"
-            )))
-            .get_result::<bool>(&mut conn)
-            .expect("a compile option")
-        };
-        assert!(used("ENABLE_QPSG"));
-        assert!(!used("ENABLE_STAT4"));
-        assert!(used("DEFAULT_MEMSTATUS=0"));
-        assert!(used("THREADSAFE=2"));
-    }
-}
+mod tests;

@@ -68,11 +68,16 @@ pub fn append_all(
 ) -> ApiResult<()> {
     let anonymous = matches!(actor, Actor::Anonymous);
     let occurred_at = actor.moment();
+    let ids: Vec<_> = made
+        .iter()
+        .map(|_| actor.new_id::<kinds::Change>(occurred_at))
+        .collect();
     let rows: Vec<_> = made
         .iter()
-        .map(|(record_type, record_id, action, described)| {
+        .zip(&ids)
+        .map(|((record_type, record_id, action, described), id)| {
             (
-                changes::id.eq(actor.new_id::<kinds::Change>(occurred_at)),
+                changes::id.eq(*id),
                 changes::organisation_id.eq(organisation_id.to_owned()),
                 changes::seq.eq(None::<i64>),
                 changes::record_type.eq(*record_type),
@@ -90,7 +95,7 @@ pub fn append_all(
         })
         .collect();
     insert_all!(conn, changes::table, rows);
-    change_log::pending(organisation_id);
+    change_log::pending(organisation_id, ids.iter().map(ToString::to_string));
     Ok(())
 }
 
@@ -113,7 +118,7 @@ pub fn release_due(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<
         .get_result(conn)?;
     if due > 0 {
         write_transaction(conn, |_| {
-            change_log::pending(organisation_id);
+            change_log::pending(organisation_id, []);
             Ok(())
         })?;
     }

@@ -421,6 +421,25 @@ async fn a_reader_racing_many_writers_sees_every_version_exactly_once() {
         );
     }
     assert_eq!(seen.len(), WRITERS * 4, "nothing repeated, nothing else");
+    // The organisation's numbers run from 1 to its head with no gap and no repeat.
+    let (numbers, head) = app.with_conn(|conn| {
+        use careloop::db::schema::{change_heads, changes};
+        use diesel::prelude::*;
+        let numbers: Vec<Option<i64>> = changes::table
+            .filter(changes::organisation_id.eq(&app.org))
+            .select(changes::seq)
+            .order(changes::seq)
+            .load(conn)
+            .unwrap();
+        let head: i64 = change_heads::table
+            .find(&app.org)
+            .select(change_heads::last_seq)
+            .first(conn)
+            .unwrap();
+        (numbers, head)
+    });
+    let expected: Vec<Option<i64>> = (1..=head).map(Some).collect();
+    assert_eq!(numbers, expected);
 }
 
 #[actix_web::test]

@@ -1,0 +1,95 @@
+use super::*;
+
+#[test]
+fn a_database_url_never_shows_its_password() {
+    let url = DatabaseUrl::parse("postgres://careloop:s3cret@db.internal:5432/care");
+    let shown = format!("{url:?} {}", url.describe());
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("db.internal:5432/care"), "{shown}");
+    let url = DatabaseUrl::parse("postgres://localhost/care");
+    assert_eq!(url.describe(), "the PostgreSQL database localhost/care");
+}
+
+/// A database analysed before a migration added an index (as `concerns_by_status` was
+/// rebuilt) gets that index's statistics at start-up, and the pool's connections plan with
+/// them: the unfiltered page of concerns walks `concerns_by_organisation` rather than sort
+/// the organisation's every concern.
+#[test]
+fn start_up_analyses_an_index_without_statistics() {
+    use diesel::sql_types::Text;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    let dir = tempfile::tempdir().expect("a folder");
+    let url = DatabaseUrl::Sqlite(dir.path().join("careloop.db").display().to_string());
+    let pooling = Pooling {
+        size: 2,
+        prepared_statements: true,
+    };
+    let at = "'2026-01-01 00:00:00'";
+    let mut conn = Db::open(&url, pooling)
+        .expect("open")
+        .get()
+        .expect("a connection");
+    conn.batch_execute(&format!(
+        "INSERT INTO organisations (id, name, created_at, updated_at) \
+         VALUES ('o', 'Care', {at}, {at}); \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+         INSERT INTO concerns (id, organisation_id, title, description, category, risk, \
+           status, confidential, anonymous, acknowledge_by, feedback_by, created_at, \
+           updated_at) \
+         SELECT printf('%08d', i), 'o', 't', 'd', 'care_practice', 'medium', 'raised', \
+           0, 0, {at}, {at}, {at}, {at} FROM n; \
+         ANALYZE; DELETE FROM sqlite_stat1 WHERE idx = 'concerns_by_status';"
+    ))
+    .expect("an old database's statistics");
+    drop(conn);
+
+    let db = Db::open(&url, pooling).expect("open again");
+    let mut conn = db.get().expect("a pooled connection");
+    let analysed: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM sqlite_stat1 WHERE idx = 'concerns_by_status')",
+    ))
+    .get_result(&mut **conn)
+    .expect("the statistics");
+    assert_eq!(analysed, 1);
+    let plan: Vec<Step> = diesel::sql_query(
+        "EXPLAIN QUERY PLAN SELECT id, title FROM concerns WHERE organisation_id = 'o' \
+         ORDER BY id DESC LIMIT 50",
+    )
+    .load(&mut **conn)
+    .expect("the plan");
+    let plan: Vec<&str> = plan.iter().map(|step| step.detail.as_str()).collect();
+    assert!(
+        plan.iter().all(|step| !step.contains("TEMP B-TREE"))
+            && plan
+                .iter()
+                .any(|step| step.contains("concerns_by_organisation")),
+        "{plan:?}"
+    );
+}
+
+/// `.cargo/config.toml`'s flags reached the bundled SQLite: without them each kept
+/// statement with a `LIMIT ?` (or one planned from STAT4 samples) is prepared again on
+/// every use, and every call into SQLite takes its connection's mutex.
+#[test]
+fn bundled_sqlite_is_built_as_configured() {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    use diesel::RunQueryDsl;
+    let mut conn = diesel::SqliteConnection::establish(":memory:").expect("in memory");
+    let mut used = |option: &str| {
+        diesel::select(sql::<Bool>(&format!(
+            "sqlite_compileoption_used('{option}')"
+        )))
+        .get_result::<bool>(&mut conn)
+        .expect("a compile option")
+    };
+    assert!(used("ENABLE_QPSG"));
+    assert!(!used("ENABLE_STAT4"));
+    assert!(used("DEFAULT_MEMSTATUS=0"));
+    assert!(used("THREADSAFE=2"));
+}
