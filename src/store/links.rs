@@ -33,23 +33,11 @@ pub fn set_tags(
             .filter(tags::record_id.eq(id)),
     )
     .execute(conn)?;
-    let mut unique = statements.to_vec();
-    unique.sort();
-    unique.dedup();
-    for statement in unique {
-        diesel::insert_into(tags::table)
-            .values((
-                tags::organisation_id.eq(organisation_id),
-                tags::record_type.eq(kind),
-                tags::record_id.eq(id),
-                tags::quality_statement_id.eq(statement),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    add_tags_all(conn, organisation_id, kind, &[(id, statements)])
 }
 
-/// Tags new records of a kind at once (an import's batch), a few hundred tags to a statement.
+/// Tags new records of a kind at once (an import's batch, or one record), a few hundred tags
+/// to a statement.
 pub fn add_tags_all(
     conn: &mut DbConnection,
     organisation_id: &str,
@@ -58,10 +46,7 @@ pub fn add_tags_all(
 ) -> ApiResult<()> {
     let mut rows = Vec::new();
     for (id, statements) in tagged {
-        let mut unique = statements.to_vec();
-        unique.sort();
-        unique.dedup();
-        rows.extend(unique.into_iter().map(|statement| {
+        rows.extend(as_kept(statements).into_iter().map(|statement| {
             (
                 tags::organisation_id.eq(organisation_id.to_owned()),
                 tags::record_type.eq(kind),
@@ -72,6 +57,14 @@ pub fn add_tags_all(
     }
     insert_all!(conn, tags::table, rows);
     Ok(())
+}
+
+/// Statements as a record's tags keep them, and [`tags_of`] answers them: each once, in order.
+pub fn as_kept(statements: &[String]) -> Vec<String> {
+    let mut kept = statements.to_vec();
+    kept.sort();
+    kept.dedup();
+    kept
 }
 
 /// The tags of several records at once, for a page of a list.
@@ -89,7 +82,10 @@ pub fn tags_of(
         [id] => load_natively(conn, of_kind.filter(tags::record_id.eq(*id)))?,
         ids => load_natively(conn, of_kind.filter(among(tags::record_id, ids)))?,
     };
-    Ok(group(rows))
+    // In the order `as_kept` gives, whatever collation a PostgreSQL database orders text by.
+    let mut tags = group(rows);
+    tags.values_mut().for_each(|statements| statements.sort());
+    Ok(tags)
 }
 
 pub type TaggedIds = Select<

@@ -1,6 +1,6 @@
 //! The concern store: who sees which concerns; creating, listing, changing and moving them.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -53,14 +53,27 @@ fn into_dtos(
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
     let mut tags = links::tags_of(conn, KIND, &ids)?;
     let now = now();
-    let sees_contact = principal.may(Permission::ReadContactDetails);
     Ok(rows
         .into_iter()
         .map(|row| {
             let statements = tags.remove(&row.id.any()).unwrap_or_default();
-            row.into_dto(now, statements, sees_contact)
+            as_concern(principal, now, row, statements)
         })
         .collect())
+}
+
+/// A row with its tags as the concern `principal` is shown at `now`.
+fn as_concern(
+    principal: &Principal,
+    now: DateTime<Utc>,
+    row: ConcernRow,
+    statements: Vec<String>,
+) -> Concern {
+    row.into_dto(
+        now,
+        statements,
+        principal.may(Permission::ReadContactDetails),
+    )
 }
 
 fn into_dto(conn: &mut DbConnection, principal: &Principal, row: ConcernRow) -> ApiResult<Concern> {
@@ -157,14 +170,14 @@ pub fn create(
             detail: None,
         },
     )?;
-    links::set_tags(
+    links::add_tags_all(
         conn,
         &principal.organisation_id,
         KIND,
-        row.id.any(),
-        &new.quality_statements,
+        &[(row.id.any(), &new.quality_statements)],
     )?;
-    let mut concern = into_dto(conn, principal, row)?;
+    let statements = links::as_kept(&new.quality_statements);
+    let mut concern = as_concern(principal, crate::domain::now(), row, statements);
     concern.receipt_code = receipt_code;
     Ok(concern)
 }

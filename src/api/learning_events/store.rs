@@ -215,12 +215,11 @@ pub fn create_for_month(
     diesel::insert_into(learning_events::table)
         .values(&row)
         .execute(conn)?;
-    links::set_tags(
+    links::add_tags_all(
         conn,
         organisation_id,
         KIND,
-        row.id.any(),
-        &new.quality_statements,
+        &[(row.id.any(), &new.quality_statements)],
     )?;
     links::set_links(
         conn,

@@ -115,12 +115,11 @@ pub fn create(
     diesel::insert_into(improvement_plans::table)
         .values(&row)
         .execute(conn)?;
-    links::set_tags(
+    links::add_tags_all(
         conn,
         organisation_id,
         KIND,
-        row.id.any(),
-        &new.quality_statements,
+        &[(row.id.any(), &new.quality_statements)],
     )?;
     set_sources(conn, principal, row.id, &new.sources)?;
     let plan = into_dto(conn, principal, row)?;
