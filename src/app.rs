@@ -78,7 +78,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.db.clone(),
         config.changes_retention_days,
     ));
-    actix_web::rt::spawn(background::refresh_statistics(state.db.clone()));
     let (stop_webhooks, stopping) = watch::channel(false);
     let webhooks = actix_web::rt::spawn(background::deliver_webhooks(
         state.db.clone(),

@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use crate::api::webhooks::outbox::{self, Claimed, HandBack};
 use crate::api::webhooks::sender::Sender;
-use crate::db::{self, Db};
+use crate::db::Db;
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::domain::now;
 use crate::error::ApiResult;
@@ -39,23 +39,6 @@ pub async fn prune_changes(db: Db, retention_days: u32) {
             Err(error) => log::error!("could not drop old changes: {error}"),
         }
         tokio::time::sleep(PRUNE_EVERY).await;
-    }
-}
-
-/// How often each node brings SQLite's planner statistics up to date.
-const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
-
-/// Refreshes the planner's statistics every hour (start-up did so first, after migrating), so
-/// a table that grew many times over is planned for as it is now.
-pub async fn refresh_statistics(db: Db) {
-    loop {
-        tokio::time::sleep(STATISTICS_EVERY).await;
-        let refreshed = db
-            .run(|conn| db::write_transaction(conn, db::refresh_statistics))
-            .await;
-        if let Err(error) = refreshed {
-            log::error!("could not refresh the planner's statistics: {error}");
-        }
     }
 }
 

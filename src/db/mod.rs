@@ -25,7 +25,7 @@ use anyhow::Context;
 
 use diesel::connection::{CacheSize, SimpleConnection, TransactionManager};
 use diesel::r2d2;
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{ApiError, ApiResult, UNIQUE_RACE};
@@ -134,9 +134,8 @@ fn first_connection(url: &DatabaseUrl, pooling: Pooling) -> anyhow::Result<DbCon
         .with_context(|| format!("cannot connect to the {} database", url.backend_name()))
 }
 
-/// Runs the pending migrations, then refreshes the planner's statistics: a migration's new
-/// index has none beside the others' (on a database analysed before), and SQLite would plan
-/// around it as if it were the best. Answers how many migrations ran.
+/// Runs the pending migrations, then gives the indexes they made statistics where the others
+/// have them (see [`analyse_new_indexes`]). Answers how many migrations ran.
 fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
     let migrations = match conn {
         DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
@@ -146,8 +145,8 @@ fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
         .run_pending_migrations(migrations)
         .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
         .len();
-    write_transaction(conn, refresh_statistics)
-        .map_err(|e| anyhow::anyhow!("could not refresh the planner's statistics: {e}"))?;
+    write_transaction(conn, analyse_new_indexes)
+        .map_err(|e| anyhow::anyhow!("could not analyse the new indexes: {e}"))?;
     Ok(applied)
 }
 
@@ -203,7 +202,7 @@ impl Db {
 
     /// Connects and brings the schema up to date: all `careloop migrate` needs. On its first
     /// connection, before the pool opens any: a SQLite connection reads the planner's
-    /// statistics with the schema, so the pool's read them as [`migrate`] left them.
+    /// statistics with the schema, so the pool's read them as [`migrate`] leaves them.
     pub fn open(url: &DatabaseUrl, pooling: Pooling) -> anyhow::Result<Self> {
         let applied = migrate(&mut first_connection(url, pooling)?)?;
         if applied > 0 {
@@ -422,17 +421,39 @@ impl Db {
     }
 }
 
-/// Brings SQLite's planner statistics up to date where they are missing (a table never
-/// analysed, an index a migration added) or stale (a table grown many times over since), as
-/// SQLite advises a long-running server to do at start and then now and then. Sampled
-/// (`analysis_limit`), so it takes milliseconds on a large table; nothing to do costs nothing.
-/// Without it, an index without statistics beside analysed ones can be chosen where it makes
-/// a page of a list sort the organisation's every concern. Other connections read the new
-/// statistics when they next load the schema (the pool replaces each within half an hour).
-/// PostgreSQL's autovacuum keeps its own.
-pub fn refresh_statistics(conn: &mut DbConnection) -> ApiResult<()> {
-    if let DbConnection::Sqlite(conn) = conn {
-        conn.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+/// On a SQLite database that keeps planner statistics (someone ran `ANALYZE`), analyses each
+/// analysed table that has an index without statistics: one a migration added, as 000018
+/// rebuilt `concerns_by_status`. Beside analysed indexes SQLite takes an unanalysed one for the
+/// best, and a page of the concern list sorted the organisation's every concern. Nothing else
+/// is analysed: statistics taken while a table is small (a new database's) mislead the planner
+/// once it grows, where SQLite's assumptions without any serve well. (A partial index with no
+/// rows has no statistics to keep.) PostgreSQL's autovacuum keeps its own.
+fn analyse_new_indexes(conn: &mut DbConnection) -> ApiResult<()> {
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let DbConnection::Sqlite(conn) = conn else {
+        return Ok(());
+    };
+    let tables: Vec<Table> = diesel::sql_query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
+    )
+    .load(conn)?;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let tables: Vec<Table> = diesel::sql_query(
+        "SELECT DISTINCT i.tbl_name AS name FROM sqlite_master AS i \
+         WHERE i.type = 'index' AND i.tbl_name IN (SELECT tbl FROM sqlite_stat1) \
+         AND i.name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL) \
+         AND NOT EXISTS (SELECT 1 FROM pragma_index_list(i.tbl_name) AS l \
+                         WHERE l.name = i.name AND l.partial)",
+    )
+    .load(conn)?;
+    for table in tables {
+        conn.batch_execute(&format!("ANALYZE \"{}\"", table.name))?;
     }
     Ok(())
 }
