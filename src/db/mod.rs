@@ -145,7 +145,7 @@ fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
         .run_pending_migrations(migrations)
         .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
         .len();
-    write_transaction(conn, analyse_new_indexes)
+    analyse_new_indexes(conn)
         .map_err(|e| anyhow::anyhow!("could not analyse the new indexes: {e}"))?;
     Ok(applied)
 }
@@ -434,14 +434,14 @@ fn analyse_new_indexes(conn: &mut DbConnection) -> ApiResult<()> {
         #[diesel(sql_type = diesel::sql_types::Text)]
         name: String,
     }
-    let DbConnection::Sqlite(conn) = conn else {
+    if !matches!(conn, DbConnection::Sqlite(_)) {
         return Ok(());
-    };
-    let tables: Vec<Table> = diesel::sql_query(
+    }
+    let kept: Vec<Table> = diesel::sql_query(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
     )
     .load(conn)?;
-    if tables.is_empty() {
+    if kept.is_empty() {
         return Ok(());
     }
     let tables: Vec<Table> = diesel::sql_query(
@@ -452,10 +452,17 @@ fn analyse_new_indexes(conn: &mut DbConnection) -> ApiResult<()> {
                          WHERE l.name = i.name AND l.partial)",
     )
     .load(conn)?;
-    for table in tables {
-        conn.batch_execute(&format!("ANALYZE \"{}\"", table.name))?;
+    // Found before taking the writers' turn: an open with nothing to analyse (every start but
+    // the first after such a migration) never waits for a running server's writes.
+    if tables.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    write_transaction(conn, |conn| {
+        for table in &tables {
+            conn.batch_execute(&format!("ANALYZE \"{}\"", table.name))?;
+        }
+        Ok(())
+    })
 }
 
 /// Runs `work` in a write transaction (see [`writer::begin_writing`]), on SQLite in this
