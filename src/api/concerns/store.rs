@@ -12,7 +12,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Permission, Principal};
 use crate::db::columns::JsonText;
 use crate::db::schema::concerns;
-use crate::db::DbConnection;
+use crate::db::{insert_all, DbConnection};
 use crate::domain::concern::{
     self as rules, ConcernStatus, TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
@@ -144,9 +144,7 @@ pub fn create(
         updated_at: to_row(actor.changed_at()),
         contact: None,
     };
-    diesel::insert_into(concerns::table)
-        .values(&row)
-        .execute(conn)?;
+    insert_all!(conn, concerns::table, std::slice::from_ref(&row));
     audit::record(
         conn,
         &principal.organisation_id,
