@@ -86,8 +86,8 @@ const NUMBERED_PER_STATEMENT: usize = 500;
 /// withheld one whose hour is over, and a withheld change to a record this transaction changed
 /// (so a record's versions come in order).
 fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>) -> ApiResult<()> {
-    let now = now().naive_utc();
     if matches!(conn, DbConnection::Pg(_)) && (1..=NUMBERED_PER_STATEMENT).contains(&own.len()) {
+        let now = now().naive_utc();
         let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
         if waiting.iter().all(|change| own.contains(&change.id)) {
             return number_own(conn, organisation_id, &waiting, now);
@@ -105,6 +105,7 @@ fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>
     let Some(Head { last_seq: mut seq }) = head else {
         return Err(no_log(organisation_id));
     };
+    let now = now().naive_utc();
     let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
     if waiting.is_empty() {
         return Ok(());
