@@ -311,8 +311,9 @@ fn import_reads_a_file_into_the_database_and_reports_as_json() {
     assert_eq!(status, Some(1), "{failed:#}");
     assert_eq!(failed["report"]["failed"], 4);
     // What was imported is in the database, as the service reads it.
+    // With the run's own pooling: through PgBouncer in transaction mode, no prepared statements.
     let config = careloop::config::Config::from_args(["--database-url", &url]).unwrap();
-    let db = careloop::db::Db::open(&config.database, config.pooling().sized(1)).unwrap();
+    let db = careloop::db::Db::open(&config.database, pooling).unwrap();
     let mut conn = db.get().unwrap();
     use diesel::prelude::*;
     let stored: i64 = careloop::db::schema::evidence::table
