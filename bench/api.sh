@@ -7,7 +7,8 @@
 # against GET /health/live, GET one concern, a page of 50 concerns with and without filters, and
 # POST /v1/concerns, as a manager. Prints req/s, p50 and p99 for each, with its req/s as a share
 # of /health/live's measured in the same run: absolute numbers vary between machines, the ratios
-# are what a change must not make worse. Also the server's peak RSS. CI does not run it.
+# are what a change must not make worse. Also the server's peak RSS and its PSS at the end. CI
+# does not run it.
 #
 # With TEST_DATABASE_URL set (a PostgreSQL server, as for the tests), the same cases run again
 # on PostgreSQL: a database of its own on that server (dropped afterwards), 20,000 concerns
@@ -54,17 +55,20 @@ LUA
         run list_50_filtered "/v1/concerns?limit=50&status=raised&risk=medium"
         run create /v1/concerns -s "$work/create.lua"
     } >"$work/results"
-    local rss
+    # Peak RSS counts a page of the database once for each SQLite connection that maps it;
+    # PSS (at the end) counts it once, which is the memory the process really holds.
+    local rss pss
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    pss=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup")
     echo "$1"
-    python3 - "$work/results" "$rss" <<'PY'
+    python3 - "$work/results" "$rss" "$pss" <<'PY'
 import sys
 rows = [line.split("\t") for line in open(sys.argv[1]).read().splitlines()]
 live = float(rows[0][1])
 print(f"{'case':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of live':>8} {'non-2xx':>8}")
 for name, rate, p50, p99, errors in rows:
     print(f"{name:<18} {float(rate):>8.0f} {float(p50):>8.2f} {float(p99):>8.2f} {float(rate) / live:>7.1%} {errors:>8}")
-print(f"peak RSS: {int(sys.argv[2]) / 1024:.0f} MB")
+print(f"peak RSS: {int(sys.argv[2]) / 1024:.0f} MB, PSS at the end: {int(sys.argv[3]) / 1024:.0f} MB")
 PY
 }
 

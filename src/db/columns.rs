@@ -63,24 +63,18 @@ macro_rules! text_column {
         }
 
         impl$(<$param: 'static $(+ $bound)?>)? diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $ty {
+            // Read in place: every id and state of every row read would otherwise be copied
+            // into a String only to be parsed and dropped.
             fn from_sql(
-                value: diesel::sqlite::SqliteValue<'_, '_, '_>,
+                mut value: diesel::sqlite::SqliteValue<'_, '_, '_>,
             ) -> diesel::deserialize::Result<Self> {
-                let text = <String as diesel::deserialize::FromSql<
-                    diesel::sql_types::Text,
-                    diesel::sqlite::Sqlite,
-                >>::from_sql(value)?;
-                $crate::db::columns::read_text(&text)
+                $crate::db::columns::read_text(value.read_text())
             }
         }
 
         impl$(<$param: 'static $(+ $bound)?>)? diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
             fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                let text = <String as diesel::deserialize::FromSql<
-                    diesel::sql_types::Text,
-                    diesel::pg::Pg,
-                >>::from_sql(value)?;
-                $crate::db::columns::read_text(&text)
+                $crate::db::columns::read_text(std::str::from_utf8(value.as_bytes())?)
             }
         }
 

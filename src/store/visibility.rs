@@ -43,10 +43,12 @@ macro_rules! in_reach {
         let organisation = $table::organisation_id
             .eq(principal.organisation_id.clone())
             .nullable();
-        match &principal.locations {
+        // One location by `=`, as `one_of!` matches one value: the usual limited claim.
+        match principal.locations.as_deref() {
             None => Box::new(organisation) as Rule<$source>,
+            Some([one]) => Box::new(organisation.and($table::$location.eq(one.clone()).nullable())),
             Some(allowed) => {
-                Box::new(organisation.and($table::$location.eq_any(allowed.clone()).nullable()))
+                Box::new(organisation.and($table::$location.eq_any(allowed.to_vec()).nullable()))
             }
         }
     }};

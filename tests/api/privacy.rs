@@ -549,3 +549,44 @@ async fn a_score_cites_only_the_evidence_its_reader_may_see() {
     assert!(summary.contains(&here), "{summary}");
     assert!(!summary.contains(&there), "{summary}");
 }
+
+#[actix_web::test]
+async fn a_locations_claim_shows_what_is_at_each_location_it_names_and_nothing_else() {
+    let app = TestApp::new().await;
+    let mut raised = Vec::new();
+    for location in [&app.location, &app.second_location] {
+        let body = json!({"title": "At one home", "description": "d", "category": "other",
+                          "risk": "low", "location_id": location});
+        let answer = app.post(&app.manager, "/v1/concerns", body).await;
+        raised.push(answer.expect(201).body["id"].clone());
+    }
+    // One location (matched by `=`) and both (matched as a list).
+    let cases = [
+        (vec![app.location.clone()], vec![raised[0].clone()]),
+        (vec![app.second_location.clone()], vec![raised[1].clone()]),
+        (
+            vec![app.location.clone(), app.second_location.clone()],
+            raised.clone(),
+        ),
+    ];
+    for (locations, expected) in cases {
+        let mut limited = claims(&app.org, &[Role::Manager], "user-manager");
+        limited.locations = Some(locations.clone());
+        let token = sign(&limited);
+        let page = app.get(&token, "/v1/concerns?limit=200").await.expect(200);
+        let seen: Vec<Value> = page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].clone())
+            .filter(|id| raised.contains(id))
+            .collect();
+        assert_eq!(seen, expected, "limited to {locations:?}");
+        for item in page.body["items"].as_array().unwrap() {
+            assert!(
+                locations.iter().any(|l| item["location_id"] == *l),
+                "{item}"
+            );
+        }
+    }
+}
