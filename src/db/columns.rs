@@ -68,7 +68,13 @@ macro_rules! text_column {
             fn from_sql(
                 mut value: diesel::sqlite::SqliteValue<'_, '_, '_>,
             ) -> diesel::deserialize::Result<Self> {
-                $crate::db::columns::read_text(value.read_text())
+                let text = value.read_text();
+                if !text.contains(char::REPLACEMENT_CHARACTER) {
+                    return $crate::db::columns::read_text(text);
+                }
+                // `read_text` replaces bytes that are not UTF-8: such a value fails, as
+                // diesel's String fails it, rather than being read as something else.
+                $crate::db::columns::read_text(std::str::from_utf8(value.read_blob())?)
             }
         }
 
@@ -230,6 +236,20 @@ mod tests {
         let now = chrono::Utc::now().naive_utc();
         let written = now.format("%F %T%.f").to_string();
         assert_eq!(parse_stored_moment(&written), Some(now));
+    }
+
+    #[test]
+    fn sqlite_text_that_is_not_utf8_fails_the_read() {
+        use diesel::{dsl::sql, sql_types::Text, Connection, RunQueryDsl, SqliteConnection};
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let mut read = |hex: &str| {
+            diesel::select(sql::<Text>(&format!("CAST(x'{hex}' AS TEXT)")))
+                .get_result::<JsonText<Vec<String>>>(&mut conn)
+        };
+        // `["\xff"]`: a byte that is not UTF-8 inside a JSON string.
+        assert!(read("5b22ff225d").is_err());
+        // `["\u{fffd}"]`: the replacement character itself is text like any other.
+        assert_eq!(read("5b22efbfbd225d").unwrap().0, ["\u{fffd}"]);
     }
 
     #[test]
