@@ -14,17 +14,20 @@
 //!   head and all, by one statement: the lock is then held for two round trips (that
 //!   statement and the commit) rather than four, while the organisation's other writers
 //!   queue for it. (Another's withheld change that fell due meanwhile waits for the next
-//!   numbering, as it would have without this write.)
+//!   numbering, as it would have without this write.) On SQLite the transaction holds the
+//!   database's one write lock from its start, so the head is only read.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sqlite::Sqlite;
 
 use super::schema::{change_heads, changes};
-use super::{portable, DbConnection};
+use super::DbConnection;
 use crate::domain::ids::RecordId;
 use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
@@ -86,7 +89,12 @@ const NUMBERED_PER_STATEMENT: usize = 500;
 /// withheld one whose hour is over, and a withheld change to a record this transaction changed
 /// (so a record's versions come in order).
 fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>) -> ApiResult<()> {
-    if matches!(conn, DbConnection::Pg(_)) && (1..=NUMBERED_PER_STATEMENT).contains(&own.len()) {
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        return number_in_turn(conn, organisation_id);
+    }
+    if (1..=NUMBERED_PER_STATEMENT).contains(&own.len())
+        && (1..=NUMBERED_PER_STATEMENT).contains(&own.len())
+    {
         let now = now().naive_utc();
         let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
         if waiting.iter().all(|change| own.contains(&change.id)) {
@@ -94,11 +102,10 @@ fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>
         }
     }
     // The lock and the head's number in one round trip.
-    let head: Option<Head> = diesel::sql_query(portable(
-        conn,
+    let head: Option<Head> = diesel::sql_query(
         "UPDATE change_heads SET last_seq = last_seq WHERE organisation_id = $1 \
          RETURNING last_seq",
-    ))
+    )
     .bind::<Text, _>(organisation_id)
     .get_result(conn)
     .optional()?;
@@ -110,8 +117,8 @@ fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>
     if waiting.is_empty() {
         return Ok(());
     }
-    // Numbered a few hundred to a statement (`UPDATE … FROM (VALUES …)`, which both backends
-    // take): an import's thousands of changes are numbered in a handful of round trips.
+    // Numbered a few hundred to a statement (`UPDATE … FROM (VALUES …)`): an import's
+    // thousands of changes are numbered in a handful of round trips.
     let numbered = numbers(&waiting, seq)?;
     seq += i64::try_from(waiting.len()).map_err(ApiError::internal)?;
     let chunks: Vec<_> = numbered.chunks(NUMBERED_PER_STATEMENT).collect();
@@ -121,29 +128,114 @@ fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>
              WHERE changes.id = v.column1 AND changes.seq IS NULL",
             chunk.join(", ")
         );
-        // PostgreSQL moves the head with the last numbers, in the same statement: one round
-        // trip fewer while the organisation's writers queue for the head.
-        let moves_head = place + 1 == chunks.len() && matches!(conn, DbConnection::Pg(_));
-        if moves_head {
+        // The head moves with the last numbers, in the same statement: one round trip fewer
+        // while the organisation's writers queue for it.
+        if place + 1 == chunks.len() {
             diesel::sql_query(format!(
                 "WITH numbered AS ({update} RETURNING 1) \
                  UPDATE change_heads SET last_seq = $2 WHERE organisation_id = $3"
             ))
-            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(seq)
             .bind::<Text, _>(organisation_id)
             .execute(conn)?;
             return Ok(());
         }
-        diesel::sql_query(portable(conn, &update))
-            .bind::<diesel::sql_types::Timestamp, _>(now)
+        diesel::sql_query(update)
+            .bind::<Timestamp, _>(now)
             .execute(conn)?;
     }
-    diesel::update(change_heads::table.find(organisation_id))
-        .set(change_heads::last_seq.eq(seq))
-        .execute(conn)?;
     Ok(())
 }
+
+/// [`number`] on SQLite, whose transaction holds the database's one write lock from its start
+/// (or, begun reading, fails rather than write over another's commit): the head is read, not
+/// locked, and each change is numbered by one statement kept prepared. SQLite runs statements
+/// in the process: running a prepared statement once per change costs the one writer less
+/// than preparing a new `VALUES` list at every commit.
+fn number_in_turn(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
+    let head: i64 = change_heads::table
+        .find(organisation_id)
+        .select(change_heads::last_seq)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| no_log(organisation_id))?;
+    let now = now().naive_utc();
+    let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
+    let DbConnection::Sqlite(conn) = conn else {
+        return Err(ApiError::internal("SQLite's numbering on another database"));
+    };
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let mut seq = head;
+    for change in &waiting {
+        seq += 1;
+        NumberChange {
+            id: &change.id,
+            seq,
+            at: now,
+        }
+        .execute(conn)?;
+    }
+    MoveHead {
+        organisation_id,
+        seq,
+    }
+    .execute(conn)?;
+    Ok(())
+}
+
+/// `UPDATE changes SET seq = ?, published_at = ? WHERE id = ? AND seq IS NULL`, kept prepared
+/// (diesel never keeps its own `update`s, nor a `sql_query`).
+struct NumberChange<'a> {
+    id: &'a str,
+    seq: i64,
+    at: NaiveDateTime,
+}
+
+impl QueryId for NumberChange<'_> {
+    type QueryId = NumberChange<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Sqlite> for NumberChange<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("UPDATE changes SET seq = ");
+        out.push_bind_param::<BigInt, _>(&self.seq)?;
+        out.push_sql(", published_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(self.id)?;
+        out.push_sql(" AND seq IS NULL");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<SqliteConnection> for NumberChange<'_> {}
+
+/// `UPDATE change_heads SET last_seq = ? WHERE organisation_id = ?`, kept prepared.
+struct MoveHead<'a> {
+    organisation_id: &'a str,
+    seq: i64,
+}
+
+impl QueryId for MoveHead<'_> {
+    type QueryId = MoveHead<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Sqlite> for MoveHead<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("UPDATE change_heads SET last_seq = ");
+        out.push_bind_param::<BigInt, _>(&self.seq)?;
+        out.push_sql(" WHERE organisation_id = ");
+        out.push_bind_param::<Text, _>(self.organisation_id)?;
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<SqliteConnection> for MoveHead<'_> {}
 
 fn no_log(organisation_id: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
@@ -233,7 +325,7 @@ fn number_own(
          FROM head, (VALUES {}) AS v WHERE changes.id = v.column1",
         numbers(waiting, 0)?.join(", ")
     ))
-    .bind::<diesel::sql_types::Timestamp, _>(now)
+    .bind::<Timestamp, _>(now)
     .bind::<BigInt, _>(count)
     .bind::<Text, _>(organisation_id)
     .execute(conn)?;

@@ -162,7 +162,13 @@ async fn the_feed_shows_every_change_once_with_the_record_as_get_answers_it() {
         None,
     )
     .await;
-    assert!(here.iter().any(|c| c["id"] == scene.concern));
+    // The concern's every change is where it is, its creation's too.
+    let actions: Vec<_> = here
+        .iter()
+        .filter(|c| c["id"] == scene.concern)
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["created", "transitioned"]);
     let (ids, _) = read_all(&app, &app.admin, "include=ids", None).await;
     assert_eq!(ids.len(), items.len());
     assert!(ids.iter().all(|c| c["record"].is_null()));

@@ -23,6 +23,7 @@ use crate::error::{illegal_move, ApiError, ApiResult};
 use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
+use crate::store::changes::Described;
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
 use crate::store::support::{one_of, only, save_if_unchanged, to_row};
@@ -145,28 +146,35 @@ pub fn create(
         contact: None,
     };
     insert_all!(conn, concerns::table, std::slice::from_ref(&row));
-    audit::record(
+    // The change feed's entry describes the row just written, without reading it back.
+    let described = Described {
+        version: row.version,
+        location_id: row.location_id.map(|id| id.to_string()),
+        state: Some(row.status.as_str().to_owned()),
+    };
+    let change = Change {
+        action: AuditAction::Create,
+        resource_type: AuditResource::Concern,
+        resource_id: row.id.to_string(),
+        changed_fields: [
+            "title",
+            "description",
+            "category",
+            "risk",
+            "location_id",
+            "confidential",
+            "anonymous",
+            "external_ref",
+        ]
+        .map(String::from)
+        .to_vec(),
+        detail: None,
+    };
+    audit::record_all(
         conn,
         &principal.organisation_id,
         actor,
-        Change {
-            action: AuditAction::Create,
-            resource_type: AuditResource::Concern,
-            resource_id: row.id.to_string(),
-            changed_fields: [
-                "title",
-                "description",
-                "category",
-                "risk",
-                "location_id",
-                "confidential",
-                "anonymous",
-                "external_ref",
-            ]
-            .map(String::from)
-            .to_vec(),
-            detail: None,
-        },
+        vec![(change, Some(described))],
     )?;
     links::add_tags_all(
         conn,
