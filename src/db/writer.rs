@@ -10,11 +10,15 @@
 //! its caller learns the outcome only after the commit, as before. The group runs on one
 //! connection kept for writing, whose cache stays warm because nothing else writes through
 //! another. The writes waiting are woken together when a group is over (waiting for the turn
-//! instead, a write already committed could wait behind any number of new groups).
+//! instead, a write already committed could wait behind any number of new groups). Copying the
+//! log into the database file (the checkpoint) is left to a thread of its own, so that no
+//! group waits for it.
 
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 
 use super::{change_log, DatabaseUrl, DbConnection};
 use crate::error::{ApiError, ApiResult};
@@ -51,6 +55,8 @@ pub(super) struct Writer {
     group_over: Condvar,
     /// Opened at the first write; used only by a group's leader, in the writers' turn.
     conn: Mutex<Option<DbConnection>>,
+    /// Tells the checkpointer a group committed.
+    committed: SyncSender<()>,
 }
 
 #[derive(Default)]
@@ -128,11 +134,15 @@ where
 
 impl Writer {
     pub(super) fn new(url: DatabaseUrl) -> Self {
+        // One nudge waiting is enough: a checkpoint copies every commit before it.
+        let (committed, nudged) = mpsc::sync_channel(1);
+        checkpoint_when_nudged(url.clone(), nudged);
         Self {
             url,
             queue: Mutex::default(),
             group_over: Condvar::new(),
             conn: Mutex::default(),
+            committed,
         }
     }
 
@@ -197,22 +207,35 @@ impl Group<'_> {
     fn run(&mut self) -> ApiResult<()> {
         let conn = match self.conn.take() {
             Some(conn) => conn,
-            None => self
-                .writer
-                .url
-                .establish(true)
-                .map_err(ApiError::internal)?,
+            None => {
+                let mut conn = self
+                    .writer
+                    .url
+                    .establish(true)
+                    .map_err(ApiError::internal)?;
+                // The checkpointer copies the log into the database; the writer's own commits
+                // do it only should the log grow ten times past SQLite's usual threshold.
+                conn.batch_execute(&format!(
+                    "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}"
+                ))?;
+                conn
+            }
         };
         let conn = self.conn.insert(conn);
         change_log::forget();
         begin_writing(conn)?;
         let committed = Self::write_all(conn, self.writes);
-        if committed.is_err() {
-            change_log::forget();
-            // A transaction SQLite rolled back under a write (a full disk, say) leaves diesel's
-            // count of savepoints wrong: the next group starts on a fresh connection.
-            let _ = DbConnection::rollback_transaction(conn);
-            *self.conn = None;
+        match committed {
+            // Full means a nudge is waiting already.
+            Ok(()) => _ = self.writer.committed.try_send(()),
+            Err(_) => {
+                change_log::forget();
+                // A transaction SQLite rolled back under a write (a full disk, say) leaves
+                // diesel's count of savepoints wrong: the next group starts on a fresh
+                // connection.
+                let _ = DbConnection::rollback_transaction(conn);
+                *self.conn = None;
+            }
         }
         committed
     }
@@ -249,6 +272,44 @@ impl Drop for Group<'_> {
     }
 }
 
+/// Log pages past which the writer's own commit checkpoints: a backstop, ten times SQLite's
+/// default, should the checkpointer fall behind.
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// How long the checkpointer rests after a checkpoint, letting commits gather: each page is
+/// then copied once for many commits that wrote it, as SQLite's own threshold would have it.
+const CHECKPOINT_REST: Duration = Duration::from_millis(100);
+
+/// Copies the write-ahead log into the database file, on a thread and connection of its own,
+/// after commits (`nudged`): SQLite otherwise does it in the commit that takes the log past
+/// its threshold, while every write queued behind that group waits. A passive checkpoint
+/// never waits for readers or writers. The thread ends with its writer.
+fn checkpoint_when_nudged(url: DatabaseUrl, nudged: Receiver<()>) {
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let mut conn = None;
+            while nudged.recv().is_ok() {
+                if conn.is_none() {
+                    conn = url
+                        .establish(true)
+                        .inspect_err(|e| log::warn!("the checkpointer cannot connect: {e}"))
+                        .ok();
+                }
+                if let Some(open) = conn.as_mut() {
+                    if let Err(e) = open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                        log::warn!("checkpoint failed: {e}");
+                        conn = None;
+                    }
+                }
+                std::thread::sleep(CHECKPOINT_REST);
+            }
+        });
+    if let Err(e) = spawned {
+        log::warn!("no checkpointer thread ({e}): commits checkpoint past the backstop");
+    }
+}
+
 /// The group's failure, for each of its writes (an error is not `Clone`: its cause is not).
 fn again(error: &ApiError) -> ApiError {
     match error {
@@ -260,7 +321,6 @@ fn again(error: &ApiError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use diesel::sql_types::BigInt;
 
@@ -352,6 +412,25 @@ mod tests {
         let answers = group_of(&writer, &[("after", 1)]);
         assert_eq!(answers[0].as_deref().ok(), Some("after"));
         assert_eq!(stored(&writer), [1, 0]);
+    }
+
+    #[test]
+    fn the_checkpointer_copies_commits_into_the_database_file() {
+        let (dir, writer) = writer();
+        let file = dir.path().join("writer.db");
+        let before = std::fs::metadata(&file).expect("the file").len();
+        // Some fifty pages, far below the writer's own threshold: only the checkpointer copies
+        // them into the file.
+        for i in 0..200 {
+            let text = format!("{i:01000}");
+            writer.write(note(text, 1)).expect("a note");
+        }
+        let grown = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            std::fs::metadata(&file).expect("the file").len() > before + 100 * 1024
+        });
+        assert!(grown, "the log was not checkpointed");
+        assert_eq!(stored(&writer), [200, 0]);
     }
 
     #[test]
