@@ -1,6 +1,7 @@
 //! Numbering the change log at commit. A write appends its changes unnumbered and names its
 //! organisation here; just before the transaction commits, [`number_pending`] takes the
-//! organisation's `change_heads` row (a row lock held until commit) and numbers them. So:
+//! organisation's `change_heads` row (on PostgreSQL a row lock held until commit; SQLite's
+//! write transaction holds the database's one write lock already) and numbers them. So:
 //!
 //! - number n+1 is handed out only after the transaction holding n has committed, and is
 //!   visible (PostgreSQL makes a commit visible before it releases its locks; SQLite has one
@@ -14,8 +15,7 @@
 //!   head and all, by one statement: the lock is then held for two round trips (that
 //!   statement and the commit) rather than four, while the organisation's other writers
 //!   queue for it. (Another's withheld change that fell due meanwhile waits for the next
-//!   numbering, as it would have without this write.) On SQLite the transaction holds the
-//!   database's one write lock from its start, so the head is only read.
+//!   numbering, as it would have without this write.)
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -92,9 +92,7 @@ fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>
     if matches!(conn, DbConnection::Sqlite(_)) {
         return number_in_turn(conn, organisation_id);
     }
-    if (1..=NUMBERED_PER_STATEMENT).contains(&own.len())
-        && (1..=NUMBERED_PER_STATEMENT).contains(&own.len())
-    {
+    if (1..=NUMBERED_PER_STATEMENT).contains(&own.len()) {
         let now = now().naive_utc();
         let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
         if waiting.iter().all(|change| own.contains(&change.id)) {

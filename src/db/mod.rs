@@ -100,11 +100,16 @@ impl DatabaseUrl {
                 // instead of failing. WAL lets readers run beside the writer. Reads map the
                 // file rather than copy each page from the kernel (the insights read tens of
                 // thousands of rows). Temporary b-trees stay in memory: SQLite otherwise made,
-                // and unlinked, a file for one every few writes.
+                // and unlinked, a file for one every few writes. The writer's checkpointer
+                // copies the log into the file; a commit does it only past ten times SQLite's
+                // usual 1,000 frames, as a backstop (the log rewinds only when a write begins
+                // with all of it copied, which under load a commit finds far more often than
+                // another thread does).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+                     PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY; \
+                     PRAGMA wal_autocheckpoint = 10000;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))

@@ -134,7 +134,8 @@ where
 
 impl Writer {
     pub(super) fn new(url: DatabaseUrl) -> Self {
-        // One nudge waiting is enough: a checkpoint copies every commit before it.
+        // One nudge waiting is enough: the checkpoint it starts comes after every commit
+        // that sent one.
         let (committed, nudged) = mpsc::sync_channel(1);
         checkpoint_when_nudged(url.clone(), nudged);
         Self {
@@ -207,19 +208,11 @@ impl Group<'_> {
     fn run(&mut self) -> ApiResult<()> {
         let conn = match self.conn.take() {
             Some(conn) => conn,
-            None => {
-                let mut conn = self
-                    .writer
-                    .url
-                    .establish(true)
-                    .map_err(ApiError::internal)?;
-                // The checkpointer copies the log into the database; the writer's own commits
-                // do it only should the log grow ten times past SQLite's usual threshold.
-                conn.batch_execute(&format!(
-                    "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}"
-                ))?;
-                conn
-            }
+            None => self
+                .writer
+                .url
+                .establish(true)
+                .map_err(ApiError::internal)?,
         };
         let conn = self.conn.insert(conn);
         change_log::forget();
@@ -272,10 +265,6 @@ impl Drop for Group<'_> {
     }
 }
 
-/// Log pages past which the writer's own commit checkpoints: a backstop, ten times SQLite's
-/// default, should the checkpointer fall behind.
-const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
-
 /// How long the checkpointer rests after a checkpoint, letting commits gather: each page is
 /// then copied once for many commits that wrote it, as SQLite's own threshold would have it.
 const CHECKPOINT_REST: Duration = Duration::from_millis(100);
@@ -283,24 +272,44 @@ const CHECKPOINT_REST: Duration = Duration::from_millis(100);
 /// Copies the write-ahead log into the database file, on a thread and connection of its own,
 /// after commits (`nudged`): SQLite otherwise does it in the commit that takes the log past
 /// its threshold, while every write queued behind that group waits. A passive checkpoint
-/// never waits for readers or writers. The thread ends with its writer.
+/// never waits for readers or writers. The thread ends once its writer is gone (after at most
+/// one more pass).
 fn checkpoint_when_nudged(url: DatabaseUrl, nudged: Receiver<()>) {
     let spawned = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
             let mut conn = None;
+            let mut warned = false;
             while nudged.recv().is_ok() {
-                if conn.is_none() {
-                    conn = url
-                        .establish(true)
-                        .inspect_err(|e| log::warn!("the checkpointer cannot connect: {e}"))
-                        .ok();
+                // Opened only while the file is there: a nudge can outlive its writer, and
+                // opening would make the file anew (in a test's folder being removed, say).
+                let there = match &url {
+                    DatabaseUrl::Sqlite(path) => std::path::Path::new(path).exists(),
+                    DatabaseUrl::Postgres(_) => false,
+                };
+                if conn.is_none() && !there {
+                    continue;
                 }
-                if let Some(open) = conn.as_mut() {
-                    if let Err(e) = open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                        log::warn!("checkpoint failed: {e}");
-                        conn = None;
+                let checkpointed = match conn.take() {
+                    Some(open) => Ok(open),
+                    None => url.establish(true).map_err(|e| e.to_string()),
+                }
+                .and_then(|mut open| {
+                    open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        .map(|()| open)
+                        .map_err(|e| e.to_string())
+                });
+                // Said once until it recovers: commits checkpoint past the backstop meanwhile.
+                match checkpointed {
+                    Ok(open) => {
+                        conn = Some(open);
+                        warned = false;
                     }
+                    Err(e) if !warned => {
+                        log::warn!("the SQLite checkpointer failed: {e}");
+                        warned = true;
+                    }
+                    Err(_) => {}
                 }
                 std::thread::sleep(CHECKPOINT_REST);
             }
