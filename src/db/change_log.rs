@@ -152,21 +152,20 @@ fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>
 /// in the process: running a prepared statement once per change costs the one writer less
 /// than preparing a new `VALUES` list at every commit.
 fn number_in_turn(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
-    let head: i64 = change_heads::table
+    let now = now().naive_utc();
+    let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let mut seq: i64 = change_heads::table
         .find(organisation_id)
         .select(change_heads::last_seq)
         .first(conn)
         .optional()?
         .ok_or_else(|| no_log(organisation_id))?;
-    let now = now().naive_utc();
-    let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
     let DbConnection::Sqlite(conn) = conn else {
         return Err(ApiError::internal("SQLite's numbering on another database"));
     };
-    if waiting.is_empty() {
-        return Ok(());
-    }
-    let mut seq = head;
     for change in &waiting {
         seq += 1;
         NumberChange {

@@ -2,6 +2,7 @@
 //! a pool, embedded migrations and the transaction helper every write goes through.
 
 pub mod change_log;
+mod checkpoint;
 pub mod columns;
 pub mod instance;
 mod migrate;

@@ -14,13 +14,12 @@
 //! log into the database file (the checkpoint) is left to a thread of its own, so that no
 //! group waits for it.
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
-use super::{change_log, DatabaseUrl, DbConnection};
+use super::{change_log, checkpoint, DatabaseUrl, DbConnection};
 use crate::error::{ApiError, ApiResult};
 
 /// The turn of this process's SQLite writers: whoever holds it writes. Taken here rather than
@@ -137,7 +136,7 @@ impl Writer {
         // One nudge waiting is enough: the checkpoint it starts comes after every commit
         // that sent one.
         let (committed, nudged) = mpsc::sync_channel(1);
-        checkpoint_when_nudged(url.clone(), nudged);
+        checkpoint::when_nudged(url.clone(), nudged);
         Self {
             url,
             queue: Mutex::default(),
@@ -265,60 +264,6 @@ impl Drop for Group<'_> {
     }
 }
 
-/// How long the checkpointer rests after a checkpoint, letting commits gather: each page is
-/// then copied once for many commits that wrote it, as SQLite's own threshold would have it.
-const CHECKPOINT_REST: Duration = Duration::from_millis(100);
-
-/// Copies the write-ahead log into the database file, on a thread and connection of its own,
-/// after commits (`nudged`): SQLite otherwise does it in the commit that takes the log past
-/// its threshold, while every write queued behind that group waits. A passive checkpoint
-/// never waits for readers or writers. The thread ends once its writer is gone (after at most
-/// one more pass).
-fn checkpoint_when_nudged(url: DatabaseUrl, nudged: Receiver<()>) {
-    let spawned = std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            let mut conn = None;
-            let mut warned = false;
-            while nudged.recv().is_ok() {
-                // Opened only while the file is there: a nudge can outlive its writer, and
-                // opening would make the file anew (in a test's folder being removed, say).
-                let there = match &url {
-                    DatabaseUrl::Sqlite(path) => std::path::Path::new(path).exists(),
-                    DatabaseUrl::Postgres(_) => false,
-                };
-                if conn.is_none() && !there {
-                    continue;
-                }
-                let checkpointed = match conn.take() {
-                    Some(open) => Ok(open),
-                    None => url.establish(true).map_err(|e| e.to_string()),
-                }
-                .and_then(|mut open| {
-                    open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
-                        .map(|()| open)
-                        .map_err(|e| e.to_string())
-                });
-                // Said once until it recovers: commits checkpoint past the backstop meanwhile.
-                match checkpointed {
-                    Ok(open) => {
-                        conn = Some(open);
-                        warned = false;
-                    }
-                    Err(e) if !warned => {
-                        log::warn!("the SQLite checkpointer failed: {e}");
-                        warned = true;
-                    }
-                    Err(_) => {}
-                }
-                std::thread::sleep(CHECKPOINT_REST);
-            }
-        });
-    if let Err(e) = spawned {
-        log::warn!("no checkpointer thread ({e}): commits checkpoint past the backstop");
-    }
-}
-
 /// The group's failure, for each of its writes (an error is not `Clone`: its cause is not).
 fn again(error: &ApiError) -> ApiError {
     match error {
@@ -330,8 +275,10 @@ fn again(error: &ApiError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use diesel::sql_types::BigInt;
+    use std::time::Duration;
 
     #[derive(QueryableByName)]
     struct Count {
