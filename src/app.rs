@@ -3,11 +3,11 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{guard, web, App, HttpServer};
 use anyhow::Context;
 use tokio::sync::watch;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{self as swagger_ui, SwaggerUi};
 
 use crate::api::webhooks::sender::Sender;
 use crate::api::{self, docs};
@@ -41,9 +41,11 @@ pub fn build_app(
         .app_data(BodyLimit(body_limit))
         .app_data(web::PathConfig::default().error_handler(extractors::path_handler))
         .service(
-            SwaggerUi::new("/docs/{_:.*}")
-                .external_url_unchecked("/openapi.json", docs::document().clone()),
+            web::resource("/openapi.json")
+                .guard(guard::Get())
+                .to(docs::serve_document),
         )
+        .service(SwaggerUi::new("/docs/{_:.*}").config(swagger_ui::Config::new(["/openapi.json"])))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(methods::unrouted))
         .wrap(from_fn(deprecation::announce))
@@ -108,14 +110,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .listen(1024)
         .with_context(|| format!("cannot listen on {address}"))?;
     let door = listener.try_clone().context("cannot share the listener")?;
-    let server = HttpServer::new(move || build_app(state.clone(), body_limit))
-        .workers(workers)
-        .worker_max_blocking_threads(blocking)
-        .disable_signals()
-        .shutdown_timeout(config.shutdown_drain_seconds)
-        .listen(listener)
-        .with_context(|| format!("cannot listen on {address}"))?
-        .run();
+    let server = HttpServer::new(move || {
+        let app = build_app(state.clone(), body_limit);
+        release_freed_memory();
+        app
+    })
+    .workers(workers)
+    .worker_max_blocking_threads(blocking)
+    .disable_signals()
+    .shutdown_timeout(config.shutdown_drain_seconds)
+    .listen(listener)
+    .with_context(|| format!("cannot listen on {address}"))?
+    .run();
     log::info!("careloop listening on http://{address} (docs at /docs)");
     let handle = server.handle();
     let drain = config.shutdown_drain_seconds;
@@ -135,6 +141,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     log::info!("stopped");
     Ok(())
+}
+
+/// Hands back to the system the memory freed in start-up. Each worker collects the document's
+/// operations while it builds its routes, and glibc would otherwise keep what that freed (about
+/// 3 MB a worker, in the middle of its thread's heap) for good.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it touches no memory in use.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Resolves at SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).

@@ -87,9 +87,17 @@ async fn health_and_docs_are_served() {
         .call(Method::GET, "/openapi.json", None, None)
         .await
         .expect(200);
-    assert_eq!(spec.body["info"]["title"], "careloop");
+    assert_eq!(spec.header("content-type"), Some("application/json"));
+    assert_eq!(&spec.body, careloop::api::docs::document());
     let docs = app.call(Method::GET, "/docs/", None, None).await;
     assert_eq!(docs.status, 200);
+    // The docs page reads the document served above.
+    let (status, _, script) = app
+        .exchange(TestRequest::get().uri("/docs/swagger-initializer.js"))
+        .await;
+    assert_eq!(status, 200);
+    let script = String::from_utf8_lossy(&script);
+    assert!(script.contains("\"/openapi.json\""), "{script}");
     let redirect = app.call(Method::GET, "/docs", None, None).await;
     assert_eq!(redirect.status, 307);
     assert_eq!(redirect.header("location"), Some("/docs/"));

@@ -6,7 +6,9 @@ mod problems;
 
 use std::sync::LazyLock;
 
-use actix_web::App;
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
+use actix_web::{App, HttpResponse};
 use serde_json::Value;
 use utoipa_actix_web::AppExt;
 
@@ -91,6 +93,20 @@ static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
 /// shares. Served at `/openapi.json`, printed by `careloop openapi`, applied to every request.
 pub fn document() -> &'static Value {
     &DOCUMENT
+}
+
+/// The document as `/openapi.json` sends it, written once for the whole process. Served by the
+/// docs page's crate, each worker kept a copy of the document (2 MB) and each request wrote it
+/// out again.
+static SERVED: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    serde_json::to_vec(document()).expect("the OpenAPI document serialises to JSON")
+});
+
+/// `GET /openapi.json`: the document that describes the operations, not one of them.
+pub async fn serve_document() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(Bytes::from_static(&SERVED))
 }
 
 struct BearerAuth;
