@@ -15,7 +15,9 @@ use migrate::migrate;
 pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
 use pool::{PoolEvents, Reachability};
 pub(crate) use sql::insert_all;
-pub use sql::{among, day_of_sql, epoch_sql, load_natively, period_start_sql, portable};
+pub use sql::{
+    among, columns_of, day_of_sql, epoch_sql, load_natively, period_start_sql, portable,
+};
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 
 use std::sync::atomic::Ordering;

@@ -101,3 +101,66 @@ fn bundled_sqlite_is_built_as_configured() {
     assert!(used("DEFAULT_MEMSTATUS=0"));
     assert!(used("THREADSAFE=2"));
 }
+
+/// `columns_of` reads each row type as `as_select` does, whichever type's SQL was written first,
+/// boxed or not.
+#[test]
+fn columns_of_reads_each_row_type_as_diesel_does() {
+    use diesel::prelude::*;
+
+    use super::schema::organisations;
+
+    #[derive(Debug, PartialEq, Queryable, Selectable)]
+    #[diesel(table_name = organisations)]
+    struct Named {
+        id: String,
+        name: String,
+    }
+    #[derive(Debug, PartialEq, Queryable, Selectable)]
+    #[diesel(table_name = organisations)]
+    struct Dated {
+        name: String,
+        created_at: chrono::NaiveDateTime,
+    }
+    let dir = tempfile::tempdir().expect("a folder");
+    let url = DatabaseUrl::Sqlite(dir.path().join("careloop.db").display().to_string());
+    let pooling = Pooling {
+        size: 1,
+        prepared_statements: true,
+    };
+    let db = Db::open(&url, pooling).expect("open");
+    let mut conn = db.get().expect("a connection");
+    conn.batch_execute(
+        "INSERT INTO organisations (id, name, created_at, updated_at) VALUES \
+         ('o1', 'Meadowbank', '2026-01-01 09:00:00', '2026-01-01 09:00:00'), \
+         ('o2', 'Riverside', '2026-02-01 10:30:00', '2026-02-01 10:30:00');",
+    )
+    .expect("two organisations");
+    for _ in 0..2 {
+        let named: Vec<Named> = organisations::table
+            .select(columns_of::<Named>())
+            .order(organisations::id)
+            .into_boxed()
+            .load(&mut **conn)
+            .expect("named");
+        let expected: Vec<Named> = organisations::table
+            .select(Named::as_select())
+            .order(organisations::id)
+            .load(&mut **conn)
+            .expect("named by diesel");
+        assert_eq!(named, expected);
+        assert_eq!(named[1].name, "Riverside");
+        let dated: Vec<Dated> = organisations::table
+            .select(columns_of::<Dated>())
+            .order(organisations::id)
+            .load(&mut **conn)
+            .expect("dated");
+        let expected: Vec<Dated> = organisations::table
+            .select(Dated::as_select())
+            .order(organisations::id)
+            .load(&mut **conn)
+            .expect("dated by diesel");
+        assert_eq!(dated, expected);
+        assert_eq!(dated[0].created_at.to_string(), "2026-01-01 09:00:00");
+    }
+}

@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 
 use crate::auth::Principal;
 use crate::db::schema::idempotency_keys;
-use crate::db::{Db, DbConnection};
+use crate::db::{columns_of, Db, DbConnection};
 use crate::domain::{end_of_hour, now};
 use crate::error::{ApiError, ApiResult};
 use crate::http::respond::Answer;
@@ -193,7 +193,7 @@ fn replay_or_run(
         .filter(idempotency_keys::organisation_id.eq(&keyed.organisation_id))
         .filter(idempotency_keys::scope.eq(&keyed.scope))
         .filter(idempotency_keys::idempotency_key.eq(&keyed.key_hash))
-        .select(StoredAnswer::as_select())
+        .select(columns_of::<StoredAnswer>())
         .first(conn)
         .optional()?;
     match stored {

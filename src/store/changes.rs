@@ -9,7 +9,7 @@ use crate::db::schema::{
     change_heads, changes, concern_updates, concerns, evidence, improvement_plans, learning_events,
     locations, organisations, plan_actions, plan_reviews, recognitions, self_assessments,
 };
-use crate::db::{change_log, insert_all, write_transaction, DbConnection};
+use crate::db::{change_log, columns_of, insert_all, write_transaction, DbConnection};
 use crate::domain::change::{publish_after, ChangeAction, ChangeType};
 use crate::domain::ids::{kinds, RecordId};
 use crate::domain::now;
@@ -156,7 +156,7 @@ pub fn read(
         .filter(changes::seq.gt(after))
         .order(changes::seq.asc())
         .limit(limit)
-        .select(ChangeRow::as_select())
+        .select(columns_of::<ChangeRow>())
         .into_boxed();
     select = one_of!(select, changes::record_type, filter.types);
     if let Some(location) = &filter.location_id {
@@ -174,7 +174,7 @@ pub fn numbered(
     Ok(changes::table
         .filter(changes::organisation_id.eq(organisation_id))
         .filter(changes::seq.eq(seq))
-        .select(ChangeRow::as_select())
+        .select(columns_of::<ChangeRow>())
         .first(conn)
         .optional()?)
 }

@@ -255,7 +255,7 @@ macro_rules! managed {
         $table::table
             .filter($table::organisation_id.eq(principal.organisation_id.clone()))
             .filter($table::id.eq($id))
-            .select(<$row>::as_select())
+            .select($crate::db::columns_of::<$row>())
             .first::<$row>($conn)
             .optional()?
             .filter(|row| $crate::store::visibility::Reaching::managed_by(row, principal))
@@ -268,7 +268,7 @@ macro_rules! managed {
             |conn, after, limit| {
                 let mut select = $table::table
                     .filter($table::organisation_id.eq(principal.organisation_id.clone()))
-                    .select(<$row>::as_select())
+                    .select($crate::db::columns_of::<$row>())
                     .order($table::id.asc())
                     .limit(limit)
                     .into_boxed();

@@ -8,9 +8,9 @@ use sha2::{Digest, Sha256};
 use super::dto::{ApiClient, ClientRole, NewApiClient};
 use crate::api::locations;
 use crate::auth::Principal;
-use crate::db::columns::JsonText;
 use crate::db::schema::api_clients;
 use crate::db::DbConnection;
+use crate::db::{columns::JsonText, columns_of};
 use crate::domain::ids::{ApiClientId, LocationId};
 use crate::domain::{now, AuditAction, AuditResource};
 use crate::error::{ApiError, ApiResult};
@@ -230,7 +230,7 @@ pub fn authenticate(
     let row = api_clients::table
         .filter(api_clients::id.eq(ApiClientId::from(id)))
         .filter(api_clients::revoked_at.is_null())
-        .select(ClientRow::as_select())
+        .select(columns_of::<ClientRow>())
         .first(conn)
         .optional()?;
     // Hashes of a 256-bit secret compared as equal-length digests: timing says nothing useful.

@@ -3,9 +3,9 @@ use diesel::prelude::*;
 use super::dto::{AuditEvent, AuditQuery};
 use crate::api::shared::Person;
 use crate::auth::Principal;
-use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
+use crate::db::{columns::JsonText, columns_of};
 use crate::domain::ids::{AuditEventId, RecordId};
 use crate::domain::PersonKind;
 use crate::error::ApiResult;
@@ -59,7 +59,7 @@ pub fn list(
         |conn, after, limit| {
             let mut select = audit_events::table
                 .filter(audit_events::organisation_id.eq(principal.organisation_id.clone()))
-                .select(AuditRow::as_select())
+                .select(columns_of::<AuditRow>())
                 .order(audit_events::id.asc())
                 .limit(limit)
                 .into_boxed();

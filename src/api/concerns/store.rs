@@ -12,7 +12,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Permission, Principal};
 use crate::db::columns::JsonText;
 use crate::db::schema::concerns;
-use crate::db::{insert_all, DbConnection};
+use crate::db::{columns_of, insert_all, DbConnection};
 use crate::domain::concern::{
     self as rules, ConcernStatus, TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
@@ -39,7 +39,7 @@ pub fn find(
 ) -> ApiResult<ConcernRow> {
     visible(principal)
         .filter(concerns::id.eq(id))
-        .select(ConcernRow::as_select())
+        .select(columns_of::<ConcernRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("concern"))
@@ -216,7 +216,7 @@ pub fn list(
 ) -> ApiResult<Paginated<Concern>> {
     let now = now();
     let mut select = visible(principal)
-        .select(ConcernRow::as_select())
+        .select(columns_of::<ConcernRow>())
         .order(concerns::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, concerns, query.lookup);
@@ -279,7 +279,7 @@ fn save(
     )?;
     let saved = concerns::table
         .find(&row.id)
-        .select(ConcernRow::as_select())
+        .select(columns_of::<ConcernRow>())
         .first(conn)?;
     into_dto(conn, principal, saved)
 }
@@ -407,7 +407,7 @@ pub fn find_by_receipt(
 ) -> ApiResult<Option<ConcernRow>> {
     Ok(concerns::table
         .filter(concerns::receipt_hash.eq(receipt_hash))
-        .select(ConcernRow::as_select())
+        .select(columns_of::<ConcernRow>())
         .first(conn)
         .optional()?)
 }

@@ -10,7 +10,7 @@ use super::store::find;
 use crate::api::shared::ChangedSince;
 use crate::auth::{Principal, Role};
 use crate::db::schema::{concern_updates, concerns};
-use crate::db::{Backend, DbConnection};
+use crate::db::{columns_of, Backend, DbConnection};
 use crate::domain::concern::{ConcernStatus, UpdateKind, UpdateVisibility};
 use crate::domain::ids::{ConcernId, ConcernUpdateId};
 use crate::domain::receipt;
@@ -174,7 +174,7 @@ pub fn list_updates(
 ) -> ApiResult<Paginated<ConcernUpdate>> {
     find(conn, principal, id)?;
     let mut select = updates_of(id, !sees_internal_updates(principal))
-        .select(UpdateRow::as_select())
+        .select(columns_of::<UpdateRow>())
         .order(concern_updates::id.asc())
         .limit(page.fetch());
     if let Some(since) = query.updated_since {
@@ -196,7 +196,7 @@ pub fn get_update(
     find(conn, principal, id)?;
     Ok(updates_of(id, !sees_internal_updates(principal))
         .filter(concern_updates::id.eq(update_id))
-        .select(UpdateRow::as_select())
+        .select(columns_of::<UpdateRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("concern update"))?
@@ -210,7 +210,7 @@ pub fn raiser_updates(
     page: &Page,
 ) -> ApiResult<Paginated<ConcernUpdate>> {
     let mut select = updates_of(concern_id, true)
-        .select(UpdateRow::as_select())
+        .select(columns_of::<UpdateRow>())
         .order(concern_updates::id.asc())
         .limit(page.fetch());
     if let Some(after) = &page.after {

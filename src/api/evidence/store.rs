@@ -13,7 +13,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
-use crate::db::{insert_all, DbConnection};
+use crate::db::{columns_of, insert_all, DbConnection};
 use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource, Verification};
 use crate::domain::framework::Catalogue;
 use crate::domain::ids::{EvidenceId, LocationId, RecordId};
@@ -35,7 +35,7 @@ use crate::store::visibility::evidence as visible;
 fn find(conn: &mut DbConnection, principal: &Principal, id: EvidenceId) -> ApiResult<EvidenceRow> {
     visible(principal)
         .filter(evidence::id.eq(id))
-        .select(EvidenceRow::as_select())
+        .select(columns_of::<EvidenceRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("evidence"))
@@ -238,7 +238,7 @@ pub fn list(
     page: &Page,
 ) -> ApiResult<Paginated<Evidence>> {
     let mut select = visible(principal)
-        .select(EvidenceRow::as_select())
+        .select(columns_of::<EvidenceRow>())
         .order(evidence::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, evidence, query.lookup);

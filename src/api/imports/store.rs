@@ -7,9 +7,9 @@ use super::dto::{Import, ImportReport};
 use super::run::Options;
 use crate::api::shared::Person;
 use crate::auth::Principal;
-use crate::db::columns::JsonText;
 use crate::db::schema::imports;
 use crate::db::DbConnection;
+use crate::db::{columns::JsonText, columns_of};
 use crate::domain::ids::ImportId;
 use crate::domain::import::{stores, DateFormat, ImportFormat, ImportKind, ImportMode, OnError};
 use crate::domain::now;
@@ -112,7 +112,7 @@ pub fn list(
     page: &Page,
 ) -> ApiResult<Paginated<Import>> {
     let mut select = visible(principal)
-        .select(ImportRow::as_select())
+        .select(columns_of::<ImportRow>())
         .order(imports::id.asc())
         .limit(page.fetch());
     if let Some(after) = &page.after {
@@ -125,7 +125,7 @@ pub fn list(
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: ImportId) -> ApiResult<Import> {
     visible(principal)
         .filter(imports::id.eq(id))
-        .select(ImportRow::as_select())
+        .select(columns_of::<ImportRow>())
         .first(conn)
         .optional()?
         .map(ImportRow::into_dto)

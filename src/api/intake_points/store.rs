@@ -7,9 +7,9 @@ use super::dto::{IntakePoint, IntakePointPatch, NewIntakePoint};
 use crate::api::locations;
 use crate::api::shared::Person;
 use crate::auth::Principal;
-use crate::db::columns::JsonText;
 use crate::db::schema::{intake_points, locations as location_rows, organisations};
 use crate::db::DbConnection;
+use crate::db::{columns::JsonText, columns_of};
 use crate::domain::ids::{IntakePointId, LocationId};
 use crate::domain::intake::{new_slug, IntakeKind};
 use crate::domain::{now, AuditAction, AuditResource};
@@ -75,7 +75,7 @@ fn find(
 ) -> ApiResult<IntakePointRow> {
     visible(principal)
         .filter(intake_points::id.eq(id))
-        .select(IntakePointRow::as_select())
+        .select(columns_of::<IntakePointRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("intake point"))
@@ -162,7 +162,7 @@ pub fn list(
     page: &Page,
 ) -> ApiResult<Paginated<IntakePoint>> {
     let mut select = visible(principal)
-        .select(IntakePointRow::as_select())
+        .select(columns_of::<IntakePointRow>())
         .order(intake_points::id.asc())
         .limit(page.fetch());
     if let Some(after) = &page.after {
@@ -256,7 +256,7 @@ pub fn open_door(conn: &mut DbConnection, slug: &str) -> ApiResult<Option<Door>>
         .filter(intake_points::slug.eq(slug))
         .filter(intake_points::enabled.eq(true))
         .select((
-            IntakePointRow::as_select(),
+            columns_of::<IntakePointRow>(),
             organisations::name,
             location_rows::name,
         ))

@@ -5,9 +5,9 @@ use super::dto::{LearningEvent, LearningEventPatch, LearningEventQuery, NewLearn
 use crate::api::shared::{ExternalRef, LinkedRecord, Participant, Person};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
-use crate::db::columns::JsonText;
 use crate::db::schema::learning_events;
 use crate::db::DbConnection;
+use crate::db::{columns::JsonText, columns_of};
 use crate::domain::ids::{LearningEventId, LocationId, RecordId};
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::domain::AuditAction;
@@ -89,7 +89,7 @@ fn find(
 ) -> ApiResult<LearningEventRow> {
     visible(principal)
         .filter(learning_events::id.eq(id))
-        .select(LearningEventRow::as_select())
+        .select(columns_of::<LearningEventRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("learning event"))
@@ -245,7 +245,7 @@ pub fn list(
     page: &Page,
 ) -> ApiResult<Paginated<LearningEvent>> {
     let mut select = visible(principal)
-        .select(LearningEventRow::as_select())
+        .select(columns_of::<LearningEventRow>())
         .order(learning_events::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, learning_events, query.lookup);

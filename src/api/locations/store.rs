@@ -5,8 +5,8 @@ use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use crate::api::organisation;
 use crate::api::shared::ExternalRef;
 use crate::auth::Principal;
-use crate::db::schema::locations;
 use crate::db::DbConnection;
+use crate::db::{columns_of, schema::locations};
 use crate::domain::ids::LocationId;
 use crate::domain::location::LocationKind;
 use crate::domain::now;
@@ -65,7 +65,7 @@ use crate::store::visibility::locations as visible;
 fn find(conn: &mut DbConnection, principal: &Principal, id: LocationId) -> ApiResult<LocationRow> {
     visible(principal)
         .filter(locations::id.eq(id))
-        .select(LocationRow::as_select())
+        .select(columns_of::<LocationRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("location"))
@@ -137,7 +137,7 @@ pub fn list(
     page: &Page,
 ) -> ApiResult<Paginated<Location>> {
     let mut select = visible(principal)
-        .select(LocationRow::as_select())
+        .select(columns_of::<LocationRow>())
         .order(locations::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, locations, query.lookup);

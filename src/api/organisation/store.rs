@@ -2,9 +2,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::dto::{Organisation, OrganisationPatch};
-use crate::db::columns::Moment;
 use crate::db::schema::organisations;
 use crate::db::DbConnection;
+use crate::db::{columns::Moment, columns_of};
 use crate::domain::concern::ClockSettings;
 use crate::domain::ids::OrganisationId;
 use crate::domain::now;
@@ -68,7 +68,7 @@ struct OrganisationChanges {
 pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<OrganisationRow> {
     organisations::table
         .find(id)
-        .select(OrganisationRow::as_select())
+        .select(columns_of::<OrganisationRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("organisation"))

@@ -5,9 +5,9 @@ use super::dto::{NewRecognition, Recognition, RecognitionQuery};
 use crate::api::shared::{ExternalRef, LinkedRecord, Person};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
-use crate::db::columns::JsonText;
 use crate::db::schema::{recognitions, record_links};
 use crate::db::DbConnection;
+use crate::db::{columns::JsonText, columns_of};
 use crate::domain::ids::{LocationId, RecognitionId, RecordId};
 use crate::domain::improvement::{Approval, RecognitionKind};
 use crate::domain::PersonRole;
@@ -109,7 +109,7 @@ pub fn get(
 ) -> ApiResult<Recognition> {
     let row = visible(principal)
         .filter(recognitions::id.eq(id))
-        .select(RecognitionRow::as_select())
+        .select(columns_of::<RecognitionRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("recognition"))?;
@@ -315,7 +315,7 @@ pub fn decide(
 ) -> ApiResult<Recognition> {
     let row = visible(principal)
         .filter(recognitions::id.eq(id))
-        .select(RecognitionRow::as_select())
+        .select(columns_of::<RecognitionRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("recognition"))?;
@@ -348,7 +348,7 @@ pub fn list(
     page: &Page,
 ) -> ApiResult<Paginated<Recognition>> {
     let mut select = visible(principal)
-        .select(RecognitionRow::as_select())
+        .select(columns_of::<RecognitionRow>())
         .order(recognitions::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, recognitions, query.lookup);

@@ -10,7 +10,7 @@ use crate::api::shared::{ChangedSince, LinkedRecord, Person};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::self_assessments;
-use crate::db::{Backend, DbConnection};
+use crate::db::{columns_of, Backend, DbConnection};
 use crate::domain::framework::Framework;
 use crate::domain::ids::{LocationId, RecordId, SelfAssessmentId};
 use crate::domain::{now, RecordKind};
@@ -124,7 +124,7 @@ fn latest_row(
     Ok(statement
         .scores(&principal.organisation_id)
         .order(self_assessments::version.desc())
-        .select(AssessmentRow::as_select())
+        .select(columns_of::<AssessmentRow>())
         .first(conn)
         .optional()?)
 }
@@ -268,7 +268,7 @@ pub fn score(
     statement
         .scores(&principal.organisation_id)
         .filter(self_assessments::id.eq(id))
-        .select(AssessmentRow::as_select())
+        .select(columns_of::<AssessmentRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("score"))?
@@ -283,7 +283,7 @@ pub fn get_by_id(
 ) -> ApiResult<SelfAssessment> {
     visibility::self_assessments(principal)
         .filter(self_assessments::id.eq(id))
-        .select(AssessmentRow::as_select())
+        .select(columns_of::<AssessmentRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("score"))?
@@ -307,7 +307,7 @@ pub fn history(
         query = query.filter(self_assessments::id.gt(after.clone()));
     }
     let rows: Vec<AssessmentRow> = query
-        .select(AssessmentRow::as_select())
+        .select(columns_of::<AssessmentRow>())
         .limit(page.fetch())
         .load(conn)?;
     page.finish(
@@ -329,7 +329,7 @@ pub fn summary(
         .filter(self_assessments::organisation_id.eq(&principal.organisation_id))
         .filter(self_assessments::location_id.eq(location_id))
         .filter(self_assessments::framework_id.eq(&framework.id))
-        .select(AssessmentRow::as_select())
+        .select(columns_of::<AssessmentRow>())
         .order(self_assessments::id.asc())
         .load(conn)?;
     // Oldest first, so each statement ends with its latest score.

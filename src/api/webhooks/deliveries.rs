@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use super::dto::{Delivery, DeliveryStatus, PingData, PingEvent};
 use super::store::{find, WebhookRow};
 use crate::auth::Principal;
-use crate::db::schema::webhook_deliveries;
 use crate::db::DbConnection;
+use crate::db::{columns_of, schema::webhook_deliveries};
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::domain::now;
 use crate::domain::webhook::PING;
@@ -91,7 +91,7 @@ pub fn list(
     find(conn, principal, id)?;
     let mut select = webhook_deliveries::table
         .filter(webhook_deliveries::webhook_id.eq(id))
-        .select(DeliveryRow::as_select())
+        .select(columns_of::<DeliveryRow>())
         .order(webhook_deliveries::id.desc())
         .limit(page.fetch())
         .into_boxed();
@@ -127,7 +127,7 @@ pub fn retry(
     }
     Ok(webhook_deliveries::table
         .find(delivery)
-        .select(DeliveryRow::as_select())
+        .select(columns_of::<DeliveryRow>())
         .first(conn)?
         .into_dto())
 }

@@ -14,7 +14,7 @@ use super::store::WebhookRow;
 use crate::api::changes::store::{feed_change, record_as};
 use crate::auth::{Principal, Role};
 use crate::db::schema::{webhook_deliveries, webhooks};
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{columns_of, write_transaction, DbConnection};
 use crate::domain::ids::{DeliveryId, LocationId, WebhookId};
 use crate::domain::webhook::{event_for, next_attempt, signature};
 use crate::domain::{now, AuditAction, AuditResource};
@@ -85,7 +85,7 @@ fn enqueue_for(conn: &mut DbConnection, id: WebhookId) -> ApiResult<()> {
     }
     let endpoint = webhooks::table
         .find(id)
-        .select(WebhookRow::as_select())
+        .select(columns_of::<WebhookRow>())
         .first(conn)?;
     let (_, pruned_through) = changes::head(conn, &endpoint.organisation_id)?;
     let mut after = endpoint.cursor.max(pruned_through);
@@ -172,7 +172,7 @@ pub fn claim(conn: &mut DbConnection, node: &str, limit: i64) -> ApiResult<Vec<C
         .filter(free)
         .order(webhook_deliveries::id.asc())
         .limit(limit)
-        .select((DeliveryRow::as_select(), WebhookRow::as_select()))
+        .select((columns_of::<DeliveryRow>(), columns_of::<WebhookRow>()))
         .load(conn)?;
     // One node at a time sends an endpoint's messages, so they go in order: the first
     // delivery of each endpoint takes the endpoint's lease, for as long as the node may take

@@ -17,7 +17,7 @@ use crate::api::recognitions;
 use crate::api::shared::LinkedRecord;
 use crate::auth::{Permission, Principal, Role};
 use crate::db::schema::{improvement_plans, plan_actions};
-use crate::db::DbConnection;
+use crate::db::{columns_of, DbConnection};
 use crate::domain::ids::{ActionId, LocationId, PlanId};
 use crate::domain::improvement::{
     check_effectiveness, move_action, ActionMoveError, ActionStatus, Effectiveness, PlanStatus,
@@ -42,7 +42,7 @@ pub fn actions_of(
 ) -> ApiResult<HashMap<PlanId, Vec<PlanAction>>> {
     let rows: Vec<ActionRow> = plan_actions::table
         .filter(plan_actions::plan_id.eq_any(plan_ids))
-        .select(ActionRow::as_select())
+        .select(columns_of::<ActionRow>())
         .order(plan_actions::id.asc())
         .load(conn)?;
     let mut grouped: HashMap<PlanId, Vec<PlanAction>> = HashMap::new();
@@ -71,7 +71,7 @@ fn find(conn: &mut DbConnection, plan: &PlanRow, id: ActionId) -> ApiResult<Acti
     plan_actions::table
         .filter(plan_actions::plan_id.eq(plan.id))
         .filter(plan_actions::id.eq(id))
-        .select(ActionRow::as_select())
+        .select(columns_of::<ActionRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("action"))
@@ -96,7 +96,7 @@ pub fn get_by_id(
 ) -> ApiResult<PlanAction> {
     let row = visibility::actions!(principal)
         .filter(plan_actions::id.eq(id))
-        .select(ActionRow::as_select())
+        .select(columns_of::<ActionRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("action"))?;
@@ -215,7 +215,7 @@ pub fn list(
         plans::find(conn, principal, plan_id)?;
     }
     let mut select = visibility::actions!(principal)
-        .select(ActionRow::as_select())
+        .select(columns_of::<ActionRow>())
         .order(plan_actions::id.asc())
         .limit(page.fetch());
     if let Some(plan_id) = plan_id {
@@ -266,7 +266,7 @@ fn save(
     touch_plan(conn, row.plan_id)?;
     let saved = plan_actions::table
         .find(&row.id)
-        .select(ActionRow::as_select())
+        .select(columns_of::<ActionRow>())
         .first(conn)?;
     into_dto(conn, principal, saved)
 }

@@ -13,9 +13,9 @@ use crate::api::recognitions;
 use crate::api::shared::ExternalRef;
 use crate::api::{locations, organisation};
 use crate::auth::Principal;
-use crate::db::columns::JsonText;
 use crate::db::schema::improvement_plans;
 use crate::db::DbConnection;
+use crate::db::{columns::JsonText, columns_of};
 use crate::domain::ids::{LocationId, PlanId};
 use crate::domain::improvement::{move_plan, PlanStatus};
 use crate::domain::AuditAction;
@@ -35,7 +35,7 @@ pub use crate::store::visibility::plans as visible;
 pub fn find(conn: &mut DbConnection, principal: &Principal, id: PlanId) -> ApiResult<PlanRow> {
     visible(principal)
         .filter(improvement_plans::id.eq(id))
-        .select(PlanRow::as_select())
+        .select(columns_of::<PlanRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("improvement plan"))
@@ -160,7 +160,7 @@ pub fn list(
     page: &Page,
 ) -> ApiResult<Paginated<ImprovementPlan>> {
     let mut select = visible(principal)
-        .select(PlanRow::as_select())
+        .select(columns_of::<PlanRow>())
         .order(improvement_plans::id.asc())
         .limit(page.fetch());
     select = looked_up!(select, improvement_plans, query.lookup);

@@ -11,9 +11,9 @@ use crate::api::improvement_plans::plans::rows::{into_dto, review_due, PlanChang
 use crate::api::improvement_plans::plans::store::{audit, find, save, visible};
 use crate::api::shared::{ChangedSince, Participant, Person};
 use crate::auth::Principal;
-use crate::db::columns::JsonText;
 use crate::db::schema::{improvement_plans, plan_reviews};
 use crate::db::DbConnection;
+use crate::db::{columns::JsonText, columns_of};
 use crate::domain::change::{ChangeAction, ChangeType};
 use crate::domain::ids::{LocationId, PlanId, ReviewId};
 use crate::domain::improvement::{review_overdue, PlanStatus, Priority, Progress};
@@ -67,7 +67,7 @@ pub fn latest_of(
 ) -> ApiResult<HashMap<PlanId, PlanReview>> {
     let review_rows: Vec<ReviewRow> = plan_reviews::table
         .filter(plan_reviews::plan_id.eq_any(plan_ids))
-        .select(ReviewRow::as_select())
+        .select(columns_of::<ReviewRow>())
         .order(plan_reviews::id.asc())
         .load(conn)?;
     let mut latest: HashMap<PlanId, PlanReview> = HashMap::new();
@@ -162,7 +162,7 @@ pub fn get_review(
     Ok(plan_reviews::table
         .filter(plan_reviews::plan_id.eq(plan_id))
         .filter(plan_reviews::id.eq(id))
-        .select(ReviewRow::as_select())
+        .select(columns_of::<ReviewRow>())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("review"))?
@@ -179,7 +179,7 @@ pub fn list_reviews(
     find(conn, principal, id)?;
     let mut select = plan_reviews::table
         .filter(plan_reviews::plan_id.eq(id))
-        .select(ReviewRow::as_select())
+        .select(columns_of::<ReviewRow>())
         .order(plan_reviews::id.asc())
         .limit(page.fetch())
         .into_boxed();
@@ -222,7 +222,7 @@ pub fn due_reviews(
     let mut select = visible(principal)
         .filter(improvement_plans::status.eq(PlanStatus::Active))
         .filter(improvement_plans::next_review_due.le(horizon))
-        .select(PlanRow::as_select())
+        .select(columns_of::<PlanRow>())
         .order((
             improvement_plans::next_review_due.asc(),
             improvement_plans::id.asc(),
