@@ -143,9 +143,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Hands back to the system the memory freed in start-up. Each worker collects the document's
-/// operations while it builds its routes, and glibc would otherwise keep what that freed (about
-/// 3 MB a worker, in the middle of its thread's heap) for good.
+/// Hands back to the system the memory start-up freed. Each worker collects the document's
+/// operations while it builds its routes; glibc would keep what that freed (about 3 MB a worker,
+/// in the middle of its thread's heap) resident, for allocations the worker never grows to.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; it touches no memory in use.

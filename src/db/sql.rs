@@ -1,13 +1,12 @@
 //! SQL for what diesel's builder cannot express on both backends: placeholders, periods, days
 //! and epochs in each backend's dialect, a list of values bound as one, and the multi-row
-//! insert `MultiConnection` lacks.
+//! insert `MultiConnection` lacks; and a row's column list, written once rather than per query.
 
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{LazyLock, PoisonError, RwLock};
 
 use diesel::dsl::AsSelect;
-
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::{Pg, PgQueryBuilder};
 use diesel::query_builder::{AstPass, QueryBuilder, QueryFragment, QueryId};
@@ -176,17 +175,18 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
-/// Each row type's column list as SQL on each backend (`true`: PostgreSQL), written once: a
-/// few dozen short strings kept for the life of the process.
-static WRITTEN: LazyLock<RwLock<HashMap<(TypeId, bool), &'static str>>> =
-    LazyLock::new(Default::default);
+/// Each row type's column list as SQL on each backend (`true`: PostgreSQL), written once (`None`
+/// for a selection not to be pasted): a few dozen short strings kept for the life of the
+/// process.
+type Written = HashMap<(TypeId, bool), Option<&'static str>>;
+static WRITTEN: LazyLock<RwLock<Written>> = LazyLock::new(Default::default);
 
 /// The row `T`'s columns, selected as `T::as_select()` selects them, with their SQL written
-/// once and pasted from then on. diesel writes a query's SQL afresh each time it is not kept by
-/// its type (a boxed one), and `MultiConnection` once for each of its passes over any query,
-/// quoting every column's name into a new string: a fifth of the CPU of reading one concern.
-/// A column list has no parameters and never stops a statement being kept, so pasting its SQL
-/// is the same to every pass.
+/// once and pasted from then on. diesel writes a boxed query's SQL afresh each time, and
+/// `MultiConnection` any query's once for each of its passes (see [`load_natively`]), quoting
+/// every column's name into a new string: a fifth of the CPU of reading one concern. A plain
+/// column list binds nothing and never stops a statement being kept, so pasting its SQL is the
+/// same to every pass; a selection that is more than that is walked as diesel walks it.
 pub fn columns_of<T: Selectable<Backend>>() -> ColumnsOf<T> {
     ColumnsOf(T::as_select())
 }
@@ -194,34 +194,41 @@ pub fn columns_of<T: Selectable<Backend>>() -> ColumnsOf<T> {
 /// See [`columns_of`].
 pub struct ColumnsOf<T: Selectable<Backend>>(AsSelect<T, Backend>);
 
-/// The selection's SQL on `DB`, written by `DB`'s own query builder, `out`.
-fn written<T, DB>(backend: &DB, mut out: DB::QueryBuilder) -> QueryResult<String>
+/// The selection's SQL on `DB`, written by `DB`'s own query builder, `out`; `None` unless it is
+/// a plain column list.
+fn written<T, DB>(backend: &DB, mut out: DB::QueryBuilder) -> QueryResult<Option<String>>
 where
     DB: diesel::backend::Backend,
     T: Selectable<DB>,
     T::SelectExpression: QueryFragment<DB>,
 {
-    T::construct_selection().to_sql(&mut out, backend)?;
-    Ok(out.finish())
+    let selection = T::construct_selection();
+    if !selection.is_safe_to_cache_prepared(backend)? {
+        return Ok(None);
+    }
+    selection.to_sql(&mut out, backend)?;
+    let sql = out.finish();
+    // A bound value is written as a placeholder (`?`, `$1`), which no column name here has.
+    Ok((!sql.contains(['?', '$'])).then_some(sql))
 }
 
 /// What `WRITTEN` holds under `key`, written by `write` the first time.
 fn cached(
     key: (TypeId, bool),
-    write: impl FnOnce() -> QueryResult<String>,
-) -> QueryResult<&'static str> {
+    write: impl FnOnce() -> QueryResult<Option<String>>,
+) -> QueryResult<Option<&'static str>> {
     if let Some(sql) = WRITTEN
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .get(&key)
     {
-        return Ok(sql);
+        return Ok(*sql);
     }
     let sql = write()?;
     let mut written = WRITTEN.write().unwrap_or_else(PoisonError::into_inner);
     Ok(*written
         .entry(key)
-        .or_insert_with(|| Box::leak(sql.into_boxed_str())))
+        .or_insert_with(|| sql.map(|sql| &*Box::leak(sql.into_boxed_str()))))
 }
 
 impl<T> QueryFragment<Backend> for ColumnsOf<T>
@@ -232,7 +239,9 @@ where
     <T as Selectable<Pg>>::SelectExpression: QueryFragment<Pg>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Backend>) -> QueryResult<()> {
-        // Where the columns go unqualified (no statement of ours selects so), diesel writes them.
+        // Unqualified columns are asked for only in SQLite's RETURNING, which is written on the
+        // backend's own terms, where this type does not go; should that change, diesel writes
+        // them.
         if out.should_skip_from() {
             return self.0.walk_ast(out);
         }
@@ -245,8 +254,13 @@ where
                 written::<T, _>(backend, PgQueryBuilder::default())
             }),
         }?;
-        out.push_sql(sql);
-        Ok(())
+        match sql {
+            Some(sql) => {
+                out.push_sql(sql);
+                Ok(())
+            }
+            None => self.0.walk_ast(out),
+        }
     }
 }
 

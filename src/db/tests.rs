@@ -102,8 +102,9 @@ fn bundled_sqlite_is_built_as_configured() {
     assert!(used("THREADSAFE=2"));
 }
 
-/// `columns_of` reads each row type as `as_select` does, whichever type's SQL was written first,
-/// boxed or not.
+/// `columns_of` reads each of two row types of one table as `as_select` does, in boxed and
+/// unboxed queries, from the SQL it wrote once for each; and a selection that binds a value as
+/// diesel reads it.
 #[test]
 fn columns_of_reads_each_row_type_as_diesel_does() {
     use diesel::prelude::*;
@@ -121,6 +122,17 @@ fn columns_of_reads_each_row_type_as_diesel_does() {
     struct Dated {
         name: String,
         created_at: chrono::NaiveDateTime,
+    }
+    // A selection that binds a value is walked as diesel walks it, not pasted.
+    #[derive(Debug, PartialEq, Queryable, Selectable)]
+    #[diesel(table_name = organisations)]
+    struct Flagged {
+        id: String,
+        #[diesel(
+            select_expression = organisations::name.eq("Riverside"),
+            select_expression_type = diesel::dsl::Eq<organisations::name, &'static str>
+        )]
+        riverside: bool,
     }
     let dir = tempfile::tempdir().expect("a folder");
     let url = DatabaseUrl::Sqlite(dir.path().join("careloop.db").display().to_string());
@@ -162,5 +174,13 @@ fn columns_of_reads_each_row_type_as_diesel_does() {
             .expect("dated by diesel");
         assert_eq!(dated, expected);
         assert_eq!(dated[0].created_at.to_string(), "2026-01-01 09:00:00");
+        let flagged: Vec<Flagged> = organisations::table
+            .select(columns_of::<Flagged>())
+            .order(organisations::id)
+            .into_boxed()
+            .load(&mut **conn)
+            .expect("flagged");
+        let riverside: Vec<bool> = flagged.iter().map(|row| row.riverside).collect();
+        assert_eq!(riverside, [false, true]);
     }
 }
