@@ -184,7 +184,7 @@ static WRITTEN: LazyLock<RwLock<Written>> = LazyLock::new(Default::default);
 /// The row `T`'s columns, selected as `T::as_select()` selects them, with their SQL written
 /// once and pasted from then on. diesel writes a boxed query's SQL afresh each time, and
 /// `MultiConnection` any query's once for each of its passes (see [`load_natively`]), quoting
-/// every column's name into a new string: a fifth of the CPU of reading one concern. A plain
+/// every column's name into a new string: 15% of the CPU of reading one concern. A plain
 /// column list binds nothing and never stops a statement being kept, so pasting its SQL is the
 /// same to every pass; a selection that is more than that is walked as diesel walks it.
 pub fn columns_of<T: Selectable<Backend>>() -> ColumnsOf<T> {
