@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::query_builder::QueryId;
 
 use super::dto::{Concern, ConcernUpdate};
 use crate::api::shared::{Contact, ExternalRef, Person};
@@ -17,8 +18,8 @@ use crate::store::support::to_utc;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = concerns)]
 // A missing value is written as NULL (every optional column's default), so the insert's SQL
-// is the same whatever is missing and diesel keeps the statement prepared.
-#[diesel(treat_none_as_null = true)]
+// is the same whatever is missing and diesel keeps the statement prepared by its type.
+#[diesel(treat_none_as_default_value = false)]
 pub struct ConcernRow {
     pub id: ConcernId,
     pub organisation_id: String,
@@ -52,6 +53,13 @@ pub struct ConcernRow {
     pub updated_at: NaiveDateTime,
     pub contact: Option<JsonText<Contact>>,
 }
+
+// The build fails if raising a concern stops inserting its row by one statement kept by its
+// type (diesel writes an insert's SQL afresh to look up its statement when a row leaves a
+// column to its `DEFAULT`).
+const _: () = assert!(
+    <<&'static ConcernRow as Insertable<concerns::table>>::Values as QueryId>::HAS_STATIC_QUERY_ID
+);
 
 impl ConcernRow {
     pub fn progress(&self) -> Progress {
