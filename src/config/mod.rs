@@ -95,16 +95,27 @@ pub struct Config {
         global = true
     )]
     pub import_max_bytes: usize,
-    /// Database connections per node (on SQLite, one more is kept for writing).
+    /// Database connections per node for requests: by default the machine's cores (at least
+    /// 2) on SQLite, where one more is kept for writing, and 10 on PostgreSQL.
     #[arg(
         long,
         env = "CARELOOP_DB_POOL_SIZE",
         value_name = "CONNECTIONS",
-        default_value_t = 10,
         value_parser = clap::value_parser!(u32).range(1..),
         global = true
     )]
-    pub db_pool_size: u32,
+    pub db_pool_size: Option<u32>,
+    /// Database connections per node for the long reads (exports, packs, insights), beside the
+    /// pool: more of them at once wait for a turn.
+    #[arg(
+        long,
+        env = "CARELOOP_DB_LONG_READ_POOL_SIZE",
+        value_name = "CONNECTIONS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub db_long_read_pool_size: u32,
     /// Keep PostgreSQL statements prepared by name on each connection. Set `false` behind a
     /// pooler in transaction mode that does not track prepared statements (PgBouncer before
     /// 1.21, or with `max_prepared_statements = 0`).
@@ -422,7 +433,10 @@ impl Config {
     /// The database pool as configured.
     pub fn pooling(&self) -> crate::db::Pooling {
         crate::db::Pooling {
-            size: self.db_pool_size,
+            size: self
+                .db_pool_size
+                .unwrap_or_else(|| crate::db::Pooling::default_size(&self.database)),
+            long_reads: self.db_long_read_pool_size,
             prepared_statements: self.db_prepared_statements,
         }
     }

@@ -24,7 +24,17 @@ fn defaults() {
     assert_eq!(c.jwt_issuer, None);
     assert_eq!(c.jwt_audience, None);
     assert_eq!(c.body_limit, 1024 * 1024);
-    assert_eq!(c.db_pool_size, 10);
+    assert_eq!(c.db_pool_size, None);
+    assert_eq!(c.db_long_read_pool_size, 2);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    assert_eq!(
+        c.pooling().size as usize,
+        cores,
+        "SQLite: the machine's cores"
+    );
+    assert_eq!(c.pooling().long_reads, 2);
+    let on_postgres = config(&["--database-url=postgres://careloop@db/careloop"]);
+    assert_eq!(on_postgres.pooling().size, 10);
     assert_eq!(c.receipt_attempts_per_minute, 10);
     assert_eq!(c.frameworks_dir, None);
     assert!(c.is_development());
@@ -41,6 +51,7 @@ fn flags_set_every_field() {
         "--jwt-audience=careloop",
         "--body-limit=2048",
         "--db-pool-size=3",
+        "--db-long-read-pool-size=4",
         "--receipt-attempts-per-minute=5",
         "--frameworks-dir=frameworks",
     ]);
@@ -54,7 +65,9 @@ fn flags_set_every_field() {
     assert_eq!(c.jwt_issuer.as_deref(), Some("https://id.example"));
     assert_eq!(c.jwt_audience.as_deref(), Some("careloop"));
     assert_eq!(c.body_limit, 2048);
-    assert_eq!(c.db_pool_size, 3);
+    assert_eq!(c.db_pool_size, Some(3));
+    assert_eq!(c.pooling().size, 3);
+    assert_eq!(c.db_long_read_pool_size, 4);
     assert_eq!(c.receipt_attempts_per_minute, 5);
     assert_eq!(c.frameworks_dir, Some("frameworks".into()));
     assert!(!c.is_development());
@@ -170,6 +183,7 @@ fn every_variable_has_its_name() {
             "CARELOOP_BODY_LIMIT",
             "CARELOOP_IMPORT_MAX_BYTES",
             "CARELOOP_DB_POOL_SIZE",
+            "CARELOOP_DB_LONG_READ_POOL_SIZE",
             "CARELOOP_DB_PREPARED_STATEMENTS",
             "CARELOOP_RECEIPT_ATTEMPTS_PER_MINUTE",
             "CARELOOP_TRUSTED_PROXIES",
@@ -209,6 +223,7 @@ fn empty_variables_count_as_unset() {
             .env("CARELOOP_JWT_SECRET", "")
             .env("CARELOOP_BODY_LIMIT", "")
             .env("CARELOOP_DB_POOL_SIZE", "3")
+            .env("CARELOOP_DB_LONG_READ_POOL_SIZE", "")
             .output()
             .unwrap();
         let said = String::from_utf8_lossy(&output.stdout);
@@ -231,8 +246,9 @@ fn empty_variables_count_as_unset() {
     assert!(c.jwt_secret.is_none());
     assert!(c.is_development());
     assert_eq!(c.body_limit, 1024 * 1024);
+    assert_eq!(c.db_long_read_pool_size, 2);
     // A variable with a value is still read.
-    assert_eq!(c.db_pool_size, 3);
+    assert_eq!(c.db_pool_size, Some(3));
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod migrate;
 mod pool;
 pub mod schema;
 mod sql;
+mod turns;
 mod writer;
 
 use migrate::migrate;
@@ -18,6 +19,7 @@ pub(crate) use sql::insert_all;
 pub use sql::{
     among, columns_of, day_of_sql, epoch_sql, load_natively, period_start_sql, portable,
 };
+use turns::Turns;
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 
 use std::sync::atomic::Ordering;
@@ -164,16 +166,23 @@ fn with_client_settings(url: &str) -> String {
 /// How long a request waits for a connection while the database is reachable (every
 /// connection busy).
 const BUSY_WAIT: Duration = Duration::from_secs(10);
+/// How long a long read waits for its turn: behind others that may each take seconds.
+const LONG_READ_WAIT: Duration = Duration::from_secs(60);
 /// Readiness answers within a second, whatever the database does.
 const READY_WAIT: Duration = Duration::from_millis(900);
 /// Work that succeeded this recently proves readiness without asking the database again (a
 /// busy node stays ready; an outage is seen by the first failure).
 const READY_IF_ANSWERED_WITHIN: Duration = Duration::from_secs(2);
 
-/// The shared handle to the database: a pool whose connections are used on the blocking pool.
+/// The shared handle to the database: a pool whose connections are used on the blocking pool,
+/// and beside it the long reads' connections, used on threads of their own.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// The long reads' connections, and turns on them: however many exports run, the requests
+    /// beside them still find a connection and a thread.
+    long_reads: Pool,
+    long_read_turns: Turns,
     /// Counts this node's committed writes, so a long-polling feed reader wakes at once.
     committed: Arc<watch::Sender<u64>>,
     reachability: Arc<Reachability>,
@@ -212,27 +221,37 @@ impl Db {
 
     fn pooled(url: &DatabaseUrl, pooling: Pooling) -> Self {
         let reachability = Arc::<Reachability>::default();
-        let pool = r2d2::Pool::builder()
-            .max_size(pooling.size)
-            // No `SELECT 1` before each request: a connection that broke is found by its error
-            // (`has_broken`) and replaced.
-            .test_on_check_out(false)
-            // Also the longest pause between attempts to reconnect (half of it), so a database
-            // that comes back is used again within half a second.
-            .connection_timeout(Duration::from_secs(1))
-            .error_handler(Box::new(PoolEvents(reachability.clone())))
-            .event_handler(Box::new(PoolEvents(reachability.clone())))
-            // The connection above proved the database answers; the pool fills in the
-            // background instead of holding start-up for its connection timeout.
-            .build_unchecked(ConnectionManager {
-                url: url.clone(),
-                prepared_statements: pooling.prepared_statements,
-                reachability: reachability.clone(),
-            });
+        let pool = |builder: r2d2::Builder<ConnectionManager>| {
+            builder
+                // No `SELECT 1` before each request: a connection that broke is found by its
+                // error (`has_broken`) and replaced.
+                .test_on_check_out(false)
+                // Also the longest pause between attempts to reconnect (half of it), so a
+                // database that comes back is used again within half a second.
+                .connection_timeout(Duration::from_secs(1))
+                .error_handler(Box::new(PoolEvents(reachability.clone())))
+                .event_handler(Box::new(PoolEvents(reachability.clone())))
+                // The connection above proved the database answers; the pool fills in the
+                // background instead of holding start-up for its connection timeout.
+                .build_unchecked(ConnectionManager {
+                    url: url.clone(),
+                    prepared_statements: pooling.prepared_statements,
+                    reachability: reachability.clone(),
+                })
+        };
         let writer =
             matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Writer::new(url.clone())));
         Self {
-            pool,
+            pool: pool(r2d2::Pool::builder().max_size(pooling.size)),
+            // Opened when a long read runs, and closed after a minute unused: on SQLite each
+            // maps the pages of the database file it read.
+            long_reads: pool(
+                r2d2::Pool::builder()
+                    .max_size(pooling.long_reads)
+                    .min_idle(Some(0))
+                    .idle_timeout(Some(Duration::from_secs(60))),
+            ),
+            long_read_turns: Turns::new(pooling.long_reads),
             committed: Arc::new(watch::channel(0).0),
             reachability,
             writer,
@@ -257,7 +276,38 @@ impl Db {
         // While the database is away, no request queues for a blocking thread only to be told so.
         self.unless_lost()?;
         let db = self.clone();
-        actix_web::web::block(move || db.with_connection(wait, work)).await?
+        actix_web::web::block(move || db.with_connection(&db.pool, wait, work)).await?
+    }
+
+    /// Runs a read that covers much of an organisation (an export's page, a pack, the
+    /// insights) on a connection and a thread of the long reads' own, so that the everyday
+    /// requests beside it keep their connections and threads however long it takes. Long reads
+    /// beyond the connections for them wait for a turn, at most [`LONG_READ_WAIT`].
+    pub async fn run_long<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.unless_lost()?;
+        let turn = self
+            .long_read_turns
+            .take(LONG_READ_WAIT, &self.reachability.waiting)
+            .await?;
+        let db = self.clone();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        // A thread for each: a long read takes far longer than starting one.
+        std::thread::Builder::new()
+            .name("careloop-long-read".into())
+            .spawn(move || {
+                let done = db.with_connection(&db.long_reads, BUSY_WAIT, work);
+                drop(turn);
+                // The request may have gone; its answer goes with it.
+                let _ = answer.send(done);
+            })
+            .map_err(ApiError::internal)?;
+        answered
+            .await
+            .map_err(|_| ApiError::internal("a long read ended without an answer"))?
     }
 
     /// 503 at once while the database is lost and the pool holds no connection at all.
@@ -276,10 +326,11 @@ impl Db {
     /// succeeds marks it reachable.
     fn with_connection<T>(
         &self,
+        pool: &Pool,
         wait: Duration,
         work: impl FnOnce(&mut DbConnection) -> ApiResult<T>,
     ) -> ApiResult<T> {
-        let mut conn = self.checkout(wait)?;
+        let mut conn = self.checkout(pool, wait)?;
         let done = work(&mut conn);
         match &done {
             Err(ApiError::DatabaseUnavailable(cause)) => {
@@ -294,19 +345,22 @@ impl Db {
 
     /// A connection from the pool opened since the last outage, waiting at most `wait` for one
     /// while the database is reachable, and at most a moment while it is lost.
-    fn checkout(&self, wait: Duration) -> ApiResult<r2d2::PooledConnection<ConnectionManager>> {
+    fn checkout(
+        &self,
+        pool: &Pool,
+        wait: Duration,
+    ) -> ApiResult<r2d2::PooledConnection<ConnectionManager>> {
         let started = Instant::now();
         let mut waited = false;
         let conn = loop {
             let lost = self.reachability.is_lost();
             let nothing_in_use = lost && {
-                let pool = self.pool.state();
-                pool.connections == pool.idle_connections
+                let state = pool.state();
+                state.connections == state.idle_connections
             };
             let got = if nothing_in_use {
                 // Lost, and no connection in use to come back: an idle one, or none.
-                self.pool
-                    .try_get()
+                pool.try_get()
                     .ok_or_else(|| "no connection to the database".to_owned())
             } else {
                 // In slices, so a wait that began while the database seemed reachable ends as
@@ -314,9 +368,7 @@ impl Db {
                 // come back (the server may be refusing only new ones, at its limit, say).
                 let left = wait.saturating_sub(started.elapsed());
                 let slice = Duration::from_millis(250).min(left);
-                self.pool
-                    .get_timeout(slice)
-                    .map_err(|error| error.to_string())
+                pool.get_timeout(slice).map_err(|error| error.to_string())
             };
             match got {
                 Ok(mut conn) if conn.outage < self.reachability.outages() => conn.lost = true,
@@ -349,8 +401,7 @@ impl Db {
     {
         let written = match &self.writer {
             Some(writer) => {
-                let writer = writer.clone();
-                let written = actix_web::web::block(move || writer.write(work)).await??;
+                let written = writer.write(work).await?;
                 self.reachability.answered();
                 written
             }
@@ -407,7 +458,7 @@ impl Db {
 
     /// A connection for blocking callers outside a request (the command line, start-up).
     pub fn get(&self) -> ApiResult<r2d2::PooledConnection<ConnectionManager>> {
-        self.checkout(BUSY_WAIT)
+        self.checkout(&self.pool, BUSY_WAIT)
     }
 }
 

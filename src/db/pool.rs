@@ -17,6 +17,9 @@ use super::{DatabaseUrl, DbConnection};
 pub struct Pooling {
     /// Connections in the pool.
     pub size: u32,
+    /// Connections beside the pool for the long reads (exports, packs, insights), opened when
+    /// one runs and closed after a minute unused.
+    pub long_reads: u32,
     /// Whether PostgreSQL statements are prepared by name and kept (see
     /// [`DatabaseUrl::establish`]).
     pub prepared_statements: bool,
@@ -26,6 +29,20 @@ impl Pooling {
     /// The same, with `size` connections (the command line needs one).
     pub fn sized(self, size: u32) -> Self {
         Self { size, ..self }
+    }
+
+    /// The pool's size when none is configured. SQLite's reads run in this process, on its
+    /// cores: a connection more than the cores only switches threads, and maps the database
+    /// file once more (RSS counts its pages once for each connection that touched them).
+    /// PostgreSQL's connections spend their time waiting for the server, so more of them keep
+    /// it busy.
+    pub fn default_size(url: &DatabaseUrl) -> u32 {
+        match url {
+            DatabaseUrl::Sqlite(_) => std::thread::available_parallelism().map_or(2, |cores| {
+                u32::try_from(cores.get()).unwrap_or(u32::MAX).max(2)
+            }),
+            DatabaseUrl::Postgres(_) => 10,
+        }
     }
 }
 

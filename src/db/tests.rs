@@ -27,6 +27,7 @@ fn start_up_analyses_an_index_without_statistics() {
     let url = DatabaseUrl::Sqlite(dir.path().join("careloop.db").display().to_string());
     let pooling = Pooling {
         size: 2,
+        long_reads: 1,
         prepared_statements: true,
     };
     let at = "'2026-01-01 00:00:00'";
@@ -138,6 +139,7 @@ fn columns_of_reads_each_row_type_as_diesel_does() {
     let url = DatabaseUrl::Sqlite(dir.path().join("careloop.db").display().to_string());
     let pooling = Pooling {
         size: 1,
+        long_reads: 1,
         prepared_statements: true,
     };
     let db = Db::open(&url, pooling).expect("open");

@@ -1,23 +1,25 @@
-//! SQLite's writes, committed in groups on one connection.
+//! SQLite's writes, committed in groups on one connection, by one thread.
 //!
 //! SQLite has one writer at a time, so a node's writes take turns whatever it does. Each turn
 //! used to pay for its own transaction: the commit writing every page it touched to the log
 //! (the same few index pages, again and again), the change log's numbering, and a connection
-//! whose cache another connection's commit had just made stale. Now a write joins a queue; the
-//! first to find no group running leads the next one: every write queued by then, in one
-//! transaction, each in a savepoint of its own, committed together. A write that fails rolls
-//! back to its savepoint and leaves the others be, exactly as its own transaction would have;
-//! its caller learns the outcome only after the commit, as before. The group runs on one
-//! connection kept for writing, whose cache stays warm because nothing else writes through
-//! another. The writes waiting are woken together when a group is over (waiting for the turn
-//! instead, a write already committed could wait behind any number of new groups). Copying the
-//! log into the database file (the checkpoint) is left to a thread of its own, so that no
-//! group waits for it.
+//! whose cache another connection's commit had just made stale. Now a write joins a queue,
+//! and the writer's thread commits every write queued by the time it is free in one
+//! transaction, each in a savepoint of its own. A write that fails rolls back to its savepoint
+//! and leaves the others be, exactly as its own transaction would have; its caller learns the
+//! outcome only after the commit, as before. The group runs on one connection kept for
+//! writing, whose cache stays warm because nothing else writes through another. A write waits
+//! for its group's end without a thread: the workers' blocking threads are kept to one for
+//! each pooled connection, so that the reads queued for them follow one another, and a write
+//! waiting on one of them would hold those reads up. Copying the log into the database file
+//! (the checkpoint) is left to a thread of its own, so that no group waits for it.
 
-use std::sync::mpsc::{self, SyncSender};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use tokio::sync::oneshot;
 
 use super::{change_log, checkpoint, DatabaseUrl, DbConnection};
 use crate::error::{ApiError, ApiResult};
@@ -46,88 +48,67 @@ pub(super) fn begin_writing(conn: &mut DbConnection) -> ApiResult<()> {
     Ok(())
 }
 
-/// One node's SQLite writes: those queued for the next group, and the connection they run on.
+/// One node's SQLite writes: the queue to its writer's thread, which ends when this is dropped.
 pub(super) struct Writer {
-    url: DatabaseUrl,
-    queue: Mutex<Queue>,
-    /// Wakes the writes waiting when a group is over.
-    group_over: Condvar,
-    /// Opened at the first write; used only by a group's leader, in the writers' turn.
-    conn: Mutex<Option<DbConnection>>,
-    /// Tells the checkpointer a group committed.
-    committed: SyncSender<()>,
-}
-
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Arc<dyn Queued>>,
-    /// Whether a group is running.
-    leading: bool,
+    queue: Sender<Box<dyn Queued>>,
 }
 
 /// A write waiting in the queue, its type forgotten so that any write can join a group.
-trait Queued: Send + Sync {
+trait Queued: Send {
     /// Runs the work, keeping its answer; whether it succeeded.
-    fn run(&self, conn: &mut DbConnection) -> bool;
+    fn run(&mut self, conn: &mut DbConnection) -> bool;
     /// The group was not committed: a successful answer becomes `error`'s.
-    fn fail(&self, error: &ApiError);
-    /// Its group is over: the caller may take the answer.
-    fn finish(&self);
+    fn fail(&mut self, error: &ApiError);
+    /// Its group is over: the answer goes to the caller.
+    fn finish(&mut self);
 }
 
 struct Write<T, F> {
     work: F,
-    outcome: Mutex<Outcome<T>>,
-}
-
-struct Outcome<T> {
     answer: Option<ApiResult<T>>,
-    finished: bool,
+    caller: Option<oneshot::Sender<ApiResult<T>>>,
 }
 
 impl<T, F> Write<T, F> {
-    fn new(work: F) -> Self {
-        Self {
+    /// The write, and where its caller waits for its answer.
+    fn new(work: F) -> (Self, oneshot::Receiver<ApiResult<T>>) {
+        let (caller, answered) = oneshot::channel();
+        let write = Self {
             work,
-            outcome: Mutex::new(Outcome {
-                answer: None,
-                finished: false,
-            }),
-        }
-    }
-
-    fn finished(&self) -> bool {
-        lock(&self.outcome).finished
-    }
-
-    /// The answer, once its group is over.
-    fn answer(&self) -> ApiResult<T> {
-        let answer = lock(&self.outcome).answer.take();
-        answer.unwrap_or_else(|| Err(ApiError::internal("a write's group ended without it")))
+            answer: None,
+            caller: Some(caller),
+        };
+        (write, answered)
     }
 }
 
 impl<T, F> Queued for Write<T, F>
 where
     T: Send,
-    F: Fn(&mut DbConnection) -> ApiResult<T> + Send + Sync,
+    F: Fn(&mut DbConnection) -> ApiResult<T> + Send,
 {
-    fn run(&self, conn: &mut DbConnection) -> bool {
+    fn run(&mut self, conn: &mut DbConnection) -> bool {
         let answer = (self.work)(conn);
         let succeeded = answer.is_ok();
-        lock(&self.outcome).answer = Some(answer);
+        self.answer = Some(answer);
         succeeded
     }
 
-    fn fail(&self, error: &ApiError) {
-        let mut outcome = lock(&self.outcome);
-        if !matches!(outcome.answer, Some(Err(_))) {
-            outcome.answer = Some(Err(again(error)));
+    fn fail(&mut self, error: &ApiError) {
+        if !matches!(self.answer, Some(Err(_))) {
+            self.answer = Some(Err(again(error)));
         }
     }
 
-    fn finish(&self) {
-        lock(&self.outcome).finished = true;
+    fn finish(&mut self) {
+        let answer = self
+            .answer
+            .take()
+            .unwrap_or_else(|| Err(ApiError::internal("a write's group ended without it")));
+        if let Some(caller) = self.caller.take() {
+            // A caller that went away (its request did) has its write committed all the same.
+            let _ = caller.send(answer);
+        }
     }
 }
 
@@ -137,49 +118,75 @@ impl Writer {
         // that sent one.
         let (committed, nudged) = mpsc::sync_channel(1);
         checkpoint::when_nudged(url.clone(), nudged);
+        let (queue, queued) = mpsc::channel();
+        let mut committer = Committer::new(url, committed);
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || committer.commit_queued(&queued));
+        if let Err(e) = spawned {
+            // Its queue's other end is gone with it: every write answers 500.
+            log::error!("no thread for SQLite's writes: {e}");
+        }
+        Self { queue }
+    }
+
+    /// Runs `work` in the next group of writes, and waits for that group to be over.
+    pub(super) async fn write<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let (write, answered) = Write::new(work);
+        self.queue
+            .send(Box::new(write))
+            .map_err(|_| ApiError::internal("the SQLite writer's thread has stopped"))?;
+        answered
+            .await
+            .map_err(|_| ApiError::internal("a write's group ended without it"))?
+    }
+}
+
+/// The writer's thread: its connection, opened at the first write, and the checkpointer it
+/// tells of each commit.
+struct Committer {
+    url: DatabaseUrl,
+    conn: Option<DbConnection>,
+    committed: SyncSender<()>,
+}
+
+impl Committer {
+    fn new(url: DatabaseUrl, committed: SyncSender<()>) -> Self {
         Self {
             url,
-            queue: Mutex::default(),
-            group_over: Condvar::new(),
-            conn: Mutex::default(),
+            conn: None,
             committed,
         }
     }
 
-    /// Runs `work` in the next group of writes; blocks until that group is over.
-    pub(super) fn write<T, F>(&self, work: F) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: Fn(&mut DbConnection) -> ApiResult<T> + Send + Sync + 'static,
-    {
-        let write = Arc::new(Write::new(work));
-        let mut queue = lock(&self.queue);
-        queue.waiting.push(write.clone());
-        while !write.finished() {
-            if queue.leading {
-                queue = self
-                    .group_over
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
-            } else {
-                queue.leading = true;
-                let writes = std::mem::take(&mut queue.waiting);
-                drop(queue);
-                self.commit(&writes);
-                queue = lock(&self.queue);
-            }
+    /// The writer's connection. It reads through its own cache rather than the mapped file:
+    /// nothing else writes, so its cache stays warm, and the pages a write touches are spread
+    /// through the file, each mapping 64 KiB around it into this process's memory.
+    fn open(url: &DatabaseUrl) -> ApiResult<DbConnection> {
+        let mut conn = url.establish(true).map_err(ApiError::internal)?;
+        conn.batch_execute("PRAGMA mmap_size = 0")?;
+        Ok(conn)
+    }
+
+    /// Commits whatever has queued each time it is free, until its writer is gone. A write
+    /// that panics fails its group (see [`Group`]), not the thread.
+    fn commit_queued(&mut self, queued: &Receiver<Box<dyn Queued>>) {
+        while let Ok(first) = queued.recv() {
+            let mut writes = vec![first];
+            writes.extend(queued.try_iter());
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| self.commit(&mut writes)));
         }
-        drop(queue);
-        write.answer()
     }
 
     /// Commits `writes` as one group, in the writers' turn.
-    fn commit(&self, writes: &[Arc<dyn Queued>]) {
+    fn commit(&mut self, writes: &mut [Box<dyn Queued>]) {
         let _turn = lock(&SQLITE_WRITERS);
-        let mut conn = lock(&self.conn);
         Group {
-            writer: self,
-            conn: &mut conn,
+            committer: self,
             writes,
         }
         .commit();
@@ -188,53 +195,49 @@ impl Writer {
 
 /// A group of writes being committed. However it ends (even by a panic in one of its writes,
 /// when the others are told so and the connection, mid-transaction, is dropped, which rolls
-/// it back), its writes are finished and those waiting woken.
+/// it back), its writes are finished and their callers answered.
 struct Group<'a> {
-    writer: &'a Writer,
-    conn: &'a mut Option<DbConnection>,
-    writes: &'a [Arc<dyn Queued>],
+    committer: &'a mut Committer,
+    writes: &'a mut [Box<dyn Queued>],
 }
 
 impl Group<'_> {
     fn commit(mut self) {
         if let Err(error) = self.run() {
-            for write in self.writes {
+            for write in self.writes.iter_mut() {
                 write.fail(&error);
             }
         }
     }
 
     fn run(&mut self) -> ApiResult<()> {
-        let conn = match self.conn.take() {
+        let committer = &mut *self.committer;
+        let conn = match committer.conn.take() {
             Some(conn) => conn,
-            None => self
-                .writer
-                .url
-                .establish(true)
-                .map_err(ApiError::internal)?,
+            None => Committer::open(&committer.url)?,
         };
-        let conn = self.conn.insert(conn);
+        let conn = committer.conn.insert(conn);
         change_log::forget();
         begin_writing(conn)?;
         let committed = Self::write_all(conn, self.writes);
         match committed {
             // Full means a nudge is waiting already.
-            Ok(()) => _ = self.writer.committed.try_send(()),
+            Ok(()) => _ = committer.committed.try_send(()),
             Err(_) => {
                 change_log::forget();
                 // A transaction SQLite rolled back under a write (a full disk, say) leaves
                 // diesel's count of savepoints wrong: the next group starts on a fresh
                 // connection.
                 let _ = DbConnection::rollback_transaction(conn);
-                *self.conn = None;
+                committer.conn = None;
             }
         }
         committed
     }
 
     /// Each write in a savepoint of its own, then the change log's numbering and the commit.
-    fn write_all(conn: &mut DbConnection, writes: &[Arc<dyn Queued>]) -> ApiResult<()> {
-        for write in writes {
+    fn write_all(conn: &mut DbConnection, writes: &mut [Box<dyn Queued>]) -> ApiResult<()> {
+        for write in writes.iter_mut() {
             DbConnection::begin_transaction(conn)?;
             if write.run(conn) {
                 DbConnection::commit_transaction(conn)?;
@@ -250,17 +253,15 @@ impl Group<'_> {
 impl Drop for Group<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            *self.conn = None;
+            self.committer.conn = None;
             let error = ApiError::internal("a write in the same group panicked");
-            for write in self.writes {
+            for write in self.writes.iter_mut() {
                 write.fail(&error);
             }
         }
-        for write in self.writes {
+        for write in self.writes.iter_mut() {
             write.finish();
         }
-        lock(&self.writer.queue).leading = false;
-        self.writer.group_over.notify_all();
     }
 }
 
@@ -288,7 +289,7 @@ mod tests {
 
     /// A writer on a fresh file with a table `notes`, whose `owner` must name a row of
     /// `owners` by the commit (a deferred foreign key, so that a commit can fail).
-    fn writer() -> (tempfile::TempDir, Arc<Writer>) {
+    fn writer() -> (tempfile::TempDir, DatabaseUrl, Writer) {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = DatabaseUrl::parse(&dir.path().join("writer.db").display().to_string());
         url.establish(true)
@@ -299,7 +300,7 @@ mod tests {
                  owner INTEGER NOT NULL REFERENCES owners (id) DEFERRABLE INITIALLY DEFERRED);",
             )
             .expect("the tables");
-        (dir, Arc::new(Writer::new(url)))
+        (dir, url.clone(), Writer::new(url))
     }
 
     /// Writes a note by `owner`; a note whose text starts "refused" then fails.
@@ -316,8 +317,8 @@ mod tests {
     }
 
     /// The notes stored, and of them the refused ones.
-    fn stored(writer: &Writer) -> [i64; 2] {
-        let conn = &mut writer.url.establish(true).expect("a reader");
+    fn stored(url: &DatabaseUrl) -> [i64; 2] {
+        let conn = &mut url.establish(true).expect("a reader");
         [
             "SELECT count(*) AS n FROM notes",
             "SELECT count(*) AS n FROM notes WHERE text LIKE 'refused%'",
@@ -332,82 +333,107 @@ mod tests {
             .n
     }
 
-    /// Commits `notes` as one group, as a write leading it would; their answers.
-    fn group_of(writer: &Writer, notes: &[(&str, i64)]) -> Vec<ApiResult<String>> {
-        let writes: Vec<_> = notes
+    /// Commits `notes` as one group, as the writer's thread does; their answers.
+    fn group_of(committer: &mut Committer, notes: &[(&str, i64)]) -> Vec<ApiResult<String>> {
+        let (mut writes, answered): (Vec<Box<dyn Queued>>, Vec<_>) = notes
             .iter()
-            .map(|(text, owner)| Arc::new(Write::new(note(text.to_string(), *owner))))
-            .collect();
-        let queued: Vec<Arc<dyn Queued>> = writes.iter().map(|w| w.clone() as _).collect();
-        writer.commit(&queued);
-        assert!(writes.iter().all(|write| lock(&write.outcome).finished));
-        writes.iter().map(|write| write.answer()).collect()
+            .map(|(text, owner)| {
+                let (write, answered) = Write::new(note(text.to_string(), *owner));
+                (Box::new(write) as Box<dyn Queued>, answered)
+            })
+            .unzip();
+        committer.commit(&mut writes);
+        answered
+            .into_iter()
+            .map(|mut answered| answered.try_recv().expect("answered when its group ended"))
+            .collect()
+    }
+
+    /// A committer on `url`, whose commits nudge no checkpointer.
+    fn committer(url: &DatabaseUrl) -> Committer {
+        Committer::new(url.clone(), mpsc::sync_channel(1).0)
     }
 
     #[test]
     fn a_write_that_fails_leaves_the_rest_of_its_group_committed() {
-        let (_dir, writer) = writer();
-        let answers = group_of(&writer, &[("first", 1), ("refused", 1), ("third", 1)]);
+        let (_dir, url, _) = writer();
+        let answers = group_of(
+            &mut committer(&url),
+            &[("first", 1), ("refused", 1), ("third", 1)],
+        );
         assert_eq!(answers[0].as_deref().ok(), Some("first"));
         assert!(matches!(answers[1], Err(ApiError::BadRequest { .. })));
         assert_eq!(answers[2].as_deref().ok(), Some("third"));
-        assert_eq!(stored(&writer), [2, 0]);
+        assert_eq!(stored(&url), [2, 0]);
     }
 
     #[test]
     fn a_group_whose_commit_fails_stores_nothing_and_says_so_to_each_write() {
-        let (_dir, writer) = writer();
+        let (_dir, url, _) = writer();
+        let committer = &mut committer(&url);
         // The second note names no owner: the commit's deferred check fails.
-        let answers = group_of(&writer, &[("first", 1), ("orphan", 2), ("refused", 1)]);
+        let answers = group_of(committer, &[("first", 1), ("orphan", 2), ("refused", 1)]);
         assert!(matches!(answers[0], Err(ApiError::Internal(_))));
         assert!(matches!(answers[1], Err(ApiError::Internal(_))));
         // A write that failed of itself keeps its own answer.
         assert!(matches!(answers[2], Err(ApiError::BadRequest { .. })));
-        assert_eq!(stored(&writer), [0, 0]);
+        assert_eq!(stored(&url), [0, 0]);
         // The next group starts afresh.
-        let answers = group_of(&writer, &[("after", 1)]);
+        let answers = group_of(committer, &[("after", 1)]);
         assert_eq!(answers[0].as_deref().ok(), Some("after"));
-        assert_eq!(stored(&writer), [1, 0]);
+        assert_eq!(stored(&url), [1, 0]);
     }
 
-    #[test]
-    fn the_checkpointer_copies_commits_into_the_database_file() {
-        let (dir, writer) = writer();
+    #[actix_web::test]
+    async fn a_write_that_panics_fails_its_group_and_not_the_writer() {
+        let (_dir, url, writer) = writer();
+        let panicking = |_: &mut DbConnection| -> ApiResult<String> { panic!("a bug") };
+        let (first, panicked) = futures_util::join!(
+            writer.write(note("first".into(), 1)),
+            writer.write(panicking)
+        );
+        assert!(matches!(panicked, Err(ApiError::Internal(_))));
+        // In the same group, or committed before it.
+        assert!(first.is_ok() || matches!(first, Err(ApiError::Internal(_))));
+        let after = writer.write(note("after".into(), 1)).await;
+        assert_eq!(after.as_deref().ok(), Some("after"));
+        assert_eq!(stored(&url)[0], i64::from(first.is_ok()) + 1);
+    }
+
+    #[actix_web::test]
+    async fn the_checkpointer_copies_commits_into_the_database_file() {
+        let (dir, url, writer) = writer();
         let file = dir.path().join("writer.db");
         let before = std::fs::metadata(&file).expect("the file").len();
         // Some fifty pages, far below the writer's own threshold: only the checkpointer copies
         // them into the file.
         for i in 0..200 {
             let text = format!("{i:01000}");
-            writer.write(note(text, 1)).expect("a note");
+            writer.write(note(text, 1)).await.expect("a note");
         }
         let grown = (0..50).any(|_| {
             std::thread::sleep(Duration::from_millis(100));
             std::fs::metadata(&file).expect("the file").len() > before + 100 * 1024
         });
         assert!(grown, "the log was not checkpointed");
-        assert_eq!(stored(&writer), [200, 0]);
+        assert_eq!(stored(&url), [200, 0]);
     }
 
-    #[test]
-    fn concurrent_writes_all_land_once_each() {
-        let (_dir, writer) = writer();
-        let threads: Vec<_> = (0..16)
-            .map(|i| {
-                let writer = writer.clone();
-                let text = if i % 4 == 3 {
-                    format!("refused {i}")
-                } else {
-                    format!("note {i}")
-                };
-                std::thread::spawn(move || writer.write(note(text, 1)))
-            })
-            .collect();
-        let answers: Vec<_> = threads
-            .into_iter()
-            .map(|thread| thread.join().expect("a writer thread"))
-            .collect();
-        assert_eq!(answers.iter().filter(|answer| answer.is_ok()).count(), 12);
-        assert_eq!(stored(&writer), [12, 0]);
+    #[actix_web::test]
+    async fn concurrent_writes_all_land_once_each() {
+        let (_dir, url, writer) = writer();
+        let writes = (0..16).map(|i| {
+            let text = if i % 4 == 3 {
+                format!("refused {i}")
+            } else {
+                format!("note {i}")
+            };
+            writer.write(note(text, 1))
+        });
+        let answers = futures_util::future::join_all(writes).await;
+        for (i, answer) in answers.iter().enumerate() {
+            assert_eq!(answer.is_ok(), i % 4 != 3, "{i}: {answer:?}");
+        }
+        assert_eq!(stored(&url), [12, 0]);
     }
 }

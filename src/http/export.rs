@@ -85,14 +85,14 @@ where
     // file.
     let first = {
         let (read, page) = (read.clone(), page.clone());
-        db.run(move |conn| read(conn, &page)).await?
+        db.run_long(move |conn| read(conn, &page)).await?
     };
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
     let mut head = csv_text(columns.iter().map(|c| c.name.clone()))?;
     head.extend(rows(&first.items, &columns)?);
     let mut cursor = first.next_cursor;
     let db = db.clone();
-    // Each page is read on a connection of its own, given back before the page is sent: a
+    // Each page is read on a long read's connection, given back before the page is sent: a
     // slow reader holds no connection. A failure part way ends the answer without its last
     // chunk, which an HTTP client reports as an incomplete transfer.
     actix_web::rt::spawn(async move {
@@ -105,7 +105,7 @@ where
             let Some(after) = cursor.take() else { return };
             let (read, columns, page) = (read.clone(), columns.clone(), page.clone());
             let next = db
-                .run(move |conn| {
+                .run_long(move |conn| {
                     let next = read(conn, &page.following(&after)?)?;
                     Ok((rows(&next.items, &columns)?, next.next_cursor))
                 })

@@ -445,3 +445,90 @@ async fn the_inspection_pack_holds_the_csvs_an_inspector_asks_for() {
     .await
     .expect_problem(422, "validation_failed");
 }
+
+/// The long reads (packs, CSV exports, insights) have connections and threads of their own.
+/// While every one of them is busy, a request's reads and writes still answer at once, and
+/// further long reads wait for their turn, counted as waiting, then answer as they would have.
+#[actix_web::test]
+async fn long_reads_wait_for_their_own_turn_and_hold_up_no_request() {
+    use actix_web::rt::time::timeout;
+    use std::time::Duration;
+
+    let app = TestApp::new().await;
+    let concern = app.raise(&app.staff, json!({})).await;
+    // Both of the test pool's long-read connections, held until released.
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
+    let (mut releases, mut held) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, db) = (started.clone(), app.db.clone());
+        releases.push(release);
+        held.push(actix_web::rt::spawn(async move {
+            db.run_long(move |_| {
+                started.send(()).ok();
+                released.recv().ok();
+                Ok(())
+            })
+            .await
+        }));
+    }
+    for _ in 0..2 {
+        running.recv().await.expect("a long read running");
+    }
+
+    let export = TestApp::request(Method::GET, "/v1/concerns", Some(&app.manager))
+        .insert_header(("Accept", "text/csv"));
+    let mut export = Box::pin(app.exchange(export));
+    let pack = TestApp::request(
+        Method::GET,
+        "/v1/exports/inspection-pack",
+        Some(&app.manager),
+    );
+    let mut pack = Box::pin(app.exchange(pack));
+    let mut insights = Box::pin(app.get(&app.manager, "/v1/insights/concerns"));
+    let moment = Duration::from_millis(200);
+    assert!(
+        timeout(moment, &mut export).await.is_err(),
+        "the export waits"
+    );
+    assert!(timeout(moment, &mut pack).await.is_err(), "the pack waits");
+    assert!(
+        timeout(moment, &mut insights).await.is_err(),
+        "the insights wait"
+    );
+    assert_eq!(app.db.waiting(), 3);
+
+    let at_once = Duration::from_secs(5);
+    let one = format!("/v1/concerns/{concern}");
+    let read = timeout(at_once, app.get(&app.manager, &one));
+    read.await.expect("a read answers at once").expect(200);
+    let list = timeout(at_once, app.get(&app.manager, "/v1/concerns?limit=50"));
+    let list = list.await.expect("a list answers at once").expect(200);
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    let write = timeout(at_once, app.raise(&app.staff, json!({})));
+    let second = write.await.expect("a write answers at once");
+
+    for release in releases {
+        release.send(()).expect("the long read is waiting");
+    }
+    for long_read in held {
+        long_read.await.expect("ran").expect("a long read's answer");
+    }
+    let (status, _, body) = export.await;
+    assert_eq!(status, 200);
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(&body[..])
+        .records()
+        .map(|row| row.expect("a CSV row"))
+        .collect();
+    let mut ids: Vec<&str> = rows.iter().map(|row| &row[0]).collect();
+    ids.sort_unstable();
+    let mut expected = [concern.as_str(), second.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "the export read when its turn came");
+    let (status, headers, _) = pack.await;
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("content-type").unwrap(), "application/zip");
+    let insights = insights.await.expect(200);
+    assert!(insights.body.is_object(), "{}", insights.body);
+    assert_eq!(app.db.waiting(), 0);
+}

@@ -137,7 +137,10 @@ pub fn takes_a_token(document: &Value, operation: &Value) -> bool {
     security(document, operation) == &json!([{"bearer": []}])
 }
 
-/// A pool of `size` connections, with prepared statements unless the run goes through a pooler
+/// The connections of a [`TestApp`]'s pool.
+pub const TEST_POOL_SIZE: u32 = 4;
+
+/// A pool of `size` connections (and two for long reads), with prepared statements unless the run goes through a pooler
 /// in transaction mode (`CARELOOP_DB_PREPARED_STATEMENTS=false`, as `.ci/run` sets for its
 /// PgBouncer run).
 pub fn test_pooling(size: u32) -> Pooling {
@@ -145,6 +148,7 @@ pub fn test_pooling(size: u32) -> Pooling {
         .map_or(true, |value| !value.eq_ignore_ascii_case("false"));
     Pooling {
         size,
+        long_reads: 2,
         prepared_statements,
     }
 }
@@ -280,7 +284,8 @@ impl TestApp {
         log_capture::install();
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = fresh_database(&dir);
-        let db = Db::connect(&url, test_pooling(4)).expect("connect to the test database");
+        let db =
+            Db::connect(&url, test_pooling(TEST_POOL_SIZE)).expect("connect to the test database");
         db.migrate().expect("migrate the test database");
         let state = web::Data::new(AppState {
             db: db.clone(),

@@ -72,3 +72,63 @@ async fn a_client_cannot_grow_the_metrics_with_made_up_methods_or_paths() {
         "{exposition}"
     );
 }
+
+/// A request finding every pooled connection busy waits for one, counted in
+/// `careloop_db_pool_waiting`, and answers once one is free.
+#[actix_web::test]
+async fn a_request_waits_its_turn_for_a_connection_and_is_counted_while_it_waits() {
+    use actix_web::rt::time::timeout;
+    use std::time::Duration;
+
+    let handle = recorder();
+    let app = TestApp::new().await;
+    let concern = app.raise(&app.manager, json!({})).await;
+    let connections = crate::helpers::TEST_POOL_SIZE;
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
+    let (mut releases, mut held) = (Vec::new(), Vec::new());
+    for _ in 0..connections {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, db) = (started.clone(), app.db.clone());
+        releases.push(release);
+        held.push(actix_web::rt::spawn(async move {
+            db.run(move |_| {
+                started.send(()).ok();
+                released.recv().ok();
+                Ok(())
+            })
+            .await
+        }));
+    }
+    for _ in 0..connections {
+        running.recv().await.expect("a connection held");
+    }
+    let path = format!("/v1/concerns/{concern}");
+    let mut read = Box::pin(app.get(&app.manager, &path));
+    assert!(
+        timeout(Duration::from_millis(200), &mut read)
+            .await
+            .is_err(),
+        "the read waits"
+    );
+    // Counted once it has waited a moment (the pool is asked again every quarter second).
+    for _ in 0..30 {
+        if app.db.waiting() == 1 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.db.waiting(), 1);
+    let exposition = prometheus::render(handle, &app.db).await;
+    assert!(
+        exposition.contains("careloop_db_pool_waiting 1"),
+        "{exposition}"
+    );
+    for release in releases {
+        release.send(()).expect("the work is waiting");
+    }
+    for work in held {
+        work.await.expect("ran").expect("the work's answer");
+    }
+    assert_eq!(read.await.expect(200).body["id"], concern.as_str());
+    assert_eq!(app.db.waiting(), 0);
+}

@@ -35,7 +35,7 @@ pub async fn get_inspection_pack(
     check_range(period.from, period.to, "from")?;
     let zip = state
         .db
-        .run(move |conn| pack::build(conn, &principal, &period))
+        .run_long(move |conn| pack::build(conn, &principal, &period))
         .await?;
     let name = format!(
         "inspection-pack-{}.zip",

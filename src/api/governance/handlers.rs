@@ -60,7 +60,7 @@ pub async fn get_governance_pack(
     let framework = crate::api::frameworks::handlers::default_framework(&state)?;
     let pack = state
         .db
-        .run(move |conn| store::pack(conn, &principal, &framework, month, location, now()))
+        .run_long(move |conn| store::pack(conn, &principal, &framework, month, location, now()))
         .await?;
     if prefers(&req, "text", "html") {
         return Ok(HttpResponse::Ok()

@@ -38,7 +38,7 @@ where
     let query = query.parse()?;
     let figures = state
         .db
-        .run(move |conn| {
+        .run_long(move |conn| {
             let now = now();
             let periods = Periods::read(conn, &principal, &query, now.date_naive())?;
             count(conn, &principal, &periods, now)
