@@ -99,9 +99,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let state = web::Data::new(state);
     let body_limit = config.body_limit;
-    // Each worker's blocking threads run the requests' database work (SQLite's writes wait for
-    // their group on threads of their own); more of them than the pool has connections only
-    // queue on the pool, and switching between them costs more than the work.
+    // Each worker's blocking threads run the requests' reads (SQLite's writes run on the writer's
+    // thread, the long reads on threads of their own); more of them than the pool has
+    // connections only queue on the pool, and switching between them costs more than the work.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let blocking = (config.pooling().size as usize).div_ceil(workers).max(1);
     let listener = std::net::TcpListener::bind(address)

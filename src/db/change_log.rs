@@ -34,8 +34,8 @@ use crate::error::{ApiError, ApiResult};
 
 thread_local! {
     /// The organisations the transaction running on this thread appended changes to, each
-    /// with the ids of the changes it appended. (A transaction runs start to end on one thread
-    /// of the blocking pool.)
+    /// with the ids of the changes it appended. (A transaction runs start to end on one thread:
+    /// one of the blocking pool, or SQLite's writer.)
     static PENDING: RefCell<BTreeMap<String, BTreeSet<String>>> =
         const { RefCell::new(BTreeMap::new()) };
 }

@@ -291,7 +291,7 @@ impl Db {
         self.unless_lost()?;
         let turn = self
             .long_read_turns
-            .take(LONG_READ_WAIT, &self.reachability.waiting)
+            .take(LONG_READ_WAIT, &self.reachability)
             .await?;
         let db = self.clone();
         let (answer, answered) = tokio::sync::oneshot::channel();

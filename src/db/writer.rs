@@ -48,9 +48,25 @@ pub(super) fn begin_writing(conn: &mut DbConnection) -> ApiResult<()> {
     Ok(())
 }
 
-/// One node's SQLite writes: the queue to its writer's thread, which ends when this is dropped.
+/// One node's SQLite writes: the queue to its writer's thread. Dropping it ends the thread
+/// once the writes queued are committed, and waits for that, so the connection is closed
+/// when the node's `Db` is gone, as any other is.
 pub(super) struct Writer {
-    queue: Sender<Box<dyn Queued>>,
+    queue: Option<Sender<Box<dyn Queued>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.queue = None;
+        // Not on the writer's own thread (a write that held the last `Db` ends there): that
+        // would wait for itself.
+        if let Some(thread) = self.thread.take() {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
 }
 
 /// A write waiting in the queue, its type forgotten so that any write can join a group.
@@ -123,11 +139,14 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || committer.commit_queued(&queued));
-        if let Err(e) = spawned {
+        let thread = spawned
             // Its queue's other end is gone with it: every write answers 500.
-            log::error!("no thread for SQLite's writes: {e}");
+            .inspect_err(|e| log::error!("no thread for SQLite's writes: {e}"))
+            .ok();
+        Self {
+            queue: Some(queue),
+            thread,
         }
-        Self { queue }
     }
 
     /// Runs `work` in the next group of writes, and waits for that group to be over.
@@ -137,9 +156,9 @@ impl Writer {
         F: Fn(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     {
         let (write, answered) = Write::new(work);
-        self.queue
-            .send(Box::new(write))
-            .map_err(|_| ApiError::internal("the SQLite writer's thread has stopped"))?;
+        let stopped = || ApiError::internal("the SQLite writer's thread has stopped");
+        let queue = self.queue.as_ref().ok_or_else(stopped)?;
+        queue.send(Box::new(write)).map_err(|_| stopped())?;
         answered
             .await
             .map_err(|_| ApiError::internal("a write's group ended without it"))?
@@ -178,7 +197,9 @@ impl Committer {
         while let Ok(first) = queued.recv() {
             let mut writes = vec![first];
             writes.extend(queued.try_iter());
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| self.commit(&mut writes)));
+            // The writes are dropped inside too: dropping what one captured may panic as well.
+            let committer = &mut *self;
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || committer.commit(&mut writes)));
         }
     }
 

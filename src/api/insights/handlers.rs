@@ -16,7 +16,7 @@ use crate::http::extract::Query;
 use crate::http::respond::{Answer, Representation};
 use crate::state::AppState;
 
-/// Reads the query's periods and counts them with `count`, on the blocking pool.
+/// Reads the query's periods and counts them with `count`, as a long read.
 async fn count<T, F>(
     state: &AppState,
     principal: Principal,
