@@ -6,7 +6,7 @@ use actix_web::http::Method;
 use careloop::auth::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, operations, sign, Response, TestApp};
+use crate::helpers::{claims, hold_connections, operations, sign, Response, TestApp};
 use crate::privacy::{fill, scene};
 
 /// `GET path` as `token` asking for CSV: the status, the content type, and the rows (header
@@ -457,24 +457,11 @@ async fn long_reads_wait_for_their_own_turn_and_hold_up_no_request() {
     let app = TestApp::new().await;
     let concern = app.raise(&app.staff, json!({})).await;
     // Both of the test pool's long-read connections, held until released.
-    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
-    let (mut releases, mut held) = (Vec::new(), Vec::new());
-    for _ in 0..2 {
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (started, db) = (started.clone(), app.db.clone());
-        releases.push(release);
-        held.push(actix_web::rt::spawn(async move {
-            db.run_long(move |_| {
-                started.send(()).ok();
-                released.recv().ok();
-                Ok(())
-            })
-            .await
-        }));
-    }
-    for _ in 0..2 {
-        running.recv().await.expect("a long read running");
-    }
+    let (releases, held) = hold_connections(2, |work| {
+        let db = app.db.clone();
+        async move { db.run_long(work).await }
+    })
+    .await;
 
     let export = TestApp::request(Method::GET, "/v1/concerns", Some(&app.manager))
         .insert_header(("Accept", "text/csv"));

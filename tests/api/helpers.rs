@@ -137,6 +137,41 @@ pub fn takes_a_token(document: &Value, operation: &Value) -> bool {
     security(document, operation) == &json!([{"bearer": []}])
 }
 
+/// Work that holds a database connection until it is released.
+pub type HeldWork = Box<dyn FnOnce(&mut DbConnection) -> careloop::error::ApiResult<()> + Send>;
+
+/// `count` connections held by work started through `start` (`Db::run` or `Db::run_long`),
+/// each running by the time this returns: the releases (send or drop one to end its work),
+/// and the work's tasks.
+pub async fn hold_connections<F, Fut>(
+    count: u32,
+    start: F,
+) -> (
+    Vec<std::sync::mpsc::Sender<()>>,
+    Vec<actix_web::rt::task::JoinHandle<careloop::error::ApiResult<()>>>,
+)
+where
+    F: Fn(HeldWork) -> Fut,
+    Fut: std::future::Future<Output = careloop::error::ApiResult<()>> + 'static,
+{
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
+    let (mut releases, mut held) = (Vec::new(), Vec::new());
+    for _ in 0..count {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let started = started.clone();
+        releases.push(release);
+        held.push(actix_web::rt::spawn(start(Box::new(move |_| {
+            started.send(()).ok();
+            released.recv().ok();
+            Ok(())
+        }))));
+    }
+    for _ in 0..count {
+        running.recv().await.expect("a connection held");
+    }
+    (releases, held)
+}
+
 /// The connections of a [`TestApp`]'s pool.
 pub const TEST_POOL_SIZE: u32 = 4;
 

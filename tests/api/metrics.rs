@@ -7,7 +7,7 @@ use careloop::prometheus;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{hold_connections, TestApp, TEST_POOL_SIZE};
 
 /// The process's recorder (one per process: every test's requests record into it from then).
 fn recorder() -> &'static PrometheusHandle {
@@ -83,25 +83,12 @@ async fn a_request_waits_its_turn_for_a_connection_and_is_counted_while_it_waits
     let handle = recorder();
     let app = TestApp::new().await;
     let concern = app.raise(&app.manager, json!({})).await;
-    let connections = crate::helpers::TEST_POOL_SIZE;
-    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
-    let (mut releases, mut held) = (Vec::new(), Vec::new());
-    for _ in 0..connections {
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (started, db) = (started.clone(), app.db.clone());
-        releases.push(release);
-        held.push(actix_web::rt::spawn(async move {
-            db.run(move |_| {
-                started.send(()).ok();
-                released.recv().ok();
-                Ok(())
-            })
-            .await
-        }));
-    }
-    for _ in 0..connections {
-        running.recv().await.expect("a connection held");
-    }
+    // Every connection of the test pool, held until released.
+    let (releases, held) = hold_connections(TEST_POOL_SIZE, |work| {
+        let db = app.db.clone();
+        async move { db.run(work).await }
+    })
+    .await;
     let path = format!("/v1/concerns/{concern}");
     let mut read = Box::pin(app.get(&app.manager, &path));
     assert!(
