@@ -5,21 +5,21 @@ pub mod change_log;
 mod checkpoint;
 pub mod columns;
 pub mod instance;
+mod long_reads;
 mod migrate;
 mod pool;
 pub mod schema;
 mod sql;
-mod turns;
 mod writer;
 
+use long_reads::LongReads;
 use migrate::migrate;
+use pool::{no_connection, PoolEvents, Reachability, LOST_RECHECK};
 pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
-use pool::{PoolEvents, Reachability};
 pub(crate) use sql::insert_all;
 pub use sql::{
     among, columns_of, day_of_sql, epoch_sql, load_natively, period_start_sql, portable,
 };
-use turns::Turns;
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 
 use std::sync::atomic::Ordering;
@@ -35,7 +35,6 @@ use diesel::r2d2;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::error::{ApiError, ApiResult, UNIQUE_RACE};
-use crate::prometheus;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -166,8 +165,6 @@ fn with_client_settings(url: &str) -> String {
 /// How long a request waits for a connection while the database is reachable (every
 /// connection busy).
 const BUSY_WAIT: Duration = Duration::from_secs(10);
-/// How long a long read waits for its turn: behind others that may each take seconds.
-const LONG_READ_WAIT: Duration = Duration::from_secs(60);
 /// Readiness answers within a second, whatever the database does.
 const READY_WAIT: Duration = Duration::from_millis(900);
 /// Work that succeeded this recently proves readiness without asking the database again (a
@@ -181,8 +178,7 @@ pub struct Db {
     pool: Pool,
     /// The long reads' connections, and turns on them: however many exports run, the requests
     /// beside them still find a connection and a thread.
-    long_reads: Pool,
-    long_read_turns: Turns,
+    long_reads: LongReads,
     /// Counts this node's committed writes, so a long-polling feed reader wakes at once.
     committed: Arc<watch::Sender<u64>>,
     reachability: Arc<Reachability>,
@@ -243,15 +239,7 @@ impl Db {
             matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Writer::new(url.clone())));
         Self {
             pool: pool(r2d2::Pool::builder().max_size(pooling.size)),
-            // Opened when a long read runs, and closed after a minute unused: on SQLite each
-            // maps the pages of the database file it read.
-            long_reads: pool(
-                r2d2::Pool::builder()
-                    .max_size(pooling.long_reads)
-                    .min_idle(Some(0))
-                    .idle_timeout(Some(Duration::from_secs(60))),
-            ),
-            long_read_turns: Turns::new(pooling.long_reads),
+            long_reads: LongReads::new(pooling.long_reads, pool),
             committed: Arc::new(watch::channel(0).0),
             reachability,
             writer,
@@ -279,44 +267,10 @@ impl Db {
         actix_web::web::block(move || db.with_connection(&db.pool, wait, work)).await?
     }
 
-    /// Runs a read that covers much of an organisation (an export's page, a pack, the
-    /// insights) on a connection and a thread of the long reads' own, so that the everyday
-    /// requests beside it keep their connections and threads however long it takes. Long reads
-    /// beyond the connections for them wait for a turn, at most [`LONG_READ_WAIT`].
-    pub async fn run_long<T, F>(&self, work: F) -> ApiResult<T>
-    where
-        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.unless_lost()?;
-        let turn = self
-            .long_read_turns
-            .take(LONG_READ_WAIT, &self.reachability)
-            .await?;
-        let db = self.clone();
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        // A thread for each: a long read takes far longer than starting one.
-        std::thread::Builder::new()
-            .name("careloop-long-read".into())
-            .spawn(move || {
-                let done = db.with_connection(&db.long_reads, BUSY_WAIT, work);
-                drop(turn);
-                // The request may have gone; its answer goes with it.
-                let _ = answer.send(done);
-            })
-            .map_err(ApiError::internal)?;
-        answered
-            .await
-            .map_err(|_| ApiError::internal("a long read ended without an answer"))?
-    }
-
     /// 503 at once while the database is lost and the pool holds no connection at all.
     fn unless_lost(&self) -> ApiResult<()> {
         if self.reachability.is_lost() && self.pool.state().connections == 0 {
-            metrics::counter!(prometheus::POOL_TIMEOUTS).increment(1);
-            return Err(ApiError::DatabaseUnavailable(
-                "no connection to the database".into(),
-            ));
+            return Err(no_connection("no connection to the database"));
         }
         Ok(())
     }
@@ -351,8 +305,8 @@ impl Db {
         wait: Duration,
     ) -> ApiResult<r2d2::PooledConnection<ConnectionManager>> {
         let started = Instant::now();
-        let mut waited = false;
-        let conn = loop {
+        let mut waiting = None;
+        loop {
             let lost = self.reachability.is_lost();
             let nothing_in_use = lost && {
                 let state = pool.state();
@@ -363,31 +317,21 @@ impl Db {
                 pool.try_get()
                     .ok_or_else(|| "no connection to the database".to_owned())
             } else {
-                // In slices, so a wait that began while the database seemed reachable ends as
-                // soon as the pool finds it is not. While it is lost, the connections in use may
+                // In slices (see `LOST_RECHECK`). While it is lost, the connections in use may
                 // come back (the server may be refusing only new ones, at its limit, say).
                 let left = wait.saturating_sub(started.elapsed());
-                let slice = Duration::from_millis(250).min(left);
+                let slice = LOST_RECHECK.min(left);
                 pool.get_timeout(slice).map_err(|error| error.to_string())
             };
             match got {
                 Ok(mut conn) if conn.outage < self.reachability.outages() => conn.lost = true,
-                Ok(conn) => break Ok(conn),
+                Ok(conn) => return Ok(conn),
                 Err(cause) if self.reachability.is_lost() || started.elapsed() >= wait => {
-                    metrics::counter!(prometheus::POOL_TIMEOUTS).increment(1);
-                    break Err(ApiError::DatabaseUnavailable(cause));
+                    return Err(no_connection(cause));
                 }
-                Err(_) if !waited => {
-                    waited = true;
-                    self.reachability.waiting.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(_) => {}
+                Err(_) => _ = waiting.get_or_insert_with(|| self.reachability.one_waiting()),
             }
-        };
-        if waited {
-            self.reachability.waiting.fetch_sub(1, Ordering::Relaxed);
         }
-        conn
     }
 
     /// Like [`Db::run`], inside one write transaction. On SQLite the work joins the next group

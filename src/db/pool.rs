@@ -11,6 +11,18 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
 
 use super::{DatabaseUrl, DbConnection};
+use crate::error::ApiError;
+use crate::prometheus;
+
+/// How often a wait for a connection looks again at whether the database is lost, so that a
+/// wait that began while it seemed reachable ends as soon as it is found not to be.
+pub(super) const LOST_RECHECK: Duration = Duration::from_millis(250);
+
+/// A wait for a connection that ended without one: 503 `database_unavailable`, counted.
+pub(super) fn no_connection(cause: impl Into<String>) -> ApiError {
+    metrics::counter!(prometheus::POOL_TIMEOUTS).increment(1);
+    ApiError::DatabaseUnavailable(cause.into())
+}
 
 /// How a node uses its database connections.
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +162,13 @@ impl Reachability {
         }
     }
 
+    /// Counts one caller as waiting for a connection, for as long as the guard lives (a
+    /// request that goes away mid-wait included).
+    pub(super) fn one_waiting(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(&self.waiting)
+    }
+
     pub(super) fn regain(&self) {
         if self.lost.swap(false, Ordering::Relaxed) {
             log::info!("the database is reachable again");
@@ -166,6 +185,15 @@ impl Reachability {
         let answered_at = self.answered_at.load(Ordering::Relaxed);
         let since = (now_millis() + 1).saturating_sub(answered_at);
         answered_at > 0 && !self.is_lost() && u128::from(since) < within.as_millis()
+    }
+}
+
+/// One caller counted as waiting for a connection (see [`Reachability::one_waiting`]).
+pub(super) struct Waiting<'a>(&'a AtomicU64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -52,13 +52,14 @@ pub(super) fn begin_writing(conn: &mut DbConnection) -> ApiResult<()> {
 /// once the writes queued are committed, and waits for that, so the connection is closed
 /// when the node's `Db` is gone, as any other is.
 pub(super) struct Writer {
-    queue: Option<Sender<Box<dyn Queued>>>,
+    queue: Sender<Box<dyn Queued>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        self.queue = None;
+        // The thread ends when the queue's last sender is gone.
+        drop(std::mem::replace(&mut self.queue, mpsc::channel().0));
         // Not on the writer's own thread (a write that held the last `Db` ends there): that
         // would wait for itself.
         if let Some(thread) = self.thread.take() {
@@ -143,10 +144,7 @@ impl Writer {
             // Its queue's other end is gone with it: every write answers 500.
             .inspect_err(|e| log::error!("no thread for SQLite's writes: {e}"))
             .ok();
-        Self {
-            queue: Some(queue),
-            thread,
-        }
+        Self { queue, thread }
     }
 
     /// Runs `work` in the next group of writes, and waits for that group to be over.
@@ -156,9 +154,9 @@ impl Writer {
         F: Fn(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     {
         let (write, answered) = Write::new(work);
-        let stopped = || ApiError::internal("the SQLite writer's thread has stopped");
-        let queue = self.queue.as_ref().ok_or_else(stopped)?;
-        queue.send(Box::new(write)).map_err(|_| stopped())?;
+        self.queue
+            .send(Box::new(write))
+            .map_err(|_| ApiError::internal("the SQLite writer's thread has stopped"))?;
         answered
             .await
             .map_err(|_| ApiError::internal("a write's group ended without it"))?
