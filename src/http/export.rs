@@ -11,6 +11,7 @@ use actix_web::body::BoxBody;
 use actix_web::http::header::{self, Header};
 use actix_web::{web, HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::api::imports::columns::{self, Column};
@@ -162,21 +163,28 @@ pub fn csv_file<T: Serialize>(columns: &[Column], items: &[T]) -> ApiResult<Vec<
     Ok(file)
 }
 
-/// Every item of a list, read through its store call a page at a time.
-pub fn every_item<T: ToSchema>(
+/// Every item of a list, read through its store call a page at a time and handed to `take` a
+/// page at a time: however long the list, one page of it is held at once.
+pub fn each_page<T: ToSchema>(
     conn: &mut DbConnection,
     read: impl Fn(&mut DbConnection, &Page) -> ApiResult<Paginated<T>>,
-) -> ApiResult<Vec<T>> {
+    mut take: impl FnMut(Vec<T>) -> ApiResult<()>,
+) -> ApiResult<()> {
     let first = Page::new(None, None, [0; 4])?.widest();
     let mut page = read(conn, &first)?;
-    let mut items = Vec::new();
     loop {
-        items.append(&mut page.items);
-        match page.next_cursor {
+        let next = page.next_cursor.take();
+        take(page.items)?;
+        match next {
             Some(cursor) => page = read(conn, &first.following(&cursor)?)?,
-            None => return Ok(items),
+            None => return Ok(()),
         }
     }
+}
+
+/// A record's cells in `columns`, as its CSV line holds them.
+pub fn cells<'a>(record: &'a Value, columns: &'a [Column]) -> impl Iterator<Item = String> + 'a {
+    columns.iter().map(|column| columns::write(record, column))
 }
 
 /// One CSV line of cells.
@@ -194,7 +202,7 @@ fn rows<T: Serialize>(items: &[T], columns: &[Column]) -> ApiResult<Vec<u8>> {
     for item in items {
         let record = serde_json::to_value(item)?;
         writer
-            .write_record(columns.iter().map(|column| columns::write(&record, column)))
+            .write_record(cells(&record, columns))
             .map_err(ApiError::internal)?;
     }
     writer.into_inner().map_err(ApiError::internal)

@@ -446,6 +446,97 @@ async fn the_inspection_pack_holds_the_csvs_an_inspector_asks_for() {
     .expect_problem(422, "validation_failed");
 }
 
+/// A pack of many pages of records holds every one of them, once and in order: its concerns
+/// are the CSV export's (less the contact details), its evidence is sorted by statement across
+/// pages, and what it says it holds, it holds.
+#[actix_web::test]
+async fn a_pack_of_many_pages_holds_every_record_once_in_order() {
+    let app = TestApp::new().await;
+    let mut concerns = String::from("title,description,category,risk,quality_statements\n");
+    let mut evidence =
+        String::from("source,evidence_category,quality_statements,title,observed_at\n");
+    for i in 0..450 {
+        concerns.push_str(&format!(
+            "Concern {i},Seen on a night shift,staffing,low,safe.safeguarding\n"
+        ));
+        evidence.push_str(&format!(
+            "audit,processes,safe.safeguarding|safe.medicines_optimisation,Audit {i},2026-10-01T09:00:00Z\n"
+        ));
+    }
+    for (kind, file) in [("concerns", concerns), ("evidence", evidence)] {
+        app.send_raw(
+            Method::POST,
+            &format!("/v1/imports?kind={kind}"),
+            &app.manager,
+            &[("Content-Type", "text/csv")],
+            &file,
+        )
+        .await
+        .expect(201);
+    }
+    let (status, _, bytes) = app
+        .exchange(TestApp::request(
+            Method::GET,
+            "/v1/exports/inspection-pack",
+            Some(&app.manager),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let files = files_of(&bytes);
+    let table = |text: &str| -> Vec<Vec<String>> {
+        csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect()
+    };
+    let header = |text: &str| -> Vec<String> {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect()
+    };
+
+    let (_, _, export) = csv(&app, &app.manager, "/v1/concerns").await;
+    let pack_header = header(&files["concerns.csv"]);
+    let kept: Vec<usize> = pack_header
+        .iter()
+        .map(|name| export[0].iter().position(|h| h == name).unwrap())
+        .collect();
+    let expected: Vec<Vec<String>> = export[1..]
+        .iter()
+        .map(|row| kept.iter().map(|&at| row[at].clone()).collect())
+        .collect();
+    assert_eq!(expected.len(), 450);
+    assert_eq!(table(&files["concerns.csv"]), expected);
+    assert!(!pack_header.iter().any(|h| h.starts_with("contact")));
+
+    let evidence = table(&files["evidence_by_quality_statement.csv"]);
+    let evidence_header = header(&files["evidence_by_quality_statement.csv"]);
+    let id = evidence_header.iter().position(|h| h == "id").unwrap();
+    assert_eq!(evidence_header[0], "quality_statement_id");
+    assert_eq!(evidence.len(), 900);
+    let keys: Vec<(&str, &str)> = evidence
+        .iter()
+        .map(|row| (row[0].as_str(), row[id].as_str()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(keys, sorted, "in the statements' order, each line once");
+    assert_eq!(keys[0].0, "safe.medicines_optimisation");
+    assert_eq!(keys[899].0, "safe.safeguarding");
+
+    let readme = &files["README.txt"];
+    assert!(readme.contains("concerns.csv (450 rows)"), "{readme}");
+    assert!(
+        readme.contains("evidence_by_quality_statement.csv (900 rows)"),
+        "{readme}"
+    );
+}
+
 /// The long reads (packs, CSV exports, insights) have connections and threads of their own.
 /// While every one of them is busy, a request's reads and writes still answer at once, and
 /// further long reads wait for their turn, counted as waiting, then answer as they would have.

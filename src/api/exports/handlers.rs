@@ -1,9 +1,14 @@
+use std::fs::File;
+use std::io::Read;
+
+use actix_web::body::SizedStream;
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
+use futures_util::Stream;
 
 use super::pack::{self, PackQuery};
 use crate::auth::{Permission, Principal};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
 use crate::http::validate::check_range;
 use crate::state::AppState;
@@ -33,7 +38,7 @@ pub async fn get_inspection_pack(
     principal.require(Permission::ExportInspectionPack)?;
     let period = query.parse()?;
     check_range(period.from, period.to, "from")?;
-    let zip = state
+    let (zip, length) = state
         .db
         .run_long(move |conn| pack::build(conn, &principal, &period))
         .await?;
@@ -48,5 +53,21 @@ pub async fn get_inspection_pack(
             format!("attachment; filename=\"{name}\""),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(zip))
+        .body(SizedStream::new(length, chunks_of(zip))))
+}
+
+/// A finished file, read a chunk at a time on the blocking pool as the client takes it.
+fn chunks_of(file: File) -> impl Stream<Item = Result<web::Bytes, ApiError>> {
+    const CHUNK: usize = 256 * 1024;
+    futures_util::stream::try_unfold(file, |mut file| async move {
+        let (file, chunk) = web::block(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            (&mut file).take(CHUNK as u64).read_to_end(&mut chunk)?;
+            Ok::<_, std::io::Error>((file, chunk))
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        Ok((!chunk.is_empty()).then(|| (web::Bytes::from(chunk), file)))
+    })
 }

@@ -3,7 +3,9 @@
 //! file is read through its list's own store call as the caller, so the pack shows exactly what
 //! the lists show them.
 
-use std::io::Write;
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Seek, Write};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,7 +23,7 @@ use crate::db::DbConnection;
 use crate::domain::ids::LocationId;
 use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
-use crate::http::export::{csv_file, every_item};
+use crate::http::export::{cells, each_page};
 
 /// Which records the pack holds.
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
@@ -37,19 +39,88 @@ pub struct PackQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A file of the pack: its name, what it holds, and its columns and rows.
-struct PackFile {
-    name: &'static str,
-    about: &'static str,
-    columns: Vec<Column>,
-    rows: Vec<Value>,
+/// The pack as it is written: a zip in a temporary file (a pack of every record can be far
+/// larger than a request should hold in memory), and README.txt's line about each file.
+struct Pack {
+    zip: zip::ZipWriter<File>,
+    contents: String,
 }
 
-fn json_of<T: Serialize>(items: Vec<T>) -> ApiResult<Vec<Value>> {
-    items
-        .into_iter()
-        .map(|item| Ok(serde_json::to_value(item)?))
-        .collect()
+/// The lines of one of the pack's CSV files, written as they are read.
+struct Lines<'a> {
+    csv: csv::Writer<&'a mut zip::ZipWriter<File>>,
+    columns: &'a [Column],
+    count: usize,
+}
+
+impl Lines<'_> {
+    fn record<T: Serialize>(&mut self, item: &T) -> ApiResult<()> {
+        self.value(&serde_json::to_value(item)?)
+    }
+
+    fn value(&mut self, record: &Value) -> ApiResult<()> {
+        self.count += 1;
+        self.csv
+            .write_record(cells(record, self.columns))
+            .map_err(ApiError::internal)
+    }
+}
+
+impl Pack {
+    fn new() -> ApiResult<Self> {
+        let file = tempfile::tempfile().map_err(ApiError::internal)?;
+        Ok(Self {
+            zip: zip::ZipWriter::new(file),
+            contents: String::new(),
+        })
+    }
+
+    /// Adds the file `name` of `columns`, its lines written by `write`, and notes it in the
+    /// README.
+    fn file(
+        &mut self,
+        name: &str,
+        about: &str,
+        columns: &[Column],
+        write: impl FnOnce(&mut Lines) -> ApiResult<()>,
+    ) -> ApiResult<()> {
+        self.zip
+            .start_file(name, options())
+            .map_err(ApiError::internal)?;
+        let mut lines = Lines {
+            csv: csv::Writer::from_writer(&mut self.zip),
+            columns,
+            count: 0,
+        };
+        lines
+            .csv
+            .write_record(columns.iter().map(|c| &c.name))
+            .map_err(ApiError::internal)?;
+        write(&mut lines)?;
+        let count = lines.count;
+        lines.csv.flush().map_err(ApiError::internal)?;
+        self.contents
+            .push_str(&format!("{name} ({count} rows)\r\n  {about}\r\n\r\n"));
+        Ok(())
+    }
+
+    /// The finished zip, read from its start, and its length in bytes.
+    fn finish(mut self, readme: String) -> ApiResult<(File, u64)> {
+        self.zip
+            .start_file("README.txt", options())
+            .map_err(ApiError::internal)?;
+        self.zip
+            .write_all((readme + &self.contents).as_bytes())
+            .map_err(ApiError::internal)?;
+        let mut file = self.zip.finish().map_err(ApiError::internal)?;
+        let length = file.stream_position().map_err(ApiError::internal)?;
+        file.rewind().map_err(ApiError::internal)?;
+        Ok((file, length))
+    }
+}
+
+fn options() -> SimpleFileOptions {
+    SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)
 }
 
 fn query<Q: serde::de::DeserializeOwned>(value: Value) -> ApiResult<Q> {
@@ -79,12 +150,50 @@ fn in_period(
     }
 }
 
-/// The pack as a zip file.
+/// Whether a plan was open at some time in the period: made by its end, and not closed before
+/// its start (completed then, or archived: an archived plan's last change is its archiving).
+fn open_in_period(plan: &Value, period: &PackQuery) -> bool {
+    let closed = if !plan["completed_at"].is_null() {
+        Some("completed_at")
+    } else if plan["status"] == "archived" {
+        Some("updated_at")
+    } else {
+        None
+    };
+    in_period(plan, "created_at", None, period.to)
+        && closed.is_none_or(|field| in_period(plan, field, period.from, None))
+}
+
+/// Each plan of the list `q` open in the period, as its JSON.
+fn each_open_plan(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    q: &improvement_plans::plans::dto::PlanQuery,
+    period: &PackQuery,
+    mut take: impl FnMut(&Value) -> ApiResult<()>,
+) -> ApiResult<()> {
+    each_page(
+        conn,
+        |c, p| improvement_plans::plans::store::list(c, principal, q, p),
+        |page| {
+            for plan in page {
+                let plan = serde_json::to_value(plan)?;
+                if open_in_period(&plan, period) {
+                    take(&plan)?;
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The pack as a zip file (a temporary one, read from its start), and its length in bytes.
+/// Each list is read and written a page at a time.
 pub fn build(
     conn: &mut DbConnection,
     principal: &Principal,
     period: &PackQuery,
-) -> ApiResult<Vec<u8>> {
+) -> ApiResult<(File, u64)> {
     let organisation = organisation::store::get(conn, &principal.organisation_id)?;
     let place = match period.location_id {
         Some(id) => locations::store::get(conn, principal, LocationId::from(id))?.name,
@@ -93,143 +202,146 @@ pub fn build(
     let location = period.location_id;
     let filters = json!({"location_id": location});
     let dated = json!({"location_id": location, "from": period.from, "to": period.to});
+    let mut pack = Pack::new()?;
 
-    let concerns: Vec<Value> = {
-        let q: concerns::dto::ConcernQuery = query(filters.clone())?;
-        json_of(every_item(conn, |c, p| {
-            concerns::store::list(c, principal, &q, p)
-        })?)?
-    }
-    .into_iter()
-    .filter(|c| in_period(c, "created_at", period.from, period.to))
-    .collect();
-    let learning = {
-        let q: learning_events::dto::LearningEventQuery = query(dated.clone())?;
-        json_of(every_item(conn, |c, p| {
-            learning_events::store::list(c, principal, &q, p)
-        })?)?
-    };
-    let evidence = {
-        let q: evidence::dto::EvidenceQuery = query(dated.clone())?;
-        json_of(every_item(conn, |c, p| {
-            evidence::store::list(c, principal, &q, p)
-        })?)?
-    };
-    let mut by_statement: Vec<Value> = evidence
-        .iter()
-        .flat_map(|record| {
-            record["quality_statements"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |statement| {
-                    let mut row = record.clone();
-                    row["quality_statement_id"] = statement;
-                    row
-                })
-        })
-        .collect();
-    by_statement.sort_by(|a, b| {
-        (a["quality_statement_id"].as_str(), a["id"].as_str())
-            .cmp(&(b["quality_statement_id"].as_str(), b["id"].as_str()))
-    });
-    let plans: Vec<Value> = {
-        let q: improvement_plans::plans::dto::PlanQuery = query(filters.clone())?;
-        json_of(every_item(conn, |c, p| {
-            improvement_plans::plans::store::list(c, principal, &q, p)
-        })?)?
-    }
-    .into_iter()
-    // Plans open at some time in the period: made by its end, and not closed before its start
-    // (completed then, or archived: an archived plan's last change is its archiving).
-    .filter(|plan| {
-        let closed = if !plan["completed_at"].is_null() {
-            Some("completed_at")
-        } else if plan["status"] == "archived" {
-            Some("updated_at")
-        } else {
-            None
-        };
-        in_period(plan, "created_at", None, period.to)
-            && closed.is_none_or(|field| in_period(plan, field, period.from, None))
-    })
-    .collect();
-    let actions: Vec<Value> = plans
-        .iter()
-        .flat_map(|plan| plan["actions"].as_array().cloned().unwrap_or_default())
-        .collect();
-    let mut reviews = Vec::new();
-    for plan in &plans {
-        let Some(id) = plan["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()) else {
-            continue;
-        };
-        let since = ChangedSince::default();
-        reviews.extend(json_of(every_item(conn, |c, p| {
-            improvement_plans::reviews::store::list_reviews(c, principal, id.into(), &since, p)
-        })?)?);
-    }
-    let recognitions: Vec<Value> = {
-        let q: recognitions::dto::RecognitionQuery = query(filters)?;
-        json_of(every_item(conn, |c, p| {
-            recognitions::store::list(c, principal, &q, p)
-        })?)?
-    }
-    .into_iter()
-    // A compliment still awaiting a manager's approval, or declined, is no evidence yet.
-    .filter(|r| r["approval"] == "approved")
-    .filter(|r| in_period(r, "occurred_on", period.from, period.to))
-    .collect();
+    let q: concerns::dto::ConcernQuery = query(filters.clone())?;
+    pack.file(
+        "concerns.csv",
+        "Concerns raised in the period, with their status, risk and outcome (`outcome.*`: what was done, the \"you said, we did\"). Confidential concerns appear only to those who may see them; anonymous raisers are never named.",
+        &without_contact(columns::of("Concern")),
+        |lines| {
+            each_page(conn, |c, p| concerns::store::list(c, principal, &q, p), |page| {
+                for concern in page {
+                    let concern = serde_json::to_value(concern)?;
+                    if in_period(&concern, "created_at", period.from, period.to) {
+                        lines.value(&concern)?;
+                    }
+                }
+                Ok(())
+            })
+        },
+    )?;
+
+    let q: learning_events::dto::LearningEventQuery = query(dated.clone())?;
+    pack.file(
+        "learning_events.csv",
+        "Learning events (debriefs, reviews, supervision, lessons shared) that took place in the period: what went well, what did not, and the lessons.",
+        &columns::of("LearningEvent"),
+        |lines| {
+            each_page(conn, |c, p| learning_events::store::list(c, principal, &q, p), |page| {
+                page.iter().try_for_each(|event| lines.record(event))
+            })
+        },
+    )?;
 
     let mut statement_columns = vec![Column {
         name: "quality_statement_id".to_owned(),
         cell: Cell::Text,
     }];
     statement_columns.extend(without_contact(columns::of("Evidence")));
-    let files = [
-        PackFile {
-            name: "concerns.csv",
-            about: "Concerns raised in the period, with their status, risk and outcome (`outcome.*`: what was done, the \"you said, we did\"). Confidential concerns appear only to those who may see them; anonymous raisers are never named.",
-            columns: without_contact(columns::of("Concern")),
-            rows: concerns,
+    let q: evidence::dto::EvidenceQuery = query(dated.clone())?;
+    // One pass finds the statements the evidence speaks to; then each statement's evidence is
+    // read through the list's own filter, in the list's order, so no line waits in memory.
+    let mut statements = BTreeSet::new();
+    each_page(
+        conn,
+        |c, p| evidence::store::list(c, principal, &q, p),
+        |page| {
+            statements.extend(
+                page.into_iter()
+                    .flat_map(|record| record.quality_statements),
+            );
+            Ok(())
         },
-        PackFile {
-            name: "learning_events.csv",
-            about: "Learning events (debriefs, reviews, supervision, lessons shared) that took place in the period: what went well, what did not, and the lessons.",
-            columns: columns::of("LearningEvent"),
-            rows: learning,
+    )?;
+    pack.file(
+        "evidence_by_quality_statement.csv",
+        "Evidence dated in the period, one line for each quality statement it speaks to (`quality_statement_id`), in the order of the statements; archived evidence is left out.",
+        &statement_columns,
+        |lines| {
+            statements.into_iter().try_for_each(|statement| {
+                let mut filters = dated.clone();
+                filters["quality_statement_id"] = Value::from(statement.as_str());
+                let q: evidence::dto::EvidenceQuery = query(filters)?;
+                each_page(conn, |c, p| evidence::store::list(c, principal, &q, p), |page| {
+                    for record in page {
+                        let mut record = serde_json::to_value(record)?;
+                        record["quality_statement_id"] = Value::from(statement.as_str());
+                        lines.value(&record)?;
+                    }
+                    Ok(())
+                })
+            })
         },
-        PackFile {
-            name: "evidence_by_quality_statement.csv",
-            about: "Evidence dated in the period, one line for each quality statement it speaks to (`quality_statement_id`), in the order of the statements; archived evidence is left out.",
-            columns: statement_columns,
-            rows: by_statement,
+    )?;
+
+    let q: improvement_plans::plans::dto::PlanQuery = query(filters.clone())?;
+    let mut plans = Vec::new();
+    pack.file(
+        "improvement_plans.csv",
+        "Improvement plans open at some time in the period: their objective, owner, status, review cadence and the records they came from.",
+        &columns::of("ImprovementPlan"),
+        |lines| {
+            each_open_plan(conn, principal, &q, period, |plan| {
+                plans.extend(plan["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()));
+                lines.value(plan)
+            })
         },
-        PackFile {
-            name: "improvement_plans.csv",
-            about: "Improvement plans open at some time in the period: their objective, owner, status, review cadence and the records they came from.",
-            columns: columns::of("ImprovementPlan"),
-            rows: plans,
+    )?;
+    // The same plans read again for their actions, rather than every action held meanwhile.
+    pack.file(
+        "plan_actions.csv",
+        "The actions of those plans (`plan_id` names the plan): owner, due date, status, and whether the change was checked as effective.",
+        &columns::of("PlanAction"),
+        |lines| {
+            each_open_plan(conn, principal, &q, period, |plan| {
+                plan["actions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .try_for_each(|action| lines.value(action))
+            })
         },
-        PackFile {
-            name: "plan_actions.csv",
-            about: "The actions of those plans (`plan_id` names the plan): owner, due date, status, and whether the change was checked as effective.",
-            columns: columns::of("PlanAction"),
-            rows: actions,
+    )?;
+    pack.file(
+        "plan_reviews.csv",
+        "The monthly, quarterly and annual reviews of those plans (`plan_id` names the plan): progress and notes.",
+        &columns::of("PlanReview"),
+        |lines| {
+            let since = ChangedSince::default();
+            plans.into_iter().try_for_each(|plan| {
+                each_page(conn, |c, p| {
+                    improvement_plans::reviews::store::list_reviews(c, principal, plan.into(), &since, p)
+                }, |page| page.iter().try_for_each(|review| lines.record(review)))
+            })
         },
-        PackFile {
-            name: "plan_reviews.csv",
-            about: "The monthly, quarterly and annual reviews of those plans (`plan_id` names the plan): progress and notes.",
-            columns: columns::of("PlanReview"),
-            rows: reviews,
+    )?;
+
+    let q: recognitions::dto::RecognitionQuery = query(filters)?;
+    pack.file(
+        "recognitions.csv",
+        "Compliments, thanks, staff awards and improvement milestones of the period.",
+        &columns::of("Recognition"),
+        |lines| {
+            each_page(
+                conn,
+                |c, p| recognitions::store::list(c, principal, &q, p),
+                |page| {
+                    for recognition in page {
+                        let recognition = serde_json::to_value(recognition)?;
+                        // A compliment still awaiting a manager's approval, or declined, is no
+                        // evidence yet.
+                        if recognition["approval"] == "approved"
+                            && in_period(&recognition, "occurred_on", period.from, period.to)
+                        {
+                            lines.value(&recognition)?;
+                        }
+                    }
+                    Ok(())
+                },
+            )
         },
-        PackFile {
-            name: "recognitions.csv",
-            about: "Compliments, thanks, staff awards and improvement milestones of the period.",
-            columns: columns::of("Recognition"),
-            rows: recognitions,
-        },
-    ];
+    )?;
 
     let period_text = match (period.from, period.to) {
         (None, None) => "all time".to_owned(),
@@ -239,7 +351,7 @@ pub fn build(
             to.map_or("now".to_owned(), |t| t.to_rfc3339())
         ),
     };
-    let mut readme = format!(
+    let readme = format!(
         "Inspection pack\r\n\r\nOrganisation: {}\r\nLocation: {place}\r\nPeriod: {period_text}\r\nMade: {} by {}\r\n\r\n\
          Each file is CSV (UTF-8) with a header row of the record's fields, as careloop's API names \
          them: nested fields dotted (outcome.summary), lists of values joined by |, lists of \
@@ -249,25 +361,7 @@ pub fn build(
         now().to_rfc3339(),
         principal.sub,
     );
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    for file in &files {
-        readme.push_str(&format!(
-            "{} ({} rows)\r\n  {}\r\n\r\n",
-            file.name,
-            file.rows.len(),
-            file.about
-        ));
-        zip.start_file(file.name, options)
-            .map_err(ApiError::internal)?;
-        zip.write_all(&csv_file(&file.columns, &file.rows)?)
-            .map_err(ApiError::internal)?;
-    }
-    zip.start_file("README.txt", options)
-        .map_err(ApiError::internal)?;
-    zip.write_all(readme.as_bytes())
-        .map_err(ApiError::internal)?;
-    Ok(zip.finish().map_err(ApiError::internal)?.into_inner())
+    pack.finish(readme)
 }
 
 /// The columns but the contact details someone left through an intake point: those are for the
