@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use diesel::connection::SimpleConnection;
 use diesel::r2d2;
+use diesel::Connection;
 
 use super::pool::{no_connection, Reachability, LOST_RECHECK};
 use super::{ConnectionManager, Db, DbConnection, Pool, BUSY_WAIT};
@@ -49,6 +51,22 @@ impl Db {
             .await
             .map_err(|_| ApiError::internal("a long read ended without an answer"))?
     }
+}
+
+/// Runs `read` as one read-only transaction, so that everything it reads, page after page and
+/// list after list, is the database as it stood when it began: a long read that reads some
+/// records twice (the pack's plans, for their actions) agrees with itself whatever is written
+/// meanwhile. A SQLite transaction reads one snapshot; PostgreSQL's needs `REPEATABLE READ`.
+pub fn as_one_snapshot<T>(
+    conn: &mut DbConnection,
+    read: impl FnOnce(&mut DbConnection) -> ApiResult<T>,
+) -> ApiResult<T> {
+    conn.transaction(|conn| {
+        if let DbConnection::Pg(pg) = conn {
+            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        read(conn)
+    })
 }
 
 /// The long reads' connections, and a turn for each.

@@ -12,6 +12,7 @@ pub mod schema;
 mod sql;
 mod writer;
 
+pub use long_reads::as_one_snapshot;
 use long_reads::LongReads;
 use migrate::migrate;
 use pool::{no_connection, PoolEvents, Reachability, LOST_RECHECK};

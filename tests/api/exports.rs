@@ -4,9 +4,10 @@
 
 use actix_web::http::Method;
 use careloop::auth::Role;
+use careloop::db::as_one_snapshot;
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, hold_connections, operations, sign, Response, TestApp};
+use crate::helpers::{claims, count_rows, hold_connections, operations, sign, Response, TestApp};
 use crate::privacy::{fill, scene};
 
 /// `GET path` as `token` asking for CSV: the status, the content type, and the rows (header
@@ -463,17 +464,52 @@ async fn a_pack_of_many_pages_holds_every_record_once_in_order() {
             "audit,processes,safe.safeguarding|safe.medicines_optimisation,Audit {i},2026-10-01T09:00:00Z\n"
         ));
     }
-    for (kind, file) in [("concerns", concerns), ("evidence", evidence)] {
+    let mut plans = String::new();
+    for i in 0..210 {
+        plans.push_str(
+            &json!({"title": format!("Plan {i}"), "objective": "Fewer falls",
+            "owner": {"sub": "manager-1"}, "priority": "high", "review_cadence": "monthly",
+            "actions": [{"description": format!("Action {i}"), "due_on": "2026-12-31",
+                         "owner": {"sub": "manager-1"}}]})
+            .to_string(),
+        );
+        plans.push('\n');
+    }
+    for (kind, content_type, file) in [
+        ("concerns", "text/csv", concerns),
+        ("evidence", "text/csv", evidence),
+        ("improvement_plans", "application/x-ndjson", plans),
+    ] {
         app.send_raw(
             Method::POST,
             &format!("/v1/imports?kind={kind}"),
             &app.manager,
-            &[("Content-Type", "text/csv")],
+            &[("Content-Type", content_type)],
             &file,
         )
         .await
         .expect(201);
     }
+    // Archived evidence stays out, under every statement.
+    let archived = app
+        .post(
+            &app.manager,
+            "/v1/evidence",
+            json!({"source": "audit", "evidence_category": "processes",
+            "quality_statements": ["safe.safeguarding"], "title": "Archived",
+            "observed_at": "2026-10-01T09:00:00Z"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.call(
+        Method::DELETE,
+        &format!("/v1/evidence/{archived}"),
+        Some(&app.manager),
+        None,
+    )
+    .await
+    .expect(200);
     let (status, _, bytes) = app
         .exchange(TestApp::request(
             Method::GET,
@@ -529,12 +565,62 @@ async fn a_pack_of_many_pages_holds_every_record_once_in_order() {
     assert_eq!(keys[0].0, "safe.medicines_optimisation");
     assert_eq!(keys[899].0, "safe.safeguarding");
 
+    assert!(!files["evidence_by_quality_statement.csv"].contains(&archived));
+
+    // Each plan's action, in the plans' order, across the plans' pages.
+    let plans = table(&files["improvement_plans.csv"]);
+    let actions = table(&files["plan_actions.csv"]);
+    let plan_id = header(&files["improvement_plans.csv"])
+        .iter()
+        .position(|h| h == "id")
+        .unwrap();
+    let action_plan = header(&files["plan_actions.csv"])
+        .iter()
+        .position(|h| h == "plan_id")
+        .unwrap();
+    assert_eq!(plans.len(), 210);
+    let of_plans: Vec<&str> = plans.iter().map(|row| row[plan_id].as_str()).collect();
+    let of_actions: Vec<&str> = actions
+        .iter()
+        .map(|row| row[action_plan].as_str())
+        .collect();
+    assert_eq!(of_actions, of_plans);
+
     let readme = &files["README.txt"];
     assert!(readme.contains("concerns.csv (450 rows)"), "{readme}");
+    assert!(readme.contains("plan_actions.csv (210 rows)"), "{readme}");
     assert!(
         readme.contains("evidence_by_quality_statement.csv (900 rows)"),
         "{readme}"
     );
+}
+
+/// A long read run as one snapshot (the pack) sees the database as it stood when it began,
+/// whatever is written meanwhile, so that its files agree with each other.
+#[actix_web::test]
+async fn a_long_read_as_one_snapshot_sees_nothing_written_meanwhile() {
+    let app = TestApp::new().await;
+    app.raise(&app.staff, json!({})).await;
+    let (read_once, first_read) = tokio::sync::oneshot::channel();
+    let (go_on, written) = std::sync::mpsc::channel::<()>();
+    let db = app.db.clone();
+    let read = actix_web::rt::spawn(async move {
+        db.run_long(move |conn| {
+            as_one_snapshot(conn, |conn| {
+                let before = count_rows(conn, "concerns");
+                read_once.send(()).ok();
+                written.recv().ok();
+                Ok((before, count_rows(conn, "concerns")))
+            })
+        })
+        .await
+    });
+    first_read.await.expect("the first read");
+    app.raise(&app.staff, json!({})).await;
+    go_on.send(()).expect("the read waits");
+    let counts = read.await.expect("the read").expect("its counts");
+    assert_eq!(counts, (1, 1), "the concern raised meanwhile is not seen");
+    assert_eq!(app.count("concerns"), 2);
 }
 
 /// The long reads (packs, CSV exports, insights) have connections and threads of their own.

@@ -8,6 +8,7 @@ use futures_util::Stream;
 
 use super::pack::{self, PackQuery};
 use crate::auth::{Permission, Principal};
+use crate::db::as_one_snapshot;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
 use crate::http::validate::check_range;
@@ -40,7 +41,9 @@ pub async fn get_inspection_pack(
     check_range(period.from, period.to, "from")?;
     let (zip, length) = state
         .db
-        .run_long(move |conn| pack::build(conn, &principal, &period))
+        // One snapshot: the pack reads its plans twice (their file, then their actions') and
+        // its evidence once per statement, and its files must agree.
+        .run_long(move |conn| as_one_snapshot(conn, |conn| pack::build(conn, &principal, &period)))
         .await?;
     let name = format!(
         "inspection-pack-{}.zip",
