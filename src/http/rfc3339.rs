@@ -9,6 +9,8 @@ use serde::Serializer;
 /// Writes `at` into `out`, or `None` for what the fast path does not cover (years outside
 /// 0..=9999, leap seconds), which chrono then writes.
 fn write(at: &DateTime<Utc>, out: &mut [u8; 30]) -> Option<usize> {
+    // The UTC fields read once: each of `DateTime`'s own getters adds the (zero) offset again.
+    let at = at.naive_utc();
     let (year, nanos) = (at.year(), at.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         return None;
