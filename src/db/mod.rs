@@ -20,6 +20,7 @@ pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
 pub(crate) use sql::insert_all;
 pub use sql::{
     among, columns_of, day_of_sql, epoch_sql, load_natively, period_start_sql, portable,
+    tags_joined,
 };
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 

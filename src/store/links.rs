@@ -67,6 +67,17 @@ pub fn as_kept(statements: &[String]) -> Vec<String> {
     kept
 }
 
+/// The statements [`crate::db::tags_joined`] read, as [`tags_of`] answers them.
+pub fn joined_tags(joined: Option<String>) -> Vec<String> {
+    let mut statements: Vec<String> = joined
+        .iter()
+        .flat_map(|joined| joined.split(','))
+        .map(str::to_owned)
+        .collect();
+    statements.sort();
+    statements
+}
+
 /// The tags of several records at once, for a page of a list.
 pub fn tags_of(
     conn: &mut DbConnection,

@@ -12,7 +12,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Permission, Principal};
 use crate::db::columns::JsonText;
 use crate::db::schema::concerns;
-use crate::db::{columns_of, insert_all, DbConnection};
+use crate::db::{columns_of, insert_all, tags_joined, DbConnection};
 use crate::domain::concern::{
     self as rules, ConcernStatus, TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
@@ -81,9 +81,15 @@ fn into_dto(conn: &mut DbConnection, principal: &Principal, row: ConcernRow) -> 
     only(into_dtos(conn, principal, vec![row])?)
 }
 
+/// The concern with its tags, read by one statement.
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: ConcernId) -> ApiResult<Concern> {
-    let row = find(conn, principal, id)?;
-    into_dto(conn, principal, row)
+    let (row, tags) = visible(principal)
+        .filter(concerns::id.eq(id))
+        .select((columns_of::<ConcernRow>(), tags_joined(concerns::id, KIND)))
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("concern"))?;
+    Ok(as_concern(principal, now(), row, links::joined_tags(tags)))
 }
 
 pub fn create(
