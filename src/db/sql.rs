@@ -103,11 +103,11 @@ impl<C: QueryFragment<Pg>> QueryFragment<Pg> for Among<C> {
 }
 
 /// A record's quality-statement tags as one more column of the query that reads it (`record`
-/// is its id column): its statements joined by `,`, which no statement id holds, for
-/// `links::joined_tags`. One record's read then takes one statement rather than two; on
-/// PostgreSQL the round trip saved was most of the read's cost. The kind is bound, so the SQL
-/// is the same for every kind and the statement can be kept prepared. (A page's tags
-/// stay one query of their own: a subquery for each row measured slower.)
+/// is its id column): a JSON array of its statements, for `links::joined_tags`. One record's
+/// read then takes one statement rather than two; on PostgreSQL the round trip saved was most
+/// of the read's cost. The kind is bound, so the SQL is the same for every kind and the
+/// statement can be kept prepared. (A page's tags stay one query of their own: a subquery for
+/// each row measured slower.)
 pub fn tags_joined<C>(record: C, kind: RecordKind) -> TagsJoined<C> {
     TagsJoined {
         record,
@@ -137,18 +137,26 @@ impl<C: ValidGrouping<G>, G> ValidGrouping<G> for TagsJoined<C> {
 }
 
 impl<C> TagsJoined<C> {
-    fn walk<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>, joined: &str) -> QueryResult<()>
+    /// The subquery, its statements gathered by `gathered`, its record matched by `matched`
+    /// (the record's id column, then what follows it).
+    fn walk<'b, DB>(
+        &'b self,
+        mut out: AstPass<'_, 'b, DB>,
+        gathered: &str,
+        matched: &str,
+    ) -> QueryResult<()>
     where
         DB: diesel::backend::Backend,
         C: QueryFragment<DB>,
         str: diesel::serialize::ToSql<Text, DB>,
     {
         out.push_sql("(SELECT ");
-        out.push_sql(joined);
+        out.push_sql(gathered);
         out.push_sql(" FROM quality_statement_tags WHERE record_type = ");
         out.push_bind_param::<Text, str>(self.kind)?;
         out.push_sql(" AND record_id = ");
         self.record.walk_ast(out.reborrow())?;
+        out.push_sql(matched);
         out.push_sql(")");
         Ok(())
     }
@@ -156,13 +164,19 @@ impl<C> TagsJoined<C> {
 
 impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for TagsJoined<C> {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        self.walk(out, "group_concat(quality_statement_id, ',')")
+        self.walk(out, "json_group_array(quality_statement_id)", "")
     }
 }
 
 impl<C: QueryFragment<Pg>> QueryFragment<Pg> for TagsJoined<C> {
+    /// Record ids are `COLLATE "C"` and the tags' `record_id` is not: compared in the tags'
+    /// collation, the match is answered by their primary key rather than a scan of every tag.
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        self.walk(out, "string_agg(quality_statement_id, ',')")
+        self.walk(
+            out,
+            "CAST(json_agg(quality_statement_id) AS TEXT)",
+            " COLLATE \"default\"",
+        )
     }
 }
 

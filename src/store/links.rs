@@ -67,15 +67,15 @@ pub fn as_kept(statements: &[String]) -> Vec<String> {
     kept
 }
 
-/// The statements [`crate::db::tags_joined`] read, as [`tags_of`] answers them.
-pub fn joined_tags(joined: Option<String>) -> Vec<String> {
-    let mut statements: Vec<String> = joined
-        .iter()
-        .flat_map(|joined| joined.split(','))
-        .map(str::to_owned)
-        .collect();
+/// The statements [`crate::db::tags_joined`] read (a JSON array, or none for a record without
+/// tags), as [`tags_of`] answers them.
+pub fn joined_tags(joined: Option<String>) -> ApiResult<Vec<String>> {
+    let mut statements: Vec<String> = match joined {
+        Some(joined) => serde_json::from_str(&joined).map_err(ApiError::internal)?,
+        None => Vec::new(),
+    };
     statements.sort();
-    statements
+    Ok(statements)
 }
 
 /// The tags of several records at once, for a page of a list.

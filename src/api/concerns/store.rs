@@ -89,7 +89,7 @@ pub fn get(conn: &mut DbConnection, principal: &Principal, id: ConcernId) -> Api
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("concern"))?;
-    Ok(as_concern(principal, now(), row, links::joined_tags(tags)))
+    Ok(as_concern(principal, now(), row, links::joined_tags(tags)?))
 }
 
 pub fn create(
