@@ -10,7 +10,7 @@ use std::io::{Seek, Write};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use zip::write::SimpleFileOptions;
 
@@ -24,6 +24,7 @@ use crate::domain::ids::LocationId;
 use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
 use crate::http::export::{cells, each_page};
+use crate::http::paging::{Page, Paginated};
 
 /// Which records the pack holds.
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
@@ -54,10 +55,6 @@ struct Lines<'a> {
 }
 
 impl Lines<'_> {
-    fn record<T: Serialize>(&mut self, item: &T) -> ApiResult<()> {
-        self.value(&serde_json::to_value(item)?)
-    }
-
     fn value(&mut self, record: &Value) -> ApiResult<()> {
         self.count += 1;
         self.csv
@@ -164,6 +161,18 @@ fn open_in_period(plan: &Value, period: &PackQuery) -> bool {
         && closed.is_none_or(|field| in_period(plan, field, period.from, None))
 }
 
+/// Each item of a list as its JSON, which the pack's files and filters read, a page at a time.
+fn each_record<T: Serialize + ToSchema>(
+    conn: &mut DbConnection,
+    read: impl Fn(&mut DbConnection, &Page) -> ApiResult<Paginated<T>>,
+    mut take: impl FnMut(Value) -> ApiResult<()>,
+) -> ApiResult<()> {
+    each_page(conn, read, |page| {
+        page.into_iter()
+            .try_for_each(|item| take(serde_json::to_value(item)?))
+    })
+}
+
 /// Each plan of the list `q` open in the period, as its JSON.
 fn each_open_plan(
     conn: &mut DbConnection,
@@ -172,19 +181,15 @@ fn each_open_plan(
     period: &PackQuery,
     mut take: impl FnMut(&Value) -> ApiResult<()>,
 ) -> ApiResult<()> {
-    each_page(
-        conn,
-        |c, p| improvement_plans::plans::store::list(c, principal, q, p),
-        |page| {
-            for plan in page {
-                let plan = serde_json::to_value(plan)?;
-                if open_in_period(&plan, period) {
-                    take(&plan)?;
-                }
-            }
+    let read =
+        |c: &mut DbConnection, p: &Page| improvement_plans::plans::store::list(c, principal, q, p);
+    each_record(conn, read, |plan| {
+        if open_in_period(&plan, period) {
+            take(&plan)
+        } else {
             Ok(())
-        },
-    )
+        }
+    })
 }
 
 /// The pack as a zip file (a temporary one, read from its start), and its length in bytes.
@@ -210,14 +215,13 @@ pub fn build(
         "Concerns raised in the period, with their status, risk and outcome (`outcome.*`: what was done, the \"you said, we did\"). Confidential concerns appear only to those who may see them; anonymous raisers are never named.",
         &without_contact(columns::of("Concern")),
         |lines| {
-            each_page(conn, |c, p| concerns::store::list(c, principal, &q, p), |page| {
-                for concern in page {
-                    let concern = serde_json::to_value(concern)?;
-                    if in_period(&concern, "created_at", period.from, period.to) {
-                        lines.value(&concern)?;
-                    }
+            let read = |c: &mut DbConnection, p: &Page| concerns::store::list(c, principal, &q, p);
+            each_record(conn, read, |concern| {
+                if in_period(&concern, "created_at", period.from, period.to) {
+                    lines.value(&concern)
+                } else {
+                    Ok(())
                 }
-                Ok(())
             })
         },
     )?;
@@ -228,9 +232,8 @@ pub fn build(
         "Learning events (debriefs, reviews, supervision, lessons shared) that took place in the period: what went well, what did not, and the lessons.",
         &columns::of("LearningEvent"),
         |lines| {
-            each_page(conn, |c, p| learning_events::store::list(c, principal, &q, p), |page| {
-                page.iter().try_for_each(|event| lines.record(event))
-            })
+            let read = |c: &mut DbConnection, p: &Page| learning_events::store::list(c, principal, &q, p);
+            each_record(conn, read, |event| lines.value(&event))
         },
     )?;
 
@@ -263,13 +266,10 @@ pub fn build(
                 let mut filters = dated.clone();
                 filters["quality_statement_id"] = Value::from(statement.as_str());
                 let q: evidence::dto::EvidenceQuery = query(filters)?;
-                each_page(conn, |c, p| evidence::store::list(c, principal, &q, p), |page| {
-                    for record in page {
-                        let mut record = serde_json::to_value(record)?;
-                        record["quality_statement_id"] = Value::from(statement.as_str());
-                        lines.value(&record)?;
-                    }
-                    Ok(())
+                let read = |c: &mut DbConnection, p: &Page| evidence::store::list(c, principal, &q, p);
+                each_record(conn, read, |mut record| {
+                    record["quality_statement_id"] = Value::from(statement.as_str());
+                    lines.value(&record)
                 })
             })
         },
@@ -310,9 +310,10 @@ pub fn build(
         |lines| {
             let since = ChangedSince::default();
             plans.into_iter().try_for_each(|plan| {
-                each_page(conn, |c, p| {
+                let read = |c: &mut DbConnection, p: &Page| {
                     improvement_plans::reviews::store::list_reviews(c, principal, plan.into(), &since, p)
-                }, |page| page.iter().try_for_each(|review| lines.record(review)))
+                };
+                each_record(conn, read, |review| lines.value(&review))
             })
         },
     )?;
@@ -323,23 +324,19 @@ pub fn build(
         "Compliments, thanks, staff awards and improvement milestones of the period.",
         &columns::of("Recognition"),
         |lines| {
-            each_page(
-                conn,
-                |c, p| recognitions::store::list(c, principal, &q, p),
-                |page| {
-                    for recognition in page {
-                        let recognition = serde_json::to_value(recognition)?;
-                        // A compliment still awaiting a manager's approval, or declined, is no
-                        // evidence yet.
-                        if recognition["approval"] == "approved"
-                            && in_period(&recognition, "occurred_on", period.from, period.to)
-                        {
-                            lines.value(&recognition)?;
-                        }
-                    }
+            let read =
+                |c: &mut DbConnection, p: &Page| recognitions::store::list(c, principal, &q, p);
+            each_record(conn, read, |recognition| {
+                // A compliment still awaiting a manager's approval, or declined, is no evidence
+                // yet.
+                if recognition["approval"] == "approved"
+                    && in_period(&recognition, "occurred_on", period.from, period.to)
+                {
+                    lines.value(&recognition)
+                } else {
                     Ok(())
-                },
-            )
+                }
+            })
         },
     )?;
 
