@@ -1,5 +1,5 @@
 //! Numbering the change log at commit. A write appends its changes unnumbered and names its
-//! organisation here; just before the transaction commits, [`number_pending`] takes the
+//! organisation here; just before the transaction commits, [`number_and_commit`] takes the
 //! organisation's `change_heads` row (on PostgreSQL a row lock held until commit; SQLite's
 //! write transaction holds the database's one write lock already) and numbers them. So:
 //!
@@ -12,15 +12,15 @@
 //! - the rows to number are read after the lock is taken, so a change is never numbered twice.
 //!   On PostgreSQL, when the changes to number are all the transaction's own (which no other
 //!   transaction can see, let alone number), they are read before the lock and numbered,
-//!   head and all, by one statement: the lock is then held for two round trips (that
-//!   statement and the commit) rather than four, while the organisation's other writers
-//!   queue for it. (Another's withheld change that fell due meanwhile waits for the next
+//!   head and all, by one statement sent with the `COMMIT`: the lock is then held for one
+//!   round trip rather than four, while the organisation's other writers queue for it. (Another's withheld change that fell due meanwhile waits for the next
 //!   numbering, as it would have without this write.)
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Text, Timestamp};
@@ -58,11 +58,28 @@ pub fn forget() {
 }
 
 /// Numbers the changes of every organisation the transaction marked, in a fixed order of
-/// organisations (so two transactions never wait for each other's heads in a cycle).
-pub fn number_pending(conn: &mut DbConnection) -> ApiResult<()> {
+/// organisations (so two transactions never wait for each other's heads in a cycle), and
+/// commits the transaction.
+///
+/// On PostgreSQL the last organisation's numbering of the transaction's own changes goes to
+/// the server with the `COMMIT`, as one message: the head's lock is then held for the statement
+/// and the commit alone, with no round trip to this process between them (on a busy machine,
+/// each is a wait for this process's thread and then the server's to be scheduled again,
+/// while every other writer of the organisation queues). A failing statement skips the
+/// `COMMIT` after it and leaves the transaction to be rolled back; diesel reads the
+/// connection's state after the message, so it knows the transaction is over.
+pub fn number_and_commit(conn: &mut DbConnection) -> ApiResult<()> {
     let organisations = PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()));
+    let mut unsent: Option<String> = None;
     for (organisation_id, own) in organisations {
-        number(conn, &organisation_id, &own)?;
+        if let Some(numbering) = unsent.take() {
+            conn.batch_execute(&numbering)?;
+        }
+        unsent = number(conn, &organisation_id, &own)?;
+    }
+    match unsent {
+        Some(numbering) => conn.batch_execute(&format!("{numbering}; COMMIT"))?,
+        None => DbConnection::commit_transaction(conn)?,
     }
     Ok(())
 }
@@ -87,16 +104,22 @@ const NUMBERED_PER_STATEMENT: usize = 500;
 
 /// Numbers the organisation's unnumbered changes that may be shown: this transaction's, any
 /// withheld one whose hour is over, and a withheld change to a record this transaction changed
-/// (so a record's versions come in order).
-fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>) -> ApiResult<()> {
+/// (so a record's versions come in order). On PostgreSQL, when those are all the
+/// transaction's own, the statement that would number them is answered unsent.
+fn number(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    own: &BTreeSet<String>,
+) -> ApiResult<Option<String>> {
     if matches!(conn, DbConnection::Sqlite(_)) {
-        return number_in_turn(conn, organisation_id);
+        number_in_turn(conn, organisation_id)?;
+        return Ok(None);
     }
     if (1..=NUMBERED_PER_STATEMENT).contains(&own.len()) {
         let now = now().naive_utc();
         let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
         if waiting.iter().all(|change| own.contains(&change.id)) {
-            return number_own(conn, organisation_id, &waiting, now);
+            return own_numbering(organisation_id, &waiting, now);
         }
     }
     // The lock and the head's number in one round trip.
@@ -113,7 +136,7 @@ fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>
     let now = now().naive_utc();
     let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
     if waiting.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     // Numbered a few hundred to a statement (`UPDATE … FROM (VALUES …)`): an import's
     // thousands of changes are numbered in a handful of round trips.
@@ -137,13 +160,13 @@ fn number(conn: &mut DbConnection, organisation_id: &str, own: &BTreeSet<String>
             .bind::<BigInt, _>(seq)
             .bind::<Text, _>(organisation_id)
             .execute(conn)?;
-            return Ok(());
+            return Ok(None);
         }
         diesel::sql_query(update)
             .bind::<Timestamp, _>(now)
             .execute(conn)?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// [`number`] on SQLite, whose transaction holds the database's one write lock from its start
@@ -288,46 +311,43 @@ fn in_feed_order(mut waiting: Vec<Unnumbered>, now: NaiveDateTime) -> Vec<Unnumb
 fn numbers(waiting: &[Unnumbered], after: i64) -> ApiResult<Vec<String>> {
     (after + 1..)
         .zip(waiting)
-        .map(|(seq, change)| {
-            if change
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b'-')
-            {
-                Ok(format!("('{}', {seq})", change.id))
-            } else {
-                Err(ApiError::internal("a change id that is not a UUID"))
-            }
-        })
+        .map(|(seq, change)| Ok(format!("('{}', {seq})", written_in(&change.id)?)))
         .collect()
 }
 
-/// Numbers `waiting`, all of them this transaction's own, and moves the head past them, in one
-/// statement on PostgreSQL: it takes the head's row lock, which is then held only for the
-/// commit. Nothing shown yet (an anonymous raiser's changes only) takes no lock at all.
-fn number_own(
-    conn: &mut DbConnection,
+/// `id`, careloop's own UUID, checked to be nothing else before it is written into SQL.
+fn written_in(id: &str) -> ApiResult<&str> {
+    if id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        Ok(id)
+    } else {
+        Err(ApiError::internal("an id that is not a UUID"))
+    }
+}
+
+/// The statement that numbers `waiting`, all of them this transaction's own, and moves the
+/// head past them, on PostgreSQL: it takes the head's row lock, to be held only for the commit.
+/// Nothing shown yet (an anonymous raiser's changes only) needs none. Its values are written
+/// in, as it goes with the `COMMIT` in one message, which carries no parameters: the ids are
+/// careloop's own UUIDs, checked by [`written_in`], and `now` a timestamp it writes itself.
+fn own_numbering(
     organisation_id: &str,
     waiting: &[Unnumbered],
     now: NaiveDateTime,
-) -> ApiResult<()> {
+) -> ApiResult<Option<String>> {
     if waiting.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    let count = i64::try_from(waiting.len()).map_err(ApiError::internal)?;
-    let numbered = diesel::sql_query(format!(
-        "WITH head AS (UPDATE change_heads SET last_seq = last_seq + $2 \
-         WHERE organisation_id = $3 RETURNING last_seq - $2 AS base) \
-         UPDATE changes SET seq = head.base + v.column2, published_at = $1 \
-         FROM head, (VALUES {}) AS v WHERE changes.id = v.column1",
-        numbers(waiting, 0)?.join(", ")
-    ))
-    .bind::<Timestamp, _>(now)
-    .bind::<BigInt, _>(count)
-    .bind::<Text, _>(organisation_id)
-    .execute(conn)?;
-    if numbered != waiting.len() {
-        return Err(no_log(organisation_id));
-    }
-    Ok(())
+    let organisation = written_in(organisation_id)?;
+    // Numbering fewer than all (no head to number them from) divides by zero: the statement
+    // fails, and the `COMMIT` sent after it is not run.
+    Ok(Some(format!(
+        "WITH head AS (UPDATE change_heads SET last_seq = last_seq + {count} \
+         WHERE organisation_id = '{organisation}' RETURNING last_seq - {count} AS base), \
+         numbered AS (UPDATE changes SET seq = head.base + v.column2, published_at = '{now}' \
+         FROM head, (VALUES {values}) AS v WHERE changes.id = v.column1 RETURNING 1) \
+         SELECT 1 / (count(*) = {count})::int FROM numbered",
+        count = waiting.len(),
+        now = now.format("%Y-%m-%d %H:%M:%S%.6f"),
+        values = numbers(waiting, 0)?.join(", "),
+    )))
 }

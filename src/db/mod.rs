@@ -419,17 +419,18 @@ where
     let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| lock(&SQLITE_WRITERS));
     begin_writing(conn)?;
     let done = work(conn).and_then(|value| {
-        change_log::number_pending(conn)?;
+        change_log::number_and_commit(conn)?;
         Ok(value)
     });
     match done {
-        Ok(value) => {
-            DbConnection::commit_transaction(conn)?;
-            Ok(value)
-        }
+        Ok(value) => Ok(value),
         Err(error) => {
             change_log::forget();
-            let rolled_back = DbConnection::rollback_transaction(conn);
+            // A failed commit has ended the transaction already: nothing is left to roll back.
+            let rolled_back = match DbConnection::rollback_transaction(conn) {
+                Err(diesel::result::Error::NotInTransaction) => Ok(()),
+                other => other,
+            };
             // A lost connection cannot roll back (the server already has): the outage is
             // logged once, elsewhere.
             if let (Err(rollback), false) = (

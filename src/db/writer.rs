@@ -264,8 +264,7 @@ impl Group<'_> {
                 DbConnection::rollback_transaction(conn)?;
             }
         }
-        change_log::number_pending(conn)?;
-        Ok(DbConnection::commit_transaction(conn)?)
+        change_log::number_and_commit(conn)
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use careloop::auth::Role;
+use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
 use crate::helpers::{claims, sign, TestApp};
@@ -484,4 +485,38 @@ async fn writes_racing_on_one_concern_all_land_and_number_in_order() {
     let mut sorted = versions.clone();
     sorted.sort();
     assert_eq!(versions, sorted, "a record's versions in order");
+}
+
+#[actix_web::test]
+async fn a_write_the_log_cannot_number_is_a_500_that_keeps_nothing() {
+    let app = TestApp::new().await;
+    let listed = |app: &TestApp| {
+        app.with_conn(|conn| {
+            use careloop::db::schema::{changes, concerns};
+            use diesel::prelude::*;
+            let concerns: i64 = concerns::table.count().get_result(conn).unwrap();
+            let changes: i64 = changes::table.count().get_result(conn).unwrap();
+            (concerns, changes)
+        })
+    };
+    let before = listed(&app);
+    // The organisation's head gone (a broken database): the write fails whole, on PostgreSQL
+    // though its numbering goes to the server with the commit, unanswered.
+    app.with_conn(|conn| {
+        conn.batch_execute(&format!(
+            "DELETE FROM change_heads WHERE organisation_id = '{}'",
+            app.org
+        ))
+        .unwrap()
+    });
+    let refused = app
+        .post(
+            &app.manager,
+            "/v1/concerns",
+            json!({"title": "Unnumbered", "description": "Nowhere to go.", "category": "care_practice", "risk": "low"}),
+        )
+        .await
+        .expect(500);
+    assert_eq!(refused.body["code"], "internal_error");
+    assert_eq!(listed(&app), before);
 }
