@@ -12,9 +12,11 @@
 //! - the rows to number are read after the lock is taken, so a change is never numbered twice.
 //!   On PostgreSQL, when the changes to number are all the transaction's own (which no other
 //!   transaction can see, let alone number), they are read before the lock and numbered,
-//!   head and all, by one statement sent with the `COMMIT`: the lock is then held for one
-//!   round trip rather than four, while the organisation's other writers queue for it. (Another's withheld change that fell due meanwhile waits for the next
-//!   numbering, as it would have without this write.)
+//!   head and all, by one statement sent with the `COMMIT` in one message: the lock is then
+//!   held while the server runs the two, with no round trip back to this process between
+//!   them, while the organisation's other writers queue for it. (Another's withheld change
+//!   that fell due meanwhile waits for the next numbering, as it would have without this
+//!   write.)
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -66,8 +68,9 @@ pub fn forget() {
 /// and the commit alone, with no round trip to this process between them (on a busy machine,
 /// each is a wait for this process's thread and then the server's to be scheduled again,
 /// while every other writer of the organisation queues). A failing statement skips the
-/// `COMMIT` after it and leaves the transaction to be rolled back; diesel reads the
-/// connection's state after the message, so it knows the transaction is over.
+/// `COMMIT` after it and leaves the transaction to be rolled back; a failing `COMMIT` ends it
+/// as any failed commit does, with nothing left to roll back. diesel reads the connection's
+/// state after each message, so it knows which.
 pub fn number_and_commit(conn: &mut DbConnection) -> ApiResult<()> {
     let organisations = PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()));
     let mut unsent: Option<String> = None;
@@ -105,7 +108,7 @@ const NUMBERED_PER_STATEMENT: usize = 500;
 /// Numbers the organisation's unnumbered changes that may be shown: this transaction's, any
 /// withheld one whose hour is over, and a withheld change to a record this transaction changed
 /// (so a record's versions come in order). On PostgreSQL, when those are all the
-/// transaction's own, the statement that would number them is answered unsent.
+/// transaction's own, the statement that numbers them is returned for the caller to send.
 fn number(
     conn: &mut DbConnection,
     organisation_id: &str,
@@ -338,14 +341,15 @@ fn own_numbering(
         return Ok(None);
     }
     let organisation = written_in(organisation_id)?;
-    // Numbering fewer than all (no head to number them from) divides by zero: the statement
-    // fails, and the `COMMIT` sent after it is not run.
+    // Numbering fewer than all (no head to number them from) fails the statement, with a
+    // message that says so, and the `COMMIT` sent after it is not run.
     Ok(Some(format!(
         "WITH head AS (UPDATE change_heads SET last_seq = last_seq + {count} \
          WHERE organisation_id = '{organisation}' RETURNING last_seq - {count} AS base), \
          numbered AS (UPDATE changes SET seq = head.base + v.column2, published_at = '{now}' \
          FROM head, (VALUES {values}) AS v WHERE changes.id = v.column1 RETURNING 1) \
-         SELECT 1 / (count(*) = {count})::int FROM numbered",
+         SELECT CAST(CASE WHEN count(*) = {count} THEN '1' \
+         ELSE 'organisation {organisation} has no change log' END AS int) FROM numbered",
         count = waiting.len(),
         now = now.format("%Y-%m-%d %H:%M:%S%.6f"),
         values = numbers(waiting, 0)?.join(", "),

@@ -427,10 +427,11 @@ where
         Err(error) => {
             change_log::forget();
             // A failed commit has ended the transaction already: nothing is left to roll back.
-            let rolled_back = match DbConnection::rollback_transaction(conn) {
-                Err(diesel::result::Error::NotInTransaction) => Ok(()),
-                other => other,
-            };
+            let rolled_back =
+                match DbConnection::transaction_manager_status_mut(conn).transaction_depth() {
+                    Ok(None) => Ok(()),
+                    _ => DbConnection::rollback_transaction(conn),
+                };
             // A lost connection cannot roll back (the server already has): the outage is
             // logged once, elsewhere.
             if let (Err(rollback), false) = (
