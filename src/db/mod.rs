@@ -418,13 +418,12 @@ where
     change_log::forget();
     let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| lock(&SQLITE_WRITERS));
     begin_writing(conn)?;
-    let done = work(conn).and_then(|value| {
-        change_log::number_and_commit(conn)?;
-        Ok(value)
-    });
-    match done {
-        Ok(value) => Ok(value),
-        Err(error) => {
+    work(conn)
+        .and_then(|value| {
+            change_log::number_and_commit(conn)?;
+            Ok(value)
+        })
+        .inspect_err(|error| {
             change_log::forget();
             // A failed commit has ended the transaction already: nothing is left to roll back.
             let rolled_back =
@@ -440,9 +439,7 @@ where
             ) {
                 log::error!("rollback failed: {rollback}");
             }
-            Err(error)
-        }
-    }
+        })
 }
 
 #[cfg(test)]

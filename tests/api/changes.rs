@@ -490,7 +490,7 @@ async fn writes_racing_on_one_concern_all_land_and_number_in_order() {
 #[actix_web::test]
 async fn a_write_the_log_cannot_number_is_a_500_that_keeps_nothing() {
     let app = TestApp::new().await;
-    let listed = |app: &TestApp| {
+    let stored = |app: &TestApp| {
         app.with_conn(|conn| {
             use careloop::db::schema::{changes, concerns};
             use diesel::prelude::*;
@@ -499,7 +499,7 @@ async fn a_write_the_log_cannot_number_is_a_500_that_keeps_nothing() {
             (concerns, changes)
         })
     };
-    let before = listed(&app);
+    let before = stored(&app);
     // The organisation's head gone (a broken database): the write fails whole, on PostgreSQL
     // though its numbering goes to the server with the commit, unanswered.
     app.with_conn(|conn| {
@@ -518,5 +518,5 @@ async fn a_write_the_log_cannot_number_is_a_500_that_keeps_nothing() {
         .await
         .expect(500);
     assert_eq!(refused.body["code"], "internal_error");
-    assert_eq!(listed(&app), before);
+    assert_eq!(stored(&app), before);
 }
