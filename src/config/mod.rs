@@ -96,7 +96,8 @@ pub struct Config {
     )]
     pub import_max_bytes: usize,
     /// Database connections per node for requests: by default the machine's cores (at least
-    /// 2) on SQLite, where one more is kept for writing, and 10 on PostgreSQL.
+    /// 2) on SQLite, where one more is kept for writing, and twice the cores (at least 4) on
+    /// PostgreSQL.
     #[arg(
         long,
         env = "CARELOOP_DB_POOL_SIZE",
@@ -433,9 +434,10 @@ impl Config {
     /// The database pool as configured.
     pub fn pooling(&self) -> crate::db::Pooling {
         crate::db::Pooling {
-            size: self
-                .db_pool_size
-                .unwrap_or_else(|| crate::db::Pooling::default_size(&self.database)),
+            size: self.db_pool_size.unwrap_or_else(|| {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                crate::db::Pooling::default_size(&self.database, cores)
+            }),
             long_reads: self.db_long_read_pool_size,
             prepared_statements: self.db_prepared_statements,
         }

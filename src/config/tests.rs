@@ -26,15 +26,19 @@ fn defaults() {
     assert_eq!(c.body_limit, 1024 * 1024);
     assert_eq!(c.db_pool_size, None);
     assert_eq!(c.db_long_read_pool_size, 2);
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(
         c.pooling().size as usize,
-        cores,
+        cores.max(2),
         "SQLite: the machine's cores"
     );
     assert_eq!(c.pooling().long_reads, 2);
     let on_postgres = config(&["--database-url=postgres://careloop@db/careloop"]);
-    assert_eq!(on_postgres.pooling().size, 10);
+    assert_eq!(
+        on_postgres.pooling().size as usize,
+        (2 * cores).max(4),
+        "PostgreSQL: twice the cores"
+    );
     assert_eq!(c.receipt_attempts_per_minute, 10);
     assert_eq!(c.frameworks_dir, None);
     assert!(c.is_development());

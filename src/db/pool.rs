@@ -43,17 +43,18 @@ impl Pooling {
         Self { size, ..self }
     }
 
-    /// The pool's size when none is configured. SQLite's reads run in this process, on its
-    /// cores: a connection more than the cores only switches threads, and maps the database
-    /// file once more (RSS counts its pages once for each connection that touched them).
-    /// PostgreSQL's connections spend their time waiting for the server, so more of them keep
-    /// it busy.
-    pub fn default_size(url: &DatabaseUrl) -> u32 {
+    /// The pool's size when none is configured, for a machine with `cores`. SQLite's reads run
+    /// in this process, on its cores: a connection more than the cores only switches threads,
+    /// and maps the database file once more (RSS counts its pages once for each connection
+    /// that touched them). A PostgreSQL connection waits for the server about as long as it
+    /// works, so twice the cores keep them busy; more only queue inside the server, each
+    /// request's thread and backend switched in and out (on 2 cores, 10 connections raised
+    /// fewer concerns a second than 4, at a longer p99).
+    pub fn default_size(url: &DatabaseUrl, cores: usize) -> u32 {
+        let cores = u32::try_from(cores).unwrap_or(u32::MAX);
         match url {
-            DatabaseUrl::Sqlite(_) => std::thread::available_parallelism().map_or(2, |cores| {
-                u32::try_from(cores.get()).unwrap_or(u32::MAX).max(2)
-            }),
-            DatabaseUrl::Postgres(_) => 10,
+            DatabaseUrl::Sqlite(_) => cores.max(2),
+            DatabaseUrl::Postgres(_) => cores.saturating_mul(2).max(4),
         }
     }
 }
@@ -225,6 +226,17 @@ impl r2d2::HandleEvent for PoolEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_pool_follows_the_cores() {
+        let sqlite = DatabaseUrl::Sqlite("careloop.db".into());
+        let postgres = DatabaseUrl::Postgres("postgres://localhost/careloop".into());
+        assert_eq!(Pooling::default_size(&sqlite, 1), 2);
+        assert_eq!(Pooling::default_size(&sqlite, 8), 8);
+        assert_eq!(Pooling::default_size(&postgres, 1), 4);
+        assert_eq!(Pooling::default_size(&postgres, 2), 4);
+        assert_eq!(Pooling::default_size(&postgres, 8), 16);
+    }
 
     #[test]
     fn a_failed_connect_loses_the_database_but_keeps_its_connections() {

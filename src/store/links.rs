@@ -86,9 +86,10 @@ pub fn tags_of(
 ) -> ApiResult<HashMap<RecordId, Vec<String>>> {
     let of_kind = tags::table
         .filter(tags::record_type.eq(kind))
-        .select((tags::record_id, tags::quality_statement_id))
-        .order((tags::record_id, tags::quality_statement_id));
+        .select((tags::record_id, tags::quality_statement_id));
     // Either way by SQL that is the same for any record or page, so it can be kept prepared.
+    // Unordered: the rows are grouped by record and each record's sorted here, so an `ORDER BY`
+    // only made PostgreSQL sort what it read (a tenth of the statement's time).
     let rows: Vec<(RecordId, String)> = match ids {
         [id] => load_natively(conn, of_kind.filter(tags::record_id.eq(*id)))?,
         ids => load_natively(conn, of_kind.filter(among(tags::record_id, ids)))?,

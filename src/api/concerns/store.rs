@@ -97,7 +97,7 @@ pub fn create(
     principal: &Principal,
     new: &NewConcern,
 ) -> ApiResult<Concern> {
-    let settings = organisation::store::find(conn, &principal.organisation_id)?.clock_settings();
+    let settings = organisation::store::clock_settings(conn, &principal.organisation_id)?;
     let location_id = new.location_id.map(LocationId::from);
     locations::store::check_reference(conn, principal, location_id)?;
     ensure_external_ref_free!(

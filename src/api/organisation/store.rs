@@ -32,13 +32,6 @@ pub struct OrganisationRow {
 }
 
 impl OrganisationRow {
-    pub fn clock_settings(&self) -> ClockSettings {
-        ClockSettings {
-            acknowledge_within_hours: self.acknowledge_within_hours,
-            feedback_within_days: self.feedback_within_days,
-        }
-    }
-
     fn into_dto(self) -> Organisation {
         Organisation {
             id: self.id.into(),
@@ -72,6 +65,24 @@ pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<OrganisationRow> {
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("organisation"))
+}
+
+/// The organisation's clocks for new concerns: the two columns alone, since every concern
+/// raised reads them inside the write (on SQLite, in the one writer's time).
+pub fn clock_settings(conn: &mut DbConnection, id: &str) -> ApiResult<ClockSettings> {
+    let (acknowledge_within_hours, feedback_within_days) = organisations::table
+        .find(id)
+        .select((
+            organisations::acknowledge_within_hours,
+            organisations::feedback_within_days,
+        ))
+        .first::<(i32, i32)>(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("organisation"))?;
+    Ok(ClockSettings {
+        acknowledge_within_hours,
+        feedback_within_days,
+    })
 }
 
 /// Whether the organisation a token names exists.
