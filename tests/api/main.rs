@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod change_numbering;
 mod changes;
 mod cli;
 mod clients;
@@ -26,6 +27,7 @@ mod merge_patch;
 mod metrics;
 mod openapi_examples;
 mod organisation;
+mod packs;
 mod permissions;
 mod preconditions;
 mod privacy;
