@@ -102,7 +102,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Each worker's blocking threads run the requests' reads (SQLite's writes run on the writer's
     // thread, the long reads on threads of their own); more of them than the pool has
     // connections only queue on the pool, and switching between them costs more than the work.
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = crate::config::cores();
     let blocking = (config.pooling().size as usize).div_ceil(workers).max(1);
     let listener = std::net::TcpListener::bind(address)
         .with_context(|| format!("cannot listen on {address}"))?;

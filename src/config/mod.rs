@@ -96,8 +96,8 @@ pub struct Config {
     )]
     pub import_max_bytes: usize,
     /// Database connections per node for requests: by default the machine's cores (at least
-    /// 2) on SQLite, where one more is kept for writing, and twice the cores (at least 4) on
-    /// PostgreSQL.
+    /// 2) on SQLite, where one more is kept for writing, and twice the cores on PostgreSQL (at
+    /// least 4, at most 10).
     #[arg(
         long,
         env = "CARELOOP_DB_POOL_SIZE",
@@ -303,6 +303,12 @@ struct ConfigOnly {
     config: Config,
 }
 
+/// The machine's cores (1 when they cannot be told), as the pool's default size and the
+/// server's workers count them.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 impl Config {
     /// The configuration from command-line words alone (no binary name), ignoring the
     /// environment: for tests and tools, e.g. `Config::from_args(["--database-url", path])`.
@@ -434,10 +440,9 @@ impl Config {
     /// The database pool as configured.
     pub fn pooling(&self) -> crate::db::Pooling {
         crate::db::Pooling {
-            size: self.db_pool_size.unwrap_or_else(|| {
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                crate::db::Pooling::default_size(&self.database, cores)
-            }),
+            size: self
+                .db_pool_size
+                .unwrap_or_else(|| crate::db::Pooling::default_size(&self.database, cores())),
             long_reads: self.db_long_read_pool_size,
             prepared_statements: self.db_prepared_statements,
         }

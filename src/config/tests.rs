@@ -26,7 +26,7 @@ fn defaults() {
     assert_eq!(c.body_limit, 1024 * 1024);
     assert_eq!(c.db_pool_size, None);
     assert_eq!(c.db_long_read_pool_size, 2);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = super::cores();
     assert_eq!(
         c.pooling().size as usize,
         cores.max(2),
@@ -36,8 +36,8 @@ fn defaults() {
     let on_postgres = config(&["--database-url=postgres://careloop@db/careloop"]);
     assert_eq!(
         on_postgres.pooling().size as usize,
-        (2 * cores).max(4),
-        "PostgreSQL: twice the cores"
+        (2 * cores).clamp(4, 10),
+        "PostgreSQL: twice the cores, at most 10"
     );
     assert_eq!(c.receipt_attempts_per_minute, 10);
     assert_eq!(c.frameworks_dir, None);

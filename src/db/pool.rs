@@ -49,12 +49,14 @@ impl Pooling {
     /// that touched them). A PostgreSQL connection waits for the server about as long as it
     /// works, so twice the cores keep them busy; more only queue inside the server, each
     /// request's thread and backend switched in and out (on 2 cores, 10 connections raised
-    /// fewer concerns a second than 4, at a longer p99).
+    /// fewer concerns a second than 4, at a longer p99). Never more than 10, the fixed size it
+    /// was, so a node on a large machine does not open more of the server's connections than
+    /// it used to (the pool opens all of them at start).
     pub fn default_size(url: &DatabaseUrl, cores: usize) -> u32 {
         let cores = u32::try_from(cores).unwrap_or(u32::MAX);
         match url {
             DatabaseUrl::Sqlite(_) => cores.max(2),
-            DatabaseUrl::Postgres(_) => cores.saturating_mul(2).max(4),
+            DatabaseUrl::Postgres(_) => cores.saturating_mul(2).clamp(4, 10),
         }
     }
 }
@@ -235,7 +237,8 @@ mod tests {
         assert_eq!(Pooling::default_size(&sqlite, 8), 8);
         assert_eq!(Pooling::default_size(&postgres, 1), 4);
         assert_eq!(Pooling::default_size(&postgres, 2), 4);
-        assert_eq!(Pooling::default_size(&postgres, 8), 16);
+        assert_eq!(Pooling::default_size(&postgres, 4), 8);
+        assert_eq!(Pooling::default_size(&postgres, 64), 10);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Lists as CSV: every list of the document answers `Accept: text/csv` with what its JSON form
 //! shows the caller, all of it, safe to open in a spreadsheet; and an export edited in a
-//! spreadsheet imports back changing only what was edited. The packs are in `packs.rs`.
+//! spreadsheet imports back changing only what was edited. The inspection pack and the long
+//! reads are in `packs.rs`.
 
 use actix_web::http::Method;
 use careloop::auth::Role;

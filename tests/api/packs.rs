@@ -1,5 +1,5 @@
-//! The inspection and governance packs (zip files of CSVs), and the long reads they and the
-//! exports run as: one snapshot each, on connections of their own.
+//! The inspection pack (a zip of CSVs), read as one snapshot; and the long reads (exports,
+//! packs, insights) on connections and threads of their own, waiting their turn.
 
 use actix_web::http::Method;
 use careloop::auth::Role;
