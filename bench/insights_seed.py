@@ -363,6 +363,15 @@ insert("learning_events", ["id", "organisation_id", "location_id", "kind", "occu
 insert("quality_statement_tags", ["organisation_id", "record_type", "record_id", "quality_statement_id"],
        list(dict.fromkeys(tags)))
 insert("record_links", ["organisation_id", "from_type", "from_id", "to_type", "to_id"], list(dict.fromkeys(links)))
+# Each record keeps its tags in its own row too, as the server writes them: a sorted JSON list.
+kept = {}
+for _, kind, record_id, statement in dict.fromkeys(tags):
+    kept.setdefault((kind, record_id), set()).add(statement)
+TABLES = {"concern": "concerns", "learning_event": "learning_events", "evidence": "evidence",
+          "improvement_plan": "improvement_plans"}
+for (kind, record_id), statements in kept.items():
+    con.execute(f"UPDATE {TABLES[kind]} SET tags = ? WHERE id = ?",
+                (json.dumps(sorted(statements), separators=(",", ":")), record_id))
 con.commit()
 con.execute("ANALYZE")
 con.commit()

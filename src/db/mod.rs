@@ -18,10 +18,7 @@ use migrate::migrate;
 use pool::{no_connection, PoolEvents, Reachability, LOST_RECHECK};
 pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
 pub(crate) use sql::insert_all;
-pub use sql::{
-    among, columns_of, day_of_sql, epoch_sql, load_natively, period_start_sql, portable,
-    tags_joined,
-};
+pub use sql::{columns_of, day_of_sql, epoch_sql, period_start_sql, portable};
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 
 use std::sync::atomic::Ordering;

@@ -56,6 +56,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         contact -> Nullable<Text>,
+        tags -> Text,
     }
 }
 
@@ -128,6 +129,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         governance_month -> Nullable<Text>,
+        tags -> Text,
     }
 }
 
@@ -160,6 +162,7 @@ diesel::table! {
         updated_at -> Timestamp,
         verification -> Text,
         contact -> Nullable<Text>,
+        tags -> Text,
     }
 }
 
@@ -223,6 +226,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        tags -> Text,
     }
 }
 

@@ -1,6 +1,8 @@
 //! What records share: quality-statement tags and links to other records, both kept in their
-//! own tables so that any record can be tagged or linked, and read back both ways.
+//! own tables so that any record can be tagged or linked, and read back both ways (a tagged
+//! record also keeps its tags in its own row, [`Tags`], which is what reading it shows).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use diesel::dsl::{Eq, Filter, Select};
@@ -9,17 +11,58 @@ use diesel::sql_types::{Bool, Text};
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::db::columns::{text_column, StoredAsText};
 use crate::db::schema::{
     concerns, evidence, improvement_plans, learning_events, plan_actions,
     quality_statement_tags as tags, recognitions, record_links as links,
 };
-use crate::db::{among, insert_all, load_natively, Backend, DbConnection};
+use crate::db::{insert_all, Backend, DbConnection};
 use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::{ApiError, ApiResult};
 use crate::store::visibility;
 
-/// Replaces a record's quality-statement tags.
+/// A record's quality-statement tags as it keeps them: each statement once, in order. The
+/// record's own `tags` column holds them (a JSON array), so a record or a page of them is read
+/// with its tags by one statement; `quality_statement_tags` holds them again, a row each, as the
+/// index lists filter by and coverage counts. [`add_tags_all`] and [`set_tags`] write both.
+#[derive(Debug, Clone, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct Tags(Vec<String>);
+
+impl Tags {
+    /// The statements a caller gave, as a record keeps them.
+    pub fn kept(statements: &[String]) -> Self {
+        let mut kept = statements.to_vec();
+        kept.sort();
+        kept.dedup();
+        Tags(kept)
+    }
+
+    pub fn statements(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn into_statements(self) -> Vec<String> {
+        self.0
+    }
+}
+
+impl StoredAsText for Tags {
+    const WHAT: &'static str = "quality-statement tags";
+
+    fn to_text(&self) -> Cow<'static, str> {
+        Cow::Owned(serde_json::to_string(&self.0).expect("a list of strings is JSON"))
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok().map(Tags)
+    }
+}
+
+text_column!(Tags);
+
+/// Replaces a record's quality-statement tags, in its row and in the index.
 pub fn set_tags(
     conn: &mut DbConnection,
     organisation_id: &str,
@@ -27,77 +70,55 @@ pub fn set_tags(
     id: RecordId,
     statements: &[String],
 ) -> ApiResult<()> {
+    let kept = &Tags::kept(statements);
+    let updated = match kind {
+        RecordKind::Concern => diesel::update(concerns::table.find(id))
+            .set(concerns::tags.eq(kept))
+            .execute(conn)?,
+        RecordKind::LearningEvent => diesel::update(learning_events::table.find(id))
+            .set(learning_events::tags.eq(kept))
+            .execute(conn)?,
+        RecordKind::Evidence => diesel::update(evidence::table.find(id))
+            .set(evidence::tags.eq(kept))
+            .execute(conn)?,
+        RecordKind::ImprovementPlan => diesel::update(improvement_plans::table.find(id))
+            .set(improvement_plans::tags.eq(kept))
+            .execute(conn)?,
+        RecordKind::Action | RecordKind::Recognition => 0,
+    };
+    if updated != 1 {
+        return Err(ApiError::internal(format!("no {kind} {id} to tag")));
+    }
     diesel::delete(
         tags::table
             .filter(tags::record_type.eq(kind))
             .filter(tags::record_id.eq(id)),
     )
     .execute(conn)?;
-    add_tags_all(conn, organisation_id, kind, &[(id, statements)])
+    add_tags_all(conn, organisation_id, kind, &[(id, kept)])
 }
 
-/// Tags new records of a kind at once (an import's batch, or one record), a few hundred tags
-/// to a statement.
+/// Indexes the tags of new records of a kind, which their rows already hold (an import's
+/// batch, or one record), a few hundred tags to a statement.
 pub fn add_tags_all(
     conn: &mut DbConnection,
     organisation_id: &str,
     kind: RecordKind,
-    tagged: &[(RecordId, &[String])],
+    tagged: &[(RecordId, &Tags)],
 ) -> ApiResult<()> {
     let mut rows = Vec::new();
-    for (id, statements) in tagged {
-        rows.extend(as_kept(statements).into_iter().map(|statement| {
+    for (id, kept) in tagged {
+        rows.extend(kept.statements().iter().map(|statement| {
             (
                 tags::organisation_id.eq(organisation_id.to_owned()),
                 tags::record_type.eq(kind),
                 tags::record_id.eq(*id),
-                tags::quality_statement_id.eq(statement),
+                tags::quality_statement_id.eq(statement.clone()),
             )
         }));
     }
     insert_all!(conn, tags::table, rows);
     Ok(())
-}
-
-/// Statements as a record's tags keep them, and [`tags_of`] answers them: each once, in order.
-pub fn as_kept(statements: &[String]) -> Vec<String> {
-    let mut kept = statements.to_vec();
-    kept.sort();
-    kept.dedup();
-    kept
-}
-
-/// The statements [`crate::db::tags_joined`] read (a JSON array, or none for a record without
-/// tags), as [`tags_of`] answers them.
-pub fn joined_tags(joined: Option<String>) -> ApiResult<Vec<String>> {
-    let mut statements: Vec<String> = match joined {
-        Some(joined) => serde_json::from_str(&joined).map_err(ApiError::internal)?,
-        None => Vec::new(),
-    };
-    statements.sort();
-    Ok(statements)
-}
-
-/// The tags of several records at once, for a page of a list.
-pub fn tags_of(
-    conn: &mut DbConnection,
-    kind: RecordKind,
-    ids: &[RecordId],
-) -> ApiResult<HashMap<RecordId, Vec<String>>> {
-    let of_kind = tags::table
-        .filter(tags::record_type.eq(kind))
-        .select((tags::record_id, tags::quality_statement_id));
-    // Either way by SQL that is the same for any record or page, so it can be kept prepared.
-    // Unordered: the rows are grouped by record and each record's sorted here, so an `ORDER BY`
-    // only made PostgreSQL sort what it read (a tenth of the statement's time).
-    let rows: Vec<(RecordId, String)> = match ids {
-        [id] => load_natively(conn, of_kind.filter(tags::record_id.eq(*id)))?,
-        ids => load_natively(conn, of_kind.filter(among(tags::record_id, ids)))?,
-    };
-    // In the order `as_kept` gives, whatever collation a PostgreSQL database orders text by.
-    let mut tags = group(rows);
-    tags.values_mut().for_each(|statements| statements.sort());
-    Ok(tags)
 }
 
 pub type TaggedIds = Select<

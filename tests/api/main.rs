@@ -34,4 +34,5 @@ mod privacy;
 mod receipts;
 mod recognition;
 mod self_assessments;
+mod tags;
 mod webhooks;

@@ -13,6 +13,7 @@ use crate::domain::concern::{
     UpdateVisibility,
 };
 use crate::domain::ids::{ConcernId, ConcernUpdateId, LocationId};
+use crate::store::links::Tags;
 use crate::store::support::to_utc;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -52,6 +53,7 @@ pub struct ConcernRow {
     #[diesel(deserialize_as = Moment)]
     pub updated_at: NaiveDateTime,
     pub contact: Option<JsonText<Contact>>,
+    pub tags: Tags,
 }
 
 // The build fails if raising a concern stops inserting its row by one statement kept by its
@@ -79,12 +81,7 @@ impl ConcernRow {
 
     /// The concern as the API shows it, with its quality-statement tags (and the raiser's
     /// contact details, to a reader who may see them).
-    pub fn into_dto(
-        self,
-        now: DateTime<Utc>,
-        quality_statements: Vec<String>,
-        sees_contact: bool,
-    ) -> Concern {
+    pub fn into_dto(self, now: DateTime<Utc>, sees_contact: bool) -> Concern {
         let progress = self.progress();
         Concern {
             id: self.id.into(),
@@ -111,7 +108,7 @@ impl ConcernRow {
             version: self.version,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
-            quality_statements,
+            quality_statements: self.tags.into_statements(),
             contact: self.contact.filter(|_| sees_contact).map(|c| c.0),
             receipt_code: None,
         }

@@ -12,11 +12,11 @@ use crate::api::{locations, organisation};
 use crate::auth::{Permission, Principal};
 use crate::db::columns::JsonText;
 use crate::db::schema::concerns;
-use crate::db::{columns_of, insert_all, tags_joined, DbConnection};
+use crate::db::{columns_of, insert_all, DbConnection};
 use crate::domain::concern::{
     self as rules, ConcernStatus, TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
-use crate::domain::ids::{ConcernId, LocationId, RecordId};
+use crate::domain::ids::{ConcernId, LocationId};
 use crate::domain::{now, receipt, RecordKind};
 use crate::domain::{AuditAction, AuditResource};
 use crate::error::{illegal_move, ApiError, ApiResult};
@@ -26,7 +26,7 @@ use crate::store::audit::{self, Actor, Change};
 use crate::store::changes::Described;
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
 use crate::store::links;
-use crate::store::support::{one_of, only, save_if_unchanged, to_row};
+use crate::store::support::{one_of, save_if_unchanged, to_row};
 
 const KIND: RecordKind = RecordKind::Concern;
 
@@ -45,51 +45,13 @@ pub fn find(
         .ok_or(ApiError::NotFound("concern"))
 }
 
-/// Rows as concerns, reading their tags in one query.
-fn into_dtos(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    rows: Vec<ConcernRow>,
-) -> ApiResult<Vec<Concern>> {
-    let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
-    let mut tags = links::tags_of(conn, KIND, &ids)?;
-    let now = now();
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let statements = tags.remove(&row.id.any()).unwrap_or_default();
-            as_concern(principal, now, row, statements)
-        })
-        .collect())
+/// A row, which holds its tags, as the concern `principal` is shown at `now`.
+fn as_concern(principal: &Principal, now: DateTime<Utc>, row: ConcernRow) -> Concern {
+    row.into_dto(now, principal.may(Permission::ReadContactDetails))
 }
 
-/// A row with its tags as the concern `principal` is shown at `now`.
-fn as_concern(
-    principal: &Principal,
-    now: DateTime<Utc>,
-    row: ConcernRow,
-    statements: Vec<String>,
-) -> Concern {
-    row.into_dto(
-        now,
-        statements,
-        principal.may(Permission::ReadContactDetails),
-    )
-}
-
-fn into_dto(conn: &mut DbConnection, principal: &Principal, row: ConcernRow) -> ApiResult<Concern> {
-    only(into_dtos(conn, principal, vec![row])?)
-}
-
-/// The concern with its tags, read by one statement.
 pub fn get(conn: &mut DbConnection, principal: &Principal, id: ConcernId) -> ApiResult<Concern> {
-    let (row, tags) = visible(principal)
-        .filter(concerns::id.eq(id))
-        .select((columns_of::<ConcernRow>(), tags_joined(concerns::id, KIND)))
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("concern"))?;
-    Ok(as_concern(principal, now(), row, links::joined_tags(tags)?))
+    Ok(as_concern(principal, now(), find(conn, principal, id)?))
 }
 
 pub fn create(
@@ -150,6 +112,7 @@ pub fn create(
         created_at: to_row(now),
         updated_at: to_row(actor.changed_at()),
         contact: None,
+        tags: links::Tags::kept(&new.quality_statements),
     };
     insert_all!(conn, concerns::table, std::slice::from_ref(&row));
     // The change feed's entry describes the row just written, without reading it back.
@@ -186,10 +149,9 @@ pub fn create(
         conn,
         &principal.organisation_id,
         KIND,
-        &[(row.id.any(), &new.quality_statements)],
+        &[(row.id.any(), &row.tags)],
     )?;
-    let statements = links::as_kept(&new.quality_statements);
-    let mut concern = as_concern(principal, crate::domain::now(), row, statements);
+    let mut concern = as_concern(principal, crate::domain::now(), row);
     concern.receipt_code = receipt_code;
     Ok(concern)
 }
@@ -251,7 +213,12 @@ pub fn list(
     page.finish_all(
         rows,
         |r| r.id.uuid(),
-        |rows| into_dtos(conn, principal, rows),
+        |rows| {
+            Ok(rows
+                .into_iter()
+                .map(|row| as_concern(principal, now, row))
+                .collect())
+        },
     )
 }
 
@@ -287,7 +254,7 @@ fn save(
         .find(&row.id)
         .select(columns_of::<ConcernRow>())
         .first(conn)?;
-    into_dto(conn, principal, saved)
+    Ok(as_concern(principal, now(), saved))
 }
 
 pub fn update(
@@ -311,7 +278,7 @@ pub fn update(
         ExternalRef::from_columns(row.external_system.clone(), row.external_id.clone()).as_ref(),
         patch.external_ref.as_ref()
     );
-    let before = serde_json::to_value(into_dto(conn, principal, row.clone())?)?;
+    let before = serde_json::to_value(as_concern(principal, now(), row.clone()))?;
     let changes = ConcernChanges {
         title: patch.title.as_ref().map(|t| t.trim().to_owned()),
         description: patch.description.as_ref().map(|d| d.trim().to_owned()),

@@ -15,7 +15,7 @@ use crate::domain::ids::{EvidenceId, LocationId, RecordId};
 use crate::domain::PersonRole;
 use crate::domain::RecordKind;
 use crate::error::ApiResult;
-use crate::store::links;
+use crate::store::links::{self, Tags};
 use crate::store::support::{only, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -50,6 +50,7 @@ pub(super) struct EvidenceRow {
     pub(super) updated_at: NaiveDateTime,
     pub(super) verification: Verification,
     pub(super) contact: Option<JsonText<Contact>>,
+    pub(super) tags: Tags,
 }
 
 impl EvidenceRow {
@@ -95,7 +96,6 @@ pub(super) fn into_dtos(
     rows: Vec<EvidenceRow>,
 ) -> ApiResult<Vec<Evidence>> {
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
-    let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut learning = links::links_of(conn, principal, KIND, &ids, RecordKind::LearningEvent)?;
     let mut concerns = links::links_of(conn, principal, KIND, &ids, RecordKind::Concern)?;
     let sees_contact = principal.may(Permission::ReadContactDetails);
@@ -107,7 +107,7 @@ pub(super) fn into_dtos(
             source: row.source,
             respondent: row.respondent,
             location_id: row.location_id.map(Into::into),
-            quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
+            quality_statements: row.tags.into_statements(),
             linked_records: [
                 (RecordKind::LearningEvent, &mut learning),
                 (RecordKind::Concern, &mut concerns),

@@ -25,7 +25,7 @@ use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::changes::Described;
 use crate::store::external_refs::{self, external_ref_free, external_ref_to_set, looked_up};
-use crate::store::links;
+use crate::store::links::{self, Tags};
 use crate::store::support::{one_of, save_if_unchanged, to_row};
 
 pub(super) const KIND: RecordKind = RecordKind::Evidence;
@@ -107,15 +107,7 @@ pub fn create_all(
         .collect();
     insert_all!(conn, evidence::table, rows);
     let stored = news.iter().zip(&checked).filter(|(_, row)| row.is_ok());
-    let tags: Vec<(RecordId, &[String])> = stored
-        .clone()
-        .filter_map(|(new, row)| {
-            Some((
-                row.as_ref().ok()?.id.any(),
-                new.quality_statements.as_slice(),
-            ))
-        })
-        .collect();
+    let tags: Vec<(RecordId, &Tags)> = rows.iter().map(|row| (row.id.any(), &row.tags)).collect();
     links::add_tags_all(conn, organisation_id, KIND, &tags)?;
     for (new, row) in stored {
         if let (false, Ok(row)) = (new.linked_records.is_empty(), row) {
@@ -228,6 +220,7 @@ fn checked_row(
         updated_at: now,
         verification: Verification::Verified,
         contact: None,
+        tags: Tags::kept(&new.quality_statements),
     })
 }
 

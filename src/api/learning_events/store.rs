@@ -17,7 +17,7 @@ use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
-use crate::store::links;
+use crate::store::links::{self, Tags};
 use crate::store::support::{one_of, only, save_if_unchanged, to_row, to_utc};
 
 const KIND: RecordKind = RecordKind::LearningEvent;
@@ -46,6 +46,7 @@ struct LearningEventRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     governance_month: Option<String>,
+    tags: Tags,
 }
 
 #[derive(AsChangeset)]
@@ -95,14 +96,13 @@ fn find(
         .ok_or(ApiError::NotFound("learning event"))
 }
 
-/// Turns rows into events, reading their tags and links in one query each.
+/// Turns rows into events, reading their links in one query.
 fn into_dtos(
     conn: &mut DbConnection,
     principal: &Principal,
     rows: Vec<LearningEventRow>,
 ) -> ApiResult<Vec<LearningEvent>> {
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
-    let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut concerns = links::links_of(conn, principal, KIND, &ids, RecordKind::Concern)?;
     Ok(rows
         .into_iter()
@@ -114,7 +114,7 @@ fn into_dtos(
             participants: row.participants.0,
             lessons: row.lessons.0,
             shared_via: row.shared_via.0,
-            quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
+            quality_statements: row.tags.into_statements(),
             linked_records: LinkedRecord::to_all(
                 RecordKind::Concern,
                 concerns.remove(&row.id.any()).unwrap_or_default(),
@@ -211,16 +211,12 @@ pub fn create_for_month(
         created_at: now,
         updated_at: now,
         governance_month,
+        tags: Tags::kept(&new.quality_statements),
     };
     diesel::insert_into(learning_events::table)
         .values(&row)
         .execute(conn)?;
-    links::add_tags_all(
-        conn,
-        organisation_id,
-        KIND,
-        &[(row.id.any(), &new.quality_statements)],
-    )?;
+    links::add_tags_all(conn, organisation_id, KIND, &[(row.id.any(), &row.tags)])?;
     links::set_links(
         conn,
         principal,

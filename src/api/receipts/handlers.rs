@@ -60,7 +60,7 @@ pub async fn get_receipt(
     code: ReceiptCode,
 ) -> ApiResult<Answer> {
     let (_, concern) = open(&state, &req, &code).await?;
-    let concern = concern.into_dto(now(), Vec::new(), false);
+    let concern = concern.into_dto(now(), false);
     let receipt = Receipt {
         title: concern.title,
         category: concern.category,

@@ -17,7 +17,7 @@ use crate::domain::improvement::{
 };
 use crate::domain::{now, RecordKind};
 use crate::error::ApiResult;
-use crate::store::links;
+use crate::store::links::{self, Tags};
 use crate::store::support::{only, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -46,6 +46,7 @@ pub struct PlanRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub tags: Tags,
 }
 
 impl PlanRow {
@@ -67,7 +68,7 @@ pub fn review_due(
         .map(|anchor| next_review_due(cadence, anchor))
 }
 
-/// Plans as the API shows them, with tags, sources, actions and latest review read in a few
+/// Plans as the API shows them, with sources, actions and latest review read in a few
 /// queries for the whole page.
 pub fn into_dtos(
     conn: &mut DbConnection,
@@ -76,7 +77,6 @@ pub fn into_dtos(
 ) -> ApiResult<Vec<ImprovementPlan>> {
     let plan_ids: Vec<PlanId> = rows.iter().map(|r| r.id).collect();
     let ids: Vec<RecordId> = rows.iter().map(|r| r.id.any()).collect();
-    let mut tags = links::tags_of(conn, KIND, &ids)?;
     let mut concerns = links::links_of(conn, principal, KIND, &ids, RecordKind::Concern)?;
     let mut evidence = links::links_of(conn, principal, KIND, &ids, RecordKind::Evidence)?;
     let mut learning = links::links_of(conn, principal, KIND, &ids, RecordKind::LearningEvent)?;
@@ -94,7 +94,7 @@ pub fn into_dtos(
                 status: row.status,
                 review_cadence: row.review_cadence,
                 location_id: row.location_id.map(Into::into),
-                quality_statements: tags.remove(&row.id.any()).unwrap_or_default(),
+                quality_statements: row.tags.into_statements(),
                 sources: [
                     (RecordKind::Concern, &mut concerns),
                     (RecordKind::Evidence, &mut evidence),

@@ -25,7 +25,7 @@ use crate::http::paging::{Page, Paginated};
 use crate::http::preconditions::IfMatch;
 use crate::store::audit::{self, Actor, Change};
 use crate::store::external_refs::{ensure_external_ref_free, external_ref_to_set, looked_up};
-use crate::store::links;
+use crate::store::links::{self, Tags};
 use crate::store::support::{one_of, save_if_unchanged, to_row};
 
 pub const KIND: RecordKind = RecordKind::ImprovementPlan;
@@ -111,16 +111,12 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
+        tags: Tags::kept(&new.quality_statements),
     };
     diesel::insert_into(improvement_plans::table)
         .values(&row)
         .execute(conn)?;
-    links::add_tags_all(
-        conn,
-        organisation_id,
-        KIND,
-        &[(row.id.any(), &new.quality_statements)],
-    )?;
+    links::add_tags_all(conn, organisation_id, KIND, &[(row.id.any(), &row.tags)])?;
     set_sources(conn, principal, row.id, &new.sources)?;
     let plan = into_dto(conn, principal, row)?;
     audit(
