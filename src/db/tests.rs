@@ -186,3 +186,40 @@ fn columns_of_reads_each_row_type_as_diesel_does() {
         assert_eq!(riverside, [false, true]);
     }
 }
+
+/// A page's LIMIT is in its SQL, not a parameter: PostgreSQL then keeps one plan for every page
+/// of a list (with a bound LIMIT it planned each afresh), and the statement stays one diesel
+/// may keep, by its SQL, on either backend.
+#[test]
+fn a_page_is_limited_in_its_sql() {
+    use diesel::pg::Pg;
+    use diesel::prelude::*;
+    use diesel::query_builder::QueryFragment;
+    use diesel::sqlite::Sqlite;
+
+    use super::schema::concerns;
+
+    let page = || {
+        limited(
+            concerns::table
+                .filter(concerns::organisation_id.eq("o"))
+                .select(concerns::id)
+                .order(concerns::id.asc())
+                .into_boxed::<Pg>(),
+            51,
+        )
+    };
+    assert_eq!(
+        diesel::debug_query::<Pg, _>(&page()).to_string(),
+        "SELECT \"concerns\".\"id\" FROM \"concerns\" WHERE (\"concerns\".\"organisation_id\" = $1) \
+         ORDER BY \"concerns\".\"id\" ASC LIMIT 51 -- binds: [\"o\"]"
+    );
+    assert_eq!(page().is_safe_to_cache_prepared(&Pg), Ok(true));
+    let on_sqlite = limited(
+        concerns::table.select(concerns::id).into_boxed::<Sqlite>(),
+        3,
+    );
+    assert!(diesel::debug_query::<Sqlite, _>(&on_sqlite)
+        .to_string()
+        .ends_with("LIMIT 3 -- binds: []"));
+}

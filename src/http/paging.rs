@@ -4,12 +4,14 @@
 //! or the sort key of a list in another order) and a fingerprint of the query it was issued
 //! for, so a cursor sent with other filters is refused rather than silently mixing two lists.
 
+use diesel::query_dsl::methods::LoadQuery;
+use diesel::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::DbConnection;
+use crate::db::{limited, DbConnection, Limited};
 use crate::error::{ApiError, ApiResult};
 
 /// A page of a list in its documented order; pass `next_cursor` back as `cursor` for the next.
@@ -105,6 +107,15 @@ impl Page {
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch(&self) -> i64 {
         self.limit + 1
+    }
+
+    /// The rows of `query`, in the list's order, that this page reads ([`Page::fetch`] of them),
+    /// by a statement PostgreSQL can keep planned (see [`limited`]).
+    pub fn read<'q, Q, U>(&self, conn: &mut DbConnection, query: Q) -> ApiResult<Vec<U>>
+    where
+        Limited<Q>: LoadQuery<'q, DbConnection, U>,
+    {
+        Ok(limited(query, self.fetch()).load(conn)?)
     }
 
     /// The cursor of the page after `key`.

@@ -33,6 +33,35 @@ fn upgrade_through(app: &TestApp, version: &str) {
         .expect("the upgrade");
 }
 
+/// A new record of each tagged kind at `location`, tagged with `statements`: its list's path
+/// and its body.
+fn one_of_each_kind(location: &str, statements: &Value) -> [(&'static str, Value); 4] {
+    [
+        (
+            "/v1/concerns",
+            json!({"title": "Missed dose", "description": "Evening round", "category": "medication",
+                   "risk": "high", "location_id": location, "quality_statements": statements}),
+        ),
+        (
+            "/v1/learning-events",
+            json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z", "title": "Supervision",
+                   "location_id": location, "quality_statements": statements}),
+        ),
+        (
+            "/v1/evidence",
+            json!({"source": "audit", "evidence_category": "processes", "title": "Medicines audit",
+                   "observed_at": "2026-11-01T10:00:00Z", "location_id": location,
+                   "quality_statements": statements}),
+        ),
+        (
+            "/v1/improvement-plans",
+            json!({"title": "Medicines plan", "objective": "o", "owner": {"sub": "user-manager"},
+                   "priority": "high", "review_cadence": "monthly", "location_id": location,
+                   "quality_statements": statements}),
+        ),
+    ]
+}
+
 /// The tags a record shows in the first page of its kind's list.
 async fn listed_tags(app: &TestApp, path: &str, id: &str) -> Value {
     let page = app
@@ -61,35 +90,14 @@ async fn records_tagged_before_their_rows_kept_tags_keep_them() {
         "safe.safeguarding"
     ]);
     let kept = json!(["safe.medicines_optimisation", "safe.safeguarding"]);
-    let made = [
-        (
-            "/v1/concerns",
-            json!({"title": "Missed dose", "description": "Evening round", "category": "medication",
-                   "risk": "high", "location_id": location, "quality_statements": statements}),
-        ),
-        (
-            "/v1/concerns",
-            json!({"title": "Untagged", "description": "No statements", "category": "other",
-                   "risk": "low", "location_id": location}),
-        ),
-        (
-            "/v1/learning-events",
-            json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z", "title": "Supervision",
-                   "location_id": location, "quality_statements": statements}),
-        ),
-        (
-            "/v1/evidence",
-            json!({"source": "audit", "evidence_category": "processes", "title": "Medicines audit",
-                   "observed_at": "2026-11-01T10:00:00Z", "location_id": location,
-                   "quality_statements": statements}),
-        ),
-        (
-            "/v1/improvement-plans",
-            json!({"title": "Medicines plan", "objective": "o", "owner": {"sub": "user-manager"},
-                   "priority": "high", "review_cadence": "monthly", "location_id": location,
-                   "quality_statements": statements}),
-        ),
-    ];
+    let untagged = (
+        "/v1/concerns",
+        json!({"title": "Untagged", "description": "No statements", "category": "other",
+               "risk": "low", "location_id": location}),
+    );
+    let made = one_of_each_kind(location, &statements)
+        .into_iter()
+        .chain([untagged]);
     let mut records = Vec::new();
     for (path, body) in made {
         let made = app.post(&app.manager, path, body).await.expect(201);
@@ -134,30 +142,7 @@ async fn retagging_a_record_changes_what_it_shows_and_is_found_by() {
     let app = TestApp::new().await;
     let location = &app.location;
     let before = json!(["safe.medicines_optimisation"]);
-    let kinds = [
-        (
-            "/v1/learning-events",
-            json!({"kind": "supervision", "occurred_at": "2026-11-01T10:00:00Z", "title": "Supervision",
-                   "location_id": location, "quality_statements": before}),
-        ),
-        (
-            "/v1/evidence",
-            json!({"source": "audit", "evidence_category": "processes", "title": "Medicines audit",
-                   "observed_at": "2026-11-01T10:00:00Z", "location_id": location,
-                   "quality_statements": before}),
-        ),
-        (
-            "/v1/improvement-plans",
-            json!({"title": "Medicines plan", "objective": "o", "owner": {"sub": "user-manager"},
-                   "priority": "high", "review_cadence": "monthly", "location_id": location,
-                   "quality_statements": before}),
-        ),
-        (
-            "/v1/concerns",
-            json!({"title": "Missed dose", "description": "Evening round", "category": "medication",
-                   "risk": "high", "location_id": location, "quality_statements": before}),
-        ),
-    ];
+    let kinds = one_of_each_kind(location, &before);
     let found_by = |path: &'static str, statement: &'static str| {
         let app = &app;
         async move {

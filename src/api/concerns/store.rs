@@ -185,8 +185,7 @@ pub fn list(
     let now = now();
     let mut select = visible(principal)
         .select(columns_of::<ConcernRow>())
-        .order(concerns::id.asc())
-        .limit(page.fetch());
+        .order(concerns::id.asc());
     select = looked_up!(select, concerns, query.lookup);
     select = one_of!(select, concerns::status, query.status);
     select = one_of!(select, concerns::category, query.category);
@@ -209,7 +208,7 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(concerns::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish_all(
         rows,
         |r| r.id.uuid(),

@@ -175,15 +175,14 @@ pub fn list_updates(
     find(conn, principal, id)?;
     let mut select = updates_of(id, !sees_internal_updates(principal))
         .select(columns_of::<UpdateRow>())
-        .order(concern_updates::id.asc())
-        .limit(page.fetch());
+        .order(concern_updates::id.asc());
     if let Some(since) = query.updated_since {
         select = select.filter(concern_updates::created_at.ge(to_row(since)));
     }
     if let Some(after) = &page.after {
         select = select.filter(concern_updates::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 
@@ -211,12 +210,11 @@ pub fn raiser_updates(
 ) -> ApiResult<Paginated<ConcernUpdate>> {
     let mut select = updates_of(concern_id, true)
         .select(columns_of::<UpdateRow>())
-        .order(concern_updates::id.asc())
-        .limit(page.fetch());
+        .order(concern_updates::id.asc());
     if let Some(after) = &page.after {
         select = select.filter(concern_updates::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 

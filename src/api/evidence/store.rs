@@ -232,8 +232,7 @@ pub fn list(
 ) -> ApiResult<Paginated<Evidence>> {
     let mut select = visible(principal)
         .select(columns_of::<EvidenceRow>())
-        .order(evidence::id.asc())
-        .limit(page.fetch());
+        .order(evidence::id.asc());
     select = looked_up!(select, evidence, query.lookup);
     // A sync read (by `updated_since`) brings archived evidence too, by default, so a mirror
     // learns of the archiving from `archived_at`.
@@ -271,7 +270,7 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(evidence::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish_all(
         rows,
         |r| r.id.uuid(),

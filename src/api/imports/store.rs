@@ -113,12 +113,11 @@ pub fn list(
 ) -> ApiResult<Paginated<Import>> {
     let mut select = visible(principal)
         .select(columns_of::<ImportRow>())
-        .order(imports::id.asc())
-        .limit(page.fetch());
+        .order(imports::id.asc());
     if let Some(after) = &page.after {
         select = select.filter(imports::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 

@@ -163,12 +163,11 @@ pub fn list(
 ) -> ApiResult<Paginated<IntakePoint>> {
     let mut select = visible(principal)
         .select(columns_of::<IntakePointRow>())
-        .order(intake_points::id.asc())
-        .limit(page.fetch());
+        .order(intake_points::id.asc());
     if let Some(after) = &page.after {
         select = select.filter(intake_points::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto(base)))
 }
 

@@ -242,8 +242,7 @@ pub fn list(
 ) -> ApiResult<Paginated<LearningEvent>> {
     let mut select = visible(principal)
         .select(columns_of::<LearningEventRow>())
-        .order(learning_events::id.asc())
-        .limit(page.fetch());
+        .order(learning_events::id.asc());
     select = looked_up!(select, learning_events, query.lookup);
     select = one_of!(select, learning_events::kind, query.kind);
     if let Some(location) = query.location_id {
@@ -264,7 +263,7 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(learning_events::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish_all(
         rows,
         |r| r.id.uuid(),

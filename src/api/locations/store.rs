@@ -138,8 +138,7 @@ pub fn list(
 ) -> ApiResult<Paginated<Location>> {
     let mut select = visible(principal)
         .select(columns_of::<LocationRow>())
-        .order(locations::id.asc())
-        .limit(page.fetch());
+        .order(locations::id.asc());
     select = looked_up!(select, locations, query.lookup);
     if let Some(since) = query.updated_since {
         select = select.filter(locations::updated_at.ge(to_row(since)));
@@ -147,7 +146,7 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(locations::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 

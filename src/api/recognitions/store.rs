@@ -349,8 +349,7 @@ pub fn list(
 ) -> ApiResult<Paginated<Recognition>> {
     let mut select = visible(principal)
         .select(columns_of::<RecognitionRow>())
-        .order(recognitions::id.asc())
-        .limit(page.fetch());
+        .order(recognitions::id.asc());
     select = looked_up!(select, recognitions, query.lookup);
     select = one_of!(select, recognitions::kind, query.kind);
     if let Some(location) = query.location_id {
@@ -365,7 +364,7 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(recognitions::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish_all(
         rows,
         |r| r.id.uuid(),

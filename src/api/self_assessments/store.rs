@@ -306,10 +306,7 @@ pub fn history(
     if let Some(after) = &page.after {
         query = query.filter(self_assessments::id.gt(after.clone()));
     }
-    let rows: Vec<AssessmentRow> = query
-        .select(columns_of::<AssessmentRow>())
-        .limit(page.fetch())
-        .load(conn)?;
+    let rows: Vec<AssessmentRow> = page.read(conn, query.select(columns_of::<AssessmentRow>()))?;
     page.finish(
         rows,
         |row| row.id.uuid(),

@@ -93,12 +93,11 @@ pub fn list(
         .filter(webhook_deliveries::webhook_id.eq(id))
         .select(columns_of::<DeliveryRow>())
         .order(webhook_deliveries::id.desc())
-        .limit(page.fetch())
         .into_boxed();
     if let Some(after) = &page.after {
         select = select.filter(webhook_deliveries::id.lt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 

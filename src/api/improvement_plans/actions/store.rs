@@ -216,8 +216,7 @@ pub fn list(
     }
     let mut select = visibility::actions!(principal)
         .select(columns_of::<ActionRow>())
-        .order(plan_actions::id.asc())
-        .limit(page.fetch());
+        .order(plan_actions::id.asc());
     if let Some(plan_id) = plan_id {
         select = select.filter(plan_actions::plan_id.eq(plan_id));
     }
@@ -240,7 +239,7 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(plan_actions::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish_all(
         rows,
         |r| r.id.uuid(),

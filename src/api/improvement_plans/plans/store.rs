@@ -157,8 +157,7 @@ pub fn list(
 ) -> ApiResult<Paginated<ImprovementPlan>> {
     let mut select = visible(principal)
         .select(columns_of::<PlanRow>())
-        .order(improvement_plans::id.asc())
-        .limit(page.fetch());
+        .order(improvement_plans::id.asc());
     select = looked_up!(select, improvement_plans, query.lookup);
     select = one_of!(select, improvement_plans::status, query.status);
     if let Some(location) = query.location_id {
@@ -184,7 +183,7 @@ pub fn list(
     if let Some(after) = &page.after {
         select = select.filter(improvement_plans::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish_all(
         rows,
         |r| r.id.uuid(),

@@ -181,7 +181,6 @@ pub fn list_reviews(
         .filter(plan_reviews::plan_id.eq(id))
         .select(columns_of::<ReviewRow>())
         .order(plan_reviews::id.asc())
-        .limit(page.fetch())
         .into_boxed();
     if let Some(since) = query.updated_since {
         select = select.filter(plan_reviews::created_at.ge(to_row(since)));
@@ -189,7 +188,7 @@ pub fn list_reviews(
     if let Some(after) = &page.after {
         select = select.filter(plan_reviews::id.gt(after.clone()));
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish(rows, |r| r.id.uuid(), |r| Ok(r.into_dto()))
 }
 
@@ -226,8 +225,7 @@ pub fn due_reviews(
         .order((
             improvement_plans::next_review_due.asc(),
             improvement_plans::id.asc(),
-        ))
-        .limit(page.fetch());
+        ));
     if let Some(location) = query.location_id {
         select = select.filter(improvement_plans::location_id.eq(LocationId::from(location)));
     }
@@ -245,7 +243,7 @@ pub fn due_reviews(
                     .and(improvement_plans::id.gt(id))),
         );
     }
-    let rows = select.load(conn)?;
+    let rows = page.read(conn, select)?;
     page.finish_keyed(
         rows,
         |row: &PlanRow| {
