@@ -187,9 +187,9 @@ fn columns_of_reads_each_row_type_as_diesel_does() {
     }
 }
 
-/// A page's LIMIT is in its SQL, not a parameter: PostgreSQL then keeps one plan for every page
-/// of a list (with a bound LIMIT it planned each afresh), and the statement stays one diesel
-/// may keep, by its SQL, on either backend.
+/// On PostgreSQL a page's LIMIT is in its SQL, not a parameter: PostgreSQL then keeps one plan
+/// for every page of a list (with a bound LIMIT it planned each afresh), and the statement stays
+/// one diesel may keep, by its SQL.
 #[test]
 fn a_page_is_limited_in_its_sql() {
     use diesel::pg::Pg;
@@ -206,7 +206,7 @@ fn a_page_is_limited_in_its_sql() {
                 .select(concerns::id)
                 .order(concerns::id.asc())
                 .into_boxed::<Pg>(),
-            51,
+            Limit::Written(51),
         )
     };
     assert_eq!(
@@ -215,11 +215,12 @@ fn a_page_is_limited_in_its_sql() {
          ORDER BY \"concerns\".\"id\" ASC LIMIT 51 -- binds: [\"o\"]"
     );
     assert_eq!(page().is_safe_to_cache_prepared(&Pg), Ok(true));
+    // SQLite's LIMIT stays bound, as diesel binds it.
     let on_sqlite = limited(
         concerns::table.select(concerns::id).into_boxed::<Sqlite>(),
-        3,
+        Limit::Bound(3),
     );
     assert!(diesel::debug_query::<Sqlite, _>(&on_sqlite)
         .to_string()
-        .ends_with("LIMIT 3 -- binds: []"));
+        .ends_with("LIMIT ? -- binds: [3]"));
 }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::{limited, DbConnection, Limited};
+use crate::db::{limited, DbConnection, Limit, Limited};
 use crate::error::{ApiError, ApiResult};
 
 /// A page of a list in its documented order; pass `next_cursor` back as `cursor` for the next.
@@ -35,6 +35,9 @@ pub struct Page {
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
+/// The LIMITs [`Page::read`] reads by: common page sizes (the default 50 among them), each
+/// with the one row more that tells whether another page follows.
+pub const READ_SIZES: [i64; 5] = [11, 26, DEFAULT_LIMIT + 1, 101, MAX_LIMIT + 1];
 /// How many batches [`Page::read_kept`] reads for one page at most.
 pub const MAX_BATCHES: usize = 10;
 
@@ -110,12 +113,30 @@ impl Page {
     }
 
     /// The rows of `query`, in the list's order, that this page reads ([`Page::fetch`] of them),
-    /// by a statement PostgreSQL can keep planned (see [`limited`]).
+    /// by a statement PostgreSQL can keep planned (see [`Limit::Written`]). There its LIMIT is
+    /// the first of [`READ_SIZES`] that holds the page, the rows past it dropped: each size is
+    /// a statement of its own, so a list keeps a few per set of filters, whatever sizes its
+    /// callers ask for.
     pub fn read<'q, Q, U>(&self, conn: &mut DbConnection, query: Q) -> ApiResult<Vec<U>>
     where
         Limited<Q>: LoadQuery<'q, DbConnection, U>,
     {
-        Ok(limited(query, self.fetch()).load(conn)?)
+        let limit = match conn {
+            DbConnection::Pg(_) => Limit::Written(self.read_size()),
+            DbConnection::Sqlite(_) => Limit::Bound(self.fetch()),
+        };
+        let mut rows = limited(query, limit).load(conn)?;
+        rows.truncate(usize::try_from(self.fetch()).unwrap_or(usize::MAX));
+        Ok(rows)
+    }
+
+    /// The LIMIT [`Page::read`] reads this page by.
+    fn read_size(&self) -> i64 {
+        let fetch = self.fetch();
+        READ_SIZES
+            .into_iter()
+            .find(|&size| size >= fetch)
+            .unwrap_or(fetch)
     }
 
     /// The cursor of the page after `key`.
@@ -263,6 +284,21 @@ mod tests {
         assert!(Page::new(Some(201), None, QUERY).is_err());
         assert!(Page::new(Some(200), None, QUERY).is_ok());
         assert!(Page::new(None, Some("nonsense"), QUERY).is_err());
+    }
+
+    #[test]
+    fn a_page_is_read_by_one_of_a_few_limits_that_holds_it() {
+        let read = |limit| Page::new(Some(limit), None, QUERY).unwrap().read_size();
+        assert_eq!(read(1), 11);
+        assert_eq!(read(10), 11);
+        assert_eq!(read(11), 26);
+        assert_eq!(read(20), 26);
+        assert_eq!(read(50), 51);
+        assert_eq!(read(51), 101);
+        assert_eq!(read(100), 101);
+        assert_eq!(read(200), 201);
+        let sizes: std::collections::BTreeSet<i64> = (1..=MAX_LIMIT).map(read).collect();
+        assert_eq!(sizes.len(), READ_SIZES.len());
     }
 
     #[test]
