@@ -1,6 +1,7 @@
 //! SQL for what diesel's builder cannot express on both backends: placeholders, periods, days
-//! and epochs in each backend's dialect, and the multi-row
-//! insert `MultiConnection` lacks; and a row's column list, written once rather than per query.
+//! and epochs in each backend's dialect, the multi-row insert `MultiConnection` lacks, and a
+//! page's LIMIT written into PostgreSQL's SQL; and a row's column list, written once rather
+//! than per query.
 
 use std::any::TypeId;
 use std::collections::HashMap;
