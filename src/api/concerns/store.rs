@@ -209,15 +209,10 @@ pub fn list(
         select = select.filter(concerns::id.gt(after.clone()));
     }
     let rows = page.read(conn, select)?;
-    page.finish_all(
+    page.finish(
         rows,
         |r| r.id.uuid(),
-        |rows| {
-            Ok(rows
-                .into_iter()
-                .map(|row| as_concern(principal, now, row))
-                .collect())
-        },
+        |row| Ok(as_concern(principal, now, row)),
     )
 }
 
