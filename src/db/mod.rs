@@ -19,7 +19,8 @@ use pool::{no_connection, PoolEvents, Reachability, LOST_RECHECK};
 pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
 pub(crate) use sql::insert_all;
 pub use sql::{
-    columns_of, day_of_sql, epoch_sql, limited, period_start_sql, portable, Limit, Limited,
+    columns_of, day_of_sql, epoch_sql, equal_to_any, limited, period_start_sql, portable, Limit,
+    Limited,
 };
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
 

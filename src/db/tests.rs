@@ -224,3 +224,44 @@ fn a_page_is_limited_in_its_sql() {
         .to_string()
         .ends_with("LIMIT ? -- binds: [3]"));
 }
+
+/// A list's filter by one value is sent to PostgreSQL as a subquery it plans for without looking
+/// at the value, so it keeps one plan for the statement (it planned every page afresh when it
+/// saw a common value); SQLite is sent the value as diesel binds it.
+#[test]
+fn one_value_is_planned_for_as_any_value_on_postgresql() {
+    use diesel::pg::{Pg, PgQueryBuilder};
+    use diesel::query_builder::{QueryBuilder, QueryFragment, QueryId};
+    use diesel::sqlite::{Sqlite, SqliteQueryBuilder};
+
+    use super::schema::concerns;
+
+    // The backend's query builder: one of each backend's, as a connection picks.
+    type Builder = <Backend as diesel::backend::Backend>::QueryBuilder;
+    let filter = equal_to_any(concerns::risk, "medium".to_owned());
+    let written = |mut builder: Builder, backend: MultiBackend| {
+        filter
+            .to_sql(&mut builder, &backend)
+            .map(|()| builder.finish())
+    };
+    assert_eq!(
+        written(Builder::Pg(PgQueryBuilder::default()), MultiBackend::Pg(Pg)),
+        Ok("(\"concerns\".\"risk\" = (SELECT $1))".to_owned())
+    );
+    assert_eq!(
+        written(
+            Builder::Sqlite(SqliteQueryBuilder::new()),
+            MultiBackend::Sqlite(Sqlite)
+        ),
+        Ok("(`concerns`.`risk` = ?)".to_owned())
+    );
+    // The same statement for every value: diesel keeps it prepared.
+    assert_eq!(
+        filter.is_safe_to_cache_prepared(&MultiBackend::Pg(Pg)),
+        Ok(true)
+    );
+    fn kept_by_type<T: QueryId>(_: &T) -> bool {
+        T::HAS_STATIC_QUERY_ID
+    }
+    assert!(kept_by_type(&filter));
+}

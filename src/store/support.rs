@@ -26,12 +26,13 @@ pub fn to_row(time: DateTime<Utc>) -> NaiveDateTime {
 /// A list's boxed query `$select` narrowed to records whose `$column` is one of `$values` (a
 /// query parameter that may be repeated), or as it is when none is given. One value, the usual
 /// filter, is matched by `=`: the query's SQL is then the same on every request and diesel keeps
-/// it prepared; `IN (?, …)` is prepared afresh each time on SQLite.
+/// it prepared, and PostgreSQL keeps one plan for it (`db::equal_to_any`); `IN (?, …)` is
+/// prepared afresh each time on SQLite.
 macro_rules! one_of {
     ($select:expr, $column:expr, $values:expr) => {
         match $values.as_slice() {
             [] => $select,
-            [one] => $select.filter($column.eq(one.clone())),
+            [one] => $select.filter($crate::db::equal_to_any($column, one.clone())),
             many => $select.filter($column.eq_any(many.to_vec())),
         }
     };

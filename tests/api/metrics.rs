@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use careloop::db::Db;
 use careloop::prometheus;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
@@ -15,9 +16,18 @@ fn recorder() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| prometheus::install().expect("the recorder installs"))
 }
 
+/// The recorder's exposition with `db`'s gauges. The gauges are the process's, as the recorder
+/// is: one render at a time, so another test's render cannot set them to its own pool's between
+/// this one's setting and rendering them.
+async fn render(db: &Db) -> String {
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+    prometheus::render(recorder(), db).await
+}
+
 #[actix_web::test]
 async fn requests_and_the_pool_are_measured_by_route_pattern_and_nothing_names_a_record() {
-    let handle = recorder();
+    recorder();
     let app = TestApp::new().await;
     let concern = app.raise(&app.manager, json!({})).await;
     app.get(&app.manager, &format!("/v1/concerns/{concern}"))
@@ -26,7 +36,7 @@ async fn requests_and_the_pool_are_measured_by_route_pattern_and_nothing_names_a
     app.get(&app.manager, "/v1/concerns/not-a-uuid")
         .await
         .expect(422);
-    let exposition = prometheus::render(handle, &app.db).await;
+    let exposition = render(&app.db).await;
     for line in [
         r#"careloop_http_requests_total{method="POST",route="/v1/concerns",status="201"}"#,
         r#"careloop_http_requests_total{method="GET",route="/v1/concerns/{concern_id}",status="200"}"#,
@@ -56,7 +66,7 @@ async fn requests_and_the_pool_are_measured_by_route_pattern_and_nothing_names_a
 
 #[actix_web::test]
 async fn a_client_cannot_grow_the_metrics_with_made_up_methods_or_paths() {
-    let handle = recorder();
+    recorder();
     let app = TestApp::new().await;
     for path in ["/made-up/one", "/made-up/two"] {
         let request = actix_web::test::TestRequest::default()
@@ -64,7 +74,7 @@ async fn a_client_cannot_grow_the_metrics_with_made_up_methods_or_paths() {
             .uri(path);
         app.send(request).await;
     }
-    let exposition = prometheus::render(handle, &app.db).await;
+    let exposition = render(&app.db).await;
     assert!(!exposition.contains("made-up"), "{exposition}");
     assert!(!exposition.contains("BREW"), "{exposition}");
     assert!(
@@ -80,7 +90,7 @@ async fn a_request_waits_its_turn_for_a_connection_and_is_counted_while_it_waits
     use actix_web::rt::time::timeout;
     use std::time::Duration;
 
-    let handle = recorder();
+    recorder();
     let app = TestApp::new().await;
     let concern = app.raise(&app.manager, json!({})).await;
     // Every connection of the test pool, held until released.
@@ -106,7 +116,7 @@ async fn a_request_waits_its_turn_for_a_connection_and_is_counted_while_it_waits
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.db.waiting(), 1);
-    let exposition = prometheus::render(handle, &app.db).await;
+    let exposition = render(&app.db).await;
     assert!(
         exposition.contains("careloop_db_pool_waiting 1"),
         "{exposition}"
