@@ -76,6 +76,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // Compile the document's schemas now, not on the first request.
     api::contract::contract();
+    actix_web::rt::spawn(background::number_changes(state.db.clone()));
     actix_web::rt::spawn(background::prune_changes(
         state.db.clone(),
         config.changes_retention_days,

@@ -10,7 +10,7 @@ use crate::api::webhooks::sender::Sender;
 use crate::db::Db;
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::domain::now;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::changes;
 
 /// How often each node drops changes past retention (every node may: the deletes are
@@ -39,6 +39,24 @@ pub async fn prune_changes(db: Db, retention_days: u32) {
             Err(error) => log::error!("could not drop old changes: {error}"),
         }
         tokio::time::sleep(PRUNE_EVERY).await;
+    }
+}
+
+/// How often each node numbers the change log's waiting changes. Its readers number what waits
+/// before they read; this keeps what waits for them little (a quarter second of writes), and
+/// lets retention age out what no one reads.
+const NUMBER_EVERY: Duration = Duration::from_millis(250);
+
+/// Numbers every organisation's waiting changes, now and every [`NUMBER_EVERY`].
+pub async fn number_changes(db: Db) {
+    loop {
+        // As any write: on SQLite, with the writer's group, on its connection.
+        match db.write(changes::number_all_waiting).await {
+            // An outage is logged once, by the pool.
+            Ok(_) | Err(ApiError::DatabaseUnavailable(_)) => {}
+            Err(error) => log::error!("could not number the change log: {error}"),
+        }
+        tokio::time::sleep(NUMBER_EVERY).await;
     }
 }
 

@@ -1,28 +1,22 @@
-//! Numbering the change log at commit. A write appends its changes unnumbered and names its
-//! organisation here; just before the transaction commits, [`number_and_commit`] takes the
-//! organisation's `change_heads` row (on PostgreSQL a row lock held until commit; SQLite's
-//! write transaction holds the database's one write lock already) and numbers them. So:
+//! Numbering the change log, by its readers. A write appends its changes unnumbered and
+//! commits: it takes no lock of the log, so an organisation's writers never queue for one
+//! another there. Before the log is read (a read of the feed, the webhooks' turn, a new
+//! endpoint's starting point), and every second in the background so that what waits stays
+//! little, [`number`] takes the organisation's `change_heads` row (on PostgreSQL a row lock held
+//! until commit; SQLite's write transaction holds the database's one write lock already) and
+//! numbers the changes waiting, in the transaction of the read's own numbering. So:
 //!
-//! - number n+1 is handed out only after the transaction holding n has committed, and is
+//! - number n+1 is handed out only after the transaction that numbered n has committed, and is
 //!   visible (PostgreSQL makes a commit visible before it releases its locks; SQLite has one
 //!   writer at a time): a reader that has read up to n has seen every change before it;
-//! - the head row is the last lock a transaction takes and is held only for the commit, so it
-//!   cannot close a cycle with the rows a write locks (no deadlock), and writers of one
-//!   organisation queue only for that moment;
-//! - the rows to number are read after the lock is taken, so a change is never numbered twice.
-//!   On PostgreSQL, when the changes to number are all the transaction's own (which no other
-//!   transaction can see, let alone number), they are read before the lock and numbered,
-//!   head and all, by one statement sent with the `COMMIT` in one message: the lock is then
-//!   held while the server runs the two, with no round trip back to this process between
-//!   them, while the organisation's other writers queue for it. (Another's withheld change
-//!   that fell due meanwhile waits for the next numbering, as it would have without this
-//!   write.)
+//! - a change is numbered once its write has committed, and the rows to number are read after
+//!   the lock is taken, so a change is never numbered twice, nor one rolled back ever;
+//! - the head is locked only by numbering, which locks nothing else a write holds (the changes
+//!   it numbers are committed ones), so it cannot close a cycle with a write's locks.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
-use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Text, Timestamp};
@@ -33,59 +27,6 @@ use super::DbConnection;
 use crate::domain::ids::RecordId;
 use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
-
-thread_local! {
-    /// The organisations the transaction running on this thread appended changes to, each
-    /// with the ids of the changes it appended. (A transaction runs start to end on one thread:
-    /// one of the blocking pool, or SQLite's writer.)
-    static PENDING: RefCell<BTreeMap<String, BTreeSet<String>>> =
-        const { RefCell::new(BTreeMap::new()) };
-}
-
-/// Marks the organisation's log to be numbered when the running transaction commits, with
-/// the changes the transaction appended to it (`own`; none when it only numbers what is due).
-pub fn pending(organisation_id: &str, own: impl IntoIterator<Item = String>) {
-    PENDING.with(|pending| {
-        pending
-            .borrow_mut()
-            .entry(organisation_id.to_owned())
-            .or_default()
-            .extend(own);
-    });
-}
-
-/// Forgets what a transaction marked (it rolled back, or it is about to start).
-pub fn forget() {
-    PENDING.with(|pending| pending.borrow_mut().clear());
-}
-
-/// Numbers the changes of every organisation the transaction marked, in a fixed order of
-/// organisations (so two transactions never wait for each other's heads in a cycle), and
-/// commits the transaction.
-///
-/// On PostgreSQL the last organisation's numbering of the transaction's own changes goes to
-/// the server with the `COMMIT`, as one message: the head's lock is then held for the statement
-/// and the commit alone, with no round trip to this process between them (on a busy machine,
-/// each is a wait for this process's thread and then the server's to be scheduled again,
-/// while every other writer of the organisation queues). A failing statement skips the
-/// `COMMIT` after it and leaves the transaction to be rolled back; a failing `COMMIT` ends it
-/// as any failed commit does, with nothing left to roll back. diesel reads the connection's
-/// state after each message, so it knows which.
-pub fn number_and_commit(conn: &mut DbConnection) -> ApiResult<()> {
-    let organisations = PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()));
-    let mut unsent: Option<String> = None;
-    for (organisation_id, own) in organisations {
-        if let Some(numbering) = unsent.take() {
-            conn.batch_execute(&numbering)?;
-        }
-        unsent = number(conn, &organisation_id, &own)?;
-    }
-    match unsent {
-        Some(numbering) => conn.batch_execute(&format!("{numbering}; COMMIT"))?,
-        None => DbConnection::commit_transaction(conn)?,
-    }
-    Ok(())
-}
 
 #[derive(QueryableByName)]
 struct Head {
@@ -105,25 +46,12 @@ struct Unnumbered {
 /// How many changes one statement numbers.
 const NUMBERED_PER_STATEMENT: usize = 500;
 
-/// Numbers the organisation's unnumbered changes that may be shown: this transaction's, any
-/// withheld one whose hour is over, and a withheld change to a record this transaction changed
-/// (so a record's versions come in order). On PostgreSQL, when those are all the
-/// transaction's own, the statement that numbers them is returned for the caller to send.
-fn number(
-    conn: &mut DbConnection,
-    organisation_id: &str,
-    own: &BTreeSet<String>,
-) -> ApiResult<Option<String>> {
+/// Numbers the organisation's changes waiting that may be shown (each one whose write was
+/// anonymous once its hour is over, and with it every other change to its record, so a record's
+/// versions come in order), in the running write transaction. Answers how many it numbered.
+pub fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<usize> {
     if matches!(conn, DbConnection::Sqlite(_)) {
-        number_in_turn(conn, organisation_id)?;
-        return Ok(None);
-    }
-    if (1..=NUMBERED_PER_STATEMENT).contains(&own.len()) {
-        let now = now().naive_utc();
-        let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
-        if waiting.iter().all(|change| own.contains(&change.id)) {
-            return own_numbering(organisation_id, &waiting, now);
-        }
+        return number_in_turn(conn, organisation_id);
     }
     // The lock and the head's number in one round trip.
     let head: Option<Head> = diesel::sql_query(
@@ -139,7 +67,7 @@ fn number(
     let now = now().naive_utc();
     let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
     if waiting.is_empty() {
-        return Ok(None);
+        return Ok(0);
     }
     // Numbered a few hundred to a statement (`UPDATE … FROM (VALUES …)`): an import's
     // thousands of changes are numbered in a handful of round trips.
@@ -153,7 +81,7 @@ fn number(
             chunk.join(", ")
         );
         // The head moves with the last numbers, in the same statement: one round trip fewer
-        // while the organisation's writers queue for it.
+        // while the lock is held.
         if place + 1 == chunks.len() {
             diesel::sql_query(format!(
                 "WITH numbered AS ({update} RETURNING 1) \
@@ -163,25 +91,25 @@ fn number(
             .bind::<BigInt, _>(seq)
             .bind::<Text, _>(organisation_id)
             .execute(conn)?;
-            return Ok(None);
+            break;
         }
         diesel::sql_query(update)
             .bind::<Timestamp, _>(now)
             .execute(conn)?;
     }
-    Ok(None)
+    Ok(waiting.len())
 }
 
 /// [`number`] on SQLite, whose transaction holds the database's one write lock from its start
 /// (or, begun reading, fails rather than write over another's commit): the head is read, not
 /// locked, and each change is numbered by one statement kept prepared. SQLite runs statements
 /// in the process: running a prepared statement once per change costs the one writer less
-/// than preparing a new `VALUES` list at every commit.
-fn number_in_turn(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
+/// than preparing a new `VALUES` list at every numbering.
+fn number_in_turn(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<usize> {
     let now = now().naive_utc();
     let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
     if waiting.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let mut seq: i64 = change_heads::table
         .find(organisation_id)
@@ -206,7 +134,7 @@ fn number_in_turn(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<(
         seq,
     }
     .execute(conn)?;
-    Ok(())
+    Ok(waiting.len())
 }
 
 /// `UPDATE changes SET seq = ?, published_at = ? WHERE id = ? AND seq IS NULL`, kept prepared
@@ -325,33 +253,4 @@ fn written_in(id: &str) -> ApiResult<&str> {
     } else {
         Err(ApiError::internal("an id that is not a UUID"))
     }
-}
-
-/// The statement that numbers `waiting`, all of them this transaction's own, and moves the
-/// head past them, on PostgreSQL: it takes the head's row lock, to be held only for the commit.
-/// Nothing shown yet (an anonymous raiser's changes only) needs none. Its values are written
-/// in, as it goes with the `COMMIT` in one message, which carries no parameters: the ids are
-/// careloop's own UUIDs, checked by [`written_in`], and `now` a timestamp it writes itself.
-fn own_numbering(
-    organisation_id: &str,
-    waiting: &[Unnumbered],
-    now: NaiveDateTime,
-) -> ApiResult<Option<String>> {
-    if waiting.is_empty() {
-        return Ok(None);
-    }
-    let organisation = written_in(organisation_id)?;
-    // Numbering fewer than all (no head to number them from) fails the statement, with a
-    // message that says so, and the `COMMIT` sent after it is not run.
-    Ok(Some(format!(
-        "WITH head AS (UPDATE change_heads SET last_seq = last_seq + {count} \
-         WHERE organisation_id = '{organisation}' RETURNING last_seq - {count} AS base), \
-         numbered AS (UPDATE changes SET seq = head.base + v.column2, published_at = '{now}' \
-         FROM head, (VALUES {values}) AS v WHERE changes.id = v.column1 RETURNING 1) \
-         SELECT CAST(CASE WHEN count(*) = {count} THEN '1' \
-         ELSE 'organisation {organisation} has no change log' END AS int) FROM numbered",
-        count = waiting.len(),
-        now = now.format("%Y-%m-%d %H:%M:%S%.6f"),
-        values = numbers(waiting, 0)?.join(", "),
-    )))
 }

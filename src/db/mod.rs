@@ -409,22 +409,19 @@ impl Db {
 }
 
 /// Runs `work` in a write transaction (see [`writer::begin_writing`]), on SQLite in this
-/// process's writers' turn. The changes the work appended to the change log are numbered last,
-/// just before the commit.
+/// process's writers' turn.
 pub fn write_transaction<T, F>(conn: &mut DbConnection, work: F) -> ApiResult<T>
 where
     F: FnOnce(&mut DbConnection) -> ApiResult<T>,
 {
-    change_log::forget();
     let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| lock(&SQLITE_WRITERS));
     begin_writing(conn)?;
     work(conn)
         .and_then(|value| {
-            change_log::number_and_commit(conn)?;
+            DbConnection::commit_transaction(conn)?;
             Ok(value)
         })
         .inspect_err(|error| {
-            change_log::forget();
             // A failed commit has ended the transaction already: nothing is left to roll back.
             let rolled_back =
                 match DbConnection::transaction_manager_status_mut(conn).transaction_depth() {

@@ -2,8 +2,7 @@
 //!
 //! SQLite has one writer at a time, so a node's writes take turns whatever it does. Each turn
 //! used to pay for its own transaction: the commit writing every page it touched to the log
-//! (the same few index pages, again and again), the change log's numbering, and a connection
-//! whose cache another connection's commit had just made stale. Now a write joins a queue,
+//! (the same few index pages, again and again), and a connection whose cache another connection's commit had just made stale. Now a write joins a queue,
 //! and the writer's thread commits every write queued by the time it is free in one
 //! transaction, each in a savepoint of its own. A write that fails rolls back to its savepoint
 //! and leaves the others be, exactly as its own transaction would have; its caller learns the
@@ -21,7 +20,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use tokio::sync::oneshot;
 
-use super::{change_log, checkpoint, DatabaseUrl, DbConnection};
+use super::{checkpoint, DatabaseUrl, DbConnection};
 use crate::error::{ApiError, ApiResult};
 
 /// The turn of this process's SQLite writers: whoever holds it writes. Taken here rather than
@@ -236,14 +235,12 @@ impl Group<'_> {
             None => Committer::open(&committer.url)?,
         };
         let conn = committer.conn.insert(conn);
-        change_log::forget();
         begin_writing(conn)?;
         let committed = Self::write_all(conn, self.writes);
         match committed {
             // Full means a nudge is waiting already.
             Ok(()) => _ = committer.committed.try_send(()),
             Err(_) => {
-                change_log::forget();
                 // A transaction SQLite rolled back under a write (a full disk, say) leaves
                 // diesel's count of savepoints wrong: the next group starts on a fresh
                 // connection.
@@ -254,7 +251,7 @@ impl Group<'_> {
         committed
     }
 
-    /// Each write in a savepoint of its own, then the change log's numbering and the commit.
+    /// Each write in a savepoint of its own, then the commit.
     fn write_all(conn: &mut DbConnection, writes: &mut [Box<dyn Queued>]) -> ApiResult<()> {
         for write in writes.iter_mut() {
             DbConnection::begin_transaction(conn)?;
@@ -264,7 +261,7 @@ impl Group<'_> {
                 DbConnection::rollback_transaction(conn)?;
             }
         }
-        change_log::number_and_commit(conn)
+        Ok(DbConnection::commit_transaction(conn)?)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The change log's writing side: one change per committed write, appended in the
-//! transaction that makes it (and numbered as it commits: see `db::change_log`), and its
-//! retention.
+//! transaction that makes it (and numbered once committed, before the log is read: see
+//! `db::change_log`), and its retention.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -95,7 +95,6 @@ pub fn append_all(
         })
         .collect();
     insert_all!(conn, changes::table, rows);
-    change_log::pending(organisation_id, ids.iter().map(ToString::to_string));
     Ok(())
 }
 
@@ -107,9 +106,11 @@ pub fn start_log(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()
     Ok(())
 }
 
-/// Numbers the withheld changes whose hour is over, when there are any: before a read of the
-/// feed or the webhooks' turn, so they need not wait for the organisation's next write.
-pub fn release_due(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
+/// Numbers the organisation's changes waiting to be shown (committed since the last numbering,
+/// or withheld until an hour now over), when there are any, in a write transaction of its own:
+/// before a read of the feed or the webhooks' turn, so the reader sees every change committed
+/// before it asked.
+pub fn number_waiting(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
     let due: i64 = changes::table
         .filter(changes::organisation_id.eq(organisation_id))
         .filter(changes::seq.is_null())
@@ -117,12 +118,28 @@ pub fn release_due(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<
         .count()
         .get_result(conn)?;
     if due > 0 {
-        write_transaction(conn, |_| {
-            change_log::pending(organisation_id, []);
-            Ok(())
-        })?;
+        write_transaction(conn, |conn| change_log::number(conn, organisation_id))?;
     }
     Ok(())
+}
+
+/// Numbers every organisation's changes waiting to be shown, in the running write transaction
+/// (the organisations in the order of their ids, so two numberings never wait for each other's
+/// heads in a cycle): the background's round, and retention's first step. Answers how many it
+/// numbered.
+pub fn number_all_waiting(conn: &mut DbConnection) -> ApiResult<usize> {
+    let organisations: Vec<String> = changes::table
+        .filter(changes::seq.is_null())
+        .filter(changes::publish_after.le(to_row(now())))
+        .select(changes::organisation_id)
+        .distinct()
+        .order(changes::organisation_id)
+        .load(conn)?;
+    let mut numbered = 0;
+    for organisation_id in organisations {
+        numbered += change_log::number(conn, &organisation_id)?;
+    }
+    Ok(numbered)
 }
 
 /// The organisation's head (the last number given out) and the number retention has dropped
@@ -185,6 +202,9 @@ pub fn numbered(
 pub fn prune(conn: &mut DbConnection, retention: Duration, now: DateTime<Utc>) -> ApiResult<usize> {
     let cutoff = to_row(now - retention);
     write_transaction(conn, |conn| {
+        // What waits is numbered first: a change is dropped by when it was published, and the
+        // log's next number must stay above every change dropped.
+        number_all_waiting(conn)?;
         let through: Vec<(String, Option<i64>)> = changes::table
             .filter(changes::published_at.lt(cutoff))
             .group_by(changes::organisation_id)

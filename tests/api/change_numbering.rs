@@ -1,5 +1,6 @@
 //! The change log's numbering: a reader racing many writers sees every version once, writes
-//! racing on one record number in order, and a write the log cannot number keeps nothing.
+//! racing on one record number in order, writes wait for their numbers until a reader or the
+//! background's round gives them, and a log that cannot be numbered numbers nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -141,21 +142,84 @@ async fn writes_racing_on_one_concern_all_land_and_number_in_order() {
     assert_eq!(versions, sorted, "a record's versions in order");
 }
 
+/// `(numbered, waiting)`: how many of the organisation's changes the log has numbered, and how
+/// many wait for their numbers.
+fn numbered_and_waiting(app: &TestApp) -> (i64, i64) {
+    app.with_conn(|conn| {
+        use careloop::db::schema::changes;
+        use diesel::prelude::*;
+        let of_the_organisation = || changes::table.filter(changes::organisation_id.eq(&app.org));
+        let numbered = of_the_organisation()
+            .filter(changes::seq.is_not_null())
+            .count()
+            .get_result(conn)
+            .unwrap();
+        let waiting = of_the_organisation()
+            .filter(changes::seq.is_null())
+            .count()
+            .get_result(conn)
+            .unwrap();
+        (numbered, waiting)
+    })
+}
+
+/// A write numbers nothing (it takes no lock of the log, so an organisation's writers never
+/// queue there); the background's round numbers every change waiting, in the order made, with
+/// no reader asking, and then has nothing left to number.
 #[actix_web::test]
-async fn a_write_the_log_cannot_number_is_a_500_that_keeps_nothing() {
+async fn writes_wait_for_their_numbers_and_the_background_round_gives_them() {
+    use careloop::db::write_transaction;
+    use careloop::store::changes::number_all_waiting;
+
     let app = TestApp::new().await;
-    let stored = |app: &TestApp| {
+    let head = app.get(&app.admin, "/v1/changes/cursor").await.expect(200);
+    let head = head.body["cursor"].as_str().unwrap().to_owned();
+    let (numbered, waiting) = numbered_and_waiting(&app);
+    assert_eq!(waiting, 0, "a read numbers what waits");
+    let mut raised = Vec::new();
+    for n in 0..3 {
+        raised.push(
+            app.raise(&app.manager, json!({"title": format!("Waits {n}")}))
+                .await,
+        );
+    }
+    assert_eq!(numbered_and_waiting(&app), (numbered, 3));
+    // Every organisation's: the test database holds another besides.
+    let all_waiting = || {
         app.with_conn(|conn| {
-            use careloop::db::schema::{changes, concerns};
+            use careloop::db::schema::changes;
             use diesel::prelude::*;
-            let concerns: i64 = concerns::table.count().get_result(conn).unwrap();
-            let changes: i64 = changes::table.count().get_result(conn).unwrap();
-            (concerns, changes)
+            changes::table
+                .filter(changes::seq.is_null())
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
         })
     };
-    let before = stored(&app);
-    // The organisation's head gone (a broken database): the write fails whole, on PostgreSQL
-    // though its numbering goes to the server with the commit, unanswered.
+    let waiting = all_waiting();
+    let round = app.with_conn(|conn| write_transaction(conn, number_all_waiting).unwrap());
+    assert_eq!(i64::try_from(round).unwrap(), waiting);
+    assert_eq!(numbered_and_waiting(&app), (numbered + 3, 0));
+    assert_eq!(all_waiting(), 0);
+    assert_eq!(
+        app.with_conn(|conn| write_transaction(conn, number_all_waiting).unwrap()),
+        0
+    );
+    let (items, _) = read_all(&app, &app.admin, "types=concern&include=ids", Some(head)).await;
+    let in_the_feed: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        in_the_feed,
+        raised.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+}
+
+/// A log that cannot be numbered (its head gone: a broken database) fails its reader with a 500
+/// and numbers nothing; the write, which numbers nothing, is kept, its change waiting.
+#[actix_web::test]
+async fn a_log_that_cannot_be_numbered_fails_its_reader_and_numbers_nothing() {
+    let app = TestApp::new().await;
+    app.get(&app.admin, "/v1/changes/cursor").await.expect(200);
+    let (numbered, _) = numbered_and_waiting(&app);
     app.with_conn(|conn| {
         conn.batch_execute(&format!(
             "DELETE FROM change_heads WHERE organisation_id = '{}'",
@@ -163,14 +227,9 @@ async fn a_write_the_log_cannot_number_is_a_500_that_keeps_nothing() {
         ))
         .unwrap()
     });
-    let refused = app
-        .post(
-            &app.manager,
-            "/v1/concerns",
-            json!({"title": "Unnumbered", "description": "Nowhere to go.", "category": "care_practice", "risk": "low"}),
-        )
-        .await
-        .expect(500);
+    app.raise(&app.manager, json!({"title": "Unnumbered"}))
+        .await;
+    let refused = app.get(&app.admin, "/v1/changes").await.expect(500);
     assert_eq!(refused.body["code"], "internal_error");
-    assert_eq!(stored(&app), before);
+    assert_eq!(numbered_and_waiting(&app), (numbered, 1));
 }

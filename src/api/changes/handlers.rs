@@ -21,8 +21,9 @@ const POLL_EVERY: Duration = Duration::from_millis(500);
 ///
 /// Every committed create, update, transition and archive in the caller's organisation, oldest
 /// first, each with the record as `GET` would answer it for the caller now. A client that keeps
-/// `next_cursor` and resumes from it sees every change it may see exactly once: changes are
-/// numbered in the order their transactions commit.
+/// `next_cursor` and resumes from it sees every change it may see exactly once: a change is
+/// numbered only once its transaction has committed, after every change numbered before it, so
+/// none ever appears behind a cursor already passed.
 ///
 /// A change to a record the caller may not read (now) is left out, so a page can hold fewer
 /// than `limit` changes. An anonymous raiser's changes join the feed once the hour they were

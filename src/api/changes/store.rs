@@ -39,7 +39,7 @@ pub fn read_page(
     read: &FeedRead,
 ) -> ApiResult<(ChangePage, bool)> {
     let organisation_id = &principal.organisation_id;
-    changes::release_due(conn, organisation_id)?;
+    changes::number_waiting(conn, organisation_id)?;
     let (head, pruned_through) = changes::head(conn, organisation_id)?;
     let mut after = match read.after {
         None => pruned_through,
@@ -94,7 +94,7 @@ pub fn feed_change(row: &ChangeRow, seq: i64, record: Option<Value>) -> FeedChan
 
 /// The position after the last change so far.
 pub fn head(conn: &mut DbConnection, principal: &Principal) -> ApiResult<String> {
-    changes::release_due(conn, &principal.organisation_id)?;
+    changes::number_waiting(conn, &principal.organisation_id)?;
     Ok(cursor(changes::head(conn, &principal.organisation_id)?.0))
 }
 

@@ -59,8 +59,9 @@ pub fn enqueue(conn: &mut DbConnection) -> ApiResult<usize> {
         .load(conn)?;
     let organisations: BTreeSet<&String> = endpoints.iter().map(|(_, o, _)| o).collect();
     for organisation_id in organisations {
-        // An anonymous raiser's change joins the feed once its hour is over, write or not.
-        changes::release_due(conn, organisation_id)?;
+        // What was committed since the log was last numbered (and an anonymous raiser's
+        // change, once its hour is over) is numbered before the endpoints' turns.
+        changes::number_waiting(conn, organisation_id)?;
     }
     let enabled = endpoints.len();
     for (id, organisation_id, cursor) in endpoints {

@@ -11,7 +11,7 @@ use crate::api::locations;
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::{webhook_deliveries, webhooks};
-use crate::db::DbConnection;
+use crate::db::{change_log, DbConnection};
 use crate::domain::ids::{LocationId, WebhookId};
 use crate::domain::webhook::{is_known_event_type, new_secret};
 use crate::domain::{now, AuditAction, AuditResource};
@@ -165,7 +165,9 @@ pub fn create(
     )?;
     let secret = new_secret();
     let now = to_row(now());
-    // From the feed's head: an endpoint receives what changes after it is made.
+    // From the feed's head, with every change committed before numbered below it: an endpoint
+    // receives what changes after it is made.
+    change_log::number(conn, &principal.organisation_id)?;
     let (head, _) = changes::head(conn, &principal.organisation_id)?;
     let row = WebhookRow {
         id: WebhookId::new(),
