@@ -1,13 +1,13 @@
 //! Work every node does beside serving requests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::api::webhooks::outbox::{self, Claimed, HandBack};
 use crate::api::webhooks::sender::Sender;
-use crate::db::Db;
+use crate::db::{change_log, Db};
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::domain::now;
 use crate::error::{ApiError, ApiResult};
@@ -43,21 +43,50 @@ pub async fn prune_changes(db: Db, retention_days: u32) {
 }
 
 /// How often each node numbers the change log's waiting changes. Its readers number what waits
-/// before they read; this keeps what waits for them little (a quarter second of writes), and
-/// lets retention age out what no one reads.
+/// before they read; this keeps what waits for them little (a quarter second of writes).
 const NUMBER_EVERY: Duration = Duration::from_millis(250);
 
-/// Numbers every organisation's waiting changes, now and every [`NUMBER_EVERY`].
+/// Numbers every organisation's waiting changes, now and every [`NUMBER_EVERY`]. An
+/// organisation whose log cannot be numbered is logged when it starts failing and when it
+/// recovers, not at every round.
 pub async fn number_changes(db: Db) {
+    let mut failing = BTreeSet::new();
     loop {
-        // As any write: on SQLite, with the writer's group, on its connection.
-        match db.write(changes::number_all_waiting).await {
-            // An outage is logged once, by the pool.
-            Ok(_) | Err(ApiError::DatabaseUnavailable(_)) => {}
-            Err(error) => log::error!("could not number the change log: {error}"),
-        }
+        // An outage is logged once, by the pool.
+        let _ = number_round(&db, &mut failing).await;
         tokio::time::sleep(NUMBER_EVERY).await;
     }
+}
+
+/// One round of the background's numbering: each organisation with changes waiting, in a write
+/// of its own (on SQLite, in the writer's group), so that one whose log cannot be numbered
+/// keeps no other's waiting. `failing` holds the organisations whose numbering failed last time.
+/// Answers how many changes it numbered; a lost database ends the round.
+pub async fn number_round(db: &Db, failing: &mut BTreeSet<String>) -> ApiResult<usize> {
+    let mut numbered = 0;
+    for organisation_id in db.run(change_log::waiting_organisations).await? {
+        let numbering = organisation_id.clone();
+        match db
+            .write(move |conn| change_log::number(conn, &numbering))
+            .await
+        {
+            Ok(count) => {
+                numbered += count;
+                if failing.remove(&organisation_id) {
+                    log::info!("organisation {organisation_id}'s changes are numbered again");
+                }
+            }
+            Err(error @ ApiError::DatabaseUnavailable(_)) => return Err(error),
+            Err(error) => {
+                if failing.insert(organisation_id.clone()) {
+                    log::error!(
+                        "could not number organisation {organisation_id}'s changes: {error}"
+                    );
+                }
+            }
+        }
+    }
+    Ok(numbered)
 }
 
 /// How often a node looks for webhook work when nothing was written on it (the other nodes'

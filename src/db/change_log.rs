@@ -1,22 +1,33 @@
-//! Numbering the change log, by its readers. A write appends its changes unnumbered and
-//! commits: it takes no lock of the log, so an organisation's writers never queue for one
-//! another there. Before the log is read (a read of the feed, the webhooks' turn, a new
-//! endpoint's starting point), and every second in the background so that what waits stays
-//! little, [`number`] takes the organisation's `change_heads` row (on PostgreSQL a row lock held
-//! until commit; SQLite's write transaction holds the database's one write lock already) and
-//! numbers the changes waiting, in the transaction of the read's own numbering. So:
+//! Numbering the change log, once its changes have committed. A write appends its changes
+//! unnumbered. [`number`] takes the organisation's `change_heads` row (on PostgreSQL a row lock
+//! held until commit; SQLite's write transaction holds the database's one write lock already) and
+//! numbers the changes waiting. It runs:
+//!
+//! - on PostgreSQL, never in a write's transaction: a write takes no lock of the log, so an
+//!   organisation's writers never queue for one another there (they did, one `COMMIT` at a time,
+//!   when each numbered its own). A read of the feed, the webhooks' turn and a new endpoint's
+//!   starting point number what waits first, so a reader sees every change committed before it
+//!   asked; and the background's round, every quarter second, keeps what waits little;
+//! - on SQLite, in the writer's group, just before it commits (see `db::writer`): its one writer
+//!   queues for no one, and a change's row is written once, numbered. Readers and the round
+//!   find only what other writes left (a withheld change whose hour is over, say).
+//!
+//! So:
 //!
 //! - number n+1 is handed out only after the transaction that numbered n has committed, and is
 //!   visible (PostgreSQL makes a commit visible before it releases its locks; SQLite has one
 //!   writer at a time): a reader that has read up to n has seen every change before it;
-//! - a change is numbered once its write has committed, and the rows to number are read after
-//!   the lock is taken, so a change is never numbered twice, nor one rolled back ever;
-//! - the head is locked only by numbering, which locks nothing else a write holds (the changes
-//!   it numbers are committed ones), so it cannot close a cycle with a write's locks.
+//! - the rows to number are read after the head is taken, so a change is never numbered twice;
+//!   on PostgreSQL only committed changes are seen, on SQLite a group's own, committed with them;
+//! - changes numbered together take the order they were made in, each record's in version order;
+//! - a numbering locks only the head and the changes it numbers, which no write locks once
+//!   made, so it cannot close a cycle with a write's locks (a new webhook's transaction takes
+//!   the head first, then writes rows no numbering touches).
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
+use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Text, Timestamp};
@@ -106,17 +117,17 @@ pub fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<usize
 /// in the process: running a prepared statement once per change costs the one writer less
 /// than preparing a new `VALUES` list at every numbering.
 fn number_in_turn(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<usize> {
-    let now = now().naive_utc();
-    let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
-    if waiting.is_empty() {
-        return Ok(0);
-    }
     let mut seq: i64 = change_heads::table
         .find(organisation_id)
         .select(change_heads::last_seq)
         .first(conn)
         .optional()?
         .ok_or_else(|| no_log(organisation_id))?;
+    let now = now().naive_utc();
+    let waiting = in_feed_order(unnumbered(conn, organisation_id)?, now);
+    if waiting.is_empty() {
+        return Ok(0);
+    }
     let DbConnection::Sqlite(conn) = conn else {
         return Err(ApiError::internal("SQLite's numbering on another database"));
     };
@@ -192,6 +203,44 @@ fn no_log(organisation_id: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
         "organisation {organisation_id} has no change log"
     ))
+}
+
+/// The changes waiting for their numbers that may be numbered now (with each, every change to
+/// its record: see [`in_feed_order`]).
+pub fn due() -> diesel::dsl::Filter<
+    diesel::dsl::Filter<changes::table, diesel::dsl::IsNull<changes::seq>>,
+    diesel::dsl::LtEq<changes::publish_after, NaiveDateTime>,
+> {
+    changes::table
+        .filter(changes::seq.is_null())
+        .filter(changes::publish_after.le(now().naive_utc()))
+}
+
+/// The organisations with changes [`due`], in the order of their ids.
+pub fn waiting_organisations(conn: &mut DbConnection) -> ApiResult<Vec<String>> {
+    Ok(due()
+        .select(changes::organisation_id)
+        .distinct()
+        .order(changes::organisation_id)
+        .load(conn)?)
+}
+
+/// [`number`] for every organisation with changes due, each in a savepoint of its own in the
+/// running transaction: one whose log cannot be numbered is logged and left waiting (its readers
+/// are answered the error), and keeps no other's waiting. SQLite's writer's group, before it
+/// commits.
+pub fn number_each(conn: &mut DbConnection) -> ApiResult<()> {
+    for organisation_id in waiting_organisations(conn)? {
+        DbConnection::begin_transaction(conn)?;
+        match number(conn, &organisation_id) {
+            Ok(_) => DbConnection::commit_transaction(conn)?,
+            Err(error) => {
+                DbConnection::rollback_transaction(conn)?;
+                log::error!("could not number organisation {organisation_id}'s changes: {error}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The organisation's unnumbered changes.

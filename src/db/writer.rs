@@ -2,8 +2,9 @@
 //!
 //! SQLite has one writer at a time, so a node's writes take turns whatever it does. Each turn
 //! used to pay for its own transaction: the commit writing every page it touched to the log
-//! (the same few index pages, again and again), and a connection whose cache another connection's commit had just made stale. Now a write joins a queue,
-//! and the writer's thread commits every write queued by the time it is free in one
+//! (the same few index pages, again and again), its own numbering of the change log, and a
+//! connection whose cache another connection's commit had just made stale. Now a write joins a
+//! queue, and the writer's thread commits every write queued by the time it is free in one
 //! transaction, each in a savepoint of its own. A write that fails rolls back to its savepoint
 //! and leaves the others be, exactly as its own transaction would have; its caller learns the
 //! outcome only after the commit, as before. The group runs on one connection kept for
@@ -20,7 +21,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use tokio::sync::oneshot;
 
-use super::{checkpoint, DatabaseUrl, DbConnection};
+use super::{change_log, checkpoint, DatabaseUrl, DbConnection};
 use crate::error::{ApiError, ApiResult};
 
 /// The turn of this process's SQLite writers: whoever holds it writes. Taken here rather than
@@ -251,7 +252,8 @@ impl Group<'_> {
         committed
     }
 
-    /// Each write in a savepoint of its own, then the commit.
+    /// Each write in a savepoint of its own, then the change log's numbering (see
+    /// `db::change_log`) and the commit.
     fn write_all(conn: &mut DbConnection, writes: &mut [Box<dyn Queued>]) -> ApiResult<()> {
         for write in writes.iter_mut() {
             DbConnection::begin_transaction(conn)?;
@@ -261,6 +263,7 @@ impl Group<'_> {
                 DbConnection::rollback_transaction(conn)?;
             }
         }
+        change_log::number_each(conn)?;
         Ok(DbConnection::commit_transaction(conn)?)
     }
 }
@@ -302,19 +305,20 @@ mod tests {
         n: i64,
     }
 
-    /// A writer on a fresh file with a table `notes`, whose `owner` must name a row of
-    /// `owners` by the commit (a deferred foreign key, so that a commit can fail).
+    /// A writer on a fresh file with careloop's tables (a group numbers the change log as it
+    /// commits) and a table `notes`, whose `owner` must name a row of `owners` by the commit (a
+    /// deferred foreign key, so that a commit can fail).
     fn writer() -> (tempfile::TempDir, DatabaseUrl, Writer) {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = DatabaseUrl::parse(&dir.path().join("writer.db").display().to_string());
-        url.establish(true)
-            .expect("the database")
-            .batch_execute(
-                "CREATE TABLE owners (id INTEGER PRIMARY KEY); INSERT INTO owners VALUES (1); \
-                 CREATE TABLE notes (text TEXT NOT NULL, \
-                 owner INTEGER NOT NULL REFERENCES owners (id) DEFERRABLE INITIALLY DEFERRED);",
-            )
-            .expect("the tables");
+        let conn = &mut url.establish(true).expect("the database");
+        super::super::migrate(conn).expect("the migrations");
+        conn.batch_execute(
+            "CREATE TABLE owners (id INTEGER PRIMARY KEY); INSERT INTO owners VALUES (1); \
+             CREATE TABLE notes (text TEXT NOT NULL, \
+             owner INTEGER NOT NULL REFERENCES owners (id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .expect("the tables");
         (dir, url.clone(), Writer::new(url))
     }
 

@@ -3,6 +3,7 @@
 //! `db::change_log`), and its retention.
 
 use chrono::{DateTime, Duration, Utc};
+use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 
 use crate::db::schema::{
@@ -12,7 +13,6 @@ use crate::db::schema::{
 use crate::db::{change_log, columns_of, insert_all, write_transaction, DbConnection};
 use crate::domain::change::{publish_after, ChangeAction, ChangeType};
 use crate::domain::ids::{kinds, RecordId};
-use crate::domain::now;
 use crate::error::ApiResult;
 use crate::store::audit::Actor;
 use crate::store::support::{one_of, to_row};
@@ -109,37 +109,21 @@ pub fn start_log(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()
 /// Numbers the organisation's changes waiting to be shown (committed since the last numbering,
 /// or withheld until an hour now over), when there are any, in a write transaction of its own:
 /// before a read of the feed or the webhooks' turn, so the reader sees every change committed
-/// before it asked.
+/// before it asked. Not within a transaction: a write transaction's own work numbers by
+/// `change_log::number`.
 pub fn number_waiting(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<()> {
-    let due: i64 = changes::table
+    debug_assert!(matches!(
+        DbConnection::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(None)
+    ));
+    let due: i64 = change_log::due()
         .filter(changes::organisation_id.eq(organisation_id))
-        .filter(changes::seq.is_null())
-        .filter(changes::publish_after.le(to_row(now())))
         .count()
         .get_result(conn)?;
     if due > 0 {
         write_transaction(conn, |conn| change_log::number(conn, organisation_id))?;
     }
     Ok(())
-}
-
-/// Numbers every organisation's changes waiting to be shown, in the running write transaction
-/// (the organisations in the order of their ids, so two numberings never wait for each other's
-/// heads in a cycle): the background's round, and retention's first step. Answers how many it
-/// numbered.
-pub fn number_all_waiting(conn: &mut DbConnection) -> ApiResult<usize> {
-    let organisations: Vec<String> = changes::table
-        .filter(changes::seq.is_null())
-        .filter(changes::publish_after.le(to_row(now())))
-        .select(changes::organisation_id)
-        .distinct()
-        .order(changes::organisation_id)
-        .load(conn)?;
-    let mut numbered = 0;
-    for organisation_id in organisations {
-        numbered += change_log::number(conn, &organisation_id)?;
-    }
-    Ok(numbered)
 }
 
 /// The organisation's head (the last number given out) and the number retention has dropped
@@ -202,12 +186,13 @@ pub fn numbered(
 pub fn prune(conn: &mut DbConnection, retention: Duration, now: DateTime<Utc>) -> ApiResult<usize> {
     let cutoff = to_row(now - retention);
     write_transaction(conn, |conn| {
-        // What waits is numbered first: a change is dropped by when it was published, and the
-        // log's next number must stay above every change dropped.
-        number_all_waiting(conn)?;
+        // A change waiting for its number was never published, and stays. The heads are
+        // updated in the order of their organisations' ids, so that two nodes' retention never
+        // waits for the other's in a cycle.
         let through: Vec<(String, Option<i64>)> = changes::table
             .filter(changes::published_at.lt(cutoff))
             .group_by(changes::organisation_id)
+            .order(changes::organisation_id)
             .select((changes::organisation_id, diesel::dsl::max(changes::seq)))
             .load(conn)?;
         let mut dropped = 0;

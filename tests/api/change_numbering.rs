@@ -1,6 +1,6 @@
 //! The change log's numbering: a reader racing many writers sees every version once, writes
-//! racing on one record number in order, writes wait for their numbers until a reader or the
-//! background's round gives them, and a log that cannot be numbered numbers nothing.
+//! racing on one record number in order, the background's round numbers what waits, and a log
+//! that cannot be numbered numbers nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -110,9 +110,9 @@ async fn writes_racing_on_one_concern_all_land_and_number_in_order() {
     let head = app.get(&app.admin, "/v1/changes/cursor").await.expect(200);
     let head = head.body["cursor"].as_str().unwrap().to_owned();
     let concern = app.raise(&app.manager, json!({})).await;
-    // A note and an edit of one concern at once, again and again: each locks the concern and
-    // the organisation's log, never in an order that could deadlock (PostgreSQL would abort
-    // one as a 500).
+    // A note and an edit of one concern at once, again and again: each locks the concern (and
+    // on SQLite its group numbers the log), never in an order that could deadlock (PostgreSQL
+    // would abort one as a 500); a reader numbers them in version order.
     let (notes, record) = (
         format!("/v1/concerns/{concern}/updates"),
         format!("/v1/concerns/{concern}"),
@@ -163,27 +163,39 @@ fn numbered_and_waiting(app: &TestApp) -> (i64, i64) {
     })
 }
 
-/// A write numbers nothing (it takes no lock of the log, so an organisation's writers never
-/// queue there); the background's round numbers every change waiting, in the order made, with
-/// no reader asking, and then has nothing left to number.
+/// On PostgreSQL a write numbers nothing (it takes no lock of the log, so an organisation's
+/// writers never queue there); SQLite's writer numbers its group's changes as it commits them.
+/// On both, the background's round numbers every change waiting that may be shown (here an
+/// anonymous raiser's, its hour over), with no reader asking, and then has nothing to number.
 #[actix_web::test]
-async fn writes_wait_for_their_numbers_and_the_background_round_gives_them() {
-    use careloop::db::write_transaction;
-    use careloop::store::changes::number_all_waiting;
+async fn the_background_round_numbers_what_waits_with_no_reader_asking() {
+    use careloop::background::number_round;
+    use careloop::db::DbConnection;
 
     let app = TestApp::new().await;
+    let on_postgres = app.with_conn(|conn| matches!(conn, DbConnection::Pg(_)));
     let head = app.get(&app.admin, "/v1/changes/cursor").await.expect(200);
     let head = head.body["cursor"].as_str().unwrap().to_owned();
     let (numbered, waiting) = numbered_and_waiting(&app);
     assert_eq!(waiting, 0, "a read numbers what waits");
-    let mut raised = Vec::new();
+    let mut named = Vec::new();
     for n in 0..3 {
-        raised.push(
+        named.push(
             app.raise(&app.manager, json!({"title": format!("Waits {n}")}))
                 .await,
         );
     }
-    assert_eq!(numbered_and_waiting(&app), (numbered, 3));
+    let expected = if on_postgres {
+        (numbered, 3)
+    } else {
+        (numbered + 3, 0)
+    };
+    assert_eq!(numbered_and_waiting(&app), expected);
+    let anonymous = app.raise(&app.staff, json!({"anonymous": true})).await;
+    app.with_conn(|conn| {
+        conn.batch_execute("UPDATE changes SET publish_after = occurred_at WHERE seq IS NULL")
+            .unwrap()
+    });
     // Every organisation's: the test database holds another besides.
     let all_waiting = || {
         app.with_conn(|conn| {
@@ -197,24 +209,30 @@ async fn writes_wait_for_their_numbers_and_the_background_round_gives_them() {
         })
     };
     let waiting = all_waiting();
-    let round = app.with_conn(|conn| write_transaction(conn, number_all_waiting).unwrap());
+    let mut failing = std::collections::BTreeSet::new();
+    let round = number_round(&app.db, &mut failing).await.unwrap();
     assert_eq!(i64::try_from(round).unwrap(), waiting);
-    assert_eq!(numbered_and_waiting(&app), (numbered + 3, 0));
+    assert_eq!(numbered_and_waiting(&app), (numbered + 4, 0));
     assert_eq!(all_waiting(), 0);
-    assert_eq!(
-        app.with_conn(|conn| write_transaction(conn, number_all_waiting).unwrap()),
-        0
-    );
+    assert_eq!(number_round(&app.db, &mut failing).await.unwrap(), 0);
+    assert!(failing.is_empty());
     let (items, _) = read_all(&app, &app.admin, "types=concern&include=ids", Some(head)).await;
     let in_the_feed: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    let named_in_the_feed: Vec<&str> = in_the_feed
+        .iter()
+        .copied()
+        .filter(|id| *id != anonymous)
+        .collect();
     assert_eq!(
-        in_the_feed,
-        raised.iter().map(String::as_str).collect::<Vec<_>>()
+        named_in_the_feed,
+        named.iter().map(String::as_str).collect::<Vec<_>>()
     );
+    assert_eq!(in_the_feed.len(), 4, "each once: {in_the_feed:?}");
 }
 
 /// A log that cannot be numbered (its head gone: a broken database) fails its reader with a 500
-/// and numbers nothing; the write, which numbers nothing, is kept, its change waiting.
+/// and numbers nothing; the write is kept, its change waiting (on SQLite, whose writer's group
+/// numbers as it commits, that organisation's numbering alone is rolled back and logged).
 #[actix_web::test]
 async fn a_log_that_cannot_be_numbered_fails_its_reader_and_numbers_nothing() {
     let app = TestApp::new().await;

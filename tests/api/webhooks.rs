@@ -241,6 +241,23 @@ async fn an_endpoint_gets_signed_changes_its_scope_may_read() {
     assert_eq!(event["data"]["record"]["status"], "done");
 }
 
+/// An endpoint receives what changes after it is made: a change made before it and still
+/// waiting for its number (on PostgreSQL, until a reader or the background's round numbers it)
+/// is numbered below the endpoint's starting point, and never sent to it.
+#[actix_web::test]
+async fn an_endpoint_gets_only_what_changes_after_it_is_made() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    app.raise(&app.staff, json!({"title": "Before the endpoint"}))
+        .await;
+    subscribe(&app, &receiver, json!({"event_types": ["concern.created"]})).await;
+    let after = app.raise(&app.staff, json!({})).await;
+    assert_eq!(round(&app, "node-a").await, 1);
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].json()["data"]["id"], after.as_str());
+}
+
 #[actix_web::test]
 async fn a_failed_attempt_is_tried_again_later_or_now_on_request() {
     let app = TestApp::new().await;

@@ -18,7 +18,7 @@ use crate::db::{columns_of, write_transaction, DbConnection};
 use crate::domain::ids::{DeliveryId, LocationId, WebhookId};
 use crate::domain::webhook::{event_for, next_attempt, signature};
 use crate::domain::{now, AuditAction, AuditResource};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::audit::{self, Actor, Change};
 use crate::store::changes::{self, Filter};
 use crate::store::support::{to_row, to_utc};
@@ -59,9 +59,17 @@ pub fn enqueue(conn: &mut DbConnection) -> ApiResult<usize> {
         .load(conn)?;
     let organisations: BTreeSet<&String> = endpoints.iter().map(|(_, o, _)| o).collect();
     for organisation_id in organisations {
-        // What was committed since the log was last numbered (and an anonymous raiser's
-        // change, once its hour is over) is numbered before the endpoints' turns.
-        changes::number_waiting(conn, organisation_id)?;
+        // What waits for its number (on PostgreSQL, what was committed since the log was last
+        // numbered; an anonymous raiser's change, once its hour is over) is numbered before the
+        // endpoints' turns. An organisation whose log cannot be numbered keeps no other's
+        // endpoints waiting.
+        match changes::number_waiting(conn, organisation_id) {
+            Ok(()) => {}
+            Err(error @ ApiError::DatabaseUnavailable(_)) => return Err(error),
+            Err(error) => {
+                log::error!("could not number organisation {organisation_id}'s changes: {error}")
+            }
+        }
     }
     let enabled = endpoints.len();
     for (id, organisation_id, cursor) in endpoints {
