@@ -1,6 +1,6 @@
 //! Work every node does beside serving requests.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -46,45 +46,43 @@ pub async fn prune_changes(db: Db, retention_days: u32) {
 /// before they read; this keeps what waits for them little (a quarter second of writes).
 const NUMBER_EVERY: Duration = Duration::from_millis(250);
 
-/// Numbers every organisation's waiting changes, now and every [`NUMBER_EVERY`]. An
-/// organisation whose log cannot be numbered is logged when it starts failing and when it
-/// recovers, not at every round.
+/// Numbers every organisation's waiting changes, now and every [`NUMBER_EVERY`]. A failure is
+/// logged when it starts and when it ends, not at every round; an outage, once, by the pool.
 pub async fn number_changes(db: Db) {
-    let mut failing = BTreeSet::new();
+    let mut failing = change_log::Failing::default();
+    let mut round_failed = false;
     loop {
-        // An outage is logged once, by the pool.
-        let _ = number_round(&db, &mut failing).await;
+        match number_round(&db, &mut failing).await {
+            Ok(_) | Err(ApiError::DatabaseUnavailable(_)) => round_failed = false,
+            Err(error) if !round_failed => {
+                round_failed = true;
+                log::error!("could not look for changes to number: {error}");
+            }
+            Err(_) => {}
+        }
         tokio::time::sleep(NUMBER_EVERY).await;
     }
 }
 
 /// One round of the background's numbering: each organisation with changes waiting, in a write
 /// of its own (on SQLite, in the writer's group), so that one whose log cannot be numbered
-/// keeps no other's waiting. `failing` holds the organisations whose numbering failed last time.
-/// Answers how many changes it numbered; a lost database ends the round.
-pub async fn number_round(db: &Db, failing: &mut BTreeSet<String>) -> ApiResult<usize> {
+/// keeps no other's waiting; nothing is written when nothing waits. `failing` holds the
+/// organisations whose numbering failed at the last try. Answers how many changes it
+/// numbered; a lost database ends the round.
+pub async fn number_round(db: &Db, failing: &mut change_log::Failing) -> ApiResult<usize> {
+    let waiting = db.run(change_log::waiting_organisations).await?;
+    failing.keep_only(&waiting);
     let mut numbered = 0;
-    for organisation_id in db.run(change_log::waiting_organisations).await? {
+    for organisation_id in waiting {
         let numbering = organisation_id.clone();
-        match db
+        let outcome = db
             .write(move |conn| change_log::number(conn, &numbering))
-            .await
-        {
-            Ok(count) => {
-                numbered += count;
-                if failing.remove(&organisation_id) {
-                    log::info!("organisation {organisation_id}'s changes are numbered again");
-                }
-            }
-            Err(error @ ApiError::DatabaseUnavailable(_)) => return Err(error),
-            Err(error) => {
-                if failing.insert(organisation_id.clone()) {
-                    log::error!(
-                        "could not number organisation {organisation_id}'s changes: {error}"
-                    );
-                }
-            }
+            .await;
+        if let Err(error @ ApiError::DatabaseUnavailable(_)) = outcome {
+            return Err(error);
         }
+        failing.note(&organisation_id, &outcome);
+        numbered += outcome.unwrap_or(0);
     }
     Ok(numbered)
 }

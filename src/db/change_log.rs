@@ -3,7 +3,8 @@
 //! held until commit; SQLite's write transaction holds the database's one write lock already) and
 //! numbers the changes waiting. It runs:
 //!
-//! - on PostgreSQL, never in a write's transaction: a write takes no lock of the log, so an
+//! - on PostgreSQL, never in the transaction of the write that made the change (a new webhook's
+//!   numbers what came before it, to start after it): a write takes no lock of the log, so an
 //!   organisation's writers never queue for one another there (they did, one `COMMIT` at a time,
 //!   when each numbered its own). A read of the feed, the webhooks' turn and a new endpoint's
 //!   starting point number what waits first, so a reader sees every change committed before it
@@ -18,13 +19,15 @@
 //!   visible (PostgreSQL makes a commit visible before it releases its locks; SQLite has one
 //!   writer at a time): a reader that has read up to n has seen every change before it;
 //! - the rows to number are read after the head is taken, so a change is never numbered twice;
-//!   on PostgreSQL only committed changes are seen, on SQLite a group's own, committed with them;
+//!   on PostgreSQL only committed changes are seen (the numbering's transaction is READ
+//!   COMMITTED, PostgreSQL's default: each statement sees what committed before it), on SQLite
+//!   a group's own, committed with them;
 //! - changes numbered together take the order they were made in, each record's in version order;
 //! - a numbering locks only the head and the changes it numbers, which no write locks once
 //!   made, so it cannot close a cycle with a write's locks (a new webhook's transaction takes
 //!   the head first, then writes rows no numbering touches).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::connection::TransactionManager;
@@ -226,21 +229,49 @@ pub fn waiting_organisations(conn: &mut DbConnection) -> ApiResult<Vec<String>> 
 }
 
 /// [`number`] for every organisation with changes due, each in a savepoint of its own in the
-/// running transaction: one whose log cannot be numbered is logged and left waiting (its readers
-/// are answered the error), and keeps no other's waiting. SQLite's writer's group, before it
+/// running transaction: one whose log cannot be numbered is left waiting (its readers are
+/// answered the error) and keeps no other's waiting. SQLite's writer's group, before it
 /// commits.
-pub fn number_each(conn: &mut DbConnection) -> ApiResult<()> {
-    for organisation_id in waiting_organisations(conn)? {
+pub fn number_each(conn: &mut DbConnection, failing: &mut Failing) -> ApiResult<()> {
+    let waiting = waiting_organisations(conn)?;
+    failing.keep_only(&waiting);
+    for organisation_id in waiting {
         DbConnection::begin_transaction(conn)?;
-        match number(conn, &organisation_id) {
+        let numbered = number(conn, &organisation_id);
+        failing.note(&organisation_id, &numbered);
+        match numbered {
             Ok(_) => DbConnection::commit_transaction(conn)?,
-            Err(error) => {
-                DbConnection::rollback_transaction(conn)?;
-                log::error!("could not number organisation {organisation_id}'s changes: {error}");
-            }
+            Err(_) => DbConnection::rollback_transaction(conn)?,
         }
     }
     Ok(())
+}
+
+/// The organisations whose log could not be numbered at the last try, so that a failure is
+/// logged when it starts and when it ends, not at every try.
+#[derive(Debug, Default)]
+pub struct Failing(BTreeSet<String>);
+
+impl Failing {
+    /// Logs the organisation's numbering if it failed for the first time, or numbered again.
+    pub fn note<T>(&mut self, organisation_id: &str, numbered: &ApiResult<T>) {
+        match numbered {
+            Ok(_) if self.0.remove(organisation_id) => {
+                log::info!("organisation {organisation_id}'s changes are numbered again")
+            }
+            Err(error) if self.0.insert(organisation_id.to_owned()) => {
+                log::error!("could not number organisation {organisation_id}'s changes: {error}")
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets the organisations no longer waiting (another numbered them since), so that
+    /// their next failure is news.
+    pub fn keep_only(&mut self, waiting: &[String]) {
+        self.0
+            .retain(|organisation_id| waiting.contains(organisation_id));
+    }
 }
 
 /// The organisation's unnumbered changes.

@@ -163,12 +163,13 @@ impl Writer {
     }
 }
 
-/// The writer's thread: its connection, opened at the first write, and the checkpointer it
-/// tells of each commit.
+/// The writer's thread: its connection, opened at the first write, the checkpointer it tells
+/// of each commit, and the organisations whose change log it could not number.
 struct Committer {
     url: DatabaseUrl,
     conn: Option<DbConnection>,
     committed: SyncSender<()>,
+    failing: change_log::Failing,
 }
 
 impl Committer {
@@ -177,6 +178,7 @@ impl Committer {
             url,
             conn: None,
             committed,
+            failing: change_log::Failing::default(),
         }
     }
 
@@ -237,7 +239,7 @@ impl Group<'_> {
         };
         let conn = committer.conn.insert(conn);
         begin_writing(conn)?;
-        let committed = Self::write_all(conn, self.writes);
+        let committed = Self::write_all(conn, self.writes, &mut committer.failing);
         match committed {
             // Full means a nudge is waiting already.
             Ok(()) => _ = committer.committed.try_send(()),
@@ -254,7 +256,11 @@ impl Group<'_> {
 
     /// Each write in a savepoint of its own, then the change log's numbering (see
     /// `db::change_log`) and the commit.
-    fn write_all(conn: &mut DbConnection, writes: &mut [Box<dyn Queued>]) -> ApiResult<()> {
+    fn write_all(
+        conn: &mut DbConnection,
+        writes: &mut [Box<dyn Queued>],
+        failing: &mut change_log::Failing,
+    ) -> ApiResult<()> {
         for write in writes.iter_mut() {
             DbConnection::begin_transaction(conn)?;
             if write.run(conn) {
@@ -263,7 +269,7 @@ impl Group<'_> {
                 DbConnection::rollback_transaction(conn)?;
             }
         }
-        change_log::number_each(conn)?;
+        change_log::number_each(conn, failing)?;
         Ok(DbConnection::commit_transaction(conn)?)
     }
 }

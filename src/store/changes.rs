@@ -1,6 +1,6 @@
 //! The change log's writing side: one change per committed write, appended in the
-//! transaction that makes it (and numbered once committed, before the log is read: see
-//! `db::change_log`), and its retention.
+//! transaction that makes it (and numbered as `db::change_log` says: on SQLite by the writer's
+//! group as it commits, on PostgreSQL once committed), and its retention.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::connection::TransactionManager;

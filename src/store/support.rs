@@ -26,13 +26,18 @@ pub fn to_row(time: DateTime<Utc>) -> NaiveDateTime {
 /// A list's boxed query `$select` narrowed to records whose `$column` is one of `$values` (a
 /// query parameter that may be repeated), or as it is when none is given. One value, the usual
 /// filter, is matched by `=`: the query's SQL is then the same on every request and diesel keeps
-/// it prepared, and PostgreSQL keeps one plan for it (`db::equal_to_any`); `IN (?, …)` is
-/// prepared afresh each time on SQLite.
+/// it prepared; `IN (?, …)` is prepared afresh each time on SQLite. `$equal` matches the one
+/// value: `db::equal_to_any` where an index leads with the column after the organisation (and
+/// ends with the list's order), so that PostgreSQL keeps the one plan through it; by default
+/// `=`, with the value in the planner's view, where a rare value may want another plan.
 macro_rules! one_of {
     ($select:expr, $column:expr, $values:expr) => {
+        $crate::store::support::one_of!($select, $column, $values, diesel::ExpressionMethods::eq)
+    };
+    ($select:expr, $column:expr, $values:expr, $equal:path) => {
         match $values.as_slice() {
             [] => $select,
-            [one] => $select.filter($crate::db::equal_to_any($column, one.clone())),
+            [one] => $select.filter($equal($column, one.clone())),
             many => $select.filter($column.eq_any(many.to_vec())),
         }
     };

@@ -1,4 +1,5 @@
-//! The change log's numbering: a reader racing many writers sees every version once, writes
+//! The change log's numbering: a reader racing many writers (and the background's round) sees
+//! every version once, writes
 //! racing on one record number in order, the background's round numbers what waits, and a log
 //! that cannot be numbered numbers nothing.
 
@@ -70,7 +71,17 @@ async fn a_reader_racing_many_writers_sees_every_version_exactly_once() {
             actix_web::rt::time::sleep(Duration::from_millis(10)).await;
         }
     };
-    let (ids, seen) = futures_util::join!(writers, reader);
+    // The background's round numbers beside the reader, as another node's would.
+    let rounds = async {
+        let mut failing = careloop::db::change_log::Failing::default();
+        while !finished.get() {
+            careloop::background::number_round(&app.db, &mut failing)
+                .await
+                .expect("a round");
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let (ids, seen, ()) = futures_util::join!(writers, reader, rounds);
     let mut by_record: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for (id, version) in &seen {
         by_record.entry(id.clone()).or_default().push(*version);
@@ -170,6 +181,7 @@ fn numbered_and_waiting(app: &TestApp) -> (i64, i64) {
 #[actix_web::test]
 async fn the_background_round_numbers_what_waits_with_no_reader_asking() {
     use careloop::background::number_round;
+    use careloop::db::change_log::Failing;
     use careloop::db::DbConnection;
 
     let app = TestApp::new().await;
@@ -209,13 +221,15 @@ async fn the_background_round_numbers_what_waits_with_no_reader_asking() {
         })
     };
     let waiting = all_waiting();
-    let mut failing = std::collections::BTreeSet::new();
+    let mut failing = Failing::default();
     let round = number_round(&app.db, &mut failing).await.unwrap();
     assert_eq!(i64::try_from(round).unwrap(), waiting);
     assert_eq!(numbered_and_waiting(&app), (numbered + 4, 0));
     assert_eq!(all_waiting(), 0);
+    // With nothing waiting, a round writes nothing, so a long poll is not woken for nothing.
+    let writes = app.db.watch_writes();
     assert_eq!(number_round(&app.db, &mut failing).await.unwrap(), 0);
-    assert!(failing.is_empty());
+    assert!(!writes.has_changed().unwrap(), "the round wrote");
     let (items, _) = read_all(&app, &app.admin, "types=concern&include=ids", Some(head)).await;
     let in_the_feed: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
     let named_in_the_feed: Vec<&str> = in_the_feed
@@ -232,9 +246,13 @@ async fn the_background_round_numbers_what_waits_with_no_reader_asking() {
 
 /// A log that cannot be numbered (its head gone: a broken database) fails its reader with a 500
 /// and numbers nothing; the write is kept, its change waiting (on SQLite, whose writer's group
-/// numbers as it commits, that organisation's numbering alone is rolled back and logged).
+/// numbers as it commits, that organisation's numbering alone is rolled back). Another
+/// organisation's changes are numbered all the same, by the group and by the background's round.
 #[actix_web::test]
 async fn a_log_that_cannot_be_numbered_fails_its_reader_and_numbers_nothing() {
+    use careloop::background::number_round;
+    use careloop::db::change_log::Failing;
+
     let app = TestApp::new().await;
     app.get(&app.admin, "/v1/changes/cursor").await.expect(200);
     let (numbered, _) = numbered_and_waiting(&app);
@@ -247,7 +265,22 @@ async fn a_log_that_cannot_be_numbered_fails_its_reader_and_numbers_nothing() {
     });
     app.raise(&app.manager, json!({"title": "Unnumbered"}))
         .await;
+    let other = app
+        .raise(
+            &app.other_admin,
+            json!({"location_id": app.other_org_location}),
+        )
+        .await;
+    number_round(&app.db, &mut Failing::default())
+        .await
+        .expect("the round goes on past the broken log");
     let refused = app.get(&app.admin, "/v1/changes").await.expect(500);
     assert_eq!(refused.body["code"], "internal_error");
     assert_eq!(numbered_and_waiting(&app), (numbered, 1));
+    let (items, _) = read_all(&app, &app.other_admin, "types=concern", None).await;
+    assert_eq!(
+        changes_of(&items, &other).len(),
+        1,
+        "the other's is numbered"
+    );
 }

@@ -1,5 +1,5 @@
-//! The change feed: every committed change once, numbered after it commits, with the record as
-//! the caller reads it; filters, long polling, retention and anonymous raisers. Racing writers
+//! The change feed: every committed change once, its number visible only with its commit, with
+//! the record as the caller reads it; filters, long polling, retention and anonymous raisers. Racing writers
 //! and the numbering are in `change_numbering.rs`.
 
 use std::collections::HashSet;
@@ -329,6 +329,30 @@ async fn a_cursor_past_retention_is_gone_and_the_head_resumes() {
     let (kept, _) = read_all(&app, &app.admin, "limit=200", None).await;
     assert!(changes_of(&kept, &first).is_empty());
     assert_eq!(changes_of(&kept, &second).len(), 1);
+}
+
+/// Retention drops only published changes: one still waiting for its number (on PostgreSQL,
+/// until a reader or the background's round numbers it; SQLite's writer numbers it as it
+/// commits) stays, and is numbered after what was dropped.
+#[actix_web::test]
+async fn retention_keeps_a_change_waiting_for_its_number() {
+    use careloop::db::DbConnection;
+
+    let app = TestApp::new().await;
+    let on_postgres = app.with_conn(|conn| matches!(conn, DbConnection::Pg(_)));
+    app.get(&app.admin, "/v1/changes/cursor").await.expect(200);
+    let waiting = app.raise(&app.manager, json!({})).await;
+    app.with_conn(|conn| {
+        careloop::store::changes::prune(
+            conn,
+            chrono::Duration::days(30),
+            chrono::Utc::now() + chrono::Duration::days(31),
+        )
+        .unwrap()
+    });
+    let (kept, _) = read_all(&app, &app.admin, "limit=200", None).await;
+    let expected = if on_postgres { 1 } else { 0 };
+    assert_eq!(changes_of(&kept, &waiting).len(), expected, "{kept:?}");
 }
 
 #[actix_web::test]

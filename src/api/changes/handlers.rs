@@ -21,8 +21,8 @@ const POLL_EVERY: Duration = Duration::from_millis(500);
 ///
 /// Every committed create, update, transition and archive in the caller's organisation, oldest
 /// first, each with the record as `GET` would answer it for the caller now. A client that keeps
-/// `next_cursor` and resumes from it sees every change it may see exactly once: a change is
-/// numbered only once its transaction has committed, after every change numbered before it, so
+/// `next_cursor` and resumes from it sees every change it may see exactly once: a change's
+/// number becomes visible only when the change has committed, after every lower number, so
 /// none ever appears behind a cursor already passed.
 ///
 /// A change to a record the caller may not read (now) is left out, so a page can hold fewer

@@ -12,7 +12,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Permission, Principal};
 use crate::db::columns::JsonText;
 use crate::db::schema::concerns;
-use crate::db::{columns_of, insert_all, DbConnection};
+use crate::db::{columns_of, equal_to_any, insert_all, DbConnection};
 use crate::domain::concern::{
     self as rules, ConcernStatus, TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
@@ -187,9 +187,10 @@ pub fn list(
         .select(columns_of::<ConcernRow>())
         .order(concerns::id.asc());
     select = looked_up!(select, concerns, query.lookup);
-    select = one_of!(select, concerns::status, query.status);
+    // `concerns_by_status` leads with the status, then the risk, and ends with the id.
+    select = one_of!(select, concerns::status, query.status, equal_to_any);
     select = one_of!(select, concerns::category, query.category);
-    select = one_of!(select, concerns::risk, query.risk);
+    select = one_of!(select, concerns::risk, query.risk, equal_to_any);
     if let Some(location) = query.location_id {
         select = select.filter(concerns::location_id.eq(location.to_string()));
     }

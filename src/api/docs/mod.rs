@@ -61,7 +61,7 @@ use crate::error::{FieldError, Problem};
         (name = "recognition", description = "Recognition and the highlights feed"),
         (name = "receipts", description = "What an anonymous raiser can do with their receipt code, without a token"),
         (name = "audit", description = "The append-only audit trail"),
-        (name = "changes", description = "The change feed: every committed change, once, numbered after it commits"),
+        (name = "changes", description = "The change feed: every committed change, once, in the order its number became visible"),
         (name = "api-clients", description = "Machine clients that get their own tokens"),
         (name = "webhooks", description = "Endpoints careloop posts the feed's events to (Standard Webhooks)"),
         (name = "imports", description = "Files of records imported in bulk (CSV, NDJSON, JSON), and what each import did"),
