@@ -60,8 +60,8 @@ struct Unnumbered {
 /// How many changes one statement numbers.
 const NUMBERED_PER_STATEMENT: usize = 500;
 
-/// Numbers the organisation's changes waiting that may be shown (each one whose write was
-/// anonymous once its hour is over, and with it every other change to its record, so a record's
+/// Numbers the organisation's changes waiting that may be shown (an anonymous raiser's only once
+/// its hour is over, and with any change due every other change to its record, so a record's
 /// versions come in order), in the running write transaction. Answers how many it numbered.
 pub fn number(conn: &mut DbConnection, organisation_id: &str) -> ApiResult<usize> {
     if matches!(conn, DbConnection::Sqlite(_)) {
