@@ -71,19 +71,19 @@ pub fn set_tags(
     statements: &[String],
 ) -> ApiResult<()> {
     let kept = &Tags::kept(statements);
+    // The record's own row, in its kind's table.
+    macro_rules! keep_in {
+        ($table:ident) => {
+            diesel::update($table::table.find(id))
+                .set($table::tags.eq(kept))
+                .execute(conn)?
+        };
+    }
     let updated = match kind {
-        RecordKind::Concern => diesel::update(concerns::table.find(id))
-            .set(concerns::tags.eq(kept))
-            .execute(conn)?,
-        RecordKind::LearningEvent => diesel::update(learning_events::table.find(id))
-            .set(learning_events::tags.eq(kept))
-            .execute(conn)?,
-        RecordKind::Evidence => diesel::update(evidence::table.find(id))
-            .set(evidence::tags.eq(kept))
-            .execute(conn)?,
-        RecordKind::ImprovementPlan => diesel::update(improvement_plans::table.find(id))
-            .set(improvement_plans::tags.eq(kept))
-            .execute(conn)?,
+        RecordKind::Concern => keep_in!(concerns),
+        RecordKind::LearningEvent => keep_in!(learning_events),
+        RecordKind::Evidence => keep_in!(evidence),
+        RecordKind::ImprovementPlan => keep_in!(improvement_plans),
         RecordKind::Action | RecordKind::Recognition => 0,
     };
     if updated != 1 {
