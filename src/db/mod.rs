@@ -11,18 +11,20 @@ mod pool;
 pub mod schema;
 mod sql;
 mod writer;
+mod writes;
 
 pub use long_reads::as_one_snapshot;
 use long_reads::LongReads;
 use migrate::migrate;
 use pool::{no_connection, PoolEvents, Reachability, LOST_RECHECK};
 pub use pool::{ConnectionManager, Pool, Pooled, Pooling};
-pub(crate) use sql::insert_all;
 pub use sql::{
-    columns_of, day_of_sql, epoch_sql, equal_to_any, limited, period_start_sql, portable, Limit,
-    Limited,
+    columns_of, day_of_sql, epoch_sql, equal_to_any, exists, limited, period_start_sql, portable,
+    Exists, Limit, Limited,
 };
 use writer::{begin_writing, lock, Writer, SQLITE_WRITERS};
+pub(crate) use writes::insert_all;
+pub use writes::{together, Writes};
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! SQL for what diesel's builder cannot express on both backends: placeholders, periods, days
-//! and epochs in each backend's dialect, the multi-row insert `MultiConnection` lacks, and a
-//! page's LIMIT written into PostgreSQL's SQL; and a row's column list, written once rather
-//! than per query.
+//! and epochs in each backend's dialect, and a page's LIMIT written into PostgreSQL's SQL; and
+//! a row's column list, written once rather than per query.
 
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -67,35 +66,6 @@ pub fn epoch_sql(conn: &DbConnection, column: &str) -> String {
         DbConnection::Sqlite(_) => format!("unixepoch({column})"),
     }
 }
-
-/// Inserts `rows` (a slice of insertable rows) into `table` a few hundred to a statement: the
-/// multi-row insert `MultiConnection` does not offer, on each backend. Answers the rows
-/// inserted. (At most 200 rows a statement keeps a wide row's parameters under SQLite's
-/// limit.) A single row, the common case of a request's write, is inserted by the one-row
-/// statement, which diesel keeps prepared; a multi-row one it prepares afresh each time.
-macro_rules! insert_all {
-    ($conn:expr, $table:expr, $rows:expr) => {{
-        let mut inserted = 0usize;
-        for chunk in $rows.chunks(200) {
-            inserted += match (&mut *$conn, chunk) {
-                ($crate::db::DbConnection::Sqlite(conn), [row]) => {
-                    diesel::insert_into($table).values(row).execute(conn)?
-                }
-                ($crate::db::DbConnection::Pg(conn), [row]) => {
-                    diesel::insert_into($table).values(row).execute(conn)?
-                }
-                ($crate::db::DbConnection::Sqlite(conn), rows) => {
-                    diesel::insert_into($table).values(rows).execute(conn)?
-                }
-                ($crate::db::DbConnection::Pg(conn), rows) => {
-                    diesel::insert_into($table).values(rows).execute(conn)?
-                }
-            };
-        }
-        inserted
-    }};
-}
-pub(crate) use insert_all;
 
 /// Each row type's column list as SQL on each backend (`true`: PostgreSQL), written once (`None`
 /// for a selection not to be pasted): a few dozen short strings kept for the life of the
@@ -322,5 +292,41 @@ impl<E: QueryFragment<Backend>> QueryFragment<Backend> for PlannedForAny<E> {
             }
             MultiBackend::Sqlite(_) => self.0.walk_ast(out),
         }
+    }
+}
+
+/// `EXISTS (query)`, for a boxed `query` (a visibility rule's): diesel's own `exists` asks of
+/// the query each backend's SQL, which a query boxed for [`Backend`] cannot give.
+pub fn exists<Q>(query: Q) -> Exists<Q> {
+    Exists(query)
+}
+
+/// See [`exists`].
+#[derive(Debug, Clone)]
+pub struct Exists<Q>(Q);
+
+impl<Q> Expression for Exists<Q> {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<Q, QS> AppearsOnTable<QS> for Exists<Q> {}
+
+impl<Q, QS> SelectableExpression<QS> for Exists<Q> {}
+
+impl<Q, G> ValidGrouping<G> for Exists<Q> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<Q> QueryId for Exists<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: QueryFragment<Backend>> QueryFragment<Backend> for Exists<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Backend>) -> QueryResult<()> {
+        out.push_sql("EXISTS (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(")");
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::auth::Principal;
 use crate::db::columns::JsonText;
 use crate::db::schema::audit_events;
-use crate::db::{insert_all, DbConnection};
+use crate::db::{insert_all, together, DbConnection, Writes};
 use crate::domain::change::ChangeType;
 use crate::domain::ids::{kinds, Id};
 use crate::domain::intake::DOOR_PREFIX;
@@ -143,13 +143,16 @@ pub fn record(
         )?),
         None => None,
     };
-    record_all(conn, organisation_id, actor, vec![(change, described)])
+    together(conn, |writes| {
+        record_all(writes, organisation_id, actor, vec![(change, described)])
+    })
 }
 
 /// Appends several audit events, with their changes to the change feed (of the records
-/// `described` as the changes leave them), a few hundred to a statement: an import's batch.
+/// `described` as the changes leave them): one change's with the rest of its work, or an
+/// import's batch, a few hundred to a statement.
 pub fn record_all(
-    conn: &mut DbConnection,
+    writes: &mut Writes<'_>,
     organisation_id: &str,
     actor: Actor<'_>,
     made: Vec<(Change, Option<changes::Described>)>,
@@ -182,11 +185,11 @@ pub fn record_all(
             audit_events::created_at.eq(to_row(at)),
         ));
     }
-    insert_all!(conn, audit_events::table, events);
+    insert_all!(writes, audit_events::table, events);
     if fed.is_empty() {
         return Ok(());
     }
-    changes::append_all(conn, organisation_id, actor, &fed)
+    changes::append_all(writes, organisation_id, actor, &fed)
 }
 
 /// The top-level fields whose values differ between two JSON forms of a record (against `{}`

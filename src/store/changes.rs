@@ -10,7 +10,9 @@ use crate::db::schema::{
     change_heads, changes, concern_updates, concerns, evidence, improvement_plans, learning_events,
     locations, organisations, plan_actions, plan_reviews, recognitions, self_assessments,
 };
-use crate::db::{change_log, columns_of, insert_all, write_transaction, DbConnection};
+use crate::db::{
+    change_log, columns_of, insert_all, together, write_transaction, DbConnection, Writes,
+};
 use crate::domain::change::{publish_after, ChangeAction, ChangeType};
 use crate::domain::ids::{kinds, RecordId};
 use crate::error::ApiResult;
@@ -50,18 +52,20 @@ pub fn append(
     action: ChangeAction,
 ) -> ApiResult<()> {
     let described = describe(conn, record_type, record_id)?;
-    append_all(
-        conn,
-        organisation_id,
-        actor,
-        &[(record_type, record_id, action, described)],
-    )
+    together(conn, |writes| {
+        append_all(
+            writes,
+            organisation_id,
+            actor,
+            &[(record_type, record_id, action, described)],
+        )
+    })
 }
 
-/// Appends the changes `actor` just made to records already described (an import's batch of
-/// new records), a few hundred to a statement.
+/// Appends the changes `actor` just made to records already described (one record's, with the
+/// rest of its work, or an import's batch of new records, a few hundred to a statement).
 pub fn append_all(
-    conn: &mut DbConnection,
+    writes: &mut Writes<'_>,
     organisation_id: &str,
     actor: Actor<'_>,
     made: &[(ChangeType, RecordId, ChangeAction, Described)],
@@ -94,7 +98,7 @@ pub fn append_all(
             )
         })
         .collect();
-    insert_all!(conn, changes::table, rows);
+    insert_all!(writes, changes::table, rows);
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use crate::db::schema::{
     concerns, evidence, improvement_plans, learning_events, plan_actions,
     quality_statement_tags as tags, recognitions, record_links as links,
 };
-use crate::db::{insert_all, Backend, DbConnection};
+use crate::db::{insert_all, together, Backend, DbConnection, Writes};
 use crate::domain::ids::{LocationId, RecordId};
 use crate::domain::RecordKind;
 use crate::error::{ApiError, ApiResult};
@@ -95,13 +95,15 @@ pub fn set_tags(
             .filter(tags::record_id.eq(id)),
     )
     .execute(conn)?;
-    add_tags_all(conn, organisation_id, kind, &[(id, kept)])
+    together(conn, |writes| {
+        add_tags_all(writes, organisation_id, kind, &[(id, kept)])
+    })
 }
 
 /// Indexes the tags of new records of a kind, which their rows already hold (an import's
 /// batch, or one record), a few hundred tags to a statement.
 pub fn add_tags_all(
-    conn: &mut DbConnection,
+    writes: &mut Writes<'_>,
     organisation_id: &str,
     kind: RecordKind,
     tagged: &[(RecordId, &Tags)],
@@ -117,7 +119,7 @@ pub fn add_tags_all(
             )
         }));
     }
-    insert_all!(conn, tags::table, rows);
+    insert_all!(writes, tags::table, rows);
     Ok(())
 }
 

@@ -361,6 +361,9 @@ async fn callers_limited_to_locations_see_only_those() {
     )
     .await
     .expect_problem(422, "validation_failed");
+    // Neither refusal stored anything.
+    let all = app.get(&app.manager, "/v1/concerns").await.expect(200);
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 2);
 }
 
 #[actix_web::test]

@@ -12,7 +12,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Permission, Principal};
 use crate::db::columns::JsonText;
 use crate::db::schema::concerns;
-use crate::db::{columns_of, equal_to_any, insert_all, DbConnection};
+use crate::db::{columns_of, equal_to_any, insert_all, together, DbConnection};
 use crate::domain::concern::{
     self as rules, ConcernStatus, TransitionDetails, TransitionError, UpdateKind, UpdateVisibility,
 };
@@ -59,9 +59,8 @@ pub fn create(
     principal: &Principal,
     new: &NewConcern,
 ) -> ApiResult<Concern> {
-    let settings = organisation::store::clock_settings(conn, &principal.organisation_id)?;
     let location_id = new.location_id.map(LocationId::from);
-    locations::store::check_reference(conn, principal, location_id)?;
+    let settings = organisation::store::clock_settings(conn, principal, location_id)?;
     ensure_external_ref_free!(
         conn,
         principal,
@@ -114,7 +113,6 @@ pub fn create(
         contact: None,
         tags: links::Tags::kept(&new.quality_statements),
     };
-    insert_all!(conn, concerns::table, std::slice::from_ref(&row));
     // The change feed's entry describes the row just written, without reading it back.
     let described = Described {
         version: row.version,
@@ -139,18 +137,18 @@ pub fn create(
         .to_vec(),
         detail: None,
     };
-    audit::record_all(
-        conn,
-        &principal.organisation_id,
-        actor,
-        vec![(change, Some(described))],
-    )?;
-    links::add_tags_all(
-        conn,
-        &principal.organisation_id,
-        KIND,
-        &[(row.id.any(), &row.tags)],
-    )?;
+    // On PostgreSQL the four inserts go as one statement (see `db::together`).
+    together(conn, |writes| {
+        insert_all!(writes, concerns::table, std::slice::from_ref(&row));
+        let organisation_id = &principal.organisation_id;
+        audit::record_all(
+            writes,
+            organisation_id,
+            actor,
+            vec![(change, Some(described))],
+        )?;
+        links::add_tags_all(writes, organisation_id, KIND, &[(row.id.any(), &row.tags)])
+    })?;
     let mut concern = as_concern(principal, crate::domain::now(), row);
     concern.receipt_code = receipt_code;
     Ok(concern)

@@ -13,7 +13,7 @@ use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::columns::JsonText;
 use crate::db::schema::evidence;
-use crate::db::{columns_of, insert_all, DbConnection};
+use crate::db::{columns_of, insert_all, together, DbConnection};
 use crate::domain::evidence::{dated_at, staff_may_record, EvidenceSource, Verification};
 use crate::domain::framework::Catalogue;
 use crate::domain::ids::{EvidenceId, LocationId, RecordId};
@@ -105,10 +105,12 @@ pub fn create_all(
         .filter_map(|r| r.as_ref().ok())
         .cloned()
         .collect();
-    insert_all!(conn, evidence::table, rows);
-    let stored = news.iter().zip(&checked).filter(|(_, row)| row.is_ok());
     let tags: Vec<(RecordId, &Tags)> = rows.iter().map(|row| (row.id.any(), &row.tags)).collect();
-    links::add_tags_all(conn, organisation_id, KIND, &tags)?;
+    together(conn, |writes| {
+        insert_all!(writes, evidence::table, rows);
+        links::add_tags_all(writes, organisation_id, KIND, &tags)
+    })?;
+    let stored = news.iter().zip(&checked).filter(|(_, row)| row.is_ok());
     for (new, row) in stored {
         if let (false, Ok(row)) = (new.linked_records.is_empty(), row) {
             set_links(conn, principal, row.id, Some(&new.linked_records))?;
@@ -132,7 +134,9 @@ pub fn create_all(
             ))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    audit::record_all(conn, organisation_id, Actor::Caller(principal), audited)?;
+    together(conn, |writes| {
+        audit::record_all(writes, organisation_id, Actor::Caller(principal), audited)
+    })?;
     let mut created = created.into_iter();
     Ok(checked
         .into_iter()

@@ -6,8 +6,8 @@ use crate::api::shared::{ExternalRef, LinkedRecord, Participant, Person};
 use crate::api::{locations, organisation};
 use crate::auth::{Principal, Role};
 use crate::db::schema::learning_events;
-use crate::db::DbConnection;
 use crate::db::{columns::JsonText, columns_of};
+use crate::db::{insert_all, together, DbConnection};
 use crate::domain::ids::{LearningEventId, LocationId, RecordId};
 use crate::domain::learning::{missing_reflections, LearningKind, SharedVia};
 use crate::domain::AuditAction;
@@ -213,10 +213,10 @@ pub fn create_for_month(
         governance_month,
         tags: Tags::kept(&new.quality_statements),
     };
-    diesel::insert_into(learning_events::table)
-        .values(&row)
-        .execute(conn)?;
-    links::add_tags_all(conn, organisation_id, KIND, &[(row.id.any(), &row.tags)])?;
+    together(conn, |writes| {
+        insert_all!(writes, learning_events::table, std::slice::from_ref(&row));
+        links::add_tags_all(writes, organisation_id, KIND, &[(row.id.any(), &row.tags)])
+    })?;
     links::set_links(
         conn,
         principal,

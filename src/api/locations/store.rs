@@ -5,8 +5,8 @@ use super::dto::{Location, LocationPatch, LocationQuery, NewLocation};
 use crate::api::organisation;
 use crate::api::shared::ExternalRef;
 use crate::auth::Principal;
-use crate::db::DbConnection;
 use crate::db::{columns_of, schema::locations};
+use crate::db::{exists, Backend, DbConnection, Exists};
 use crate::domain::ids::LocationId;
 use crate::domain::location::LocationKind;
 use crate::domain::now;
@@ -75,14 +75,17 @@ pub fn get(conn: &mut DbConnection, principal: &Principal, id: LocationId) -> Ap
     Ok(find(conn, principal, id)?.into_dto())
 }
 
-/// Whether a location the caller names exists and is theirs to use.
-fn is_usable(conn: &mut DbConnection, principal: &Principal, id: LocationId) -> ApiResult<bool> {
-    let found: i64 = visible(principal)
-        .filter(locations::id.eq(id))
-        .count()
-        .get_result(conn)?;
-    Ok(found > 0)
+/// Whether a location the caller names exists and is theirs to use: asked in SQL, so that
+/// another read can ask it too (a new concern's, with its organisation's clocks).
+pub fn usable(principal: &Principal, id: LocationId) -> Exists<LocationIds> {
+    exists(
+        visible(principal)
+            .filter(locations::id.eq(id))
+            .select(locations::id),
+    )
 }
+
+type LocationIds = locations::BoxedQuery<'static, Backend, diesel::sql_types::Text>;
 
 /// A location a request names must be the organisation's and within the caller's reach; a
 /// caller limited to some locations must name one.
@@ -91,10 +94,21 @@ pub fn check_reference(
     principal: &Principal,
     location_id: Option<LocationId>,
 ) -> ApiResult<()> {
+    let found = match location_id {
+        Some(id) => diesel::select(usable(principal, id)).get_result(conn)?,
+        None => false,
+    };
+    judge_reference(principal, location_id, found)
+}
+
+/// [`check_reference`]'s rule, given whether the location named was `found` [`usable`].
+pub fn judge_reference(
+    principal: &Principal,
+    location_id: Option<LocationId>,
+    found: bool,
+) -> ApiResult<()> {
     match location_id {
-        Some(id) if !is_usable(conn, principal, id)? => {
-            Err(ApiError::field("location_id", "no such location"))
-        }
+        Some(_) if !found => Err(ApiError::field("location_id", "no such location")),
         None if principal.locations.is_some() => Err(ApiError::field(
             "location_id",
             "is required for a caller limited to some locations",
@@ -205,7 +219,9 @@ fn external_ref_free(
         return Ok(());
     };
     let seen = match actor {
-        Actor::Caller(principal) => is_usable(conn, principal, LocationId::from(existing.uuid()))?,
+        Actor::Caller(principal) => {
+            diesel::select(usable(principal, LocationId::from(existing.uuid()))).get_result(conn)?
+        }
         _ => true,
     };
     Err(duplicate_external_ref("location", existing, seen))

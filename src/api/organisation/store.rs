@@ -2,11 +2,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::dto::{Organisation, OrganisationPatch};
+use crate::api::locations;
+use crate::auth::Principal;
 use crate::db::schema::organisations;
 use crate::db::DbConnection;
 use crate::db::{columns::Moment, columns_of};
 use crate::domain::concern::ClockSettings;
-use crate::domain::ids::OrganisationId;
+use crate::domain::ids::{LocationId, OrganisationId};
 use crate::domain::now;
 use crate::domain::{AuditAction, AuditResource};
 use crate::error::{ApiError, ApiResult};
@@ -67,18 +69,35 @@ pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<OrganisationRow> {
         .ok_or(ApiError::NotFound("organisation"))
 }
 
-/// The organisation's clocks for new concerns: the two columns alone, since every concern
-/// raised reads them inside the write (on SQLite, in the one writer's time).
-pub fn clock_settings(conn: &mut DbConnection, id: &str) -> ApiResult<ClockSettings> {
-    let (acknowledge_within_hours, feedback_within_days) = organisations::table
-        .find(id)
-        .select((
-            organisations::acknowledge_within_hours,
-            organisations::feedback_within_days,
-        ))
-        .first::<(i32, i32)>(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("organisation"))?;
+/// The organisation's clocks for a new concern, read with the check of the location it names
+/// (one round trip, not two): the two columns alone, since every concern raised reads them
+/// inside the write (on SQLite, in the one writer's time).
+pub fn clock_settings(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    location_id: Option<LocationId>,
+) -> ApiResult<ClockSettings> {
+    let clocks = organisations::table.find(&principal.organisation_id);
+    let columns = (
+        organisations::acknowledge_within_hours,
+        organisations::feedback_within_days,
+    );
+    let (acknowledge_within_hours, feedback_within_days, found) = match location_id {
+        Some(id) => clocks
+            .select((
+                columns.0,
+                columns.1,
+                locations::store::usable(principal, id),
+            ))
+            .first::<(i32, i32, bool)>(conn),
+        None => clocks
+            .select(columns)
+            .first::<(i32, i32)>(conn)
+            .map(|(hours, days)| (hours, days, false)),
+    }
+    .optional()?
+    .ok_or(ApiError::NotFound("organisation"))?;
+    locations::store::judge_reference(principal, location_id, found)?;
     Ok(ClockSettings {
         acknowledge_within_hours,
         feedback_within_days,

@@ -14,8 +14,8 @@ use crate::api::shared::ExternalRef;
 use crate::api::{locations, organisation};
 use crate::auth::Principal;
 use crate::db::schema::improvement_plans;
-use crate::db::DbConnection;
 use crate::db::{columns::JsonText, columns_of};
+use crate::db::{insert_all, together, DbConnection};
 use crate::domain::ids::{LocationId, PlanId};
 use crate::domain::improvement::{move_plan, PlanStatus};
 use crate::domain::AuditAction;
@@ -113,10 +113,10 @@ pub fn create(
         updated_at: now,
         tags: Tags::kept(&new.quality_statements),
     };
-    diesel::insert_into(improvement_plans::table)
-        .values(&row)
-        .execute(conn)?;
-    links::add_tags_all(conn, organisation_id, KIND, &[(row.id.any(), &row.tags)])?;
+    together(conn, |writes| {
+        insert_all!(writes, improvement_plans::table, std::slice::from_ref(&row));
+        links::add_tags_all(writes, organisation_id, KIND, &[(row.id.any(), &row.tags)])
+    })?;
     set_sources(conn, principal, row.id, &new.sources)?;
     let plan = into_dto(conn, principal, row)?;
     audit(
