@@ -2,9 +2,10 @@
 //! event, its change and its tags: four statements, each a round trip to the server, which cost
 //! PostgreSQL and careloop more CPU (a socket write, a wake-up, a read on each side) than the
 //! inserts themselves. On PostgreSQL the one-row inserts of a piece of work wait and go as one
-//! statement, the first ones in `WITH` (one statement is one snapshot, and foreign keys are
-//! checked at its end, so each row sees the others); SQLite, in the process, is sent each at
-//! once.
+//! statement, the first ones in `WITH`; SQLite, in the process, is sent each at once. The parts
+//! of one statement share its snapshot and do not see each other's rows (foreign keys are
+//! checked at its end), so inserts sent together must not depend on one another: no
+//! `ON CONFLICT`, trigger or subquery over a row another of them inserts.
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -82,7 +83,8 @@ impl QueryFragment<Pg> for Together<'_> {
 
 impl<Conn> RunQueryDsl<Conn> for Together<'_> {}
 
-/// Kept prepared by its SQL, which is the same for the same inserts.
+/// Kept prepared by its SQL, which is the same for the same inserts, when each of them may be
+/// (diesel's one-row insert may not when it leaves a column to its `DEFAULT`).
 impl QueryId for Together<'_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;

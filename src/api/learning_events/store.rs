@@ -24,6 +24,9 @@ const KIND: RecordKind = RecordKind::LearningEvent;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = learning_events)]
+// A missing value is written as NULL (no optional column has another default): the insert is
+// then kept prepared whatever is missing, alone or with others (`db::together`).
+#[diesel(treat_none_as_default_value = false)]
 struct LearningEventRow {
     id: LearningEventId,
     organisation_id: String,
@@ -48,6 +51,11 @@ struct LearningEventRow {
     governance_month: Option<String>,
     tags: Tags,
 }
+
+// The build fails if this row's insert may no longer be kept prepared.
+const _: () = assert!(
+    <<&'static LearningEventRow as Insertable<learning_events::table>>::Values as diesel::query_builder::QueryId>::HAS_STATIC_QUERY_ID
+);
 
 #[derive(AsChangeset)]
 #[diesel(table_name = learning_events)]

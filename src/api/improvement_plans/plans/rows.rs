@@ -22,6 +22,9 @@ use crate::store::support::{only, to_utc};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = improvement_plans)]
+// A missing value is written as NULL (no optional column has another default): the insert is
+// then kept prepared whatever is missing, alone or with others (`db::together`).
+#[diesel(treat_none_as_default_value = false)]
 pub struct PlanRow {
     pub id: PlanId,
     pub organisation_id: String,
@@ -48,6 +51,11 @@ pub struct PlanRow {
     pub updated_at: NaiveDateTime,
     pub tags: Tags,
 }
+
+// The build fails if this row's insert may no longer be kept prepared.
+const _: () = assert!(
+    <<&'static PlanRow as Insertable<improvement_plans::table>>::Values as diesel::query_builder::QueryId>::HAS_STATIC_QUERY_ID
+);
 
 impl PlanRow {
     pub fn owner(&self) -> Person {
