@@ -82,7 +82,7 @@ impl ConcernRow {
     /// The concern as the API shows it, with its quality-statement tags (and the raiser's
     /// contact details, to a reader who may see them).
     pub fn into_dto(self, now: DateTime<Utc>, sees_contact: bool) -> Concern {
-        let progress = self.progress();
+        let (progress, deadlines) = (self.progress(), self.deadlines());
         Concern {
             id: self.id.into(),
             category: self.category,
@@ -91,11 +91,11 @@ impl ConcernRow {
             location_id: self.location_id.map(Into::into),
             confidential: self.confidential,
             anonymous: self.anonymous,
-            raised_by: match &self.raised_by_sub {
-                Some(sub) => Person::user(sub, self.raised_by_name.clone()),
+            raised_by: match self.raised_by_sub {
+                Some(sub) => Person::user(sub, self.raised_by_name),
                 None => Person::anonymous(),
             },
-            overdue: rules::is_overdue(self.deadlines(), progress, now),
+            overdue: rules::is_overdue(deadlines, progress, now),
             acknowledge_due_at: to_utc(self.acknowledge_by),
             feedback_due_at: to_utc(self.feedback_by),
             acknowledged_at: progress.acknowledged_at,

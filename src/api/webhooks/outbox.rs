@@ -62,12 +62,13 @@ pub fn enqueue(conn: &mut DbConnection) -> ApiResult<usize> {
         // What waits for its number (on PostgreSQL, what was committed since the log was last
         // numbered; an anonymous raiser's change, once its hour is over) is numbered before the
         // endpoints' turns. An organisation whose log cannot be numbered keeps no other's
-        // endpoints waiting.
+        // endpoints waiting; the background numbering round reports the failure when it starts
+        // and when it ends (`change_log::Failing`), not here at every round.
         match changes::number_waiting(conn, organisation_id) {
             Ok(()) => {}
             Err(error @ ApiError::DatabaseUnavailable(_)) => return Err(error),
             Err(error) => {
-                log::error!("could not number organisation {organisation_id}'s changes: {error}")
+                log::debug!("could not number organisation {organisation_id}'s changes: {error}")
             }
         }
     }
