@@ -137,7 +137,8 @@ pub fn create(
         .to_vec(),
         detail: None,
     };
-    // On PostgreSQL the four inserts go as one statement (see `db::together`).
+    // On PostgreSQL the row, its audit event, its change and a single tag go as one statement
+    // (see `db::together`); two or more tags follow in a second.
     together(conn, |writes| {
         insert_all!(writes, concerns::table, std::slice::from_ref(&row));
         let organisation_id = &principal.organisation_id;
