@@ -72,16 +72,11 @@ pub fn append_all(
 ) -> ApiResult<()> {
     let anonymous = matches!(actor, Actor::Anonymous);
     let occurred_at = actor.moment();
-    let ids: Vec<_> = made
-        .iter()
-        .map(|_| actor.new_id::<kinds::Change>(occurred_at))
-        .collect();
     let rows: Vec<_> = made
         .iter()
-        .zip(&ids)
-        .map(|((record_type, record_id, action, described), id)| {
+        .map(|(record_type, record_id, action, described)| {
             (
-                changes::id.eq(*id),
+                changes::id.eq(actor.new_id::<kinds::Change>(occurred_at)),
                 changes::organisation_id.eq(organisation_id.to_owned()),
                 changes::seq.eq(None::<i64>),
                 changes::record_type.eq(*record_type),
